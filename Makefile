@@ -1,0 +1,101 @@
+# bpfstub - a GDB/LLDB remote stub that never stops the target.
+#
+#   make             build ./bpfstub
+#   make check       unit tests, a short fuzz run, then the tests with real gdb/lldb/BPF
+#   make SAN=1 check the same under ASan + UBSan
+#   make fuzz        build the libFuzzer targets (clang)
+#   make install PREFIX=/usr/local
+#   make demo        launch a demo program, attach, show a live GDB session
+
+CC       ?= cc
+CLANG    ?= clang
+PREFIX   ?= /usr/local
+VERSION  := 0.1.0
+BUILD    := build
+O        := $(BUILD)/$(if $(SAN),san,rel)
+
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE \
+	    -DBPFSTUB_VERSION='"$(VERSION)"' -I.
+ifneq ($(SAN),)
+CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS  += -fsanitize=address,undefined
+endif
+LDLIBS   += $(shell pkg-config --libs libbpf libelf libdw 2>/dev/null || echo -lbpf -ldw -lelf) -lz
+
+RSP_SRCS  := $(wildcard rsp/*.c)
+STUB_SRCS := $(filter-out stub/main.c,$(wildcard stub/*.c))
+BPF_SRCS  := $(wildcard bpf/*.c)
+LIB_SRCS  := $(RSP_SRCS) $(STUB_SRCS) $(BPF_SRCS)
+LIB_OBJS  := $(LIB_SRCS:%.c=$(O)/%.o)
+RSP_OBJS  := $(RSP_SRCS:%.c=$(O)/%.o)
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/%)
+
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+FUZZ_SECONDS ?= 10
+
+.PHONY: all check unit fuzz fuzz-smoke integration install clean demo bench targets
+
+all: bpfstub
+
+bpfstub: $(O)/bpfstub
+	cp $< $@
+
+$(O)/bpfstub: $(O)/stub/main.o $(LIB_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(O)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(O)/tests/test_%: tests/unit/test_%.c $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+unit: $(UNIT_BINS)
+	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
+
+# libFuzzer targets link only rsp/ (pure, no libbpf) plus what they name.
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(RSP_SRCS) $(wildcard bpf/agentx*.c)
+	@mkdir -p $(dir $@)
+	$(CLANG) -g -O1 -std=gnu11 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined \
+		-o $@ $^
+
+fuzz: $(FUZZ_BINS)
+
+fuzz-smoke: $(FUZZ_BINS)
+	@set -e; for f in $(FUZZ_BINS); do \
+		n=$$(basename $$f); mkdir -p $(BUILD)/fuzz/corpus-$$n; \
+		echo "== $$n ($(FUZZ_SECONDS)s)"; \
+		$$f -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -print_final_stats=0 \
+			$(BUILD)/fuzz/corpus-$$n tests/fuzz/seeds 2>&1 | tail -n 2; \
+	done
+
+targets:
+	$(MAKE) -C tests/targets
+
+integration: bpfstub targets
+	python3 tests/run.py
+
+check: bpfstub
+	$(MAKE) unit
+	$(MAKE) fuzz-smoke
+	$(MAKE) integration
+
+demo: bpfstub targets
+	bash scripts/demo.sh
+
+bench: bpfstub targets
+	bash bench/run.sh
+
+install: bpfstub
+	install -D -m 0755 bpfstub $(DESTDIR)$(PREFIX)/bin/bpfstub
+
+clean:
+	rm -rf $(BUILD) bpfstub
+	$(MAKE) -C tests/targets clean
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bpf/collect.h - compile a tracepoint's collection into one BPF program.
+ *
+ * A GDB tracepoint says "at this address, collect these registers and
+ * these memory ranges".  bpfc_prog__build() turns that into a straight-line
+ * BPF program for a uprobe (see collect.c for its shape and record.h for
+ * what it writes); bpfc_prog__load() hands it to the verifier.  The program
+ * never stops or signals the target: it runs in the target's context on
+ * the uprobe trap, copies into a ring buffer record and returns.
+ *
+ * Per-tracepoint hit/frame/drop counters live in a per-CPU array map
+ * shared by all programs and indexed by a slot number the caller assigns.
+ */
+#ifndef BPF_COLLECT_H
+#define BPF_COLLECT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <linux/bpf.h>
+
+#include "bpf/record.h"
+
+/* One memory range is at most this long (the M block's 16-bit length). */
+#define BPFC_MEM_MAX 65535u
+/*
+ * A whole record (header + all blocks) is at most this long; beyond it
+ * bpfc_prog__build() returns -E2BIG.  The ring buffer must be larger than
+ * the record (by at least its 8-byte ring header) or every hit is a drop;
+ * build checks that too.
+ */
+#define BPFC_REC_MAX (64u * 1024)
+
+#define BPFC_BASEREG_ABS -1 /* bpfc_mem.basereg: the address is absolute */
+
+struct bpfc_mem {
+	int basereg; /* BPFC_BASEREG_ABS, or a GDB register number 0-16 */
+	__s64 offset; /* address = (basereg < 0 ? 0 : reg) + offset */
+	__u32 len; /* 0..BPFC_MEM_MAX */
+};
+
+#define BPFC_SPEC_NO_REGS 0x1u /* omit the R block */
+
+struct bpfc_spec {
+	__u32 tp; /* tracepoint number, written into every record */
+	__u32 slot; /* counter slot, < the counters map's nslots */
+	unsigned int flags; /* BPFC_SPEC_* */
+	const struct bpfc_mem *mem; /* nmem ranges, collected in order */
+	size_t nmem;
+};
+
+struct bpfc_prog {
+	struct bpf_insn *insns;
+	size_t ninsns;
+	__u32 tp;
+	__u32 rec_size; /* bytes reserved in the ring buffer per hit */
+	int fd; /* loaded program, -1 before bpfc_prog__load() */
+	char *log; /* verifier log of a failed load (NUL-terminated), or NULL */
+};
+
+/*
+ * Generate the program for spec, writing records to ringbuf_fd and
+ * counting in counters_fd (both are checked: map types, record fits the
+ * ring, slot in range).  out is overwritten; free it with bpfc_prog__free().
+ * 0, -EINVAL (bad spec or map), -E2BIG (record or range too large),
+ * -ENOMEM.
+ */
+int bpfc_prog__build(const struct bpfc_spec *spec, int ringbuf_fd, int counters_fd,
+		     struct bpfc_prog *out);
+/*
+ * Load as BPF_PROG_TYPE_KPROBE, license GPL.  0, or -errno from the
+ * kernel; on a verifier rejection p->log holds the log.
+ */
+int bpfc_prog__load(struct bpfc_prog *p);
+void bpfc_prog__free(struct bpfc_prog *p);
+
+/* Counters: one per-CPU {hits, frames, drops} per slot. */
+struct bpfc_counts {
+	__u64 hits; /* the program ran */
+	__u64 frames; /* a record was submitted */
+	__u64 drops; /* the ring buffer was full */
+};
+
+/* A counters map with nslots slots: fd, or -errno. */
+int bpfc_counters__create(__u32 nslots);
+/* Sum of all CPUs for one slot. */
+int bpfc_counters__read(int fd, __u32 slot, struct bpfc_counts *out);
+/* Zero one slot (when a slot is reused for a new tracepoint run). */
+int bpfc_counters__reset(int fd, __u32 slot);
+
+#endif

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Install what bpfstub needs to build, test and demo on Debian 12 (run as root).
+# Idempotent: packages already present are left alone, and apt is only
+# consulted when something is missing.
+set -euo pipefail
+
+PKGS=(
+	build-essential make pkg-config clang llvm
+	libbpf-dev libelf-dev libdw-dev zlib1g-dev
+	bpftool
+	gdb gdbserver lldb
+	golang-go
+	libclang-rt-14-dev
+	procps python3 curl
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+		missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+	echo "install-deps: everything is installed"
+	exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps: missing packages (${missing[*]}); run as root" >&2
+	exit 1
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: MIT
+/*
+ * stub/main.c - bpfstub's command line, in gdbserver's conventions.
+ *
+ *   bpfstub [OPTIONS] COMM --attach PID
+ *   bpfstub [OPTIONS] --attach COMM PID
+ *   bpfstub [OPTIONS] COMM PROG [ARGS...]
+ *
+ * Exit codes: 0 done, 1 the target could not be served (no such pid, no
+ * permission, program would not start), 2 usage, 3 cannot listen.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "server.h"
+#include "target.h"
+
+enum {
+	EXIT_USAGE = 2,
+	EXIT_LISTEN = 3,
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: bpfstub [OPTIONS] COMM --attach PID\n"
+		"       bpfstub [OPTIONS] --attach COMM PID\n"
+		"       bpfstub [OPTIONS] COMM PROG [ARGS...]\n"
+		"\n"
+		"A GDB/LLDB remote stub that never stops the target: memory is read live,\n"
+		"tracepoints run as BPF uprobes, and no thread is ever ptrace-stopped.\n"
+		"\n"
+		"COMM is where to listen:\n"
+		"  [HOST]:PORT   TCP (HOST defaults to 127.0.0.1; PORT 0 picks a free port).\n"
+		"                A non-loopback HOST must be named and is warned about:\n"
+		"                the protocol has no authentication.\n"
+		"  unix:PATH     a Unix socket, mode 0600\n"
+		"  - | stdio     stdin/stdout, for: target remote | bpfstub - --attach PID\n"
+		"\n"
+		"Options:\n"
+		"  --attach PID  serve the running process PID\n"
+		"  --once        exit when the first client leaves\n"
+		"  -v, --debug   log every packet to stderr\n"
+		"  -h, --help    this text\n"
+		"  -V, --version print the version\n"
+		"\n"
+		"Exit status: 0 done, 1 target error (no such pid, no permission), 2 usage,\n"
+		"3 cannot listen (address in use).\n");
+}
+
+static int parse_pid(const char *s, pid_t *pid)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || !*s || *end || v <= 0 || v > 0x3fffffff)
+		return -EINVAL;
+	*pid = (pid_t)v;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "attach", no_argument, NULL, 'a' }, { "once", no_argument, NULL, 'o' },
+		{ "debug", no_argument, NULL, 'v' },  { "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' }, { NULL, 0, NULL, 0 },
+	};
+	struct srv_opts o = { 0 };
+	struct tgt t;
+	char err[512] = "";
+	bool attach = false;
+	const char *comm = NULL;
+	pid_t pid = 0;
+	int c, rc;
+
+	/* '+': stop at the first non-option, so PROG's own options stay PROG's. */
+	while ((c = getopt_long(argc, argv, "+vhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'a':
+			attach = true;
+			break;
+		case 'o':
+			o.once = true;
+			break;
+		case 'v':
+			o.verbose++;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("bpfstub %s\n", BPFSTUB_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		fprintf(stderr, "bpfstub: missing COMM (where to listen)\n");
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	comm = argv[optind++];
+	/* "COMM --attach PID": the option may come after COMM. */
+	if (optind < argc && !strcmp(argv[optind], "--attach")) {
+		attach = true;
+		optind++;
+	}
+	if (srv_parse_comm(comm, &o)) {
+		fprintf(stderr, "bpfstub: bad COMM '%s': expected [HOST]:PORT, unix:PATH or -\n",
+			comm);
+		return EXIT_USAGE;
+	}
+	if (attach) {
+		if (optind + 1 != argc || parse_pid(argv[optind], &pid)) {
+			fprintf(stderr, "bpfstub: --attach takes one process id\n");
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+		rc = tgt__attach(&t, pid, err, sizeof(err));
+	} else {
+		if (optind >= argc) {
+			fprintf(stderr, "bpfstub: give --attach PID or a program to run\n");
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+		rc = tgt__launch(&t, argv + optind, err, sizeof(err));
+	}
+	if (rc) {
+		fprintf(stderr, "bpfstub: %s\n", err[0] ? err : strerror(-rc));
+		return 1;
+	}
+	if (t.launched && o.kind != SRV_STDIO)
+		fprintf(stderr, "bpfstub: launched %s as pid %d (running, never stopped)\n",
+			argv[optind], t.pid);
+
+	rc = srv_run(&o, &t);
+	tgt__close(&t);
+	return rc;
+}

@@ -1,0 +1,406 @@
+// SPDX-License-Identifier: MIT
+/*
+ * stub/server.c - the listening socket and the single-client I/O loop.
+ *
+ * bpfstub serves one client at a time, like gdbserver: a plain poll()
+ * loop over the listening socket and the current client, waking every
+ * SRV_TICK_MS to notice a target that exited or a signal that asked us to
+ * leave.  Bytes from the client go through the framer (rsp/framer.c); each
+ * complete packet goes to the session (session.c), whose framed replies
+ * are written back in order.  A second client that connects while one is
+ * served gets an error reply and is closed, and the first carries on.
+ *
+ * The loop owns the only blocking I/O in bpfstub.  Writes are bounded by a
+ * send timeout, so a client that stops reading cannot wedge the stub.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "rsp/framer.h"
+#include "server.h"
+#include "session.h"
+#include "target.h"
+
+#define SRV_TICK_MS 200
+#define SRV_READ_CHUNK 65536
+
+static volatile sig_atomic_t srv_quit_signal;
+
+static void on_quit_signal(int sig)
+{
+	srv_quit_signal = sig;
+}
+
+int srv_parse_comm(const char *comm, struct srv_opts *o)
+{
+	const char *colon;
+	size_t hlen;
+	char *end;
+	long port;
+
+	if (!strcmp(comm, "-") || !strcmp(comm, "stdio")) {
+		o->kind = SRV_STDIO;
+		return 0;
+	}
+	if (!strncmp(comm, "unix:", 5)) {
+		if (!comm[5] || strlen(comm + 5) >= sizeof(o->path))
+			return -EINVAL;
+		o->kind = SRV_UNIX;
+		strcpy(o->path, comm + 5);
+		return 0;
+	}
+	colon = strrchr(comm, ':');
+	if (!colon)
+		return -EINVAL;
+	hlen = (size_t)(colon - comm);
+	if (hlen >= 2 && comm[0] == '[' && comm[hlen - 1] == ']') {
+		comm++;
+		hlen -= 2;
+	}
+	if (hlen >= sizeof(o->host))
+		return -EINVAL;
+	errno = 0;
+	port = strtol(colon + 1, &end, 10);
+	if (errno || !colon[1] || *end || port < 0 || port > 65535)
+		return -EINVAL;
+	o->kind = SRV_TCP;
+	memcpy(o->host, comm, hlen);
+	o->host[hlen] = '\0';
+	if (!o->host[0])
+		strcpy(o->host, "127.0.0.1");
+	snprintf(o->port, sizeof(o->port), "%ld", port);
+	return 0;
+}
+
+static bool is_loopback(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
+	if (sa->sa_family == AF_INET6)
+		return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)sa)->sin6_addr);
+	return true;
+}
+
+static int listen_tcp(const struct srv_opts *o, char *where, size_t wlen)
+{
+	struct addrinfo hints = { 0 }, *ai = NULL;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char host[NI_MAXHOST], serv[NI_MAXSERV];
+	int fd = -1, one = 1, err;
+
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	err = getaddrinfo(o->host, o->port, &hints, &ai);
+	if (err) {
+		fprintf(stderr, "bpfstub: cannot resolve '%s': %s\n", o->host, gai_strerror(err));
+		return -EINVAL;
+	}
+	if (!is_loopback(ai->ai_addr))
+		fprintf(stderr, "bpfstub: warning: listening on %s, which is not loopback; the "
+				"remote protocol has no authentication, anyone who can reach this "
+				"port can read the target's memory\n",
+			o->host);
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		err = -errno;
+		goto cleanup;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, ai->ai_addr, ai->ai_addrlen) || listen(fd, 4)) {
+		err = -errno;
+		fprintf(stderr, "bpfstub: cannot listen on %s:%s: %s\n", o->host, o->port,
+			err == -EADDRINUSE ? "address already in use (is another bpfstub or "
+					     "gdbserver on that port?)"
+					   : strerror(-err));
+		goto cleanup;
+	}
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) ||
+	    getnameinfo((struct sockaddr *)&ss, sl, host, sizeof(host), serv, sizeof(serv),
+			NI_NUMERICHOST | NI_NUMERICSERV)) {
+		err = -EINVAL;
+		goto cleanup;
+	}
+	if (ss.ss_family == AF_INET6)
+		snprintf(where, wlen, "[%s]:%s", host, serv);
+	else
+		snprintf(where, wlen, "%s:%s", host, serv);
+	err = 0;
+cleanup:
+	freeaddrinfo(ai);
+	if (err && fd >= 0)
+		close(fd);
+	return err ? err : fd;
+}
+
+static int listen_unix(const struct srv_opts *o, char *where, size_t wlen)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	mode_t old;
+	int fd, err = 0;
+
+	strcpy(sun.sun_path, o->path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	old = umask(0177);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)))
+		err = -errno;
+	umask(old);
+	if (!err && chmod(o->path, 0600))
+		err = -errno;
+	if (!err && listen(fd, 4))
+		err = -errno;
+	if (err) {
+		fprintf(stderr, "bpfstub: cannot listen on unix:%s: %s\n", o->path,
+			err == -EADDRINUSE ? "address already in use (remove the stale socket "
+					     "file if no bpfstub uses it)"
+					   : strerror(-err));
+		close(fd);
+		return err;
+	}
+	snprintf(where, wlen, "unix:%s", o->path);
+	return fd;
+}
+
+static void print_connect_lines(const struct srv_opts *o, const char *where, pid_t pid)
+{
+	if (o->kind == SRV_UNIX) {
+		printf("Listening on %s (pid %d)\n", where, pid);
+		printf("  gdb -ex 'target remote %s'\n", o->path);
+		printf("  lldb -o 'process connect unix-connect://%s'\n", o->path);
+	} else {
+		printf("Listening on %s (pid %d)\n", where, pid);
+		printf("  gdb -ex 'target remote %s'\n", where);
+		printf("  lldb -o 'gdb-remote %s'\n", where);
+	}
+	fflush(stdout);
+}
+
+static int write_all(int fd, const char *p, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EPIPE;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* A second client while one is served: an error reply, then closed. */
+static void refuse_client(int lfd)
+{
+	static const char msg[] = "E.bpfstub is already serving a client; one client at a time";
+	struct rsp_buf b;
+	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	rsp_buf__init(&b);
+	rsp_buf__putc(&b, '+');
+	rsp_frame__encode(&b, '$', msg, sizeof(msg) - 1);
+	if (!b.oom)
+		(void)!write(fd, b.data, b.len);
+	rsp_buf__free(&b);
+	close(fd);
+	fprintf(stderr, "bpfstub: refused a second client: one client at a time\n");
+}
+
+enum client_end {
+	CLIENT_LEFT, /* closed the connection, or D / k */
+	CLIENT_QUIT, /* bpfstub should exit: signal, target gone */
+};
+
+/* Handle framer events for the bytes in buf; 0, or -errno to drop the client. */
+static int feed_bytes(struct sess *s, struct rsp_framer *fr, const char *buf, size_t len)
+{
+	struct rsp_event ev;
+	size_t used;
+	int err = 0;
+
+	while (len && !err) {
+		bool ack = !s->noack;
+
+		used = rsp_framer__feed(fr, buf, len, &ev);
+		buf += used;
+		len -= used;
+		switch (ev.type) {
+		case RSP_EV_PACKET:
+			if (ack)
+				rsp_buf__putc(&s->tx, '+');
+			err = sess__handle(s, ev.data, ev.len);
+			break;
+		case RSP_EV_NAK:
+			if (ack && s->last.len)
+				rsp_buf__put(&s->tx, s->last.data, s->last.len);
+			break;
+		case RSP_EV_INTERRUPT:
+			err = sess__interrupt(s);
+			break;
+		case RSP_EV_BAD_CHECKSUM:
+		case RSP_EV_BAD_PACKET:
+			if (s->opts->verbose)
+				fprintf(stderr, "bpfstub: <- bad packet (checksum or framing)\n");
+			if (ack)
+				rsp_buf__putc(&s->tx, '-');
+			break;
+		case RSP_EV_TOO_LONG: {
+			static const char e[] = "E.packet longer than PacketSize";
+
+			if (ack)
+				rsp_buf__putc(&s->tx, '+');
+			err = sess__send(s, '$', e, sizeof(e) - 1);
+			break;
+		}
+		case RSP_EV_ACK:
+		case RSP_EV_NONE:
+			break;
+		}
+		if (s->close_after_reply)
+			break;
+	}
+	return err;
+}
+
+static enum client_end serve_client(const struct srv_opts *o, struct tgt *t, int rfd, int wfd,
+				    int lfd)
+{
+	struct rsp_framer fr;
+	struct sess s;
+	enum client_end end = CLIENT_LEFT;
+	char *buf = malloc(SRV_READ_CHUNK);
+	bool gone_reported = false;
+
+	sess__init(&s, t, o);
+	if (!buf || rsp_framer__init(&fr, SESS_PACKET_SIZE)) {
+		free(buf);
+		sess__fini(&s);
+		return CLIENT_QUIT;
+	}
+	for (;;) {
+		struct pollfd p[2] = { { .fd = rfd, .events = POLLIN }, { .fd = lfd, .events = POLLIN } };
+		int n = poll(p, lfd >= 0 ? 2 : 1, SRV_TICK_MS);
+		ssize_t got;
+
+		if (srv_quit_signal) {
+			end = CLIENT_QUIT;
+			break;
+		}
+		if (!tgt__alive(t) && !gone_reported) {
+			gone_reported = true;
+			fprintf(stderr, "bpfstub: pid %d exited\n", t->pid);
+			if (s.running || s.nonstop)
+				sess__target_exited(&s);
+			s.quit_after_close = true;
+		}
+		if (n < 0 && errno != EINTR)
+			break;
+		if (n > 0 && lfd >= 0 && (p[1].revents & POLLIN))
+			refuse_client(lfd);
+		if (n > 0 && (p[0].revents & (POLLIN | POLLHUP | POLLERR))) {
+			got = read(rfd, buf, SRV_READ_CHUNK);
+			if (got < 0 && errno == EINTR)
+				continue;
+			if (got <= 0)
+				break;
+			if (feed_bytes(&s, &fr, buf, (size_t)got))
+				break;
+		}
+		if (s.tx.len) {
+			if (write_all(wfd, s.tx.data, s.tx.len))
+				break;
+			rsp_buf__reset(&s.tx);
+		}
+		if (s.close_after_reply)
+			break;
+	}
+	if (s.quit_after_close)
+		end = CLIENT_QUIT;
+	rsp_framer__free(&fr);
+	sess__fini(&s);
+	free(buf);
+	return end;
+}
+
+static void set_timeouts(int fd)
+{
+	struct timeval tv = { .tv_sec = 10 };
+	int one = 1;
+
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+int srv_run(const struct srv_opts *o, struct tgt *t)
+{
+	struct sigaction sa = { .sa_handler = on_quit_signal };
+	char where[NI_MAXHOST + NI_MAXSERV + 8];
+	int lfd = -1, rc = 0;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+
+	if (o->kind == SRV_STDIO) {
+		fprintf(stderr, "bpfstub: serving pid %d on stdin/stdout\n", t->pid);
+		serve_client(o, t, STDIN_FILENO, STDOUT_FILENO, -1);
+		return 0;
+	}
+	lfd = o->kind == SRV_TCP ? listen_tcp(o, where, sizeof(where))
+				 : listen_unix(o, where, sizeof(where));
+	if (lfd < 0)
+		return 3;
+	print_connect_lines(o, where, t->pid);
+
+	while (!srv_quit_signal) {
+		struct pollfd p = { .fd = lfd, .events = POLLIN };
+		enum client_end end;
+		int cfd;
+
+		if (!tgt__alive(t)) {
+			fprintf(stderr, "bpfstub: pid %d exited; nothing left to serve\n", t->pid);
+			break;
+		}
+		if (poll(&p, 1, SRV_TICK_MS) <= 0)
+			continue;
+		cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+		if (cfd < 0)
+			continue;
+		set_timeouts(cfd);
+		if (o->verbose)
+			fprintf(stderr, "bpfstub: client connected\n");
+		end = serve_client(o, t, cfd, cfd, lfd);
+		close(cfd);
+		if (o->verbose)
+			fprintf(stderr, "bpfstub: client left\n");
+		if (end == CLIENT_QUIT || o->once)
+			break;
+	}
+	if (srv_quit_signal)
+		fprintf(stderr, "bpfstub: %s, leaving; pid %d runs on\n",
+			strsignal(srv_quit_signal), t->pid);
+	close(lfd);
+	if (o->kind == SRV_UNIX)
+		unlink(o->path);
+	return rc;
+}

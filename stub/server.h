@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * stub/server.h - listening, accepting and the per-client I/O loop.
+ */
+#ifndef STUB_SERVER_H
+#define STUB_SERVER_H
+
+#include <stdbool.h>
+
+struct tgt;
+
+enum srv_kind {
+	SRV_TCP,
+	SRV_UNIX,
+	SRV_STDIO,
+};
+
+struct srv_opts {
+	enum srv_kind kind;
+	char host[256];
+	char port[16];
+	char path[108];
+	bool once;
+	int verbose;
+};
+
+/* Parse COMM ("[HOST]:PORT", "unix:PATH", "-", "stdio"); 0 or -EINVAL. */
+int srv_parse_comm(const char *comm, struct srv_opts *o);
+/*
+ * Listen as o says, print where and how to connect, then serve clients one
+ * at a time until --once's client leaves, the target exits or a signal
+ * arrives.  Returns a process exit code.
+ */
+int srv_run(const struct srv_opts *o, struct tgt *t);
+
+#endif

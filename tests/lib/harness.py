@@ -1,0 +1,898 @@
+"""Helpers for bpfstub's integration tests (Python 3.11 stdlib only).
+
+Processes:
+  Target(name, args)   start tests/targets/build/<name>, wait for "ready <pid>"
+  Stub(...)            start ./bpfstub (port 0 or a unix socket), parse "Listening on"
+Clients:
+  gdb_batch(cmds)      gdb -nx -batch -ex ...; the output split per command
+  GdbPipe / gdb_pipe   interactive gdb fed through a pipe (its event loop runs)
+  lldb_batch(cmds)     lldb --no-lldbinit --batch -o ...
+  RspClient / rsp_client(addr)   a raw remote-protocol client for hostile input
+Checks:
+  ThreadStateSampler(pid)   fails if any thread of pid is ever stopped or traced
+
+Every helper kills what it started, and every wait has a timeout.
+"""
+
+import contextlib
+import os
+import re
+import signal
+import socket
+import struct
+import subprocess
+import tempfile
+import threading
+import time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BUILD = os.path.join(ROOT, "tests", "targets", "build")
+BPFSTUB = os.environ.get("BPFSTUB", os.path.join(ROOT, "bpfstub"))
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+# Environment for gdb/lldb: no debuginfod lookups, no user configuration.
+CLIENT_ENV = dict(os.environ, DEBUGINFOD_URLS="", LC_ALL="C", TERM="dumb")
+
+
+class Skip(Exception):
+    """Raise to skip a test; the message says why."""
+
+
+def needs_bpf(fn):
+    """Mark a test as needing BPF (uprobes).  It skips when BPF is unavailable;
+    under CI=true run.py turns that skip into a failure."""
+    def wrapper(*args, **kwargs):
+        why = bpf_unavailable_reason()
+        if why:
+            raise Skip(why)
+        return fn(*args, **kwargs)
+    wrapper.__name__ = fn.__name__
+    wrapper.__doc__ = fn.__doc__
+    wrapper.needs_bpf = True
+    return wrapper
+
+
+def bpf_unavailable_reason():
+    """None when this host can load BPF programs and attach uprobes, else why not."""
+    cap_eff = 0
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("CapEff:"):
+                cap_eff = int(line.split()[1], 16)
+    CAP_SYS_ADMIN, CAP_PERFMON, CAP_BPF = 21, 38, 39
+    if not (cap_eff >> CAP_SYS_ADMIN & 1 or
+            (cap_eff >> CAP_BPF & 1 and cap_eff >> CAP_PERFMON & 1)):
+        return "no CAP_BPF+CAP_PERFMON or CAP_SYS_ADMIN"
+    if not os.path.exists("/sys/bus/event_source/devices/uprobe"):
+        return "kernel has no uprobe PMU (/sys/bus/event_source/devices/uprobe)"
+    return None
+
+
+def require_stub():
+    """Skip (fail under CI) when ./bpfstub has not been built."""
+    if not os.access(BPFSTUB, os.X_OK):
+        msg = f"{BPFSTUB} not built (run make)"
+        if IN_CI:
+            raise AssertionError(msg)
+        raise Skip(msg)
+
+
+def target_path(name):
+    return os.path.join(BUILD, name)
+
+
+def wait_until(pred, timeout, interval=0.05, what="condition"):
+    """Poll pred() until it returns a true value; return it, or raise after timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+def tail(text, n=40):
+    lines = text.splitlines()
+    return "\n".join(lines[-n:])
+
+
+# --------------------------------------------------------------------------
+# /proc helpers
+
+
+def proc_state(pid):
+    """The state letter of /proc/PID/stat (R, S, T, t, Z...), None if gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            s = f.read()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    return s[s.rindex(")") + 2]
+
+
+def pid_alive(pid):
+    st = proc_state(pid)
+    return st is not None and st not in "ZX"
+
+
+def tracer_pid(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("TracerPid:"):
+                return int(line.split()[1])
+    return 0
+
+
+def read_mem(pid, addr, n):
+    """Read n bytes of pid's memory through /proc/PID/mem (no ptrace stop)."""
+    with open(f"/proc/{pid}/mem", "rb", buffering=0) as f:
+        f.seek(addr)
+        return f.read(n)
+
+
+def elf_symbols(path):
+    """{name: value} of the defined symbols of an ELF file (via nm)."""
+    out = subprocess.run(["nm", "--defined-only", path], capture_output=True,
+                         text=True, check=True).stdout
+    syms = {}
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 3:
+            syms.setdefault(parts[2], int(parts[0], 16))
+    return syms
+
+
+def elf_is_pie(path):
+    with open(path, "rb") as f:
+        hdr = f.read(18)
+    return struct.unpack_from("<H", hdr, 16)[0] == 3  # ET_DYN
+
+
+def load_bias(pid, exe_path):
+    """Where a PIE executable is loaded in pid (0 for a non-PIE one)."""
+    if not elf_is_pie(exe_path):
+        return 0
+    real = os.path.realpath(exe_path)
+    with open(f"/proc/{pid}/maps") as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) >= 6 and parts[5] == real and int(parts[2], 16) == 0:
+                return int(parts[0].split("-")[0], 16)
+    raise AssertionError(f"{real} not mapped in pid {pid}")
+
+
+# --------------------------------------------------------------------------
+# Targets
+
+
+class Target:
+    """A test program from tests/targets/build, started and killed by the test.
+
+    with Target("counter") as t: t.pid, t.addr_of("counter"), t.read_long("counter")
+    The program must print "ready <pid>[ <port>]" on stdout.
+    """
+
+    def __init__(self, name, args=(), ready_timeout=10):
+        self.name = name
+        self.path = target_path(name)
+        if not os.access(self.path, os.X_OK):
+            raise AssertionError(f"{self.path} missing: run make -C tests/targets")
+        self.args = [str(a) for a in args]
+        self.ready_timeout = ready_timeout
+        self.proc = None
+        self.pid = None
+        self.port = None
+        self._syms = None
+        self._stderr = tempfile.TemporaryFile()
+
+    def start(self):
+        self.proc = subprocess.Popen([self.path, *self.args], stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE, stderr=self._stderr,
+                                     start_new_session=True)
+        line = _readline_timeout(self.proc.stdout, self.ready_timeout)
+        m = re.match(rb"ready (\d+)(?: (\d+))?", line or b"")
+        if not m:
+            self.kill()
+            raise AssertionError(f"{self.name}: no 'ready' line (got {line!r})")
+        self.pid = int(m.group(1))
+        if m.group(2):
+            self.port = int(m.group(2))
+        return self
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.kill()
+
+    def kill(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+        if self.proc:
+            self.proc.wait(timeout=10)
+            self.proc.stdout.close()
+
+    def alive(self):
+        return self.proc.poll() is None and pid_alive(self.pid)
+
+    def state(self):
+        return proc_state(self.pid)
+
+    def addr_of(self, symbol):
+        """The run-time address of a global of the target."""
+        if self._syms is None:
+            self._syms = elf_symbols(self.path)
+        return self._syms[symbol] + load_bias(self.pid, self.path)
+
+    def read(self, symbol, n, offset=0):
+        return read_mem(self.pid, self.addr_of(symbol) + offset, n)
+
+    def read_long(self, symbol):
+        return struct.unpack("<q", self.read(symbol, 8))[0]
+
+    def assert_running(self, symbol="counter", wait=0.2):
+        """The target is alive, not stopped, and `symbol` advances."""
+        assert self.alive(), f"{self.name} (pid {self.pid}) is gone"
+        a = self.read_long(symbol)
+        time.sleep(wait)
+        b = self.read_long(symbol)
+        st = self.state()
+        assert st not in ("T", "t"), f"{self.name} is stopped (state {st})"
+        assert b > a, f"{self.name}: {symbol} did not advance ({a} -> {b}): not running"
+
+
+def _readline_timeout(stream, timeout):
+    """One line from a pipe, or None after timeout."""
+    result = []
+    th = threading.Thread(target=lambda: result.append(stream.readline()), daemon=True)
+    th.start()
+    th.join(timeout)
+    return result[0] if result else None
+
+
+# --------------------------------------------------------------------------
+# Thread state sampler
+
+
+class ThreadStateSampler:
+    """Fails the test if any thread of pid is ever stopped ('t'/'T') or traced.
+
+    A background thread samples /proc/PID/task/*/stat and /proc/PID/status
+    about every millisecond for the whole `with` block.  Threads or the
+    process vanishing mid-read are tolerated.
+    """
+
+    def __init__(self, pid, interval=0.001):
+        self.pid = pid
+        self.interval = interval
+        self.samples = 0
+        self.violations = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def _sample(self):
+        base = f"/proc/{self.pid}"
+        try:
+            tids = os.listdir(base + "/task")
+        except (FileNotFoundError, ProcessLookupError):
+            return False
+        for tid in tids:
+            try:
+                with open(f"{base}/task/{tid}/stat") as f:
+                    s = f.read()
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+            st = s[s.rindex(")") + 2]
+            if st in "tT":
+                self.violations.append(f"thread {tid} in state {st}")
+        try:
+            tp = tracer_pid(self.pid)
+        except (FileNotFoundError, ProcessLookupError):
+            return False
+        if tp:
+            self.violations.append(f"TracerPid {tp}")
+        self.samples += 1
+        return True
+
+    def _run(self):
+        while not self._stop.is_set():
+            if not self._sample():
+                return  # the process is gone: nothing more to watch
+            self._stop.wait(self.interval)
+
+    def __exit__(self, exc_type, exc, tb):
+        self._stop.set()
+        self._thread.join(5)
+        if exc_type is None:
+            self.check()
+
+    def check(self):
+        if self.violations:
+            uniq = sorted(set(self.violations))
+            raise AssertionError(f"pid {self.pid} was stopped or traced "
+                                 f"({len(self.violations)} samples): {', '.join(uniq[:5])}")
+        assert self.samples > 0, "the thread state sampler took no samples"
+
+
+# --------------------------------------------------------------------------
+# The stub
+
+
+class Stub:
+    """./bpfstub started for a test:  bpfstub [options] COMM [args...].
+
+    Stub(["--attach", pid])                        listens on 127.0.0.1:0
+    Stub(["--attach", pid], comm="unix:/x/sock")
+    Stub([prog, ...], options=["--once"])          launch mode
+    .port/.addr (what `target remote` takes), .stdout_lines, .stderr_text()
+    Packets are logged (-v) so a failure can show the exchange.
+    On exit it checks bpfstub did not die early, crash or report a sanitizer error.
+    """
+
+    def __init__(self, args=(), comm="127.0.0.1:0", options=(), verbose=True,
+                 start_timeout=10):
+        require_stub()
+        self.argv = [BPFSTUB, *(["-v"] if verbose else []), *map(str, options), comm,
+                     *map(str, args)]
+        self.comm = comm
+        self.start_timeout = start_timeout
+        self.proc = None
+        self.port = None
+        self.addr = None  # "127.0.0.1:PORT" or a unix socket path
+        self.stdout_lines = []
+        self._cond = threading.Condition()
+        self._stderr = tempfile.TemporaryFile()
+        self._stdout_done = False
+        self.expect_exit = False
+
+    def start(self):
+        self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE, stderr=self._stderr,
+                                     start_new_session=True)
+        threading.Thread(target=self._read_stdout, daemon=True).start()
+        try:
+            line = self.wait_stdout(r"^Listening on (\S+)", self.start_timeout)
+        except AssertionError:
+            self.kill()
+            raise AssertionError("bpfstub printed no 'Listening on' line; exit "
+                                 f"{self.proc.returncode}; stderr:\n{tail(self.stderr_text())}")
+        where = re.match(r"^Listening on (\S+)", line).group(1)
+        if where.startswith("unix:"):
+            self.addr = where[len("unix:"):]
+        else:
+            self.addr = where
+            self.port = int(where.rsplit(":", 1)[1])
+        return self
+
+    def _read_stdout(self):
+        for raw in self.proc.stdout:
+            with self._cond:
+                self.stdout_lines.append(raw.decode(errors="replace").rstrip("\n"))
+                self._cond.notify_all()
+        with self._cond:
+            self._stdout_done = True
+            self._cond.notify_all()
+
+    def wait_stdout(self, pattern, timeout=10):
+        """The first stdout line matching pattern (re.search), waiting for it."""
+        rx = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                for line in self.stdout_lines:
+                    if rx.search(line):
+                        return line
+                left = deadline - time.monotonic()
+                if left <= 0 or (self.proc.poll() is not None and not self._reader_alive()):
+                    raise AssertionError(f"bpfstub stdout has no line matching {pattern!r}: "
+                                         f"{self.stdout_lines}")
+                self._cond.wait(min(left, 0.1))
+
+    def _reader_alive(self):
+        return not self._stdout_done
+
+    def stderr_text(self):
+        self._stderr.seek(0)
+        return self._stderr.read().decode(errors="replace")
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None:
+            self.kill()
+            # Attach the packet log to the failure message.
+            if isinstance(exc, AssertionError):
+                exc.args = (f"{exc.args[0] if exc.args else ''}\n--- bpfstub stderr "
+                            f"(tail) ---\n{tail(self.stderr_text(), 60)}",)
+            return False
+        self.stop()
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def wait(self, timeout=10):
+        """Wait for bpfstub to exit by itself; return its exit code."""
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise AssertionError(f"bpfstub did not exit within {timeout}s; stderr:\n"
+                                 f"{tail(self.stderr_text())}")
+        self.expect_exit = True
+        self._check_clean(rc)
+        return rc
+
+    def kill(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+    def stop(self):
+        """End bpfstub (SIGTERM) and check it was still running and ends cleanly."""
+        rc = self.proc.poll()
+        if rc is not None and not self.expect_exit:
+            raise AssertionError(f"bpfstub exited early with status {rc}; stderr:\n"
+                                 f"{tail(self.stderr_text())}")
+        if rc is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                rc = self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.kill()
+                raise AssertionError("bpfstub ignored SIGTERM for 5 s")
+        self._check_clean(rc, allow_sigterm=True)
+
+    def _check_clean(self, rc, allow_sigterm=False):
+        err = self.stderr_text()
+        bad = [s for s in ("AddressSanitizer", "runtime error:", "LeakSanitizer")
+               if s in err]
+        if bad:
+            raise AssertionError(f"bpfstub stderr has a sanitizer report:\n{tail(err, 60)}")
+        if rc < 0 and not (allow_sigterm and rc == -signal.SIGTERM):
+            raise AssertionError(f"bpfstub died from signal {-rc}; stderr:\n{tail(err)}")
+
+    @classmethod
+    def attach(cls, pid, **kw):
+        return cls(["--attach", pid], **kw)
+
+
+# --------------------------------------------------------------------------
+# GDB
+
+
+class GdbResult:
+    """Output of a gdb run: .text (all), .out[i] (output of command i), .rc."""
+
+    def __init__(self, text, cmds, rc):
+        self.text = text
+        self.rc = rc
+        self.cmds = cmds
+        self.out = _split_marked(text, len(cmds))
+
+    def values(self):
+        """The values of every `$N = value` line, in order."""
+        return re.findall(r"^\$\d+ = (.*)$", self.text, re.M)
+
+    def ints(self):
+        """The integer values printed as `$N = <int>`."""
+        return [int(v) for v in re.findall(r"^\$\d+ = (-?\d+)\s*$", self.text, re.M)]
+
+    def __str__(self):
+        return self.text
+
+
+def _marker(i):
+    return f"@@CMD{i}@@"
+
+
+def _split_marked(text, n):
+    """Split text at the @@CMDi@@ markers printed before each command."""
+    out = []
+    for i in range(n):
+        start = text.find(_marker(i) + "\n")
+        if start < 0:
+            out.append("")
+            continue
+        start += len(_marker(i)) + 1
+        end = text.find(_marker(i + 1) + "\n", start)
+        out.append(text[start:end if end >= 0 else len(text)])
+    return out
+
+
+GDB_SETUP = ["set pagination off", "set confirm off", "set width 0", "set height 0"]
+
+
+def gdb_batch(cmds, file=None, timeout=60, check_crash=True):
+    """Run gdb -nx -batch with each command as -ex; returns a GdbResult.
+
+    Commands are separated by echo markers so r.out[i] is command i's output
+    (errors included: gdb keeps going after a failed -ex command).
+    """
+    argv = ["gdb", "-nx", "-batch", "-iex", "set debuginfod enabled off"]
+    for c in GDB_SETUP:
+        argv += ["-ex", c]
+    for i, c in enumerate(cmds):
+        argv += ["-ex", f"echo {_marker(i)}\\n", "-ex", c]
+    argv += ["-ex", f"echo {_marker(len(cmds))}\\n"]
+    if file:
+        argv.append(file)
+    try:
+        p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=timeout, env=CLIENT_ENV)
+    except subprocess.TimeoutExpired as e:
+        out = (e.stdout or b"").decode(errors="replace")
+        raise AssertionError(f"gdb timed out after {timeout}s; output:\n{tail(out)}")
+    text = p.stdout.decode(errors="replace")
+    if check_crash and (p.returncode < 0 or "Fatal signal" in text or
+                        "internal-error" in text):
+        raise AssertionError(f"gdb crashed (status {p.returncode}):\n{tail(text)}")
+    return GdbResult(text, cmds, p.returncode)
+
+
+class GdbPipe:
+    """An interactive gdb reading commands from a pipe (not -batch, so its
+    event loop runs and processes asynchronous stop notifications).
+
+    with gdb_pipe(file=...) as g: out = g.cmd("print counter")
+    """
+
+    def __init__(self, file=None, timeout=30):
+        argv = ["gdb", "-nx", "-q", "-iex", "set debuginfod enabled off"]
+        if file:
+            argv.append(file)
+        self.timeout = timeout
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, env=CLIENT_ENV,
+                                     start_new_session=True)
+        self.text = ""
+        self._buf = b""
+        self._cond = threading.Condition()
+        self._n = 0
+        threading.Thread(target=self._reader, daemon=True).start()
+        for c in GDB_SETUP:
+            self.cmd(c)
+
+    def _reader(self):
+        fd = self.proc.stdout.fileno()
+        while True:
+            chunk = os.read(fd, 65536)
+            with self._cond:
+                if not chunk:
+                    self._eof = True
+                    self._cond.notify_all()
+                    return
+                self._buf += chunk
+                self._cond.notify_all()
+
+    def cmd(self, command, timeout=None):
+        """Send one command, return its output (prompts removed)."""
+        timeout = timeout or self.timeout
+        mark = f"@@MARK{self._n}@@"
+        self._n += 1
+        with self._cond:
+            start = len(self._buf)
+        try:
+            self.proc.stdin.write(f"{command}\necho {mark}\\n\n".encode())
+            self.proc.stdin.flush()
+        except BrokenPipeError:
+            raise AssertionError(f"gdb exited; output:\n{tail(self.all_output())}")
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while (mark + "\n").encode() not in self._buf[start:]:
+                left = deadline - time.monotonic()
+                if left <= 0 or getattr(self, "_eof", False):
+                    raise AssertionError(f"gdb: no output marker after {command!r} "
+                                         f"(exit {self.proc.poll()}); output:\n"
+                                         f"{tail(self.all_output())}")
+                self._cond.wait(min(left, 0.1))
+            seg = self._buf[start:self._buf.index((mark + "\n").encode(), start)]
+        out = seg.decode(errors="replace").replace("(gdb) ", "")
+        return out
+
+    def all_output(self):
+        with self._cond:
+            return self._buf.decode(errors="replace")
+
+    def close(self):
+        if self.proc.poll() is None:
+            try:
+                self.proc.stdin.write(b"quit\n")
+                self.proc.stdin.flush()
+                self.proc.stdin.close()
+            except BrokenPipeError:
+                pass
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        text = self.all_output()
+        if self.proc.returncode < 0 or "Fatal signal" in text or "internal-error" in text:
+            raise AssertionError(f"gdb crashed (status {self.proc.returncode}):\n"
+                                 f"{tail(text)}")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None:
+            self.close()
+        elif self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(5)
+
+
+def gdb_pipe(file=None, timeout=30):
+    return GdbPipe(file=file, timeout=timeout)
+
+
+def gdb_int(out):
+    """The integer of a `$N = <int>` line in out (one command's output)."""
+    m = re.search(r"^\$\d+ = (-?\d+)\s*$", out, re.M)
+    assert m, f"no integer value in gdb output:\n{out}"
+    return int(m.group(1))
+
+
+# --------------------------------------------------------------------------
+# LLDB
+
+
+class LldbResult:
+    """Output of an lldb run: .text, .out[i] (output of command i), .rc."""
+
+    def __init__(self, text, cmds, rc):
+        self.text = text
+        self.rc = rc
+        self.out = []
+        # lldb echoes each -o command as "(lldb) <cmd>" before running it.
+        pos = [text.find(f"(lldb) {c}\n") for c in cmds]
+        for i, p in enumerate(pos):
+            if p < 0:
+                self.out.append("")
+                continue
+            start = p + len(f"(lldb) {cmds[i]}\n")
+            nxt = [q for q in pos[i + 1:] if q > start]
+            self.out.append(text[start:nxt[0] if nxt else len(text)])
+
+    def __str__(self):
+        return self.text
+
+
+def lldb_batch(cmds, timeout=60):
+    """lldb --no-lldbinit --batch -o c1 -o c2 ...  (stops at the first failing command)."""
+    argv = ["lldb", "--no-lldbinit", "--batch"]
+    for c in cmds:
+        argv += ["-o", c]
+    try:
+        p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=timeout, env=CLIENT_ENV)
+    except subprocess.TimeoutExpired as e:
+        out = (e.stdout or b"").decode(errors="replace")
+        raise AssertionError(f"lldb timed out after {timeout}s; output:\n{tail(out)}")
+    text = p.stdout.decode(errors="replace")
+    if p.returncode < 0 or "PLEASE submit a bug report" in text:
+        raise AssertionError(f"lldb crashed (status {p.returncode}):\n{tail(text)}")
+    return LldbResult(text, cmds, p.returncode)
+
+
+# --------------------------------------------------------------------------
+# Raw remote-protocol client
+
+
+def checksum(payload: bytes) -> int:
+    return sum(payload) & 0xFF
+
+
+def frame(payload, start=b"$") -> bytes:
+    if isinstance(payload, str):
+        payload = payload.encode("latin-1")
+    return start + payload + b"#" + b"%02x" % checksum(payload)
+
+
+def escape_binary(data: bytes) -> bytes:
+    out = bytearray()
+    for b in data:
+        if b in b"$#}*":
+            out += bytes([0x7D, b ^ 0x20])
+        else:
+            out.append(b)
+    return bytes(out)
+
+
+NAK = "<NAK>"
+
+
+class RspClient:
+    """A tiny GDB remote-protocol client over TCP or a unix socket.
+
+    c.request("m401000,4") -> reply payload (str, latin-1); acks are handled
+    in both directions until no_ack() switches them off.
+    """
+
+    def __init__(self, addr, timeout=5):
+        if addr.startswith("/"):
+            self.sock = socket.socket(socket.AF_UNIX)
+            self.sock.settimeout(timeout)
+            self.sock.connect(addr)
+        else:
+            host, port = addr.rsplit(":", 1)
+            self.sock = socket.create_connection((host or "127.0.0.1", int(port)), timeout)
+        self.timeout = timeout
+        self.ack_mode = True
+        self._buf = b""
+        self.log = []  # ("->" | "<-", bytes) for failure messages
+
+    def close(self):
+        with contextlib.suppress(OSError):
+            self.sock.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def send_raw(self, data: bytes):
+        self.log.append(("->", data[:200]))
+        self.sock.sendall(data)
+
+    def send(self, payload):
+        self.send_raw(frame(payload))
+        if self.ack_mode:
+            ack = self._read_byte(self.timeout)
+            if ack != b"+":
+                raise AssertionError(f"expected '+' ack, got {ack!r}")
+
+    def _fill(self, timeout):
+        self.sock.settimeout(timeout)
+        try:
+            chunk = self.sock.recv(65536)
+        except socket.timeout:
+            return None
+        if not chunk:
+            raise EOFError("connection closed by bpfstub")
+        self.log.append(("<-", chunk[:200]))
+        self._buf += chunk
+        return chunk
+
+    def _read_byte(self, timeout):
+        deadline = time.monotonic() + timeout
+        while not self._buf:
+            left = deadline - time.monotonic()
+            if left <= 0 or self._fill(left) is None:
+                return None
+        b, self._buf = self._buf[:1], self._buf[1:]
+        return b
+
+    def recv_packet(self, timeout=None, allow_nak=False):
+        """The next packet's payload (str, latin-1, '}' escapes and RLE undone),
+        or None on timeout.  '+' bytes are skipped; '-' gives NAK if allowed."""
+        timeout = self.timeout if timeout is None else timeout
+        deadline = time.monotonic() + timeout
+        while True:
+            i = self._find_start()
+            if i is not None:
+                kind, pos = i
+                if kind == b"-":
+                    self._buf = self._buf[pos + 1:]
+                    if allow_nak:
+                        return NAK
+                    raise AssertionError("bpfstub answered '-' (nak)")
+                end = self._buf.find(b"#", pos)
+                if end >= 0 and len(self._buf) >= end + 3:
+                    body = self._buf[pos + 1:end]
+                    cs = self._buf[end + 1:end + 3]
+                    self._buf = self._buf[end + 3:]
+                    if int(cs, 16) != checksum(body):
+                        raise AssertionError(f"bad checksum from bpfstub: {body[:80]!r}#{cs!r}")
+                    if self.ack_mode:
+                        self.send_raw(b"+")
+                    return _decode_body(body).decode("latin-1")
+            left = deadline - time.monotonic()
+            if left <= 0 or self._fill(left) is None:
+                return None
+
+    def _find_start(self):
+        for pos, b in enumerate(self._buf):
+            if b == ord("$") or b == ord("%"):
+                return (b"$", pos)
+            if b == ord("-"):
+                return (b"-", pos)
+        # everything before is '+' or noise
+        self._buf = b""
+        return None
+
+    def request(self, payload, timeout=None):
+        """Send a packet, return the reply payload (None on timeout)."""
+        self.send(payload)
+        return self.recv_packet(timeout)
+
+    def request_all(self, payload, timeout=None):
+        """For qRcmd: the O<hex> output packets then the final reply."""
+        self.send(payload)
+        replies = []
+        while True:
+            r = self.recv_packet(timeout)
+            if r is None:
+                raise AssertionError(f"no final reply to {payload!r}; got {replies}")
+            replies.append(r)
+            if not (r.startswith("O") and r != "OK"):
+                return replies
+
+    def no_ack(self):
+        r = self.request("QStartNoAckMode")
+        assert r == "OK", f"QStartNoAckMode -> {r!r}"
+        self.ack_mode = False
+
+    def supported(self):
+        """qSupported as GDB sends it; returns {feature: value or True}."""
+        r = self.request("qSupported:multiprocess+;swbreak+;hwbreak+;qRelocInsn+;"
+                         "fork-events+;vfork-events+;exec-events+;vContSupported+;"
+                         "QThreadEvents+;no-resumed+;memory-tagging+;xmlRegisters=i386")
+        feats = {}
+        for f in (r or "").split(";"):
+            if "=" in f:
+                k, v = f.split("=", 1)
+                feats[k] = v
+            elif f:
+                feats[f.rstrip("+-")] = f[-1] == "+"
+        return feats
+
+    def assert_closed(self, timeout=3):
+        """Read until the peer closes; returns what it sent before closing."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if self._fill(deadline - time.monotonic()) is None:
+                    break
+            except EOFError:
+                return self._buf
+            except ConnectionResetError:
+                return self._buf
+        raise AssertionError(f"connection still open after {timeout}s; received "
+                             f"{self._buf[:200]!r}")
+
+    def exchange(self):
+        """The raw exchange so far, for failure messages."""
+        return "\n".join(f"{d} {b!r}" for d, b in self.log[-30:])
+
+
+def _decode_body(body: bytes) -> bytes:
+    out = bytearray()
+    i = 0
+    while i < len(body):
+        b = body[i]
+        if b == 0x7D and i + 1 < len(body):
+            out.append(body[i + 1] ^ 0x20)
+            i += 2
+        elif b == 0x2A and out and i + 1 < len(body):
+            out += bytes([out[-1]]) * (body[i + 1] - 29)
+            i += 2
+        else:
+            out.append(b)
+            i += 1
+    return bytes(out)
+
+
+def rsp_client(addr, timeout=5):
+    return RspClient(addr, timeout)
+
+
+def hexstr(s: str) -> str:
+    return s.encode().hex()
+
+
+def free_pid():
+    """A pid number no process has."""
+    pid_max = int(open("/proc/sys/kernel/pid_max").read())
+    for pid in range(pid_max - 1, 300, -1):
+        if not os.path.exists(f"/proc/{pid}"):
+            return pid
+    raise AssertionError("no free pid")
