@@ -506,8 +506,8 @@ int rsp_parse_vfile_open(const char *p, size_t len, struct rsp_vfile_open *r)
 /* A feature name: printable ASCII other than the list's own punctuation. */
 static bool is_name_byte(char ch)
 {
-	return ch > ' ' && ch <= '~' && ch != ';' && ch != '=' && ch != '+' && ch != '-' &&
-	       ch != '?';
+	return ch > ' ' && ch <= '~' && ch != ';' && ch != ':' && ch != '=' && ch != '+' &&
+	       ch != '-' && ch != '?';
 }
 
 /* Does the name at [p, p + n) equal lit? */

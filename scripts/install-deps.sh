@@ -8,7 +8,7 @@ PKGS=(
 	build-essential make pkg-config clang llvm
 	libbpf-dev libelf-dev libdw-dev zlib1g-dev
 	bpftool
-	gdb gdbserver lldb
+	gdb gdbserver lldb python3-lldb-14
 	golang-go
 	libclang-rt-14-dev
 	procps python3 curl

@@ -42,19 +42,34 @@
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static int reply_error(struct rsp_buf *r, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+static int reply_error(struct sess *s, struct rsp_buf *r, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
-/* "E.<message>": GDB shows the text to the user. */
-static int reply_error(struct rsp_buf *r, const char *fmt, ...)
+/*
+ * An error reply with a message.  GDB shows "E.<text>" to the user.  LLDB
+ * takes only "E<2 hex>" as an error (it would read "E.text" as data), plus
+ * ";<hex text>" once it sent QEnableErrorStrings.
+ */
+static int reply_error(struct sess *s, struct rsp_buf *r, const char *fmt, ...)
 {
+	struct rsp_buf msg;
 	va_list ap;
 
-	rsp_buf__reset(r);
-	rsp_buf__puts(r, "E.");
+	rsp_buf__init(&msg);
 	va_start(ap, fmt);
-	rsp_buf__vprintf(r, fmt, ap);
+	rsp_buf__vprintf(&msg, fmt, ap);
 	va_end(ap);
+	rsp_buf__reset(r);
+	if (!s->lldb) {
+		rsp_buf__puts(r, "E.");
+		rsp_buf__put(r, msg.data ? msg.data : "", msg.len);
+	} else if (s->error_strings) {
+		rsp_buf__puts(r, "E01;");
+		rsp_buf__put_hex(r, msg.data ? msg.data : "", msg.len);
+	} else {
+		rsp_buf__puts(r, "E01");
+	}
+	rsp_buf__free(&msg);
 	return 0;
 }
 
@@ -165,7 +180,7 @@ static int h_qsupported(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 	struct rsp_client_features f;
 
 	if (rsp_parse_qsupported(a, len, &f))
-		return reply_error(r, "malformed qSupported");
+		return reply_error(s, r, "malformed qSupported");
 	s->multiprocess = f.multiprocess;
 	return sess__supported(r);
 }
@@ -252,7 +267,7 @@ static int h_fthreadinfo(void *ctx, const char *a, size_t len, struct rsp_buf *r
 
 	err = tgt__threads(s->tgt, &th, &n);
 	if (err)
-		return reply_error(r, "cannot list threads of pid %d: %s", s->tgt->pid,
+		return reply_error(s, r, "cannot list threads of pid %d: %s", s->tgt->pid,
 				   strerror(-err));
 	free(s->thread_list);
 	s->thread_list = calloc(n ? n : 1, sizeof(*s->thread_list));
@@ -294,7 +309,7 @@ static int h_thread_extra(void *ctx, const char *a, size_t len, struct rsp_buf *
 	pid_t tid;
 
 	if (rsp_parse_tid(a, len, &t))
-		return reply_error(r, "malformed thread id");
+		return reply_error(s, r, "malformed thread id");
 	tid = resolve_tid(s, &t);
 	if (tid && tgt__threads(s->tgt, &th, &n) == 0) {
 		for (i = 0; i < n; i++)
@@ -304,7 +319,7 @@ static int h_thread_extra(void *ctx, const char *a, size_t len, struct rsp_buf *
 		free(th);
 	}
 	if (!text[0])
-		return reply_error(r, "no such thread");
+		return reply_error(s, r, "no such thread");
 	return rsp_buf__put_hex_str(r, text);
 }
 
@@ -314,7 +329,7 @@ static int h_thread_alive(void *ctx, const char *a, size_t len, struct rsp_buf *
 	struct rsp_tid t;
 
 	if (rsp_parse_tid(a, len, &t))
-		return reply_error(r, "malformed thread id");
+		return reply_error(s, r, "malformed thread id");
 	if (!resolve_tid(s, &t))
 		return rsp_buf__puts(r, "E01");
 	return rsp_buf__puts(r, "OK");
@@ -327,7 +342,7 @@ static int h_set_thread(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 	pid_t tid;
 
 	if (len < 2 || rsp_parse_tid(a + 1, len - 1, &t))
-		return reply_error(r, "malformed H packet");
+		return reply_error(s, r, "malformed H packet");
 	tid = resolve_tid(s, &t);
 	if (!tid)
 		return rsp_buf__puts(r, "E01");
@@ -359,9 +374,9 @@ static int h_g(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 	pid_t tid;
 
 	if (rsp_parse_thread_suffix(a, len, &sfx))
-		return reply_error(r, "malformed g packet");
+		return reply_error(s, r, "malformed g packet");
 	if (s->lldb)
-		return reply_error(r, "registers of a running thread are unknown; use p");
+		return reply_error(s, r, "registers of a running thread are unknown; use p");
 	tid = reg_thread(s, &sfx);
 	thread_pc_sp(s, tid, &pc, &sp, &have_sp);
 	for (i = 0; i < AMD64_NUM; i++) {
@@ -387,10 +402,10 @@ static int h_p(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 	pid_t tid;
 
 	if (rsp_parse_p(a, len, &req))
-		return reply_error(r, "malformed p packet");
+		return reply_error(s, r, "malformed p packet");
 	d = regs_desc(req.regno > AMD64_NUM ? AMD64_NUM : (unsigned)req.regno);
 	if (!d)
-		return reply_error(r, "no register %llu", (unsigned long long)req.regno);
+		return reply_error(s, r, "no register %llu", (unsigned long long)req.regno);
 	tid = reg_thread(s, &req.thread);
 	thread_pc_sp(s, tid, &pc, &sp, &have_sp);
 	if (req.regno == AMD64_RIP)
@@ -398,7 +413,7 @@ static int h_p(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 	if (req.regno == AMD64_RSP && have_sp)
 		return rsp_buf__put_le_hex(r, sp, 8);
 	if (s->lldb)
-		return reply_error(r, "%s of a running thread is unknown", d->name);
+		return reply_error(s, r, "%s of a running thread is unknown", d->name);
 	return rsp_buf__put_unavail(r, d->bits / 8);
 }
 
@@ -412,7 +427,7 @@ static int read_mem_checked(struct sess *s, const char *a, size_t len, struct rs
 	*buf = NULL;
 	*got = 0;
 	if (rsp_parse_mem(a, len, &m))
-		return reply_error(r, "malformed memory read");
+		return reply_error(s, r, "malformed memory read");
 	if (m.len > MEM_READ_MAX)
 		m.len = MEM_READ_MAX;
 	if (m.len == 0)
@@ -422,8 +437,11 @@ static int read_mem_checked(struct sess *s, const char *a, size_t len, struct rs
 		return -ENOMEM;
 	*got = tgt__read_mem(s->tgt, m.addr, *buf, m.len);
 	if (*got < 0) {
-		reply_error(r, "cannot read memory at 0x%llx in pid %d: %s",
-			    (unsigned long long)m.addr, s->tgt->pid, strerror((int)-*got));
+		/* GDB's 'm' takes only E<hex>: it says "Cannot access memory". */
+		if (s->opts && s->opts->verbose)
+			fprintf(stderr, "bpfstub: cannot read 0x%llx in pid %d: %s\n",
+				(unsigned long long)m.addr, s->tgt->pid, strerror((int)-*got));
+		rsp_buf__puts(r, "E01");
 		free(*buf);
 		*buf = NULL;
 		return 0;
@@ -442,7 +460,7 @@ static int h_m(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 	if (got)
 		rsp_buf__put_hex(r, buf, (size_t)got);
 	else
-		rsp_buf__puts(r, "E.empty read");
+		rsp_buf__puts(r, "E01");
 	free(buf);
 	return 0;
 }
@@ -465,17 +483,21 @@ static int h_x(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 
 static int h_refuse_write(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 {
-	return reply_error(r, "bpfstub never writes to the target (memory, registers or "
+	struct sess *s = ctx;
+
+	return reply_error(s, r, "bpfstub never writes to the target (memory, registers or "
 			      "breakpoints would need it stopped); use tracepoints");
 }
 
 /* 'X' with no data is GDB's probe for binary writes; say yes, write nothing. */
 static int h_X(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 {
+	struct sess *s = ctx;
+
 	struct rsp_write_req w;
 
 	if (rsp_parse_write(a, len, &w))
-		return reply_error(r, "malformed X packet");
+		return reply_error(s, r, "malformed X packet");
 	if (w.len == 0 && w.data_len == 0)
 		return rsp_buf__puts(r, "OK");
 	return h_refuse_write(ctx, a, len, r);
@@ -483,9 +505,9 @@ static int h_X(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 
 /* ---- execution control -------------------------------------------------- */
 
-static int refuse_step(struct rsp_buf *r)
+static int refuse_step(struct sess *s, struct rsp_buf *r)
 {
-	return reply_error(r, "single-stepping would stop the target; bpfstub never stops it "
+	return reply_error(s, r, "single-stepping would stop the target; bpfstub never stops it "
 			      "(use tracepoints)");
 }
 
@@ -500,7 +522,9 @@ static int h_continue(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 
 static int h_step(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 {
-	return refuse_step(r);
+	struct sess *s = ctx;
+
+	return refuse_step(s, r);
 }
 
 static int h_vcont_query(void *ctx, const char *a, size_t len, struct rsp_buf *r)
@@ -516,13 +540,13 @@ static int h_vcont(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 	size_t i;
 
 	if (rsp_parse_vcont(a, len, &v))
-		return reply_error(r, "malformed vCont");
+		return reply_error(s, r, "malformed vCont");
 	for (i = 0; i < v.n; i++) {
 		switch (v.a[i].action) {
 		case 's':
 		case 'S':
 		case 'r':
-			return refuse_step(r);
+			return refuse_step(s, r);
 		case 't':
 			stop = true;
 			break;
@@ -532,7 +556,7 @@ static int h_vcont(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 	}
 	if (!s->nonstop) {
 		if (stop)
-			return reply_error(r, "vCont;t is for non-stop mode");
+			return reply_error(s, r, "vCont;t is for non-stop mode");
 		s->running = true;
 		return 0;
 	}
@@ -565,7 +589,7 @@ static int h_nonstop(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 	struct sess *s = ctx;
 
 	if (len != 1 || (a[0] != '0' && a[0] != '1'))
-		return reply_error(r, "malformed QNonStop");
+		return reply_error(s, r, "malformed QNonStop");
 	s->nonstop = a[0] == '1';
 	s->running = false;
 	return rsp_buf__puts(r, "OK");
@@ -577,9 +601,9 @@ static int h_detach(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 	uint64_t pid;
 
 	if (len && (a[0] != ';' || rsp_parse_hex_u64(a + 1, len - 1, &pid)))
-		return reply_error(r, "malformed D packet");
+		return reply_error(s, r, "malformed D packet");
 	if (len && pid != (uint64_t)s->tgt->pid)
-		return reply_error(r, "not attached to pid %llu", (unsigned long long)pid);
+		return reply_error(s, r, "not attached to pid %llu", (unsigned long long)pid);
 	/* Nothing was ever stopped or changed: the process simply runs on. */
 	s->close_after_reply = true;
 	return rsp_buf__puts(r, "OK");
@@ -607,9 +631,9 @@ static int h_vkill(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 	uint64_t pid;
 
 	if (rsp_parse_hex_u64(a, len, &pid))
-		return reply_error(r, "malformed vKill");
+		return reply_error(s, r, "malformed vKill");
 	if (pid != (uint64_t)s->tgt->pid)
-		return reply_error(r, "not attached to pid %llu", (unsigned long long)pid);
+		return reply_error(s, r, "not attached to pid %llu", (unsigned long long)pid);
 	return kill_request(s, r);
 }
 
@@ -617,7 +641,7 @@ static int h_vattach(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 {
 	struct sess *s = ctx;
 
-	return reply_error(r, "bpfstub serves pid %d only; start another bpfstub to attach",
+	return reply_error(s, r, "bpfstub serves pid %d only; start another bpfstub to attach",
 			   s->tgt->pid);
 }
 
@@ -632,15 +656,15 @@ static int xfer_cached(struct sess *s, enum sess_xfer_obj which, const char *a, 
 	int err;
 
 	if (parse_xfer_args(a, len, annex, sizeof(annex), &off, &want))
-		return reply_error(r, "malformed qXfer");
+		return reply_error(s, r, "malformed qXfer");
 	if (which == XFER_FEATURES && strcmp(annex, "target.xml"))
-		return reply_error(r, "no such target description '%s'", annex);
+		return reply_error(s, r, "no such target description '%s'", annex);
 	if (off == 0 || !obj->len) {
 		rsp_buf__reset(obj);
 		err = gen(s, obj);
 		if (err || obj->oom) {
 			rsp_buf__reset(obj);
-			return reply_error(r, "cannot build object: %s",
+			return reply_error(s, r, "cannot build object: %s",
 					   strerror(err ? -err : ENOMEM));
 		}
 	}
@@ -707,10 +731,10 @@ static int h_xfer_auxv(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 	int err;
 
 	if (parse_xfer_args(a, len, annex, sizeof(annex), &off, &want) || annex[0])
-		return reply_error(r, "malformed qXfer:auxv:read");
+		return reply_error(s, r, "malformed qXfer:auxv:read");
 	err = tgt__read_proc(s->tgt, "auxv", &buf, &n);
 	if (err)
-		return reply_error(r, "cannot read auxv of pid %d: %s", s->tgt->pid,
+		return reply_error(s, r, "cannot read auxv of pid %d: %s", s->tgt->pid,
 				   strerror(-err));
 	put_xfer_slice(r, buf, n, off, want);
 	free(buf);
@@ -725,13 +749,13 @@ static int h_xfer_exec_file(void *ctx, const char *a, size_t len, struct rsp_buf
 	int err;
 
 	if (parse_xfer_args(a, len, annex, sizeof(annex), &off, &want))
-		return reply_error(r, "malformed qXfer:exec-file:read");
+		return reply_error(s, r, "malformed qXfer:exec-file:read");
 	if (annex[0] && (rsp_parse_hex_u64(annex, strlen(annex), &pid) ||
 			 pid != (uint64_t)s->tgt->pid))
-		return reply_error(r, "bpfstub serves pid %d only", s->tgt->pid);
+		return reply_error(s, r, "bpfstub serves pid %d only", s->tgt->pid);
 	err = tgt__exe_path(s->tgt, path, sizeof(path));
 	if (err)
-		return reply_error(r, "cannot read the executable of pid %d: %s", s->tgt->pid,
+		return reply_error(s, r, "cannot read the executable of pid %d: %s", s->tgt->pid,
 				   strerror(-err));
 	return put_xfer_slice(r, path, strlen(path), off, want);
 }
@@ -786,6 +810,29 @@ static int h_vfile_setfs(void *ctx, const char *a, size_t len, struct rsp_buf *r
 	return rsp_buf__puts(r, "F0");
 }
 
+/*
+ * GDB reads the target's own /proc/PID[/task/TID]/maps through vFile to find
+ * the vDSO.  That describes the target, not the host: serve it.  Any other
+ * path goes through tgt__open_mapped_file().
+ */
+static int target_proc_file(struct sess *s, const char *path)
+{
+	char want[64], name[8];
+	int pid = 0, tid = 0, n = 0, fd;
+
+	if (sscanf(path, "/proc/%d/task/%d/%7[a-z]%n", &pid, &tid, name, &n) == 3 && !path[n]) {
+		if (!tgt__has_thread(s->tgt, tid))
+			return -EACCES;
+	} else if (sscanf(path, "/proc/%d/%7[a-z]%n", &pid, name, &n) != 2 || path[n]) {
+		return -ENOENT;
+	}
+	if (pid != s->tgt->pid || (strcmp(name, "maps") && strcmp(name, "smaps")))
+		return -EACCES;
+	snprintf(want, sizeof(want), "/proc/%d/%s", pid, name);
+	fd = open(want, O_RDONLY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
 static int h_vfile_open(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 {
 	struct sess *s = ctx;
@@ -800,7 +847,9 @@ static int h_vfile_open(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 		;
 	if (i == SESS_VFILE_MAX)
 		return vfile_error(r, EMFILE);
-	fd = tgt__open_mapped_file(s->tgt, o.path);
+	fd = target_proc_file(s, o.path);
+	if (fd == -ENOENT)
+		fd = tgt__open_mapped_file(s->tgt, o.path);
 	if (fd < 0)
 		return vfile_error(r, -fd);
 	s->vfile_fd[i] = fd;
@@ -897,6 +946,14 @@ static int h_vfile_fstat(void *ctx, const char *a, size_t len, struct rsp_buf *r
 
 static const char triple[] = "x86_64-pc-linux-gnu";
 
+static int h_error_strings(void *ctx, const char *a, size_t len, struct rsp_buf *r)
+{
+	struct sess *s = ctx;
+
+	s->error_strings = true;
+	return rsp_buf__puts(r, "OK");
+}
+
 static int h_qhostinfo(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 {
 	struct sess *s = ctx;
@@ -919,7 +976,7 @@ static int h_qprocessinfo(void *ctx, const char *a, size_t len, struct rsp_buf *
 
 	snprintf(path, sizeof(path), "/proc/%d", s->tgt->pid);
 	if (stat(path, &sb))
-		return reply_error(r, "pid %d is gone", s->tgt->pid);
+		return reply_error(s, r, "pid %d is gone", s->tgt->pid);
 	rsp_buf__printf(r, "pid:%x;parent-pid:%x;real-uid:%x;real-gid:%x;effective-uid:%x;"
 			   "effective-gid:%x;triple:",
 			(unsigned)s->tgt->pid, (unsigned)getppid(), (unsigned)sb.st_uid,
@@ -938,10 +995,10 @@ static int h_qmemoryregioninfo(void *ctx, const char *a, size_t len, struct rsp_
 	if (len == 0)
 		return rsp_buf__puts(r, "OK"); /* the probe: supported */
 	if (a[0] != ':' || rsp_parse_hex_u64(a + 1, len - 1, &addr))
-		return reply_error(r, "malformed qMemoryRegionInfo");
+		return reply_error(s, r, "malformed qMemoryRegionInfo");
 	err = tgt__region(s->tgt, addr, &m);
 	if (err)
-		return reply_error(r, "cannot read the maps of pid %d: %s", s->tgt->pid,
+		return reply_error(s, r, "cannot read the maps of pid %d: %s", s->tgt->pid,
 				   strerror(-err));
 	rsp_buf__printf(r, "start:%llx;size:%llx;", (unsigned long long)m.start,
 			(unsigned long long)(m.end - m.start));
@@ -1008,7 +1065,7 @@ static int h_rcmd(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 	size_t i;
 
 	if (rsp_parse_hex_string(a, len, cmd, sizeof(cmd)))
-		return reply_error(r, "malformed monitor command");
+		return reply_error(s, r, "malformed monitor command");
 	for (i = 0; i < sizeof(monitor_cmds) / sizeof(monitor_cmds[0]); i++) {
 		if (!strcmp(cmd, monitor_cmds[i].name)) {
 			monitor_cmds[i].fn(s);
@@ -1076,6 +1133,7 @@ static const struct rsp_handler handlers[] = {
 	{ "qSymbol:", NULL, h_ok },
 	{ "QThreadSuffixSupported", NULL, h_thread_suffix },
 	{ "QListThreadsInStopReply", NULL, h_ok },
+	{ "QEnableErrorStrings", NULL, h_error_strings },
 	{ "qHostInfo", NULL, h_qhostinfo },
 	{ "qProcessInfo", NULL, h_qprocessinfo },
 	{ "qMemoryRegionInfo", NULL, h_qmemoryregioninfo },
@@ -1101,6 +1159,6 @@ int sess__dispatch(struct sess *s, const char *pkt, size_t len, struct rsp_buf *
 		return 0; /* unknown: the empty reply */
 	err = h->fn(s, pkt + name_len, len - name_len, reply);
 	if (err && !reply->len)
-		reply_error(reply, "%s", strerror(-err));
+		reply_error(s, reply, "%s", strerror(-err));
 	return 0;
 }

@@ -225,6 +225,21 @@ static void refuse_client(int lfd)
 	fprintf(stderr, "bpfstub: refused a second client: one client at a time\n");
 }
 
+/*
+ * After D or k the client closes its end; wait briefly for that instead of
+ * closing first, so unread bytes do not turn our close into a reset.
+ */
+static void drain_client(int fd, char *buf)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	int rounds = 5;
+
+	shutdown(fd, SHUT_WR);
+	while (rounds-- && poll(&p, 1, SRV_TICK_MS) > 0)
+		if (read(fd, buf, SRV_READ_CHUNK) <= 0)
+			break;
+}
+
 enum client_end {
 	CLIENT_LEFT, /* closed the connection, or D / k */
 	CLIENT_QUIT, /* bpfstub should exit: signal, target gone */
@@ -333,6 +348,8 @@ static enum client_end serve_client(const struct srv_opts *o, struct tgt *t, int
 		if (s.close_after_reply)
 			break;
 	}
+	if (s.close_after_reply && rfd == wfd)
+		drain_client(rfd, buf);
 	if (s.quit_after_close)
 		end = CLIENT_QUIT;
 	rsp_framer__free(&fr);

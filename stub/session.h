@@ -39,6 +39,7 @@ struct sess {
 	bool multiprocess; /* client offered multiprocess+: p<pid>.<tid> ids */
 	bool nonstop; /* QNonStop:1 */
 	bool lldb; /* client is LLDB (thread suffix, qHostInfo): never send 'x' */
+	bool error_strings; /* LLDB's QEnableErrorStrings: "E01;<hex text>" */
 	bool running; /* all-stop: resumed, silent until 0x03 */
 	bool stop_notified; /* non-stop: the one %Stop we send was sent */
 	bool close_after_reply; /* D, vKill: drop the client once replied */

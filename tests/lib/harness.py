@@ -15,6 +15,7 @@ Every helper kills what it started, and every wait has a timeout.
 """
 
 import contextlib
+import functools
 import os
 import re
 import signal
@@ -41,13 +42,12 @@ class Skip(Exception):
 def needs_bpf(fn):
     """Mark a test as needing BPF (uprobes).  It skips when BPF is unavailable;
     under CI=true run.py turns that skip into a failure."""
+    @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         why = bpf_unavailable_reason()
         if why:
             raise Skip(why)
         return fn(*args, **kwargs)
-    wrapper.__name__ = fn.__name__
-    wrapper.__doc__ = fn.__doc__
     wrapper.needs_bpf = True
     return wrapper
 
@@ -189,8 +189,7 @@ class Target:
 
     def start(self):
         self.proc = subprocess.Popen([self.path, *self.args], stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.PIPE, stderr=self._stderr,
-                                     start_new_session=True)
+                                     stdout=subprocess.PIPE, stderr=self._stderr)
         line = _readline_timeout(self.proc.stdout, self.ready_timeout)
         m = re.match(rb"ready (\d+)(?: (\d+))?", line or b"")
         if not m:
@@ -353,8 +352,7 @@ class Stub:
 
     def start(self):
         self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.PIPE, stderr=self._stderr,
-                                     start_new_session=True)
+                                     stdout=subprocess.PIPE, stderr=self._stderr)
         threading.Thread(target=self._read_stdout, daemon=True).start()
         try:
             line = self.wait_stdout(r"^Listening on (\S+)", self.start_timeout)
@@ -549,8 +547,7 @@ class GdbPipe:
             argv.append(file)
         self.timeout = timeout
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, env=CLIENT_ENV,
-                                     start_new_session=True)
+                                     stderr=subprocess.STDOUT, env=CLIENT_ENV)
         self.text = ""
         self._buf = b""
         self._cond = threading.Condition()

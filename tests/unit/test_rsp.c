@@ -1044,7 +1044,7 @@ static void test_framer_table(void)
 		{S("$}\x03#??"), 64, "P:#", 0},
 		{S("$}\x04#??"), 64, "P:$", 0},
 		{S("$}\x0a#??"), 64, "P:*", 0},
-		{S("$a}]b}\x03c#??"), 64, "P:a}b#c", 0},
+		{S("$a}]b}\x03" "c#??"), 64, "P:a}b#c", 0},
 		{S("$}\x20#??"), 64, "P:\\x00", 0},
 		{S("$}}#??"), 64, "P:]", 0},
 		{S("$a}#??"), 64, "BAD", 0},
@@ -1055,13 +1055,9 @@ static void test_framer_table(void)
 		{S("$ab*!c#??"), 64, "P:abbbbbc", 0},
 		{S("$}]*!#??"), 64, "P:}}}}}", 0},
 		{S("$x* * #??"), 64, "P:xxxxxxx", 0},
-		{S("$0*~#??"), 98, "P:00000000000000000000000000000000000000000000000000000000000"
-				  "000000000000000000000000000000000000000",
-		 0},
+		{S("$0*~#??"), 98, "P:00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000", 0},
 		{S("$0*~#??"), 97, "LONG", 0},
-		{S("$0*}#??"), 200, "P:00000000000000000000000000000000000000000000000000000000000"
-				   "0000000000000000000000000000000000000",
-		 0},
+		{S("$0*}#??"), 200, "P:0000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000", 0},
 		{S("$* #??"), 64, "BAD", 0},
 		{S("$*x#??"), 64, "BAD", 0},
 		{S("$0*#??"), 64, "BAD", 0},
@@ -1083,7 +1079,7 @@ static void test_framer_table(void)
 		/* '$' restarts; '+', '-', 0x03 inside a body are data */
 		{S("$abc$OK#9a"), 64, "P:OK", 0},
 		{S("$$$OK#9a"), 64, "P:OK", 0},
-		{S("$a+-\x03b#??"), 64, "P:a+-\\x03b", 0},
+		{S("$a+-\x03" "b#??"), 64, "P:a+-\\x03b", 0},
 		{S("$a\0b#??"), 64, "P:a\\x00b", 0},
 		{S("$\xff\x80#??"), 64, "P:\\xff\\x80", 0},
 		/* several packets and events in one feed */
@@ -1173,10 +1169,10 @@ static void test_encode(void)
 	CHECK(rsp_frame__encode(&b, '$', "}", 1) == 0 && strcmp(b.data, "$}]#da") == 0);
 	rsp_buf__reset(&b);
 	CHECK(rsp_frame__encode(&b, '$', "$#*", 3) == 0 &&
-	      strcmp(b.data, "$}\x04}\x03}\x0a#b4") == 0);
+	      strcmp(b.data, "$}\x04}\x03}\x0a#88") == 0);
 	rsp_buf__reset(&b);
 	CHECK(rsp_frame__encode(&b, '%', "Stop:T05", 8) == 0 &&
-	      strcmp(b.data, "%Stop:T05#32") == 0);
+	      strcmp(b.data, "%Stop:T05#99") == 0);
 	rsp_buf__reset(&b);
 	/* appends to what is there */
 	rsp_buf__puts(&b, "+");
@@ -1253,7 +1249,7 @@ static const struct rsp_handler tbl[] = {
 	{"vCont?", "vContSupported+", h_any},
 	{"vFile:", NULL, h_any},
 	{"vFile:open:", "qXfer:auxv:read+", h_any},
-	{NULL, "ignored-when-name-is-null+", NULL},
+	{NULL, "no-packet-feature+", NULL},
 	{"QStartNoAckMode", "QStartNoAckMode+", h_any},
 	{"QStartNoAckMode", "", h_any},
 	{"Z0,", "swbreak+", h_any},
@@ -1318,14 +1314,14 @@ static void test_dispatch(void)
 	CHECK(rsp_dispatch__find(tbl, 0, "g", 1, &nlen) == NULL && nlen == 0);
 	CHECK(rsp_dispatch__find(tbl, ARRAY_SIZE(tbl), "g", 1, NULL) == &tbl[1]);
 	/* the length bounds the packet even when the bytes go on */
-	CHECK(rsp_dispatch__find(tbl, ARRAY_SIZE(tbl), "qSupported", 2, &nlen) == &tbl[4] &&
+	CHECK(rsp_dispatch__find(tbl, ARRAY_SIZE(tbl), "qCRC:", 2, &nlen) == &tbl[4] &&
 	      nlen == 2);
 
 	rsp_buf__init(&b);
 	CHECK(rsp_dispatch__supported(tbl, ARRAY_SIZE(tbl), 0x4000, &b) == 0);
 	CHECKF(b.data && strcmp(b.data, "PacketSize=4000;qXfer:features:read+;qXfer:auxv:read+;"
 					 "qXfer:exec-file:read+;vContSupported+;"
-					 "ignored-when-name-is-null+;QStartNoAckMode+;swbreak+") ==
+					 "no-packet-feature+;QStartNoAckMode+;swbreak+") ==
 			       0,
 	       "supported = \"%s\"", b.data ? b.data : "(null)");
 	rsp_buf__reset(&b);

@@ -1,0 +1,411 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bpf/collect.c - the tracepoint collection compiler.
+ *
+ * Why a compiler: a fixed, clang-built BPF program would have to loop over
+ * a list of ranges held in a map, with run-time sizes the verifier cannot
+ * bound and a lookup per range per hit.  Generating the program per
+ * tracepoint instead makes every size and offset a constant, so the
+ * program is straight-line code with forward jumps only, passes the
+ * verifier trivially and costs the target no more than the copies
+ * themselves.  Agent expressions (conditions, computed ranges) will be
+ * compiled into the same program with the same emitter.
+ *
+ * The generated program, in order:
+ *
+ *   r6 = ctx (struct pt_regs *)
+ *   r8 = &counters[slot]            (per-CPU; exit if NULL, never happens)
+ *   r8->hits++
+ *   r7 = bpf_ringbuf_reserve(ring, REC_SIZE, 0)
+ *   if !r7: r8->drops++, exit
+ *   header: tp, size, bpf_ktime_get_ns(), bpf_get_current_pid_tgid()
+ *   'R' block: pt_regs copied into GDB's amd64 layout, the rest zeroed
+ *   per range: r9 = block; 'M', addr, len;
+ *              bpf_probe_read_user(r9 + 11, len, addr) or mark r9 skipped
+ *   r8->frames++
+ *   bpf_ringbuf_submit(r7, BPF_RB_NO_WAKEUP)
+ *
+ * Submitting without a wakeup matters: waking the reader costs more per
+ * hit than all the collection, so user space polls the ring on a timer.
+ * Counters use atomic adds: a uprobe program runs preemptibly in task
+ * context, so two tasks may interleave on one CPU's slot.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "bpf/collect.h"
+#include "bpf/emit.h"
+#include "bpf/insn.h"
+
+/* Offsets in x86_64 struct pt_regs (arch/x86/include/asm/ptrace.h). */
+enum {
+	PT_R15 = 0,
+	PT_R14 = 8,
+	PT_R13 = 16,
+	PT_R12 = 24,
+	PT_BP = 32,
+	PT_BX = 40,
+	PT_R11 = 48,
+	PT_R10 = 56,
+	PT_R9 = 64,
+	PT_R8 = 72,
+	PT_AX = 80,
+	PT_CX = 88,
+	PT_DX = 96,
+	PT_SI = 104,
+	PT_DI = 112,
+	PT_ORIG_AX = 120,
+	PT_IP = 128,
+	PT_CS = 136,
+	PT_FLAGS = 144,
+	PT_SP = 152,
+	PT_SS = 160,
+};
+
+/* GDB amd64 register 0-16 -> pt_regs offset. */
+static const short gdb_to_pt[17] = {
+	PT_AX, PT_BX, PT_CX, PT_DX,  PT_SI,  PT_DI,  PT_BP,  PT_SP, PT_R8,
+	PT_R9, PT_R10, PT_R11, PT_R12, PT_R13, PT_R14, PT_R15, PT_IP,
+};
+
+/* Record layout offsets. */
+#define OFF_TP	 0
+#define OFF_SIZE 4
+#define OFF_TIME 8
+#define OFF_PID	 16
+#define OFF_TID	 20
+#define OFF_BLK	 ((int)sizeof(struct bpfc_rec))
+#define OFF_REGS (OFF_BLK + 1) /* R payload when the R block is present */
+
+#define LOG_SIZE (1u << 20)
+
+static int map_info(int fd, struct bpf_map_info *info)
+{
+	__u32 len = sizeof(*info);
+
+	memset(info, 0, sizeof(*info));
+	/* libbpf >= 1.0 returns -errno from its low-level calls. */
+	return bpf_obj_get_info_by_fd(fd, info, &len);
+}
+
+/* Total record size for spec, or -E2BIG / -EINVAL. */
+static long rec_size(const struct bpfc_spec *spec)
+{
+	size_t total = sizeof(struct bpfc_rec), i;
+
+	if (!(spec->flags & BPFC_SPEC_NO_REGS))
+		total += 1 + BPFC_REGS_SIZE;
+	if (spec->nmem && !spec->mem)
+		return -EINVAL;
+	if (spec->nmem > BPFC_REC_MAX / BPFC_MBLK_HDR)
+		return -E2BIG;
+	for (i = 0; i < spec->nmem; i++) {
+		const struct bpfc_mem *m = &spec->mem[i];
+
+		if (m->basereg < BPFC_BASEREG_ABS || m->basereg > BPFC_REG_RIP)
+			return -EINVAL;
+		if (m->len > BPFC_MEM_MAX)
+			return -E2BIG;
+		total += BPFC_MBLK_HDR + m->len;
+		if (total > BPFC_REC_MAX)
+			return -E2BIG;
+	}
+	return (long)total;
+}
+
+static void emit_count(struct bpfc_emit *e, int field_off)
+{
+	bpfc_emit__insn(e, BPF_MOV64_IMM(BPFC_R1, 1));
+	bpfc_emit__insn(e, BPF_ATOMIC_OP(BPF_DW, BPF_ADD, BPFC_R8, BPFC_R1, field_off));
+}
+
+static void emit_regs(struct bpfc_emit *e)
+{
+	int i, off;
+
+	bpfc_emit__insn(e, BPF_ST_MEM(BPF_B, BPFC_R7, OFF_BLK, BPFC_BLK_REGS));
+	/* rax..r15, rip: 8 bytes each. */
+	for (i = 0; i <= BPFC_REG_RIP; i++) {
+		int r = (i & 1) ? BPFC_R2 : BPFC_R1;
+
+		bpfc_emit__insn(e, BPF_LDX_MEM(BPF_DW, r, BPFC_R6, gdb_to_pt[i]));
+		bpfc_emit__insn(e, BPF_STX_MEM(BPF_DW, BPFC_R7, r, OFF_REGS + 8 * i));
+	}
+	/* eflags, cs, ss: the low 4 bytes. */
+	bpfc_emit__insn(e, BPF_LDX_MEM(BPF_DW, BPFC_R1, BPFC_R6, PT_FLAGS));
+	bpfc_emit__insn(e, BPF_STX_MEM(BPF_W, BPFC_R7, BPFC_R1, OFF_REGS + BPFC_REGS_OFF_EFL));
+	bpfc_emit__insn(e, BPF_LDX_MEM(BPF_DW, BPFC_R2, BPFC_R6, PT_CS));
+	bpfc_emit__insn(e, BPF_STX_MEM(BPF_W, BPFC_R7, BPFC_R2, OFF_REGS + BPFC_REGS_OFF_CS));
+	bpfc_emit__insn(e, BPF_LDX_MEM(BPF_DW, BPFC_R1, BPFC_R6, PT_SS));
+	bpfc_emit__insn(e, BPF_STX_MEM(BPF_W, BPFC_R7, BPFC_R1, OFF_REGS + BPFC_REGS_OFF_SS));
+	/* ds..mxcsr: not in pt_regs, zero. */
+	for (off = BPFC_REGS_OFF_DS; off + 8 <= BPFC_REGS_OFF_ORIG; off += 8)
+		bpfc_emit__insn(e, BPF_ST_MEM(BPF_DW, BPFC_R7, OFF_REGS + off, 0));
+	for (; off < BPFC_REGS_OFF_ORIG; off += 4)
+		bpfc_emit__insn(e, BPF_ST_MEM(BPF_W, BPFC_R7, OFF_REGS + off, 0));
+	bpfc_emit__insn(e, BPF_LDX_MEM(BPF_DW, BPFC_R2, BPFC_R6, PT_ORIG_AX));
+	bpfc_emit__insn(e, BPF_STX_MEM(BPF_DW, BPFC_R7, BPFC_R2, OFF_REGS + BPFC_REGS_OFF_ORIG));
+	/* fs_base, gs_base: zero. */
+	for (off = BPFC_REGS_OFF_FSB; off < BPFC_REGS_SIZE; off += 8)
+		bpfc_emit__insn(e, BPF_ST_MEM(BPF_DW, BPFC_R7, OFF_REGS + off, 0));
+}
+
+/* One M block at record offset blk_off. */
+static void emit_mem(struct bpfc_emit *e, const struct bpfc_mem *m, size_t blk_off)
+{
+	int l_next;
+
+	/* r9 = block (offsets past 32 KiB do not fit an insn's 16-bit off). */
+	bpfc_emit__insn(e, BPF_MOV64_REG(BPFC_R9, BPFC_R7));
+	bpfc_emit__insn(e, BPF_ALU64_IMM(BPF_ADD, BPFC_R9, (__s32)blk_off));
+	bpfc_emit__insn(e, BPF_ST_MEM(BPF_B, BPFC_R9, 0, BPFC_BLK_MEM));
+	if (m->basereg == BPFC_BASEREG_ABS) {
+		bpfc_emit__ld_imm64(e, BPFC_R3, 0, (__u64)m->offset);
+	} else {
+		bpfc_emit__insn(e, BPF_LDX_MEM(BPF_DW, BPFC_R3, BPFC_R6, gdb_to_pt[m->basereg]));
+		if (m->offset >= INT32_MIN && m->offset <= INT32_MAX) {
+			if (m->offset)
+				bpfc_emit__insn(e,
+						BPF_ALU64_IMM(BPF_ADD, BPFC_R3, (__s32)m->offset));
+		} else {
+			bpfc_emit__ld_imm64(e, BPFC_R1, 0, (__u64)m->offset);
+			bpfc_emit__insn(e, BPF_ALU64_REG(BPF_ADD, BPFC_R3, BPFC_R1));
+		}
+	}
+	bpfc_emit__insn(e, BPF_STX_MEM(BPF_DW, BPFC_R9, BPFC_R3, 1));
+	bpfc_emit__insn(e, BPF_ST_MEM(BPF_H, BPFC_R9, 9, (__s32)m->len));
+	if (!m->len)
+		return;
+	bpfc_emit__insn(e, BPF_MOV64_REG(BPFC_R1, BPFC_R9));
+	bpfc_emit__insn(e, BPF_ALU64_IMM(BPF_ADD, BPFC_R1, BPFC_MBLK_HDR));
+	bpfc_emit__insn(e, BPF_MOV64_IMM(BPFC_R2, (__s32)m->len));
+	bpfc_emit__insn(e, BPF_EMIT_CALL(BPF_FUNC_probe_read_user));
+	l_next = bpfc_emit__label(e);
+	bpfc_emit__jmp(e, BPF_JMP_IMM(BPF_JEQ, BPFC_R0, 0, 0), l_next);
+	bpfc_emit__insn(e, BPF_ST_MEM(BPF_B, BPFC_R9, 0, BPFC_BLK_SKIP));
+	bpfc_emit__bind(e, l_next);
+}
+
+int bpfc_prog__build(const struct bpfc_spec *spec, int ringbuf_fd, int counters_fd,
+		     struct bpfc_prog *out)
+{
+	struct bpf_map_info info;
+	struct bpfc_emit e;
+	int l_out, l_have;
+	size_t i, off;
+	long total;
+	int err;
+
+	bpfc_emit__init(&e);
+	memset(out, 0, sizeof(*out));
+	out->fd = -1;
+	if (!spec || ringbuf_fd < 0 || counters_fd < 0) {
+		err = -EINVAL;
+		goto cleanup;
+	}
+	total = rec_size(spec);
+	if (total < 0) {
+		err = (int)total;
+		goto cleanup;
+	}
+
+	err = map_info(counters_fd, &info);
+	if (err)
+		goto cleanup;
+	if (info.type != BPF_MAP_TYPE_PERCPU_ARRAY || info.value_size != sizeof(struct bpfc_counts) ||
+	    spec->slot >= info.max_entries) {
+		err = -EINVAL;
+		goto cleanup;
+	}
+	err = map_info(ringbuf_fd, &info);
+	if (err)
+		goto cleanup;
+	if (info.type != BPF_MAP_TYPE_RINGBUF) {
+		err = -EINVAL;
+		goto cleanup;
+	}
+	if ((__u64)total + 8 > info.max_entries) {
+		err = -E2BIG;
+		goto cleanup;
+	}
+
+	l_out = bpfc_emit__label(&e);
+	l_have = bpfc_emit__label(&e);
+
+	bpfc_emit__insn(&e, BPF_MOV64_REG(BPFC_R6, BPFC_R1));
+
+	/* r8 = &counters[slot] */
+	bpfc_emit__insn(&e, BPF_ST_MEM(BPF_W, BPFC_R10, -4, (__s32)spec->slot));
+	bpfc_emit__ld_map_fd(&e, BPFC_R1, counters_fd);
+	bpfc_emit__insn(&e, BPF_MOV64_REG(BPFC_R2, BPFC_R10));
+	bpfc_emit__insn(&e, BPF_ALU64_IMM(BPF_ADD, BPFC_R2, -4));
+	bpfc_emit__insn(&e, BPF_EMIT_CALL(BPF_FUNC_map_lookup_elem));
+	bpfc_emit__jmp(&e, BPF_JMP_IMM(BPF_JEQ, BPFC_R0, 0, 0), l_out);
+	bpfc_emit__insn(&e, BPF_MOV64_REG(BPFC_R8, BPFC_R0));
+	emit_count(&e, offsetof(struct bpfc_counts, hits));
+
+	/* r7 = bpf_ringbuf_reserve(ring, total, 0) */
+	bpfc_emit__ld_map_fd(&e, BPFC_R1, ringbuf_fd);
+	bpfc_emit__insn(&e, BPF_MOV64_IMM(BPFC_R2, (__s32)total));
+	bpfc_emit__insn(&e, BPF_MOV64_IMM(BPFC_R3, 0));
+	bpfc_emit__insn(&e, BPF_EMIT_CALL(BPF_FUNC_ringbuf_reserve));
+	bpfc_emit__jmp(&e, BPF_JMP_IMM(BPF_JNE, BPFC_R0, 0, 0), l_have);
+	emit_count(&e, offsetof(struct bpfc_counts, drops));
+	bpfc_emit__jmp(&e, BPF_JMP_A(0), l_out);
+	bpfc_emit__bind(&e, l_have);
+	bpfc_emit__insn(&e, BPF_MOV64_REG(BPFC_R7, BPFC_R0));
+
+	/* Header. */
+	bpfc_emit__insn(&e, BPF_ST_MEM(BPF_W, BPFC_R7, OFF_TP, (__s32)spec->tp));
+	bpfc_emit__insn(&e, BPF_ST_MEM(BPF_W, BPFC_R7, OFF_SIZE,
+				       (__s32)(total - (long)sizeof(struct bpfc_rec))));
+	bpfc_emit__insn(&e, BPF_EMIT_CALL(BPF_FUNC_ktime_get_ns));
+	bpfc_emit__insn(&e, BPF_STX_MEM(BPF_DW, BPFC_R7, BPFC_R0, OFF_TIME));
+	bpfc_emit__insn(&e, BPF_EMIT_CALL(BPF_FUNC_get_current_pid_tgid));
+	bpfc_emit__insn(&e, BPF_STX_MEM(BPF_W, BPFC_R7, BPFC_R0, OFF_TID));
+	bpfc_emit__insn(&e, BPF_ALU64_IMM(BPF_RSH, BPFC_R0, 32));
+	bpfc_emit__insn(&e, BPF_STX_MEM(BPF_W, BPFC_R7, BPFC_R0, OFF_PID));
+
+	off = OFF_BLK;
+	if (!(spec->flags & BPFC_SPEC_NO_REGS)) {
+		emit_regs(&e);
+		off += 1 + BPFC_REGS_SIZE;
+	}
+	for (i = 0; i < spec->nmem; i++) {
+		emit_mem(&e, &spec->mem[i], off);
+		off += BPFC_MBLK_HDR + spec->mem[i].len;
+	}
+
+	emit_count(&e, offsetof(struct bpfc_counts, frames));
+	bpfc_emit__insn(&e, BPF_MOV64_REG(BPFC_R1, BPFC_R7));
+	bpfc_emit__insn(&e, BPF_MOV64_IMM(BPFC_R2, BPF_RB_NO_WAKEUP));
+	bpfc_emit__insn(&e, BPF_EMIT_CALL(BPF_FUNC_ringbuf_submit));
+
+	bpfc_emit__bind(&e, l_out);
+	bpfc_emit__insn(&e, BPF_MOV64_IMM(BPFC_R0, 0));
+	bpfc_emit__insn(&e, BPF_EXIT_INSN());
+
+	err = bpfc_emit__finish(&e);
+	if (err)
+		goto cleanup;
+	out->insns = bpfc_emit__take(&e, &out->ninsns);
+	out->tp = spec->tp;
+	out->rec_size = (__u32)total;
+cleanup:
+	bpfc_emit__free(&e);
+	return err;
+}
+
+int bpfc_prog__load(struct bpfc_prog *p)
+{
+	LIBBPF_OPTS(bpf_prog_load_opts, opts);
+	char name[BPF_OBJ_NAME_LEN];
+	char *log = NULL;
+	int fd, err;
+
+	if (!p || !p->insns || p->fd >= 0)
+		return -EINVAL;
+	free(p->log);
+	p->log = NULL;
+	snprintf(name, sizeof(name), "bpfc_tp%u", p->tp);
+
+	fd = bpf_prog_load(BPF_PROG_TYPE_KPROBE, name, "GPL", p->insns, p->ninsns, &opts);
+	if (fd >= 0) {
+		p->fd = fd;
+		return 0;
+	}
+	err = fd;
+
+	/* Once more, with the verifier explaining itself. */
+	log = calloc(1, LOG_SIZE);
+	if (!log)
+		return err;
+	opts.log_buf = log;
+	opts.log_size = LOG_SIZE;
+	opts.log_level = 1;
+	fd = bpf_prog_load(BPF_PROG_TYPE_KPROBE, name, "GPL", p->insns, p->ninsns, &opts);
+	if (fd >= 0) {
+		/* Passed the second time (transient failure): keep it. */
+		free(log);
+		p->fd = fd;
+		return 0;
+	}
+	log[LOG_SIZE - 1] = '\0';
+	p->log = log;
+	return err;
+}
+
+void bpfc_prog__free(struct bpfc_prog *p)
+{
+	if (!p)
+		return;
+	if (p->fd >= 0)
+		close(p->fd);
+	free(p->insns);
+	free(p->log);
+	memset(p, 0, sizeof(*p));
+	p->fd = -1;
+}
+
+int bpfc_counters__create(__u32 nslots)
+{
+	if (!nslots)
+		return -EINVAL;
+	return bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "bpfc_counts", sizeof(__u32),
+			      sizeof(struct bpfc_counts), nslots, NULL);
+}
+
+static int ncpus(void)
+{
+	int n = libbpf_num_possible_cpus();
+
+	return n > 0 ? n : -EINVAL;
+}
+
+int bpfc_counters__read(int fd, __u32 slot, struct bpfc_counts *out)
+{
+	struct bpfc_counts *v = NULL;
+	int n, i, err;
+
+	memset(out, 0, sizeof(*out));
+	n = ncpus();
+	if (n < 0)
+		return n;
+	v = calloc((size_t)n, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	err = bpf_map_lookup_elem(fd, &slot, v);
+	if (err)
+		goto cleanup;
+	for (i = 0; i < n; i++) {
+		out->hits += v[i].hits;
+		out->frames += v[i].frames;
+		out->drops += v[i].drops;
+	}
+cleanup:
+	free(v);
+	return err;
+}
+
+int bpfc_counters__reset(int fd, __u32 slot)
+{
+	struct bpfc_counts *v;
+	int n, err;
+
+	n = ncpus();
+	if (n < 0)
+		return n;
+	v = calloc((size_t)n, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	err = bpf_map_update_elem(fd, &slot, v, BPF_ANY);
+	free(v);
+	return err;
+}
