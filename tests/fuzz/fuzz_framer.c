@@ -9,7 +9,8 @@
  * count) must be identical.  Along the way every feed() is held to its
  * contract.  Then the input is used as a payload, encoded with
  * rsp_frame__encode() and decoded again: the round trip must be the
- * identity.  Byte 0 of the input picks max_payload so overflow is reached.
+ * identity.  The split feeding runs under a tight, an input-sized and a
+ * roomy max_payload, so the overflow path is exercised as much as the rest.
  */
 #include <stdint.h>
 #include <stdlib.h>

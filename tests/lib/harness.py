@@ -893,3 +893,47 @@ def free_pid():
         if not os.path.exists(f"/proc/{pid}"):
             return pid
     raise AssertionError("no free pid")
+
+
+# --------------------------------------------------------------------------
+# Common test setups
+
+
+@contextlib.contextmanager
+def attached(target="counter", target_args=(), **stub_kw):
+    """Start a target, watch its threads, attach bpfstub: yields (target, stub).
+
+    On the way out: bpfstub is stopped (and checked), then the sampler is
+    checked, then the target is killed.
+    """
+    require_stub()
+    with Target(target, target_args) as t, ThreadStateSampler(t.pid), \
+            Stub.attach(t.pid, **stub_kw) as stub:
+        yield t, stub
+
+
+def connect_when_free(addr, timeout=3):
+    """A client for bpfstub once it serves a new connection (it serves one
+    client at a time, so right after a disconnect it may still refuse)."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        c = RspClient(addr)
+        try:
+            r = c.request("?", timeout=2)
+            if r:
+                return c
+            last = f"no reply to '?'"
+        except (EOFError, ConnectionError, AssertionError) as e:
+            last = str(e)
+        c.close()
+        time.sleep(0.1)
+    raise AssertionError(f"bpfstub did not serve a new client within {timeout}s: {last}")
+
+
+THREAD_LINE = re.compile(r"^\*?\s+\d+\s+Thread\s.*$", re.M)
+
+
+def thread_lines(info_threads_output):
+    """The thread rows of gdb's `info threads`."""
+    return THREAD_LINE.findall(info_threads_output)

@@ -972,6 +972,7 @@ static void run_framer(const char *in, size_t len, size_t max, size_t chunk, cha
 	size_t off = 0, o = 0;
 
 	out[0] = '\0';
+	*skipped = 0;
 	if (!CHECK(rsp_framer__init(&f, max) == 0))
 		return;
 	while (off < len) {

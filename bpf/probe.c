@@ -1,0 +1,386 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bpf/probe.c - runtime address -> (file, offset) -> uprobe perf event.
+ *
+ * Each step distrusts the one before: the maps line says the address is
+ * executable, the ELF program headers must agree that the file offset is
+ * code (a PT_LOAD with PF_X), and the file opened must be the one mapped
+ * (same inode).  Only then does the kernel get the probe.  The uprobe PMU
+ * is used directly through perf_event_open (its type number comes from
+ * sysfs), so nothing depends on tracefs being mounted, and the perf event
+ * is bound to the target pid so the breakpoint only fires in that process.
+ *
+ * Nothing here stops, signals or ptraces the target.  The target may
+ * exit at any moment; every step then fails with an error, never a crash.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <linux/perf_event.h>
+#include <bpf/bpf.h>
+
+#include "bpf/probe.h"
+
+#define UPROBE_TYPE_PATH "/sys/bus/event_source/devices/uprobe/type"
+#define DELETED_SUFFIX	 " (deleted)"
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* Find addr in /proc/PID/maps and fill the mapping fields of p. */
+static int find_mapping(struct bpfc_probe *p, char *err, size_t errlen)
+{
+	char fname[64], *line = NULL;
+	size_t cap = 0;
+	bool found = false;
+	FILE *f = NULL;
+	int ret;
+
+	snprintf(fname, sizeof(fname), "/proc/%d/maps", (int)p->pid);
+	f = fopen(fname, "re");
+	if (!f) {
+		ret = errno == ENOENT ? -ESRCH : -errno;
+		seterr(err, errlen, "cannot read %s: %s", fname, strerror(-ret));
+		goto cleanup;
+	}
+	while (getline(&line, &cap, f) > 0) {
+		unsigned long long start, end, off, inode;
+		char perms[5];
+		int n = 0;
+		size_t l;
+
+		if (sscanf(line, "%llx-%llx %4s %llx %*s %llu %n", &start, &end, perms, &off,
+			   &inode, &n) < 5)
+			continue;
+		if (p->addr < start || p->addr >= end)
+			continue;
+		found = true;
+		p->map_start = start;
+		p->map_end = end;
+		p->map_offset = off;
+		l = strcspn(line + n, "\n");
+		if (l >= sizeof(p->map_path))
+			l = sizeof(p->map_path) - 1;
+		memcpy(p->map_path, line + n, l);
+		p->map_path[l] = '\0';
+		if (perms[2] != 'x')
+			found = false;
+		else if (!inode || p->map_path[0] != '/') {
+			ret = -ENOENT;
+			seterr(err, errlen,
+			       "address 0x%llx is in an anonymous executable mapping of pid %d "
+			       "(uprobes need a file)",
+			       (unsigned long long)p->addr, (int)p->pid);
+			goto cleanup;
+		}
+		break;
+	}
+	if (ferror(f)) {
+		/* The process exited while we read its maps. */
+		ret = -ESRCH;
+		seterr(err, errlen, "cannot read %s: %s", fname, strerror(ESRCH));
+		goto cleanup;
+	}
+	if (!found) {
+		ret = -ENOENT;
+		seterr(err, errlen, "address 0x%llx is not in an executable mapping of pid %d",
+		       (unsigned long long)p->addr, (int)p->pid);
+		goto cleanup;
+	}
+	ret = 0;
+cleanup:
+	free(line);
+	if (f)
+		fclose(f);
+	return ret;
+}
+
+/* Check that p->file_offset is code in the ELF file fd; read the original bytes. */
+static int check_elf(struct bpfc_probe *p, int fd, char *err, size_t errlen)
+{
+	Elf *elf = NULL;
+	GElf_Ehdr eh;
+	size_t i, nph;
+	bool found = false;
+	__u64 seg_end = 0;
+	ssize_t n;
+	int ret;
+
+	if (elf_version(EV_CURRENT) == EV_NONE) {
+		ret = -ENOSYS;
+		seterr(err, errlen, "libelf: %s", elf_errmsg(-1));
+		goto cleanup;
+	}
+	elf = elf_begin(fd, ELF_C_READ, NULL);
+	if (!elf || elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, &eh) ||
+	    gelf_getclass(elf) != ELFCLASS64 || eh.e_machine != EM_X86_64 ||
+	    elf_getphdrnum(elf, &nph)) {
+		ret = -ENOEXEC;
+		seterr(err, errlen, "%s is not an x86-64 ELF file", p->map_path);
+		goto cleanup;
+	}
+	for (i = 0; i < nph && !found; i++) {
+		GElf_Phdr ph;
+
+		if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_LOAD || !(ph.p_flags & PF_X))
+			continue;
+		if (p->file_offset >= ph.p_offset && p->file_offset - ph.p_offset < ph.p_filesz) {
+			found = true;
+			seg_end = ph.p_offset + ph.p_filesz;
+		}
+	}
+	if (!found) {
+		ret = -ENOENT;
+		seterr(err, errlen,
+		       "address 0x%llx (offset 0x%llx in %s) is not in an executable segment",
+		       (unsigned long long)p->addr, (unsigned long long)p->file_offset,
+		       p->map_path);
+		goto cleanup;
+	}
+	p->norig = seg_end - p->file_offset < BPFC_PROBE_ORIG_LEN ? seg_end - p->file_offset
+								  : BPFC_PROBE_ORIG_LEN;
+	n = pread(fd, p->orig, p->norig, (off_t)p->file_offset);
+	if (n <= 0) {
+		ret = n < 0 ? -errno : -EIO;
+		seterr(err, errlen, "cannot read %s at 0x%llx: %s", p->map_path,
+		       (unsigned long long)p->file_offset, strerror(-ret));
+		p->norig = 0;
+		goto cleanup;
+	}
+	p->norig = (size_t)n;
+	ret = 0;
+cleanup:
+	if (elf)
+		elf_end(elf);
+	return ret;
+}
+
+static void map_files_path(const struct bpfc_probe *p, char *buf, size_t len)
+{
+	snprintf(buf, len, "/proc/%d/map_files/%llx-%llx", (int)p->pid,
+		 (unsigned long long)p->map_start, (unsigned long long)p->map_end);
+}
+
+/* /proc/PID/root/PATH, or -ENOENT if the mapped file was deleted. */
+static int real_path(const struct bpfc_probe *p, char *buf, size_t len)
+{
+	size_t l = strlen(p->map_path), sl = strlen(DELETED_SUFFIX);
+	int n;
+
+	if (l >= sl && !strcmp(p->map_path + l - sl, DELETED_SUFFIX))
+		return -ENOENT;
+	n = snprintf(buf, len, "/proc/%d/root%s", (int)p->pid, p->map_path);
+	if (n < 0 || (size_t)n >= len)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+int bpfc_probe__resolve(struct bpfc_probe *p, pid_t pid, __u64 addr, char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	int fd = -1, ret;
+
+	memset(p, 0, sizeof(*p));
+	p->perf_fd = -1;
+	p->link_fd = -1;
+	p->pid = pid;
+	p->addr = addr;
+	if (pid <= 0) {
+		ret = -ESRCH;
+		seterr(err, errlen, "invalid pid %d", (int)pid);
+		goto cleanup;
+	}
+	ret = find_mapping(p, err, errlen);
+	if (ret)
+		goto cleanup;
+	p->file_offset = addr - p->map_start + p->map_offset;
+
+	map_files_path(p, path, sizeof(path));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		ret = errno == ENOENT ? -ESRCH : -errno;
+		seterr(err, errlen, "cannot open %s (%s): %s", path, p->map_path, strerror(errno));
+		goto cleanup;
+	}
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		ret = -ENOENT;
+		seterr(err, errlen, "%s is not a regular file", p->map_path);
+		goto cleanup;
+	}
+	ret = check_elf(p, fd, err, errlen);
+cleanup:
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
+static int uprobe_type(void)
+{
+	char buf[32];
+	ssize_t n;
+	int fd, t;
+
+	fd = open(UPROBE_TYPE_PATH, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -ENODEV;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -ENODEV;
+	buf[n] = '\0';
+	if (sscanf(buf, "%d", &t) != 1 || t < 0)
+		return -ENODEV;
+	return t;
+}
+
+/* Create the perf event for path; fd or -errno. */
+static int open_uprobe(const struct bpfc_probe *p, int type, const char *path)
+{
+	struct perf_event_attr attr;
+	int fd;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.size = sizeof(attr);
+	attr.type = (__u32)type;
+	attr.config1 = (__u64)(uintptr_t)path;
+	attr.config2 = p->file_offset;
+	fd = (int)syscall(SYS_perf_event_open, &attr, p->pid, -1, -1, PERF_FLAG_FD_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+/* Same inode as the mapping?  (Guards /proc/PID/root/PATH against a replaced file.) */
+static int same_file(const char *path, const struct bpfc_probe *p)
+{
+	struct stat a, b;
+	char mf[PATH_MAX];
+
+	map_files_path(p, mf, sizeof(mf));
+	if (stat(path, &a) || stat(mf, &b))
+		return 0;
+	return a.st_ino == b.st_ino && a.st_dev == b.st_dev;
+}
+
+int bpfc_probe__attach(struct bpfc_probe *p, pid_t pid, __u64 addr, int prog_fd,
+		       enum bpfc_probe_path how, char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+	int type, ret;
+
+	ret = bpfc_probe__resolve(p, pid, addr, err, errlen);
+	if (ret)
+		goto cleanup;
+	if (prog_fd < 0) {
+		ret = -EBADF;
+		seterr(err, errlen, "no BPF program to attach");
+		goto cleanup;
+	}
+	type = uprobe_type();
+	if (type < 0) {
+		ret = type;
+		seterr(err, errlen, "the kernel has no uprobe PMU (%s)", UPROBE_TYPE_PATH);
+		goto cleanup;
+	}
+
+	ret = -ENOENT;
+	if (how != BPFC_PROBE_PATH_REAL) {
+		map_files_path(p, path, sizeof(path));
+		ret = open_uprobe(p, type, path);
+	}
+	if (ret < 0 && how != BPFC_PROBE_PATH_MAP_FILES && ret != -ESRCH) {
+		int first = ret;
+
+		ret = real_path(p, path, sizeof(path));
+		if (!ret && !same_file(path, p))
+			ret = -ESTALE;
+		if (!ret)
+			ret = open_uprobe(p, type, path);
+		if (ret < 0 && how == BPFC_PROBE_PATH_AUTO)
+			ret = first;
+	}
+	if (ret < 0) {
+		seterr(err, errlen, "cannot create a uprobe at 0x%llx (%s+0x%llx) in pid %d: %s",
+		       (unsigned long long)addr, p->map_path, (unsigned long long)p->file_offset,
+		       (int)pid, strerror(-ret));
+		goto cleanup;
+	}
+	p->perf_fd = ret;
+	snprintf(p->path, sizeof(p->path), "%s", path);
+
+	ret = bpf_link_create(prog_fd, p->perf_fd, BPF_PERF_EVENT, NULL);
+	if (ret >= 0) {
+		p->link_fd = ret;
+		ret = 0;
+		goto cleanup;
+	}
+	/* Kernels without perf links: the ioctl interface. */
+	if (ioctl(p->perf_fd, PERF_EVENT_IOC_SET_BPF, prog_fd) ||
+	    ioctl(p->perf_fd, PERF_EVENT_IOC_ENABLE, 0)) {
+		ret = -errno;
+		seterr(err, errlen, "cannot attach the BPF program to the uprobe at 0x%llx: %s",
+		       (unsigned long long)addr, strerror(errno));
+		goto cleanup;
+	}
+	ret = 0;
+cleanup:
+	if (ret)
+		bpfc_probe__detach(p);
+	return ret;
+}
+
+void bpfc_probe__detach(struct bpfc_probe *p)
+{
+	if (p->link_fd >= 0)
+		close(p->link_fd);
+	if (p->perf_fd >= 0)
+		close(p->perf_fd);
+	p->link_fd = -1;
+	p->perf_fd = -1;
+}
+
+const __u8 *bpfc_probe__orig_bytes(const struct bpfc_probe *p, size_t *len)
+{
+	*len = p->norig;
+	return p->orig;
+}
+
+void bpfc_probe__patch(const struct bpfc_probe *p, __u64 addr, void *buf, size_t len)
+{
+	static const __u8 nop5[5] = {0x0f, 0x1f, 0x44, 0x00, 0x00};
+	size_t n = 1, i;
+	__u8 *b = buf;
+
+	if (!p->norig)
+		return;
+	if (p->norig >= sizeof(nop5) && !memcmp(p->orig, nop5, sizeof(nop5)))
+		n = sizeof(nop5);
+	for (i = 0; i < n; i++) {
+		__u64 a = p->addr + i;
+
+		if (a >= addr && a - addr < len)
+			b[a - addr] = p->orig[i];
+	}
+}

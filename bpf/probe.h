@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bpf/probe.h - put a uprobe at a runtime address of a live process.
+ *
+ * GDB speaks in runtime addresses; the kernel's uprobes speak in (file,
+ * offset) pairs.  bpfc_probe__attach() translates through /proc/PID/maps,
+ * checks the address lies in code (an executable mapping and, in the ELF
+ * file itself, an executable PT_LOAD), creates a uprobe perf event that
+ * fires only in the target's address space (all its threads) and attaches
+ * a loaded BPF program to it.  The file is named to the kernel through
+ * /proc/PID/map_files/START-END, which resolves to the very file mapped
+ * even inside another mount namespace or after the file was deleted or
+ * replaced; /proc/PID/root/PATH is the fallback.
+ *
+ * While the probe exists the kernel has written a breakpoint (int3) into
+ * the target's copy of the code page.  Memory reads served to GDB must not
+ * show it, so the probe keeps the original bytes from the file:
+ * bpfc_probe__patch() puts them back into a buffer read from live memory.
+ *
+ * Detach is closing the fds; if the holder dies the kernel closes them
+ * and removes the breakpoint, so a crashed stub leaves no trace behind.
+ */
+#ifndef BPF_PROBE_H
+#define BPF_PROBE_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include <linux/types.h>
+
+#define BPFC_PROBE_ORIG_LEN 16
+
+enum bpfc_probe_path {
+	BPFC_PROBE_PATH_AUTO, /* map_files, then the real path */
+	BPFC_PROBE_PATH_MAP_FILES, /* /proc/PID/map_files/START-END only */
+	BPFC_PROBE_PATH_REAL, /* /proc/PID/root/PATH only */
+};
+
+struct bpfc_probe {
+	pid_t pid;
+	__u64 addr; /* runtime address */
+	__u64 map_start, map_end, map_offset; /* the mapping containing addr */
+	__u64 file_offset; /* of addr in the file */
+	char map_path[PATH_MAX]; /* the path as /proc/PID/maps shows it */
+	char path[PATH_MAX]; /* the path handed to the kernel */
+	__u8 orig[BPFC_PROBE_ORIG_LEN]; /* file bytes at addr */
+	size_t norig; /* valid bytes in orig (less near a segment's end) */
+	int perf_fd; /* -1 when not attached */
+	int link_fd; /* -1 when attached through the ioctl fallback */
+};
+
+/*
+ * Find addr in pid's mappings and its file; fill everything but the fds
+ * (left -1).  -ESRCH (no such pid), -ENOENT (not code: message names the
+ * address and pid), -ENOEXEC (not an x86-64 ELF), other -errno.  The
+ * message for the caller goes to err (may be NULL).
+ */
+int bpfc_probe__resolve(struct bpfc_probe *p, pid_t pid, __u64 addr, char *err, size_t errlen);
+
+/* Resolve, then create the uprobe and attach prog_fd.  0 or -errno + message. */
+int bpfc_probe__attach(struct bpfc_probe *p, pid_t pid, __u64 addr, int prog_fd,
+		       enum bpfc_probe_path how, char *err, size_t errlen);
+
+/* Remove the probe (idempotent; valid after any attach or resolve call). */
+void bpfc_probe__detach(struct bpfc_probe *p);
+
+/* The original bytes at the probe address (*len of them). */
+const __u8 *bpfc_probe__orig_bytes(const struct bpfc_probe *p, size_t *len);
+
+/*
+ * buf holds len bytes read from the target at addr: put back the original
+ * bytes wherever the kernel's breakpoint may be (1 byte, or 5 when the
+ * instruction is a 5-byte nop the kernel may turn into a call).
+ */
+void bpfc_probe__patch(const struct bpfc_probe *p, __u64 addr, void *buf, size_t len);
+
+#endif
