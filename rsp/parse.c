@@ -126,8 +126,7 @@ int rsp_cur__end(const struct rsp_cursor *c)
 	return c->p == c->end ? 0 : -EINVAL;
 }
 
-int rsp_cur__hex_bytes(struct rsp_cursor *c, const char *stop, uint8_t *out, size_t cap,
-		       size_t *n)
+int rsp_cur__hex_bytes(struct rsp_cursor *c, const char *stop, uint8_t *out, size_t cap, size_t *n)
 {
 	size_t span = span_to(c, stop), i;
 

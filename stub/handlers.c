@@ -32,9 +32,11 @@
 #include "rsp/dispatch.h"
 #include "rsp/framer.h"
 #include "rsp/parse.h"
+#include "handlers.h"
 #include "regs.h"
 #include "server.h"
 #include "session.h"
+#include "trace.h"
 
 /* The largest memory read served at once (m, x): well inside PacketSize. */
 #define MEM_READ_MAX ((SESS_PACKET_SIZE - 16) / 2)
@@ -375,6 +377,8 @@ static int h_g(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 
 	if (rsp_parse_thread_suffix(a, len, &sfx))
 		return reply_error(s, r, "malformed g packet");
+	if (s->frame >= 0)
+		return hdl_frame_regs(s, -1, r);
 	if (s->lldb)
 		return reply_error(s, r, "registers of a running thread are unknown; use p");
 	tid = reg_thread(s, &sfx);
@@ -406,6 +410,8 @@ static int h_p(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 	d = regs_desc(req.regno > AMD64_NUM ? AMD64_NUM : (unsigned)req.regno);
 	if (!d)
 		return reply_error(s, r, "no register %llu", (unsigned long long)req.regno);
+	if (s->frame >= 0)
+		return hdl_frame_regs(s, (int)req.regno, r);
 	tid = reg_thread(s, &req.thread);
 	thread_pc_sp(s, tid, &pc, &sp, &have_sp);
 	if (req.regno == AMD64_RIP)
@@ -435,7 +441,14 @@ static int read_mem_checked(struct sess *s, const char *a, size_t len, struct rs
 	*buf = malloc(m.len);
 	if (!*buf)
 		return -ENOMEM;
-	*got = tgt__read_mem(s->tgt, m.addr, *buf, m.len);
+	if (s->frame >= 0) {
+		*got = hdl_frame_mem(s, m.addr, *buf, m.len);
+	} else {
+		*got = tgt__read_mem(s->tgt, m.addr, *buf, m.len);
+		/* Show the code as it is, not the int3 of an installed probe. */
+		if (*got > 0)
+			tr__unpatch(s->tr, m.addr, *buf, (size_t)*got);
+	}
 	if (*got < 0) {
 		/* GDB's 'm' takes only E<hex>: it says "Cannot access memory". */
 		if (s->opts && s->opts->verbose)
@@ -704,6 +717,20 @@ static int gen_libraries(struct sess *s, struct rsp_buf *o)
 static int gen_features(struct sess *s, struct rsp_buf *o)
 {
 	return regs_target_xml(o);
+}
+
+static int gen_traceframe(struct sess *s, struct rsp_buf *o)
+{
+	return hdl_frame_info_xml(s, o);
+}
+
+static int h_xfer_traceframe(void *ctx, const char *a, size_t len, struct rsp_buf *r)
+{
+	struct sess *s = ctx;
+
+	if (s->frame < 0)
+		return reply_error(s, r, "no trace frame is selected");
+	return xfer_cached(ctx, XFER_TRACEFRAME, a, len, r, gen_traceframe);
 }
 
 static int h_xfer_threads(void *ctx, const char *a, size_t len, struct rsp_buf *r)
@@ -1076,14 +1103,6 @@ static int h_rcmd(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 	return rsp_buf__puts(r, "OK");
 }
 
-/* ---- tracing (until tracepoints arrive) --------------------------------- */
-
-static int h_qtstatus(void *ctx, const char *a, size_t len, struct rsp_buf *r)
-{
-	return rsp_buf__puts(r, "T0;tnotrun:0;tframes:0;tcreated:0;tfree:0;tsize:0;circular:0;"
-				"disconn:0;starttime:0;stoptime:0;username:;notes:");
-}
-
 /* ---- the table ---------------------------------------------------------- */
 
 static const struct rsp_handler handlers[] = {
@@ -1138,7 +1157,25 @@ static const struct rsp_handler handlers[] = {
 	{ "qProcessInfo", NULL, h_qprocessinfo },
 	{ "qMemoryRegionInfo", NULL, h_qmemoryregioninfo },
 	{ "qRcmd,", NULL, h_rcmd },
-	{ "qTStatus", NULL, h_qtstatus },
+	{ "qXfer:traceframe-info:read:", "qXfer:traceframe-info:read+", h_xfer_traceframe },
+	{ "QTinit", NULL, hdl_qtinit },
+	{ "QTDP:", "InstallInTrace+", hdl_qtdp },
+	{ "QTDPsrc:", "TracepointSource+", hdl_qtdpsrc },
+	{ "QTDV:", NULL, hdl_qtdv },
+	{ "QTro", NULL, hdl_qtro },
+	{ "QTDisconnected:", NULL, hdl_qtdisconnected },
+	{ "QTBuffer:", "QTBuffer:size+", hdl_qtbuffer },
+	{ "QTNotes:", NULL, hdl_qtnotes },
+	{ "QTStart", NULL, hdl_qtstart },
+	{ "QTStop", NULL, hdl_qtstop },
+	{ "qTStatus", NULL, hdl_qtstatus },
+	{ "qTP:", NULL, hdl_qtp },
+	{ "QTEnable:", "EnableDisableTracepoints+", hdl_qtenable },
+	{ "QTDisable:", NULL, hdl_qtdisable },
+	{ "qTfV", NULL, hdl_qtfv },
+	{ "qTsV", NULL, hdl_qtsv },
+	{ "qTV:", NULL, hdl_qtv },
+	{ "QTFrame:", NULL, hdl_qtframe },
 };
 
 #define NHANDLERS (sizeof(handlers) / sizeof(handlers[0]))

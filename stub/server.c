@@ -33,8 +33,10 @@
 #include "server.h"
 #include "session.h"
 #include "target.h"
+#include "trace.h"
 
 #define SRV_TICK_MS 200
+#define SRV_TRACE_TICK_MS 50 /* ring buffer drain interval while tracing */
 #define SRV_READ_CHUNK 65536
 
 static volatile sig_atomic_t srv_quit_signal;
@@ -296,8 +298,13 @@ static int feed_bytes(struct sess *s, struct rsp_framer *fr, const char *buf, si
 	return err;
 }
 
-static enum client_end serve_client(const struct srv_opts *o, struct tgt *t, int rfd, int wfd,
-				    int lfd)
+static int tick_ms(const struct trace *tr)
+{
+	return tr__running(tr) ? SRV_TRACE_TICK_MS : SRV_TICK_MS;
+}
+
+static enum client_end serve_client(const struct srv_opts *o, struct tgt *t, struct trace *tr,
+				    int rfd, int wfd, int lfd)
 {
 	struct rsp_framer fr;
 	struct sess s;
@@ -305,7 +312,7 @@ static enum client_end serve_client(const struct srv_opts *o, struct tgt *t, int
 	char *buf = malloc(SRV_READ_CHUNK);
 	bool gone_reported = false;
 
-	sess__init(&s, t, o);
+	sess__init(&s, t, tr, o);
 	if (!buf || rsp_framer__init(&fr, SESS_PACKET_SIZE)) {
 		free(buf);
 		sess__fini(&s);
@@ -313,19 +320,22 @@ static enum client_end serve_client(const struct srv_opts *o, struct tgt *t, int
 	}
 	for (;;) {
 		struct pollfd p[2] = { { .fd = rfd, .events = POLLIN }, { .fd = lfd, .events = POLLIN } };
-		int n = poll(p, lfd >= 0 ? 2 : 1, SRV_TICK_MS);
+		int n = poll(p, lfd >= 0 ? 2 : 1, tick_ms(tr));
 		ssize_t got;
 
 		if (srv_quit_signal) {
 			end = CLIENT_QUIT;
 			break;
 		}
+		tr__poll(tr);
 		if (!tgt__alive(t) && !gone_reported) {
 			gone_reported = true;
 			fprintf(stderr, "bpfstub: pid %d exited\n", t->pid);
 			if (s.running || s.nonstop)
 				sess__target_exited(&s);
-			s.quit_after_close = true;
+			/* Collected frames outlive the target: keep serving them. */
+			if (!tf_store__count(&tr->store))
+				s.quit_after_close = true;
 		}
 		if (n < 0 && errno != EINTR)
 			break;
@@ -350,6 +360,9 @@ static enum client_end serve_client(const struct srv_opts *o, struct tgt *t, int
 	}
 	if (s.close_after_reply && rfd == wfd)
 		drain_client(rfd, buf);
+	/* Without disconnected tracing, a run ends with its client. */
+	if (tr__running(tr) && !tr->disconnected_ok)
+		tr__stop(tr, TR_STOP_DISCONNECTED, 0, NULL);
 	if (s.quit_after_close)
 		end = CLIENT_QUIT;
 	rsp_framer__free(&fr);
@@ -370,6 +383,7 @@ static void set_timeouts(int fd)
 int srv_run(const struct srv_opts *o, struct tgt *t)
 {
 	struct sigaction sa = { .sa_handler = on_quit_signal };
+	struct trace tr;
 	char where[NI_MAXHOST + NI_MAXSERV + 8];
 	int lfd = -1, rc = 0;
 
@@ -378,15 +392,22 @@ int srv_run(const struct srv_opts *o, struct tgt *t)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 
+	if (tr__init(&tr, t)) {
+		fprintf(stderr, "bpfstub: out of memory\n");
+		return 1;
+	}
 	if (o->kind == SRV_STDIO) {
 		fprintf(stderr, "bpfstub: serving pid %d on stdin/stdout\n", t->pid);
-		serve_client(o, t, STDIN_FILENO, STDOUT_FILENO, -1);
+		serve_client(o, t, &tr, STDIN_FILENO, STDOUT_FILENO, -1);
+		tr__fini(&tr);
 		return 0;
 	}
 	lfd = o->kind == SRV_TCP ? listen_tcp(o, where, sizeof(where))
 				 : listen_unix(o, where, sizeof(where));
-	if (lfd < 0)
+	if (lfd < 0) {
+		tr__fini(&tr);
 		return 3;
+	}
 	print_connect_lines(o, where, t->pid);
 
 	while (!srv_quit_signal) {
@@ -394,11 +415,12 @@ int srv_run(const struct srv_opts *o, struct tgt *t)
 		enum client_end end;
 		int cfd;
 
-		if (!tgt__alive(t)) {
+		if (!tgt__alive(t) && !tf_store__count(&tr.store)) {
 			fprintf(stderr, "bpfstub: pid %d exited; nothing left to serve\n", t->pid);
 			break;
 		}
-		if (poll(&p, 1, SRV_TICK_MS) <= 0)
+		tr__poll(&tr);
+		if (poll(&p, 1, tick_ms(&tr)) <= 0)
 			continue;
 		cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 		if (cfd < 0)
@@ -406,7 +428,7 @@ int srv_run(const struct srv_opts *o, struct tgt *t)
 		set_timeouts(cfd);
 		if (o->verbose)
 			fprintf(stderr, "bpfstub: client connected\n");
-		end = serve_client(o, t, cfd, cfd, lfd);
+		end = serve_client(o, t, &tr, cfd, cfd, lfd);
 		close(cfd);
 		if (o->verbose)
 			fprintf(stderr, "bpfstub: client left\n");
@@ -416,6 +438,8 @@ int srv_run(const struct srv_opts *o, struct tgt *t)
 	if (srv_quit_signal)
 		fprintf(stderr, "bpfstub: %s, leaving; pid %d runs on\n",
 			strsignal(srv_quit_signal), t->pid);
+	/* Probes go with the trace: the target runs on untouched. */
+	tr__fini(&tr);
 	close(lfd);
 	if (o->kind == SRV_UNIX)
 		unlink(o->path);

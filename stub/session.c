@@ -20,12 +20,14 @@
 #include "server.h"
 #include "session.h"
 
-void sess__init(struct sess *s, struct tgt *t, const struct srv_opts *opts)
+void sess__init(struct sess *s, struct tgt *t, struct trace *tr, const struct srv_opts *opts)
 {
 	int i;
 
 	memset(s, 0, sizeof(*s));
 	s->tgt = t;
+	s->tr = tr;
+	s->frame = -1;
 	s->opts = opts;
 	s->stop_tid = t->pid;
 	for (i = 0; i < XFER_NUM; i++)

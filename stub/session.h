@@ -28,11 +28,17 @@ enum sess_xfer_obj {
 	XFER_THREADS,
 	XFER_LIBRARIES,
 	XFER_FEATURES,
+	XFER_TRACEFRAME,
 	XFER_NUM,
 };
 
+struct trace;
+
 struct sess {
 	struct tgt *tgt;
+	struct trace *tr; /* the server's: outlives this session */
+	long frame; /* selected trace frame (QTFrame), -1 for none: live */
+	size_t tsv_next; /* qTfV/qTsV cursor */
 	const struct srv_opts *opts;
 
 	bool noack; /* QStartNoAckMode accepted */
@@ -62,7 +68,7 @@ struct sess {
 	struct rsp_buf last; /* the last framed reply, for a '-' retransmit */
 };
 
-void sess__init(struct sess *s, struct tgt *t, const struct srv_opts *opts);
+void sess__init(struct sess *s, struct tgt *t, struct trace *tr, const struct srv_opts *opts);
 void sess__fini(struct sess *s);
 /* Frame and queue a packet ('$') or notification ('%') ahead of the reply. */
 int sess__send(struct sess *s, char start, const char *payload, size_t len);

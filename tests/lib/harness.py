@@ -271,9 +271,18 @@ class ThreadStateSampler:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def __enter__(self):
+    def start(self):
         self._thread.start()
         return self
+
+    def finish(self):
+        """Stop sampling and check (raises AssertionError on a violation)."""
+        self._stop.set()
+        self._thread.join(5)
+        self.check()
+
+    def __enter__(self):
+        return self.start()
 
     def _sample(self):
         base = f"/proc/{self.pid}"
@@ -649,13 +658,18 @@ class LldbResult:
         self.rc = rc
         self.out = []
         # lldb echoes each -o command as "(lldb) <cmd>" before running it.
-        pos = [text.find(f"(lldb) {c}\n") for c in cmds]
+        pos, at = [], 0
+        for c in cmds:
+            p = text.find(f"(lldb) {c}\n", at)
+            pos.append(p)
+            if p >= 0:
+                at = p + 1
         for i, p in enumerate(pos):
             if p < 0:
                 self.out.append("")
                 continue
             start = p + len(f"(lldb) {cmds[i]}\n")
-            nxt = [q for q in pos[i + 1:] if q > start]
+            nxt = [q for q in pos[i + 1:] if q >= start]
             self.out.append(text[start:nxt[0] if nxt else len(text)])
 
     def __str__(self):

@@ -41,11 +41,11 @@ static int check_(int ok, int line, const char *fmt, ...)
 	return 0;
 }
 
-#define CHECK(cond) check_(!!(cond), __LINE__, "%s", #cond)
+#define CHECK(cond)	  check_(!!(cond), __LINE__, "%s", #cond)
 #define CHECKF(cond, ...) check_(!!(cond), __LINE__, __VA_ARGS__)
 
 /* A string literal as (pointer, length), so rows may hold NUL bytes. */
-#define S(x) x, sizeof(x) - 1
+#define S(x)	      x, sizeof(x) - 1
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Printable rendering of arbitrary bytes, for messages (rotating buffers). */
@@ -290,8 +290,8 @@ static void test_token(void)
 
 		rsp_cur__init(&c, t[i].in, t[i].len);
 		err = rsp_cur__token(&c, t[i].stop, out, t[i].cap);
-		CHECKF(err == t[i].err, "token(\"%s\") = %d, want %d", show(t[i].in, t[i].len),
-		       err, t[i].err);
+		CHECKF(err == t[i].err, "token(\"%s\") = %d, want %d", show(t[i].in, t[i].len), err,
+		       t[i].err);
 		CHECKF((size_t)(c.p - t[i].in) == t[i].used, "token(\"%s\") used %zu",
 		       show(t[i].in, t[i].len), (size_t)(c.p - t[i].in));
 		if (!t[i].err)
@@ -378,7 +378,7 @@ static void test_hex_string(void)
 
 /* ---------------------------------------------------------------- thread ids */
 
-#define N RSP_TID_NONE
+#define N   RSP_TID_NONE
 #define ALL RSP_TID_ALL
 
 static void test_tid(void)
@@ -530,8 +530,8 @@ static void test_write(void)
 		struct rsp_write_req r;
 		int err = rsp_parse_write(t[i].in, t[i].len, &r);
 
-		CHECKF(err == t[i].err, "write(\"%s\") = %d, want %d", show(t[i].in, t[i].len),
-		       err, t[i].err);
+		CHECKF(err == t[i].err, "write(\"%s\") = %d, want %d", show(t[i].in, t[i].len), err,
+		       t[i].err);
 		if (!t[i].err)
 			CHECKF(r.addr == t[i].addr && r.len == t[i].n &&
 				       r.data == t[i].in + t[i].data_off &&
@@ -581,8 +581,8 @@ static void test_qxfer(void)
 	for (i = 0; i < ARRAY_SIZE(t); i++) {
 		int err = rsp_parse_qxfer(t[i].in, t[i].len, &r);
 
-		CHECKF(err == t[i].err, "qxfer(\"%s\") = %d, want %d", show(t[i].in, t[i].len),
-		       err, t[i].err);
+		CHECKF(err == t[i].err, "qxfer(\"%s\") = %d, want %d", show(t[i].in, t[i].len), err,
+		       t[i].err);
 		if (!t[i].err)
 			CHECKF(strcmp(r.object, t[i].object) == 0 && strcmp(r.op, t[i].op) == 0 &&
 				       strcmp(r.annex, t[i].annex) == 0 &&
@@ -644,8 +644,8 @@ static void test_thread_suffix(void)
 		CHECKF(err == t[i].err, "thread_suffix(\"%s\") = %d, want %d",
 		       show(t[i].in, t[i].len), err, t[i].err);
 		if (!t[i].err)
-			CHECKF(s.present == t[i].present &&
-				       (!s.present || (s.tid.pid == t[i].pid && s.tid.tid == t[i].tid)),
+			CHECKF(s.present == t[i].present && (!s.present || (s.tid.pid == t[i].pid &&
+									    s.tid.tid == t[i].tid)),
 			       "thread_suffix(\"%s\") values", show(t[i].in, t[i].len));
 	}
 }
@@ -764,8 +764,8 @@ static void test_vcont(void)
 
 	for (i = 0; i < ARRAY_SIZE(t); i++) {
 		err = rsp_parse_vcont(t[i].in, t[i].len, &v);
-		CHECKF(err == t[i].err, "vcont(\"%s\") = %d, want %d", show(t[i].in, t[i].len),
-		       err, t[i].err);
+		CHECKF(err == t[i].err, "vcont(\"%s\") = %d, want %d", show(t[i].in, t[i].len), err,
+		       t[i].err);
 		if (!t[i].err) {
 			render_vcont(&v, got, sizeof(got));
 			CHECKF(strcmp(got, t[i].want) == 0, "vcont(\"%s\") = \"%s\", want \"%s\"",
@@ -814,8 +814,8 @@ static void test_vfile_open(void)
 	for (i = 0; i < ARRAY_SIZE(t); i++) {
 		int err = rsp_parse_vfile_open(t[i].in, t[i].len, &r);
 
-		CHECKF(err == t[i].err, "vfile_open(\"%s\") = %d, want %d",
-		       show(t[i].in, t[i].len), err, t[i].err);
+		CHECKF(err == t[i].err, "vfile_open(\"%s\") = %d, want %d", show(t[i].in, t[i].len),
+		       err, t[i].err);
 		if (!t[i].err)
 			CHECKF(strcmp(r.path, t[i].path) == 0 && r.flags == t[i].flags &&
 				       r.mode == t[i].mode,
@@ -831,11 +831,11 @@ static void test_vfile_open(void)
 	}
 }
 
-#define MP 1
-#define SW 2
-#define HW 4
-#define FK 8
-#define VC 16
+#define MP  1
+#define SW  2
+#define HW  4
+#define FK  8
+#define VC  16
 #define XML 32
 
 static void test_qsupported(void)
@@ -891,8 +891,8 @@ static void test_qsupported(void)
 
 		memset(&f, 0xff, sizeof(f));
 		err = rsp_parse_qsupported(t[i].in, t[i].len, &f);
-		CHECKF(err == t[i].err, "qsupported(\"%s\") = %d, want %d",
-		       show(t[i].in, t[i].len), err, t[i].err);
+		CHECKF(err == t[i].err, "qsupported(\"%s\") = %d, want %d", show(t[i].in, t[i].len),
+		       err, t[i].err);
 		if (t[i].err)
 			continue;
 		got = (f.multiprocess ? MP : 0) | (f.swbreak ? SW : 0) | (f.hwbreak ? HW : 0) |
@@ -964,8 +964,8 @@ static void render_event(const struct rsp_event *ev, char *out, size_t cap)
  * checking the feed contract on the way, and render the events
  * space-separated into out.
  */
-static void run_framer(const char *in, size_t len, size_t max, size_t chunk, char *out,
-		       size_t cap, unsigned long *skipped)
+static void run_framer(const char *in, size_t len, size_t max, size_t chunk, char *out, size_t cap,
+		       unsigned long *skipped)
 {
 	struct rsp_framer f;
 	struct rsp_event ev;
@@ -1027,8 +1027,8 @@ static void test_framer_table(void)
 		{S("$OK#9a"), 64, "P:OK", 0},
 		{S("$OK#9A"), 64, "P:OK", 0},
 		{S("$g#67"), 64, "P:g", 0},
-		{S("$qSupported:multiprocess+;swbreak+#??"), 64, "P:qSupported:multiprocess+;swbreak+",
-		 0},
+		{S("$qSupported:multiprocess+;swbreak+#??"), 64,
+		 "P:qSupported:multiprocess+;swbreak+", 0},
 		{S("$m401000,10#??"), 64, "P:m401000,10", 0},
 		{S("$vCont;c:p1.2#??"), 64, "P:vCont;c:p1.2", 0},
 		/* bad checksums */
@@ -1045,7 +1045,7 @@ static void test_framer_table(void)
 		{S("$}\x03#??"), 64, "P:#", 0},
 		{S("$}\x04#??"), 64, "P:$", 0},
 		{S("$}\x0a#??"), 64, "P:*", 0},
-		{S("$a}]b}\x03" "c#??"), 64, "P:a}b#c", 0},
+		{S("$a}]b}\003c#??"), 64, "P:a}b#c", 0},
 		{S("$}\x20#??"), 64, "P:\\x00", 0},
 		{S("$}}#??"), 64, "P:]", 0},
 		{S("$a}#??"), 64, "BAD", 0},
@@ -1056,9 +1056,17 @@ static void test_framer_table(void)
 		{S("$ab*!c#??"), 64, "P:abbbbbc", 0},
 		{S("$}]*!#??"), 64, "P:}}}}}", 0},
 		{S("$x* * #??"), 64, "P:xxxxxxx", 0},
-		{S("$0*~#??"), 98, "P:00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000", 0},
+		{S("$0*~#??"), 98,
+		 "P:"
+		 "000000000000000000000000000000000000000000000000000000000000000000000000000000000"
+		 "00000000000000000",
+		 0},
 		{S("$0*~#??"), 97, "LONG", 0},
-		{S("$0*}#??"), 200, "P:0000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000", 0},
+		{S("$0*}#??"), 200,
+		 "P:"
+		 "000000000000000000000000000000000000000000000000000000000000000000000000000000000"
+		 "0000000000000000",
+		 0},
 		{S("$* #??"), 64, "BAD", 0},
 		{S("$*x#??"), 64, "BAD", 0},
 		{S("$0*#??"), 64, "BAD", 0},
@@ -1080,7 +1088,7 @@ static void test_framer_table(void)
 		/* '$' restarts; '+', '-', 0x03 inside a body are data */
 		{S("$abc$OK#9a"), 64, "P:OK", 0},
 		{S("$$$OK#9a"), 64, "P:OK", 0},
-		{S("$a+-\x03" "b#??"), 64, "P:a+-\\x03b", 0},
+		{S("$a+-\003b#??"), 64, "P:a+-\\x03b", 0},
 		{S("$a\0b#??"), 64, "P:a\\x00b", 0},
 		{S("$\xff\x80#??"), 64, "P:\\xff\\x80", 0},
 		/* several packets and events in one feed */
@@ -1112,8 +1120,8 @@ static void test_framer_table(void)
 				       show(in, len), t[i].max, got, t[i].want);
 				if (t[i].skipped >= 0)
 					CHECKF(skipped == (unsigned long)t[i].skipped,
-					       "framer(\"%s\") skipped %lu, want %ld", show(in, len),
-					       skipped, t[i].skipped);
+					       "framer(\"%s\") skipped %lu, want %ld",
+					       show(in, len), skipped, t[i].skipped);
 				strcpy(first, got);
 			} else {
 				CHECKF(strcmp(got, first) == 0,
@@ -1218,8 +1226,7 @@ static void test_encode(void)
 	rsp_buf__reset(&b);
 	CHECK(rsp_frame__encode(&b, '$', all, sizeof(all)) == 0);
 	for (used = 0; used < b.len - 1; used++) {
-		CHECK(rsp_framer__feed(&f, b.data + used, 1, &ev) == 1 &&
-		      ev.type == RSP_EV_NONE);
+		CHECK(rsp_framer__feed(&f, b.data + used, 1, &ev) == 1 && ev.type == RSP_EV_NONE);
 	}
 	CHECK(rsp_framer__feed(&f, b.data + used, 1, &ev) == 1 && ev.type == RSP_EV_PACKET &&
 	      ev.len == 256 && memcmp(ev.data, all, 256) == 0);
@@ -1315,22 +1322,21 @@ static void test_dispatch(void)
 	CHECK(rsp_dispatch__find(tbl, 0, "g", 1, &nlen) == NULL && nlen == 0);
 	CHECK(rsp_dispatch__find(tbl, ARRAY_SIZE(tbl), "g", 1, NULL) == &tbl[1]);
 	/* the length bounds the packet even when the bytes go on */
-	CHECK(rsp_dispatch__find(tbl, ARRAY_SIZE(tbl), "qCRC:", 2, &nlen) == &tbl[4] &&
-	      nlen == 2);
+	CHECK(rsp_dispatch__find(tbl, ARRAY_SIZE(tbl), "qCRC:", 2, &nlen) == &tbl[4] && nlen == 2);
 
 	rsp_buf__init(&b);
 	CHECK(rsp_dispatch__supported(tbl, ARRAY_SIZE(tbl), 0x4000, &b) == 0);
 	CHECKF(b.data && strcmp(b.data, "PacketSize=4000;qXfer:features:read+;qXfer:auxv:read+;"
-					 "qXfer:exec-file:read+;vContSupported+;"
-					 "no-packet-feature+;QStartNoAckMode+;swbreak+") ==
-			       0,
+					"qXfer:exec-file:read+;vContSupported+;"
+					"no-packet-feature+;QStartNoAckMode+;swbreak+") == 0,
 	       "supported = \"%s\"", b.data ? b.data : "(null)");
 	rsp_buf__reset(&b);
 	CHECK(rsp_dispatch__supported(tbl, 0, 0x3fff, &b) == 0 &&
 	      strcmp(b.data, "PacketSize=3fff") == 0);
 	rsp_buf__reset(&b);
 	rsp_buf__puts(&b, "x");
-	CHECK(rsp_dispatch__supported(tbl, 3, 0x10, &b) == 0 && strcmp(b.data, "xPacketSize=10") == 0);
+	CHECK(rsp_dispatch__supported(tbl, 3, 0x10, &b) == 0 &&
+	      strcmp(b.data, "xPacketSize=10") == 0);
 	rsp_buf__free(&b);
 }
 

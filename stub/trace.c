@@ -1,0 +1,804 @@
+// SPDX-License-Identifier: MIT
+/*
+ * stub/trace.c - tracepoints become BPF uprobes; records become frames.
+ *
+ * Definitions arrive packet by packet (QTDP header, then action packets,
+ * then QTDPsrc) and are kept as GDB sent them, so they can be listed back.
+ * Nothing touches the kernel until the run starts: tr__start() builds one
+ * BPF program per tracepoint location (bpf/collect.c) and attaches it as
+ * a uprobe filtered on the target's pid (bpf/probe.c).  A location added
+ * during a run (InstallInTrace) is attached as soon as its last packet
+ * arrives; QTEnable/QTDisable attach and detach while running.
+ *
+ * Records leave the kernel through one ring buffer, written without a
+ * wakeup (waking the reader per record costs more than collecting); the
+ * server calls tr__poll() on every tick to move them into the frame store,
+ * adding the builtin trace state variables (trace_timestamp, trace_thread)
+ * as V blocks.  Every record is accounted for: stored, or counted as lost
+ * because the store was full, or counted by the kernel as dropped because
+ * the ring was full.
+ *
+ * Each location has its own counter slot, and the slot number is what the
+ * program writes as the record's "tp": several locations share one GDB
+ * tracepoint number, and the slot tells them apart.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bpf/record.h"
+#include "bpf/ring.h"
+#include "rsp/buf.h"
+#include "rsp/trace.h"
+#include "regs.h"
+#include "target.h"
+#include "trace.h"
+
+#define TR_MAX_TPS 256
+#define TR_RING_SIZE (4u << 20)
+#define TR_TSV_TIMESTAMP 1
+#define TR_TSV_THREAD 2
+
+static const struct {
+	uint32_t num;
+	const char *name;
+} builtin_tsvs[] = {
+	{ TR_TSV_TIMESTAMP, "trace_timestamp" },
+	{ TR_TSV_THREAD, "trace_thread" },
+};
+
+static uint64_t now_us(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static void hex_of(const char *s, char *out, size_t cap)
+{
+	static const char d[] = "0123456789abcdef";
+	size_t i = 0;
+
+	for (; *s && i + 2 < cap; s++) {
+		out[i++] = d[(unsigned char)*s >> 4];
+		out[i++] = d[*s & 15];
+	}
+	out[i] = '\0';
+}
+
+static void add_builtin_tsvs(struct trace *tr)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(builtin_tsvs) / sizeof(builtin_tsvs[0]); i++) {
+		struct tp_tsv *v = &tr->tsvs[tr->ntsvs++];
+		char hex[64];
+
+		hex_of(builtin_tsvs[i].name, hex, sizeof(hex));
+		memset(v, 0, sizeof(*v));
+		v->num = builtin_tsvs[i].num;
+		v->builtin = true;
+		v->name_hex = strdup(hex);
+	}
+}
+
+int tr__init(struct trace *tr, struct tgt *t)
+{
+	int err;
+
+	memset(tr, 0, sizeof(*tr));
+	tr->tgt = t;
+	tr->counters_fd = -1;
+	tr->tsvs = calloc(TR_MAX_TPS, sizeof(*tr->tsvs));
+	if (!tr->tsvs)
+		return -ENOMEM;
+	add_builtin_tsvs(tr);
+	err = tf_store__init(&tr->store, TF_DEFAULT_SIZE, false);
+	return err;
+}
+
+static void tp_free(struct tp *tp)
+{
+	size_t i;
+
+	for (i = 0; i < tp->nact; i++) {
+		free(tp->act[i].ax);
+		free(tp->act[i].wire);
+	}
+	for (i = 0; i < tp->nsrc; i++)
+		free(tp->src[i].hex);
+	free(tp->act);
+	free(tp->src);
+	free(tp->cond);
+	bpfc_prog__free(&tp->prog);
+	memset(tp, 0, sizeof(*tp));
+}
+
+static void tsvs_free(struct trace *tr)
+{
+	size_t i;
+
+	for (i = 0; i < tr->ntsvs; i++)
+		free(tr->tsvs[i].name_hex);
+	tr->ntsvs = 0;
+}
+
+void tr__fini(struct trace *tr)
+{
+	size_t i;
+
+	tr__stop(tr, TR_STOP_USER, 0, NULL);
+	for (i = 0; i < tr->ntps; i++)
+		tp_free(&tr->tps[i]);
+	free(tr->tps);
+	tsvs_free(tr);
+	free(tr->tsvs);
+	free(tr->ro);
+	free(tr->user_hex);
+	free(tr->notes_hex);
+	free(tr->stop_notes_hex);
+	free(tr->auxv);
+	tf_store__fini(&tr->store);
+}
+
+int tr__clear(struct trace *tr)
+{
+	size_t i;
+
+	tr__stop(tr, TR_STOP_USER, 0, NULL);
+	for (i = 0; i < tr->ntps; i++)
+		tp_free(&tr->tps[i]);
+	tr->ntps = 0;
+	tsvs_free(tr);
+	add_builtin_tsvs(tr);
+	free(tr->ro);
+	tr->ro = NULL;
+	tr->nro = 0;
+	tr->state = TR_NOT_RUN;
+	tr->stop_msg[0] = '\0';
+	tr->lost = 0;
+	/* GDB sends QTBuffer after QTinit; the frames go now. */
+	return tf_store__reset(&tr->store, tr->store.size, tr->store.circular);
+}
+
+struct tp *tr__find(struct trace *tr, uint32_t num, uint64_t addr)
+{
+	size_t i;
+
+	for (i = 0; i < tr->ntps; i++)
+		if (tr->tps[i].num == num && tr->tps[i].addr == addr)
+			return &tr->tps[i];
+	return NULL;
+}
+
+struct tp_tsv *tr__find_tsv(struct trace *tr, uint32_t num)
+{
+	size_t i;
+
+	for (i = 0; i < tr->ntsvs; i++)
+		if (tr->tsvs[i].num == num)
+			return &tr->tsvs[i];
+	return NULL;
+}
+
+bool tr__running(const struct trace *tr)
+{
+	return tr->state == TR_RUNNING;
+}
+
+/* ---- installing one location ------------------------------------------ */
+
+static int build_spec(struct tp *tp, struct bpfc_mem *mem, size_t cap, size_t *n, char *msg,
+		      size_t mlen)
+{
+	size_t i, total = 0;
+
+	*n = 0;
+	for (i = 0; i < tp->nact; i++) {
+		const struct tp_action *a = &tp->act[i];
+		uint64_t left, off;
+
+		if (a->kind != TPA_MEM)
+			continue;
+		for (left = a->len, off = 0; left;) {
+			uint64_t chunk = left > BPFC_MEM_MAX ? BPFC_MEM_MAX : left;
+
+			if (*n == cap) {
+				snprintf(msg, mlen, "tracepoint %u: more than %zu memory ranges",
+					 tp->num, cap);
+				return -E2BIG;
+			}
+			total += BPFC_MBLK_HDR + chunk;
+			if (total > BPFC_REC_MAX - REGS_G_SIZE - 64) {
+				snprintf(msg, mlen,
+					 "tracepoint %u collects more than %u bytes per hit, the "
+					 "most one BPF ring buffer record holds",
+					 tp->num, BPFC_REC_MAX - REGS_G_SIZE - 64);
+				return -E2BIG;
+			}
+			mem[*n].basereg = a->basereg < 0 ? BPFC_BASEREG_ABS : a->basereg;
+			mem[*n].offset = a->offset + (int64_t)off;
+			mem[*n].len = (uint32_t)chunk;
+			(*n)++;
+			left -= chunk;
+			off += chunk;
+		}
+	}
+	return 0;
+}
+
+static int tp_install(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
+{
+	struct bpfc_mem mem[64];
+	struct bpfc_spec spec = { 0 };
+	size_t nmem;
+	int err;
+
+	if (tp->installed || !tp->enabled)
+		return 0;
+	err = build_spec(tp, mem, sizeof(mem) / sizeof(mem[0]), &nmem, msg, mlen);
+	if (err)
+		return err;
+	spec.tp = tp->slot;
+	spec.slot = tp->slot;
+	spec.mem = mem;
+	spec.nmem = nmem;
+	bpfc_prog__free(&tp->prog);
+	err = bpfc_prog__build(&spec, bpfc_ring__map_fd(tr->ring), tr->counters_fd, &tp->prog);
+	if (err) {
+		snprintf(msg, mlen, "tracepoint %u: cannot build its BPF program: %s", tp->num,
+			 strerror(-err));
+		return err;
+	}
+	err = bpfc_prog__load(&tp->prog);
+	if (err) {
+		snprintf(msg, mlen, "tracepoint %u: the kernel refused its BPF program: %s%s%.120s",
+			 tp->num, strerror(-err), tp->prog.log ? ": " : "",
+			 tp->prog.log ? tp->prog.log : "");
+		return err;
+	}
+	err = bpfc_probe__attach(&tp->probe, tr->tgt->pid, tp->addr, tp->prog.fd,
+				 BPFC_PROBE_PATH_AUTO, msg, mlen);
+	if (err)
+		return err;
+	tp->installed = true;
+	return 0;
+}
+
+static void tp_uninstall(struct tp *tp)
+{
+	if (!tp->installed)
+		return;
+	bpfc_probe__detach(&tp->probe);
+	bpfc_prog__free(&tp->prog);
+	tp->installed = false;
+}
+
+/* ---- definitions -------------------------------------------------------- */
+
+int tr__define(struct trace *tr, const struct rsp_qtdp_hdr *h, char *msg, size_t mlen)
+{
+	struct bpfc_probe probe;
+	struct tp *tp, *tps;
+	int err;
+
+	if (h->num > 0xffff) {
+		snprintf(msg, mlen, "tracepoint number %llu is too large",
+			 (unsigned long long)h->num);
+		return -EINVAL;
+	}
+	if (h->step) {
+		snprintf(msg, mlen,
+			 "while-stepping needs single-stepping, which stops the target; bpfstub "
+			 "never stops it (remove while-stepping from tracepoint %llu)",
+			 (unsigned long long)h->num);
+		return -EOPNOTSUPP;
+	}
+	if (h->has_cond) {
+		snprintf(msg, mlen, "tracepoint %llu: conditions are not supported yet",
+			 (unsigned long long)h->num);
+		return -EOPNOTSUPP;
+	}
+	/* The address must be code in a file the target maps: say so now. */
+	err = bpfc_probe__resolve(&probe, tr->tgt->pid, h->addr, msg, mlen);
+	if (err)
+		return err;
+
+	tp = tr__find(tr, (uint32_t)h->num, h->addr);
+	if (tp) {
+		tp_uninstall(tp);
+		tp_free(tp);
+	} else {
+		if (tr->ntps == TR_MAX_TPS) {
+			snprintf(msg, mlen, "at most %d tracepoint locations", TR_MAX_TPS);
+			return -E2BIG;
+		}
+		tps = realloc(tr->tps, (tr->ntps + 1) * sizeof(*tps));
+		if (!tps)
+			return -ENOMEM;
+		tr->tps = tps;
+		tp = &tr->tps[tr->ntps];
+		tp->slot = (uint32_t)tr->ntps;
+		tr->ntps++;
+	}
+	{
+		uint32_t slot = tp->slot;
+
+		memset(tp, 0, sizeof(*tp));
+		tp->slot = slot;
+	}
+	tp->num = (uint32_t)h->num;
+	tp->addr = h->addr;
+	tp->enabled = h->enabled;
+	tp->pass = h->pass;
+	tp->complete = !h->more;
+	if (tp->complete && tr__running(tr))
+		return tp_install(tr, tp, msg, mlen);
+	return 0;
+}
+
+int tr__define_actions(struct trace *tr, const struct rsp_qtdp_actions *a, const char *wire,
+		       size_t wlen, char *msg, size_t mlen)
+{
+	struct tp *tp = tr__find(tr, (uint32_t)a->num, a->addr);
+	struct tp_action *acts;
+	size_t i;
+
+	if (!tp) {
+		snprintf(msg, mlen, "actions for an undefined tracepoint %llu at 0x%llx",
+			 (unsigned long long)a->num, (unsigned long long)a->addr);
+		return -ENOENT;
+	}
+	for (i = 0; i < a->n; i++) {
+		const struct rsp_tp_action *x = &a->a[i];
+
+		if (x->stepping) {
+			snprintf(msg, mlen,
+				 "while-stepping needs single-stepping, which stops the target; "
+				 "bpfstub never stops it (tracepoint %u)",
+				 tp->num);
+			return -EOPNOTSUPP;
+		}
+		if (x->kind == RSP_TPA_MEM && x->basereg >= 0 && x->basereg > 16) {
+			snprintf(msg, mlen,
+				 "tracepoint %u: memory relative to register %d cannot be "
+				 "collected (BPF sees general registers 0-16 only)",
+				 tp->num, x->basereg);
+			return -EOPNOTSUPP;
+		}
+		if (x->kind == RSP_TPA_EXPR && !(x->expr.len == 1 && x->expr.hex[0] == '2' &&
+						 x->expr.hex[1] == '7')) {
+			snprintf(msg, mlen,
+				 "tracepoint %u: agent expressions are not supported yet "
+				 "(collect registers, globals and fixed memory instead)",
+				 tp->num);
+			return -EOPNOTSUPP;
+		}
+	}
+	acts = realloc(tp->act, (tp->nact + a->n) * sizeof(*acts));
+	if (!acts)
+		return -ENOMEM;
+	tp->act = acts;
+	for (i = 0; i < a->n; i++) {
+		const struct rsp_tp_action *x = &a->a[i];
+		struct tp_action *d = &tp->act[tp->nact];
+
+		memset(d, 0, sizeof(*d));
+		d->kind = x->kind == RSP_TPA_REGS ? TPA_REGS
+						  : x->kind == RSP_TPA_MEM ? TPA_MEM : TPA_EXPR;
+		d->regmask[0] = x->regmask[0];
+		d->regmask[1] = x->regmask[1];
+		d->basereg = x->basereg;
+		d->offset = x->offset;
+		d->len = x->len;
+		if (x->kind == RSP_TPA_EXPR) {
+			d->ax = malloc(x->expr.len);
+			if (!d->ax)
+				return -ENOMEM;
+			rsp_trace_hex_decode(&x->expr, d->ax, x->expr.len);
+			d->axlen = x->expr.len;
+		}
+		if (i == 0)
+			d->wire = strndup(wire, wlen);
+		tp->nact++;
+	}
+	tp->complete = !a->more;
+	if (tp->complete && tr__running(tr))
+		return tp_install(tr, tp, msg, mlen);
+	return 0;
+}
+
+int tr__define_src(struct trace *tr, const struct rsp_qtdpsrc *s, char *msg, size_t mlen)
+{
+	struct tp *tp = tr__find(tr, (uint32_t)s->num, s->addr);
+	struct tp_src *src;
+
+	if (!tp) {
+		snprintf(msg, mlen, "source for an undefined tracepoint %llu",
+			 (unsigned long long)s->num);
+		return -ENOENT;
+	}
+	src = realloc(tp->src, (tp->nsrc + 1) * sizeof(*src));
+	if (!src)
+		return -ENOMEM;
+	tp->src = src;
+	src = &tp->src[tp->nsrc];
+	memset(src, 0, sizeof(*src));
+	snprintf(src->type, sizeof(src->type), "%s", s->type);
+	src->start = s->start;
+	src->slen = s->slen;
+	src->hex = strndup(s->text.hex, 2 * s->text.len);
+	if (!src->hex)
+		return -ENOMEM;
+	tp->nsrc++;
+	return 0;
+}
+
+int tr__define_tsv(struct trace *tr, const struct rsp_qtdv *v, char *msg, size_t mlen)
+{
+	struct tp_tsv *t;
+
+	if (v->num == 0 || v->num > UINT32_MAX) {
+		snprintf(msg, mlen, "bad trace state variable number");
+		return -EINVAL;
+	}
+	t = tr__find_tsv(tr, (uint32_t)v->num);
+	if (!t) {
+		if (tr->ntsvs == TR_MAX_TPS) {
+			snprintf(msg, mlen, "at most %d trace state variables", TR_MAX_TPS);
+			return -E2BIG;
+		}
+		t = &tr->tsvs[tr->ntsvs++];
+		memset(t, 0, sizeof(*t));
+	}
+	free(t->name_hex);
+	t->num = (uint32_t)v->num;
+	t->initial = t->value = v->value;
+	t->builtin = v->builtin;
+	t->name_hex = strndup(v->name.hex, 2 * v->name.len);
+	return t->name_hex ? 0 : -ENOMEM;
+}
+
+int tr__set_ro(struct trace *tr, const struct rsp_qtro *ro)
+{
+	size_t i;
+
+	free(tr->ro);
+	tr->ro = NULL;
+	tr->nro = 0;
+	if (!ro->n)
+		return 0;
+	tr->ro = calloc(ro->n, sizeof(*tr->ro));
+	if (!tr->ro)
+		return -ENOMEM;
+	for (i = 0; i < ro->n; i++) {
+		tr->ro[i].start = ro->r[i].start;
+		tr->ro[i].end = ro->r[i].end;
+	}
+	tr->nro = ro->n;
+	return 0;
+}
+
+bool tr__is_ro(const struct trace *tr, uint64_t addr, uint64_t len)
+{
+	size_t i;
+
+	for (i = 0; i < tr->nro; i++)
+		if (addr >= tr->ro[i].start && addr + len <= tr->ro[i].end && addr + len >= addr)
+			return true;
+	return false;
+}
+
+int tr__enable(struct trace *tr, uint32_t num, uint64_t addr, bool on, char *msg, size_t mlen)
+{
+	struct tp *tp = tr__find(tr, num, addr);
+
+	if (!tp) {
+		snprintf(msg, mlen, "no tracepoint %u at 0x%llx", num, (unsigned long long)addr);
+		return -ENOENT;
+	}
+	tp->enabled = on;
+	if (!tr__running(tr))
+		return 0;
+	if (!on) {
+		tp_uninstall(tp);
+		return 0;
+	}
+	return tp_install(tr, tp, msg, mlen);
+}
+
+/* ---- the run ------------------------------------------------------------ */
+
+struct rec_ctx {
+	struct trace *tr;
+	uint8_t *dst;
+	size_t need;
+};
+
+static int count_block(void *ctx, char type, const void *blk, size_t len)
+{
+	((struct rec_ctx *)ctx)->need += 1 + len;
+	return 0;
+}
+
+static int copy_block(void *ctx, char type, const void *blk, size_t len)
+{
+	struct rec_ctx *c = ctx;
+
+	*c->dst++ = (uint8_t)type;
+	memcpy(c->dst, blk, len);
+	c->dst += len;
+	return 0;
+}
+
+static uint8_t *put_vblock(uint8_t *p, uint32_t num, int64_t v)
+{
+	uint64_t u = (uint64_t)v;
+	int i;
+
+	*p++ = 'V';
+	for (i = 0; i < 4; i++)
+		*p++ = (uint8_t)(num >> (8 * i));
+	for (i = 0; i < 8; i++)
+		*p++ = (uint8_t)(u >> (8 * i));
+	return p;
+}
+
+static int on_record(void *ctx, void *data, size_t len)
+{
+	struct trace *tr = ctx;
+	const struct bpfc_rec *rec = data;
+	struct rec_ctx c = { .tr = tr };
+	struct tp *tp;
+	uint8_t *p;
+	int err;
+
+	if (tr->state != TR_RUNNING)
+		return 0;
+	if (len < sizeof(*rec) || rec->tp >= tr->ntps)
+		return 0;
+	tp = &tr->tps[rec->tp];
+	if (bpfc_rec__foreach_block(data, len, count_block, &c, NULL) < 0)
+		return 0;
+	c.need += 2 * TF_VBLK_SIZE;
+	p = tf_store__reserve(&tr->store, (uint16_t)tp->num, c.need, &err);
+	if (!p) {
+		tr->lost++;
+		if (err == -ENOSPC)
+			tr__stop(tr, TR_STOP_FULL, 0, NULL);
+		return 0;
+	}
+	c.dst = p;
+	bpfc_rec__foreach_block(data, len, copy_block, &c, NULL);
+	/* ktime is CLOCK_MONOTONIC: shift it to wall-clock microseconds. */
+	c.dst = put_vblock(c.dst, TR_TSV_TIMESTAMP,
+			   (int64_t)(rec->ktime_ns / 1000 + tr->mono_to_wall_us));
+	c.dst = put_vblock(c.dst, TR_TSV_THREAD, rec->tid);
+	tf_store__commit(&tr->store);
+	tp->frames++;
+	tp->bytes += c.need + TF_FRAME_HDR;
+	if (tp->pass && tp->frames >= tp->pass)
+		tr__stop(tr, TR_STOP_PASS, tp->num, NULL);
+	return 0;
+}
+
+static void release_kernel(struct trace *tr)
+{
+	size_t i;
+
+	for (i = 0; i < tr->ntps; i++)
+		tp_uninstall(&tr->tps[i]);
+	if (tr->ring) {
+		bpfc_ring__free(tr->ring);
+		tr->ring = NULL;
+	}
+}
+
+int tr__start(struct trace *tr, char *msg, size_t mlen)
+{
+	size_t i, size = tr->buf_size ? tr->buf_size : TF_DEFAULT_SIZE;
+	int err;
+
+	if (tr__running(tr)) {
+		snprintf(msg, mlen, "a trace is already running; tstop first");
+		return -EBUSY;
+	}
+	if (!tgt__alive(tr->tgt)) {
+		snprintf(msg, mlen, "pid %d has exited", tr->tgt->pid);
+		return -ESRCH;
+	}
+	err = tf_store__reset(&tr->store, size, tr->circular);
+	if (err) {
+		snprintf(msg, mlen, "cannot allocate a trace buffer of %zu bytes", size);
+		return err;
+	}
+	if (tr->counters_fd < 0) {
+		tr->counters_fd = bpfc_counters__create(TR_MAX_TPS);
+		if (tr->counters_fd < 0) {
+			err = tr->counters_fd;
+			snprintf(msg, mlen, "cannot create BPF maps: %s%s", strerror(-err),
+				 err == -EPERM ? " (bpfstub needs CAP_BPF and CAP_PERFMON, or root)"
+					       : "");
+			return err;
+		}
+	}
+	err = bpfc_ring__new(&tr->ring, TR_RING_SIZE, on_record, tr);
+	if (err) {
+		snprintf(msg, mlen, "cannot create the BPF ring buffer: %s", strerror(-err));
+		return err;
+	}
+	for (i = 0; i < tr->ntps; i++) {
+		struct tp *tp = &tr->tps[i];
+
+		tp->frames = tp->bytes = 0;
+		bpfc_counters__reset(tr->counters_fd, tp->slot);
+	}
+	for (i = 0; i < tr->ntsvs; i++)
+		tr->tsvs[i].value = tr->tsvs[i].initial;
+	tr->lost = 0;
+	tr->stop_msg[0] = '\0';
+	tr->stop_tp = 0;
+	/* Wall clock minus the monotonic clock: for frame timestamps. */
+	tr->start_us = now_us(CLOCK_REALTIME);
+	tr->mono_to_wall_us = tr->start_us - now_us(CLOCK_MONOTONIC);
+	tr->stop_us = 0;
+	tr->state = TR_RUNNING;
+	for (i = 0; i < tr->ntps; i++) {
+		struct tp *tp = &tr->tps[i];
+
+		if (!tp->complete || !tp->enabled)
+			continue;
+		err = tp_install(tr, tp, msg, mlen);
+		if (err) {
+			release_kernel(tr);
+			tr->state = TR_NOT_RUN;
+			return err;
+		}
+	}
+	free(tr->auxv);
+	tr->auxv = NULL;
+	tgt__read_proc(tr->tgt, "auxv", &tr->auxv, &tr->auxv_len);
+	tr->ticks = 0;
+	return 0;
+}
+
+void tr__counts(struct trace *tr, const struct tp *tp, struct bpfc_counts *c)
+{
+	memset(c, 0, sizeof(*c));
+	if (tr->counters_fd >= 0)
+		bpfc_counters__read(tr->counters_fd, tp->slot, c);
+}
+
+int tr__stop(struct trace *tr, enum tr_stop why, uint32_t tp, const char *msg)
+{
+	if (tr->state != TR_RUNNING)
+		return 0;
+	/* Detach first, then keep every frame that was already collected. */
+	{
+		size_t i;
+
+		for (i = 0; i < tr->ntps; i++)
+			tp_uninstall(&tr->tps[i]);
+	}
+	if (why == TR_STOP_USER || why == TR_STOP_DISCONNECTED || why == TR_STOP_ERROR)
+		if (tr->ring)
+			bpfc_ring__consume(tr->ring);
+	/* A stop from inside on_record (pass count, full) lands here too. */
+	if (tr->state == TR_RUNNING) {
+		tr->state = why;
+		tr->stop_tp = tp;
+		snprintf(tr->stop_msg, sizeof(tr->stop_msg), "%s", msg ? msg : "");
+		tr->stop_us = now_us(CLOCK_REALTIME);
+	}
+	return 0;
+}
+
+/* An exec replaces auxv (new entry, new random stack addresses). */
+static bool exec_happened(struct trace *tr)
+{
+	char *now = NULL;
+	size_t n = 0;
+	bool changed;
+
+	if (!tr->auxv || tgt__read_proc(tr->tgt, "auxv", &now, &n))
+		return false;
+	changed = n != tr->auxv_len || memcmp(now, tr->auxv, n);
+	free(now);
+	return changed;
+}
+
+int tr__poll(struct trace *tr)
+{
+	if (tr->state != TR_RUNNING)
+		return 0;
+	if (tr->ring)
+		bpfc_ring__consume(tr->ring);
+	if (tr->state != TR_RUNNING) {
+		release_kernel(tr);
+		return 0;
+	}
+	if (++tr->ticks % 4 == 0) {
+		char msg[128];
+
+		if (!tgt__alive(tr->tgt)) {
+			snprintf(msg, sizeof(msg), "pid %d exited; uprobes detached", tr->tgt->pid);
+			tr__stop(tr, TR_STOP_ERROR, 0, msg);
+			release_kernel(tr);
+		} else if (exec_happened(tr)) {
+			snprintf(msg, sizeof(msg), "pid %d exec()d; uprobes detached", tr->tgt->pid);
+			tr__stop(tr, TR_STOP_ERROR, 0, msg);
+			release_kernel(tr);
+		}
+	}
+	return 0;
+}
+
+/* ---- replies ------------------------------------------------------------ */
+
+int tr__status(struct trace *tr, struct rsp_buf *r)
+{
+	if (tr__running(tr) && tr->ring)
+		bpfc_ring__consume(tr->ring);
+	rsp_buf__printf(r, "T%d;", tr__running(tr) ? 1 : 0);
+	switch (tr->state) {
+	case TR_NOT_RUN:
+		rsp_buf__puts(r, "tnotrun:0");
+		break;
+	case TR_RUNNING:
+		rsp_buf__puts(r, "trunning:0");
+		break;
+	case TR_STOP_USER:
+		rsp_buf__puts(r, "tstop:");
+		if (tr->stop_notes_hex)
+			rsp_buf__puts(r, tr->stop_notes_hex);
+		rsp_buf__puts(r, ":0");
+		break;
+	case TR_STOP_FULL:
+		rsp_buf__puts(r, "tfull:0");
+		break;
+	case TR_STOP_PASS:
+		rsp_buf__printf(r, "tpasscount:%x", tr->stop_tp);
+		break;
+	case TR_STOP_ERROR:
+		rsp_buf__puts(r, "terror:");
+		rsp_buf__put_hex_str(r, tr->stop_msg);
+		rsp_buf__printf(r, ":%x", tr->stop_tp);
+		break;
+	case TR_STOP_DISCONNECTED:
+		rsp_buf__puts(r, "tdisconnected:0");
+		break;
+	}
+	rsp_buf__printf(r,
+			";tframes:%zx;tcreated:%llx;tfree:%zx;tsize:%zx;circular:%d;disconn:%d;"
+			"starttime:%llx;stoptime:%llx;username:%s;notes:%s",
+			tf_store__count(&tr->store), (unsigned long long)tr->store.created,
+			tf_store__free(&tr->store), tr->store.size, tr->circular ? 1 : 0,
+			tr->disconnected_ok ? 1 : 0, (unsigned long long)(tr->state == TR_NOT_RUN ? 0 : tr->start_us),
+			(unsigned long long)tr->stop_us, tr->user_hex ? tr->user_hex : "",
+			tr->notes_hex ? tr->notes_hex : "");
+	return r->oom ? -ENOMEM : 0;
+}
+
+int tr__tp_status(struct trace *tr, uint32_t num, uint64_t addr, struct rsp_buf *r)
+{
+	struct tp *tp = tr__find(tr, num, addr);
+	struct bpfc_counts c;
+
+	if (!tp)
+		return -ENOENT;
+	tr__counts(tr, tp, &c);
+	return rsp_buf__printf(r, "V%llx:%llx", (unsigned long long)c.hits,
+			       (unsigned long long)tp->bytes);
+}
+
+void tr__unpatch(const struct trace *tr, uint64_t addr, void *buf, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < tr->ntps; i++)
+		if (tr->tps[i].installed)
+			bpfc_probe__patch(&tr->tps[i].probe, addr, buf, len);
+}

@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * stub/trace.h - tracepoints, trace state variables and the trace run.
+ *
+ * One struct trace lives as long as the server (not a client session), so
+ * a run can outlast the connection that started it.  It holds what GDB
+ * defined (QTDP, QTDPsrc, QTDV, QTro, QTBuffer, QTNotes), turns each
+ * enabled tracepoint into one BPF program on a uprobe when the run starts
+ * (or at once, when GDB adds one during a run), moves records from the BPF
+ * ring buffer into the frame store on every server tick, and decides when
+ * the run stops and why (tstop, tfull, tpasscount, terror, tdisconnected).
+ */
+#ifndef STUB_TRACE_H
+#define STUB_TRACE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bpf/collect.h"
+#include "bpf/probe.h"
+#include "framestore.h"
+
+struct rsp_buf;
+struct tgt;
+struct bpfc_ring;
+struct rsp_qtdp_hdr;
+struct rsp_qtdp_actions;
+struct rsp_qtdpsrc;
+struct rsp_qtdv;
+struct rsp_qtro;
+
+enum tp_action_kind {
+	TPA_REGS,
+	TPA_MEM,
+	TPA_EXPR,
+};
+
+struct tp_action {
+	enum tp_action_kind kind;
+	uint64_t regmask[2];
+	int32_t basereg;
+	int64_t offset;
+	uint64_t len;
+	uint8_t *ax; /* agent expression bytecode */
+	size_t axlen;
+	char *wire; /* the action as GDB sent it, for qTfP upload */
+};
+
+struct tp_src {
+	char type[8];
+	char *hex; /* the QTDPsrc text, hex as sent */
+	uint64_t start, slen;
+};
+
+struct tp {
+	uint32_t num;
+	uint64_t addr;
+	bool enabled;
+	uint64_t step;
+	uint64_t pass;
+	uint8_t *cond;
+	size_t condlen;
+	struct tp_action *act;
+	size_t nact;
+	struct tp_src *src;
+	size_t nsrc;
+	bool complete; /* the last QTDP packet (no trailing '-') arrived */
+
+	/* during a run */
+	bool installed;
+	uint32_t slot;
+	struct bpfc_prog prog;
+	struct bpfc_probe probe;
+	uint64_t frames; /* stored in the frame store this run */
+	uint64_t bytes; /* their size */
+	uint64_t hits_base; /* counters from earlier installs this run */
+	uint64_t drops_base;
+};
+
+struct tp_tsv {
+	uint32_t num;
+	int64_t initial;
+	int64_t value;
+	bool builtin;
+	char *name_hex;
+};
+
+enum tr_stop {
+	TR_NOT_RUN,
+	TR_RUNNING,
+	TR_STOP_USER, /* tstop */
+	TR_STOP_FULL, /* tfull */
+	TR_STOP_PASS, /* tpasscount:<tp> */
+	TR_STOP_ERROR, /* terror:<msg>:<tp> */
+	TR_STOP_DISCONNECTED, /* tdisconnected */
+};
+
+struct trace {
+	struct tgt *tgt;
+	struct tp *tps;
+	size_t ntps;
+	struct tp_tsv *tsvs;
+	size_t ntsvs;
+	struct {
+		uint64_t start, end;
+	} *ro;
+	size_t nro;
+
+	struct tf_store store;
+	size_t buf_size; /* QTBuffer:size, 0 = default */
+	bool circular;
+	bool disconnected_ok; /* QTDisconnected:1 */
+	char *user_hex, *notes_hex, *stop_notes_hex;
+
+	enum tr_stop state;
+	uint32_t stop_tp;
+	char stop_msg[256];
+	uint64_t start_us, stop_us;
+
+	struct bpfc_ring *ring;
+	int counters_fd;
+	uint32_t nslots;
+	uint64_t lost; /* records that did not fit (store full) */
+	uint64_t mono_to_wall_us; /* add to CLOCK_MONOTONIC for wall-clock time */
+	char *auxv; /* at tstart: an exec changes it */
+	size_t auxv_len;
+	unsigned ticks;
+};
+
+int tr__init(struct trace *tr, struct tgt *t);
+void tr__fini(struct trace *tr);
+/* QTinit: stop, forget every definition and frame. */
+int tr__clear(struct trace *tr);
+
+/* Definitions.  On an error, msg gets text for an "E." reply. */
+int tr__define(struct trace *tr, const struct rsp_qtdp_hdr *h, char *msg, size_t mlen);
+int tr__define_actions(struct trace *tr, const struct rsp_qtdp_actions *a, const char *wire,
+		       size_t wlen, char *msg, size_t mlen);
+int tr__define_src(struct trace *tr, const struct rsp_qtdpsrc *s, char *msg, size_t mlen);
+int tr__define_tsv(struct trace *tr, const struct rsp_qtdv *v, char *msg, size_t mlen);
+int tr__set_ro(struct trace *tr, const struct rsp_qtro *ro);
+int tr__enable(struct trace *tr, uint32_t num, uint64_t addr, bool on, char *msg, size_t mlen);
+struct tp *tr__find(struct trace *tr, uint32_t num, uint64_t addr);
+
+/* The run. */
+int tr__start(struct trace *tr, char *msg, size_t mlen);
+int tr__stop(struct trace *tr, enum tr_stop why, uint32_t tp, const char *msg);
+/* Drain the ring buffer into the store and check stop conditions. */
+int tr__poll(struct trace *tr);
+bool tr__running(const struct trace *tr);
+
+/* Replies. */
+int tr__status(struct trace *tr, struct rsp_buf *r);
+int tr__tp_status(struct trace *tr, uint32_t num, uint64_t addr, struct rsp_buf *r);
+/* Counters summed over every location of tp num (for monitor status). */
+void tr__counts(struct trace *tr, const struct tp *tp, struct bpfc_counts *c);
+
+/* Live memory reads must show the code as it is, not the probes' int3. */
+void tr__unpatch(const struct trace *tr, uint64_t addr, void *buf, size_t len);
+/* Is [addr, addr+len) inside a QTro range? */
+bool tr__is_ro(const struct trace *tr, uint64_t addr, uint64_t len);
+struct tp_tsv *tr__find_tsv(struct trace *tr, uint32_t num);
+
+#endif
