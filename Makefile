@@ -42,7 +42,7 @@ FUZZ_SECONDS ?= 10
 all: bpfstub
 
 bpfstub: $(O)/bpfstub
-	cp $< $@
+	cp $< $@.tmp && mv -f $@.tmp $@
 
 $(O)/bpfstub: $(O)/stub/main.o $(LIB_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

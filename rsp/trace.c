@@ -613,7 +613,7 @@ int rsp_parse_qtnotes(const char *p, size_t len, struct rsp_qtnotes *n)
 		if (err)
 			return err;
 		*has = true;
-next:
+	next:
 		if (c.p < c.end)
 			c.p++; /* the ';' that stopped the field */
 	}

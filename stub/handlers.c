@@ -1058,23 +1058,55 @@ static int mon_help(struct sess *s)
 				"breakpoints are refused.\n");
 }
 
+static const char *const run_state[] = {
+	[TR_NOT_RUN] = "not run",
+	[TR_RUNNING] = "running",
+	[TR_STOP_USER] = "stopped by tstop",
+	[TR_STOP_FULL] = "stopped: trace buffer full",
+	[TR_STOP_PASS] = "stopped: pass count reached",
+	[TR_STOP_ERROR] = "stopped by an error",
+	[TR_STOP_DISCONNECTED] = "stopped: client disconnected",
+};
+
 static int mon_status(struct sess *s)
 {
+	struct trace *tr = s->tr;
 	struct tgt_thread *th = NULL;
 	char exe[4096] = "?";
-	size_t n = 0;
+	size_t n = 0, i;
 
 	tgt__exe_path(s->tgt, exe, sizeof(exe));
 	tgt__threads(s->tgt, &th, &n);
 	free(th);
-	return sess__console(s,
-			     "target: pid %d (%s), %s, %zu threads, %s\n"
-			     "client: %s, %s mode, %s thread ids\n"
-			     "tracing: not running (no tracepoints)\n",
-			     s->tgt->pid, exe, s->tgt->launched ? "launched" : "attached", n,
-			     tgt__alive(s->tgt) ? "running, never stopped" : "exited",
-			     s->lldb ? "LLDB" : "GDB", s->nonstop ? "non-stop" : "all-stop",
-			     s->multiprocess ? "multiprocess" : "plain");
+	tr__poll(tr);
+	sess__console(s,
+		      "target: pid %d (%s), %s, %zu threads, %s\n"
+		      "client: %s, %s mode, %s thread ids\n"
+		      "tracing: %s%s%s; %zu frames in a %zu-byte %s buffer (%zu bytes free)",
+		      s->tgt->pid, exe, s->tgt->launched ? "launched" : "attached", n,
+		      tgt__alive(s->tgt) ? "running, never stopped" : "exited",
+		      s->lldb ? "LLDB" : "GDB", s->nonstop ? "non-stop" : "all-stop",
+		      s->multiprocess ? "multiprocess" : "plain", run_state[tr->state],
+		      tr->stop_msg[0] ? ": " : "", tr->stop_msg, tf_store__count(&tr->store),
+		      tr->store.size, tr->circular ? "circular" : "linear",
+		      tf_store__free(&tr->store));
+	if (tr->lost)
+		sess__console(s, "; %llu frames lost (buffer full)", (unsigned long long)tr->lost);
+	sess__console(s, "\n");
+	for (i = 0; i < tr->ntps; i++) {
+		struct tp *tp = &tr->tps[i];
+		struct bpfc_counts c;
+
+		tr__counts(tr, tp, &c);
+		sess__console(s,
+			      "  tracepoint %u at 0x%llx: %s%s, %llu hits, %llu frames stored, "
+			      "%llu dropped (ring buffer full)\n",
+			      tp->num, (unsigned long long)tp->addr,
+			      tp->enabled ? "enabled" : "disabled",
+			      tp->installed ? ", installed" : "", (unsigned long long)c.hits,
+			      (unsigned long long)tp->frames, (unsigned long long)c.drops);
+	}
+	return 0;
 }
 
 static const struct {

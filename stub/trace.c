@@ -740,6 +740,9 @@ int tr__poll(struct trace *tr)
 
 int tr__status(struct trace *tr, struct rsp_buf *r)
 {
+	uint64_t dropped = 0;
+	size_t i;
+
 	if (tr__running(tr) && tr->ring)
 		bpfc_ring__consume(tr->ring);
 	rsp_buf__printf(r, "T%d;", tr__running(tr) ? 1 : 0);
@@ -776,9 +779,26 @@ int tr__status(struct trace *tr, struct rsp_buf *r)
 			"starttime:%llx;stoptime:%llx;username:%s;notes:%s",
 			tf_store__count(&tr->store), (unsigned long long)tr->store.created,
 			tf_store__free(&tr->store), tr->store.size, tr->circular ? 1 : 0,
-			tr->disconnected_ok ? 1 : 0, (unsigned long long)(tr->state == TR_NOT_RUN ? 0 : tr->start_us),
+			tr->disconnected_ok ? 1 : 0,
+			(unsigned long long)(tr->state == TR_NOT_RUN ? 0 : tr->start_us),
 			(unsigned long long)tr->stop_us, tr->user_hex ? tr->user_hex : "",
 			tr->notes_hex ? tr->notes_hex : "");
+	/* GDB has no field for lost frames: say it in the notes it prints. */
+	for (i = 0; i < tr->ntps; i++) {
+		struct bpfc_counts c;
+
+		tr__counts(tr, &tr->tps[i], &c);
+		dropped += c.drops;
+	}
+	if (dropped || tr->lost) {
+		char note[160];
+
+		snprintf(note, sizeof(note), "%sbpfstub: %llu frames dropped (ring buffer full), "
+					     "%llu lost (trace buffer full)",
+			 tr->notes_hex && tr->notes_hex[0] ? "; " : "",
+			 (unsigned long long)dropped, (unsigned long long)tr->lost);
+		rsp_buf__put_hex_str(r, note);
+	}
 	return r->oom ? -ENOMEM : 0;
 }
 

@@ -296,3 +296,29 @@ def test_gdb_go_server():
         assert "detached" in r.out[4].lower(), r.out[4]
         assert urllib.request.urlopen(url, timeout=5).read().startswith(b"2.718281828"), url
         t.assert_running("main.counter")
+
+
+def test_gdb_continue_and_interrupt():
+    """All-stop GDB: `continue &` then `interrupt`; commands work again afterwards."""
+    with attached("counter") as (t, stub), gdb_pipe(file=t.path) as g:
+        g.cmd(f"target remote {stub.addr}")
+        a = gdb_int(g.cmd("print counter"))
+        out = g.cmd("continue &")
+        assert "Continuing." in out and "Cannot insert" not in out, out
+        out = g.cmd("print counter")
+        assert "while the target is running" in out, f"print while running:\n{out}"
+        t.assert_running()
+        g.cmd("interrupt")
+
+        def stopped_value():
+            m = re.search(r"^\$\d+ = (\d+)", g.cmd("print counter"), re.M)
+            return m and int(m.group(1))
+        try:
+            b = wait_until(stopped_value, 5, interval=0.1, what="gdb to accept commands")
+        except AssertionError:
+            raise AssertionError(f"print never worked after interrupt:\n{g.all_output()}")
+        assert b > a, f"counter did not advance across continue: {a} then {b}"
+        assert len(thread_lines(g.cmd("info threads"))) == 3
+        out = g.cmd("detach")
+        assert "detached" in out.lower(), out
+        t.assert_running()
