@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +34,7 @@ static int valid_errno(int err)
 	return err == 0 || err == -EINVAL || err == -ERANGE || err == -E2BIG;
 }
 
-/* A blob lies inside [p, p + len) and decodes; returns its decoded size. */
+/* A blob lies inside [p, p + len), is at most max bytes, and decodes. */
 static void check_blob(const struct rsp_hexblob *b, const char *p, size_t len, size_t max)
 {
 	static uint8_t out[RSP_AX_MAX];

@@ -19,10 +19,19 @@
  * Fixed globals that the program never changes (for "writes refused" tests):
  *   message = "hello from counter", config = { 42, 1234, "first" }.
  *
+ * More tracepoint targets:
+ *   note_tick(t): noinline, called by worker-2 after each increment with the
+ *     new value of `ticks` (so its first argument is that value).
+ *   write(): main writes the 5 bytes "tick\n" to /dev/null (fd `devnull_fd`)
+ *     before every 10th compute() call (when calls % 10 == 0), about every
+ *     50 ms, and counts them in `writes`.
+ *
  * Output: one line "ready <pid>" on stdout once every thread is named.
- * Optional argument: a number of seconds after which the program exits 0.
+ * Optional argument: a number of seconds after which the program exits 0
+ * (e.g. `counter 1.5`), to test a target that goes away mid-trace.
  */
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,6 +64,9 @@ struct item items[4] = {
 	{ 4, 400, "item-4" },
 };
 char scratch[32];
+int devnull_fd = -1;
+volatile long writes;
+volatile long last_tick;
 static volatile int workers_named;
 
 NOINLINE int compute(int n, long m, struct item *it, char *buf)
@@ -64,6 +76,12 @@ NOINLINE int compute(int n, long m, struct item *it, char *buf)
 	if (buf[0] == 'c')
 		last_result = r;
 	return r;
+}
+
+NOINLINE long note_tick(long t)
+{
+	last_tick = t;
+	return t;
 }
 
 static void sleep_ms(long ms)
@@ -84,7 +102,7 @@ static void *worker(void *arg)
 		if (which == 1)
 			counter++;
 		else
-			ticks++;
+			note_tick(++ticks);
 		sleep_ms(2);
 	}
 	return NULL;
@@ -96,6 +114,11 @@ int main(int argc, char **argv)
 	double exit_after = argc > 1 ? atof(argv[1]) : 0;
 	struct timespec start, now;
 
+	devnull_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (devnull_fd < 0) {
+		perror("/dev/null");
+		return 1;
+	}
 	if (pthread_create(&t1, NULL, worker, (void *)1L) ||
 	    pthread_create(&t2, NULL, worker, (void *)2L)) {
 		perror("pthread_create");
@@ -110,6 +133,8 @@ int main(int argc, char **argv)
 	for (;;) {
 		long i = calls;
 
+		if (i % 10 == 0 && write(devnull_fd, "tick\n", 5) == 5)
+			writes++;
 		snprintf(scratch, sizeof(scratch), "call %ld", i);
 		compute((int)(i % 1000), i * 3 + 1, &items[i % 4], scratch);
 		calls = i + 1;
