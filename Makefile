@@ -37,7 +37,7 @@ FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 FUZZ_SECONDS ?= 10
 
-.PHONY: all check unit fuzz fuzz-smoke integration install clean demo bench targets
+.PHONY: bpfstub all check unit fuzz fuzz-smoke integration install clean demo bench targets
 
 all: bpfstub
 

@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "bpf/record.h"
 #include "bpf/ring.h"
@@ -141,6 +142,8 @@ void tr__fini(struct trace *tr)
 	free(tr->notes_hex);
 	free(tr->stop_notes_hex);
 	free(tr->auxv);
+	if (tr->counters_fd >= 0)
+		close(tr->counters_fd);
 	tf_store__fini(&tr->store);
 }
 
@@ -585,6 +588,14 @@ static int on_record(void *ctx, void *data, size_t len)
 	return 0;
 }
 
+/* Drain the ring; on_record may stop the run meanwhile (pass count, full). */
+static void consume(struct trace *tr)
+{
+	tr->consuming = true;
+	bpfc_ring__consume(tr->ring);
+	tr->consuming = false;
+}
+
 static void release_kernel(struct trace *tr)
 {
 	size_t i;
@@ -683,9 +694,8 @@ int tr__stop(struct trace *tr, enum tr_stop why, uint32_t tp, const char *msg)
 		for (i = 0; i < tr->ntps; i++)
 			tp_uninstall(&tr->tps[i]);
 	}
-	if (why == TR_STOP_USER || why == TR_STOP_DISCONNECTED || why == TR_STOP_ERROR)
-		if (tr->ring)
-			bpfc_ring__consume(tr->ring);
+	if (!tr->consuming && tr->ring)
+		consume(tr);
 	/* A stop from inside on_record (pass count, full) lands here too. */
 	if (tr->state == TR_RUNNING) {
 		tr->state = why;
@@ -693,6 +703,9 @@ int tr__stop(struct trace *tr, enum tr_stop why, uint32_t tp, const char *msg)
 		snprintf(tr->stop_msg, sizeof(tr->stop_msg), "%s", msg ? msg : "");
 		tr->stop_us = now_us(CLOCK_REALTIME);
 	}
+	/* Inside the ring's own callback the ring must live on: tr__poll frees it. */
+	if (!tr->consuming)
+		release_kernel(tr);
 	return 0;
 }
 
@@ -715,7 +728,7 @@ int tr__poll(struct trace *tr)
 	if (tr->state != TR_RUNNING)
 		return 0;
 	if (tr->ring)
-		bpfc_ring__consume(tr->ring);
+		consume(tr);
 	if (tr->state != TR_RUNNING) {
 		release_kernel(tr);
 		return 0;
@@ -743,8 +756,7 @@ int tr__status(struct trace *tr, struct rsp_buf *r)
 	uint64_t dropped = 0;
 	size_t i;
 
-	if (tr__running(tr) && tr->ring)
-		bpfc_ring__consume(tr->ring);
+	tr__poll(tr);
 	rsp_buf__printf(r, "T%d;", tr__running(tr) ? 1 : 0);
 	switch (tr->state) {
 	case TR_NOT_RUN:

@@ -119,6 +119,7 @@ struct trace {
 	uint64_t start_us, stop_us;
 
 	struct bpfc_ring *ring;
+	bool consuming; /* inside bpfc_ring__consume(): the ring must stay */
 	int counters_fd;
 	uint32_t nslots;
 	uint64_t lost; /* records that did not fit (store full) */
