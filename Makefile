@@ -88,8 +88,16 @@ check: bpfstub
 demo: bpfstub targets
 	bash scripts/demo.sh
 
-bench: bpfstub targets
-	bash bench/run.sh
+$(BUILD)/bench/loop: bench/loop.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -g -fno-pie -no-pie -o $@ $<
+
+$(BUILD)/bench/empty_probe: bench/empty_probe.c $(filter $(O)/bpf/%,$(LIB_OBJS))
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+bench: bpfstub $(BUILD)/bench/loop $(BUILD)/bench/empty_probe
+	python3 bench/run.py
 
 install: bpfstub
 	install -D -m 0755 bpfstub $(DESTDIR)$(PREFIX)/bin/bpfstub
