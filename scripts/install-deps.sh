@@ -11,7 +11,7 @@ PKGS=(
 	gdb gdbserver lldb python3-lldb-14
 	golang-go
 	libclang-rt-14-dev
-	procps python3 curl
+	procps python3 curl babeltrace2
 )
 
 missing=()

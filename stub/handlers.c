@@ -1099,11 +1099,11 @@ static int mon_status(struct sess *s)
 
 		tr__counts(tr, tp, &c);
 		sess__console(s,
-			      "  tracepoint %u at 0x%llx: %s%s, %llu hits, %llu frames stored, "
+			      "  tracepoint %u at 0x%llx: %s%s, %llu hits, %llu frames collected, "
 			      "%llu dropped (ring buffer full)\n",
 			      tp->num, (unsigned long long)tp->addr,
 			      tp->enabled ? "enabled" : "disabled",
-			      tp->installed ? ", installed" : "", (unsigned long long)c.hits,
+			      tp->installed ? ", installed" : "", (unsigned long long)tr__hits(tr, tp),
 			      (unsigned long long)tp->frames, (unsigned long long)c.drops);
 	}
 	return 0;
@@ -1195,7 +1195,7 @@ static const struct rsp_handler handlers[] = {
 	{ "QTDPsrc:", "TracepointSource+", hdl_qtdpsrc },
 	{ "QTDV:", NULL, hdl_qtdv },
 	{ "QTro", NULL, hdl_qtro },
-	{ "QTDisconnected:", NULL, hdl_qtdisconnected },
+	{ "QTDisconnected:", "DisconnectedTracing+", hdl_qtdisconnected },
 	{ "QTBuffer:", "QTBuffer:size+", hdl_qtbuffer },
 	{ "QTNotes:", NULL, hdl_qtnotes },
 	{ "QTStart", NULL, hdl_qtstart },
@@ -1208,6 +1208,10 @@ static const struct rsp_handler handlers[] = {
 	{ "qTsV", NULL, hdl_qtsv },
 	{ "qTV:", NULL, hdl_qtv },
 	{ "QTFrame:", NULL, hdl_qtframe },
+	{ "qTfP", NULL, hdl_qtfp },
+	{ "qTsP", NULL, hdl_qtsp },
+	{ "qTBuffer:", NULL, hdl_qtbuffer_read },
+	{ "QTSave:", NULL, hdl_qtsave },
 };
 
 #define NHANDLERS (sizeof(handlers) / sizeof(handlers[0]))

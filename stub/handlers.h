@@ -33,6 +33,10 @@ HDL(hdl_qtfv);
 HDL(hdl_qtsv);
 HDL(hdl_qtv);
 HDL(hdl_qtframe);
+HDL(hdl_qtfp);
+HDL(hdl_qtsp);
+HDL(hdl_qtbuffer_read);
+HDL(hdl_qtsave);
 #undef HDL
 
 /* With a trace frame selected (s->frame >= 0): */

@@ -25,7 +25,9 @@
 #include "regs.h"
 #include "session.h"
 #include "target.h"
+#include "server.h"
 #include "trace.h"
+#include "tracefile.h"
 
 static int reply_msg(struct rsp_buf *r, int err, const char *msg)
 {
@@ -472,4 +474,84 @@ ssize_t hdl_frame_mem(struct sess *s, uint64_t addr, void *buf, size_t len)
 		return n;
 	}
 	return -EIO;
+}
+
+/* ---- upload, raw frames, saving ----------------------------------------- */
+
+static int collect_item(void *ctx, const char *item)
+{
+	struct sess *s = ctx;
+	char **u = realloc(s->upload, (s->nupload + 1) * sizeof(*u));
+
+	if (!u)
+		return -ENOMEM;
+	s->upload = u;
+	u[s->nupload] = strdup(item);
+	if (!u[s->nupload])
+		return -ENOMEM;
+	s->nupload++;
+	return 0;
+}
+
+int hdl_qtsp(void *ctx, const char *a, size_t len, struct rsp_buf *r)
+{
+	struct sess *s = ctx;
+
+	if (s->upload_next >= s->nupload)
+		return rsp_buf__putc(r, 'l');
+	return rsp_buf__puts(r, s->upload[s->upload_next++]);
+}
+
+int hdl_qtfp(void *ctx, const char *a, size_t len, struct rsp_buf *r)
+{
+	struct sess *s = ctx;
+	int err;
+
+	sess__upload_free(s);
+	err = tr__upload(s->tr, collect_item, s);
+	if (err) {
+		sess__upload_free(s);
+		return reply_msg(r, err, "cannot list the tracepoints");
+	}
+	return hdl_qtsp(ctx, a, len, r);
+}
+
+int hdl_qtbuffer_read(void *ctx, const char *a, size_t len, struct rsp_buf *r)
+{
+	struct sess *s = ctx;
+	uint64_t off, n;
+	uint8_t *buf;
+	size_t got;
+
+	if (rsp_parse_qtbuffer_read(a, len, &off, &n))
+		return reply_msg(r, -EINVAL, "malformed qTBuffer");
+	if (n > (SESS_PACKET_SIZE - 16) / 2)
+		n = (SESS_PACKET_SIZE - 16) / 2;
+	tr__poll(s->tr);
+	buf = malloc(n ? n : 1);
+	if (!buf)
+		return -ENOMEM;
+	got = tf_store__read_raw(&s->tr->store, off, buf, n);
+	if (got)
+		rsp_buf__put_hex(r, buf, got);
+	else
+		rsp_buf__putc(r, 'l');
+	free(buf);
+	return 0;
+}
+
+int hdl_qtsave(void *ctx, const char *a, size_t len, struct rsp_buf *r)
+{
+	struct sess *s = ctx;
+	char name[4096], msg[512] = "";
+	int err;
+
+	if (rsp_parse_hex_string(a, len, name, sizeof(name)) || !name[0])
+		return reply_msg(r, -EINVAL, "malformed QTSave");
+	tr__poll(s->tr);
+	err = tfile_save_beneath(s->tr, s->opts->save_dirfd, s->opts->save_dir, name, msg,
+				 sizeof(msg));
+	if (err)
+		return reply_msg(r, err, msg);
+	return rsp_buf__puts(r, "OK");
 }

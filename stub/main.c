@@ -10,6 +10,8 @@
  * permission, program would not start), 2 usage, 3 cannot listen.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,7 +45,14 @@ static void usage(FILE *f)
 		"\n"
 		"Options:\n"
 		"  --attach PID  serve the running process PID\n"
-		"  --once        exit when the first client leaves\n"
+		"  --once        exit when the first client leaves (a disconnected trace\n"
+		"                that is still running keeps bpfstub up until it stops)\n"
+		"  --save-dir DIR\n"
+		"                let `tsave -r FILE` (QTSave) write trace files, only\n"
+		"                inside DIR (no '..', no symlinks, never overwriting)\n"
+		"  --save-on-exit FILE\n"
+		"                on SIGTERM/SIGINT or when the last client leaves, save\n"
+		"                the frames to FILE (GDB trace file format) first\n"
 		"  -v, --debug   log every packet to stderr\n"
 		"  -h, --help    this text\n"
 		"  -V, --version print the version\n"
@@ -70,9 +79,11 @@ int main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "attach", no_argument, NULL, 'a' }, { "once", no_argument, NULL, 'o' },
 		{ "debug", no_argument, NULL, 'v' },  { "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' }, { NULL, 0, NULL, 0 },
+		{ "version", no_argument, NULL, 'V' }, { "save-dir", required_argument, NULL, 'D' },
+		{ "save-on-exit", required_argument, NULL, 'S' }, { NULL, 0, NULL, 0 },
 	};
-	struct srv_opts o = { 0 };
+	static char save_dir[4096];
+	struct srv_opts o = { .save_dirfd = -1 };
 	struct tgt t;
 	char err[512] = "";
 	bool attach = false;
@@ -98,6 +109,17 @@ int main(int argc, char **argv)
 		case 'V':
 			printf("bpfstub %s\n", BPFSTUB_VERSION);
 			return 0;
+		case 'D':
+			if (!realpath(optarg, save_dir)) {
+				fprintf(stderr, "bpfstub: --save-dir %s: %s\n", optarg,
+					strerror(errno));
+				return EXIT_USAGE;
+			}
+			o.save_dir = save_dir;
+			break;
+		case 'S':
+			o.save_on_exit = optarg;
+			break;
 		default:
 			usage(stderr);
 			return EXIT_USAGE;
@@ -113,6 +135,13 @@ int main(int argc, char **argv)
 	if (optind < argc && !strcmp(argv[optind], "--attach")) {
 		attach = true;
 		optind++;
+	}
+	if (o.save_dir) {
+		o.save_dirfd = open(o.save_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (o.save_dirfd < 0) {
+			fprintf(stderr, "bpfstub: --save-dir %s: %s\n", o.save_dir, strerror(errno));
+			return EXIT_USAGE;
+		}
 	}
 	if (srv_parse_comm(comm, &o)) {
 		fprintf(stderr, "bpfstub: bad COMM '%s': expected [HOST]:PORT, unix:PATH or -\n",

@@ -34,6 +34,7 @@
 #include "session.h"
 #include "target.h"
 #include "trace.h"
+#include "tracefile.h"
 
 #define SRV_TICK_MS 200
 #define SRV_TRACE_TICK_MS 50 /* ring buffer drain interval while tracing */
@@ -380,6 +381,22 @@ static void set_timeouts(int fd)
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }
 
+/* --save-on-exit: keep the frames in a trace file before leaving. */
+static void save_on_exit(const struct srv_opts *o, struct trace *tr)
+{
+	char msg[512] = "";
+
+	if (!o->save_on_exit)
+		return;
+	tr__stop(tr, TR_STOP_USER, 0, NULL);
+	if (tfile_save_path(tr, o->save_on_exit, msg, sizeof(msg)))
+		fprintf(stderr, "bpfstub: cannot save the trace to %s: %s\n", o->save_on_exit,
+			msg);
+	else
+		fprintf(stderr, "bpfstub: saved %zu trace frames to %s\n",
+			tf_store__count(&tr->store), o->save_on_exit);
+}
+
 int srv_run(const struct srv_opts *o, struct tgt *t)
 {
 	struct sigaction sa = { .sa_handler = on_quit_signal };
@@ -399,6 +416,7 @@ int srv_run(const struct srv_opts *o, struct tgt *t)
 	if (o->kind == SRV_STDIO) {
 		fprintf(stderr, "bpfstub: serving pid %d on stdin/stdout\n", t->pid);
 		serve_client(o, t, &tr, STDIN_FILENO, STDOUT_FILENO, -1);
+		save_on_exit(o, &tr);
 		tr__fini(&tr);
 		return 0;
 	}
@@ -432,12 +450,20 @@ int srv_run(const struct srv_opts *o, struct tgt *t)
 		close(cfd);
 		if (o->verbose)
 			fprintf(stderr, "bpfstub: client left\n");
-		if (end == CLIENT_QUIT || o->once)
+		if (end == CLIENT_QUIT)
 			break;
+		if (o->once) {
+			/* A disconnected trace still running outlives --once's client. */
+			if (!tr__running(&tr))
+				break;
+			fprintf(stderr, "bpfstub: the client left a disconnected trace running; "
+					"serving until it stops\n");
+		}
 	}
 	if (srv_quit_signal)
 		fprintf(stderr, "bpfstub: %s, leaving; pid %d runs on\n",
 			strsignal(srv_quit_signal), t->pid);
+	save_on_exit(o, &tr);
 	/* Probes go with the trace: the target runs on untouched. */
 	tr__fini(&tr);
 	close(lfd);

@@ -22,6 +22,9 @@ struct srv_opts {
 	char path[108];
 	bool once;
 	int verbose;
+	const char *save_dir; /* --save-dir: where QTSave may write, or NULL */
+	int save_dirfd; /* save_dir opened O_PATH, or -1 */
+	const char *save_on_exit; /* --save-on-exit FILE, or NULL */
 };
 
 /* Parse COMM ("[HOST]:PORT", "unix:PATH", "-", "stdio"); 0 or -EINVAL. */

@@ -49,9 +49,21 @@ void sess__fini(struct sess *s)
 		if (s->vfile_fd[i] >= 0)
 			close(s->vfile_fd[i]);
 	free(s->thread_list);
+	sess__upload_free(s);
 	rsp_buf__free(&s->notify);
 	rsp_buf__free(&s->tx);
 	rsp_buf__free(&s->last);
+}
+
+void sess__upload_free(struct sess *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->nupload; i++)
+		free(s->upload[i]);
+	free(s->upload);
+	s->upload = NULL;
+	s->nupload = s->upload_next = 0;
 }
 
 static void log_packet(struct sess *s, const char *dir, const char *p, size_t len)

@@ -39,6 +39,8 @@ struct sess {
 	struct trace *tr; /* the server's: outlives this session */
 	long frame; /* selected trace frame (QTFrame), -1 for none: live */
 	size_t tsv_next; /* qTfV/qTsV cursor */
+	char **upload; /* qTfP snapshot, sent one item per qTsP */
+	size_t nupload, upload_next;
 	const struct srv_opts *opts;
 
 	bool noack; /* QStartNoAckMode accepted */
@@ -70,6 +72,8 @@ struct sess {
 
 void sess__init(struct sess *s, struct tgt *t, struct trace *tr, const struct srv_opts *opts);
 void sess__fini(struct sess *s);
+/* Forget the qTfP snapshot. */
+void sess__upload_free(struct sess *s);
 /* Frame and queue a packet ('$') or notification ('%') ahead of the reply. */
 int sess__send(struct sess *s, char start, const char *payload, size_t len);
 /* Queue monitor output as an O packet (hex text). */

@@ -559,11 +559,14 @@ static int on_record(void *ctx, void *data, size_t len)
 	uint8_t *p;
 	int err;
 
-	if (tr->state != TR_RUNNING)
-		return 0;
 	if (len < sizeof(*rec) || rec->tp >= tr->ntps)
 		return 0;
 	tp = &tr->tps[rec->tp];
+	/* A hit after the run stopped (pass count, full) is not a hit of the run. */
+	if (tr->state != TR_RUNNING) {
+		tp->late++;
+		return 0;
+	}
 	if (bpfc_rec__foreach_block(data, len, count_block, &c, NULL) < 0)
 		return 0;
 	c.need += 2 * TF_VBLK_SIZE;
@@ -644,7 +647,7 @@ int tr__start(struct trace *tr, char *msg, size_t mlen)
 	for (i = 0; i < tr->ntps; i++) {
 		struct tp *tp = &tr->tps[i];
 
-		tp->frames = tp->bytes = 0;
+		tp->frames = tp->bytes = tp->late = 0;
 		bpfc_counters__reset(tr->counters_fd, tp->slot);
 	}
 	for (i = 0; i < tr->ntsvs; i++)
@@ -814,15 +817,21 @@ int tr__status(struct trace *tr, struct rsp_buf *r)
 	return r->oom ? -ENOMEM : 0;
 }
 
+uint64_t tr__hits(struct trace *tr, const struct tp *tp)
+{
+	struct bpfc_counts c;
+
+	tr__counts(tr, tp, &c);
+	return c.hits > tp->late ? c.hits - tp->late : 0;
+}
+
 int tr__tp_status(struct trace *tr, uint32_t num, uint64_t addr, struct rsp_buf *r)
 {
 	struct tp *tp = tr__find(tr, num, addr);
-	struct bpfc_counts c;
 
 	if (!tp)
 		return -ENOENT;
-	tr__counts(tr, tp, &c);
-	return rsp_buf__printf(r, "V%llx:%llx", (unsigned long long)c.hits,
+	return rsp_buf__printf(r, "V%llx:%llx", (unsigned long long)tr__hits(tr, tp),
 			       (unsigned long long)tp->bytes);
 }
 
@@ -833,4 +842,70 @@ void tr__unpatch(const struct trace *tr, uint64_t addr, void *buf, size_t len)
 	for (i = 0; i < tr->ntps; i++)
 		if (tr->tps[i].installed)
 			bpfc_probe__patch(&tr->tps[i].probe, addr, buf, len);
+}
+
+/* ---- upload (qTfP/qTsP and trace files) --------------------------------- */
+
+static int by_num_desc(const void *a, const void *b)
+{
+	const struct tp *x = *(const struct tp *const *)a, *y = *(const struct tp *const *)b;
+
+	if (x->num != y->num)
+		return x->num < y->num ? 1 : -1;
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+/*
+ * GDB 13 creates uploaded tracepoints in reverse order and then renumbers
+ * them (client-behaviour.md, "reconnecting"): list them in descending
+ * number so its numbers end up equal to ours.
+ */
+int tr__upload(struct trace *tr, int (*cb)(void *ctx, const char *item), void *ctx)
+{
+	struct tp **order;
+	struct rsp_buf b;
+	size_t i, j;
+	int err = 0;
+
+	order = calloc(tr->ntps ? tr->ntps : 1, sizeof(*order));
+	if (!order)
+		return -ENOMEM;
+	for (i = 0; i < tr->ntps; i++)
+		order[i] = &tr->tps[i];
+	qsort(order, tr->ntps, sizeof(*order), by_num_desc);
+	rsp_buf__init(&b);
+	for (i = 0; i < tr->ntps && !err; i++) {
+		const struct tp *tp = order[i];
+
+		rsp_buf__reset(&b);
+		rsp_buf__printf(&b, "T%x:%llx:%c:%llx:%llx", tp->num, (unsigned long long)tp->addr,
+				tp->enabled ? 'E' : 'D', (unsigned long long)tp->step,
+				(unsigned long long)tp->pass);
+		if (tp->cond) {
+			rsp_buf__printf(&b, ":X%zx,", tp->condlen);
+			rsp_buf__put_hex(&b, tp->cond, tp->condlen);
+		}
+		err = b.oom ? -ENOMEM : cb(ctx, b.data);
+		for (j = 0; j < tp->nact && !err; j++) {
+			if (!tp->act[j].wire)
+				continue;
+			rsp_buf__reset(&b);
+			rsp_buf__printf(&b, "A%x:%llx:%s", tp->num, (unsigned long long)tp->addr,
+					tp->act[j].wire);
+			err = b.oom ? -ENOMEM : cb(ctx, b.data);
+		}
+		for (j = 0; j < tp->nsrc && !err; j++) {
+			const struct tp_src *src = &tp->src[j];
+
+			rsp_buf__reset(&b);
+			rsp_buf__printf(&b, "Z%x:%llx:%s:%llx:%llx:%s", tp->num,
+					(unsigned long long)tp->addr, src->type,
+					(unsigned long long)src->start, (unsigned long long)src->slen,
+					src->hex);
+			err = b.oom ? -ENOMEM : cb(ctx, b.data);
+		}
+	}
+	rsp_buf__free(&b);
+	free(order);
+	return err;
 }

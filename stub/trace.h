@@ -74,8 +74,7 @@ struct tp {
 	struct bpfc_probe probe;
 	uint64_t frames; /* stored in the frame store this run */
 	uint64_t bytes; /* their size */
-	uint64_t hits_base; /* counters from earlier installs this run */
-	uint64_t drops_base;
+	uint64_t late; /* records that arrived after the run stopped */
 };
 
 struct tp_tsv {
@@ -154,8 +153,17 @@ bool tr__running(const struct trace *tr);
 /* Replies. */
 int tr__status(struct trace *tr, struct rsp_buf *r);
 int tr__tp_status(struct trace *tr, uint32_t num, uint64_t addr, struct rsp_buf *r);
+/* Hits of this run: the kernel's count less those after the run stopped. */
+uint64_t tr__hits(struct trace *tr, const struct tp *tp);
 /* Counters summed over every location of tp num (for monitor status). */
 void tr__counts(struct trace *tr, const struct tp *tp, struct bpfc_counts *c);
+
+/*
+ * Every definition as qTfP/qTsP items ("T...", "A...", "Z..."), in the
+ * order GDB needs them (descending tracepoint number).  Stops at cb's
+ * first non-zero return.
+ */
+int tr__upload(struct trace *tr, int (*cb)(void *ctx, const char *item), void *ctx);
 
 /* Live memory reads must show the code as it is, not the probes' int3. */
 void tr__unpatch(const struct trace *tr, uint64_t addr, void *buf, size_t len);

@@ -8,8 +8,14 @@ Clients:
   GdbPipe / gdb_pipe   interactive gdb fed through a pipe (its event loop runs)
   lldb_batch(cmds)     lldb --no-lldbinit --batch -o ...
   RspClient / rsp_client(addr)   a raw remote-protocol client for hostile input
+  GdbMI                gdb --interpreter=mi2 through a pipe; .cmd() -> MiRecord
 Checks:
   ThreadStateSampler(pid)   fails if any thread of pid is ever stopped or traced
+Tracepoints (GDB CLI):
+  actions(...)         the multi-line `actions ... end` command
+  TraceStatus(out)     tstatus parsed; tracepoint_hits(info tracepoints output)
+  gdb_connect/gdb_tstart/gdb_tstatus/gdb_hits/gdb_wait_frames/gdb_tfind on a GdbPipe
+  gdb_values_by_frame(g, exprs)   expressions evaluated in every trace frame
 
 Every helper kills what it started, and every wait has a timeout.
 """
@@ -408,6 +414,19 @@ class Stub:
         self._stderr.seek(0)
         return self._stderr.read().decode(errors="replace")
 
+    def wait_stderr(self, pattern, timeout=10):
+        """The first match of pattern (re.search, multi-line) in bpfstub's stderr
+        (the -v packet log), waiting for it."""
+        rx = re.compile(pattern, re.M)
+        deadline = time.monotonic() + timeout
+        while True:
+            m = rx.search(self.stderr_text())
+            if m:
+                return m
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                raise AssertionError(f"bpfstub stderr has nothing matching {pattern!r}")
+            time.sleep(0.02)
+
     def __enter__(self):
         return self.start()
 
@@ -521,21 +540,31 @@ def gdb_batch(cmds, file=None, timeout=60, check_crash=True):
 
     Commands are separated by echo markers so r.out[i] is command i's output
     (errors included: gdb keeps going after a failed -ex command).
+    A command with newlines (e.g. actions(...) below) is written to a file
+    and run with -x, since -ex takes one line only.
     """
     argv = ["gdb", "-nx", "-batch", "-iex", "set debuginfod enabled off"]
     for c in GDB_SETUP:
         argv += ["-ex", c]
-    for i, c in enumerate(cmds):
-        argv += ["-ex", f"echo {_marker(i)}\\n", "-ex", c]
-    argv += ["-ex", f"echo {_marker(len(cmds))}\\n"]
-    if file:
-        argv.append(file)
-    try:
-        p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, timeout=timeout, env=CLIENT_ENV)
-    except subprocess.TimeoutExpired as e:
-        out = (e.stdout or b"").decode(errors="replace")
-        raise AssertionError(f"gdb timed out after {timeout}s; output:\n{tail(out)}")
+    with tempfile.TemporaryDirectory(prefix="bpfstub-gdb-") as tmp:
+        for i, c in enumerate(cmds):
+            argv += ["-ex", f"echo {_marker(i)}\\n"]
+            if "\n" in c:
+                path = os.path.join(tmp, f"cmd{i}.gdb")
+                with open(path, "w") as f:
+                    f.write(c + "\n")
+                argv += ["-x", path]
+            else:
+                argv += ["-ex", c]
+        argv += ["-ex", f"echo {_marker(len(cmds))}\\n"]
+        if file:
+            argv.append(file)
+        try:
+            p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, timeout=timeout, env=CLIENT_ENV)
+        except subprocess.TimeoutExpired as e:
+            out = (e.stdout or b"").decode(errors="replace")
+            raise AssertionError(f"gdb timed out after {timeout}s; output:\n{tail(out)}")
     text = p.stdout.decode(errors="replace")
     if check_crash and (p.returncode < 0 or "Fatal signal" in text or
                         "internal-error" in text):
@@ -951,3 +980,379 @@ THREAD_LINE = re.compile(r"^\*?\s+\d+\s+Thread\s.*$", re.M)
 def thread_lines(info_threads_output):
     """The thread rows of gdb's `info threads`."""
     return THREAD_LINE.findall(info_threads_output)
+
+
+# --------------------------------------------------------------------------
+# Tracepoints (GDB CLI)
+
+
+def actions(*lines):
+    """The multi-line `actions ... end` command for the last tracepoint, e.g.
+    actions("collect $regs", "collect calls").  gdb_batch runs it with -x;
+    GdbPipe.cmd sends it as is."""
+    return "\n".join(["actions", *lines, "end"])
+
+
+def tracepoint_address(out):
+    """The address in gdb's "Tracepoint N at 0x...": output of `trace`."""
+    m = re.search(r"^Tracepoint \d+ at (0x[0-9a-f]+)", out, re.M)
+    assert m, f"no 'Tracepoint N at 0x...' in:\n{out}"
+    return int(m.group(1), 16)
+
+
+def found_frame(out):
+    """(frame, tracepoint) from gdb's "Found trace frame F, tracepoint T", else None."""
+    m = re.search(r"Found trace frame (\d+), tracepoint (\d+)", out)
+    return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+FRAME_NOT_FOUND = re.compile(r"No trace frame found|Target failed to find requested trace frame")
+
+
+class TraceStatus:
+    """What gdb's `tstatus` printed:
+    .running (bool), .stop (the "Trace stopped ..." line or None), .frames,
+    .created (frames created in total, = .frames unless the buffer wrapped),
+    .free / .size (buffer bytes), .circular, .text."""
+
+    def __init__(self, out):
+        self.text = out
+        self.running = "Trace is running on the target." in out
+        m = re.search(r"^(Trace stopped .*)$", out, re.M)
+        self.stop = m.group(1) if m else None
+        m = re.search(r"Buffer contains (\d+) trace frames? \(of (\d+) created total\)", out)
+        if m:
+            self.frames, self.created = int(m.group(1)), int(m.group(2))
+        else:
+            m = re.search(r"Collected (\d+) trace frames?", out)
+            self.frames = self.created = int(m.group(1)) if m else None
+        m = re.search(r"Trace buffer has (\d+) bytes of (\d+) bytes free", out)
+        self.free, self.size = (int(m.group(1)), int(m.group(2))) if m else (None, None)
+        self.circular = "Trace buffer is circular." in out
+
+    def __str__(self):
+        return self.text
+
+
+def tracepoint_hits(info_tracepoints_out):
+    """{tracepoint number: hits} from `info tracepoints` (after a tstatus,
+    which is when gdb asks the target for the hit counts with qTP)."""
+    hits = {}
+    num = None
+    for line in info_tracepoints_out.splitlines():
+        m = re.match(r"^(\d+)\s+tracepoint\s", line)
+        if m:
+            num = int(m.group(1))
+            hits.setdefault(num, 0)
+            continue
+        m = re.match(r"^\s+tracepoint already hit (\d+) times?", line)
+        if m and num is not None:
+            hits[num] = int(m.group(1))
+    return hits
+
+
+def gdb_connect(g, stub):
+    """`target remote` in a GdbPipe; returns its output."""
+    out = g.cmd(f"target remote {stub.addr}", timeout=60)
+    assert "Remote debugging using" in out and "failed" not in out.lower(), out
+    return out
+
+
+def gdb_tstatus(g):
+    return TraceStatus(g.cmd("tstatus"))
+
+
+def gdb_hits(g):
+    """{tp: hits}: tstatus makes gdb fetch the counts (qTP), info tracepoints shows them."""
+    g.cmd("tstatus")
+    return tracepoint_hits(g.cmd("info tracepoints"))
+
+
+def gdb_print_int(g, expr):
+    return gdb_int(g.cmd(f"print {expr}"))
+
+
+def gdb_tstart(g):
+    """tstart, which must succeed; returns its output."""
+    out = g.cmd("tstart")
+    assert not re.search(r"error|not support|warning", out, re.I), f"tstart failed:\n{out}"
+    return out
+
+
+def gdb_wait_frames(g, n, timeout=10):
+    """Wait until the running trace has created at least n frames; returns the status."""
+    def enough():
+        st = gdb_tstatus(g)
+        assert st.running, f"the trace stopped while waiting for {n} frames:\n{st}"
+        return st if (st.created or 0) >= n else None
+    return wait_until(enough, timeout, interval=0.05, what=f"{n} trace frames")
+
+
+def gdb_wait_trace_stopped(g, timeout=10):
+    """Wait until the trace is no longer running (it stopped by itself); the status."""
+    def stopped():
+        st = gdb_tstatus(g)
+        return st if not st.running else None
+    return wait_until(stopped, timeout, interval=0.05, what="the trace to stop by itself")
+
+
+def gdb_tfind(g, what):
+    """`tfind WHAT`, which must find a frame: (frame, tracepoint)."""
+    out = g.cmd(f"tfind {what}")
+    f = found_frame(out)
+    assert f, f"tfind {what} found no frame:\n{out}"
+    return f
+
+
+def assert_consecutive(values, what):
+    bad = [(a, b) for a, b in zip(values, values[1:]) if b != a + 1]
+    assert not bad, (f"{what} are not consecutive (frames missing or out of order): "
+                     f"{bad[:5]} in {values[:40]}")
+
+
+def gdb_values_by_frame(g, exprs):
+    """Walk every trace frame from the first (gdb's `while` loop, one command)
+    and evaluate exprs in each: [(frame, tracepoint, [int values])].
+    g is a GdbPipe; the frame selection is `tfind none` afterwards.  Every
+    expression must be available in every frame (else gdb's loop stops)."""
+    fmt = " ".join(["%ld"] * (2 + len(exprs)))
+    args = ", ".join(["$trace_frame", "$tracepoint", *exprs])
+    g.cmd("tfind none")  # $trace_frame = -1 even if there is no frame at all
+    out = g.cmd("\n".join(["tfind start",
+                           "while ($trace_frame != -1)",
+                           f'printf "@@F {fmt}\\n", {args}',
+                           "tfind",
+                           "end"]), timeout=60)
+    rows = []
+    for line in out.splitlines():
+        m = re.search(r"@@F (-?\d+(?: -?\d+)*)\s*$", line)  # after any " >" prompts
+        if m:
+            vals = [int(v) for v in m.group(1).split()]
+            rows.append((vals[0], vals[1], vals[2:]))
+    g.cmd("tfind none")
+    return rows
+
+
+def elf_file_bytes(path, vaddr, n):
+    """n bytes of an ELF file at link-time virtual address vaddr (via the
+    PT_LOAD program headers): what the code looked like before anyone patched it."""
+    with open(path, "rb") as f:
+        data = f.read()
+    phoff, = struct.unpack_from("<Q", data, 0x20)
+    phentsize, phnum = struct.unpack_from("<HH", data, 0x36)
+    for i in range(phnum):
+        p_type, _flags, p_offset, p_vaddr, _paddr, p_filesz = struct.unpack_from(
+            "<IIQQQQ", data, phoff + i * phentsize)
+        if p_type == 1 and p_vaddr <= vaddr and vaddr + n <= p_vaddr + p_filesz:
+            off = p_offset + vaddr - p_vaddr
+            return data[off:off + n]
+    raise AssertionError(f"{path}: no PT_LOAD segment holds {vaddr:#x}")
+
+
+# --------------------------------------------------------------------------
+# GDB/MI
+
+
+def mi_parse_results(text):
+    """Parse an MI result list `a="x",b={c="y"},d=[...]` into a dict (lists of
+    results become lists of single-key dicts, as they can repeat keys)."""
+    return _MiParser(text).results(end="")
+
+
+class _MiParser:
+    def __init__(self, text):
+        self.s = text
+        self.i = 0
+
+    def _peek(self):
+        return self.s[self.i] if self.i < len(self.s) else ""
+
+    def _expect(self, ch):
+        if self._peek() != ch:
+            raise ValueError(f"MI: expected {ch!r} at {self.i} in {self.s[:200]!r}")
+        self.i += 1
+
+    def results(self, end):
+        d = {}
+        while self._peek() not in (end, ""):
+            k, v = self.result()
+            d[k] = v
+            if self._peek() == ",":
+                self.i += 1
+        return d
+
+    def result(self):
+        j = self.s.index("=", self.i)
+        k = self.s[self.i:j]
+        self.i = j + 1
+        return k, self.value()
+
+    def value(self):
+        c = self._peek()
+        if c == '"':
+            return self.cstring()
+        if c == "{":
+            self.i += 1
+            if self._peek() in ('"', "{", "["):
+                # gdb's own extension: a tuple of bare values, e.g.
+                # script={"collect calls","collect $regs"}: give a list.
+                items = []
+                while self._peek() not in ("}", ""):
+                    items.append(self.value())
+                    if self._peek() == ",":
+                        self.i += 1
+                self._expect("}")
+                return items
+            d = self.results("}")
+            self._expect("}")
+            return d
+        if c == "[":
+            self.i += 1
+            items = []
+            while self._peek() not in ("]", ""):
+                if self._peek() in '"{[':
+                    items.append(self.value())
+                else:
+                    k, v = self.result()
+                    items.append({k: v})
+                if self._peek() == ",":
+                    self.i += 1
+            self._expect("]")
+            return items
+        raise ValueError(f"MI: bad value at {self.i} in {self.s[:200]!r}")
+
+    def cstring(self):
+        self._expect('"')
+        out = []
+        while True:
+            c = self.s[self.i]
+            self.i += 1
+            if c == '"':
+                return "".join(out)
+            if c == "\\":
+                e = self.s[self.i]
+                self.i += 1
+                if e in "01234567":
+                    j = self.i - 1
+                    while self.i < j + 3 and self.s[self.i] in "01234567":
+                        self.i += 1
+                    out.append(chr(int(self.s[j:self.i], 8)))
+                else:
+                    out.append({"n": "\n", "t": "\t", '"': '"', "\\": "\\"}.get(e, e))
+            else:
+                out.append(c)
+
+
+class MiRecord:
+    """One MI result: .cls ("done", "error", "connected", "running", "exit"),
+    .results (dict), .oob (the async/stream records printed before it), .line."""
+
+    def __init__(self, cls, results, oob, line):
+        self.cls, self.results, self.oob, self.line = cls, results, oob, line
+
+    def console(self):
+        """The console and log stream text (~"..." and &"...") before the result."""
+        out = []
+        for r in self.oob:
+            if r[:1] in ("~", "&", "@"):
+                out.append(_MiParser(r[1:]).cstring())
+        return "".join(out)
+
+    def __str__(self):
+        return "\n".join([*self.oob, self.line])
+
+
+class GdbMI:
+    """gdb --interpreter=mi2 driven through a pipe, as an IDE does.
+
+    with GdbMI(file=...) as mi: r = mi.cmd("-trace-status"); r.results["running"]
+    Each command gets a numeric token, and cmd() returns the result record with
+    that token (oob records before it in .oob).  .log has everything read.
+    """
+
+    def __init__(self, file=None, timeout=30):
+        argv = ["gdb", "-nx", "-q", "--interpreter=mi2", "-iex", "set debuginfod enabled off"]
+        if file:
+            argv.append(file)
+        self.timeout = timeout
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, env=CLIENT_ENV)
+        self.lines = []
+        self._cond = threading.Condition()
+        self._eof = False
+        self._token = 100
+        self._pos = 0
+        threading.Thread(target=self._reader, daemon=True).start()
+        for c in ("-gdb-set confirm off", "-gdb-set pagination off", "-gdb-set width 0",
+                  "-gdb-set height 0"):
+            self.cmd(c)
+
+    def _reader(self):
+        for raw in self.proc.stdout:
+            with self._cond:
+                self.lines.append(raw.decode(errors="replace").rstrip("\r\n"))
+                self._cond.notify_all()
+        with self._cond:
+            self._eof = True
+            self._cond.notify_all()
+
+    def cmd(self, command, timeout=None):
+        timeout = timeout or self.timeout
+        self._token += 1
+        tok = str(self._token)
+        try:
+            self.proc.stdin.write(f"{tok}{command}\n".encode())
+            self.proc.stdin.flush()
+        except BrokenPipeError:
+            raise AssertionError(f"gdb/mi exited; output:\n{self.log()}")
+        rx = re.compile(r"^" + tok + r"\^(done|error|connected|running|exit)(?:,(.*))?$")
+        deadline = time.monotonic() + timeout
+        oob = []
+        with self._cond:
+            while True:
+                while self._pos < len(self.lines):
+                    line = self.lines[self._pos]
+                    self._pos += 1
+                    m = rx.match(line)
+                    if m:
+                        return MiRecord(m.group(1), mi_parse_results(m.group(2) or ""), oob,
+                                        line)
+                    if line.strip() != "(gdb)":
+                        oob.append(line)
+                left = deadline - time.monotonic()
+                if left <= 0 or self._eof:
+                    raise AssertionError(f"gdb/mi: no result for {command!r} (exit "
+                                         f"{self.proc.poll()}); output:\n{self.log()}")
+                self._cond.wait(min(left, 0.1))
+
+    def log(self, n=60):
+        with self._cond:
+            return "\n".join(self.lines[-n:])
+
+    def close(self):
+        if self.proc.poll() is None:
+            try:
+                self.proc.stdin.write(b"-gdb-exit\n")
+                self.proc.stdin.flush()
+                self.proc.stdin.close()
+            except BrokenPipeError:
+                pass
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        text = self.log(10**6)
+        if self.proc.returncode < 0 or "Fatal signal" in text or "internal-error" in text:
+            raise AssertionError(f"gdb/mi crashed (status {self.proc.returncode}):\n"
+                                 f"{tail(text)}")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None:
+            self.close()
+        elif self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(5)
