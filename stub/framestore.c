@@ -39,27 +39,30 @@ void tf_store__fini(struct tf_store *s)
 	memset(s, 0, sizeof(*s));
 }
 
+#define TF_IDX_INITIAL 1024
+
 int tf_store__reset(struct tf_store *s, size_t size, bool circular)
 {
-	size_t cap = size / TF_FRAME_HDR + 1;
-
 	if (size < TF_MIN_SIZE || size > TF_MAX_SIZE)
 		return -EINVAL;
 	if (size != s->size) {
 		uint8_t *buf = malloc(size);
-		struct tf_ent *idx = malloc(cap * sizeof(*idx));
 
-		if (!buf || !idx) {
-			free(buf);
-			free(idx);
+		if (!buf)
 			return -ENOMEM;
-		}
 		free(s->buf);
-		free(s->idx);
 		s->buf = buf;
-		s->idx = idx;
 		s->size = size;
-		s->idx_cap = cap;
+	}
+	/* The index starts small and grows with the frames actually kept. */
+	if (s->idx_cap != TF_IDX_INITIAL) {
+		struct tf_ent *idx = malloc(TF_IDX_INITIAL * sizeof(*idx));
+
+		if (!idx)
+			return -ENOMEM;
+		free(s->idx);
+		s->idx = idx;
+		s->idx_cap = TF_IDX_INITIAL;
 	}
 	s->circular = circular;
 	s->head = s->tail = s->wrap_end = s->bytes = 0;
@@ -105,6 +108,32 @@ static void drop_oldest(struct tf_store *s)
 	}
 }
 
+/*
+ * Double the index, oldest entry first.  Its size stays bounded by the
+ * store: a frame takes at least TF_FRAME_HDR bytes, so never more than
+ * size / TF_FRAME_HDR entries are needed.
+ */
+static int grow_index(struct tf_store *s)
+{
+	size_t cap = s->idx_cap * 2, max = s->size / TF_FRAME_HDR + 1, i;
+	struct tf_ent *idx;
+
+	if (cap > max)
+		cap = max;
+	if (cap <= s->idx_cap)
+		return 0;
+	idx = malloc(cap * sizeof(*idx));
+	if (!idx)
+		return -ENOMEM;
+	for (i = 0; i < s->idx_count; i++)
+		idx[i] = *ent(s, i);
+	free(s->idx);
+	s->idx = idx;
+	s->idx_cap = cap;
+	s->idx_head = 0;
+	return 0;
+}
+
 /* Where n bytes fit without splitting, or false. */
 static bool fits(const struct tf_store *s, size_t n, size_t *at, bool *wrap)
 {
@@ -137,6 +166,8 @@ uint8_t *tf_store__reserve(struct tf_store *s, uint16_t tp, size_t len, int *err
 		*err = -E2BIG;
 		return NULL;
 	}
+	if (s->idx_count == s->idx_cap && grow_index(s))
+		return (*err = -ENOMEM), NULL;
 	while (!fits(s, n, &at, &wrap) || s->idx_count == s->idx_cap) {
 		if (!s->circular) {
 			*err = -ENOSPC;
