@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /*
  * rsp/buf.c - the growable reply buffer (see buf.h for why it looks so).
  */

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /*
  * rsp/dispatch.c - one table, two uses: routing packets and qSupported.
  *

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /*
  * rsp/framer.c - turning a byte stream into packets and packets into bytes.
  *

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /*
  * rsp/parse.c - the packet parsers: bytes from the wire into structs.
  *

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /*
  * stub/main.c - bpfstub's command line, in gdbserver's conventions.
  *

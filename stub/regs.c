@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /*
  * stub/regs.c - the amd64 Linux register table and the target description
  * built from it.

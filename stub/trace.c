@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /*
  * stub/trace.c - tracepoints become BPF uprobes; records become frames.
  *

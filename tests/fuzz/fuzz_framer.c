@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /*
  * tests/fuzz/fuzz_framer.c - libFuzzer target for rsp/framer.c.
  *

@@ -705,7 +705,7 @@ def test_monitor_status_during_run():
         out = g.cmd("monitor status")
         assert re.search(r"tracing: running", out), f"monitor status:\n{out}"
         m = re.search(rf"tracepoint 1 at 0x0*{tp:x}: enabled, installed, (\d+) hits, "
-                      r"(\d+) frames stored", out)
+                      r"(\d+) frames collected", out)
         assert m, f"no line for tracepoint 1 at {tp:#x}:\n{out}"
         assert int(m.group(1)) >= 5 and int(m.group(2)) >= 5, out
         assert "never stopped" in out, out

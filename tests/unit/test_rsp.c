@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+/* SPDX-License-Identifier: MIT */
 /*
  * tests/unit/test_rsp.c - unit tests for rsp/: framer, parsers, dispatch.
  *
