@@ -61,6 +61,38 @@ static void usage(FILE *f)
 		"3 cannot listen (address in use).\n");
 }
 
+/* Effective capabilities of this process, from /proc/self/status. */
+static unsigned long long cap_eff(void)
+{
+	unsigned long long caps = 0;
+	char line[256];
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (!f)
+		return ~0ull;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "CapEff: %llx", &caps) == 1)
+			break;
+	fclose(f);
+	return caps;
+}
+
+/* Tracepoints need BPF and perf events: say which capability is missing, once. */
+static void check_caps(void)
+{
+	unsigned long long c = cap_eff();
+	bool admin = c & (1ull << 21); /* CAP_SYS_ADMIN */
+	bool bpf = admin || (c & (1ull << 39)); /* CAP_BPF */
+	bool perfmon = admin || (c & (1ull << 38)); /* CAP_PERFMON */
+
+	if (!bpf || !perfmon)
+		fprintf(stderr,
+			"bpfstub: warning: missing %s%s%s: memory reads work, but tracepoints "
+			"(BPF uprobes) will be refused; run as root\n",
+			bpf ? "" : "CAP_BPF", !bpf && !perfmon ? " and " : "",
+			perfmon ? "" : "CAP_PERFMON");
+}
+
 static int parse_pid(const char *s, pid_t *pid)
 {
 	char *end;
@@ -167,6 +199,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bpfstub: %s\n", err[0] ? err : strerror(-rc));
 		return 1;
 	}
+	check_caps();
 	if (t.launched && o.kind != SRV_STDIO)
 		fprintf(stderr, "bpfstub: launched %s as pid %d (running, never stopped)\n",
 			argv[optind], t.pid);
