@@ -8,25 +8,35 @@
  * tracepoint instead makes every size and offset a constant, so the
  * program is straight-line code with forward jumps only, passes the
  * verifier trivially and costs the target no more than the copies
- * themselves.  Agent expressions (conditions, computed ranges) will be
- * compiled into the same program with the same emitter.
+ * themselves.  Agent expressions (conditions, computed collections,
+ * trace state variables) are compiled into the same program with the same
+ * emitter (bpf/ax.c).
  *
  * The generated program, in order:
  *
  *   r6 = ctx (struct pt_regs *)
+ *   condition, if any: false or failed -> exit (nothing counted, reserved)
  *   r8 = &counters[slot]            (per-CPU; exit if NULL, never happens)
  *   r8->hits++
  *   r7 = bpf_ringbuf_reserve(ring, REC_SIZE, 0)
  *   if !r7: r8->drops++, exit
  *   header: tp, size, bpf_ktime_get_ns(), bpf_get_current_pid_tgid()
- *   'R' block: pt_regs copied into GDB's amd64 layout, the rest zeroed
+ *   'r' block: struct pt_regs copied verbatim (the reader expands it)
  *   per range: r9 = block; 'M', addr, len;
  *              bpf_probe_read_user(r9 + 11, len, addr) or mark r9 skipped
+ *   every action block marked skipped, then each action in order (an
+ *   action that ends early leaves the rest of its blocks skipped)
  *   r8->frames++
  *   bpf_ringbuf_submit(r7, BPF_RB_NO_WAKEUP)
  *
- * Submitting without a wakeup matters: waking the reader costs more per
- * hit than all the collection, so user space polls the ring on a timer.
+ * Where the time goes (bench/uprobe_cost.c with bpf_stats, 2-CPU VM,
+ * kernel 6.18): the uprobe trap alone is ~600 ns; the program above with
+ * one 64-byte range runs in ~190 ns, of which ringbuf reserve + submit
+ * ~55, probe_read_user ~50, ktime + pid ~30, counters ~15, and the rest
+ * is first touches of the record's cache lines.  Hence the verbatim
+ * 168-byte pt_regs copy rather than GDB's 560-byte register layout (see
+ * record.h), and hence no wakeup: waking the reader costs more per hit
+ * than all the collection, so user space polls the ring on a timer.
  * Counters use atomic adds: a uprobe program runs preemptibly in task
  * context, so two tasks may interleave on one CPU's slot.
  */
@@ -44,37 +54,6 @@
 #include "bpf/emit.h"
 #include "bpf/insn.h"
 
-/* Offsets in x86_64 struct pt_regs (arch/x86/include/asm/ptrace.h). */
-enum {
-	PT_R15 = 0,
-	PT_R14 = 8,
-	PT_R13 = 16,
-	PT_R12 = 24,
-	PT_BP = 32,
-	PT_BX = 40,
-	PT_R11 = 48,
-	PT_R10 = 56,
-	PT_R9 = 64,
-	PT_R8 = 72,
-	PT_AX = 80,
-	PT_CX = 88,
-	PT_DX = 96,
-	PT_SI = 104,
-	PT_DI = 112,
-	PT_ORIG_AX = 120,
-	PT_IP = 128,
-	PT_CS = 136,
-	PT_FLAGS = 144,
-	PT_SP = 152,
-	PT_SS = 160,
-};
-
-/* GDB amd64 register 0-16 -> pt_regs offset. */
-static const short gdb_to_pt[17] = {
-	PT_AX, PT_BX, PT_CX, PT_DX,  PT_SI,  PT_DI,  PT_BP,  PT_SP, PT_R8,
-	PT_R9, PT_R10, PT_R11, PT_R12, PT_R13, PT_R14, PT_R15, PT_IP,
-};
-
 /* Record layout offsets. */
 #define OFF_TP	 0
 #define OFF_SIZE 4
@@ -82,7 +61,7 @@ static const short gdb_to_pt[17] = {
 #define OFF_PID	 16
 #define OFF_TID	 20
 #define OFF_BLK	 ((int)sizeof(struct bpfc_rec))
-#define OFF_REGS (OFF_BLK + 1) /* R payload when the R block is present */
+#define OFF_REGS (OFF_BLK + 1) /* pt_regs image when the r block is present */
 
 #define LOG_SIZE (1u << 20)
 
@@ -101,7 +80,7 @@ static long rec_size(const struct bpfc_spec *spec)
 	size_t total = sizeof(struct bpfc_rec), i;
 
 	if (!(spec->flags & BPFC_SPEC_NO_REGS))
-		total += 1 + BPFC_REGS_SIZE;
+		total += 1 + BPFC_PTREGS_SIZE;
 	if (spec->nmem && !spec->mem)
 		return -EINVAL;
 	if (spec->nmem > BPFC_REC_MAX / BPFC_MBLK_HDR)
@@ -128,33 +107,16 @@ static void emit_count(struct bpfc_emit *e, int field_off)
 
 static void emit_regs(struct bpfc_emit *e)
 {
-	int i, off;
+	int i;
 
-	bpfc_emit__insn(e, BPF_ST_MEM(BPF_B, BPFC_R7, OFF_BLK, BPFC_BLK_REGS));
-	/* rax..r15, rip: 8 bytes each. */
-	for (i = 0; i <= BPFC_REG_RIP; i++) {
+	bpfc_emit__insn(e, BPF_ST_MEM(BPF_B, BPFC_R7, OFF_BLK, BPFC_BLK_PTREGS));
+	/* Two registers alternate so loads and stores can overlap. */
+	for (i = 0; i < BPFC_PTREGS_SIZE / 8; i++) {
 		int r = (i & 1) ? BPFC_R2 : BPFC_R1;
 
-		bpfc_emit__insn(e, BPF_LDX_MEM(BPF_DW, r, BPFC_R6, gdb_to_pt[i]));
+		bpfc_emit__insn(e, BPF_LDX_MEM(BPF_DW, r, BPFC_R6, 8 * i));
 		bpfc_emit__insn(e, BPF_STX_MEM(BPF_DW, BPFC_R7, r, OFF_REGS + 8 * i));
 	}
-	/* eflags, cs, ss: the low 4 bytes. */
-	bpfc_emit__insn(e, BPF_LDX_MEM(BPF_DW, BPFC_R1, BPFC_R6, PT_FLAGS));
-	bpfc_emit__insn(e, BPF_STX_MEM(BPF_W, BPFC_R7, BPFC_R1, OFF_REGS + BPFC_REGS_OFF_EFL));
-	bpfc_emit__insn(e, BPF_LDX_MEM(BPF_DW, BPFC_R2, BPFC_R6, PT_CS));
-	bpfc_emit__insn(e, BPF_STX_MEM(BPF_W, BPFC_R7, BPFC_R2, OFF_REGS + BPFC_REGS_OFF_CS));
-	bpfc_emit__insn(e, BPF_LDX_MEM(BPF_DW, BPFC_R1, BPFC_R6, PT_SS));
-	bpfc_emit__insn(e, BPF_STX_MEM(BPF_W, BPFC_R7, BPFC_R1, OFF_REGS + BPFC_REGS_OFF_SS));
-	/* ds..mxcsr: not in pt_regs, zero. */
-	for (off = BPFC_REGS_OFF_DS; off + 8 <= BPFC_REGS_OFF_ORIG; off += 8)
-		bpfc_emit__insn(e, BPF_ST_MEM(BPF_DW, BPFC_R7, OFF_REGS + off, 0));
-	for (; off < BPFC_REGS_OFF_ORIG; off += 4)
-		bpfc_emit__insn(e, BPF_ST_MEM(BPF_W, BPFC_R7, OFF_REGS + off, 0));
-	bpfc_emit__insn(e, BPF_LDX_MEM(BPF_DW, BPFC_R2, BPFC_R6, PT_ORIG_AX));
-	bpfc_emit__insn(e, BPF_STX_MEM(BPF_DW, BPFC_R7, BPFC_R2, OFF_REGS + BPFC_REGS_OFF_ORIG));
-	/* fs_base, gs_base: zero. */
-	for (off = BPFC_REGS_OFF_FSB; off < BPFC_REGS_SIZE; off += 8)
-		bpfc_emit__insn(e, BPF_ST_MEM(BPF_DW, BPFC_R7, OFF_REGS + off, 0));
 }
 
 /* One M block at record offset blk_off. */
@@ -169,7 +131,8 @@ static void emit_mem(struct bpfc_emit *e, const struct bpfc_mem *m, size_t blk_o
 	if (m->basereg == BPFC_BASEREG_ABS) {
 		bpfc_emit__ld_imm64(e, BPFC_R3, 0, (__u64)m->offset);
 	} else {
-		bpfc_emit__insn(e, BPF_LDX_MEM(BPF_DW, BPFC_R3, BPFC_R6, gdb_to_pt[m->basereg]));
+		bpfc_emit__insn(e, BPF_LDX_MEM(BPF_DW, BPFC_R3, BPFC_R6,
+					       bpfc_regs__ptregs_offset(m->basereg)));
 		if (m->offset >= INT32_MIN && m->offset <= INT32_MAX) {
 			if (m->offset)
 				bpfc_emit__insn(e,
@@ -193,12 +156,91 @@ static void emit_mem(struct bpfc_emit *e, const struct bpfc_mem *m, size_t blk_o
 	bpfc_emit__bind(e, l_next);
 }
 
+/* The agent expressions of a spec, parsed: the condition first, if any. */
+struct exprs {
+	struct bpfc_ax *ax;
+	size_t n;
+	size_t first_action; /* index of the first action in ax */
+	size_t rec_size;     /* record bytes the actions' blocks take */
+};
+
+static void exprs_free(struct exprs *x)
+{
+	size_t i;
+
+	for (i = 0; i < x->n; i++)
+		bpfc_ax__free(&x->ax[i]);
+	free(x->ax);
+	memset(x, 0, sizeof(*x));
+}
+
+static int exprs_parse(const struct bpfc_spec *spec, struct exprs *x, char *msg, size_t mlen)
+{
+	size_t i, total = spec->nactions + (spec->cond ? 1 : 0);
+	const struct bpfc_expr *ex;
+	unsigned int flags;
+	int err;
+
+	memset(x, 0, sizeof(*x));
+	if (spec->nactions && !spec->actions) {
+		snprintf(msg, mlen, "actions missing");
+		return -EINVAL;
+	}
+	if (!total)
+		return 0;
+	x->ax = calloc(total, sizeof(*x->ax));
+	if (!x->ax)
+		return -ENOMEM;
+	x->first_action = spec->cond ? 1 : 0;
+	for (i = 0; i < total; i++) {
+		flags = i < x->first_action ? BPFC_AX_COND : 0;
+		ex = flags ? spec->cond : &spec->actions[i - x->first_action];
+		err = bpfc_ax__parse(&x->ax[i], ex->code, ex->len, flags, msg, mlen);
+		if (err)
+			return err;
+		x->n++;
+		if (!flags)
+			x->rec_size += x->ax[i].rec_size;
+	}
+	return 0;
+}
+
+/* Is the variables map fit for what spec's expressions name? */
+static int check_vars(const struct bpfc_spec *spec, char *msg, size_t mlen)
+{
+	const struct bpfc_tsvs *v = &spec->vars;
+	struct bpf_map_info info;
+	size_t i;
+	int err;
+
+	if (!v->n)
+		return 0;
+	if (!v->map)
+		return -EINVAL;
+	err = map_info(v->fd, &info);
+	if (err || info.type != BPF_MAP_TYPE_ARRAY || info.key_size != sizeof(__u32) ||
+	    info.value_size != sizeof(__s64)) {
+		snprintf(msg, mlen,
+			 "the trace state variables map is not a bpfc_tsv__create() map");
+		return -EINVAL;
+	}
+	for (i = 0; i < v->n; i++)
+		if (v->map[i].slot >= info.max_entries) {
+			snprintf(msg, mlen,
+				 "trace state variable %u: slot %u is beyond the map's %u entries",
+				 v->map[i].num, v->map[i].slot, info.max_entries);
+			return -EINVAL;
+		}
+	return 0;
+}
+
 int bpfc_prog__build(const struct bpfc_spec *spec, int ringbuf_fd, int counters_fd,
 		     struct bpfc_prog *out)
 {
 	struct bpf_map_info info;
+	struct exprs x = {0};
 	struct bpfc_emit e;
-	int l_out, l_have;
+	int l_cnt, l_have;
 	size_t i, off;
 	long total;
 	int err;
@@ -208,20 +250,37 @@ int bpfc_prog__build(const struct bpfc_spec *spec, int ringbuf_fd, int counters_
 	out->fd = -1;
 	if (!spec || ringbuf_fd < 0 || counters_fd < 0) {
 		err = -EINVAL;
+		snprintf(out->msg, sizeof(out->msg), "bad arguments");
 		goto cleanup;
 	}
+	err = exprs_parse(spec, &x, out->msg, sizeof(out->msg));
+	if (err)
+		goto cleanup;
 	total = rec_size(spec);
+	if (total >= 0 && (size_t)total + x.rec_size > BPFC_REC_MAX)
+		total = -E2BIG;
 	if (total < 0) {
 		err = (int)total;
+		snprintf(out->msg, sizeof(out->msg),
+			 err == -E2BIG ? "collects more than %u bytes per hit, the most one BPF "
+					 "ring buffer record holds"
+				       : "bad memory range (at most %u bytes in all, base register "
+					 "0-16)",
+			 BPFC_REC_MAX);
 		goto cleanup;
 	}
+	total += (long)x.rec_size;
+	err = check_vars(spec, out->msg, sizeof(out->msg));
+	if (err)
+		goto cleanup;
 
 	err = map_info(counters_fd, &info);
 	if (err)
 		goto cleanup;
-	if (info.type != BPF_MAP_TYPE_PERCPU_ARRAY || info.value_size != sizeof(struct bpfc_counts) ||
-	    spec->slot >= info.max_entries) {
+	if (info.type != BPF_MAP_TYPE_PERCPU_ARRAY ||
+	    info.value_size != sizeof(struct bpfc_counts) || spec->slot >= info.max_entries) {
 		err = -EINVAL;
+		snprintf(out->msg, sizeof(out->msg), "bad counters map or slot %u", spec->slot);
 		goto cleanup;
 	}
 	err = map_info(ringbuf_fd, &info);
@@ -229,17 +288,36 @@ int bpfc_prog__build(const struct bpfc_spec *spec, int ringbuf_fd, int counters_
 		goto cleanup;
 	if (info.type != BPF_MAP_TYPE_RINGBUF) {
 		err = -EINVAL;
+		snprintf(out->msg, sizeof(out->msg), "not a ring buffer map");
 		goto cleanup;
 	}
 	if ((__u64)total + 8 > info.max_entries) {
 		err = -E2BIG;
+		snprintf(out->msg, sizeof(out->msg),
+			 "a %ld-byte record does not fit the %u-byte ring buffer", total,
+			 info.max_entries);
 		goto cleanup;
 	}
 
-	l_out = bpfc_emit__label(&e);
+	l_cnt = bpfc_emit__label(&e);
 	l_have = bpfc_emit__label(&e);
 
 	bpfc_emit__insn(&e, BPF_MOV64_REG(BPFC_R6, BPFC_R1));
+
+	/* The condition: false or failed exits before anything is counted or reserved. */
+	if (x.first_action) {
+		int l_false = bpfc_emit__label(&e), l_true = bpfc_emit__label(&e);
+
+		err = bpfc_ax__emit(&x.ax[0], &e, &spec->vars, 0, l_false, out->msg,
+				    sizeof(out->msg));
+		if (err)
+			goto cleanup;
+		bpfc_emit__jmp(&e, BPF_JMP_A(0), l_true);
+		bpfc_emit__bind(&e, l_false);
+		bpfc_emit__insn(&e, BPF_MOV64_IMM(BPFC_R0, 0));
+		bpfc_emit__insn(&e, BPF_EXIT_INSN());
+		bpfc_emit__bind(&e, l_true);
+	}
 
 	/* r8 = &counters[slot] */
 	bpfc_emit__insn(&e, BPF_ST_MEM(BPF_W, BPFC_R10, -4, (__s32)spec->slot));
@@ -247,7 +325,11 @@ int bpfc_prog__build(const struct bpfc_spec *spec, int ringbuf_fd, int counters_
 	bpfc_emit__insn(&e, BPF_MOV64_REG(BPFC_R2, BPFC_R10));
 	bpfc_emit__insn(&e, BPF_ALU64_IMM(BPF_ADD, BPFC_R2, -4));
 	bpfc_emit__insn(&e, BPF_EMIT_CALL(BPF_FUNC_map_lookup_elem));
-	bpfc_emit__jmp(&e, BPF_JMP_IMM(BPF_JEQ, BPFC_R0, 0, 0), l_out);
+	/* Exits stay local: a jump to the end could exceed 32767 instructions. */
+	bpfc_emit__jmp(&e, BPF_JMP_IMM(BPF_JNE, BPFC_R0, 0, 0), l_cnt);
+	bpfc_emit__insn(&e, BPF_MOV64_IMM(BPFC_R0, 0));
+	bpfc_emit__insn(&e, BPF_EXIT_INSN());
+	bpfc_emit__bind(&e, l_cnt);
 	bpfc_emit__insn(&e, BPF_MOV64_REG(BPFC_R8, BPFC_R0));
 	emit_count(&e, offsetof(struct bpfc_counts, hits));
 
@@ -258,7 +340,8 @@ int bpfc_prog__build(const struct bpfc_spec *spec, int ringbuf_fd, int counters_
 	bpfc_emit__insn(&e, BPF_EMIT_CALL(BPF_FUNC_ringbuf_reserve));
 	bpfc_emit__jmp(&e, BPF_JMP_IMM(BPF_JNE, BPFC_R0, 0, 0), l_have);
 	emit_count(&e, offsetof(struct bpfc_counts, drops));
-	bpfc_emit__jmp(&e, BPF_JMP_A(0), l_out);
+	bpfc_emit__insn(&e, BPF_MOV64_IMM(BPFC_R0, 0));
+	bpfc_emit__insn(&e, BPF_EXIT_INSN());
 	bpfc_emit__bind(&e, l_have);
 	bpfc_emit__insn(&e, BPF_MOV64_REG(BPFC_R7, BPFC_R0));
 
@@ -276,29 +359,55 @@ int bpfc_prog__build(const struct bpfc_spec *spec, int ringbuf_fd, int counters_
 	off = OFF_BLK;
 	if (!(spec->flags & BPFC_SPEC_NO_REGS)) {
 		emit_regs(&e);
-		off += 1 + BPFC_REGS_SIZE;
+		off += 1 + BPFC_PTREGS_SIZE;
 	}
 	for (i = 0; i < spec->nmem; i++) {
 		emit_mem(&e, &spec->mem[i], off);
 		off += BPFC_MBLK_HDR + spec->mem[i].len;
 	}
 
+	/* Actions: every block starts out skipped, then each action runs in turn. */
+	{
+		size_t aoff = off;
+
+		for (i = x.first_action; i < x.n; i++) {
+			bpfc_ax__emit_blocks(&x.ax[i], &e, aoff);
+			aoff += x.ax[i].rec_size;
+		}
+	}
+	for (i = x.first_action; i < x.n; i++) {
+		int l_next = bpfc_emit__label(&e);
+
+		err = bpfc_ax__emit(&x.ax[i], &e, &spec->vars, off, l_next, out->msg,
+				    sizeof(out->msg));
+		if (err)
+			goto cleanup;
+		bpfc_emit__bind(&e, l_next);
+		off += x.ax[i].rec_size;
+	}
+
 	emit_count(&e, offsetof(struct bpfc_counts, frames));
 	bpfc_emit__insn(&e, BPF_MOV64_REG(BPFC_R1, BPFC_R7));
 	bpfc_emit__insn(&e, BPF_MOV64_IMM(BPFC_R2, BPF_RB_NO_WAKEUP));
 	bpfc_emit__insn(&e, BPF_EMIT_CALL(BPF_FUNC_ringbuf_submit));
-
-	bpfc_emit__bind(&e, l_out);
 	bpfc_emit__insn(&e, BPF_MOV64_IMM(BPFC_R0, 0));
 	bpfc_emit__insn(&e, BPF_EXIT_INSN());
 
 	err = bpfc_emit__finish(&e);
-	if (err)
+	if (err) {
+		snprintf(out->msg, sizeof(out->msg),
+			 err == -E2BIG ? "the BPF program would be too large (%zu instructions)"
+				       : "cannot generate the BPF program",
+			 e.len);
 		goto cleanup;
+	}
 	out->insns = bpfc_emit__take(&e, &out->ninsns);
 	out->tp = spec->tp;
 	out->rec_size = (__u32)total;
 cleanup:
+	if (err && !out->msg[0])
+		snprintf(out->msg, sizeof(out->msg), "%s", strerror(-err));
+	exprs_free(&x);
 	bpfc_emit__free(&e);
 	return err;
 }
@@ -408,4 +517,22 @@ int bpfc_counters__reset(int fd, __u32 slot)
 	err = bpf_map_update_elem(fd, &slot, v, BPF_ANY);
 	free(v);
 	return err;
+}
+
+int bpfc_tsv__create(__u32 nslots)
+{
+	if (!nslots)
+		return -EINVAL;
+	return bpf_map_create(BPF_MAP_TYPE_ARRAY, "bpfc_tsvs", sizeof(__u32), sizeof(__s64), nslots,
+			      NULL);
+}
+
+int bpfc_tsv__get(int fd, __u32 slot, __s64 *value)
+{
+	return bpf_map_lookup_elem(fd, &slot, value);
+}
+
+int bpfc_tsv__set(int fd, __u32 slot, __s64 value)
+{
+	return bpf_map_update_elem(fd, &slot, &value, BPF_ANY);
 }

@@ -11,6 +11,14 @@
  *
  * Per-tracepoint hit/frame/drop counters live in a per-CPU array map
  * shared by all programs and indexed by a slot number the caller assigns.
+ *
+ * A tracepoint may also carry agent expressions (bpf/ax.h): a condition,
+ * evaluated first (false, or ended by an error: the program exits before
+ * counting a hit or reserving a record, as gdbserver counts only hits
+ * whose condition holds), and actions, evaluated in order after the
+ * register and memory blocks, each writing its own blocks.  Trace state
+ * variables live in one BPF array map of __s64 (bpfc_tsv__create()), one
+ * entry per variable, which user space initialises and reads.
  */
 #ifndef BPF_COLLECT_H
 #define BPF_COLLECT_H
@@ -19,6 +27,7 @@
 #include <stddef.h>
 #include <linux/bpf.h>
 
+#include "bpf/ax.h"
 #include "bpf/record.h"
 
 /* One memory range is at most this long (the M block's 16-bit length). */
@@ -34,19 +43,30 @@
 #define BPFC_BASEREG_ABS -1 /* bpfc_mem.basereg: the address is absolute */
 
 struct bpfc_mem {
-	int basereg; /* BPFC_BASEREG_ABS, or a GDB register number 0-16 */
+	int basereg;  /* BPFC_BASEREG_ABS, or a GDB register number 0-16 */
 	__s64 offset; /* address = (basereg < 0 ? 0 : reg) + offset */
-	__u32 len; /* 0..BPFC_MEM_MAX */
+	__u32 len;    /* 0..BPFC_MEM_MAX */
 };
 
 #define BPFC_SPEC_NO_REGS 0x1u /* omit the R block */
 
+/* Agent bytecode as GDB sent it (decoded from hex). */
+struct bpfc_expr {
+	const void *code;
+	size_t len;
+};
+
 struct bpfc_spec {
-	__u32 tp; /* tracepoint number, written into every record */
-	__u32 slot; /* counter slot, < the counters map's nslots */
-	unsigned int flags; /* BPFC_SPEC_* */
+	__u32 tp;		    /* tracepoint number, written into every record */
+	__u32 slot;		    /* counter slot, < the counters map's nslots */
+	unsigned int flags;	    /* BPFC_SPEC_* */
 	const struct bpfc_mem *mem; /* nmem ranges, collected in order */
 	size_t nmem;
+	/* Agent expressions; all may be left zero. */
+	const struct bpfc_expr *cond;	 /* NULL: none */
+	const struct bpfc_expr *actions; /* nactions, after the R and M blocks */
+	size_t nactions;
+	struct bpfc_tsvs vars; /* trace state variables the expressions name */
 };
 
 struct bpfc_prog {
@@ -54,16 +74,18 @@ struct bpfc_prog {
 	size_t ninsns;
 	__u32 tp;
 	__u32 rec_size; /* bytes reserved in the ring buffer per hit */
-	int fd; /* loaded program, -1 before bpfc_prog__load() */
-	char *log; /* verifier log of a failed load (NUL-terminated), or NULL */
+	int fd;		/* loaded program, -1 before bpfc_prog__load() */
+	char *log;	/* verifier log of a failed load (NUL-terminated), or NULL */
+	char msg[192];	/* why bpfc_prog__build() failed: one line, for GDB */
 };
 
 /*
  * Generate the program for spec, writing records to ringbuf_fd and
  * counting in counters_fd (both are checked: map types, record fits the
- * ring, slot in range).  out is overwritten; free it with bpfc_prog__free().
- * 0, -EINVAL (bad spec or map), -E2BIG (record or range too large),
- * -ENOMEM.
+ * ring, slot in range; and the variables map when an expression uses
+ * one).  out is overwritten; free it with bpfc_prog__free().  0, -EINVAL
+ * (bad spec, map or expression), -E2BIG (record or range too large),
+ * -ENOMEM; out->msg then says why in one line.
  */
 int bpfc_prog__build(const struct bpfc_spec *spec, int ringbuf_fd, int counters_fd,
 		     struct bpfc_prog *out);
@@ -76,9 +98,9 @@ void bpfc_prog__free(struct bpfc_prog *p);
 
 /* Counters: one per-CPU {hits, frames, drops} per slot. */
 struct bpfc_counts {
-	__u64 hits; /* the program ran */
+	__u64 hits;   /* the program ran and its condition, if any, held */
 	__u64 frames; /* a record was submitted */
-	__u64 drops; /* the ring buffer was full */
+	__u64 drops;  /* the ring buffer was full */
 };
 
 /* A counters map with nslots slots: fd, or -errno. */
@@ -87,5 +109,15 @@ int bpfc_counters__create(__u32 nslots);
 int bpfc_counters__read(int fd, __u32 slot, struct bpfc_counts *out);
 /* Zero one slot (when a slot is reused for a new tracepoint run). */
 int bpfc_counters__reset(int fd, __u32 slot);
+
+/*
+ * Trace state variables: an array map of nslots __s64 values (all zero):
+ * fd, or -errno.  Set the initial values before the run (QTDV), read them
+ * any time (qTV); a program updates them with plain stores (setv) or
+ * atomic adds (the "teval $v = $v + K" pattern).
+ */
+int bpfc_tsv__create(__u32 nslots);
+int bpfc_tsv__get(int fd, __u32 slot, __s64 *value);
+int bpfc_tsv__set(int fd, __u32 slot, __s64 value);
 
 #endif

@@ -168,17 +168,16 @@
 
 /* goto pc + off + 1 */
 #define BPF_JMP_A(OFF)                                                                             \
-	((struct bpf_insn){.code = BPF_JMP | BPF_JA, .dst_reg = 0, .src_reg = 0, .off = (OFF), .imm = 0})
+	((struct bpf_insn){                                                                        \
+		.code = BPF_JMP | BPF_JA, .dst_reg = 0, .src_reg = 0, .off = (OFF), .imm = 0})
 
 /* Call a helper by number (BPF_FUNC_*). */
 #define BPF_EMIT_CALL(FUNC)                                                                        \
-	((struct bpf_insn){.code = BPF_JMP | BPF_CALL,                                             \
-			   .dst_reg = 0,                                                           \
-			   .src_reg = 0,                                                           \
-			   .off = 0,                                                           \
-			   .imm = (FUNC)})
+	((struct bpf_insn){                                                                        \
+		.code = BPF_JMP | BPF_CALL, .dst_reg = 0, .src_reg = 0, .off = 0, .imm = (FUNC)})
 
 #define BPF_EXIT_INSN()                                                                            \
-	((struct bpf_insn){.code = BPF_JMP | BPF_EXIT, .dst_reg = 0, .src_reg = 0, .off = 0, .imm = 0})
+	((struct bpf_insn){                                                                        \
+		.code = BPF_JMP | BPF_EXIT, .dst_reg = 0, .src_reg = 0, .off = 0, .imm = 0})
 
 #endif

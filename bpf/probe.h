@@ -31,22 +31,22 @@
 #define BPFC_PROBE_ORIG_LEN 16
 
 enum bpfc_probe_path {
-	BPFC_PROBE_PATH_AUTO, /* map_files, then the real path */
+	BPFC_PROBE_PATH_AUTO,	   /* map_files, then the real path */
 	BPFC_PROBE_PATH_MAP_FILES, /* /proc/PID/map_files/START-END only */
-	BPFC_PROBE_PATH_REAL, /* /proc/PID/root/PATH only */
+	BPFC_PROBE_PATH_REAL,	   /* /proc/PID/root/PATH only */
 };
 
 struct bpfc_probe {
 	pid_t pid;
-	__u64 addr; /* runtime address */
+	__u64 addr;			      /* runtime address */
 	__u64 map_start, map_end, map_offset; /* the mapping containing addr */
-	__u64 file_offset; /* of addr in the file */
-	char map_path[PATH_MAX]; /* the path as /proc/PID/maps shows it */
-	char path[PATH_MAX]; /* the path handed to the kernel */
-	__u8 orig[BPFC_PROBE_ORIG_LEN]; /* file bytes at addr */
-	size_t norig; /* valid bytes in orig (less near a segment's end) */
-	int perf_fd; /* -1 when not attached */
-	int link_fd; /* -1 when attached through the ioctl fallback */
+	__u64 file_offset;		      /* of addr in the file */
+	char map_path[PATH_MAX];	      /* the path as /proc/PID/maps shows it */
+	char path[PATH_MAX];		      /* the path handed to the kernel */
+	__u8 orig[BPFC_PROBE_ORIG_LEN];	      /* file bytes at addr */
+	size_t norig;			      /* valid bytes in orig (less near a segment's end) */
+	int perf_fd;			      /* -1 when not attached */
+	int link_fd;			      /* -1 when attached through the ioctl fallback */
 };
 
 /*

@@ -28,8 +28,8 @@ int bpfc_ring__new(struct bpfc_ring **out, size_t size, bpfc_ring_cb cb, void *c
 	int err;
 
 	*out = NULL;
-	if (!cb || page <= 0 || size < (size_t)page || size > (1ul << 31) ||
-	    (size & (size - 1)) || size % (size_t)page) {
+	if (!cb || page <= 0 || size < (size_t)page || size > (1ul << 31) || (size & (size - 1)) ||
+	    size % (size_t)page) {
 		err = -EINVAL;
 		goto cleanup;
 	}

@@ -201,7 +201,7 @@ void tf_store__commit(struct tf_store *s)
 		s->wrapped = true;
 	}
 	e = ent(s, s->idx_count);
-	e->off = s->pend_at;
+	e->off = (uint32_t)s->pend_at;
 	e->len = get32(p + 2);
 	e->tp = (uint16_t)(p[0] | p[1] << 8);
 	s->idx_count++;

@@ -30,7 +30,7 @@
 #define TF_FRAME_HDR 6 /* u16 tp + u32 len */
 
 struct tf_ent {
-	size_t off; /* of the frame header in buf */
+	uint32_t off; /* of the frame header in buf (the store is at most 1 GiB) */
 	uint32_t len; /* of the blocks */
 	uint16_t tp;
 };

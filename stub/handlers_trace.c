@@ -314,7 +314,7 @@ int hdl_qtv(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 		return rsp_buf__printf(r, "V%llx", (unsigned long long)wall_us());
 	if (v->builtin)
 		return rsp_buf__putc(r, 'U');
-	return rsp_buf__printf(r, "V%llx", (unsigned long long)v->value);
+	return rsp_buf__printf(r, "V%llx", (unsigned long long)tr__tsv_value(s->tr, v));
 }
 
 /* ---- frames ------------------------------------------------------------- */

@@ -108,34 +108,34 @@ static const char *feature_of(unsigned regno)
 
 static const char types_core[] =
 	"<flags id=\"i386_eflags\" size=\"4\">"
-	"<field name=\"CF\" start=\"0\" end=\"0\"/><field name=\"\" start=\"1\" end=\"1\"/>"
-	"<field name=\"PF\" start=\"2\" end=\"2\"/><field name=\"AF\" start=\"4\" end=\"4\"/>"
-	"<field name=\"ZF\" start=\"6\" end=\"6\"/><field name=\"SF\" start=\"7\" end=\"7\"/>"
-	"<field name=\"TF\" start=\"8\" end=\"8\"/><field name=\"IF\" start=\"9\" end=\"9\"/>"
-	"<field name=\"DF\" start=\"10\" end=\"10\"/><field name=\"OF\" start=\"11\" end=\"11\"/>"
-	"</flags>";
+	"<field name=\"CF\" start=\"0\" end=\"0\"/><field name=\"\" start=\"1\" end=\"1\"/>\n"
+	"<field name=\"PF\" start=\"2\" end=\"2\"/><field name=\"AF\" start=\"4\" end=\"4\"/>\n"
+	"<field name=\"ZF\" start=\"6\" end=\"6\"/><field name=\"SF\" start=\"7\" end=\"7\"/>\n"
+	"<field name=\"TF\" start=\"8\" end=\"8\"/><field name=\"IF\" start=\"9\" end=\"9\"/>\n"
+	"<field name=\"DF\" start=\"10\" end=\"10\"/><field name=\"OF\" start=\"11\" end=\"11\"/>\n"
+	"</flags>\n";
 
 static const char types_sse[] =
-	"<vector id=\"v4f\" type=\"ieee_single\" count=\"4\"/>"
-	"<vector id=\"v2d\" type=\"ieee_double\" count=\"2\"/>"
-	"<vector id=\"v16i8\" type=\"int8\" count=\"16\"/>"
-	"<vector id=\"v8i16\" type=\"int16\" count=\"8\"/>"
-	"<vector id=\"v4i32\" type=\"int32\" count=\"4\"/>"
-	"<vector id=\"v2i64\" type=\"int64\" count=\"2\"/>"
-	"<union id=\"vec128\"><field name=\"v4_float\" type=\"v4f\"/>"
-	"<field name=\"v2_double\" type=\"v2d\"/><field name=\"v16_int8\" type=\"v16i8\"/>"
-	"<field name=\"v8_int16\" type=\"v8i16\"/><field name=\"v4_int32\" type=\"v4i32\"/>"
-	"<field name=\"v2_int64\" type=\"v2i64\"/><field name=\"uint128\" type=\"uint128\"/>"
-	"</union>"
+	"<vector id=\"v4f\" type=\"ieee_single\" count=\"4\"/>\n"
+	"<vector id=\"v2d\" type=\"ieee_double\" count=\"2\"/>\n"
+	"<vector id=\"v16i8\" type=\"int8\" count=\"16\"/>\n"
+	"<vector id=\"v8i16\" type=\"int16\" count=\"8\"/>\n"
+	"<vector id=\"v4i32\" type=\"int32\" count=\"4\"/>\n"
+	"<vector id=\"v2i64\" type=\"int64\" count=\"2\"/>\n"
+	"<union id=\"vec128\"><field name=\"v4_float\" type=\"v4f\"/>\n"
+	"<field name=\"v2_double\" type=\"v2d\"/><field name=\"v16_int8\" type=\"v16i8\"/>\n"
+	"<field name=\"v8_int16\" type=\"v8i16\"/><field name=\"v4_int32\" type=\"v4i32\"/>\n"
+	"<field name=\"v2_int64\" type=\"v2i64\"/><field name=\"uint128\" type=\"uint128\"/>\n"
+	"</union>\n"
 	"<flags id=\"i386_mxcsr\" size=\"4\">"
-	"<field name=\"IE\" start=\"0\" end=\"0\"/><field name=\"DE\" start=\"1\" end=\"1\"/>"
-	"<field name=\"ZE\" start=\"2\" end=\"2\"/><field name=\"OE\" start=\"3\" end=\"3\"/>"
-	"<field name=\"UE\" start=\"4\" end=\"4\"/><field name=\"PE\" start=\"5\" end=\"5\"/>"
-	"<field name=\"DAZ\" start=\"6\" end=\"6\"/><field name=\"IM\" start=\"7\" end=\"7\"/>"
-	"<field name=\"DM\" start=\"8\" end=\"8\"/><field name=\"ZM\" start=\"9\" end=\"9\"/>"
-	"<field name=\"OM\" start=\"10\" end=\"10\"/><field name=\"UM\" start=\"11\" end=\"11\"/>"
-	"<field name=\"PM\" start=\"12\" end=\"12\"/><field name=\"FZ\" start=\"15\" end=\"15\"/>"
-	"</flags>";
+	"<field name=\"IE\" start=\"0\" end=\"0\"/><field name=\"DE\" start=\"1\" end=\"1\"/>\n"
+	"<field name=\"ZE\" start=\"2\" end=\"2\"/><field name=\"OE\" start=\"3\" end=\"3\"/>\n"
+	"<field name=\"UE\" start=\"4\" end=\"4\"/><field name=\"PE\" start=\"5\" end=\"5\"/>\n"
+	"<field name=\"DAZ\" start=\"6\" end=\"6\"/><field name=\"IM\" start=\"7\" end=\"7\"/>\n"
+	"<field name=\"DM\" start=\"8\" end=\"8\"/><field name=\"ZM\" start=\"9\" end=\"9\"/>\n"
+	"<field name=\"OM\" start=\"10\" end=\"10\"/><field name=\"UM\" start=\"11\" end=\"11\"/>\n"
+	"<field name=\"PM\" start=\"12\" end=\"12\"/><field name=\"FZ\" start=\"15\" end=\"15\"/>\n"
+	"</flags>\n";
 
 int regs_target_xml(struct rsp_buf *out)
 {
@@ -143,16 +143,16 @@ int regs_target_xml(struct rsp_buf *out)
 	unsigned i;
 
 	rsp_buf__puts(out, "<?xml version=\"1.0\"?>\n<!DOCTYPE target SYSTEM \"gdb-target.dtd\">\n"
-			   "<target version=\"1.0\"><architecture>i386:x86-64</architecture>"
-			   "<osabi>GNU/Linux</osabi>");
+			   "<target version=\"1.0\">\n<architecture>i386:x86-64</architecture>\n"
+			   "<osabi>GNU/Linux</osabi>\n");
 	for (i = 0; i < AMD64_NUM; i++) {
 		const struct reg_desc *r = &reg_table[i];
 		const char *f = feature_of(i);
 
 		if (f != cur) {
 			if (cur)
-				rsp_buf__puts(out, "</feature>");
-			rsp_buf__printf(out, "<feature name=\"%s\">", f);
+				rsp_buf__puts(out, "</feature>\n");
+			rsp_buf__printf(out, "<feature name=\"%s\">\n", f);
 			if (i == 0)
 				rsp_buf__puts(out, types_core);
 			else if (i == 40)
@@ -168,8 +168,8 @@ int regs_target_xml(struct rsp_buf *out)
 		if (r->dwarf >= 0)
 			rsp_buf__printf(out, " dwarf_regnum=\"%d\" ehframe_regnum=\"%d\"", r->dwarf,
 					r->dwarf);
-		rsp_buf__puts(out, "/>");
+		rsp_buf__puts(out, "/>\n");
 	}
-	rsp_buf__puts(out, "</feature></target>\n");
+	rsp_buf__puts(out, "</feature>\n</target>\n");
 	return out->oom ? -ENOMEM : 0;
 }

@@ -361,8 +361,8 @@ static enum client_end serve_client(const struct srv_opts *o, struct tgt *t, str
 	}
 	if (s.close_after_reply && rfd == wfd)
 		drain_client(rfd, buf);
-	/* Without disconnected tracing, a run ends with its client. */
-	if (tr__running(tr) && !tr->disconnected_ok)
+	/* Without disconnected tracing, a run ends with its client (not with a signal). */
+	if (tr__running(tr) && !tr->disconnected_ok && !srv_quit_signal)
 		tr__stop(tr, TR_STOP_DISCONNECTED, 0, NULL);
 	if (s.quit_after_close)
 		end = CLIENT_QUIT;

@@ -93,6 +93,7 @@ int tr__init(struct trace *tr, struct tgt *t)
 	memset(tr, 0, sizeof(*tr));
 	tr->tgt = t;
 	tr->counters_fd = -1;
+	tr->tsv_fd = -1;
 	tr->tsvs = calloc(TR_MAX_TPS, sizeof(*tr->tsvs));
 	if (!tr->tsvs)
 		return -ENOMEM;
@@ -144,6 +145,8 @@ void tr__fini(struct trace *tr)
 	free(tr->auxv);
 	if (tr->counters_fd >= 0)
 		close(tr->counters_fd);
+	if (tr->tsv_fd >= 0)
+		close(tr->tsv_fd);
 	tf_store__fini(&tr->store);
 }
 
@@ -233,11 +236,31 @@ static int build_spec(struct tp *tp, struct bpfc_mem *mem, size_t cap, size_t *n
 	return 0;
 }
 
+/* The variables map: GDB's numbers to map slots (index in tr->tsvs). */
+static void fill_vars(struct trace *tr, struct bpfc_tsvs *v, struct bpfc_tsv_slot *slots)
+{
+	size_t i;
+
+	memset(v, 0, sizeof(*v));
+	v->fd = tr->tsv_fd;
+	for (i = 0; i < tr->ntsvs; i++) {
+		slots[i].num = tr->tsvs[i].num;
+		slots[i].slot = (uint32_t)i;
+	}
+	v->map = slots;
+	v->n = tr->ntsvs;
+	v->timestamp = TR_TSV_TIMESTAMP;
+	v->timestamp_offset_us = (int64_t)tr->mono_to_wall_us;
+	v->thread = TR_TSV_THREAD;
+}
+
 static int tp_install(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
 {
+	struct bpfc_tsv_slot slots[TR_MAX_TPS];
+	struct bpfc_expr exprs[RSP_TP_ACTIONS_MAX * 4], cond;
 	struct bpfc_mem mem[64];
 	struct bpfc_spec spec = { 0 };
-	size_t nmem;
+	size_t nmem, i, nexpr = 0;
 	int err;
 
 	if (tp->installed || !tp->enabled)
@@ -249,11 +272,33 @@ static int tp_install(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
 	spec.slot = tp->slot;
 	spec.mem = mem;
 	spec.nmem = nmem;
+	if (tp->cond) {
+		cond.code = tp->cond;
+		cond.len = tp->condlen;
+		spec.cond = &cond;
+	}
+	for (i = 0; i < tp->nact; i++) {
+		const struct tp_action *a = &tp->act[i];
+
+		/* "end" alone (what GDB sends for an optimized-out variable) does nothing. */
+		if (a->kind != TPA_EXPR || (a->axlen == 1 && a->ax[0] == BPFC_AXOP_END))
+			continue;
+		if (nexpr == sizeof(exprs) / sizeof(exprs[0])) {
+			snprintf(msg, mlen, "tracepoint %u: too many expressions", tp->num);
+			return -E2BIG;
+		}
+		exprs[nexpr].code = a->ax;
+		exprs[nexpr].len = a->axlen;
+		nexpr++;
+	}
+	spec.actions = exprs;
+	spec.nactions = nexpr;
+	fill_vars(tr, &spec.vars, slots);
 	bpfc_prog__free(&tp->prog);
 	err = bpfc_prog__build(&spec, bpfc_ring__map_fd(tr->ring), tr->counters_fd, &tp->prog);
 	if (err) {
-		snprintf(msg, mlen, "tracepoint %u: cannot build its BPF program: %s", tp->num,
-			 strerror(-err));
+		snprintf(msg, mlen, "tracepoint %u: %s", tp->num,
+			 tp->prog.msg[0] ? tp->prog.msg : strerror(-err));
 		return err;
 	}
 	err = bpfc_prog__load(&tp->prog);
@@ -286,6 +331,7 @@ int tr__define(struct trace *tr, const struct rsp_qtdp_hdr *h, char *msg, size_t
 {
 	struct bpfc_probe probe;
 	struct tp *tp, *tps;
+	uint8_t *cond = NULL;
 	int err;
 
 	if (h->num > 0xffff) {
@@ -301,14 +347,22 @@ int tr__define(struct trace *tr, const struct rsp_qtdp_hdr *h, char *msg, size_t
 		return -EOPNOTSUPP;
 	}
 	if (h->has_cond) {
-		snprintf(msg, mlen, "tracepoint %llu: conditions are not supported yet",
-			 (unsigned long long)h->num);
-		return -EOPNOTSUPP;
+		cond = malloc(h->cond.len);
+		if (!cond)
+			return -ENOMEM;
+		rsp_trace_hex_decode(&h->cond, cond, h->cond.len);
+		err = bpfc_ax__check(cond, h->cond.len, BPFC_AX_COND, msg, mlen);
+		if (err) {
+			free(cond);
+			return err;
+		}
 	}
 	/* The address must be code in a file the target maps: say so now. */
 	err = bpfc_probe__resolve(&probe, tr->tgt->pid, h->addr, msg, mlen);
-	if (err)
+	if (err) {
+		free(cond);
 		return err;
+	}
 
 	tp = tr__find(tr, (uint32_t)h->num, h->addr);
 	if (tp) {
@@ -317,11 +371,14 @@ int tr__define(struct trace *tr, const struct rsp_qtdp_hdr *h, char *msg, size_t
 	} else {
 		if (tr->ntps == TR_MAX_TPS) {
 			snprintf(msg, mlen, "at most %d tracepoint locations", TR_MAX_TPS);
+			free(cond);
 			return -E2BIG;
 		}
 		tps = realloc(tr->tps, (tr->ntps + 1) * sizeof(*tps));
-		if (!tps)
+		if (!tps) {
+			free(cond);
 			return -ENOMEM;
+		}
 		tr->tps = tps;
 		tp = &tr->tps[tr->ntps];
 		tp->slot = (uint32_t)tr->ntps;
@@ -337,6 +394,8 @@ int tr__define(struct trace *tr, const struct rsp_qtdp_hdr *h, char *msg, size_t
 	tp->addr = h->addr;
 	tp->enabled = h->enabled;
 	tp->pass = h->pass;
+	tp->cond = cond;
+	tp->condlen = cond ? h->cond.len : 0;
 	tp->complete = !h->more;
 	if (tp->complete && tr__running(tr))
 		return tp_install(tr, tp, msg, mlen);
@@ -372,13 +431,17 @@ int tr__define_actions(struct trace *tr, const struct rsp_qtdp_actions *a, const
 				 tp->num, x->basereg);
 			return -EOPNOTSUPP;
 		}
-		if (x->kind == RSP_TPA_EXPR && !(x->expr.len == 1 && x->expr.hex[0] == '2' &&
-						 x->expr.hex[1] == '7')) {
-			snprintf(msg, mlen,
-				 "tracepoint %u: agent expressions are not supported yet "
-				 "(collect registers, globals and fixed memory instead)",
-				 tp->num);
-			return -EOPNOTSUPP;
+		if (x->kind == RSP_TPA_EXPR) {
+			uint8_t code[RSP_AX_MAX];
+			char why[200];
+			int err;
+
+			rsp_trace_hex_decode(&x->expr, code, sizeof(code));
+			err = bpfc_ax__check(code, x->expr.len, 0, why, sizeof(why));
+			if (err) {
+				snprintf(msg, mlen, "tracepoint %u: %s", tp->num, why);
+				return err;
+			}
 		}
 	}
 	acts = realloc(tp->act, (tp->nact + a->n) * sizeof(*acts));
@@ -639,6 +702,14 @@ int tr__start(struct trace *tr, char *msg, size_t mlen)
 			return err;
 		}
 	}
+	if (tr->tsv_fd < 0) {
+		tr->tsv_fd = bpfc_tsv__create(TR_MAX_TPS);
+		if (tr->tsv_fd < 0) {
+			err = tr->tsv_fd;
+			snprintf(msg, mlen, "cannot create BPF maps: %s", strerror(-err));
+			return err;
+		}
+	}
 	err = bpfc_ring__new(&tr->ring, TR_RING_SIZE, on_record, tr);
 	if (err) {
 		snprintf(msg, mlen, "cannot create the BPF ring buffer: %s", strerror(-err));
@@ -650,8 +721,10 @@ int tr__start(struct trace *tr, char *msg, size_t mlen)
 		tp->frames = tp->bytes = tp->late = 0;
 		bpfc_counters__reset(tr->counters_fd, tp->slot);
 	}
-	for (i = 0; i < tr->ntsvs; i++)
+	for (i = 0; i < tr->ntsvs; i++) {
 		tr->tsvs[i].value = tr->tsvs[i].initial;
+		bpfc_tsv__set(tr->tsv_fd, (uint32_t)i, tr->tsvs[i].initial);
+	}
 	tr->lost = 0;
 	tr->stop_msg[0] = '\0';
 	tr->stop_tp = 0;
@@ -908,4 +981,15 @@ int tr__upload(struct trace *tr, int (*cb)(void *ctx, const char *item), void *c
 	rsp_buf__free(&b);
 	free(order);
 	return err;
+}
+
+int64_t tr__tsv_value(struct trace *tr, const struct tp_tsv *v)
+{
+	__s64 val;
+
+	/* Once a run started, the BPF map holds the truth. */
+	if (tr->state != TR_NOT_RUN && tr->tsv_fd >= 0 &&
+	    !bpfc_tsv__get(tr->tsv_fd, (uint32_t)(v - tr->tsvs), &val))
+		return (int64_t)val;
+	return v->value;
 }

@@ -120,6 +120,7 @@ struct trace {
 	struct bpfc_ring *ring;
 	bool consuming; /* inside bpfc_ring__consume(): the ring must stay */
 	int counters_fd;
+	int tsv_fd; /* trace state variables: slot i is tsvs[i] */
 	uint32_t nslots;
 	uint64_t lost; /* records that did not fit (store full) */
 	uint64_t mono_to_wall_us; /* add to CLOCK_MONOTONIC for wall-clock time */
@@ -170,5 +171,7 @@ void tr__unpatch(const struct trace *tr, uint64_t addr, void *buf, size_t len);
 /* Is [addr, addr+len) inside a QTro range? */
 bool tr__is_ro(const struct trace *tr, uint64_t addr, uint64_t len);
 struct tp_tsv *tr__find_tsv(struct trace *tr, uint32_t num);
+/* A variable's current value: from the BPF map once a run has started. */
+int64_t tr__tsv_value(struct trace *tr, const struct tp_tsv *v);
 
 #endif

@@ -181,7 +181,7 @@ int tfile_save_beneath(struct trace *tr, int save_dirfd, const char *save_dir, c
 		.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
 		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
 	};
-	size_t dlen = strlen(save_dir);
+	size_t dlen;
 	char parent[4096];
 	const char *base, *rel = name;
 	int pfd, err;
@@ -191,6 +191,7 @@ int tfile_save_beneath(struct trace *tr, int save_dirfd, const char *save_dir, c
 				    "--save-dir; use tsave without -r to save on the GDB side");
 		return -EPERM;
 	}
+	dlen = strlen(save_dir);
 	/* An absolute name must point inside the save directory. */
 	if (name[0] == '/') {
 		if (strncmp(name, save_dir, dlen) || (name[dlen] != '/' && save_dir[dlen - 1] != '/')) {

@@ -217,6 +217,55 @@ static void test_pure(struct tctx *t)
 	ok = ok && bpfc_rec__foreach_block(NULL, 0, on_block, &w, NULL) == -EBADMSG;
 	CHECK(t, ok, "record walker accepted a malformed record or misread a good one");
 
+	/* An 'r' (pt_regs) block reaches the callback as GDB's 'R' layout. */
+	{
+		__u64 pt[BPFC_PTREGS_SIZE / 8], v;
+		__u32 v4;
+		size_t i;
+
+		for (i = 0; i < BPFC_PTREGS_SIZE / 8; i++)
+			pt[i] = 0x1111111111111111ull * (i + 1) + 0xa00000000ull;
+		n = sizeof(h);
+		rec[n++] = BPFC_BLK_PTREGS;
+		memcpy(rec + n, pt, sizeof(pt));
+		n += sizeof(pt);
+		h.size = (__u32)(n - sizeof(h));
+		memcpy(rec, &h, sizeof(h));
+		memset(&w, 0, sizeof(w));
+		err = bpfc_rec__foreach_block(rec, n, on_block, &w, NULL);
+		ok = !err && w.nregs == 1 && w.nmem == 0;
+		/* pt_regs slots: r15 0, bp 4, ax 10, ip 16, cs 17, flags 18, sp 19, ss 20. */
+		if (ok) {
+			memcpy(&v, w.regs + 0 * 8, 8); /* rax */
+			ok = ok && v == pt[10];
+			memcpy(&v, w.regs + 6 * 8, 8); /* rbp */
+			ok = ok && v == pt[4];
+			memcpy(&v, w.regs + 7 * 8, 8); /* rsp */
+			ok = ok && v == pt[19];
+			memcpy(&v, w.regs + 15 * 8, 8); /* r15 */
+			ok = ok && v == pt[0];
+			memcpy(&v, w.regs + BPFC_REGS_OFF_RIP, 8);
+			ok = ok && v == pt[16];
+			memcpy(&v4, w.regs + BPFC_REGS_OFF_EFL, 4);
+			ok = ok && v4 == (__u32)pt[18];
+			memcpy(&v4, w.regs + BPFC_REGS_OFF_CS, 4);
+			ok = ok && v4 == (__u32)pt[17];
+			memcpy(&v4, w.regs + BPFC_REGS_OFF_SS, 4);
+			ok = ok && v4 == (__u32)pt[20];
+			memcpy(&v, w.regs + BPFC_REGS_OFF_ORIG, 8);
+			ok = ok && v == pt[15];
+			for (i = BPFC_REGS_OFF_DS; i < BPFC_REGS_OFF_ORIG; i++)
+				ok = ok && !w.regs[i];
+			for (i = BPFC_REGS_OFF_FSB; i < BPFC_REGS_SIZE; i++)
+				ok = ok && !w.regs[i];
+		}
+		/* Truncated inside the r block (the header agrees). */
+		h.size--;
+		memcpy(rec, &h, sizeof(h));
+		ok = ok && bpfc_rec__foreach_block(rec, n - 1, on_block, &w, NULL) == -EBADMSG;
+		CHECK(t, ok, "pt_regs block not expanded into GDB's register layout");
+	}
+
 	{
 		size_t sz;
 
@@ -510,8 +559,8 @@ static void rx_check(struct tctx *t, const char *what, const struct rx *rx)
 	      what, rx->bad_rip, (unsigned long long)rx->rip, rx->bad_args, rx->bad_regs);
 }
 
-static int make_prog(struct env *env, __u32 tp, __u32 slot, const struct bpfc_mem *mem,
-		     size_t nmem, struct bpfc_prog *prog)
+static int make_prog(struct env *env, __u32 tp, __u32 slot, const struct bpfc_mem *mem, size_t nmem,
+		     struct bpfc_prog *prog)
 {
 	struct bpfc_spec spec = {.tp = tp, .slot = slot, .mem = mem, .nmem = nmem};
 	int err;
@@ -527,8 +576,8 @@ static int make_prog(struct env *env, __u32 tp, __u32 slot, const struct bpfc_me
 
 static void test_spec_limits(struct tctx *t, struct env *env)
 {
-	/* 24 header + 561 R block + 11 M header + fill = BPFC_REC_MAX exactly. */
-	const __u32 fill = BPFC_REC_MAX - 24 - 561 - 11;
+	/* header + r block + M header + fill = BPFC_REC_MAX exactly. */
+	const __u32 fill = BPFC_REC_MAX - sizeof(struct bpfc_rec) - 1 - BPFC_PTREGS_SIZE - 11;
 	struct bpfc_mem m = {BPFC_BASEREG_ABS, 0x1000, fill};
 	struct bpfc_spec spec = {.tp = 1, .slot = 0, .mem = &m, .nmem = 1};
 	int ring = bpfc_ring__map_fd(env->ring);
@@ -678,7 +727,8 @@ static void test_live(struct tctx *t, struct env *env)
 	{
 		char want[128];
 
-		snprintf(want, sizeof(want), "address 0x%llx is not in an executable mapping of pid %d",
+		snprintf(want, sizeof(want),
+			 "address 0x%llx is not in an executable mapping of pid %d",
 			 (unsigned long long)vbuf, (int)va.pid);
 		CHECK(t, r == -ENOENT && !strcmp(err, want),
 		      "attach at data: %d '%s' (want -ENOENT '%s')", r, err, want);
@@ -737,11 +787,13 @@ static void test_live(struct tctx *t, struct env *env)
 	CHECK(t, rx.ntids == 2, "records from %zu threads (want 2: the probe covers all threads)",
 	      rx.ntids);
 	r = bpfc_counters__read(env->counters, 3, &cnt);
-	printf("bpf: info: %zu records from %zu threads in 200 ms; hits %llu frames %llu drops %llu\n",
+	printf("bpf: info: %zu records from %zu threads in 200 ms; hits %llu frames %llu drops "
+	       "%llu\n",
 	       rx.n, rx.ntids, (unsigned long long)cnt.hits, (unsigned long long)cnt.frames,
 	       (unsigned long long)cnt.drops);
-	CHECK(t, !r && cnt.hits == cnt.frames + cnt.drops && cnt.frames == rx.n &&
-			 (size_t)cons == rx.n,
+	CHECK(t,
+	      !r && cnt.hits == cnt.frames + cnt.drops && cnt.frames == rx.n &&
+		      (size_t)cons == rx.n,
 	      "counters: %d hits %llu frames %llu drops %llu, records %zu, consume %d", r,
 	      (unsigned long long)cnt.hits, (unsigned long long)cnt.frames,
 	      (unsigned long long)cnt.drops, rx.n, cons);

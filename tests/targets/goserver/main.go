@@ -6,6 +6,9 @@
 // GET /e?iterations=N answers computeE(N) (an approximation of e), the
 // function tracepoint tests put a probe on.  A goroutine increments the
 // global counter every 2 ms, so "print main.counter" advances.
+// GET /greet?name=S answers greet(S) ("hello, S"): greet is noinline and
+// takes a Go string, for string collection tests; main.greetings counts
+// its calls.
 package main
 
 import (
@@ -29,6 +32,18 @@ func computeE(iterations int64) float64 {
 		res += 1 / fact
 	}
 	return res
+}
+
+var greetings int64
+
+//go:noinline
+func greet(name string) string {
+	atomic.AddInt64(&greetings, 1)
+	return "hello, " + name
+}
+
+func handleGreet(w http.ResponseWriter, r *http.Request) {
+	fmt.Fprintln(w, greet(r.URL.Query().Get("name")))
 }
 
 func handleE(w http.ResponseWriter, r *http.Request) {
@@ -57,6 +72,7 @@ func main() {
 		}
 	}()
 	http.HandleFunc("/e", handleE)
+	http.HandleFunc("/greet", handleGreet)
 	fmt.Printf("ready %d %d\n", os.Getpid(), ln.Addr().(*net.TCPAddr).Port)
 	os.Stdout.Sync()
 	if err := http.Serve(ln, nil); err != nil {
