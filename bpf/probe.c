@@ -322,9 +322,13 @@ int bpfc_probe__attach(struct bpfc_probe *p, pid_t pid, __u64 addr, int prog_fd,
 			ret = first;
 	}
 	if (ret < 0) {
+		/* 524 is the kernel's ENOTSUPP: an instruction uprobes refuse (e.g. lock-prefixed). */
 		seterr(err, errlen, "cannot create a uprobe at 0x%llx (%s+0x%llx) in pid %d: %s",
 		       (unsigned long long)addr, p->map_path, (unsigned long long)p->file_offset,
-		       (int)pid, strerror(-ret));
+		       (int)pid,
+		       ret == -524 ? "the kernel cannot put a uprobe on this instruction (try "
+				     "another address, e.g. the next line)"
+				   : strerror(-ret));
 		goto cleanup;
 	}
 	p->perf_fd = ret;

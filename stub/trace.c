@@ -347,12 +347,16 @@ int tr__define(struct trace *tr, const struct rsp_qtdp_hdr *h, char *msg, size_t
 		return -EOPNOTSUPP;
 	}
 	if (h->has_cond) {
+		char why[200];
+
 		cond = malloc(h->cond.len);
 		if (!cond)
 			return -ENOMEM;
 		rsp_trace_hex_decode(&h->cond, cond, h->cond.len);
-		err = bpfc_ax__check(cond, h->cond.len, BPFC_AX_COND, msg, mlen);
+		err = bpfc_ax__check(cond, h->cond.len, BPFC_AX_COND, why, sizeof(why));
 		if (err) {
+			snprintf(msg, mlen, "tracepoint %llu condition: %s", (unsigned long long)h->num,
+				 why);
 			free(cond);
 			return err;
 		}

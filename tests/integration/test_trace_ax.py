@@ -1,7 +1,7 @@
 """Tracepoint actions and conditions that GDB sends as agent expressions
 (bytecode `X` actions and `:X` conditions, see
-/work/shared/docs/qtdp-reference-O0.txt): part of the spec, judged
-separately from test_trace.py because bpfstub does not run bytecode yet.
+/work/shared/docs/qtdp-reference-O0.txt), which bpfstub compiles into the
+tracepoint's BPF program (bpf/ax.c).
 
 What GDB sends for each (counter.c's compute(n, m, it, buf)):
   -O0  collect $args      R40 + 4x X (rbp-relative stack slots)
@@ -13,8 +13,7 @@ What GDB sends for each (counter.c's compute(n, m, it, buf)):
                           global through bytecode, not as an M range
   any  condition 1 EXPR   QTDP:...:X<len>,<bytecode> (ConditionalTracepoints+)
   any  teval / collect $c getv/setv/tracev bytecode
-  any  collect/s buf      tracenz (needs tracenz+ in qSupported)
-
+  any  collect/s buf      tracenz (needs tracenz+ in qSupported); /s3: const8 3
   any  condition $fs_base  reg 58: refused by bpfstub (BPF sees pt_regs only),
                           tstart fails with "Target returns error code
                           '.agent expression: reg 58 at byte 0: ...'"
