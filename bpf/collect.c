@@ -321,6 +321,26 @@ int bpfc_prog__build(const struct bpfc_spec *spec, int ringbuf_fd, int counters_
 
 	/* r8 = &counters[slot] */
 	bpfc_emit__insn(&e, BPF_ST_MEM(BPF_W, BPFC_R10, -4, (__s32)spec->slot));
+	/* Pass count: the hit that would go past it ends here, counted nowhere. */
+	if (spec->pass) {
+		int l_gate = bpfc_emit__label(&e), l_under = bpfc_emit__label(&e);
+
+		bpfc_emit__ld_map_fd(&e, BPFC_R1, spec->gate_fd);
+		bpfc_emit__insn(&e, BPF_MOV64_REG(BPFC_R2, BPFC_R10));
+		bpfc_emit__insn(&e, BPF_ALU64_IMM(BPF_ADD, BPFC_R2, -4));
+		bpfc_emit__insn(&e, BPF_EMIT_CALL(BPF_FUNC_map_lookup_elem));
+		bpfc_emit__jmp(&e, BPF_JMP_IMM(BPF_JNE, BPFC_R0, 0, 0), l_gate);
+		bpfc_emit__insn(&e, BPF_MOV64_IMM(BPFC_R0, 0));
+		bpfc_emit__insn(&e, BPF_EXIT_INSN());
+		bpfc_emit__bind(&e, l_gate);
+		bpfc_emit__insn(&e, BPF_MOV64_IMM(BPFC_R1, 1));
+		bpfc_emit__insn(&e, BPF_ATOMIC_OP(BPF_DW, BPF_ADD | BPF_FETCH, BPFC_R0, BPFC_R1, 0));
+		bpfc_emit__ld_imm64(&e, BPFC_R2, 0, spec->pass);
+		bpfc_emit__jmp(&e, BPF_JMP_REG(BPF_JLT, BPFC_R1, BPFC_R2, 0), l_under);
+		bpfc_emit__insn(&e, BPF_MOV64_IMM(BPFC_R0, 0));
+		bpfc_emit__insn(&e, BPF_EXIT_INSN());
+		bpfc_emit__bind(&e, l_under);
+	}
 	bpfc_emit__ld_map_fd(&e, BPFC_R1, counters_fd);
 	bpfc_emit__insn(&e, BPF_MOV64_REG(BPFC_R2, BPFC_R10));
 	bpfc_emit__insn(&e, BPF_ALU64_IMM(BPF_ADD, BPFC_R2, -4));
@@ -469,6 +489,21 @@ int bpfc_counters__create(__u32 nslots)
 		return -EINVAL;
 	return bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "bpfc_counts", sizeof(__u32),
 			      sizeof(struct bpfc_counts), nslots, NULL);
+}
+
+int bpfc_gate__create(__u32 nslots)
+{
+	if (!nslots)
+		return -EINVAL;
+	return bpf_map_create(BPF_MAP_TYPE_ARRAY, "bpfc_gate", sizeof(__u32), sizeof(__u64),
+			      nslots, NULL);
+}
+
+int bpfc_gate__reset(int fd, __u32 slot)
+{
+	__u64 zero = 0;
+
+	return bpf_map_update_elem(fd, &slot, &zero, BPF_ANY);
 }
 
 static int ncpus(void)

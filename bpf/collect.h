@@ -67,6 +67,14 @@ struct bpfc_spec {
 	const struct bpfc_expr *actions; /* nactions, after the R and M blocks */
 	size_t nactions;
 	struct bpfc_tsvs vars; /* trace state variables the expressions name */
+	/*
+	 * Pass count: with pass > 0, the program itself stops collecting after
+	 * that many hits (condition true), counted in slot `slot` of the gate
+	 * map (bpfc_gate__create()), so no hit past it runs its actions or
+	 * touches a trace state variable while user space catches up.
+	 */
+	__u64 pass;
+	int gate_fd;
 };
 
 struct bpfc_prog {
@@ -109,6 +117,10 @@ int bpfc_counters__create(__u32 nslots);
 int bpfc_counters__read(int fd, __u32 slot, struct bpfc_counts *out);
 /* Zero one slot (when a slot is reused for a new tracepoint run). */
 int bpfc_counters__reset(int fd, __u32 slot);
+
+/* The pass-count gate: a shared array of nslots __u64 hit counts (zero). */
+int bpfc_gate__create(__u32 nslots);
+int bpfc_gate__reset(int fd, __u32 slot);
 
 /*
  * Trace state variables: an array map of nslots __s64 values (all zero):

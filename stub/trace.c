@@ -94,6 +94,7 @@ int tr__init(struct trace *tr, struct tgt *t)
 	tr->tgt = t;
 	tr->counters_fd = -1;
 	tr->tsv_fd = -1;
+	tr->gate_fd = -1;
 	tr->tsvs = calloc(TR_MAX_TPS, sizeof(*tr->tsvs));
 	if (!tr->tsvs)
 		return -ENOMEM;
@@ -147,6 +148,8 @@ void tr__fini(struct trace *tr)
 		close(tr->counters_fd);
 	if (tr->tsv_fd >= 0)
 		close(tr->tsv_fd);
+	if (tr->gate_fd >= 0)
+		close(tr->gate_fd);
 	tf_store__fini(&tr->store);
 }
 
@@ -236,6 +239,13 @@ static int build_spec(struct tp *tp, struct bpfc_mem *mem, size_t cap, size_t *n
 	return 0;
 }
 
+static bool is_builtin(struct trace *tr, uint32_t num)
+{
+	const struct tp_tsv *v = tr__find_tsv(tr, num);
+
+	return v && v->builtin;
+}
+
 /* The variables map: GDB's numbers to map slots (index in tr->tsvs). */
 static void fill_vars(struct trace *tr, struct bpfc_tsvs *v, struct bpfc_tsv_slot *slots)
 {
@@ -249,9 +259,10 @@ static void fill_vars(struct trace *tr, struct bpfc_tsvs *v, struct bpfc_tsv_slo
 	}
 	v->map = slots;
 	v->n = tr->ntsvs;
-	v->timestamp = TR_TSV_TIMESTAMP;
+	/* A number GDB gave to one of its own variables is no longer builtin. */
+	v->timestamp = is_builtin(tr, TR_TSV_TIMESTAMP) ? TR_TSV_TIMESTAMP : 0;
 	v->timestamp_offset_us = (int64_t)tr->mono_to_wall_us;
-	v->thread = TR_TSV_THREAD;
+	v->thread = is_builtin(tr, TR_TSV_THREAD) ? TR_TSV_THREAD : 0;
 }
 
 static int tp_install(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
@@ -294,6 +305,8 @@ static int tp_install(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
 	spec.actions = exprs;
 	spec.nactions = nexpr;
 	fill_vars(tr, &spec.vars, slots);
+	spec.pass = tp->pass;
+	spec.gate_fd = tr->gate_fd;
 	bpfc_prog__free(&tp->prog);
 	err = bpfc_prog__build(&spec, bpfc_ring__map_fd(tr->ring), tr->counters_fd, &tp->prog);
 	if (err) {
@@ -623,6 +636,7 @@ static int on_record(void *ctx, void *data, size_t len)
 	const struct bpfc_rec *rec = data;
 	struct rec_ctx c = { .tr = tr };
 	struct tp *tp;
+	size_t builtins;
 	uint8_t *p;
 	int err;
 
@@ -636,7 +650,8 @@ static int on_record(void *ctx, void *data, size_t len)
 	}
 	if (bpfc_rec__foreach_block(data, len, count_block, &c, NULL) < 0)
 		return 0;
-	c.need += 2 * TF_VBLK_SIZE;
+	builtins = is_builtin(tr, TR_TSV_TIMESTAMP) + is_builtin(tr, TR_TSV_THREAD);
+	c.need += builtins * TF_VBLK_SIZE;
 	p = tf_store__reserve(&tr->store, (uint16_t)tp->num, c.need, &err);
 	if (!p) {
 		tr->lost++;
@@ -647,9 +662,11 @@ static int on_record(void *ctx, void *data, size_t len)
 	c.dst = p;
 	bpfc_rec__foreach_block(data, len, copy_block, &c, NULL);
 	/* ktime is CLOCK_MONOTONIC: shift it to wall-clock microseconds. */
-	c.dst = put_vblock(c.dst, TR_TSV_TIMESTAMP,
-			   (int64_t)(rec->ktime_ns / 1000 + tr->mono_to_wall_us));
-	c.dst = put_vblock(c.dst, TR_TSV_THREAD, rec->tid);
+	if (is_builtin(tr, TR_TSV_TIMESTAMP))
+		c.dst = put_vblock(c.dst, TR_TSV_TIMESTAMP,
+				   (int64_t)(rec->ktime_ns / 1000 + tr->mono_to_wall_us));
+	if (is_builtin(tr, TR_TSV_THREAD))
+		c.dst = put_vblock(c.dst, TR_TSV_THREAD, rec->tid);
 	tf_store__commit(&tr->store);
 	tp->frames++;
 	tp->bytes += c.need + TF_FRAME_HDR;
@@ -706,6 +723,14 @@ int tr__start(struct trace *tr, char *msg, size_t mlen)
 			return err;
 		}
 	}
+	if (tr->gate_fd < 0) {
+		tr->gate_fd = bpfc_gate__create(TR_MAX_TPS);
+		if (tr->gate_fd < 0) {
+			err = tr->gate_fd;
+			snprintf(msg, mlen, "cannot create BPF maps: %s", strerror(-err));
+			return err;
+		}
+	}
 	if (tr->tsv_fd < 0) {
 		tr->tsv_fd = bpfc_tsv__create(TR_MAX_TPS);
 		if (tr->tsv_fd < 0) {
@@ -724,6 +749,7 @@ int tr__start(struct trace *tr, char *msg, size_t mlen)
 
 		tp->frames = tp->bytes = tp->late = 0;
 		bpfc_counters__reset(tr->counters_fd, tp->slot);
+		bpfc_gate__reset(tr->gate_fd, tp->slot);
 	}
 	for (i = 0; i < tr->ntsvs; i++) {
 		tr->tsvs[i].value = tr->tsvs[i].initial;

@@ -121,6 +121,7 @@ struct trace {
 	bool consuming; /* inside bpfc_ring__consume(): the ring must stay */
 	int counters_fd;
 	int tsv_fd; /* trace state variables: slot i is tsvs[i] */
+	int gate_fd; /* pass-count gate, one slot per location */
 	uint32_t nslots;
 	uint64_t lost; /* records that did not fit (store full) */
 	uint64_t mono_to_wall_us; /* add to CLOCK_MONOTONIC for wall-clock time */
