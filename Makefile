@@ -80,7 +80,7 @@ targets:
 	$(MAKE) -C tests/targets
 
 integration: bpfstub targets
-	python3 tests/run.py
+	BPFSTUB_SAN=$(SAN) python3 tests/run.py
 
 check: bpfstub
 	$(MAKE) unit

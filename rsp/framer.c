@@ -44,17 +44,7 @@
 #include <string.h>
 
 #include "framer.h"
-
-static int hexval(unsigned char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
+#include "parse.h"
 
 int rsp_framer__init(struct rsp_framer *f, size_t max_payload)
 {
@@ -220,7 +210,7 @@ static int step(struct rsp_framer *f, unsigned char ch, struct rsp_event *ev)
 		f->state = RSP_FS_BODY;
 		return 0;
 	case RSP_FS_CSUM1:
-		v = hexval(ch);
+		v = rsp_hexval(ch);
 		if (v < 0) {
 			f->state = RSP_FS_IDLE;
 			ev->type = RSP_EV_BAD_PACKET;
@@ -230,7 +220,7 @@ static int step(struct rsp_framer *f, unsigned char ch, struct rsp_event *ev)
 		f->state = RSP_FS_CSUM2;
 		return 0;
 	case RSP_FS_CSUM2:
-		v = hexval(ch);
+		v = rsp_hexval(ch);
 		if (v < 0) {
 			f->state = RSP_FS_IDLE;
 			ev->type = RSP_EV_BAD_PACKET;

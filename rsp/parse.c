@@ -36,7 +36,7 @@
 
 #include "parse.h"
 
-static int hexval(unsigned char ch)
+int rsp_hexval(unsigned char ch)
 {
 	if (ch >= '0' && ch <= '9')
 		return ch - '0';
@@ -69,9 +69,9 @@ int rsp_cur__hex_u64(struct rsp_cursor *c, uint64_t *v)
 	uint64_t val = 0;
 	int d;
 
-	if (q >= c->end || hexval((unsigned char)*q) < 0)
+	if (q >= c->end || rsp_hexval((unsigned char)*q) < 0)
 		return -EINVAL;
-	for (; q < c->end && (d = hexval((unsigned char)*q)) >= 0; q++) {
+	for (; q < c->end && (d = rsp_hexval((unsigned char)*q)) >= 0; q++) {
 		if (val > (UINT64_MAX >> 4))
 			return -ERANGE;
 		val = (val << 4) | (uint64_t)d;
@@ -133,14 +133,14 @@ int rsp_cur__hex_bytes(struct rsp_cursor *c, const char *stop, uint8_t *out, siz
 	if (span % 2)
 		return -EINVAL;
 	for (i = 0; i < span; i++) {
-		if (hexval((unsigned char)c->p[i]) < 0)
+		if (rsp_hexval((unsigned char)c->p[i]) < 0)
 			return -EINVAL;
 	}
 	if (span / 2 > cap)
 		return -E2BIG;
 	for (i = 0; i < span / 2; i++) {
-		out[i] = (uint8_t)(hexval((unsigned char)c->p[2 * i]) << 4 |
-				   hexval((unsigned char)c->p[2 * i + 1]));
+		out[i] = (uint8_t)(rsp_hexval((unsigned char)c->p[2 * i]) << 4 |
+				   rsp_hexval((unsigned char)c->p[2 * i + 1]));
 	}
 	*n = span / 2;
 	c->p += span;
@@ -240,7 +240,7 @@ static int cur_id(struct rsp_cursor *c, int64_t *id)
 	int err;
 
 	if (rsp_cur__left(c) >= 2 && c->p[0] == '-' && c->p[1] == '1' &&
-	    (rsp_cur__left(c) == 2 || hexval((unsigned char)c->p[2]) < 0)) {
+	    (rsp_cur__left(c) == 2 || rsp_hexval((unsigned char)c->p[2]) < 0)) {
 		c->p += 2;
 		*id = RSP_TID_ALL;
 		return 0;
@@ -298,16 +298,15 @@ int rsp_parse_tid(const char *p, size_t len, struct rsp_tid *t)
 	return err;
 }
 
-/* "addr,len" at the cursor. */
-static int cur_addr_len(struct rsp_cursor *c, uint64_t *addr, uint64_t *len)
+int rsp_cur__hex_pair(struct rsp_cursor *c, char sep, uint64_t *a, uint64_t *b)
 {
 	int err;
 
-	err = rsp_cur__hex_u64(c, addr);
+	err = rsp_cur__hex_u64(c, a);
 	if (!err)
-		err = rsp_cur__expect(c, ',');
+		err = rsp_cur__expect(c, sep);
 	if (!err)
-		err = rsp_cur__hex_u64(c, len);
+		err = rsp_cur__hex_u64(c, b);
 	return err;
 }
 
@@ -317,7 +316,7 @@ int rsp_parse_mem(const char *p, size_t len, struct rsp_mem_req *r)
 	int err;
 
 	rsp_cur__init(&c, p, len);
-	err = cur_addr_len(&c, &r->addr, &r->len);
+	err = rsp_cur__hex_pair(&c, ',', &r->addr, &r->len);
 	if (!err)
 		err = rsp_cur__end(&c);
 	return err;
@@ -329,7 +328,7 @@ int rsp_parse_write(const char *p, size_t len, struct rsp_write_req *r)
 	int err;
 
 	rsp_cur__init(&c, p, len);
-	err = cur_addr_len(&c, &r->addr, &r->len);
+	err = rsp_cur__hex_pair(&c, ',', &r->addr, &r->len);
 	if (!err)
 		err = rsp_cur__expect(&c, ':');
 	if (err)
@@ -366,7 +365,7 @@ int rsp_parse_qxfer(const char *p, size_t len, struct rsp_xfer_req *r)
 	if (!err)
 		err = rsp_cur__expect(&c, ':');
 	if (!err)
-		err = cur_addr_len(&c, &r->offset, &r->length);
+		err = rsp_cur__hex_pair(&c, ',', &r->offset, &r->length);
 	if (!err)
 		err = rsp_cur__end(&c);
 	return err;
@@ -413,8 +412,8 @@ static int cur_sig(struct rsp_cursor *c, uint8_t *sig)
 
 	if (rsp_cur__left(c) < 2)
 		return -EINVAL;
-	hi = hexval((unsigned char)c->p[0]);
-	lo = hexval((unsigned char)c->p[1]);
+	hi = rsp_hexval((unsigned char)c->p[0]);
+	lo = rsp_hexval((unsigned char)c->p[1]);
 	if (hi < 0 || lo < 0)
 		return -EINVAL;
 	*sig = (uint8_t)(hi << 4 | lo);
@@ -446,7 +445,7 @@ static int cur_vcont_action(struct rsp_cursor *c, struct rsp_vcont_action *a)
 		break;
 	case 'r':
 		/* the range is checked but not kept: bpfstub never steps */
-		err = cur_addr_len(c, &start, &end);
+		err = rsp_cur__hex_pair(c, ',', &start, &end);
 		break;
 	default:
 		err = -EINVAL;

@@ -51,6 +51,11 @@ int rsp_cur__hex_bytes(struct rsp_cursor *c, const char *stop, uint8_t *out, siz
 /* Raw bytes up to the next byte in stop (or end); out NUL-terminated. */
 int rsp_cur__token(struct rsp_cursor *c, const char *stop, char *out, size_t cap);
 
+/* "<a><sep><b>", two hex numbers. */
+int rsp_cur__hex_pair(struct rsp_cursor *c, char sep, uint64_t *a, uint64_t *b);
+/* A hex digit's value, or -1. */
+int rsp_hexval(unsigned char ch);
+
 /* The whole span must be hex. */
 int rsp_parse_hex_u64(const char *p, size_t len, uint64_t *v);
 /* Exactly n hex fields separated by sep, nothing after. */

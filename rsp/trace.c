@@ -52,17 +52,6 @@
 #include "parse.h"
 #include "trace.h"
 
-static int hexval(unsigned char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 static bool at(const struct rsp_cursor *c, char ch)
 {
 	return c->p < c->end && *c->p == ch;
@@ -76,8 +65,8 @@ int rsp_trace_hex_decode(const struct rsp_hexblob *b, uint8_t *out, size_t cap)
 	if (b->len > cap)
 		return -E2BIG;
 	for (i = 0; i < b->len; i++) {
-		hi = hexval((unsigned char)b->hex[2 * i]);
-		lo = hexval((unsigned char)b->hex[2 * i + 1]);
+		hi = rsp_hexval((unsigned char)b->hex[2 * i]);
+		lo = rsp_hexval((unsigned char)b->hex[2 * i + 1]);
 		if (hi < 0 || lo < 0)
 			return -EINVAL;
 		out[i] = (uint8_t)(hi << 4 | lo);
@@ -107,7 +96,7 @@ static int cur_ax(struct rsp_cursor *c, struct rsp_hexblob *b)
 	if (!err && rsp_cur__left(c) < 2 * n)
 		err = -EINVAL;
 	for (i = 0; !err && i < 2 * n; i++) {
-		if (hexval((unsigned char)c->p[i]) < 0)
+		if (rsp_hexval((unsigned char)c->p[i]) < 0)
 			err = -EINVAL;
 	}
 	if (err) {
@@ -129,7 +118,7 @@ static int cur_hex_text(struct rsp_cursor *c, int stop, struct rsp_hexblob *b)
 	const char *q = c->p;
 
 	while (q < c->end && (unsigned char)*q != stop) {
-		if (hexval((unsigned char)*q) < 0)
+		if (rsp_hexval((unsigned char)*q) < 0)
 			return -EINVAL;
 		q++;
 	}
@@ -224,7 +213,7 @@ static int cur_regmask(struct rsp_cursor *c, uint64_t mask[2])
 	size_t ndig, k;
 	unsigned int bit;
 
-	while (q < c->end && hexval((unsigned char)*q) >= 0)
+	while (q < c->end && rsp_hexval((unsigned char)*q) >= 0)
 		q++;
 	if (q == start)
 		return -EINVAL;
@@ -236,7 +225,7 @@ static int cur_regmask(struct rsp_cursor *c, uint64_t mask[2])
 	mask[0] = mask[1] = 0;
 	for (k = 0; k < ndig; k++) {
 		bit = (unsigned int)(4 * k);
-		mask[bit / 64] |= (uint64_t)hexval((unsigned char)q[-1 - (ptrdiff_t)k])
+		mask[bit / 64] |= (uint64_t)rsp_hexval((unsigned char)q[-1 - (ptrdiff_t)k])
 				  << (bit % 64);
 	}
 	c->p = q;
@@ -476,18 +465,6 @@ int rsp_parse_qtro(const char *p, size_t len, struct rsp_qtro *r)
 	return 0;
 }
 
-/* "<a>:<b>" of QTFrame:range: and QTFrame:outside:. */
-static int cur_two(struct rsp_cursor *c, uint64_t *a, uint64_t *b)
-{
-	int err;
-
-	err = rsp_cur__hex_u64(c, a);
-	if (!err)
-		err = rsp_cur__expect(c, ':');
-	if (!err)
-		err = rsp_cur__hex_u64(c, b);
-	return err;
-}
 
 int rsp_parse_qtframe(const char *p, size_t len, struct rsp_qtframe *f)
 {
@@ -504,10 +481,10 @@ int rsp_parse_qtframe(const char *p, size_t len, struct rsp_qtframe *f)
 		err = rsp_cur__hex_u64(&c, &f->a);
 	} else if (rsp_cur__skip(&c, "range:")) {
 		f->kind = RSP_QTF_RANGE;
-		err = cur_two(&c, &f->a, &f->b);
+		err = rsp_cur__hex_pair(&c, ':', &f->a, &f->b);
 	} else if (rsp_cur__skip(&c, "outside:")) {
 		f->kind = RSP_QTF_OUTSIDE;
-		err = cur_two(&c, &f->a, &f->b);
+		err = rsp_cur__hex_pair(&c, ':', &f->a, &f->b);
 	} else {
 		f->kind = RSP_QTF_NUMBER;
 		err = rsp_cur__hex_u64(&c, &f->a);

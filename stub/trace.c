@@ -38,7 +38,7 @@
 #include "trace.h"
 
 #define TR_MAX_TPS 256
-#define TR_RING_SIZE (16u << 20) /* 16 MiB: ~60k frames of registers + 64 bytes between drains */
+#define TR_RING_SIZE (8u << 20) /* 8 MiB: ~30k frames of registers + 64 bytes between drains */
 #define TR_TSV_TIMESTAMP 1
 #define TR_TSV_THREAD 2
 
