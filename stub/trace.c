@@ -872,10 +872,11 @@ int tr__status(struct trace *tr, struct rsp_buf *r)
 		rsp_buf__puts(r, "trunning:0");
 		break;
 	case TR_STOP_USER:
+		/* "tstop:<hex notes>:0", or "tstop:0" without notes (no "()" in GDB). */
 		rsp_buf__puts(r, "tstop:");
-		if (tr->stop_notes_hex)
-			rsp_buf__puts(r, tr->stop_notes_hex);
-		rsp_buf__puts(r, ":0");
+		if (tr->stop_notes_hex && tr->stop_notes_hex[0])
+			rsp_buf__printf(r, "%s:", tr->stop_notes_hex);
+		rsp_buf__puts(r, "0");
 		break;
 	case TR_STOP_FULL:
 		rsp_buf__puts(r, "tfull:0");
