@@ -48,6 +48,7 @@ from harness import gdb_print_int as pint
 from harness import gdb_tfind as tfind
 from harness import gdb_tstart as tstart
 from harness import gdb_tstatus as tstatus
+from harness import gdb_wait_trace_stopped as wait_stopped
 from harness import gdb_wait_frames as wait_created
 
 
@@ -225,6 +226,27 @@ def test_ax_trace_state_variable():
         out = g.cmd("info tvariables")
         assert re.search(r"\$c\s+0\s+" + str(st.frames), out), \
             f"$c should be {st.frames} (one increment per hit):\n{out}"
+        t.assert_running()
+
+
+@needs_bpf
+def test_ax_passcount_stops_variables_too():
+    """passcount 3 with teval $c = $c + 1: the run stops after 3 hits and $c
+    is exactly 3, as with gdbserver: no hit past the pass count runs its
+    actions (the BPF program itself enforces the count)."""
+    with attached("counter") as (t, stub), gdb_pipe(file=t.path) as g:
+        connect(g, stub)
+        g.cmd("tvariable $c = 0")
+        tracepoint_address(g.cmd("trace compute"))
+        define(g, "teval $c = $c + 1", "collect calls")
+        g.cmd("passcount 3 1")
+        tstart(g)
+        st = wait_stopped(g)
+        assert st.stop == "Trace stopped by tracepoint 1.", str(st)
+        assert st.frames == 3, str(st)
+        time.sleep(0.3)  # hits that would follow have had time to happen
+        assert pint(g, "$c") == 3, g.cmd("info tvariables")
+        assert hits(g).get(1) == 3, hits(g)
         t.assert_running()
 
 
