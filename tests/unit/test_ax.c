@@ -15,6 +15,8 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
+
+#include "tests/unit/check.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,17 +29,7 @@ struct tctx {
 	int pass, fail;
 };
 
-#define CHECK(t, cond, ...)                                                                        \
-	do {                                                                                       \
-		if (cond) {                                                                        \
-			(t)->pass++;                                                               \
-		} else {                                                                           \
-			(t)->fail++;                                                               \
-			printf("FAIL %s:%d: ", __FILE__, __LINE__);                                \
-			printf(__VA_ARGS__);                                                       \
-			printf("\n");                                                              \
-		}                                                                                  \
-	} while (0)
+#define CHECK TCHECK
 
 static size_t unhex(const char *h, unsigned char *out, size_t cap)
 {

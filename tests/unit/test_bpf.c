@@ -20,6 +20,8 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
+
+#include "tests/unit/check.h"
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -41,17 +43,7 @@ struct tctx {
 	char dir[64]; /* scratch directory for the victims */
 };
 
-#define CHECK(t, cond, ...)                                                                        \
-	do {                                                                                       \
-		if (cond) {                                                                        \
-			(t)->pass++;                                                               \
-		} else {                                                                           \
-			(t)->fail++;                                                               \
-			printf("FAIL %s:%d: ", __FILE__, __LINE__);                                \
-			printf(__VA_ARGS__);                                                       \
-			printf("\n");                                                              \
-		}                                                                                  \
-	} while (0)
+#define CHECK TCHECK
 
 static const char victim_src[] =
 	"#include <pthread.h>\n"

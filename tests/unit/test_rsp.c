@@ -17,36 +17,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define CHECK_COUNTERS
+#include "tests/unit/check.h"
 #include "rsp/buf.h"
 #include "rsp/dispatch.h"
 #include "rsp/framer.h"
 #include "rsp/parse.h"
-
-static unsigned long n_pass, n_fail;
-
-static int check_(int ok, int line, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (ok) {
-		n_pass++;
-		return 1;
-	}
-	n_fail++;
-	printf("FAIL test_rsp.c:%d: ", line);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	return 0;
-}
-
-#define CHECK(cond)	  check_(!!(cond), __LINE__, "%s", #cond)
-#define CHECKF(cond, ...) check_(!!(cond), __LINE__, __VA_ARGS__)
-
-/* A string literal as (pointer, length), so rows may hold NUL bytes. */
-#define S(x)	      x, sizeof(x) - 1
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Printable rendering of arbitrary bytes, for messages (rotating buffers). */
 static const char *show(const char *p, size_t len)
@@ -1384,6 +1360,5 @@ int main(void)
 	test_encode();
 	test_dispatch();
 	test_buf();
-	printf("unit: %lu passed, %lu failed\n", n_pass, n_fail);
-	return n_fail ? 1 : 0;
+	return check_summary("unit");
 }

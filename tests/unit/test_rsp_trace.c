@@ -21,33 +21,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define CHECK_COUNTERS
+#include "tests/unit/check.h"
 #include "rsp/trace.h"
-
-static unsigned long n_pass, n_fail;
-
-static int check_(int ok, int line, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (ok) {
-		n_pass++;
-		return 1;
-	}
-	n_fail++;
-	printf("FAIL test_rsp_trace.c:%d: ", line);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	return 0;
-}
-
-#define CHECK(cond)	  check_(!!(cond), __LINE__, "%s", #cond)
-#define CHECKF(cond, ...) check_(!!(cond), __LINE__, __VA_ARGS__)
-
-/* A string literal as (pointer, length), so rows may hold NUL bytes. */
-#define S(x)	      x, sizeof(x) - 1
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Printable rendering of arbitrary bytes, for messages (rotating buffers). */
 static const char *show(const char *p, size_t len)
@@ -991,6 +967,5 @@ int main(void)
 	test_limits();
 	test_stepping();
 	test_damage();
-	printf("rsp-trace: %lu passed, %lu failed\n", n_pass, n_fail);
-	return n_fail ? 1 : 0;
+	return check_summary("rsp-trace");
 }
