@@ -5,9 +5,8 @@
 set -euo pipefail
 
 PKGS=(
-	build-essential make pkg-config clang llvm
+	build-essential make pkg-config clang
 	libbpf-dev libelf-dev libdw-dev zlib1g-dev
-	bpftool
 	gdb gdbserver lldb python3-lldb-14
 	golang-go
 	libclang-rt-14-dev
