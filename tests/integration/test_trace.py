@@ -615,6 +615,33 @@ def test_target_exits_mid_trace():
         g.cmd("tfind none")
 
 
+@needs_bpf
+def test_target_execs_mid_trace():
+    """execer exec()s /bin/sleep during the run: the uprobes are gone with the
+    old program, so tstatus says the trace stopped by an error naming the
+    exec, and the frames collected before it are all there, in order."""
+    with attached("execer") as (t, stub), gdb_pipe(file=t.path) as g:
+        connect(g, stub)
+        tracepoint_address(g.cmd("trace tick"))
+        g.cmd(actions("collect ticked, i"))
+        tstart(g)
+        st = wait_stopped(g)
+        assert st.stop and st.stop.startswith("Trace stopped by an error (") and \
+            "exec()d" in st.stop and str(t.pid) in st.stop, f"stop reason:\n{st}"
+        assert st.frames and st.frames > 10, str(st)
+        first = last = None
+        for n in (0, st.frames - 1):
+            assert tfind(g, str(n)) == (n, 1)
+            v = pint(g, "i")
+            first = v if n == 0 else first
+            last = v if n else last
+        assert last - first == st.frames - 1, f"frames are not one per call: {first}..{last}"
+        assert last <= 149, last
+        g.cmd("tfind none")
+        with open(f"/proc/{t.pid}/comm") as f:
+            assert f.read().strip() == "sleep", "the target did not exec"
+
+
 # --------------------------------------------------------------------------
 # 10. Refusals
 
