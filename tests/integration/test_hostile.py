@@ -7,9 +7,10 @@ import os
 import re
 import socket
 import tempfile
+import time
 
 from harness import (NAK, RspClient, attached, connect_when_free, escape_binary, frame, hexstr,
-                     read_mem, rsp_client)
+                     needs_bpf, read_mem, rsp_client)
 
 
 def assert_serves(c, t):
@@ -79,6 +80,65 @@ def test_malformed_packets_get_replies():
             r = c.request(pkt, timeout=3)
             assert r is not None, f"no reply to {pkt!r}\n{c.exchange()}"
             assert not (pkt[0] in "MXZ" and r == "OK"), f"{pkt!r} -> OK"
+        assert_serves(c, t)
+
+
+@needs_bpf
+def test_malformed_tracepoint_packets():
+    """Hostile tracepoint packets get an error (with a message where it helps)
+    and nothing else: the stub keeps serving, no probe is left in the code,
+    and a good tracepoint still runs afterwards."""
+    with attached() as (t, stub), rsp_client(stub.addr) as c:
+        c.supported()
+        c.no_ack()
+        code = t.addr_of("compute")
+        orig = open(f"/proc/{t.pid}/mem", "rb")
+        orig.seek(code)
+        before = orig.read(16)
+        bad = {
+            "QTDP:1:zz:E:0:0": None,
+            "QTDP:1:0000000000000010:E:0:0": "0x10",  # outside code: names the address
+            f"QTDP:1:{code:016x}:E:3:0": "while-stepping",
+            f"QTDP:1:{code:016x}:E:0:0:X3,210000": "loops cannot be proven",  # goto itself
+            f"QTDP:1:{code:016x}:E:0:0:Xffffffff,27": None,  # hostile length
+            f"QTDP:1:{code:016x}:E:0:0:X1,01": "float",
+            "QTDP:-7:0000000000401000:R1": "undefined",
+            "QTFrame:zz": None,
+            "QTFrame:range:5": None,
+            "qTBuffer:ffffffffffffffff,ffffffff": "",
+            "QTSave:zz": None,
+            "QTSave:2f6574632f706173737764": "--save-dir",  # /etc/passwd
+            "QTBuffer:size:1": "between",
+            "QTro:5,1": None,
+            "QTDV:0:0:0:61": None,
+            "qTP:zz": None,
+            "QTEnable:9:1": "no tracepoint",
+            "QTNotes:user:zzz": None,
+        }
+        for pkt, want in bad.items():
+            r = c.request(pkt, timeout=5)
+            assert r is not None, f"no reply to {pkt!r}\n{c.exchange()}"
+            if want == "":
+                assert r == "l", f"{pkt!r} -> {r!r}"
+                continue
+            assert r.startswith("E"), f"{pkt!r} -> {r!r}, want an error"
+            if want:
+                assert want in r, f"{pkt!r} -> {r!r}, want a message with {want!r}"
+        assert c.request("QTStart") == "OK"  # nothing valid defined: an empty run
+        r = c.request("qTStatus")
+        assert r and r.startswith("T1;"), r
+        assert c.request("QTStop") == "OK"
+        orig.seek(code)
+        assert orig.read(16) == before, "the code changed"
+        # A good tracepoint still works.
+        assert c.request("QTinit") == "OK"
+        assert c.request(f"QTDP:1:{code:016x}:E:0:0") == "OK"
+        assert c.request("QTStart") == "OK"
+        time.sleep(0.3)
+        assert c.request("QTStop") == "OK"
+        r = c.request("qTStatus")
+        assert r and re.search(r";tframes:([0-9a-f]+);", r) and \
+            int(re.search(r";tframes:([0-9a-f]+);", r).group(1), 16) > 0, r
         assert_serves(c, t)
 
 
