@@ -26,7 +26,7 @@ static void on_signal(int sig)
 
 int main(int argc, char **argv)
 {
-	static const struct bpf_insn empty[] = { BPF_MOV64_IMM(BPFC_R0, 0), BPF_EXIT_INSN() };
+	static const struct bpf_insn empty[] = {BPF_MOV64_IMM(BPFC_R0, 0), BPF_EXIT_INSN()};
 	struct bpfc_probe p;
 	char msg[256] = "";
 	int fd, err;

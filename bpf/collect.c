@@ -334,7 +334,8 @@ int bpfc_prog__build(const struct bpfc_spec *spec, int ringbuf_fd, int counters_
 		bpfc_emit__insn(&e, BPF_EXIT_INSN());
 		bpfc_emit__bind(&e, l_gate);
 		bpfc_emit__insn(&e, BPF_MOV64_IMM(BPFC_R1, 1));
-		bpfc_emit__insn(&e, BPF_ATOMIC_OP(BPF_DW, BPF_ADD | BPF_FETCH, BPFC_R0, BPFC_R1, 0));
+		bpfc_emit__insn(&e,
+				BPF_ATOMIC_OP(BPF_DW, BPF_ADD | BPF_FETCH, BPFC_R0, BPFC_R1, 0));
 		bpfc_emit__ld_imm64(&e, BPFC_R2, 0, spec->pass);
 		bpfc_emit__jmp(&e, BPF_JMP_REG(BPF_JLT, BPFC_R1, BPFC_R2, 0), l_under);
 		bpfc_emit__insn(&e, BPF_MOV64_IMM(BPFC_R0, 0));
@@ -495,8 +496,8 @@ int bpfc_gate__create(__u32 nslots)
 {
 	if (!nslots)
 		return -EINVAL;
-	return bpf_map_create(BPF_MAP_TYPE_ARRAY, "bpfc_gate", sizeof(__u32), sizeof(__u64),
-			      nslots, NULL);
+	return bpf_map_create(BPF_MAP_TYPE_ARRAY, "bpfc_gate", sizeof(__u32), sizeof(__u64), nslots,
+			      NULL);
 }
 
 int bpfc_gate__reset(int fd, __u32 slot)

@@ -322,7 +322,8 @@ int bpfc_probe__attach(struct bpfc_probe *p, pid_t pid, __u64 addr, int prog_fd,
 			ret = first;
 	}
 	if (ret < 0) {
-		/* 524 is the kernel's ENOTSUPP: an instruction uprobes refuse (e.g. lock-prefixed). */
+		/* 524 is the kernel's ENOTSUPP: an instruction uprobes refuse (e.g. lock-prefixed).
+		 */
 		seterr(err, errlen, "cannot create a uprobe at 0x%llx (%s+0x%llx) in pid %d: %s",
 		       (unsigned long long)addr, p->map_path, (unsigned long long)p->file_offset,
 		       (int)pid,

@@ -24,14 +24,14 @@
 #include "buf.h"
 
 enum rsp_event_type {
-	RSP_EV_NONE = 0, /* all input consumed, nothing complete yet */
-	RSP_EV_PACKET, /* ev.data/ev.len: the decoded payload */
-	RSP_EV_ACK, /* '+' */
-	RSP_EV_NAK, /* '-' */
-	RSP_EV_INTERRUPT, /* 0x03 outside a packet */
+	RSP_EV_NONE = 0,     /* all input consumed, nothing complete yet */
+	RSP_EV_PACKET,	     /* ev.data/ev.len: the decoded payload */
+	RSP_EV_ACK,	     /* '+' */
+	RSP_EV_NAK,	     /* '-' */
+	RSP_EV_INTERRUPT,    /* 0x03 outside a packet */
 	RSP_EV_BAD_CHECKSUM, /* answer '-' (in ack mode) */
-	RSP_EV_TOO_LONG, /* payload over the limit: answer with an error */
-	RSP_EV_BAD_PACKET, /* malformed: bad RLE, bad checksum digits */
+	RSP_EV_TOO_LONG,     /* payload over the limit: answer with an error */
+	RSP_EV_BAD_PACKET,   /* malformed: bad RLE, bad checksum digits */
 };
 
 struct rsp_event {
@@ -54,10 +54,10 @@ struct rsp_framer {
 	char *pkt; /* max_payload + 1 bytes */
 	size_t len;
 	size_t max_payload;
-	uint8_t sum; /* running checksum of the raw body bytes */
-	uint8_t rx_sum; /* checksum digits received */
-	int overflow; /* this packet went over max_payload */
-	int bad; /* this packet is malformed (e.g. RLE at start) */
+	uint8_t sum;	       /* running checksum of the raw body bytes */
+	uint8_t rx_sum;	       /* checksum digits received */
+	int overflow;	       /* this packet went over max_payload */
+	int bad;	       /* this packet is malformed (e.g. RLE at start) */
 	unsigned long skipped; /* stray bytes ignored outside packets */
 };
 

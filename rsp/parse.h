@@ -46,8 +46,7 @@ bool rsp_cur__skip(struct rsp_cursor *c, const char *lit);
 /* 0 at end of input, -EINVAL otherwise. */
 int rsp_cur__end(const struct rsp_cursor *c);
 /* Hex pairs up to the next byte in stop (or end) into out[0..cap); *n = bytes. */
-int rsp_cur__hex_bytes(struct rsp_cursor *c, const char *stop, uint8_t *out, size_t cap,
-		       size_t *n);
+int rsp_cur__hex_bytes(struct rsp_cursor *c, const char *stop, uint8_t *out, size_t cap, size_t *n);
 /* Raw bytes up to the next byte in stop (or end); out NUL-terminated. */
 int rsp_cur__token(struct rsp_cursor *c, const char *stop, char *out, size_t cap);
 
@@ -67,8 +66,8 @@ int rsp_parse_hex_string(const char *p, size_t len, char *out, size_t cap);
  * Thread ids: "p<pid>.<tid>", "p<pid>", "p<pid>.-1", "<tid>", "-1", "0".
  * pid is RSP_TID_NONE when the packet named none.
  */
-#define RSP_TID_ALL (-1)
-#define RSP_TID_ANY 0
+#define RSP_TID_ALL  (-1)
+#define RSP_TID_ANY  0
 #define RSP_TID_NONE INT64_MIN
 struct rsp_tid {
 	int64_t pid;

@@ -465,7 +465,6 @@ int rsp_parse_qtro(const char *p, size_t len, struct rsp_qtro *r)
 	return 0;
 }
 
-
 int rsp_parse_qtframe(const char *p, size_t len, struct rsp_qtframe *f)
 {
 	struct rsp_cursor c;

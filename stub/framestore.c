@@ -271,7 +271,8 @@ static size_t block_len(char type, const uint8_t *p, size_t left)
 	case 'M':
 		if (left < 10)
 			return 0;
-		return 10 + (size_t)(p[8] | p[9] << 8) <= left ? 10 + (size_t)(p[8] | p[9] << 8) : 0;
+		return 10 + (size_t)(p[8] | p[9] << 8) <= left ? 10 + (size_t)(p[8] | p[9] << 8)
+							       : 0;
 	case 'V':
 		return left >= 12 ? 12 : 0;
 	default:
@@ -346,7 +347,7 @@ static int find_mem(void *ctx, char type, const uint8_t *p, size_t len)
 
 size_t tf_frame__read_mem(const struct tf_frame *f, uint64_t addr, void *buf, size_t len)
 {
-	struct mem_query q = { .addr = addr, .buf = buf, .len = len };
+	struct mem_query q = {.addr = addr, .buf = buf, .len = len};
 	size_t before;
 
 	/* Blocks may come in any order: rescan while the run keeps growing. */
@@ -377,7 +378,7 @@ static int find_tsv(void *ctx, char type, const uint8_t *p, size_t len)
 
 int tf_frame__tsv(const struct tf_frame *f, uint32_t num, int64_t *value)
 {
-	struct tsv_query q = { .num = num };
+	struct tsv_query q = {.num = num};
 
 	tf_frame__foreach(f, find_tsv, &q);
 	if (!q.found)

@@ -25,9 +25,9 @@
 #include <sys/types.h>
 
 #define TF_DEFAULT_SIZE (5u << 20) /* gdbserver's default trace buffer */
-#define TF_MIN_SIZE 4096u
-#define TF_MAX_SIZE (1u << 30)
-#define TF_FRAME_HDR 6 /* u16 tp + u32 len */
+#define TF_MIN_SIZE	4096u
+#define TF_MAX_SIZE	(1u << 30)
+#define TF_FRAME_HDR	6 /* u16 tp + u32 len */
 
 struct tf_ent {
 	uint32_t off; /* of the frame header in buf (the store is at most 1 GiB) */
@@ -105,7 +105,7 @@ int tf_frame__tsv(const struct tf_frame *f, uint32_t num, int64_t *value);
 
 /* Block sizes, for building frames. */
 #define TF_RBLK_SIZE(regs) (1 + (regs))
-#define TF_MBLK_SIZE(n) (1 + 8 + 2 + (n))
-#define TF_VBLK_SIZE (1 + 4 + 8)
+#define TF_MBLK_SIZE(n)	   (1 + 8 + 2 + (n))
+#define TF_VBLK_SIZE	   (1 + 4 + 8)
 
 #endif

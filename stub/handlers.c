@@ -39,7 +39,7 @@
 #include "trace.h"
 
 /* The largest memory read served at once (m, x): well inside PacketSize. */
-#define MEM_READ_MAX ((SESS_PACKET_SIZE - 16) / 2)
+#define MEM_READ_MAX   ((SESS_PACKET_SIZE - 16) / 2)
 #define VFILE_READ_MAX 0x10000
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -498,8 +498,9 @@ static int h_refuse_write(void *ctx, const char *a, size_t len, struct rsp_buf *
 {
 	struct sess *s = ctx;
 
-	return reply_error(s, r, "bpfstub never writes to the target (memory, registers or "
-			      "breakpoints would need it stopped); use tracepoints");
+	return reply_error(s, r,
+			   "bpfstub never writes to the target (memory, registers or "
+			   "breakpoints would need it stopped); use tracepoints");
 }
 
 /* 'X' with no data is GDB's probe for binary writes; say yes, write nothing. */
@@ -520,8 +521,9 @@ static int h_X(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 
 static int refuse_step(struct sess *s, struct rsp_buf *r)
 {
-	return reply_error(s, r, "single-stepping would stop the target; bpfstub never stops it "
-			      "(use tracepoints)");
+	return reply_error(s, r,
+			   "single-stepping would stop the target; bpfstub never stops it "
+			   "(use tracepoints)");
 }
 
 static int h_continue(void *ctx, const char *a, size_t len, struct rsp_buf *r)
@@ -777,8 +779,8 @@ static int h_xfer_exec_file(void *ctx, const char *a, size_t len, struct rsp_buf
 
 	if (parse_xfer_args(a, len, annex, sizeof(annex), &off, &want))
 		return reply_error(s, r, "malformed qXfer:exec-file:read");
-	if (annex[0] && (rsp_parse_hex_u64(annex, strlen(annex), &pid) ||
-			 pid != (uint64_t)s->tgt->pid))
+	if (annex[0] &&
+	    (rsp_parse_hex_u64(annex, strlen(annex), &pid) || pid != (uint64_t)s->tgt->pid))
 		return reply_error(s, r, "bpfstub serves pid %d only", s->tgt->pid);
 	err = tgt__exe_path(s->tgt, path, sizeof(path));
 	if (err)
@@ -1004,8 +1006,9 @@ static int h_qprocessinfo(void *ctx, const char *a, size_t len, struct rsp_buf *
 	snprintf(path, sizeof(path), "/proc/%d", s->tgt->pid);
 	if (stat(path, &sb))
 		return reply_error(s, r, "pid %d is gone", s->tgt->pid);
-	rsp_buf__printf(r, "pid:%x;parent-pid:%x;real-uid:%x;real-gid:%x;effective-uid:%x;"
-			   "effective-gid:%x;triple:",
+	rsp_buf__printf(r,
+			"pid:%x;parent-pid:%x;real-uid:%x;real-gid:%x;effective-uid:%x;"
+			"effective-gid:%x;triple:",
 			(unsigned)s->tgt->pid, (unsigned)getppid(), (unsigned)sb.st_uid,
 			(unsigned)sb.st_gid, (unsigned)sb.st_uid, (unsigned)sb.st_gid);
 	rsp_buf__put_hex_str(r, triple);
@@ -1098,13 +1101,13 @@ static int mon_status(struct sess *s)
 		struct bpfc_counts c;
 
 		tr__counts(tr, tp, &c);
-		sess__console(s,
-			      "  tracepoint %u at 0x%llx: %s%s, %llu hits, %llu frames collected, "
-			      "%llu dropped (ring buffer full)\n",
-			      tp->num, (unsigned long long)tp->addr,
-			      tp->enabled ? "enabled" : "disabled",
-			      tp->installed ? ", installed" : "", (unsigned long long)tr__hits(tr, tp),
-			      (unsigned long long)tp->frames, (unsigned long long)c.drops);
+		sess__console(
+			s,
+			"  tracepoint %u at 0x%llx: %s%s, %llu hits, %llu frames collected, "
+			"%llu dropped (ring buffer full)\n",
+			tp->num, (unsigned long long)tp->addr, tp->enabled ? "enabled" : "disabled",
+			tp->installed ? ", installed" : "", (unsigned long long)tr__hits(tr, tp),
+			(unsigned long long)tp->frames, (unsigned long long)c.drops);
 	}
 	return 0;
 }
@@ -1113,8 +1116,8 @@ static const struct {
 	const char *name;
 	int (*fn)(struct sess *s);
 } monitor_cmds[] = {
-	{ "help", mon_help },
-	{ "status", mon_status },
+	{"help", mon_help},
+	{"status", mon_status},
 };
 
 static int h_rcmd(void *ctx, const char *a, size_t len, struct rsp_buf *r)
@@ -1138,80 +1141,80 @@ static int h_rcmd(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 /* ---- the table ---------------------------------------------------------- */
 
 static const struct rsp_handler handlers[] = {
-	{ "qSupported", NULL, h_qsupported },
-	{ "QStartNoAckMode", "QStartNoAckMode+", h_noack },
-	{ "qAttached", NULL, h_qattached },
-	{ "qC", NULL, h_qc },
-	{ "?", NULL, h_stop_reason },
-	{ "qfThreadInfo", NULL, h_fthreadinfo },
-	{ "qsThreadInfo", NULL, h_sthreadinfo },
-	{ "qThreadExtraInfo,", NULL, h_thread_extra },
-	{ "T", NULL, h_thread_alive },
-	{ "H", NULL, h_set_thread },
-	{ "g", NULL, h_g },
-	{ "G", NULL, h_refuse_write },
-	{ "p", NULL, h_p },
-	{ "P", NULL, h_refuse_write },
-	{ "m", NULL, h_m },
-	{ "x", NULL, h_x },
-	{ "M", NULL, h_refuse_write },
-	{ "X", NULL, h_X },
-	{ "Z", NULL, h_refuse_write },
-	{ "z", NULL, h_refuse_write },
-	{ "c", NULL, h_continue },
-	{ "C", NULL, h_continue },
-	{ "s", NULL, h_step },
-	{ "S", NULL, h_step },
-	{ "vCont?", NULL, h_vcont_query },
-	{ "vCont;", NULL, h_vcont },
-	{ "QNonStop:", "QNonStop+", h_nonstop },
-	{ "vStopped", NULL, h_vstopped },
-	{ "D", NULL, h_detach },
-	{ "k", NULL, h_kill },
-	{ "vKill;", "multiprocess+", h_vkill },
-	{ "vAttach;", NULL, h_vattach },
-	{ "vRun;", NULL, h_vattach },
-	{ "qXfer:features:read:", "qXfer:features:read+", h_xfer_features },
-	{ "qXfer:auxv:read:", "qXfer:auxv:read+", h_xfer_auxv },
-	{ "qXfer:exec-file:read:", "qXfer:exec-file:read+", h_xfer_exec_file },
-	{ "qXfer:libraries-svr4:read:", "qXfer:libraries-svr4:read+", h_xfer_libraries },
-	{ "qXfer:threads:read:", "qXfer:threads:read+", h_xfer_threads },
-	{ "vFile:setfs:", NULL, h_vfile_setfs },
-	{ "vFile:open:", NULL, h_vfile_open },
-	{ "vFile:pread:", NULL, h_vfile_pread },
-	{ "vFile:close:", NULL, h_vfile_close },
-	{ "vFile:fstat:", NULL, h_vfile_fstat },
-	{ "qSymbol:", NULL, h_ok },
-	{ "QThreadSuffixSupported", NULL, h_thread_suffix },
-	{ "QListThreadsInStopReply", NULL, h_ok },
-	{ "QEnableErrorStrings", NULL, h_error_strings },
-	{ "qHostInfo", NULL, h_qhostinfo },
-	{ "qProcessInfo", NULL, h_qprocessinfo },
-	{ "qMemoryRegionInfo", NULL, h_qmemoryregioninfo },
-	{ "qRcmd,", NULL, h_rcmd },
-	{ "qXfer:traceframe-info:read:", "qXfer:traceframe-info:read+", h_xfer_traceframe },
-	{ "QTinit", NULL, hdl_qtinit },
-	{ "QTDP:", "InstallInTrace+;ConditionalTracepoints+;tracenz+", hdl_qtdp },
-	{ "QTDPsrc:", "TracepointSource+", hdl_qtdpsrc },
-	{ "QTDV:", "TraceStateVariables+", hdl_qtdv },
-	{ "QTro", NULL, hdl_qtro },
-	{ "QTDisconnected:", "DisconnectedTracing+", hdl_qtdisconnected },
-	{ "QTBuffer:", "QTBuffer:size+", hdl_qtbuffer },
-	{ "QTNotes:", NULL, hdl_qtnotes },
-	{ "QTStart", NULL, hdl_qtstart },
-	{ "QTStop", NULL, hdl_qtstop },
-	{ "qTStatus", NULL, hdl_qtstatus },
-	{ "qTP:", NULL, hdl_qtp },
-	{ "QTEnable:", "EnableDisableTracepoints+", hdl_qtenable },
-	{ "QTDisable:", NULL, hdl_qtdisable },
-	{ "qTfV", NULL, hdl_qtfv },
-	{ "qTsV", NULL, hdl_qtsv },
-	{ "qTV:", NULL, hdl_qtv },
-	{ "QTFrame:", NULL, hdl_qtframe },
-	{ "qTfP", NULL, hdl_qtfp },
-	{ "qTsP", NULL, hdl_qtsp },
-	{ "qTBuffer:", NULL, hdl_qtbuffer_read },
-	{ "QTSave:", NULL, hdl_qtsave },
+	{"qSupported", NULL, h_qsupported},
+	{"QStartNoAckMode", "QStartNoAckMode+", h_noack},
+	{"qAttached", NULL, h_qattached},
+	{"qC", NULL, h_qc},
+	{"?", NULL, h_stop_reason},
+	{"qfThreadInfo", NULL, h_fthreadinfo},
+	{"qsThreadInfo", NULL, h_sthreadinfo},
+	{"qThreadExtraInfo,", NULL, h_thread_extra},
+	{"T", NULL, h_thread_alive},
+	{"H", NULL, h_set_thread},
+	{"g", NULL, h_g},
+	{"G", NULL, h_refuse_write},
+	{"p", NULL, h_p},
+	{"P", NULL, h_refuse_write},
+	{"m", NULL, h_m},
+	{"x", NULL, h_x},
+	{"M", NULL, h_refuse_write},
+	{"X", NULL, h_X},
+	{"Z", NULL, h_refuse_write},
+	{"z", NULL, h_refuse_write},
+	{"c", NULL, h_continue},
+	{"C", NULL, h_continue},
+	{"s", NULL, h_step},
+	{"S", NULL, h_step},
+	{"vCont?", NULL, h_vcont_query},
+	{"vCont;", NULL, h_vcont},
+	{"QNonStop:", "QNonStop+", h_nonstop},
+	{"vStopped", NULL, h_vstopped},
+	{"D", NULL, h_detach},
+	{"k", NULL, h_kill},
+	{"vKill;", "multiprocess+", h_vkill},
+	{"vAttach;", NULL, h_vattach},
+	{"vRun;", NULL, h_vattach},
+	{"qXfer:features:read:", "qXfer:features:read+", h_xfer_features},
+	{"qXfer:auxv:read:", "qXfer:auxv:read+", h_xfer_auxv},
+	{"qXfer:exec-file:read:", "qXfer:exec-file:read+", h_xfer_exec_file},
+	{"qXfer:libraries-svr4:read:", "qXfer:libraries-svr4:read+", h_xfer_libraries},
+	{"qXfer:threads:read:", "qXfer:threads:read+", h_xfer_threads},
+	{"vFile:setfs:", NULL, h_vfile_setfs},
+	{"vFile:open:", NULL, h_vfile_open},
+	{"vFile:pread:", NULL, h_vfile_pread},
+	{"vFile:close:", NULL, h_vfile_close},
+	{"vFile:fstat:", NULL, h_vfile_fstat},
+	{"qSymbol:", NULL, h_ok},
+	{"QThreadSuffixSupported", NULL, h_thread_suffix},
+	{"QListThreadsInStopReply", NULL, h_ok},
+	{"QEnableErrorStrings", NULL, h_error_strings},
+	{"qHostInfo", NULL, h_qhostinfo},
+	{"qProcessInfo", NULL, h_qprocessinfo},
+	{"qMemoryRegionInfo", NULL, h_qmemoryregioninfo},
+	{"qRcmd,", NULL, h_rcmd},
+	{"qXfer:traceframe-info:read:", "qXfer:traceframe-info:read+", h_xfer_traceframe},
+	{"QTinit", NULL, hdl_qtinit},
+	{"QTDP:", "InstallInTrace+;ConditionalTracepoints+;tracenz+", hdl_qtdp},
+	{"QTDPsrc:", "TracepointSource+", hdl_qtdpsrc},
+	{"QTDV:", "TraceStateVariables+", hdl_qtdv},
+	{"QTro", NULL, hdl_qtro},
+	{"QTDisconnected:", "DisconnectedTracing+", hdl_qtdisconnected},
+	{"QTBuffer:", "QTBuffer:size+", hdl_qtbuffer},
+	{"QTNotes:", NULL, hdl_qtnotes},
+	{"QTStart", NULL, hdl_qtstart},
+	{"QTStop", NULL, hdl_qtstop},
+	{"qTStatus", NULL, hdl_qtstatus},
+	{"qTP:", NULL, hdl_qtp},
+	{"QTEnable:", "EnableDisableTracepoints+", hdl_qtenable},
+	{"QTDisable:", NULL, hdl_qtdisable},
+	{"qTfV", NULL, hdl_qtfv},
+	{"qTsV", NULL, hdl_qtsv},
+	{"qTV:", NULL, hdl_qtv},
+	{"QTFrame:", NULL, hdl_qtframe},
+	{"qTfP", NULL, hdl_qtfp},
+	{"qTsP", NULL, hdl_qtsp},
+	{"qTBuffer:", NULL, hdl_qtbuffer_read},
+	{"QTSave:", NULL, hdl_qtsave},
 };
 
 #define NHANDLERS (sizeof(handlers) / sizeof(handlers[0]))

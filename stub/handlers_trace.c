@@ -67,8 +67,9 @@ int hdl_qtdp(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 		w = memchr(a + 1, ':', len - 1);
 		w = w ? memchr(w + 1, ':', len - (size_t)(w + 1 - a)) : NULL;
 		w = w ? w + 1 : a + len;
-		err = tr__define_actions(s->tr, acts, w, len - (size_t)(w - a) - (acts->more ? 1 : 0),
-					 msg, sizeof(msg));
+		err = tr__define_actions(s->tr, acts, w,
+					 len - (size_t)(w - a) - (acts->more ? 1 : 0), msg,
+					 sizeof(msg));
 		free(acts);
 	} else {
 		struct rsp_qtdp_hdr h;
@@ -412,7 +413,7 @@ static int tfi_block(void *ctx, char type, const uint8_t *p, size_t len)
 
 int hdl_frame_info_xml(struct sess *s, struct rsp_buf *o)
 {
-	struct tfi_ctx c = { .o = o };
+	struct tfi_ctx c = {.o = o};
 	struct tf_frame f;
 
 	if (s->frame < 0 || tf_store__get(&s->tr->store, (size_t)s->frame, &f))

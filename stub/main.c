@@ -28,37 +28,36 @@ enum {
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"Usage: bpfstub [OPTIONS] COMM --attach PID\n"
-		"       bpfstub [OPTIONS] --attach COMM PID\n"
-		"       bpfstub [OPTIONS] COMM PROG [ARGS...]\n"
-		"\n"
-		"A GDB/LLDB remote stub that never stops the target: memory is read live,\n"
-		"tracepoints run as BPF uprobes, and no thread is ever ptrace-stopped.\n"
-		"\n"
-		"COMM is where to listen:\n"
-		"  [HOST]:PORT   TCP (HOST defaults to 127.0.0.1; PORT 0 picks a free port).\n"
-		"                A non-loopback HOST must be named and is warned about:\n"
-		"                the protocol has no authentication.\n"
-		"  unix:PATH     a Unix socket, mode 0600\n"
-		"  - | stdio     stdin/stdout, for: target remote | bpfstub - --attach PID\n"
-		"\n"
-		"Options:\n"
-		"  --attach PID  serve the running process PID\n"
-		"  --once        exit when the first client leaves (a disconnected trace\n"
-		"                that is still running keeps bpfstub up until it stops)\n"
-		"  --save-dir DIR\n"
-		"                let `tsave -r FILE` (QTSave) write trace files, only\n"
-		"                inside DIR (no '..', no symlinks, never overwriting)\n"
-		"  --save-on-exit FILE\n"
-		"                on SIGTERM/SIGINT or when the last client leaves, save\n"
-		"                the frames to FILE (GDB trace file format) first\n"
-		"  -v, --debug   log every packet to stderr\n"
-		"  -h, --help    this text\n"
-		"  -V, --version print the version\n"
-		"\n"
-		"Exit status: 0 done, 1 target error (no such pid, no permission), 2 usage,\n"
-		"3 cannot listen (address in use).\n");
+	fprintf(f, "Usage: bpfstub [OPTIONS] COMM --attach PID\n"
+		   "       bpfstub [OPTIONS] --attach COMM PID\n"
+		   "       bpfstub [OPTIONS] COMM PROG [ARGS...]\n"
+		   "\n"
+		   "A GDB/LLDB remote stub that never stops the target: memory is read live,\n"
+		   "tracepoints run as BPF uprobes, and no thread is ever ptrace-stopped.\n"
+		   "\n"
+		   "COMM is where to listen:\n"
+		   "  [HOST]:PORT   TCP (HOST defaults to 127.0.0.1; PORT 0 picks a free port).\n"
+		   "                A non-loopback HOST must be named and is warned about:\n"
+		   "                the protocol has no authentication.\n"
+		   "  unix:PATH     a Unix socket, mode 0600\n"
+		   "  - | stdio     stdin/stdout, for: target remote | bpfstub - --attach PID\n"
+		   "\n"
+		   "Options:\n"
+		   "  --attach PID  serve the running process PID\n"
+		   "  --once        exit when the first client leaves (a disconnected trace\n"
+		   "                that is still running keeps bpfstub up until it stops)\n"
+		   "  --save-dir DIR\n"
+		   "                let `tsave -r FILE` (QTSave) write trace files, only\n"
+		   "                inside DIR (no '..', no symlinks, never overwriting)\n"
+		   "  --save-on-exit FILE\n"
+		   "                on SIGTERM/SIGINT or when the last client leaves, save\n"
+		   "                the frames to FILE (GDB trace file format) first\n"
+		   "  -v, --debug   log every packet to stderr\n"
+		   "  -h, --help    this text\n"
+		   "  -V, --version print the version\n"
+		   "\n"
+		   "Exit status: 0 done, 1 target error (no such pid, no permission), 2 usage,\n"
+		   "3 cannot listen (address in use).\n");
 }
 
 /* Effective capabilities of this process, from /proc/self/status. */
@@ -81,8 +80,8 @@ static unsigned long long cap_eff(void)
 static void check_caps(void)
 {
 	unsigned long long c = cap_eff();
-	bool admin = c & (1ull << 21); /* CAP_SYS_ADMIN */
-	bool bpf = admin || (c & (1ull << 39)); /* CAP_BPF */
+	bool admin = c & (1ull << 21);		    /* CAP_SYS_ADMIN */
+	bool bpf = admin || (c & (1ull << 39));	    /* CAP_BPF */
 	bool perfmon = admin || (c & (1ull << 38)); /* CAP_PERFMON */
 
 	if (!bpf || !perfmon)
@@ -109,13 +108,17 @@ static int parse_pid(const char *s, pid_t *pid)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "attach", no_argument, NULL, 'a' }, { "once", no_argument, NULL, 'o' },
-		{ "debug", no_argument, NULL, 'v' },  { "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' }, { "save-dir", required_argument, NULL, 'D' },
-		{ "save-on-exit", required_argument, NULL, 'S' }, { NULL, 0, NULL, 0 },
+		{"attach", no_argument, NULL, 'a'},
+		{"once", no_argument, NULL, 'o'},
+		{"debug", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{"save-dir", required_argument, NULL, 'D'},
+		{"save-on-exit", required_argument, NULL, 'S'},
+		{NULL, 0, NULL, 0},
 	};
 	static char save_dir[4096];
-	struct srv_opts o = { .save_dirfd = -1 };
+	struct srv_opts o = {.save_dirfd = -1};
 	struct tgt t;
 	char err[512] = "";
 	bool attach = false;
@@ -171,7 +174,8 @@ int main(int argc, char **argv)
 	if (o.save_dir) {
 		o.save_dirfd = open(o.save_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 		if (o.save_dirfd < 0) {
-			fprintf(stderr, "bpfstub: --save-dir %s: %s\n", o.save_dir, strerror(errno));
+			fprintf(stderr, "bpfstub: --save-dir %s: %s\n", o.save_dir,
+				strerror(errno));
 			return EXIT_USAGE;
 		}
 	}

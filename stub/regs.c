@@ -14,7 +14,10 @@
 #include "rsp/buf.h"
 #include "regs.h"
 
-#define R(n, b, t, g, gen, dw) { n, b, t, g, gen, dw }
+#define R(n, b, t, g, gen, dw)                                                                     \
+	{                                                                                          \
+		n, b, t, g, gen, dw                                                                \
+	}
 
 static const struct reg_desc reg_table[AMD64_NUM] = {
 	R("rax", 64, "int64", NULL, NULL, 0),

@@ -38,9 +38,9 @@ struct reg_desc {
 	const char *name;
 	unsigned bits;
 	const char *type;
-	const char *group; /* NULL: general */
+	const char *group;   /* NULL: general */
 	const char *generic; /* LLDB's generic name (pc, sp, fp, flags) or NULL */
-	int dwarf; /* DWARF / eh_frame number, -1 if none */
+	int dwarf;	     /* DWARF / eh_frame number, -1 if none */
 };
 
 const struct reg_desc *regs_desc(unsigned regno);

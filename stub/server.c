@@ -36,9 +36,9 @@
 #include "trace.h"
 #include "tracefile.h"
 
-#define SRV_TICK_MS 200
+#define SRV_TICK_MS	  200
 #define SRV_TRACE_TICK_MS 50 /* ring buffer drain interval while tracing */
-#define SRV_READ_CHUNK 65536
+#define SRV_READ_CHUNK	  65536
 
 static volatile sig_atomic_t srv_quit_signal;
 
@@ -99,7 +99,7 @@ static bool is_loopback(const struct sockaddr *sa)
 
 static int listen_tcp(const struct srv_opts *o, char *where, size_t wlen)
 {
-	struct addrinfo hints = { 0 }, *ai = NULL;
+	struct addrinfo hints = {0}, *ai = NULL;
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
 	char host[NI_MAXHOST], serv[NI_MAXSERV];
@@ -114,9 +114,10 @@ static int listen_tcp(const struct srv_opts *o, char *where, size_t wlen)
 		return -EINVAL;
 	}
 	if (!is_loopback(ai->ai_addr))
-		fprintf(stderr, "bpfstub: warning: listening on %s, which is not loopback; the "
-				"remote protocol has no authentication, anyone who can reach this "
-				"port can read the target's memory\n",
+		fprintf(stderr,
+			"bpfstub: warning: listening on %s, which is not loopback; the "
+			"remote protocol has no authentication, anyone who can reach this "
+			"port can read the target's memory\n",
 			o->host);
 	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
@@ -152,7 +153,7 @@ cleanup:
 
 static int listen_unix(const struct srv_opts *o, char *where, size_t wlen)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 	mode_t old;
 	int fd, err = 0;
 
@@ -234,7 +235,7 @@ static void refuse_client(int lfd)
  */
 static void drain_client(int fd, char *buf)
 {
-	struct pollfd p = { .fd = fd, .events = POLLIN };
+	struct pollfd p = {.fd = fd, .events = POLLIN};
 	int rounds = 5;
 
 	shutdown(fd, SHUT_WR);
@@ -320,7 +321,7 @@ static enum client_end serve_client(const struct srv_opts *o, struct tgt *t, str
 		return CLIENT_QUIT;
 	}
 	for (;;) {
-		struct pollfd p[2] = { { .fd = rfd, .events = POLLIN }, { .fd = lfd, .events = POLLIN } };
+		struct pollfd p[2] = {{.fd = rfd, .events = POLLIN}, {.fd = lfd, .events = POLLIN}};
 		int n = poll(p, lfd >= 0 ? 2 : 1, tick_ms(tr));
 		ssize_t got;
 
@@ -374,7 +375,7 @@ static enum client_end serve_client(const struct srv_opts *o, struct tgt *t, str
 
 static void set_timeouts(int fd)
 {
-	struct timeval tv = { .tv_sec = 10 };
+	struct timeval tv = {.tv_sec = 10};
 	int one = 1;
 
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
@@ -390,8 +391,7 @@ static void save_on_exit(const struct srv_opts *o, struct trace *tr)
 		return;
 	tr__stop(tr, TR_STOP_USER, 0, NULL);
 	if (tfile_save_path(tr, o->save_on_exit, msg, sizeof(msg)))
-		fprintf(stderr, "bpfstub: cannot save the trace to %s: %s\n", o->save_on_exit,
-			msg);
+		fprintf(stderr, "bpfstub: cannot save the trace to %s: %s\n", o->save_on_exit, msg);
 	else
 		fprintf(stderr, "bpfstub: saved %zu trace frames to %s\n",
 			tf_store__count(&tr->store), o->save_on_exit);
@@ -399,7 +399,7 @@ static void save_on_exit(const struct srv_opts *o, struct trace *tr)
 
 int srv_run(const struct srv_opts *o, struct tgt *t)
 {
-	struct sigaction sa = { .sa_handler = on_quit_signal };
+	struct sigaction sa = {.sa_handler = on_quit_signal};
 	struct trace tr;
 	char where[NI_MAXHOST + NI_MAXSERV + 8];
 	int lfd = -1, rc = 0;
@@ -429,7 +429,7 @@ int srv_run(const struct srv_opts *o, struct tgt *t)
 	print_connect_lines(o, where, t->pid);
 
 	while (!srv_quit_signal) {
-		struct pollfd p = { .fd = lfd, .events = POLLIN };
+		struct pollfd p = {.fd = lfd, .events = POLLIN};
 		enum client_end end;
 		int cfd;
 

@@ -22,8 +22,8 @@ struct srv_opts {
 	char path[108];
 	bool once;
 	int verbose;
-	const char *save_dir; /* --save-dir: where QTSave may write, or NULL */
-	int save_dirfd; /* save_dir opened O_PATH, or -1 */
+	const char *save_dir;	  /* --save-dir: where QTSave may write, or NULL */
+	int save_dirfd;		  /* save_dir opened O_PATH, or -1 */
 	const char *save_on_exit; /* --save-on-exit FILE, or NULL */
 };
 

@@ -166,7 +166,8 @@ int sess__exit_reply(struct sess *s, struct rsp_buf *r)
 	if (s->tgt->launched && WIFSIGNALED(st))
 		rsp_buf__printf(r, "X%02x", WTERMSIG(st));
 	else
-		rsp_buf__printf(r, "W%02x", s->tgt->launched && WIFEXITED(st) ? WEXITSTATUS(st) : 0);
+		rsp_buf__printf(r, "W%02x",
+				s->tgt->launched && WIFEXITED(st) ? WEXITSTATUS(st) : 0);
 	if (s->multiprocess)
 		rsp_buf__printf(r, ";process:%x", (unsigned)s->tgt->pid);
 	s->running = false;

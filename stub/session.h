@@ -20,7 +20,7 @@
 #include "target.h"
 
 #define SESS_PACKET_SIZE 0x4000
-#define SESS_VFILE_MAX 16
+#define SESS_VFILE_MAX	 16
 
 struct srv_opts;
 
@@ -37,23 +37,23 @@ struct trace;
 struct sess {
 	struct tgt *tgt;
 	struct trace *tr; /* the server's: outlives this session */
-	long frame; /* selected trace frame (QTFrame), -1 for none: live */
-	size_t tsv_next; /* qTfV/qTsV cursor */
-	char **upload; /* qTfP snapshot, sent one item per qTsP */
+	long frame;	  /* selected trace frame (QTFrame), -1 for none: live */
+	size_t tsv_next;  /* qTfV/qTsV cursor */
+	char **upload;	  /* qTfP snapshot, sent one item per qTsP */
 	size_t nupload, upload_next;
 	const struct srv_opts *opts;
 
-	bool noack; /* QStartNoAckMode accepted */
-	bool multiprocess; /* client offered multiprocess+: p<pid>.<tid> ids */
-	bool nonstop; /* QNonStop:1 */
-	bool lldb; /* client is LLDB (thread suffix, qHostInfo): never send 'x' */
-	bool error_strings; /* LLDB's QEnableErrorStrings: "E01;<hex text>" */
-	bool running; /* all-stop: resumed, silent until 0x03 */
-	bool stop_notified; /* non-stop: the one %Stop we send was sent */
+	bool noack;		/* QStartNoAckMode accepted */
+	bool multiprocess;	/* client offered multiprocess+: p<pid>.<tid> ids */
+	bool nonstop;		/* QNonStop:1 */
+	bool lldb;		/* client is LLDB (thread suffix, qHostInfo): never send 'x' */
+	bool error_strings;	/* LLDB's QEnableErrorStrings: "E01;<hex text>" */
+	bool running;		/* all-stop: resumed, silent until 0x03 */
+	bool stop_notified;	/* non-stop: the one %Stop we send was sent */
 	bool close_after_reply; /* D, vKill: drop the client once replied */
-	bool quit_after_close; /* target gone: the server exits after this client */
+	bool quit_after_close;	/* target gone: the server exits after this client */
 
-	pid_t g_tid; /* Hg selection, 0 = any */
+	pid_t g_tid;	/* Hg selection, 0 = any */
 	pid_t stop_tid; /* thread the stop reply named */
 
 	/* qfThreadInfo/qsThreadInfo snapshot */
@@ -66,8 +66,8 @@ struct sess {
 	int vfile_fd[SESS_VFILE_MAX];
 
 	struct rsp_buf notify; /* a %Stop payload to send after the reply */
-	struct rsp_buf tx; /* framed bytes waiting to be written */
-	struct rsp_buf last; /* the last framed reply, for a '-' retransmit */
+	struct rsp_buf tx;     /* framed bytes waiting to be written */
+	struct rsp_buf last;   /* the last framed reply, for a '-' retransmit */
 };
 
 void sess__init(struct sess *s, struct tgt *t, struct trace *tr, const struct srv_opts *opts);

@@ -20,23 +20,23 @@ struct rsp_buf;
 
 struct tgt {
 	pid_t pid;
-	bool launched; /* we forked it: qAttached says 0 and vKill may kill it */
-	int root_fd; /* O_PATH of /proc/PID/root, for openat2(RESOLVE_IN_ROOT) */
-	int mem_fd; /* /proc/PID/mem, O_RDONLY, fallback for process_vm_readv */
-	uint64_t entry; /* AT_ENTRY */
-	uint64_t phdr; /* AT_PHDR */
-	uint64_t phnum; /* AT_PHNUM */
-	uint64_t base; /* AT_BASE (interpreter), 0 if static */
+	bool launched;	    /* we forked it: qAttached says 0 and vKill may kill it */
+	int root_fd;	    /* O_PATH of /proc/PID/root, for openat2(RESOLVE_IN_ROOT) */
+	int mem_fd;	    /* /proc/PID/mem, O_RDONLY, fallback for process_vm_readv */
+	uint64_t entry;	    /* AT_ENTRY */
+	uint64_t phdr;	    /* AT_PHDR */
+	uint64_t phnum;	    /* AT_PHNUM */
+	uint64_t base;	    /* AT_BASE (interpreter), 0 if static */
 	uint64_t load_bias; /* AT_PHDR - p_vaddr of the program's PT_PHDR (0 non-PIE) */
-	bool exited; /* reaped (launched) or gone */
-	int exit_status; /* wait status when launched and reaped */
+	bool exited;	    /* reaped (launched) or gone */
+	int exit_status;    /* wait status when launched and reaped */
 };
 
 struct tgt_thread {
 	pid_t tid;
 	char name[32]; /* comm, NUL-terminated */
-	int core; /* processor it last ran on, -1 if unknown */
-	char state; /* from stat: R S D T t Z ... */
+	int core;      /* processor it last ran on, -1 if unknown */
+	char state;    /* from stat: R S D T t Z ... */
 };
 
 /*

@@ -37,17 +37,17 @@
 #include "target.h"
 #include "trace.h"
 
-#define TR_MAX_TPS 256
-#define TR_RING_SIZE (8u << 20) /* 8 MiB: ~30k frames of registers + 64 bytes between drains */
+#define TR_MAX_TPS	 256
+#define TR_RING_SIZE	 (8u << 20) /* 8 MiB: ~30k frames of registers + 64 bytes between drains */
 #define TR_TSV_TIMESTAMP 1
-#define TR_TSV_THREAD 2
+#define TR_TSV_THREAD	 2
 
 static const struct {
 	uint32_t num;
 	const char *name;
 } builtin_tsvs[] = {
-	{ TR_TSV_TIMESTAMP, "trace_timestamp" },
-	{ TR_TSV_THREAD, "trace_thread" },
+	{TR_TSV_TIMESTAMP, "trace_timestamp"},
+	{TR_TSV_THREAD, "trace_thread"},
 };
 
 static uint64_t now_us(clockid_t clk)
@@ -270,7 +270,7 @@ static int tp_install(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
 	struct bpfc_tsv_slot slots[TR_MAX_TPS];
 	struct bpfc_expr exprs[RSP_TP_ACTIONS_MAX * 4], cond;
 	struct bpfc_mem mem[64];
-	struct bpfc_spec spec = { 0 };
+	struct bpfc_spec spec = {0};
 	size_t nmem, i, nexpr = 0;
 	int err;
 
@@ -368,8 +368,8 @@ int tr__define(struct trace *tr, const struct rsp_qtdp_hdr *h, char *msg, size_t
 		rsp_trace_hex_decode(&h->cond, cond, h->cond.len);
 		err = bpfc_ax__check(cond, h->cond.len, BPFC_AX_COND, why, sizeof(why));
 		if (err) {
-			snprintf(msg, mlen, "tracepoint %llu condition: %s", (unsigned long long)h->num,
-				 why);
+			snprintf(msg, mlen, "tracepoint %llu condition: %s",
+				 (unsigned long long)h->num, why);
 			free(cond);
 			return err;
 		}
@@ -470,8 +470,9 @@ int tr__define_actions(struct trace *tr, const struct rsp_qtdp_actions *a, const
 		struct tp_action *d = &tp->act[tp->nact];
 
 		memset(d, 0, sizeof(*d));
-		d->kind = x->kind == RSP_TPA_REGS ? TPA_REGS
-						  : x->kind == RSP_TPA_MEM ? TPA_MEM : TPA_EXPR;
+		d->kind = x->kind == RSP_TPA_REGS  ? TPA_REGS
+			  : x->kind == RSP_TPA_MEM ? TPA_MEM
+						   : TPA_EXPR;
 		d->regmask[0] = x->regmask[0];
 		d->regmask[1] = x->regmask[1];
 		d->basereg = x->basereg;
@@ -634,7 +635,7 @@ static int on_record(void *ctx, void *data, size_t len)
 {
 	struct trace *tr = ctx;
 	const struct bpfc_rec *rec = data;
-	struct rec_ctx c = { .tr = tr };
+	struct rec_ctx c = {.tr = tr};
 	struct tp *tp;
 	size_t builtins;
 	uint8_t *p;
@@ -847,7 +848,8 @@ int tr__poll(struct trace *tr)
 			tr__stop(tr, TR_STOP_ERROR, 0, msg);
 			release_kernel(tr);
 		} else if (exec_happened(tr)) {
-			snprintf(msg, sizeof(msg), "pid %d exec()d; uprobes detached", tr->tgt->pid);
+			snprintf(msg, sizeof(msg), "pid %d exec()d; uprobes detached",
+				 tr->tgt->pid);
 			tr__stop(tr, TR_STOP_ERROR, 0, msg);
 			release_kernel(tr);
 		}
@@ -912,10 +914,11 @@ int tr__status(struct trace *tr, struct rsp_buf *r)
 	if (dropped || tr->lost) {
 		char note[160];
 
-		snprintf(note, sizeof(note), "%sbpfstub: %llu frames dropped (ring buffer full), "
-					     "%llu lost (trace buffer full)",
-			 tr->notes_hex && tr->notes_hex[0] ? "; " : "",
-			 (unsigned long long)dropped, (unsigned long long)tr->lost);
+		snprintf(note, sizeof(note),
+			 "%sbpfstub: %llu frames dropped (ring buffer full), "
+			 "%llu lost (trace buffer full)",
+			 tr->notes_hex && tr->notes_hex[0] ? "; " : "", (unsigned long long)dropped,
+			 (unsigned long long)tr->lost);
 		rsp_buf__put_hex_str(r, note);
 	}
 	return r->oom ? -ENOMEM : 0;
@@ -1004,8 +1007,8 @@ int tr__upload(struct trace *tr, int (*cb)(void *ctx, const char *item), void *c
 			rsp_buf__reset(&b);
 			rsp_buf__printf(&b, "Z%x:%llx:%s:%llx:%llx:%s", tp->num,
 					(unsigned long long)tp->addr, src->type,
-					(unsigned long long)src->start, (unsigned long long)src->slen,
-					src->hex);
+					(unsigned long long)src->start,
+					(unsigned long long)src->slen, src->hex);
 			err = b.oom ? -ENOMEM : cb(ctx, b.data);
 		}
 	}

@@ -73,8 +73,8 @@ struct tp {
 	struct bpfc_prog prog;
 	struct bpfc_probe probe;
 	uint64_t frames; /* stored in the frame store this run */
-	uint64_t bytes; /* their size */
-	uint64_t late; /* records that arrived after the run stopped */
+	uint64_t bytes;	 /* their size */
+	uint64_t late;	 /* records that arrived after the run stopped */
 };
 
 struct tp_tsv {
@@ -88,10 +88,10 @@ struct tp_tsv {
 enum tr_stop {
 	TR_NOT_RUN,
 	TR_RUNNING,
-	TR_STOP_USER, /* tstop */
-	TR_STOP_FULL, /* tfull */
-	TR_STOP_PASS, /* tpasscount:<tp> */
-	TR_STOP_ERROR, /* terror:<msg>:<tp> */
+	TR_STOP_USER,	      /* tstop */
+	TR_STOP_FULL,	      /* tfull */
+	TR_STOP_PASS,	      /* tpasscount:<tp> */
+	TR_STOP_ERROR,	      /* terror:<msg>:<tp> */
 	TR_STOP_DISCONNECTED, /* tdisconnected */
 };
 
@@ -103,7 +103,7 @@ struct trace {
 	size_t ntsvs;
 	struct {
 		uint64_t start, end;
-	} *ro;
+	} * ro;
 	size_t nro;
 
 	struct tf_store store;
@@ -120,12 +120,12 @@ struct trace {
 	struct bpfc_ring *ring;
 	bool consuming; /* inside bpfc_ring__consume(): the ring must stay */
 	int counters_fd;
-	int tsv_fd; /* trace state variables: slot i is tsvs[i] */
+	int tsv_fd;  /* trace state variables: slot i is tsvs[i] */
 	int gate_fd; /* pass-count gate, one slot per location */
 	uint32_t nslots;
-	uint64_t lost; /* records that did not fit (store full) */
+	uint64_t lost;		  /* records that did not fit (store full) */
 	uint64_t mono_to_wall_us; /* add to CLOCK_MONOTONIC for wall-clock time */
-	char *auxv; /* at tstart: an exec changes it */
+	char *auxv;		  /* at tstart: an exec changes it */
 	size_t auxv_len;
 	unsigned ticks;
 };

@@ -75,7 +75,8 @@ static int header(struct trace *tr, struct rsp_buf *b)
 		const struct tp *tp = &tr->tps[i];
 
 		rsp_buf__printf(b, "tp V%x:%llx:%llx:%llx\n", tp->num, (unsigned long long)tp->addr,
-				(unsigned long long)tr__hits(tr, tp), (unsigned long long)tp->bytes);
+				(unsigned long long)tr__hits(tr, tp),
+				(unsigned long long)tp->bytes);
 	}
 	rsp_buf__putc(b, '\n');
 	return err ? err : b->oom ? -ENOMEM : 0;
@@ -100,7 +101,7 @@ static int write_all(int fd, const void *p, size_t n)
 
 int tfile_write(struct trace *tr, int fd)
 {
-	static const char end[2] = { 0, 0 };
+	static const char end[2] = {0, 0};
 	struct rsp_buf b;
 	char chunk[65536];
 	uint64_t off = 0;
@@ -166,8 +167,9 @@ static int write_atomic(struct trace *tr, int dirfd, const char *base, char *msg
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
 	if (linkat(AT_FDCWD, proc, dirfd, base, AT_SYMLINK_FOLLOW)) {
 		err = -errno;
-		snprintf(msg, mlen, "%s", err == -EEXIST ? "the file exists; bpfstub never overwrites"
-							 : strerror(-err));
+		snprintf(msg, mlen, "%s",
+			 err == -EEXIST ? "the file exists; bpfstub never overwrites"
+					: strerror(-err));
 	}
 cleanup:
 	close(fd);
@@ -187,15 +189,18 @@ int tfile_save_beneath(struct trace *tr, int save_dirfd, const char *save_dir, c
 	int pfd, err;
 
 	if (save_dirfd < 0) {
-		snprintf(msg, mlen, "bpfstub saves trace files only into a directory named with "
-				    "--save-dir; use tsave without -r to save on the GDB side");
+		snprintf(msg, mlen,
+			 "bpfstub saves trace files only into a directory named with "
+			 "--save-dir; use tsave without -r to save on the GDB side");
 		return -EPERM;
 	}
 	dlen = strlen(save_dir);
 	/* An absolute name must point inside the save directory. */
 	if (name[0] == '/') {
-		if (strncmp(name, save_dir, dlen) || (name[dlen] != '/' && save_dir[dlen - 1] != '/')) {
-			snprintf(msg, mlen, "'%s' is outside the save directory %s", name, save_dir);
+		if (strncmp(name, save_dir, dlen) ||
+		    (name[dlen] != '/' && save_dir[dlen - 1] != '/')) {
+			snprintf(msg, mlen, "'%s' is outside the save directory %s", name,
+				 save_dir);
 			return -EPERM;
 		}
 		rel = name + dlen;

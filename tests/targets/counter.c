@@ -78,12 +78,12 @@ volatile long ticks;
 volatile long calls;
 volatile int last_result;
 char message[64] = "hello from counter";
-struct item config = { 42, 1234, "first" };
+struct item config = {42, 1234, "first"};
 struct item items[4] = {
-	{ 1, 100, "item-1" },
-	{ 2, 200, "item-2" },
-	{ 3, 300, "item-3" },
-	{ 4, 400, "item-4" },
+	{1, 100, "item-1"},
+	{2, 200, "item-2"},
+	{3, 300, "item-3"},
+	{4, 400, "item-4"},
 };
 char scratch[32];
 int devnull_fd = -1;
@@ -98,10 +98,10 @@ struct node {
 	struct node *next;
 };
 struct node nodes[4] = {
-	{ 10, &nodes[1] },
-	{ 20, &nodes[2] },
-	{ 30, &nodes[3] },
-	{ 40, &nodes[0] },
+	{10, &nodes[1]},
+	{20, &nodes[2]},
+	{30, &nodes[3]},
+	{40, &nodes[0]},
 };
 volatile int last_walk;
 #define MAX_BURST 8
@@ -168,7 +168,7 @@ static void *hot_thread(void *arg)
 
 static void sleep_ms(long ms)
 {
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
 
 	while (nanosleep(&ts, &ts) != 0)
 		;
