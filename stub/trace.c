@@ -38,6 +38,7 @@
 #include "trace.h"
 
 #define TR_MAX_TPS	 256
+#define TR_MAX_ACTIONS	 1024	    /* per location: bounds what a client can make us keep */
 #define TR_RING_SIZE	 (8u << 20) /* 8 MiB: ~30k frames of registers + 64 bytes between drains */
 #define TR_TSV_TIMESTAMP 1
 #define TR_TSV_THREAD	 2
@@ -461,6 +462,10 @@ int tr__define_actions(struct trace *tr, const struct rsp_qtdp_actions *a, const
 			}
 		}
 	}
+	if (tp->nact + a->n > TR_MAX_ACTIONS) {
+		snprintf(msg, mlen, "tracepoint %u: more than %d actions", tp->num, TR_MAX_ACTIONS);
+		return -E2BIG;
+	}
 	acts = realloc(tp->act, (tp->nact + a->n) * sizeof(*acts));
 	if (!acts)
 		return -ENOMEM;
@@ -504,6 +509,11 @@ int tr__define_src(struct trace *tr, const struct rsp_qtdpsrc *s, char *msg, siz
 		snprintf(msg, mlen, "source for an undefined tracepoint %llu",
 			 (unsigned long long)s->num);
 		return -ENOENT;
+	}
+	if (tp->nsrc == TR_MAX_ACTIONS) {
+		snprintf(msg, mlen, "tracepoint %u: more than %d source lines", tp->num,
+			 TR_MAX_ACTIONS);
+		return -E2BIG;
 	}
 	src = realloc(tp->src, (tp->nsrc + 1) * sizeof(*src));
 	if (!src)
