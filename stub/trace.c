@@ -884,11 +884,15 @@ int tr__status(struct trace *tr, struct rsp_buf *r)
 		rsp_buf__puts(r, "trunning:0");
 		break;
 	case TR_STOP_USER:
-		/* "tstop:<hex notes>:0", or "tstop:0" without notes (no "()" in GDB). */
+		/*
+		 * "tstop:<hex notes>:0", notes possibly empty, as gdbserver sends
+		 * it.  Never "tstop:0": GDB then has no stop text and its tsave
+		 * crashes on it (strlen of NULL in tfile_write_status).
+		 */
 		rsp_buf__puts(r, "tstop:");
-		if (tr->stop_notes_hex && tr->stop_notes_hex[0])
-			rsp_buf__printf(r, "%s:", tr->stop_notes_hex);
-		rsp_buf__puts(r, "0");
+		if (tr->stop_notes_hex)
+			rsp_buf__puts(r, tr->stop_notes_hex);
+		rsp_buf__puts(r, ":0");
 		break;
 	case TR_STOP_FULL:
 		rsp_buf__puts(r, "tfull:0");
