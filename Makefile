@@ -90,9 +90,9 @@ check: bpfstub
 demo: bpfstub targets
 	bash scripts/demo.sh
 
-$(BUILD)/bench/loop: bench/loop.c
+$(BUILD)/bench/loop: bench/loop.c bench/bench_push.h
 	@mkdir -p $(dir $@)
-	$(CC) -O2 -g -fno-pie -no-pie -o $@ $<
+	$(CC) -O2 -g -I. -fno-pie -no-pie -o $@ $<
 
 $(BUILD)/bench/empty_probe: bench/empty_probe.c $(filter $(O)/bpf/%,$(LIB_OBJS))
 	@mkdir -p $(dir $@)

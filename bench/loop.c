@@ -22,6 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/bench_push.h"
+
 char bench_buf[64] = "sixty-four bytes of memory collected at every single hit....";
 volatile long bench_sink;
 
@@ -31,19 +33,7 @@ __attribute__((noinline)) long bench_fn(long a, long b, char *buf)
 }
 
 /* In assembly, so that its first instruction is surely `push %rbp`. */
-long bench_push(long a, long b, char *buf);
-__asm__(".text\n"
-	".globl bench_push\n"
-	".type bench_push, @function\n"
-	"bench_push:\n"
-	"	push %rbp\n"
-	"	mov %rsp, %rbp\n"
-	"	movsbq (%rdx), %rax\n"
-	"	add %rsi, %rdi\n"
-	"	add %rdi, %rax\n"
-	"	pop %rbp\n"
-	"	ret\n"
-	".size bench_push, . - bench_push\n");
+__asm__(BENCH_PUSH_ASM);
 
 int main(int argc, char **argv)
 {

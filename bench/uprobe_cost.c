@@ -33,6 +33,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/bench_push.h"
+
 #include <bpf/bpf.h>
 
 #include "bpf/collect.h"
@@ -53,28 +55,15 @@ static const char *const mode_name[NMODES] = {"no probe",   "empty prog",   "col
  * built with frame pointers) but must single-step most others out of line
  * (a second trap), so both cases are measured.
  */
-long bench_push(long a, long b, char *buf);
 long bench_xol(long a, long b, char *buf);
-__asm__(".text\n"
-	".globl bench_push\n"
-	".type bench_push, @function\n"
-	"bench_push:\n"
-	"	push %rbp\n"
-	"	mov %rsp, %rbp\n"
-	"	movsbq (%rdx), %rax\n"
-	"	add %rsi, %rdi\n"
-	"	add %rdi, %rax\n"
-	"	pop %rbp\n"
-	"	ret\n"
-	".size bench_push, . - bench_push\n"
-	".globl bench_xol\n"
-	".type bench_xol, @function\n"
-	"bench_xol:\n"
-	"	movsbq (%rdx), %rax\n"
-	"	add %rsi, %rdi\n"
-	"	add %rdi, %rax\n"
-	"	ret\n"
-	".size bench_xol, . - bench_xol\n");
+__asm__(BENCH_PUSH_ASM ".globl bench_xol\n"
+		       ".type bench_xol, @function\n"
+		       "bench_xol:\n"
+		       "	movsbq (%rdx), %rax\n"
+		       "	add %rsi, %rdi\n"
+		       "	add %rdi, %rax\n"
+		       "	ret\n"
+		       ".size bench_xol, . - bench_xol\n");
 
 typedef long (*bench_fn_t)(long a, long b, char *buf);
 

@@ -572,6 +572,26 @@ def gdb_batch(cmds, file=None, timeout=60, check_crash=True):
     return GdbResult(text, cmds, p.returncode)
 
 
+def _quit_gdb(proc, quit_cmd, output, what):
+    """Ask a piped gdb to quit (kill it if it will not), then fail the test if
+    it crashed: a negative status, "Fatal signal" or an internal error."""
+    if proc.poll() is None:
+        try:
+            proc.stdin.write(quit_cmd)
+            proc.stdin.flush()
+            proc.stdin.close()
+        except BrokenPipeError:
+            pass
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+    text = output()
+    if proc.returncode < 0 or "Fatal signal" in text or "internal-error" in text:
+        raise AssertionError(f"{what} crashed (status {proc.returncode}):\n{tail(text)}")
+
+
 class GdbPipe:
     """An interactive gdb reading commands from a pipe (not -batch, so its
     event loop runs and processes asynchronous stop notifications).
@@ -636,22 +656,7 @@ class GdbPipe:
             return self._buf.decode(errors="replace")
 
     def close(self):
-        if self.proc.poll() is None:
-            try:
-                self.proc.stdin.write(b"quit\n")
-                self.proc.stdin.flush()
-                self.proc.stdin.close()
-            except BrokenPipeError:
-                pass
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        text = self.all_output()
-        if self.proc.returncode < 0 or "Fatal signal" in text or "internal-error" in text:
-            raise AssertionError(f"gdb crashed (status {self.proc.returncode}):\n"
-                                 f"{tail(text)}")
+        _quit_gdb(self.proc, b"quit\n", self.all_output, "gdb")
 
     def __enter__(self):
         return self
@@ -1330,22 +1335,7 @@ class GdbMI:
             return "\n".join(self.lines[-n:])
 
     def close(self):
-        if self.proc.poll() is None:
-            try:
-                self.proc.stdin.write(b"-gdb-exit\n")
-                self.proc.stdin.flush()
-                self.proc.stdin.close()
-            except BrokenPipeError:
-                pass
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        text = self.log(10**6)
-        if self.proc.returncode < 0 or "Fatal signal" in text or "internal-error" in text:
-            raise AssertionError(f"gdb/mi crashed (status {self.proc.returncode}):\n"
-                                 f"{tail(text)}")
+        _quit_gdb(self.proc, b"-gdb-exit\n", lambda: self.log(10**6), "gdb/mi")
 
     def __enter__(self):
         return self

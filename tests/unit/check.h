@@ -14,6 +14,7 @@
 #define TESTS_UNIT_CHECK_H
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 
 #define TCHECK(t, cond, ...)                                                                       \
@@ -61,6 +62,47 @@ static int check_summary(const char *name)
 	return n_fail ? 1 : 0;
 }
 #endif
+
+/* Printable rendering of arbitrary bytes, for messages (rotating buffers). */
+static __attribute__((unused)) const char *show(const char *p, size_t len)
+{
+	static char bufs[4][512];
+	static int k;
+	char *b = bufs[k++ & 3];
+	size_t i, o = 0;
+
+	for (i = 0; i < len && o < sizeof(bufs[0]) - 16; i++) {
+		unsigned char ch = (unsigned char)p[i];
+
+		if (ch >= 0x20 && ch < 0x7f && ch != '\\')
+			b[o++] = (char)ch;
+		else
+			o += (size_t)sprintf(b + o, "\\x%02x", ch);
+	}
+	if (i < len)
+		o += (size_t)sprintf(b + o, "...");
+	b[o] = '\0';
+	return b;
+}
+
+/* Hex text ("26 00 05" or "260005") into bytes; the count decoded. */
+static __attribute__((unused)) size_t unhex(const char *h, unsigned char *out, size_t cap)
+{
+	size_t n = 0;
+	unsigned int b;
+
+	while (h[0] && h[1] && n < cap) {
+		if (h[0] == ' ') {
+			h++;
+			continue;
+		}
+		if (sscanf(h, "%2x", &b) != 1)
+			break;
+		out[n++] = (unsigned char)b;
+		h += 2;
+	}
+	return n;
+}
 
 /* A string literal as (pointer, length), so rows may hold NUL bytes. */
 #define S(x)	      x, sizeof(x) - 1

@@ -31,24 +31,6 @@ struct tctx {
 
 #define CHECK TCHECK
 
-static size_t unhex(const char *h, unsigned char *out, size_t cap)
-{
-	size_t n = 0;
-	unsigned int b;
-
-	while (h[0] && h[1] && n < cap) {
-		if (h[0] == ' ') {
-			h++;
-			continue;
-		}
-		if (sscanf(h, "%2x", &b) != 1)
-			break;
-		out[n++] = (unsigned char)b;
-		h += 2;
-	}
-	return n;
-}
-
 /* ---- accepted ---- */
 
 struct good {

@@ -32,6 +32,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "tests/unit/bpf_env.h"
 #include "tests/unit/check.h"
 #include <stdlib.h>
 #include <string.h>
@@ -313,24 +314,6 @@ struct exprs {
 	struct bpfc_expr e[MAX_EXPRS];
 	size_t n;
 };
-
-static size_t unhex(const char *h, unsigned char *out, size_t cap)
-{
-	size_t n = 0;
-	unsigned int b;
-
-	while (h[0] && h[1] && n < cap) {
-		if (h[0] == ' ') {
-			h++;
-			continue;
-		}
-		if (sscanf(h, "%2x", &b) != 1)
-			break;
-		out[n++] = (unsigned char)b;
-		h += 2;
-	}
-	return n;
-}
 
 static struct bpfc_expr *add_hex(struct exprs *x, const char *hex)
 {
@@ -1685,18 +1668,6 @@ static void test_build_msgs(struct tctx *t, struct env *env)
 	}
 }
 
-static int bpf_available(void)
-{
-	int fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "bpfc_probe", 4, 4, 1, NULL);
-
-	if (fd >= 0) {
-		close(fd);
-		return 0;
-	}
-	printf("ax-bpf: BPF unavailable: bpf(BPF_MAP_CREATE): %s\n", strerror(-fd));
-	return fd;
-}
-
 int main(void)
 {
 	struct tctx t = {0};
@@ -1710,7 +1681,7 @@ int main(void)
 	env.v.pid = env.v.in_fd = env.v.out_fd = -1;
 	signal(SIGPIPE, SIG_IGN);
 
-	r = bpf_available();
+	r = bpf_available("ax-bpf");
 	if (r) {
 		const char *ci = getenv("CI");
 

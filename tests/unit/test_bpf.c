@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "tests/unit/bpf_env.h"
 #include "tests/unit/check.h"
 #include <stdlib.h>
 #include <string.h>
@@ -859,19 +860,6 @@ cleanup:
 	reap(&vp);
 }
 
-/* 0 if BPF works; else prints why and returns -errno. */
-static int bpf_available(void)
-{
-	int fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "bpfc_probe", 4, 4, 1, NULL);
-
-	if (fd >= 0) {
-		close(fd);
-		return 0;
-	}
-	printf("bpf: BPF unavailable: bpf(BPF_MAP_CREATE): %s\n", strerror(-fd));
-	return fd;
-}
-
 int main(void)
 {
 	struct tctx t = {0};
@@ -882,7 +870,7 @@ int main(void)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	test_pure(&t);
 
-	r = bpf_available();
+	r = bpf_available("bpf");
 	if (r == -EPERM || r == -ENOSYS || r == -EACCES) {
 		const char *ci = getenv("CI");
 

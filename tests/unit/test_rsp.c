@@ -24,28 +24,6 @@
 #include "rsp/framer.h"
 #include "rsp/parse.h"
 
-/* Printable rendering of arbitrary bytes, for messages (rotating buffers). */
-static const char *show(const char *p, size_t len)
-{
-	static char bufs[4][512];
-	static int k;
-	char *b = bufs[k++ & 3];
-	size_t i, o = 0;
-
-	for (i = 0; i < len && o < sizeof(bufs[0]) - 8; i++) {
-		unsigned char ch = (unsigned char)p[i];
-
-		if (ch >= 0x20 && ch < 0x7f && ch != '\\')
-			b[o++] = (char)ch;
-		else
-			o += (size_t)sprintf(b + o, "\\x%02x", ch);
-	}
-	if (i < len)
-		o += (size_t)sprintf(b + o, "...");
-	b[o] = '\0';
-	return b;
-}
-
 /* ---------------------------------------------------------------- hex */
 
 static void test_hex_u64(void)
