@@ -341,7 +341,13 @@ static enum client_end serve_client(const struct srv_opts *o, struct tgt *t, str
 		}
 		if (n < 0 && errno != EINTR)
 			break;
-		if (n > 0 && lfd >= 0 && (p[1].revents & POLLIN))
+		/*
+		 * A second client is refused only once the current one has no
+		 * input left: a client that just closed is noticed first (its EOF
+		 * is read below), so the one reconnecting after it is served.
+		 */
+		if (n > 0 && lfd >= 0 && (p[1].revents & POLLIN) &&
+		    !(p[0].revents & (POLLIN | POLLHUP | POLLERR)))
 			refuse_client(lfd);
 		if (n > 0 && (p[0].revents & (POLLIN | POLLHUP | POLLERR))) {
 			got = read(rfd, buf, SRV_READ_CHUNK);
