@@ -11,6 +11,7 @@ PKGS=(
 	golang-go
 	libclang-rt-14-dev
 	procps python3 curl babeltrace2
+	systemtap-sdt-dev
 )
 
 missing=()
