@@ -273,6 +273,7 @@ static int tp_install(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
 	struct bpfc_mem mem[64];
 	struct bpfc_spec spec = {0};
 	size_t nmem, i, nexpr = 0;
+	char why[200];
 	int err;
 
 	if (tp->installed || !tp->enabled)
@@ -323,9 +324,12 @@ static int tp_install(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
 		return err;
 	}
 	err = bpfc_probe__attach(&tp->probe, tr->tgt->pid, tp->addr, tp->prog.fd,
-				 BPFC_PROBE_PATH_AUTO, msg, mlen);
-	if (err)
+				 BPFC_PROBE_PATH_AUTO, why, sizeof(why));
+	if (err) {
+		snprintf(msg, mlen, "tracepoint %u at 0x%llx: %s", tp->num,
+			 (unsigned long long)tp->addr, why);
 		return err;
+	}
 	tp->installed = true;
 	return 0;
 }
@@ -340,6 +344,35 @@ static void tp_uninstall(struct tp *tp)
 }
 
 /* ---- definitions -------------------------------------------------------- */
+
+/*
+ * A definition is complete when GDB has sent its last QTDP packet (no
+ * trailing '-').  GDB may announce actions and then send none (at -O2,
+ * `collect $args` with no argument in scope: "QTDP:1:ADDR:E:0:0-" alone), so
+ * a definition also counts as complete when anything else about the trace
+ * arrives: its source text, another tracepoint's header, or QTStart.  Nothing
+ * the user defined is left out without a word: while a run is on, settling
+ * installs it, and an error names it.
+ */
+static int settle(struct trace *tr, char *msg, size_t mlen)
+{
+	size_t i;
+	int err;
+
+	for (i = 0; i < tr->ntps; i++) {
+		struct tp *tp = &tr->tps[i];
+
+		if (tp->complete)
+			continue;
+		tp->complete = true;
+		if (tr__running(tr)) {
+			err = tp_install(tr, tp, msg, mlen);
+			if (err)
+				return err;
+		}
+	}
+	return 0;
+}
 
 int tr__define(struct trace *tr, const struct rsp_qtdp_hdr *h, char *msg, size_t mlen)
 {
@@ -382,6 +415,11 @@ int tr__define(struct trace *tr, const struct rsp_qtdp_hdr *h, char *msg, size_t
 		return err;
 	}
 
+	err = settle(tr, msg, mlen);
+	if (err) {
+		free(cond);
+		return err;
+	}
 	tp = tr__find(tr, (uint32_t)h->num, h->addr);
 	if (tp) {
 		tp_uninstall(tp);
@@ -504,12 +542,17 @@ int tr__define_src(struct trace *tr, const struct rsp_qtdpsrc *s, char *msg, siz
 {
 	struct tp *tp = tr__find(tr, (uint32_t)s->num, s->addr);
 	struct tp_src *src;
+	int err;
 
 	if (!tp) {
 		snprintf(msg, mlen, "source for an undefined tracepoint %llu",
 			 (unsigned long long)s->num);
 		return -ENOENT;
 	}
+	/* GDB sends the source after the last action packet. */
+	err = settle(tr, msg, mlen);
+	if (err)
+		return err;
 	if (tp->nsrc == TR_MAX_ACTIONS) {
 		snprintf(msg, mlen, "tracepoint %u: more than %d source lines", tp->num,
 			 TR_MAX_ACTIONS);
@@ -777,7 +820,8 @@ int tr__start(struct trace *tr, char *msg, size_t mlen)
 	for (i = 0; i < tr->ntps; i++) {
 		struct tp *tp = &tr->tps[i];
 
-		if (!tp->complete || !tp->enabled)
+		tp->complete = true;
+		if (!tp->enabled)
 			continue;
 		err = tp_install(tr, tp, msg, mlen);
 		if (err) {

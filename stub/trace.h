@@ -65,7 +65,7 @@ struct tp {
 	size_t nact;
 	struct tp_src *src;
 	size_t nsrc;
-	bool complete; /* the last QTDP packet (no trailing '-') arrived */
+	bool complete; /* GDB sent its last packet (see settle() in trace.c) */
 
 	/* during a run */
 	bool installed;

@@ -27,7 +27,7 @@ import urllib.request
 from harness import (FRAME_NOT_FOUND, Stub, Target, ThreadStateSampler, TraceStatus, actions,
                      assert_consecutive, attached, elf_file_bytes, found_frame, gdb_batch,
                      gdb_pipe, gdb_values_by_frame, load_bias, needs_bpf, read_mem,
-                     tracepoint_address, wait_until)
+                     rsp_client, tail, tracepoint_address, wait_until)
 from harness import gdb_connect as connect
 from harness import gdb_hits as hits
 from harness import gdb_print_int as pint
@@ -314,6 +314,69 @@ def test_args_O2_without_bytecode():
             args = g.cmd("info args")
             assert re.search(rf"^n = {c % 1000}\s*$", args, re.M), f"info args:\n{args}"
         g.cmd("tfind none")
+        t.assert_running()
+
+
+@needs_bpf
+def test_announced_actions_never_sent_still_collect():
+    """-O2, `trace beat` + `collect $args` where beat has no arguments: GDB
+    warns "No args found in scope", sends QTDP:1:ADDR:E:0:0- (actions
+    announced) and no action packet.  As with gdbserver the tracepoint still
+    records a frame per hit (it used to be skipped without a word)."""
+    with attached("counter-O2") as (t, stub), gdb_pipe(file=t.path) as g:
+        connect(g, stub)
+        tp = tracepoint_address(g.cmd("trace beat"))
+        g.cmd(actions("collect $args"))
+        out = g.cmd("tstart")
+        assert "No args found in scope" in out, f"gdb should warn at tstart:\n{out}"
+        log = stub.stderr_text()
+        hdr = re.search(rf"<- QTDP:1:0*{tp:x}:E:0:0-$", log, re.M)
+        assert hdr, f"expected the header to announce actions:\n{tail(log)}"
+        assert "<- QTDP:-1:" not in log, "gdb was expected to send no action packet"
+        wait_created(g, 3)
+        g.cmd("tstop")
+        st = tstatus(g)
+        assert st.frames >= 3 and st.frames == st.created, str(st)
+        assert hits(g).get(1, 0) >= st.frames, "hits should cover the frames"
+        assert tfind(g, "0") == (0, 1)
+        assert pint(g, "(long)$pc") == tp, "frame 0 is not at beat"
+        g.cmd("tfind none")
+        t.assert_running()
+
+
+@needs_bpf
+def test_pending_definition_installed_by_its_source_during_a_run():
+    """During a run (InstallInTrace), a header that announces actions and is
+    followed only by its source text (QTDPsrc) is installed then: hits are
+    counted.  And a definition that cannot be installed at QTStart makes
+    QTStart fail with a message naming it."""
+    with attached("counter-O2") as (t, stub), rsp_client(stub.addr) as c:
+        c.no_ack()
+        beat, compute = t.addr_of("beat"), t.addr_of("compute")
+        assert c.request("QTinit") == "OK"
+        assert c.request(f"QTDP:1:{compute:x}:E:0:0") == "OK"
+        assert c.request("QTStart") == "OK"
+        assert c.request(f"QTDP:2:{beat:x}:E:0:0-") == "OK"
+        assert c.request(f"QTDPsrc:2:{beat:x}:at:0:4:{b'beat'.hex()}") == "OK"
+
+        def beat_hits():
+            r = c.request(f"qTP:2:{beat:x}")
+            assert r and r.startswith("V"), f"qTP:2 -> {r!r}"
+            return int(r[1:].split(":")[0], 16) >= 3
+        wait_until(beat_hits, 10, what="hits on tracepoint 2 (settled by its source)")
+        assert c.request("QTStop") == "OK"
+
+        # A lock-prefixed instruction is in executable code, so the definition
+        # is accepted, but the kernel refuses to probe it: QTStart says which.
+        worker = t.addr_of("worker")
+        lock = worker + elf_file_bytes(t.path, worker, 128).index(b"\xf0")
+        assert c.request("QTinit") == "OK"
+        assert c.request(f"QTDP:1:{beat:x}:E:0:0-") == "OK"
+        assert c.request(f"QTDP:7:{lock:x}:E:0:0") == "OK"
+        r = c.request("QTStart")
+        assert r.startswith("E.") and re.search(rf"tracepoint 7 at 0x0*{lock:x}", r), \
+            f"QTStart should fail naming tracepoint 7: {r!r}"
+        assert c.request("qTStatus").startswith("T0"), "a failed QTStart leaves no run"
         t.assert_running()
 
 

@@ -43,6 +43,10 @@
  *   (i % 4 + 1) * 10 and p->next->next->v is ((i + 2) % 4 + 1) * 10; it
  *   returns p->next->next->v (stored in `last_walk`).
  *
+ * beat(): noinline, no arguments, called by main after walk(); it stores
+ *   `calls` (i) in `beats`.  At -O2 `collect $args` there has nothing to
+ *   collect, so GDB announces actions and sends none.
+ *
  * Burst mode, for concurrent hits: `counter --burst T N FILE [usual args]`
  *   starts T more threads (at most 8, named "burst-<k>", k = 1..T) that
  *   wait, polling every millisecond, until FILE exists, then line up on a
@@ -104,6 +108,7 @@ struct node nodes[4] = {
 	{40, &nodes[0]},
 };
 volatile int last_walk;
+volatile long beats;
 #define MAX_BURST 8
 static long burst_threads, burst_n;
 static const char *burst_file;
@@ -141,6 +146,11 @@ NOINLINE int walk(struct node *p, long i)
 	if (i >= 0)
 		last_walk = r;
 	return r;
+}
+
+NOINLINE void beat(void)
+{
+	beats = calls;
 }
 
 NOINLINE long burst(long k, long j)
@@ -273,6 +283,7 @@ int main(int argc, char **argv)
 		snprintf(scratch, sizeof(scratch), "call %ld", i);
 		compute((int)(i % 1000), i * 3 + 1, &items[i % 4], scratch);
 		walk(&nodes[i % 4], i);
+		beat();
 		calls = i + 1;
 		sleep_ms(5);
 		if (exit_after > 0) {
