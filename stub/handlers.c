@@ -12,9 +12,10 @@
  *  - all-stop: '?' names one "stopped" thread with a real PC (from
  *    /proc/PID/task/TID/syscall while it sleeps in a syscall, else
  *    AT_ENTRY); 'c' is silent until 0x03, which answers a SIGINT stop.
- *  - non-stop: '?' is OK (nothing stopped); vCont;t gets OK and, once, a
- *    %Stop notification carrying a PC so GDB runs its post-attach setup
- *    (PIE relocation, shared libraries), after which GDB resumes by itself.
+ *  - non-stop: '?' names one "stopped" thread with its PC, which GDB
+ *    handles before `target remote` returns: its post-attach setup (PIE
+ *    relocation, shared libraries) is done even in a script that never runs
+ *    the event loop.  vCont;t gets OK.
  *  - registers other than PC and SP are unknown: 'x' for GDB, which shows
  *    <unavailable>, but an error for LLDB, which would read 'x' as 0xcc.
  *  - every write (M, X with data, G, P, Z, z) is refused and never done.
@@ -236,9 +237,18 @@ static int h_stop_reason(void *ctx, const char *a, size_t len, struct rsp_buf *r
 		return 0;
 	if (!tgt__alive(s->tgt))
 		return sess__exit_reply(s, r);
-	if (s->nonstop)
-		return rsp_buf__puts(r, "OK");
 	s->running = false;
+	if (s->nonstop) {
+		/*
+		 * One thread reported stopped, with its PC: GDB handles a stop in
+		 * the reply to '?' before `target remote` returns, so it relocates
+		 * a PIE and loads the shared libraries even in a script, which
+		 * never runs its event loop for a %Stop notification.  GDB then
+		 * shows that thread stopped (the others running) until `continue`.
+		 */
+		s->stop_notified = true;
+		return sess__stop_reply(s, r, 0);
+	}
 	return sess__stop_reply(s, r, 5);
 }
 

@@ -96,9 +96,15 @@ def test_gdb_allstop_O2():
         allstop_session(t, stub, file=t.path)
 
 
-def test_gdb_nonstop_batch():
-    """set non-stop on (batch, non-PIE): live counter, every thread (running)."""
-    with attached("counter") as (t, stub):
+def nonstop_batch(build):
+    """A gdb -batch script in non-stop mode reads globals and shared-library
+    symbols at once: '?' reports the main thread stopped at its real PC, which
+    GDB handles before `target remote` returns (PIE relocated, libc loaded).
+    GDB shows that one thread stopped where it really is (or at the entry
+    point, which stands in for a PC bpfstub cannot read) and the others
+    running; `continue -a &` shows all running, `interrupt -a` is accepted,
+    and no thread of the target ever stops (the sampler)."""
+    with attached(build) as (t, stub):
         before = t.read_long("counter")
         r = gdb_batch(["set non-stop on",              # 0
                        f"target remote {stub.addr}",   # 1
@@ -106,16 +112,49 @@ def test_gdb_nonstop_batch():
                        "shell sleep 0.3",              # 3
                        "print counter",                # 4
                        "info threads",                 # 5
-                       "print message"],               # 6
+                       "print message",                # 6
+                       "print &counter",               # 7
+                       "info sharedlibrary",           # 8
+                       "continue -a &",                # 9
+                       "info threads",                 # 10
+                       "interrupt -a",                 # 11
+                       "print counter",                # 12
+                       "detach"],                      # 13
                       file=t.path)
         after = t.read_long("counter")
         assert "does not support non-stop" not in r.text, r.text
         assert_counter_advances(r, 2, 4, before, after)
         threads = thread_lines(r.out[5])
         assert len(threads) == 3, f"expected 3 threads:\n{r.out[5]}"
-        assert all("(running)" in line for line in threads), f"not all running:\n{r.out[5]}"
+        main = [line for line in threads if f"Thread {t.pid}.{t.pid} " in line]
+        assert len(main) == 1 and "(running)" not in main[0] and \
+            re.search(r"in (\S*clock_nanosleep|_start) ", main[0]), \
+            f"the main thread should show its PC (asleep in clock_nanosleep, or the entry "\
+            f"point that stands in while it runs user code):\n{r.out[5]}"
+        others = [line for line in threads if line not in main]
+        assert all("(running)" in line for line in others), f"workers not running:\n{r.out[5]}"
         assert '"hello from counter"' in r.out[6], r.out[6]
+        m = re.search(r"0x([0-9a-f]+) <counter>", r.out[7])
+        assert m and int(m.group(1), 16) == t.addr_of("counter"), \
+            f"&counter should be {t.addr_of('counter'):#x}:\n{r.out[7]}"
+        assert "libc.so.6" in r.out[8], f"libc not loaded:\n{r.out[8]}"
+        threads = thread_lines(r.out[10])
+        assert len(threads) == 3 and all("(running)" in line for line in threads), \
+            f"after continue -a every thread should be running:\n{r.out[10]}"
+        assert "error" not in r.out[11].lower(), r.out[11]
+        assert gdb_int(r.out[12]) >= gdb_int(r.out[4]), r.out[12]
+        assert "detached" in r.out[13].lower(), r.out[13]
         t.assert_running()
+
+
+def test_gdb_nonstop_batch():
+    """set non-stop on (batch, non-PIE)."""
+    nonstop_batch("counter")
+
+
+def test_gdb_nonstop_batch_pie():
+    """set non-stop on (batch, PIE): relocated at once, no event loop needed."""
+    nonstop_batch("counter-pie")
 
 
 def test_gdb_nonstop_pie_interactive():
