@@ -554,8 +554,10 @@ static int h_X(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 static int h_breakpoint(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 {
 	struct sess *s = ctx;
+	uint64_t v[3];
 
-	if (len < 2 || a[0] < '0' || a[0] > '4' || a[1] != ',')
+	/* type,addr,kind: no conditions or commands (not advertised). */
+	if (rsp_parse_hex_list(a, len, ',', v, 3) || v[0] > 4)
 		return reply_error(s, r, "malformed breakpoint packet");
 	if (s->lldb)
 		return h_refuse_write(ctx, a, len, r);
