@@ -178,11 +178,15 @@ int rsp_parse_qtdp_hdr(const char *p, size_t len, struct rsp_qtdp_hdr *h)
 		if (at(&c, 'F') || at(&c, 'S')) {
 			if (seen_fs || h->has_cond)
 				return -EINVAL;
-			seen_fs = unsupported = true;
+			seen_fs = true;
 			if (*c.p++ == 'F') {
+				/* Fast: any instruction length does for a uprobe. */
 				err = rsp_cur__hex_u64(&c, &flen);
 				if (err)
 					return err;
+				h->fast = true;
+			} else {
+				unsupported = true;
 			}
 		} else if (at(&c, 'X')) {
 			if (h->has_cond)

@@ -35,12 +35,14 @@ int rsp_trace_hex_decode(const struct rsp_hexblob *b, uint8_t *out, size_t cap);
 /*
  * After "QTDP:" when the first byte is not '-':
  *   <n>:<addr>:<E|D>:<step>:<pass>[:X<len>,<cond>][-]
- * (":F<n>" fast and ":S" static tracepoints give -EOPNOTSUPP).
+ * ":F<n>" (a fast tracepoint) is accepted and sets fast: a uprobe is the
+ * same on any instruction.  ":S" (static tracepoints) gives -EOPNOTSUPP.
  */
 struct rsp_qtdp_hdr {
 	uint64_t num;
 	uint64_t addr;
 	bool enabled;
+	bool fast; /* ":F<len>": treated as an ordinary tracepoint */
 	uint64_t step;
 	uint64_t pass;
 	bool has_cond;

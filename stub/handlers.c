@@ -11,14 +11,21 @@
  * that both GDB and LLDB accept (see shared/docs/client-behaviour.md):
  *  - all-stop: '?' names one "stopped" thread with a real PC (from
  *    /proc/PID/task/TID/syscall while it sleeps in a syscall, else
- *    AT_ENTRY); 'c' is silent until 0x03, which answers a SIGINT stop.
+ *    AT_ENTRY).  GDB's 'c' is answered at once with a SIGINT stop and a
+ *    console line saying why, so GDB never believes the target runs (it
+ *    would refuse every trace command then); LLDB's 'c' is silent until
+ *    0x03, which answers a SIGINT stop.
  *  - non-stop: '?' names one "stopped" thread with its PC, which GDB
  *    handles before `target remote` returns: its post-attach setup (PIE
  *    relocation, shared libraries) is done even in a script that never runs
- *    the event loop.  vCont;t gets OK.
+ *    the event loop.  Every vCont;t gets OK and a %Stop notification
+ *    carrying a PC.
+ *  - GDB's breakpoints (Z0-Z4) are accepted and never fire: a refused one
+ *    stays in GDB's list and aborts every later resume.
  *  - registers other than PC and SP are unknown: 'x' for GDB, which shows
  *    <unavailable>, but an error for LLDB, which would read 'x' as 0xcc.
- *  - every write (M, X with data, G, P, Z, z) is refused and never done.
+ *  - every write (M, X with data, G, P; Z for LLDB) is refused and never
+ *    done.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -34,6 +41,7 @@
 #include "rsp/framer.h"
 #include "rsp/parse.h"
 #include "handlers.h"
+#include "osdata.h"
 #include "regs.h"
 #include "server.h"
 #include "session.h"
@@ -123,15 +131,34 @@ static void put_expedited(struct sess *s, struct rsp_buf *r, pid_t tid)
 	}
 }
 
-/* "T<sig>thread:<id>;10:<pc>;07:<sp>;" for the main thread. */
-int sess__stop_reply(struct sess *s, struct rsp_buf *r, unsigned sig)
+/* "T<sig>thread:<id>;10:<pc>;07:<sp>;" for thread tid. */
+static int stop_reply_tid(struct sess *s, struct rsp_buf *r, unsigned sig, pid_t tid)
 {
-	s->stop_tid = s->tgt->pid;
+	s->stop_tid = tid;
 	rsp_buf__printf(r, "T%02xthread:", sig);
 	put_tid(s, r, s->stop_tid);
 	rsp_buf__putc(r, ';');
 	put_expedited(s, r, s->stop_tid);
 	return 0;
+}
+
+/* The stop reply for the main thread (tid == pid). */
+int sess__stop_reply(struct sess *s, struct rsp_buf *r, unsigned sig)
+{
+	return stop_reply_tid(s, r, sig, s->tgt->pid);
+}
+
+/* Queue "%Stop:T00..." for tid after the reply (non-stop). */
+static void queue_stop_notification(struct sess *s, pid_t tid)
+{
+	struct rsp_buf n;
+
+	rsp_buf__init(&n);
+	rsp_buf__puts(&n, "Stop:");
+	stop_reply_tid(s, &n, 0, tid);
+	/* The server sends it right after the reply. */
+	rsp_buf__free(&s->notify);
+	s->notify = n;
 }
 
 /* Slice an object for qXfer: 'm' + part, or 'l' + the last part. */
@@ -246,7 +273,6 @@ static int h_stop_reason(void *ctx, const char *a, size_t len, struct rsp_buf *r
 		 * never runs its event loop for a %Stop notification.  GDB then
 		 * shows that thread stopped (the others running) until `continue`.
 		 */
-		s->stop_notified = true;
 		return sess__stop_reply(s, r, 0);
 	}
 	return sess__stop_reply(s, r, 5);
@@ -527,6 +553,27 @@ static int h_X(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 	return h_refuse_write(ctx, a, len, r);
 }
 
+/*
+ * Z0-Z4/z0-z4.  GDB keeps a breakpoint whose insertion failed, whatever the
+ * reply (empty, E01, E.<text>), and then aborts every resume ("Command
+ * aborted."), in non-stop even its own resume after a tracepoint edit.
+ * So GDB's breakpoints are accepted and never fire: nothing is written, and
+ * the answer to the next resume says so.  LLDB copes with a refusal (the
+ * breakpoint stays unresolved), so it still gets one.
+ */
+static int h_breakpoint(void *ctx, const char *a, size_t len, struct rsp_buf *r)
+{
+	struct sess *s = ctx;
+	uint64_t v[3];
+
+	/* type,addr,kind: no conditions or commands (not advertised). */
+	if (rsp_parse_hex_list(a, len, ',', v, 3) || v[0] > 4)
+		return reply_error(s, r, "malformed breakpoint packet");
+	if (s->lldb)
+		return h_refuse_write(ctx, a, len, r);
+	return rsp_buf__puts(r, "OK");
+}
+
 /* ---- execution control -------------------------------------------------- */
 
 static int refuse_step(struct sess *s, struct rsp_buf *r)
@@ -536,13 +583,29 @@ static int refuse_step(struct sess *s, struct rsp_buf *r)
 			   "(use tracepoints)");
 }
 
+/*
+ * An all-stop resume (c, C, vCont;c).  The target was never stopped, so
+ * there is nothing to resume.  GDB gets a SIGINT stop at once: while GDB
+ * believes the target runs it refuses -trace-status, tstop, tsave and every
+ * expression, and Eclipse CDT turns tracing off for the session at the
+ * first such error.  SIGINT is what IDEs take for a finished "pause"
+ * (MIEngine's IsAsyncBreakSignal; CDT shows "Suspended"); T05 could look
+ * like a hit of an accepted breakpoint, T00 is shown as an exception.
+ * LLDB, which has no tracepoints, keeps the old way: silent until 0x03.
+ */
 static int h_continue(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 {
 	struct sess *s = ctx;
 
-	/* The target was never stopped: stay silent until 0x03 (no reply). */
-	s->running = true;
-	return 0;
+	if (s->lldb) {
+		s->running = true;
+		return 0;
+	}
+	sess__console(s, "bpfstub: the target never stops, so it runs on: tracepoints keep "
+			 "collecting, breakpoints never fire. Reported as stopped by SIGINT "
+			 "so that GDB takes commands.\n");
+	s->running = false;
+	return sess__stop_reply(s, r, 2);
 }
 
 static int h_step(void *ctx, const char *a, size_t len, struct rsp_buf *r)
@@ -550,6 +613,12 @@ static int h_step(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 	struct sess *s = ctx;
 
 	return refuse_step(s, r);
+}
+
+/* Fast tracepoints fit anywhere: a uprobe is the same on any instruction. */
+static int h_min_ftpi_len(void *ctx, const char *a, size_t len, struct rsp_buf *r)
+{
+	return rsp_buf__puts(r, len ? "" : "1");
 }
 
 static int h_vcont_query(void *ctx, const char *a, size_t len, struct rsp_buf *r)
@@ -582,24 +651,22 @@ static int h_vcont(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 	if (!s->nonstop) {
 		if (stop)
 			return reply_error(s, r, "vCont;t is for non-stop mode");
-		s->running = true;
-		return 0;
+		return h_continue(s, a, len, r);
 	}
 	rsp_buf__puts(r, "OK");
-	if (stop && !s->stop_notified) {
+	if (stop) {
 		/*
-		 * One stop notification with a PC makes GDB relocate a PIE and
-		 * load the shared libraries; it then resumes the thread itself.
+		 * Every vCont;t gets a stop notification with a PC: the first
+		 * makes GDB relocate a PIE and load the shared libraries (then it
+		 * resumes the thread itself); later ones are an IDE's interrupt
+		 * before a breakpoint edit, which waits for the stop.
 		 */
-		struct rsp_buf n;
+		pid_t tid = 0;
 
-		rsp_buf__init(&n);
-		rsp_buf__puts(&n, "Stop:");
-		sess__stop_reply(s, &n, 0);
-		s->stop_notified = true;
-		/* The server sends it right after the OK. */
-		rsp_buf__free(&s->notify);
-		s->notify = n;
+		for (i = 0; i < v.n && !tid; i++)
+			if (v.a[i].action == 't' && v.a[i].has_tid)
+				tid = resolve_tid(s, &v.a[i].tid);
+		queue_stop_notification(s, tid ? tid : s->tgt->pid);
 	}
 	return 0;
 }
@@ -650,6 +717,10 @@ static int h_kill(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 	return kill_request(ctx, r);
 }
 
+/*
+ * vKill of an attached process: OK, nothing killed, and the connection stays
+ * (extended-remote GDB follows it with vAttach, as VS Code's attach does).
+ */
 static int h_vkill(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 {
 	struct sess *s = ctx;
@@ -659,14 +730,36 @@ static int h_vkill(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 		return reply_error(s, r, "malformed vKill");
 	if (pid != (uint64_t)s->tgt->pid)
 		return reply_error(s, r, "not attached to pid %llu", (unsigned long long)pid);
-	return kill_request(s, r);
+	if (s->tgt->launched)
+		return kill_request(s, r);
+	fprintf(stderr, "bpfstub: kill request for pid %d: not killed, it keeps running\n",
+		s->tgt->pid);
+	s->running = false;
+	return rsp_buf__puts(r, "OK");
 }
 
+/* vAttach to the process bpfstub serves: its stop reply; any other pid: refused. */
 static int h_vattach(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 {
 	struct sess *s = ctx;
+	uint64_t pid;
 
-	return reply_error(s, r, "bpfstub serves pid %d only; start another bpfstub to attach",
+	if (rsp_parse_hex_u64(a, len, &pid) || pid != (uint64_t)s->tgt->pid)
+		return reply_error(s, r,
+				   "bpfstub serves pid %d only; start another bpfstub to attach",
+				   s->tgt->pid);
+	s->running = false;
+	if (!s->nonstop)
+		return sess__stop_reply(s, r, 5);
+	queue_stop_notification(s, s->tgt->pid);
+	return rsp_buf__puts(r, "OK");
+}
+
+static int h_vrun(void *ctx, const char *a, size_t len, struct rsp_buf *r)
+{
+	struct sess *s = ctx;
+
+	return reply_error(s, r, "bpfstub serves pid %d only; start another bpfstub to run",
 			   s->tgt->pid);
 }
 
@@ -758,6 +851,31 @@ static int h_xfer_libraries(void *ctx, const char *a, size_t len, struct rsp_buf
 static int h_xfer_features(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 {
 	return xfer_cached(ctx, XFER_FEATURES, a, len, r, gen_features);
+}
+
+/* qXfer:osdata:read:<annex>: the type list, or the processes (osdata.c). */
+static int h_xfer_osdata(void *ctx, const char *a, size_t len, struct rsp_buf *r)
+{
+	struct sess *s = ctx;
+	struct rsp_buf *obj = &s->xfer[XFER_OSDATA];
+	char annex[32];
+	uint64_t off, want;
+	int err;
+
+	if (parse_xfer_args(a, len, annex, sizeof(annex), &off, &want))
+		return reply_error(s, r, "malformed qXfer:osdata:read");
+	if (off == 0 || !obj->len) {
+		rsp_buf__reset(obj);
+		err = osdata__xml(annex, s->tgt->pid, obj);
+		if (err == -ENOENT)
+			return reply_error(s, r, "no osdata type '%s'; try 'info os'", annex);
+		if (err || obj->oom) {
+			rsp_buf__reset(obj);
+			return reply_error(s, r, "cannot list %s: %s", annex,
+					   strerror(err ? -err : ENOMEM));
+		}
+	}
+	return put_xfer_slice(r, obj->data, obj->len, off, want);
 }
 
 static int h_xfer_auxv(void *ctx, const char *a, size_t len, struct rsp_buf *r)
@@ -1169,8 +1287,8 @@ static const struct rsp_handler handlers[] = {
 	{"x", NULL, h_x},
 	{"M", NULL, h_refuse_write},
 	{"X", NULL, h_X},
-	{"Z", NULL, h_refuse_write},
-	{"z", NULL, h_refuse_write},
+	{"Z", NULL, h_breakpoint},
+	{"z", NULL, h_breakpoint},
 	{"c", NULL, h_continue},
 	{"C", NULL, h_continue},
 	{"s", NULL, h_step},
@@ -1183,12 +1301,13 @@ static const struct rsp_handler handlers[] = {
 	{"k", NULL, h_kill},
 	{"vKill;", "multiprocess+", h_vkill},
 	{"vAttach;", NULL, h_vattach},
-	{"vRun;", NULL, h_vattach},
+	{"vRun;", NULL, h_vrun},
 	{"qXfer:features:read:", "qXfer:features:read+", h_xfer_features},
 	{"qXfer:auxv:read:", "qXfer:auxv:read+", h_xfer_auxv},
 	{"qXfer:exec-file:read:", "qXfer:exec-file:read+", h_xfer_exec_file},
 	{"qXfer:libraries-svr4:read:", "qXfer:libraries-svr4:read+", h_xfer_libraries},
 	{"qXfer:threads:read:", "qXfer:threads:read+", h_xfer_threads},
+	{"qXfer:osdata:read:", "qXfer:osdata:read+", h_xfer_osdata},
 	{"vFile:setfs:", NULL, h_vfile_setfs},
 	{"vFile:open:", NULL, h_vfile_open},
 	{"vFile:pread:", NULL, h_vfile_pread},
@@ -1205,6 +1324,7 @@ static const struct rsp_handler handlers[] = {
 	{"qXfer:traceframe-info:read:", "qXfer:traceframe-info:read+", h_xfer_traceframe},
 	{"QTinit", NULL, hdl_qtinit},
 	{"QTDP:", "InstallInTrace+;ConditionalTracepoints+;tracenz+", hdl_qtdp},
+	{"qTMinFTPILen", "FastTracepoints+", h_min_ftpi_len},
 	{"QTDPsrc:", "TracepointSource+", hdl_qtdpsrc},
 	{"QTDV:", "TraceStateVariables+", hdl_qtdv},
 	{"QTro", NULL, hdl_qtro},

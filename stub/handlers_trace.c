@@ -77,8 +77,8 @@ int hdl_qtdp(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 		err = rsp_parse_qtdp_hdr(a, len, &h);
 		if (err == -EOPNOTSUPP)
 			return reply_msg(r, err,
-					 "fast and static tracepoints are not supported; bpfstub's "
-					 "ordinary tracepoints never stop the target anyway");
+					 "static tracepoints (-m, ust markers) are not supported; "
+					 "use an ordinary or fast tracepoint");
 		if (err)
 			return reply_msg(r, err, "malformed QTDP");
 		err = tr__define(s->tr, &h, msg, sizeof(msg));

@@ -29,6 +29,7 @@ enum sess_xfer_obj {
 	XFER_LIBRARIES,
 	XFER_FEATURES,
 	XFER_TRACEFRAME,
+	XFER_OSDATA,
 	XFER_NUM,
 };
 
@@ -48,8 +49,7 @@ struct sess {
 	bool nonstop;		/* QNonStop:1 */
 	bool lldb;		/* client is LLDB (thread suffix, qHostInfo): never send 'x' */
 	bool error_strings;	/* LLDB's QEnableErrorStrings: "E01;<hex text>" */
-	bool running;		/* all-stop: resumed, silent until 0x03 */
-	bool stop_notified;	/* non-stop: the one %Stop we send was sent */
+	bool running;		/* all-stop LLDB: resumed, silent until 0x03 */
 	bool close_after_reply; /* D, vKill: drop the client once replied */
 	bool quit_after_close;	/* target gone: the server exits after this client */
 

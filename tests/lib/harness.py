@@ -1268,15 +1268,17 @@ class MiRecord:
 
 
 class GdbMI:
-    """gdb --interpreter=mi2 driven through a pipe, as an IDE does.
+    """gdb --interpreter=mi2 (or interp="mi", MIEngine's) driven through a
+    pipe, as an IDE does.
 
     with GdbMI(file=...) as mi: r = mi.cmd("-trace-status"); r.results["running"]
     Each command gets a numeric token, and cmd() returns the result record with
     that token (oob records before it in .oob).  .log has everything read.
     """
 
-    def __init__(self, file=None, timeout=30):
-        argv = ["gdb", "-nx", "-q", "--interpreter=mi2", "-iex", "set debuginfod enabled off"]
+    def __init__(self, file=None, timeout=30, interp="mi2"):
+        argv = ["gdb", "-nx", "-q", f"--interpreter={interp}", "-iex",
+                "set debuginfod enabled off"]
         if file:
             argv.append(file)
         self.timeout = timeout

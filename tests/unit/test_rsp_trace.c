@@ -115,6 +115,8 @@ static void render(enum kind k, const union result *r, const char *p, size_t len
 	case K_HDR:
 		put(o, "%llx %llx %c %llx %llx", U(r->hdr.num), U(r->hdr.addr),
 		    r->hdr.enabled ? 'E' : 'D', U(r->hdr.step), U(r->hdr.pass));
+		if (r->hdr.fast)
+			put(o, " F");
 		if (r->hdr.has_cond) {
 			put(o, " ");
 			put_blob(o, 'X', &r->hdr.cond, p, len);
@@ -456,11 +458,11 @@ static const struct row bad[] = {
 	{K_HDR, S("1:2:E:0:0:x1,27"), -EINVAL, NULL, false},
 	{K_HDR, S("1:2:E:0:0:K1"), -EINVAL, NULL, false},
 	{K_HDR, S("1:2:E:0:0:F"), -EINVAL, NULL, false},
-	{K_HDR, S("1:2:E:0:0:F5"), -EOPNOTSUPP, NULL, false},
-	{K_HDR, S("1:2:E:0:0:F5-"), -EOPNOTSUPP, NULL, false},
+	{K_HDR, S("1:2:E:0:0:F5"), 0, "1 2 E 0 0 F", false},
+	{K_HDR, S("1:2:E:0:0:F5-"), 0, "1 2 E 0 0 F -", false},
 	{K_HDR, S("1:2:E:0:0:S"), -EOPNOTSUPP, NULL, false},
 	{K_HDR, S("1:2:E:0:0:S-"), -EOPNOTSUPP, NULL, false},
-	{K_HDR, S("1:2:E:0:0:F5:X1,27-"), -EOPNOTSUPP, NULL, false},
+	{K_HDR, S("1:2:E:0:0:F5:X1,27-"), 0, "1 2 E 0 0 F X1 -", false},
 	{K_HDR, S("1:2:E:0:0:S:X1,27"), -EOPNOTSUPP, NULL, false},
 	{K_HDR, S("1:2:E:0:0:S5"), -EINVAL, NULL, false},
 	{K_HDR, S("1:2:E:0:0:F5:X1,2"), -EINVAL, NULL, false},
