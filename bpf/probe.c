@@ -40,7 +40,7 @@
 #define UPROBE_TYPE_PATH "/sys/bus/event_source/devices/uprobe/type"
 /* include/linux/trace_events.h: where the uprobe PMU takes ref_ctr_offset in attr.config. */
 #define UPROBE_REF_CTR_SHIFT 32
-#define DELETED_SUFFIX	 " (deleted)"
+#define DELETED_SUFFIX	     " (deleted)"
 
 static void seterr(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -347,7 +347,8 @@ int bpfc_probe__attach_refctr(struct bpfc_probe *p, pid_t pid, __u64 addr, int p
 		 */
 		seterr(err, errlen, "cannot create a uprobe at 0x%llx (%s+0x%llx) in pid %d%s: %s",
 		       (unsigned long long)addr, p->map_path, (unsigned long long)p->file_offset,
-		       (int)pid, p->ref_ctr_offset ? " with its SDT semaphore as reference counter" : "",
+		       (int)pid,
+		       p->ref_ctr_offset ? " with its SDT semaphore as reference counter" : "",
 		       ret == -524 ? "the kernel cannot put a uprobe on this instruction (try "
 				     "another address, e.g. the next line)"
 		       : ret == -EINVAL && p->ref_ctr_offset

@@ -34,8 +34,8 @@
 #include "trace.h"
 
 #define SDT_CACHE_FILES 16
-#define SDT_MAX_PROBES	65536		 /* per file */
-#define SDT_MAX_NOTES	(16u << 20)	 /* bytes of .note.stapsdt read per file */
+#define SDT_MAX_PROBES	65536	    /* per file */
+#define SDT_MAX_NOTES	(16u << 20) /* bytes of .note.stapsdt read per file */
 #define SDT_MAX_SEGS	64
 
 struct sdt_probe {
@@ -74,6 +74,7 @@ struct collect {
 	struct sdt_file *f;
 	const struct sdt_seg *segs;
 	size_t nsegs;
+	size_t cap; /* of f->probes */
 	bool have_base;
 	uint64_t base_now;
 };
@@ -85,7 +86,7 @@ static int add_note(void *arg, const struct sdt_note *note)
 	struct sdt_note n = *note;
 	struct sdt_probe *p;
 
-	if (f->n == SDT_MAX_PROBES)
+	if (f->n == c->cap)
 		return 1;
 	if (c->have_base)
 		sdt_note__adjust(&n, c->base_now);
@@ -175,6 +176,7 @@ static int load_notes(struct sdt_file *f, int fd)
 		err = -ENOMEM;
 		goto cleanup;
 	}
+	c.cap = cnt;
 	for (i = 0; i < nnotes; i++) {
 		Elf_Data *d = elf_rawdata(notes[i], NULL);
 
@@ -322,8 +324,7 @@ bool sdt__semaphore_write(struct trace *tr, const struct rsp_write_req *w, bool 
 		}
 	}
 	for (i = 0; i < tr->ntps && !known; i++)
-		known = sdt__site(tr->tgt, tr->tps[i].addr, &site) == 1 &&
-			site.sem_addr == w->addr;
+		known = sdt__site(tr->tgt, tr->tps[i].addr, &site) == 1 && site.sem_addr == w->addr;
 	if (!known || tgt__read_mem(tr->tgt, w->addr, cur, 2) != 2)
 		return false;
 	/* unsigned short, little-endian (x86-64): GDB sends the value it read +1 or -1 */

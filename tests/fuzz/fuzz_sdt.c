@@ -41,8 +41,11 @@ static int visit(void *arg, const struct sdt_note *n)
 {
 	struct ctx *c = arg;
 	struct sdt_note a = *n;
-	struct sdt_seg seg = {.vaddr = n->pc & ~0xfffull, .offset = 0x1000, .filesz = 0x2000,
-			      .exec = true, .write = true};
+	struct sdt_seg seg = {.vaddr = n->pc & ~0xfffull,
+			      .offset = 0x1000,
+			      .filesz = 0x2000,
+			      .exec = true,
+			      .write = true};
 	uint64_t off;
 
 	check_str(c, n->provider);
@@ -52,8 +55,8 @@ static int visit(void *arg, const struct sdt_note *n)
 	check(n->name == n->provider + strlen(n->provider) + 1);
 	check(n->args == n->name + strlen(n->name) + 1);
 	sdt_note__adjust(&a, n->base + 0x10000);
-	check(a.pc == n->pc + 0x10000 && (n->semaphore ? a.semaphore == n->semaphore + 0x10000
-						       : a.semaphore == 0));
+	check(a.pc == n->pc + 0x10000 &&
+	      (n->semaphore ? a.semaphore == n->semaphore + 0x10000 : a.semaphore == 0));
 	if (!sdt_note__file_offset(&seg, 1, n->pc, 1, true, false, &off))
 		check(off == n->pc - seg.vaddr + seg.offset);
 	c->n++;

@@ -338,9 +338,9 @@ static void test_own_probes(void)
 		if (fd >= 0)
 			close(fd);
 	}
-	CHECK(sdt__site(&t, site_addr + 1, &site) == 0); /* not a site */
+	CHECK(sdt__site(&t, site_addr + 1, &site) == 0);   /* not a site */
 	CHECK(sdt__site(&t, (uintptr_t)&sink, &site) < 0); /* not code */
-	CHECK(sdt__site(&t, site_addr, &site) == 1);	/* cached: the same */
+	CHECK(sdt__site(&t, site_addr, &site) == 1);	   /* cached: the same */
 
 	/* the write: only GDB's +-1 of exactly that semaphore, under a tracepoint */
 	memset(&tr, 0, sizeof(tr));
@@ -350,17 +350,17 @@ static void test_own_probes(void)
 	tp.addr = site_addr;
 	tr.tps = &tp;
 	tr.ntps = 1;
-	CHECK(ack(&tr, sem_addr, 2, "0100", true));   /* M, 0 -> 1 */
-	CHECK(ack(&tr, sem_addr, 2, "ffff", true));   /* M, 0 -> -1 */
-	CHECK(ack(&tr, sem_addr, 2, "\x01", false));  /* X, 0 -> 1 (strlen stops at NUL) */
-	CHECK(!ack(&tr, sem_addr, 2, "0500", true));  /* not +-1 */
-	CHECK(!ack(&tr, sem_addr, 2, "01zz", true));  /* not hex */
-	CHECK(!ack(&tr, sem_addr, 1, "01", true));    /* not 2 bytes */
+	CHECK(ack(&tr, sem_addr, 2, "0100", true));  /* M, 0 -> 1 */
+	CHECK(ack(&tr, sem_addr, 2, "ffff", true));  /* M, 0 -> -1 */
+	CHECK(ack(&tr, sem_addr, 2, "\x01", false)); /* X, 0 -> 1 (strlen stops at NUL) */
+	CHECK(!ack(&tr, sem_addr, 2, "0500", true)); /* not +-1 */
+	CHECK(!ack(&tr, sem_addr, 2, "01zz", true)); /* not hex */
+	CHECK(!ack(&tr, sem_addr, 1, "01", true));   /* not 2 bytes */
 	CHECK(!ack(&tr, sem_addr, 4, "01000000", true));
 	CHECK(!ack(&tr, sem_addr + 2, 2, "0100", true)); /* next to it */
 	CHECK(!ack(&tr, (uintptr_t)&sink, 2, "0100", true));
 	CHECK(sdtunit_sema_semaphore == 0); /* and nothing was ever written */
-	tp.addr = site_addr + 1; /* a tracepoint elsewhere does not count */
+	tp.addr = site_addr + 1;	    /* a tracepoint elsewhere does not count */
 	CHECK(!ack(&tr, sem_addr, 2, "0100", true));
 	CHECK(!sdt__semaphore_write(NULL, &(struct rsp_write_req){0}, true));
 
