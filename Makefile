@@ -58,10 +58,12 @@ $(O)/tests/test_%: tests/unit/test_%.c $(LIB_OBJS)
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
 
-# libFuzzer targets link only the pure sources: rsp/ and the agent expression
-# compiler with its emitter and record walker (no libbpf).
-FUZZ_BPF_SRCS := $(wildcard bpf/agentx*.c) bpf/ax.c bpf/emit.c bpf/record.c
-$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(RSP_SRCS) $(FUZZ_BPF_SRCS)
+# libFuzzer targets link only the pure sources: rsp/, the agent expression
+# compiler with its emitter and record walker (no libbpf), and the SDT note
+# parser.
+FUZZ_BPF_SRCS  := $(wildcard bpf/agentx*.c) bpf/ax.c bpf/emit.c bpf/record.c
+FUZZ_STUB_SRCS := stub/sdt_note.c
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(RSP_SRCS) $(FUZZ_BPF_SRCS) $(FUZZ_STUB_SRCS)
 	@mkdir -p $(dir $@)
 	$(CLANG) -g -O1 -std=gnu11 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined \
 		-o $@ $^

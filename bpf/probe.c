@@ -10,6 +10,10 @@
  * sysfs), so nothing depends on tracefs being mounted, and the perf event
  * is bound to the target pid so the breakpoint only fires in that process.
  *
+ * A probe at an SDT site with a semaphore carries the semaphore's file
+ * offset as the uprobe's reference counter (config bits 32-63): the kernel
+ * raises it while the probe is installed (stub/sdt.h says why).
+ *
  * Nothing here stops, signals or ptraces the target.  The target may
  * exit at any moment; every step then fails with an error, never a crash.
  */
@@ -34,7 +38,9 @@
 #include "bpf/probe.h"
 
 #define UPROBE_TYPE_PATH "/sys/bus/event_source/devices/uprobe/type"
-#define DELETED_SUFFIX	 " (deleted)"
+/* include/linux/trace_events.h: where the uprobe PMU takes ref_ctr_offset in attr.config. */
+#define UPROBE_REF_CTR_SHIFT 32
+#define DELETED_SUFFIX	     " (deleted)"
 
 static void seterr(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -268,6 +274,7 @@ static int open_uprobe(const struct bpfc_probe *p, int type, const char *path)
 	attr.type = (__u32)type;
 	attr.config1 = (__u64)(uintptr_t)path;
 	attr.config2 = p->file_offset;
+	attr.config = p->ref_ctr_offset << UPROBE_REF_CTR_SHIFT;
 	fd = (int)syscall(SYS_perf_event_open, &attr, p->pid, -1, -1, PERF_FLAG_FD_CLOEXEC);
 	return fd < 0 ? -errno : fd;
 }
@@ -287,12 +294,26 @@ static int same_file(const char *path, const struct bpfc_probe *p)
 int bpfc_probe__attach(struct bpfc_probe *p, pid_t pid, __u64 addr, int prog_fd,
 		       enum bpfc_probe_path how, char *err, size_t errlen)
 {
+	return bpfc_probe__attach_refctr(p, pid, addr, prog_fd, how, 0, err, errlen);
+}
+
+int bpfc_probe__attach_refctr(struct bpfc_probe *p, pid_t pid, __u64 addr, int prog_fd,
+			      enum bpfc_probe_path how, __u64 ref_ctr_offset, char *err,
+			      size_t errlen)
+{
 	char path[PATH_MAX];
 	int type, ret;
 
 	ret = bpfc_probe__resolve(p, pid, addr, err, errlen);
 	if (ret)
 		goto cleanup;
+	if (ref_ctr_offset >> (64 - UPROBE_REF_CTR_SHIFT)) {
+		ret = -E2BIG;
+		seterr(err, errlen, "the SDT semaphore of 0x%llx is beyond 4 GiB into %s",
+		       (unsigned long long)addr, p->map_path);
+		goto cleanup;
+	}
+	p->ref_ctr_offset = ref_ctr_offset;
 	if (prog_fd < 0) {
 		ret = -EBADF;
 		seterr(err, errlen, "no BPF program to attach");
@@ -324,12 +345,16 @@ int bpfc_probe__attach(struct bpfc_probe *p, pid_t pid, __u64 addr, int prog_fd,
 	if (ret < 0) {
 		/* 524 is the kernel's ENOTSUPP: an instruction uprobes refuse (e.g. lock-prefixed).
 		 */
-		seterr(err, errlen, "cannot create a uprobe at 0x%llx (%s+0x%llx) in pid %d: %s",
+		seterr(err, errlen, "cannot create a uprobe at 0x%llx (%s+0x%llx) in pid %d%s: %s",
 		       (unsigned long long)addr, p->map_path, (unsigned long long)p->file_offset,
 		       (int)pid,
+		       p->ref_ctr_offset ? " with its SDT semaphore as reference counter" : "",
 		       ret == -524 ? "the kernel cannot put a uprobe on this instruction (try "
 				     "another address, e.g. the next line)"
-				   : strerror(-ret));
+		       : ret == -EINVAL && p->ref_ctr_offset
+			       ? "Invalid argument (another uprobe at this address has no or "
+				 "another reference counter: see the kernel log)"
+			       : strerror(-ret));
 		goto cleanup;
 	}
 	p->perf_fd = ret;

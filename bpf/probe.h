@@ -41,6 +41,7 @@ struct bpfc_probe {
 	__u64 addr;			      /* runtime address */
 	__u64 map_start, map_end, map_offset; /* the mapping containing addr */
 	__u64 file_offset;		      /* of addr in the file */
+	__u64 ref_ctr_offset;		      /* file offset of an SDT semaphore, 0 none */
 	char map_path[PATH_MAX];	      /* the path as /proc/PID/maps shows it */
 	char path[PATH_MAX];		      /* the path handed to the kernel */
 	__u8 orig[BPFC_PROBE_ORIG_LEN];	      /* file bytes at addr */
@@ -60,6 +61,16 @@ int bpfc_probe__resolve(struct bpfc_probe *p, pid_t pid, __u64 addr, char *err, 
 /* Resolve, then create the uprobe and attach prog_fd.  0 or -errno + message. */
 int bpfc_probe__attach(struct bpfc_probe *p, pid_t pid, __u64 addr, int prog_fd,
 		       enum bpfc_probe_path how, char *err, size_t errlen);
+
+/*
+ * The same, with a reference counter: ref_ctr_offset is the file offset
+ * (in the same file) of a 2-byte SDT semaphore, which the kernel raises in
+ * the target while the probe is installed and lowers when it goes (the
+ * uprobe PMU's config bits 32-63; Linux 4.20).  0: none, as attach().
+ */
+int bpfc_probe__attach_refctr(struct bpfc_probe *p, pid_t pid, __u64 addr, int prog_fd,
+			      enum bpfc_probe_path how, __u64 ref_ctr_offset, char *err,
+			      size_t errlen);
 
 /* Remove the probe (idempotent; valid after any attach or resolve call). */
 void bpfc_probe__detach(struct bpfc_probe *p);

@@ -25,7 +25,8 @@
  *  - registers other than PC and SP are unknown: 'x' for GDB, which shows
  *    <unavailable>, but an error for LLDB, which would read 'x' as 0xcc.
  *  - every write (M, X with data, G, P; Z for LLDB) is refused and never
- *    done.
+ *    done; GDB's write of an SDT semaphore under a tracepoint alone gets OK,
+ *    since the kernel raises it (stub/sdt.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -43,6 +44,7 @@
 #include "handlers.h"
 #include "osdata.h"
 #include "regs.h"
+#include "sdt.h"
 #include "server.h"
 #include "session.h"
 #include "trace.h"
@@ -539,6 +541,21 @@ static int h_refuse_write(void *ctx, const char *a, size_t len, struct rsp_buf *
 			   "breakpoints would need it stopped); use tracepoints");
 }
 
+/*
+ * The one write acknowledged, and still not done: GDB raising or lowering
+ * the semaphore of an SDT probe a tracepoint is on, which the kernel
+ * already does through the uprobe's reference counter (stub/sdt.h).
+ */
+static int h_M(void *ctx, const char *a, size_t len, struct rsp_buf *r)
+{
+	struct sess *s = ctx;
+	struct rsp_write_req w;
+
+	if (!rsp_parse_write(a, len, &w) && sdt__semaphore_write(s->tr, &w, true))
+		return rsp_buf__puts(r, "OK");
+	return h_refuse_write(ctx, a, len, r);
+}
+
 /* 'X' with no data is GDB's probe for binary writes; say yes, write nothing. */
 static int h_X(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 {
@@ -549,6 +566,8 @@ static int h_X(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 	if (rsp_parse_write(a, len, &w))
 		return reply_error(s, r, "malformed X packet");
 	if (w.len == 0 && w.data_len == 0)
+		return rsp_buf__puts(r, "OK");
+	if (sdt__semaphore_write(s->tr, &w, false)) /* as h_M */
 		return rsp_buf__puts(r, "OK");
 	return h_refuse_write(ctx, a, len, r);
 }
@@ -1285,7 +1304,7 @@ static const struct rsp_handler handlers[] = {
 	{"P", NULL, h_refuse_write},
 	{"m", NULL, h_m},
 	{"x", NULL, h_x},
-	{"M", NULL, h_refuse_write},
+	{"M", NULL, h_M},
 	{"X", NULL, h_X},
 	{"Z", NULL, h_breakpoint},
 	{"z", NULL, h_breakpoint},

@@ -34,6 +34,7 @@
 #include "rsp/buf.h"
 #include "rsp/trace.h"
 #include "regs.h"
+#include "sdt.h"
 #include "target.h"
 #include "trace.h"
 
@@ -272,6 +273,7 @@ static int tp_install(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
 	struct bpfc_expr exprs[RSP_TP_ACTIONS_MAX * 4], cond;
 	struct bpfc_mem mem[64];
 	struct bpfc_spec spec = {0};
+	struct sdt_site site;
 	size_t nmem, i, nexpr = 0;
 	char why[200];
 	int err;
@@ -323,8 +325,12 @@ static int tp_install(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
 			 tp->prog.log ? tp->prog.log : "");
 		return err;
 	}
-	err = bpfc_probe__attach(&tp->probe, tr->tgt->pid, tp->addr, tp->prog.fd,
-				 BPFC_PROBE_PATH_AUTO, why, sizeof(why));
+	/* An SDT probe site with a semaphore: the kernel raises it while attached (sdt.h). */
+	if (sdt__site(tr->tgt, tp->addr, &site) != 1)
+		site.ref_ctr_offset = 0;
+	err = bpfc_probe__attach_refctr(&tp->probe, tr->tgt->pid, tp->addr, tp->prog.fd,
+					BPFC_PROBE_PATH_AUTO, site.ref_ctr_offset, why,
+					sizeof(why));
 	if (err) {
 		snprintf(msg, mlen, "tracepoint %u at 0x%llx: %s", tp->num,
 			 (unsigned long long)tp->addr, why);

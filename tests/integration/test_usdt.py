@@ -1,0 +1,97 @@
+"""USDT (SystemTap SDT) probes: `trace -probe-stap PROVIDER:NAME`, with and
+without a semaphore, on a live target that never stops.
+
+The target (tests/targets/usdt.c), in a loop about every 2 ms with
+i = 1, 2, 3 ...:
+    if (bpfstub_tick_semaphore)  probe bpfstub:tick(i, 3 * i);  tick_fired++
+    probe bpfstub:plain(i, 3 * i)            (no semaphore)
+`poke` = 7 is a global no one writes.
+
+GDB raises a probe's semaphore at tstart with a memory write (m, then X of
+value + 1) and lowers it after tstop (value - 1).  bpfstub writes nothing:
+the uprobe carries the semaphore as the kernel's reference counter, so the
+kernel raises it while the tracepoint is attached; GDB's write of exactly
+that semaphore gets OK, and every other write is still refused
+(stub/sdt.h).  The checks are what a user sees: no warning from GDB, the
+probe arguments in every frame, the semaphore in the live target.
+"""
+
+import struct
+
+from harness import (actions, assert_consecutive, attached, gdb_pipe, gdb_values_by_frame,
+                     needs_bpf, wait_until)
+from harness import gdb_connect as connect
+from harness import gdb_tstart as tstart
+from harness import gdb_wait_frames as wait_created
+
+SEM = "bpfstub_tick_semaphore"
+
+
+def semaphore(t):
+    return struct.unpack("<H", t.read(SEM, 2))[0]
+
+
+def int_of(t, symbol):
+    return struct.unpack("<i", t.read(symbol, 4))[0]
+
+
+def check_probe_frames(rows, tp, what):
+    """Frames of tracepoint tp: arg1 == 3 * arg0, arg0 = 1, 2, 3 ... with no gap."""
+    args = [vals for _, num, vals in rows if num == tp]
+    assert len(args) >= 10, f"{what}: only {len(args)} frames: {rows[:10]}"
+    bad = [a for a in args if a[1] != 3 * a[0] or a[0] <= 0]
+    assert not bad, f"{what}: $_probe_arg1 != 3 * $_probe_arg0 in {bad[:5]}"
+    assert_consecutive([a[0] for a in args], f"{what}: $_probe_arg0 values")
+
+
+def usdt_session(target):
+    with attached(target) as (t, stub), gdb_pipe(file=t.path) as g:
+        connect(g, stub)
+        assert semaphore(t) == 0 and int_of(t, "tick_fired") == 0
+
+        out = g.cmd("trace -probe-stap bpfstub:tick")
+        assert "Tracepoint 1 at" in out, out
+        g.cmd(actions("collect $_probe_arg0, $_probe_arg1"))
+        out = g.cmd("trace -probe-stap bpfstub:plain")
+        assert "Tracepoint 2 at" in out, out
+        g.cmd(actions("collect $_probe_arg0, $_probe_arg1"))
+
+        out = tstart(g)  # fails on any warning, "Could not write ... semaphore" included
+        # The kernel raised the semaphore; GDB reads it back the same.
+        wait_until(lambda: semaphore(t) == 1, 5, what=f"{SEM} raised by the uprobe")
+        assert g.cmd(f"print {SEM}").strip().endswith("= 1")
+        wait_created(g, 40)
+
+        # Writes stay refused: elsewhere, and the semaphore itself other than +-1.
+        for cmd in ("set var poke = 1", f"set var {SEM} = 5"):
+            out = g.cmd(cmd)
+            assert "Cannot access memory at address" in out, f"{cmd!r} did not fail:\n{out}"
+        assert int_of(t, "poke") == 7 and semaphore(t) == 1
+
+        out = g.cmd("tstop")
+        assert "Could not" not in out and "warning" not in out.lower(), out
+        wait_until(lambda: semaphore(t) == 0, 5, what=f"{SEM} lowered after tstop")
+        fired = int_of(t, "tick_fired")
+        assert fired > 0, "the guarded probe site never ran"
+
+        rows = gdb_values_by_frame(g, ["$_probe_arg0", "$_probe_arg1"])
+        check_probe_frames(rows, 1, f"{target} bpfstub:tick (semaphore)")
+        check_probe_frames(rows, 2, f"{target} bpfstub:plain (no semaphore)")
+
+        # Raised again by the next run, lowered when GDB goes (the run stops).
+        tstart(g)
+        wait_until(lambda: semaphore(t) == 1, 5, what=f"{SEM} raised again")
+        out = g.cmd("detach")
+        assert "Could not" not in out, out
+        wait_until(lambda: semaphore(t) == 0, 5, what=f"{SEM} lowered after detach")
+        t.assert_running("iter")
+
+
+@needs_bpf
+def test_usdt_semaphore_and_plain_probes():
+    usdt_session("usdt")
+
+
+@needs_bpf
+def test_usdt_semaphore_and_plain_probes_pie():
+    usdt_session("usdt-pie")
