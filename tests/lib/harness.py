@@ -432,6 +432,14 @@ class Stub:
 
     def __exit__(self, exc_type, exc, tb):
         if exc_type is not None:
+            # SIGTERM first, so bpfstub detaches its uprobes itself: a SIGKILL
+            # racing the target's own end can make the kernel leak a uprobe,
+            # and a leaked one with a semaphore reference counter makes later
+            # probes at that site fail ("ref_ctr_offset mismatch").
+            if self.proc and self.proc.poll() is None:
+                self.proc.send_signal(signal.SIGTERM)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    self.proc.wait(3)
             self.kill()
             # Attach the packet log to the failure message.
             if isinstance(exc, AssertionError):
