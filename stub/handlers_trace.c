@@ -367,20 +367,22 @@ int hdl_qtframe(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 	tr__poll(s->tr);
 	count = tf_store__count(&s->tr->store);
 	if (q.kind == RSP_QTF_NUMBER) {
-		if (q.a == 0xffffffff || q.a >= count) {
+		if (q.a == 0xffffffff) {
 			s->frame = -1;
 			return rsp_buf__puts(r, "F-1");
 		}
+		/* Not found: the selection stays, as gdbserver (GDB keeps its
+		 * own when the user's tfind fails). */
+		if (q.a >= count)
+			return rsp_buf__puts(r, "F-1");
 		n = (size_t)q.a;
 	} else {
 		/* Search forward from the frame after the current one, as gdbserver. */
 		for (n = (size_t)(s->frame + 1); n < count; n++)
 			if (!tf_store__get(&s->tr->store, n, &f) && frame_matches(&f, &q))
 				break;
-		if (n >= count) {
-			s->frame = -1;
+		if (n >= count)
 			return rsp_buf__puts(r, "F-1");
-		}
 	}
 	tf_store__get(&s->tr->store, n, &f);
 	s->frame = (long)n;
