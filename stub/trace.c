@@ -284,6 +284,12 @@ static int tp_install(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
 	spec.slot = tp->slot;
 	spec.mem = mem;
 	spec.nmem = nmem;
+	/* Registers only when an action asks for them (an R action), as
+	 * gdbserver: a frame without them shows them <unavailable>. */
+	spec.flags = BPFC_SPEC_NO_REGS;
+	for (i = 0; i < tp->nact; i++)
+		if (tp->act[i].kind == TPA_REGS)
+			spec.flags = 0;
 	if (tp->cond) {
 		cond.code = tp->cond;
 		cond.len = tp->condlen;
