@@ -653,7 +653,7 @@ static int on_record(void *ctx, void *data, size_t len)
 	const struct bpfc_rec *rec = data;
 	struct rec_ctx c = {.tr = tr};
 	struct tp *tp;
-	size_t builtins;
+	size_t builtins, usage;
 	uint8_t *p;
 	int err;
 
@@ -667,6 +667,9 @@ static int on_record(void *ctx, void *data, size_t len)
 	}
 	if (bpfc_rec__foreach_block(data, len, count_block, &c, NULL) < 0)
 		return 0;
+	/* Usage (qTP) counts what the actions collected, as gdbserver: not
+	 * the frame header, nor the builtin variables added to every frame. */
+	usage = c.need;
 	builtins = is_builtin(tr, TR_TSV_TIMESTAMP) + is_builtin(tr, TR_TSV_THREAD);
 	c.need += builtins * TF_VBLK_SIZE;
 	p = tf_store__reserve(&tr->store, (uint16_t)tp->num, c.need, &err);
@@ -686,7 +689,7 @@ static int on_record(void *ctx, void *data, size_t len)
 		c.dst = put_vblock(c.dst, TR_TSV_THREAD, rec->tid);
 	tf_store__commit(&tr->store);
 	tp->frames++;
-	tp->bytes += c.need + TF_FRAME_HDR;
+	tp->bytes += usage;
 	if (tp->pass && tp->frames >= tp->pass)
 		tr__stop(tr, TR_STOP_PASS, tp->num, NULL);
 	return 0;
