@@ -783,7 +783,10 @@ int tr__start(struct trace *tr, char *msg, size_t mlen)
 	tr->mono_to_wall_us = tr->start_us - now_us(CLOCK_MONOTONIC);
 	tr->stop_us = 0;
 	tr->state = TR_RUNNING;
-	for (i = 0; i < tr->ntps; i++) {
+	/* In descending number order: the kernel runs the uprobes of one
+	 * address newest first, so the frames of one hit come out in ascending
+	 * tracepoint number, as gdbserver records them. */
+	for (i = tr->ntps; i-- > 0;) {
 		struct tp *tp = &tr->tps[i];
 
 		if (!tp->complete || !tp->enabled)
