@@ -59,6 +59,12 @@ NORMALISATIONS = [
      "x87, SSE/AVX/AVX-512 registers are <unavailable> in bpfstub's frames (and "
      "bpfstub's target description has SSE only, where gdbserver describes the "
      "host's AVX-512)"),
+    ("unreadable memory",
+     r"^((?:\(gdb\) print )?\*\([\w ]+\*\) ?\d{1,3}(?:@\d+)?(?: = |\n\$\d+ = ))"
+     r"(?:0|\"(?:\\000)*\"|<unavailable>)$", r"\1<unreadable>",
+     "INTENDED: memory whose read fails at the hit (the sessions use addresses "
+     "below 4096) is recorded by gdbserver as zeros and shown as 0; bpfstub "
+     "marks the block not collected, so GDB shows <unavailable>, which is true"),
     ("builtin $trace_thread", r"^\$trace_thread\s.*\n", "",
      "INTENDED: bpfstub has a second builtin trace state variable, $trace_thread "
      "(the thread of each hit: any thread may hit, nothing stops), which GDB "
@@ -476,3 +482,13 @@ def test_diff_go_server():
          "tfind none"],
         r"Collected 4 trace frames", r"^iterations = 15$", r'"diff"',
         target="goserver", args=["0"], release=go_release)
+
+
+@needs_bpf
+def test_diff_unreadable_memory():
+    run("memory that cannot be read",
+        ["trace dstep", actions("collect i", "collect *(long *)16", "collect *(char *)0@4"),
+         "tstart"],
+        STOP + frames("start") + ["print *(long *)16", "print *(char *)0@4", "print i",
+                                  "tfind none"],
+        COLLECTED, r"^i = 0$", r"^\$1 = <unreadable>$")

@@ -20,12 +20,13 @@ bpfstub run is watched with ThreadStateSampler (gdbserver stops by design).
 import difflib
 import os
 import re
+import shutil
 import subprocess
 import tempfile
 import time
 
-from harness import (BUILD, GdbPipe, Stub, ThreadStateSampler, _readline_timeout, require_stub,
-                     tail, wait_until)
+from harness import (BUILD, IN_CI, GdbPipe, Skip, Stub, ThreadStateSampler, _readline_timeout,
+                     require_stub, tail, wait_until)
 
 # The same environment for both copies of a target, so stacks match.
 TARGET_ENV = {"PATH": "/usr/bin:/bin", "LC_ALL": "C"}
@@ -113,9 +114,6 @@ class Session:
     release: None for a stdin-released target that prints "done" when its
     calls are over; else a function(DiffTarget) that drives the target and
     returns once every hit has happened (e.g. HTTP requests).
-    flow: "continue" (continue & / interrupt around the release) or "none"
-    (the release happens with GDB idle; only possible when nothing needs the
-    target resumed, i.e. never against gdbserver... kept for completeness).
     """
 
     def __init__(self, name, target="diffprog", args=(), before=(), after=(), release=None):
@@ -139,8 +137,21 @@ def _run_cmds(g, cmds, log):
         log.append(f"(gdb) {c}\n{out.rstrip()}")
 
 
+def require_gdbserver():
+    """Skip (fail under CI) when gdbserver, the reference, is not installed."""
+    if not shutil.which("gdbserver"):
+        if IN_CI:
+            raise AssertionError("gdbserver not installed (scripts/install-deps)")
+        raise Skip("gdbserver not installed: the differential suite needs it")
+
+
 def run_one(session, kind):
-    """Run session against kind ("gdbserver" or "bpfstub"): the raw transcript."""
+    """Run session against kind ("gdbserver" or "bpfstub"): the raw transcript.
+
+    The recipe that works for both: `continue &` in an interactive GDB (its
+    event loop runs), the release, `interrupt` (gdbserver sends SIGINT to the
+    target's process group, hence process_group=0 in DiffTarget; bpfstub
+    answers 0x03 with a stop reply and stops nothing), then the session."""
     log = []
     with DiffTarget(session.target, session.args) as t:
         if kind == "gdbserver":
@@ -196,6 +207,7 @@ def compare(session, table, check=None):
     given, asserts facts on the normalised transcript (the same for both), so
     a session that prints nothing useful on both sides still fails.
     Returns the normalised transcript."""
+    require_gdbserver()
     ref = normalise(run_one(session, "gdbserver"), table)
     got = normalise(run_one(session, "bpfstub"), table)
     if ref != got:
