@@ -29,11 +29,7 @@
 #include <unistd.h>
 #include <sys/sdt.h>
 
-#if defined(__GNUC__) && !defined(__clang__)
-#define NOINLINE __attribute__((noinline, noipa))
-#else
-#define NOINLINE __attribute__((noinline, optnone))
-#endif
+#include "noinline.h"
 
 int lib_mul(int a, int b);
 void guarded(int i);
