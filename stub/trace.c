@@ -266,7 +266,8 @@ static void fill_vars(struct trace *tr, struct bpfc_tsvs *v, struct bpfc_tsv_slo
 	v->thread = is_builtin(tr, TR_TSV_THREAD) ? TR_TSV_THREAD : 0;
 }
 
-static int tp_install(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
+/* Build and load tp's BPF program (not attached yet). */
+static int tp_load(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
 {
 	struct bpfc_tsv_slot slots[TR_MAX_TPS];
 	struct bpfc_expr exprs[RSP_TP_ACTIONS_MAX * 4], cond;
@@ -275,8 +276,6 @@ static int tp_install(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
 	size_t nmem, i, nexpr = 0;
 	int err;
 
-	if (tp->installed || !tp->enabled)
-		return 0;
 	err = build_spec(tp, mem, sizeof(mem) / sizeof(mem[0]), &nmem, msg, mlen);
 	if (err)
 		return err;
@@ -328,19 +327,36 @@ static int tp_install(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
 			 tp->prog.log ? tp->prog.log : "");
 		return err;
 	}
-	err = bpfc_probe__attach(&tp->probe, tr->tgt->pid, tp->addr, tp->prog.fd,
-				 BPFC_PROBE_PATH_AUTO, msg, mlen);
+	return 0;
+}
+
+/* Attach tp's loaded program: from now on it collects. */
+static int tp_attach(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
+{
+	int err = bpfc_probe__attach(&tp->probe, tr->tgt->pid, tp->addr, tp->prog.fd,
+				     BPFC_PROBE_PATH_AUTO, msg, mlen);
+
 	if (err)
 		return err;
 	tp->installed = true;
 	return 0;
 }
 
+static int tp_install(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
+{
+	int err;
+
+	if (tp->installed || !tp->enabled)
+		return 0;
+	err = tp_load(tr, tp, msg, mlen);
+	return err ? err : tp_attach(tr, tp, msg, mlen);
+}
+
+/* Detach and free tp's program (loaded by a QTStart that failed, too). */
 static void tp_uninstall(struct tp *tp)
 {
-	if (!tp->installed)
-		return;
-	bpfc_probe__detach(&tp->probe);
+	if (tp->installed)
+		bpfc_probe__detach(&tp->probe);
 	bpfc_prog__free(&tp->prog);
 	tp->installed = false;
 }
@@ -413,6 +429,7 @@ int tr__define(struct trace *tr, const struct rsp_qtdp_hdr *h, char *msg, size_t
 
 		memset(tp, 0, sizeof(*tp));
 		tp->slot = slot;
+		tp->prog.fd = -1; /* no program yet: freeing it closes nothing */
 	}
 	tp->num = (uint32_t)h->num;
 	tp->addr = h->addr;
@@ -783,20 +800,28 @@ int tr__start(struct trace *tr, char *msg, size_t mlen)
 	tr->mono_to_wall_us = tr->start_us - now_us(CLOCK_MONOTONIC);
 	tr->stop_us = 0;
 	tr->state = TR_RUNNING;
-	/* In descending number order: the kernel runs the uprobes of one
+	/* Every program is loaded (the verifier takes its time) before any is
+	 * attached, so that all tracepoints start collecting together.  They
+	 * are attached in descending number: the kernel runs the uprobes of one
 	 * address newest first, so the frames of one hit come out in ascending
 	 * tracepoint number, as gdbserver records them. */
-	for (i = tr->ntps; i-- > 0;) {
+	err = 0;
+	for (i = 0; i < tr->ntps && !err; i++) {
 		struct tp *tp = &tr->tps[i];
 
-		if (!tp->complete || !tp->enabled)
-			continue;
-		err = tp_install(tr, tp, msg, mlen);
-		if (err) {
-			release_kernel(tr);
-			tr->state = TR_NOT_RUN;
-			return err;
-		}
+		if (tp->complete && tp->enabled)
+			err = tp_load(tr, tp, msg, mlen);
+	}
+	for (i = tr->ntps; i-- > 0 && !err;) {
+		struct tp *tp = &tr->tps[i];
+
+		if (tp->complete && tp->enabled)
+			err = tp_attach(tr, tp, msg, mlen);
+	}
+	if (err) {
+		release_kernel(tr);
+		tr->state = TR_NOT_RUN;
+		return err;
 	}
 	free(tr->auxv);
 	tr->auxv = NULL;
