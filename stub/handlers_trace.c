@@ -320,21 +320,29 @@ int hdl_qtv(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 
 /* ---- frames ------------------------------------------------------------- */
 
-/* The PC of a stored frame: rip from its R block. */
-static uint64_t frame_pc(const struct tf_frame *f)
+/* The PC of a stored frame: rip from its R block; a frame without one
+ * (no action collected registers) was hit at its tracepoint's address (the
+ * first location of that number, as gdbserver). */
+static uint64_t frame_pc(const struct trace *tr, const struct tf_frame *f)
 {
 	const uint8_t *regs = tf_frame__regs(f);
 	uint64_t pc = 0;
 	int i, off = regs_offset(AMD64_RIP);
+	size_t k;
 
-	if (!regs)
+	if (!regs) {
+		for (k = 0; k < tr->ntps; k++)
+			if (tr->tps[k].num == f->tp)
+				return tr->tps[k].addr;
 		return 0;
+	}
 	for (i = 7; i >= 0; i--)
 		pc = pc << 8 | regs[off + i];
 	return pc;
 }
 
-static bool frame_matches(const struct tf_frame *f, const struct rsp_qtframe *q)
+static bool frame_matches(const struct trace *tr, const struct tf_frame *f,
+			  const struct rsp_qtframe *q)
 {
 	uint64_t pc;
 
@@ -342,12 +350,12 @@ static bool frame_matches(const struct tf_frame *f, const struct rsp_qtframe *q)
 	case RSP_QTF_TDP:
 		return f->tp == q->a;
 	case RSP_QTF_PC:
-		return frame_pc(f) == q->a;
+		return frame_pc(tr, f) == q->a;
 	case RSP_QTF_RANGE:
-		pc = frame_pc(f);
+		pc = frame_pc(tr, f);
 		return pc >= q->a && pc <= q->b;
 	case RSP_QTF_OUTSIDE:
-		pc = frame_pc(f);
+		pc = frame_pc(tr, f);
 		return pc < q->a || pc > q->b;
 	default:
 		return false;
@@ -367,20 +375,22 @@ int hdl_qtframe(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 	tr__poll(s->tr);
 	count = tf_store__count(&s->tr->store);
 	if (q.kind == RSP_QTF_NUMBER) {
-		if (q.a == 0xffffffff || q.a >= count) {
+		if (q.a == 0xffffffff) {
 			s->frame = -1;
 			return rsp_buf__puts(r, "F-1");
 		}
+		/* Not found: the selection stays, as gdbserver (GDB keeps its
+		 * own when the user's tfind fails). */
+		if (q.a >= count)
+			return rsp_buf__puts(r, "F-1");
 		n = (size_t)q.a;
 	} else {
 		/* Search forward from the frame after the current one, as gdbserver. */
 		for (n = (size_t)(s->frame + 1); n < count; n++)
-			if (!tf_store__get(&s->tr->store, n, &f) && frame_matches(&f, &q))
+			if (!tf_store__get(&s->tr->store, n, &f) && frame_matches(s->tr, &f, &q))
 				break;
-		if (n >= count) {
-			s->frame = -1;
+		if (n >= count)
 			return rsp_buf__puts(r, "F-1");
-		}
 	}
 	tf_store__get(&s->tr->store, n, &f);
 	s->frame = (long)n;
@@ -446,7 +456,7 @@ int hdl_frame_regs(struct sess *s, int regno, struct rsp_buf *r)
 		d = regs_desc(i);
 		if (i == AMD64_RIP) {
 			/* rip is always the tracepoint's address. */
-			rsp_buf__put_le_hex(r, frame_pc(&f), 8);
+			rsp_buf__put_le_hex(r, frame_pc(s->tr, &f), 8);
 		} else if (regs && reg_collected(i)) {
 			rsp_buf__put_hex(r, regs + regs_offset(i), d->bits / 8);
 		} else {

@@ -267,19 +267,16 @@ static void fill_vars(struct trace *tr, struct bpfc_tsvs *v, struct bpfc_tsv_slo
 	v->thread = is_builtin(tr, TR_TSV_THREAD) ? TR_TSV_THREAD : 0;
 }
 
-static int tp_install(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
+/* Build and load tp's BPF program (not attached yet). */
+static int tp_load(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
 {
 	struct bpfc_tsv_slot slots[TR_MAX_TPS];
 	struct bpfc_expr exprs[RSP_TP_ACTIONS_MAX * 4], cond;
 	struct bpfc_mem mem[64];
 	struct bpfc_spec spec = {0};
-	struct sdt_site site;
 	size_t nmem, i, nexpr = 0;
-	char why[200];
 	int err;
 
-	if (tp->installed || !tp->enabled)
-		return 0;
 	err = build_spec(tp, mem, sizeof(mem) / sizeof(mem[0]), &nmem, msg, mlen);
 	if (err)
 		return err;
@@ -287,6 +284,12 @@ static int tp_install(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
 	spec.slot = tp->slot;
 	spec.mem = mem;
 	spec.nmem = nmem;
+	/* Registers only when an action asks for them (an R action), as
+	 * gdbserver: a frame without them shows them <unavailable>. */
+	spec.flags = BPFC_SPEC_NO_REGS;
+	for (i = 0; i < tp->nact; i++)
+		if (tp->act[i].kind == TPA_REGS)
+			spec.flags = 0;
 	if (tp->cond) {
 		cond.code = tp->cond;
 		cond.len = tp->condlen;
@@ -325,6 +328,16 @@ static int tp_install(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
 			 tp->prog.log ? tp->prog.log : "");
 		return err;
 	}
+	return 0;
+}
+
+/* Attach tp's loaded program: from now on it collects. */
+static int tp_attach(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
+{
+	struct sdt_site site;
+	char why[200];
+	int err;
+
 	/* An SDT probe site with a semaphore: the kernel raises it while attached (sdt.h). */
 	if (sdt__site(tr->tgt, tp->addr, &site) != 1)
 		site.ref_ctr_offset = 0;
@@ -340,11 +353,21 @@ static int tp_install(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
 	return 0;
 }
 
+static int tp_install(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
+{
+	int err;
+
+	if (tp->installed || !tp->enabled)
+		return 0;
+	err = tp_load(tr, tp, msg, mlen);
+	return err ? err : tp_attach(tr, tp, msg, mlen);
+}
+
+/* Detach and free tp's program (loaded by a QTStart that failed, too). */
 static void tp_uninstall(struct tp *tp)
 {
-	if (!tp->installed)
-		return;
-	bpfc_probe__detach(&tp->probe);
+	if (tp->installed)
+		bpfc_probe__detach(&tp->probe);
 	bpfc_prog__free(&tp->prog);
 	tp->installed = false;
 }
@@ -451,6 +474,7 @@ int tr__define(struct trace *tr, const struct rsp_qtdp_hdr *h, char *msg, size_t
 
 		memset(tp, 0, sizeof(*tp));
 		tp->slot = slot;
+		tp->prog.fd = -1; /* no program yet: freeing it closes nothing */
 	}
 	tp->num = (uint32_t)h->num;
 	tp->addr = h->addr;
@@ -696,7 +720,7 @@ static int on_record(void *ctx, void *data, size_t len)
 	const struct bpfc_rec *rec = data;
 	struct rec_ctx c = {.tr = tr};
 	struct tp *tp;
-	size_t builtins;
+	size_t builtins, usage;
 	uint8_t *p;
 	int err;
 
@@ -710,6 +734,9 @@ static int on_record(void *ctx, void *data, size_t len)
 	}
 	if (bpfc_rec__foreach_block(data, len, count_block, &c, NULL) < 0)
 		return 0;
+	/* Usage (qTP) counts what the actions collected, as gdbserver: not
+	 * the frame header, nor the builtin variables added to every frame. */
+	usage = c.need;
 	builtins = is_builtin(tr, TR_TSV_TIMESTAMP) + is_builtin(tr, TR_TSV_THREAD);
 	c.need += builtins * TF_VBLK_SIZE;
 	p = tf_store__reserve(&tr->store, (uint16_t)tp->num, c.need, &err);
@@ -729,7 +756,7 @@ static int on_record(void *ctx, void *data, size_t len)
 		c.dst = put_vblock(c.dst, TR_TSV_THREAD, rec->tid);
 	tf_store__commit(&tr->store);
 	tp->frames++;
-	tp->bytes += c.need + TF_FRAME_HDR;
+	tp->bytes += usage;
 	if (tp->pass && tp->frames >= tp->pass)
 		tr__stop(tr, TR_STOP_PASS, tp->num, NULL);
 	return 0;
@@ -823,18 +850,29 @@ int tr__start(struct trace *tr, char *msg, size_t mlen)
 	tr->mono_to_wall_us = tr->start_us - now_us(CLOCK_MONOTONIC);
 	tr->stop_us = 0;
 	tr->state = TR_RUNNING;
-	for (i = 0; i < tr->ntps; i++) {
+	/* Every program is loaded (the verifier takes its time) before any is
+	 * attached, so that all tracepoints start collecting together.  They
+	 * are attached in descending number: the kernel runs the uprobes of one
+	 * address newest first, so the frames of one hit come out in ascending
+	 * tracepoint number, as gdbserver records them. */
+	err = 0;
+	for (i = 0; i < tr->ntps && !err; i++) {
 		struct tp *tp = &tr->tps[i];
 
 		tp->complete = true;
-		if (!tp->enabled)
-			continue;
-		err = tp_install(tr, tp, msg, mlen);
-		if (err) {
-			release_kernel(tr);
-			tr->state = TR_NOT_RUN;
-			return err;
-		}
+		if (tp->enabled)
+			err = tp_load(tr, tp, msg, mlen);
+	}
+	for (i = tr->ntps; i-- > 0 && !err;) {
+		struct tp *tp = &tr->tps[i];
+
+		if (tp->enabled)
+			err = tp_attach(tr, tp, msg, mlen);
+	}
+	if (err) {
+		release_kernel(tr);
+		tr->state = TR_NOT_RUN;
+		return err;
 	}
 	free(tr->auxv);
 	tr->auxv = NULL;

@@ -65,11 +65,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#if defined(__GNUC__) && !defined(__clang__)
-#define NOINLINE __attribute__((noinline, noipa))
-#else
-#define NOINLINE __attribute__((noinline, optnone))
-#endif
+#include "noinline.h"
 
 struct item {
 	int id;

@@ -1,0 +1,220 @@
+"""The differential suite's machinery: one GDB session run twice, against
+gdbserver (the reference) and against bpfstub, each attached to its own copy
+of a deterministic target started with ASLR off; the outputs are normalised
+and compared.
+
+    s = Session("name", target="diffprog", before=[...], after=[...])
+    compare(s, normalisations)   # raises AssertionError with a unified diff
+
+A session has three phases, run identically against both servers:
+  before   commands after `target remote` (trace, actions, tstart...): compared
+  run      not compared: `continue &`, the target is released (a line on its
+           stdin, or s.release(target) for a server target), the harness waits
+           until it says "done" (or release returns), then `interrupt` and the
+           wait for GDB to see the stop
+  after    commands on the collected frames (tstop, tstatus, tfind...): compared
+Each command's output is printed under a "(gdb) command" header.  Only the
+bpfstub run is watched with ThreadStateSampler (gdbserver stops by design).
+"""
+
+import difflib
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+
+from harness import (BUILD, IN_CI, GdbPipe, Skip, Stub, ThreadStateSampler, _readline_timeout,
+                     require_stub, tail, wait_until)
+
+# The same environment for both copies of a target, so stacks match.
+TARGET_ENV = {"PATH": "/usr/bin:/bin", "LC_ALL": "C"}
+
+
+class DiffTarget:
+    """tests/targets/build/<name> under `setarch -R` with a fixed environment
+    and cwd; it prints "ready <pid>[ <port>]" then waits for a line on stdin."""
+
+    def __init__(self, name, args=()):
+        self.name = name
+        self.path = os.path.join(BUILD, name)
+        if not os.access(self.path, os.X_OK):
+            raise AssertionError(f"{self.path} missing: run make -C tests/targets")
+        self.args = [str(a) for a in args]
+        self.proc = self.pid = self.port = None
+        self._stderr = tempfile.TemporaryFile()
+
+    def __enter__(self):
+        self.proc = subprocess.Popen(["setarch", "x86_64", "-R", self.path, *self.args],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=self._stderr, env=TARGET_ENV, cwd=BUILD,
+                                     process_group=0)
+        line = _readline_timeout(self.proc.stdout, 10)
+        m = re.match(rb"ready (\d+)(?: (\d+))?", line or b"")
+        if not m:
+            self.kill()
+            raise AssertionError(f"{self.name}: no 'ready' line (got {line!r})")
+        self.pid = int(m.group(1))
+        self.port = int(m.group(2)) if m.group(2) else None
+        return self
+
+    def __exit__(self, *exc):
+        self.kill()
+
+    def release(self):
+        self.proc.stdin.write(b"go\n")
+        self.proc.stdin.flush()
+
+    def wait_done(self, timeout=10):
+        line = _readline_timeout(self.proc.stdout, timeout)
+        if not line or not line.startswith(b"done"):
+            raise AssertionError(f"{self.name}: no 'done' line within {timeout}s "
+                                 f"(got {line!r})")
+
+    def kill(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+        if self.proc:
+            self.proc.wait(10)
+
+
+class GdbServer:
+    """gdbserver --once --attach 127.0.0.1:0 PID (the reference)."""
+
+    def __init__(self, pid):
+        self.pid = pid
+        self.out = tempfile.TemporaryFile()
+        self.proc = None
+        self.addr = None
+
+    def __enter__(self):
+        self.proc = subprocess.Popen(["gdbserver", "--once", "--attach", "127.0.0.1:0",
+                                      str(self.pid)], stdin=subprocess.DEVNULL,
+                                     stdout=self.out, stderr=subprocess.STDOUT)
+
+        def port():
+            self.out.seek(0)
+            m = re.search(rb"Listening on port (\d+)", self.out.read())
+            if self.proc.poll() is not None:
+                raise AssertionError("gdbserver exited at start")
+            return m and int(m.group(1))
+        self.addr = f"127.0.0.1:{wait_until(port, 10, what='gdbserver to listen')}"
+        return self
+
+    def __exit__(self, *exc):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(10)
+
+
+class Session:
+    """One differential session (see the module docstring).
+
+    release: None for a stdin-released target that prints "done" when its
+    calls are over; else a function(DiffTarget) that drives the target and
+    returns once every hit has happened (e.g. HTTP requests).
+    """
+
+    def __init__(self, name, target="diffprog", args=(), before=(), after=(), release=None):
+        self.name = name
+        self.target = target
+        self.args = args
+        self.before = list(before)
+        self.after = list(after)
+        self.release = release
+
+
+def _wait_stopped(g, since, timeout=10):
+    rx = re.compile(r"received signal|Program stopped|stopped\.")
+    wait_until(lambda: rx.search(g.all_output()[since:]), timeout,
+               what="gdb to report the interrupted target stopped")
+
+
+def _run_cmds(g, cmds, log):
+    for c in cmds:
+        out = g.cmd(c, timeout=60)
+        log.append(f"(gdb) {c}\n{out.rstrip()}")
+
+
+def require_gdbserver():
+    """Skip (fail under CI) when gdbserver, the reference, is not installed."""
+    if not shutil.which("gdbserver"):
+        if IN_CI:
+            raise AssertionError("gdbserver not installed (scripts/install-deps)")
+        raise Skip("gdbserver not installed: the differential suite needs it")
+
+
+def run_one(session, kind):
+    """Run session against kind ("gdbserver" or "bpfstub"): the raw transcript.
+
+    The recipe that works for both: `continue &` in an interactive GDB (its
+    event loop runs), the release, `interrupt` (gdbserver sends SIGINT to the
+    target's process group, hence process_group=0 in DiffTarget; bpfstub
+    answers 0x03 with a stop reply and stops nothing), then the session."""
+    log = []
+    with DiffTarget(session.target, session.args) as t:
+        if kind == "gdbserver":
+            server = GdbServer(t.pid)
+            sampler = None
+        else:
+            require_stub()
+            server = Stub.attach(t.pid)
+            sampler = ThreadStateSampler(t.pid)
+        with server:
+            if sampler:
+                sampler.start()
+            try:
+                with GdbPipe(file=t.path) as g:
+                    out = g.cmd(f"target remote {server.addr}", timeout=60)
+                    assert "Remote debugging using" in out, f"{kind}: connect failed:\n{out}"
+                    _run_cmds(g, session.before, log)
+                    out = g.cmd("continue &")
+                    assert "Continuing." in out, f"{kind}: continue & failed:\n{out}"
+                    if session.release:
+                        session.release(t)
+                    else:
+                        t.release()
+                        t.wait_done()
+                    time.sleep(0.15)  # bpfstub drains its ring every 50 ms
+                    since = len(g.all_output())
+                    g.cmd("interrupt")
+                    _wait_stopped(g, since)
+                    g.cmd("echo")  # the rest of the stop report lands here
+                    _run_cmds(g, session.after, log)
+                    g.cmd("detach")
+            except AssertionError as e:
+                if kind == "bpfstub":
+                    e.args = (f"{e.args[0]}\n--- bpfstub stderr (tail) ---\n"
+                              f"{tail(server.stderr_text(), 40)}",)
+                raise
+            finally:
+                if sampler:
+                    sampler.finish()
+    return "\n".join(log) + "\n"
+
+
+def normalise(text, table):
+    """Apply the table's (name, pattern, replacement, reason) rows in order."""
+    for _name, pattern, repl, _reason in table:
+        text = re.sub(pattern, repl, text, flags=re.M)
+    return text
+
+
+def compare(session, table, check=None):
+    """Run session against gdbserver and bpfstub; their normalised transcripts
+    must be equal (else AssertionError with a unified diff).  check(text), if
+    given, asserts facts on the normalised transcript (the same for both), so
+    a session that prints nothing useful on both sides still fails.
+    Returns the normalised transcript."""
+    require_gdbserver()
+    ref = normalise(run_one(session, "gdbserver"), table)
+    got = normalise(run_one(session, "bpfstub"), table)
+    if ref != got:
+        diff = "".join(difflib.unified_diff(ref.splitlines(True), got.splitlines(True),
+                                            "gdbserver", "bpfstub", n=3))
+        raise AssertionError(f"session {session.name}: bpfstub differs from gdbserver "
+                             f"(after normalisation):\n{diff}")
+    if check:
+        check(ref)
+    return ref
