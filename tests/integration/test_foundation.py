@@ -387,3 +387,16 @@ def test_gdb_continue_and_interrupt():
         out = g.cmd("detach")
         assert "detached" in out.lower(), out
         t.assert_running()
+
+
+def test_info_os_processes():
+    """`info os processes` (qXfer:osdata:read:processes) lists the target with
+    its user and command line; `info os` lists the types."""
+    with attached("counter") as (t, stub):
+        r = gdb_batch([f"target remote {stub.addr}", "info os", "info os processes"],
+                      file=t.path)
+        assert re.search(r"^processes\s+Listing of all processes", r.out[1], re.M), r.out[1]
+        rows = [line for line in r.out[2].splitlines() if line.split()[:1] == [str(t.pid)]]
+        assert len(rows) == 1 and "root" in rows[0] and t.path in rows[0], \
+            f"pid {t.pid} with user and command not listed:\n{r.out[2]}"
+        t.assert_running()

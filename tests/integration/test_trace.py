@@ -380,6 +380,30 @@ def test_pending_definition_installed_by_its_source_during_a_run():
         t.assert_running()
 
 
+@needs_bpf
+def test_fast_tracepoint_is_an_ordinary_one():
+    """`ftrace compute` (qTMinFTPILen is 1, so GDB accepts any instruction)
+    collects like `trace`: exact argument values in every frame."""
+    with attached("counter") as (t, stub), gdb_pipe(file=t.path) as g:
+        connect(g, stub)
+        out = g.cmd("ftrace compute")
+        assert re.search(r"^Fast tracepoint 1 at 0x", out, re.M), out
+        g.cmd(actions("collect $regs", "collect calls"))
+        tstart(g)
+        assert "downloading 1 as regular" not in g.all_output(), g.all_output()
+        assert re.search(r"<- QTDP:1:[0-9a-f]+:E:0:0:F", stub.stderr_text()), \
+            "GDB should have sent a fast tracepoint (:F<len>)"
+        wait_created(g, 3)
+        g.cmd("tstop")
+        rows = gdb_values_by_frame(g, ["calls", "$rdi", "$rsi"])
+        assert len(rows) >= 3, rows
+        for frame, tpn, (calls, rdi, rsi) in rows:
+            assert tpn == 1 and rdi & 0xffffffff == calls % 1000 and rsi == 3 * calls + 1, \
+                f"frame {frame}: calls={calls} rdi={rdi} rsi={rsi}"
+        g.cmd("tfind none")
+        t.assert_running()
+
+
 # --------------------------------------------------------------------------
 # 3. A tracepoint inside libc
 
