@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * stub/handlers.h - handlers that live outside handlers.c but sit in its
- * one table (the tracepoint packets, handlers_trace.c), and what the
+ * one table (the tracepoint packets, handlers_trace.c; vFile,
+ * handlers_vfile.c), and what the
  * general handlers ask of a selected trace frame.
  */
 #ifndef STUB_HANDLERS_H
@@ -37,6 +38,12 @@ HDL(hdl_qtfp);
 HDL(hdl_qtsp);
 HDL(hdl_qtbuffer_read);
 HDL(hdl_qtsave);
+/* handlers_vfile.c */
+HDL(hdl_vfile_setfs);
+HDL(hdl_vfile_open);
+HDL(hdl_vfile_pread);
+HDL(hdl_vfile_close);
+HDL(hdl_vfile_fstat);
 #undef HDL
 
 /* With a trace frame selected (s->frame >= 0): */
