@@ -25,6 +25,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -151,6 +152,10 @@ def run_gdbserver(r, site):
                           stderr=subprocess.STDOUT, text=True)
     while "Listening" not in gs.stdout.readline():
         pass
+    # Keep draining what gdbserver prints (on some kernels a warning per hit:
+    # "ptrace(regsets_store_inferior_registers): Bad address"), or it blocks
+    # on a full pipe with the target stopped.
+    threading.Thread(target=gs.stdout.read, daemon=True).start()
     # Run to main first: GDB re-sends tracepoints when shared libraries
     # load during a run, which gdbserver refuses.
     script = r.gdb_script(trace_lines(f"target remote 127.0.0.1:{port}\nbreak main\n"
