@@ -33,7 +33,8 @@
  *    forward-only program runs each instruction at most once per hit, so
  *    one block per site is enough.  A length known at build time reserves
  *    exactly that; a run-time length reserves BPFC_AX_TRACE_MAX and is cut
- *    there, visibly (record.h).
+ *    there, visibly (record.h), or less when the validator has proven an
+ *    upper bound (a bit_and with a constant: struct st).
  *
  *  - "teval $c = $c + 1" arrives as getv, const, add, ext 64, setv.  Run
  *    as written on several threads at once, increments are lost; the
@@ -241,6 +242,13 @@ struct st {
 	unsigned int depth;
 	__u64 known; /* bit i: val[i] holds slot i's value on every path */
 	__u64 val[BPFC_AX_MAX_DEPTH];
+	/*
+	 * bit i: slot i is at most bnd[i] on every path (a constant, or a
+	 * bit_and with one): "len; const 255; bit_and; trace" reserves 255
+	 * bytes, not BPFC_AX_TRACE_MAX (stub/deep.c bounds its lengths so).
+	 */
+	__u64 bounded;
+	__u64 bnd[BPFC_AX_MAX_DEPTH];
 };
 
 struct parse {
@@ -286,6 +294,22 @@ static bool known(const struct st *s, unsigned int i)
 	return (s->known >> i) & 1;
 }
 
+static bool bounded(const struct st *s, unsigned int i)
+{
+	return (s->bounded >> i) & 1;
+}
+
+static void set_bound(struct st *s, unsigned int i, bool b, __u64 v)
+{
+	if (b) {
+		s->bounded |= 1ull << i;
+		s->bnd[i] = v;
+	} else {
+		s->bounded &= ~(1ull << i);
+		s->bnd[i] = 0;
+	}
+}
+
 static void set_slot(struct st *s, unsigned int i, bool k, __u64 v)
 {
 	if (k) {
@@ -295,11 +319,16 @@ static void set_slot(struct st *s, unsigned int i, bool k, __u64 v)
 		s->known &= ~(1ull << i);
 		s->val[i] = 0;
 	}
+	set_bound(s, i, k, v);
 }
 
 static void copy_slot(struct st *s, unsigned int to, unsigned int from)
 {
+	bool b = bounded(s, from);
+	__u64 v = s->bnd[from];
+
 	set_slot(s, to, known(s, from), s->val[from]);
+	set_bound(s, to, b, v);
 }
 
 static int merge(struct parse *p, struct st *into, const struct st *from, size_t at)
@@ -311,9 +340,15 @@ static int merge(struct parse *p, struct st *into, const struct st *from, size_t
 			    "stack depth differs where paths join at byte %zu (%u on one path, %u "
 			    "on another)",
 			    at, into->depth, from->depth);
-	for (i = 0; i < into->depth; i++)
+	for (i = 0; i < into->depth; i++) {
+		bool b = bounded(into, i) && bounded(from, i);
+		__u64 v = into->bnd[i] > from->bnd[i] ? into->bnd[i] : from->bnd[i];
+
 		if (known(into, i) && (!known(from, i) || into->val[i] != from->val[i]))
 			set_slot(into, i, false, 0);
+		if (!known(into, i))
+			set_bound(into, i, b, v);
+	}
 	return 0;
 }
 
@@ -407,6 +442,8 @@ static int site(struct parse *p, struct bpfc_ax_op *o, const struct st *s)
 		o->len = o->arg;
 		return o->len ? add_block(p, o, BPFC_VBLK_HDR, o->len) : 0;
 	case BPFC_AXOP_TRACE:
+		if (!known(s, top) && bounded(s, top) && s->bnd[top] && s->bnd[top] < BPFC_AX_TRACE_MAX)
+			return add_block(p, o, BPFC_VBLK_HDR, s->bnd[top]);
 		if (!known(s, top))
 			return add_block(p, o, BPFC_VBLK_HDR, BPFC_AX_TRACE_MAX);
 		o->flags |= OPF_STATIC;
@@ -415,6 +452,8 @@ static int site(struct parse *p, struct bpfc_ax_op *o, const struct st *s)
 		return n ? add_block(p, o, BPFC_VBLK_HDR, n) : 0;
 	case BPFC_AXOP_TRACENZ:
 		/* One more byte than recorded: the helper always writes a NUL. */
+		if (!known(s, top) && bounded(s, top) && s->bnd[top] && s->bnd[top] < BPFC_AX_TRACE_MAX)
+			return add_block(p, o, BPFC_VBLK_HDR, s->bnd[top] + 1);
 		if (!known(s, top))
 			return add_block(p, o, BPFC_VBLK_HDR, BPFC_AX_TRACE_MAX + 1);
 		o->flags |= OPF_STATIC;
@@ -449,12 +488,21 @@ static void transfer(struct st *s, const struct bpfc_ax_op *o)
 	case BPFC_AXOP_EQUAL:
 	case BPFC_AXOP_LESS_SIGNED:
 	case BPFC_AXOP_LESS_UNSIGNED:
+	{
+		bool b = o->op == BPFC_AXOP_BIT_AND && (bounded(s, d - 2) || bounded(s, d - 1));
+		__u64 v = !bounded(s, d - 2)				 ? s->bnd[d - 1]
+			  : !bounded(s, d - 1) || s->bnd[d - 2] < s->bnd[d - 1] ? s->bnd[d - 2]
+									   : s->bnd[d - 1];
+
 		ok = known(s, d - 2) && known(s, d - 1) &&
 		     fold2(o->op, s->val[d - 2], s->val[d - 1], &r);
 		set_slot(s, d - 1, false, 0);
 		set_slot(s, d - 2, ok, ok ? r : 0);
+		if (!ok && b)
+			set_bound(s, d - 2, true, v);
 		s->depth = d - 1;
 		break;
+	}
 	case BPFC_AXOP_LOG_NOT:
 		set_slot(s, d - 1, known(s, d - 1), !s->val[d - 1]);
 		break;
@@ -494,21 +542,21 @@ static void transfer(struct st *s, const struct bpfc_ax_op *o)
 		s->depth = d + 1;
 		break;
 	case BPFC_AXOP_SWAP: {
-		bool k = known(s, d - 1);
-		__u64 v = s->val[d - 1];
+		struct st t = *s;
 
 		copy_slot(s, d - 1, d - 2);
-		set_slot(s, d - 2, k, v);
+		set_slot(s, d - 2, known(&t, d - 1), t.val[d - 1]);
+		set_bound(s, d - 2, bounded(&t, d - 1), t.bnd[d - 1]);
 		break;
 	}
 	case BPFC_AXOP_ROT: {
 		/* a b c -> c a b */
-		bool k = known(s, d - 1);
-		__u64 v = s->val[d - 1];
+		struct st t = *s;
 
 		copy_slot(s, d - 1, d - 2);
 		copy_slot(s, d - 2, d - 3);
-		set_slot(s, d - 3, k, v);
+		set_slot(s, d - 3, known(&t, d - 1), t.val[d - 1]);
+		set_bound(s, d - 3, bounded(&t, d - 1), t.bnd[d - 1]);
 		break;
 	}
 	case BPFC_AXOP_POP:

@@ -331,7 +331,17 @@ static const struct fold folds[] = {
 	{"getv is unknown", "2c0001", ~0ull},
 	{"ref is unknown", "2600052a40 17", ~0ull},
 	{"both branches agree", "2209 2201 200010 2201 29 210013 2202 29", 9},
-	{"branches disagree", "2201 20000d 2209 21000f 220a", ~0ull},
+	/* Two constants that disagree: unknown, but bounded by the larger. */
+	{"branches disagree", "2201 20000d 2209 21000f 220a", 10},
+	/* An upper bound (struct st in ax.c): bit_and with a constant. */
+	{"bit_and bounds", "26000422ff0f", 255},
+	{"bit_and bounds either side", "22ff2600040f", 255},
+	{"the smaller bound", "26000422ff0f 227f0f", 127},
+	{"a bound survives swap", "26000422100f 2600032b", 16},
+	/* min(rsi, 200), then & 255: bounded by 255 */
+	{"clamp", "260004 28 22c8 15 200010 29 22c8 22ff0f", 255},
+	{"add loses the bound", "26000422100f 2201 02", ~0ull},
+	{"a bound of 0 is none", "26000422000f", ~0ull},
 };
 
 static void test_folds(struct tctx *t)
