@@ -31,6 +31,7 @@
 
 #include "bpf/record.h"
 #include "bpf/ring.h"
+#include "deep.h"
 #include "rsp/buf.h"
 #include "rsp/trace.h"
 #include "regs.h"
@@ -97,6 +98,8 @@ int tr__init(struct trace *tr, struct tgt *t)
 	tr->counters_fd = -1;
 	tr->tsv_fd = -1;
 	tr->gate_fd = -1;
+	tr->deep_budget = TR_DEEP_BUDGET_DEFAULT;
+	tr->stack_window = TR_STACK_WINDOW_DEFAULT;
 	tr->tsvs = calloc(TR_MAX_TPS, sizeof(*tr->tsvs));
 	if (!tr->tsvs)
 		return -ENOMEM;
@@ -153,6 +156,7 @@ void tr__fini(struct trace *tr)
 	if (tr->gate_fd >= 0)
 		close(tr->gate_fd);
 	tf_store__fini(&tr->store);
+	deep__free(tr->deep);
 }
 
 int tr__clear(struct trace *tr)
@@ -274,7 +278,7 @@ static int tp_load(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
 	struct bpfc_expr exprs[RSP_TP_ACTIONS_MAX * 4], cond;
 	struct bpfc_mem mem[64];
 	struct bpfc_spec spec = {0};
-	size_t nmem, i, nexpr = 0;
+	size_t nmem, i, nexpr = 0, ngdb;
 	int err;
 
 	err = build_spec(tp, mem, sizeof(mem) / sizeof(mem[0]), &nmem, msg, mlen);
@@ -309,13 +313,24 @@ static int tp_load(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
 		exprs[nexpr].len = a->axlen;
 		nexpr++;
 	}
+	/* Deep collection (stub/deep.h): after GDB's own; refused, the tracepoint goes on without. */
+	ngdb = nexpr;
+	deep__append(tr, tp, exprs, &nexpr, sizeof(exprs) / sizeof(exprs[0]));
 	spec.actions = exprs;
-	spec.nactions = nexpr;
 	fill_vars(tr, &spec.vars, slots);
 	spec.pass = tp->pass;
 	spec.gate_fd = tr->gate_fd;
+again:
+	spec.nactions = nexpr;
 	bpfc_prog__free(&tp->prog);
 	err = bpfc_prog__build(&spec, bpfc_ring__map_fd(tr->ring), tr->counters_fd, &tp->prog);
+	if (nexpr > ngdb && (err || (err = bpfc_prog__load(&tp->prog)))) {
+		deep__refused(tr, tp, tp->prog.msg[0] ? tp->prog.msg : strerror(-err));
+		nexpr = ngdb;
+		goto again;
+	}
+	if (nexpr > ngdb)
+		return 0; /* loaded above */
 	if (err) {
 		snprintf(msg, mlen, "tracepoint %u: %s", tp->num,
 			 tp->prog.msg[0] ? tp->prog.msg : strerror(-err));

@@ -23,6 +23,7 @@
 
 struct rsp_buf;
 struct tgt;
+struct deep;
 struct bpfc_ring;
 struct rsp_qtdp_hdr;
 struct rsp_qtdp_actions;
@@ -128,7 +129,15 @@ struct trace {
 	char *auxv;		  /* at tstart: an exec changes it */
 	size_t auxv_len;
 	unsigned ticks;
+
+	/* Settings (issue 9; `monitor set`): apply from the next tstart. */
+	uint32_t deep_budget;  /* bytes per hit for deep collection; 0 = off */
+	uint32_t stack_window; /* bytes of stack above rsp collected per hit; 0 = off */
+	struct deep *deep;     /* DWARF cache and deep-collection notes (stub/deep.h) */
 };
+
+#define TR_DEEP_BUDGET_DEFAULT	4096u
+#define TR_STACK_WINDOW_DEFAULT 0u
 
 int tr__init(struct trace *tr, struct tgt *t);
 void tr__fini(struct trace *tr);

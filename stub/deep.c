@@ -1,0 +1,718 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * stub/deep.c - deep collection as agent bytecode (stub/deep.h).
+ *
+ * A variable's value is read where its DWARF location says at the
+ * tracepoint's pc: a register ("reg N", GDB numbering through dw__gdb_reg),
+ * memory at a register plus an offset ("reg N; const OFF; add; ref64"), or
+ * an absolute address.  From that value each kind of pointer gets its
+ * collection (the table in deep.h).  Lengths known only at run time (a Go
+ * string's len, a slice's len * element size, an interface's dynamic size)
+ * are clamped and masked:
+ *
+ *     dup; const N; less_unsigned; if_goto L; pop; const N; L: const N; bit_and
+ *
+ * with N = 2^k - 1, which the validator (bpf/ax.c) reads as "at most N", so
+ * the block reserves N bytes and the hit copies only the real length.
+ *
+ * One expression per parameter: a failed read (a NULL pointer) ends that
+ * parameter's expression and no other.
+ */
+#include <dwarf.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bpf/ax.h"
+#include "bpf/record.h"
+#include "rsp/buf.h"
+#include "stub/deep.h"
+#include "stub/trace.h"
+
+#define BLK_COST(n) (BPFC_VBLK_HDR + (n))
+#define STRUCT_MAX  1023u /* bytes of one pointed-to struct */
+#define NPATCH	    (DEEP_SLICE_ELEMS + 1)
+
+/* One expression under construction. */
+struct bc {
+	uint8_t b[BPFC_AX_MAX_LEN];
+	size_t n;
+	bool bad; /* too long, or a location this file does not follow */
+};
+
+/* The plan under construction: budget and the summary text. */
+struct pl {
+	uint32_t budget, used;
+	char *sum;
+	size_t sumlen;
+	bool cut; /* something left out for the budget */
+};
+
+static void op(struct bc *b, uint8_t o)
+{
+	if (b->n + 1 > sizeof(b->b)) {
+		b->bad = true;
+		return;
+	}
+	b->b[b->n++] = o;
+}
+
+static void op16(struct bc *b, uint8_t o, uint16_t v)
+{
+	op(b, o);
+	op(b, (uint8_t)(v >> 8));
+	op(b, (uint8_t)v);
+}
+
+/* const8/16/32/64: GDB's constants are unsigned, big-endian. */
+static void cnst(struct bc *b, uint64_t v)
+{
+	int i, w;
+
+	if (v < 0x100) {
+		op(b, BPFC_AXOP_CONST8);
+		w = 1;
+	} else if (v < 0x10000) {
+		op(b, BPFC_AXOP_CONST16);
+		w = 2;
+	} else if (v < 0x100000000ull) {
+		op(b, BPFC_AXOP_CONST32);
+		w = 4;
+	} else {
+		op(b, BPFC_AXOP_CONST64);
+		w = 8;
+	}
+	for (i = w - 1; i >= 0; i--)
+		op(b, (uint8_t)(v >> (8 * i)));
+}
+
+/* addr + off on the stack (off may be negative: const64 and wrap). */
+static void add_off(struct bc *b, int64_t off)
+{
+	if (!off)
+		return;
+	cnst(b, (uint64_t)off);
+	op(b, BPFC_AXOP_ADD);
+}
+
+static void ref(struct bc *b, uint32_t size)
+{
+	op(b, size == 1 ? BPFC_AXOP_REF8
+	      : size == 2 ? BPFC_AXOP_REF16
+	      : size == 4 ? BPFC_AXOP_REF32
+			  : BPFC_AXOP_REF64);
+}
+
+static bool reg(struct bc *b, int dwreg)
+{
+	int g = dw__gdb_reg(dwreg);
+
+	if (g < 0) {
+		b->bad = true;
+		return false;
+	}
+	op16(b, BPFC_AXOP_REG, (uint16_t)g);
+	return true;
+}
+
+/* Clamp the top of the stack to n (2^k - 1) so the validator bounds it. */
+static void clamp(struct bc *b, uint32_t n)
+{
+	size_t at;
+
+	op(b, BPFC_AXOP_DUP);
+	cnst(b, n);
+	op(b, BPFC_AXOP_LESS_UNSIGNED);
+	op16(b, BPFC_AXOP_IF_GOTO, 0);
+	at = b->n - 2;
+	op(b, BPFC_AXOP_POP);
+	cnst(b, n);
+	if (b->n > 0xffff) {
+		b->bad = true;
+		return;
+	}
+	b->b[at] = (uint8_t)(b->n >> 8);
+	b->b[at + 1] = (uint8_t)b->n;
+	cnst(b, n);
+	op(b, BPFC_AXOP_BIT_AND);
+}
+
+/* The largest 2^k - 1 <= n (0 when n is 0). */
+static uint32_t mask_below(uint32_t n)
+{
+	uint32_t m = 1;
+
+	while (m * 2 - 1 <= n && m < (1u << 30))
+		m *= 2;
+	return m - 1;
+}
+
+/*
+ * Push the word of size bytes at byte `at` of the variable with location l.
+ * False (nothing pushed) when the location cannot give it.
+ */
+static bool push_word(struct bc *b, const struct dw_loc *l, uint32_t at, uint32_t size)
+{
+	uint32_t start = 0;
+	size_t i;
+
+	for (i = 0; i < l->npieces; i++) {
+		const struct dw_piece *p = &l->pieces[i];
+		uint32_t psz = p->size ? p->size : 0xffffffffu;
+
+		if (at < start || at - start >= psz) {
+			start += p->size;
+			continue;
+		}
+		switch (p->kind) {
+		case DWP_REG:
+			if (at != start || size > 8 || !reg(b, p->reg))
+				return false;
+			if (size < 8)
+				op(b, BPFC_AXOP_ZERO_EXT), op(b, (uint8_t)(size * 8));
+			return true;
+		case DWP_MEM:
+			if (p->reg >= 0) {
+				if (!reg(b, p->reg))
+					return false;
+				add_off(b, p->off + (int64_t)(at - start));
+			} else {
+				cnst(b, (uint64_t)p->off + (at - start));
+			}
+			ref(b, size);
+			return true;
+		case DWP_VALUE:
+			if (at != start)
+				return false;
+			if (p->reg >= 0) {
+				if (!reg(b, p->reg))
+					return false;
+				add_off(b, p->off);
+			} else {
+				cnst(b, (uint64_t)p->off);
+			}
+			return true;
+		default:
+			return false;
+		}
+	}
+	return false;
+}
+
+/* Where the variable itself lives when it is one piece of memory: push its address. */
+static bool push_addr(struct bc *b, const struct dw_loc *l)
+{
+	const struct dw_piece *p = &l->pieces[0];
+
+	if (l->npieces != 1 || p->kind != DWP_MEM)
+		return false;
+	if (p->reg >= 0) {
+		if (!reg(b, p->reg))
+			return false;
+		add_off(b, p->off);
+	} else {
+		cnst(b, (uint64_t)p->off);
+	}
+	return true;
+}
+
+static void sumf(struct pl *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void sumf(struct pl *p, const char *fmt, ...)
+{
+	size_t l = strlen(p->sum);
+	va_list ap;
+
+	if (l + 1 >= p->sumlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(p->sum + l, p->sumlen - l, fmt, ap);
+	va_end(ap);
+}
+
+static bool take(struct pl *p, uint32_t cost)
+{
+	if (p->used + cost > p->budget) {
+		p->cut = true;
+		return false;
+	}
+	p->used += cost;
+	return true;
+}
+
+static bool is_char(const struct dw_type *t)
+{
+	t = dw_type__strip(t);
+	return t && t->kind == DWT_BASE && t->size == 1 &&
+	       (t->encoding == DW_ATE_signed_char || t->encoding == DW_ATE_unsigned_char ||
+		(t->name && strstr(t->name, "char")));
+}
+
+static bool is_record(const struct dw_type *t)
+{
+	t = dw_type__strip(t);
+	return t && (t->kind == DWT_STRUCT || t->kind == DWT_UNION || t->kind == DWT_CLASS) &&
+	       t->size > 0;
+}
+
+/* Bytes of a pointee record we copy (bounded). */
+static uint32_t rec_size(const struct dw_type *t)
+{
+	t = dw_type__strip(t);
+	return t->size > STRUCT_MAX ? STRUCT_MAX : (uint32_t)t->size;
+}
+
+/*
+ * Stack [.. addr] -> [.. addr]: the Go string whose header is at addr + off:
+ * its bytes, clamped.
+ */
+static void emit_str(struct bc *b, int64_t off)
+{
+	op(b, BPFC_AXOP_DUP);
+	add_off(b, off);
+	op(b, BPFC_AXOP_REF64);
+	op(b, BPFC_AXOP_PICK), op(b, 1);
+	add_off(b, off + 8);
+	op(b, BPFC_AXOP_REF64);
+	clamp(b, DEEP_STR_MAX);
+	op(b, BPFC_AXOP_TRACE);
+}
+
+static bool str_at(struct bc *b, struct pl *p, int64_t off)
+{
+	if (!take(p, BLK_COST(DEEP_STR_MAX)))
+		return false;
+	emit_str(b, off);
+	return true;
+}
+
+/* [.. addr] -> [.. addr]: the C string pointed to by the word at addr + off. */
+static bool cstr_at(struct bc *b, struct pl *p, int64_t off)
+{
+	if (!take(p, BLK_COST(DEEP_STR_MAX + 1)))
+		return false;
+	op(b, BPFC_AXOP_DUP);
+	add_off(b, off);
+	op(b, BPFC_AXOP_REF64);
+	cnst(b, DEEP_STR_MAX);
+	op(b, BPFC_AXOP_TRACENZ);
+	return true;
+}
+
+/* [.. addr] -> [.. addr]: the slice elements of the header at addr + off. */
+static bool slice_at(struct bc *b, struct pl *p, int64_t off, uint64_t es)
+{
+	uint32_t room = p->budget - p->used, m;
+
+	if (!es || room < BLK_COST(16))
+		return false;
+	m = mask_below(room - BPFC_VBLK_HDR < 1023 ? room - BPFC_VBLK_HDR : 1023);
+	if (!take(p, BLK_COST(m)))
+		return false;
+	op(b, BPFC_AXOP_DUP);
+	add_off(b, off);
+	op(b, BPFC_AXOP_REF64);
+	op(b, BPFC_AXOP_PICK), op(b, 1);
+	add_off(b, off + 8);
+	op(b, BPFC_AXOP_REF64);
+	cnst(b, es);
+	op(b, BPFC_AXOP_MUL);
+	clamp(b, m);
+	op(b, BPFC_AXOP_TRACE);
+	return true;
+}
+
+/* Collect len bytes at the address on the stack, keeping it: trace_quick or trace16. */
+static void trace_keep(struct bc *b, uint32_t len)
+{
+	if (len < 256) {
+		op(b, BPFC_AXOP_TRACE_QUICK), op(b, (uint8_t)len);
+	} else {
+		op16(b, BPFC_AXOP_TRACE16, (uint16_t)len);
+	}
+}
+
+/* A struct at the address on the stack: [.. addr] -> [.. addr], and its fields (depth 2). */
+static void record_fields(struct bc *b, struct pl *p, const struct dw_type *t, const char *what)
+{
+	size_t i, n = 0;
+
+	t = dw_type__strip(t);
+	for (i = 0; i < t->nmembers; i++) {
+		const struct dw_member *m = &t->members[i];
+		const struct dw_type *mt = dw_type__strip(m->type);
+		bool ok = false;
+
+		if (!mt || m->offset + 8 > rec_size(t))
+			continue;
+		if (mt->kind == DWT_PTR && is_char(mt->target))
+			ok = cstr_at(b, p, (int64_t)m->offset);
+		else if (mt->kind == DWT_GO_STRING)
+			ok = str_at(b, p, (int64_t)m->offset);
+		else if (mt->kind == DWT_GO_SLICE && mt->target)
+			ok = slice_at(b, p, (int64_t)m->offset, mt->target->size);
+		else if (mt->kind == DWT_PTR && is_record(mt->target) &&
+			 take(p, BLK_COST(rec_size(mt->target)))) {
+			op(b, BPFC_AXOP_DUP);
+			add_off(b, (int64_t)m->offset);
+			op(b, BPFC_AXOP_REF64);
+			trace_keep(b, rec_size(mt->target));
+			op(b, BPFC_AXOP_POP);
+			ok = true;
+		}
+		if (ok)
+			sumf(p, "%s%s.%s", n++ ? ", " : " (", what, m->name ? m->name : "?");
+	}
+	if (n)
+		sumf(p, ")");
+}
+
+/* Go slice held by the variable: elements, then what the first ones point to. */
+static void slice_var(struct bc *b, struct pl *p, const struct dw_var *v, const struct dw_type *t)
+{
+	const struct dw_type *et = dw_type__strip(t->target);
+	uint64_t es = t->target ? t->target->size : 0;
+	uint32_t room = p->budget - p->used, m, cost = 0, i, k = 0;
+	size_t patch[NPATCH], np = 0, j;
+	char tn[96];
+
+	if (!es || room < BLK_COST(16)) {
+		p->cut = true;
+		return;
+	}
+	m = mask_below(room - BPFC_VBLK_HDR < 1023 ? room - BPFC_VBLK_HDR : 1023);
+	if (m > room / 2 && room > 512)
+		m = mask_below(room / 2);
+	if (!push_word(b, &v->loc, 0, 8) || !push_word(b, &v->loc, 8, 8)) {
+		b->bad = true;
+		return;
+	}
+	take(p, BLK_COST(m));
+	cnst(b, es);
+	op(b, BPFC_AXOP_MUL);
+	clamp(b, m);
+	op(b, BPFC_AXOP_TRACE);
+	sumf(p, "%s (%s, %u bytes of elements", v->name, dw_type__name(t, tn, sizeof(tn)), m);
+	if (et && et->kind == DWT_GO_STRING)
+		cost = BLK_COST(DEEP_STR_MAX);
+	else if (et && et->kind == DWT_PTR && is_char(et->target))
+		cost = BLK_COST(DEEP_STR_MAX + 1);
+	else if (et && et->kind == DWT_PTR && is_record(et->target) &&
+		 rec_size(et->target) < 256)
+		cost = BLK_COST(rec_size(et->target));
+	for (i = 0; cost && i < DEEP_SLICE_ELEMS && i < m / es + 1; i++) {
+		if (!take(p, cost))
+			break;
+		/* if (!(i < len)) goto end */
+		cnst(b, i);
+		if (!push_word(b, &v->loc, 8, 8)) {
+			b->bad = true;
+			return;
+		}
+		op(b, BPFC_AXOP_LESS_UNSIGNED);
+		op(b, BPFC_AXOP_LOG_NOT);
+		op16(b, BPFC_AXOP_IF_GOTO, 0);
+		patch[np++] = b->n - 2;
+		push_word(b, &v->loc, 0, 8);
+		add_off(b, (int64_t)(i * es));
+		if (et->kind == DWT_GO_STRING) {
+			emit_str(b, 0);
+		} else if (is_char(et->target)) {
+			op(b, BPFC_AXOP_REF64);
+			cnst(b, DEEP_STR_MAX);
+			op(b, BPFC_AXOP_TRACENZ);
+			cnst(b, 0); /* str_at keeps the address: keep the depth alike */
+		} else {
+			op(b, BPFC_AXOP_REF64);
+			trace_keep(b, rec_size(et->target));
+		}
+		op(b, BPFC_AXOP_POP);
+		k++;
+	}
+	for (j = 0; j < np; j++) {
+		b->b[patch[j]] = (uint8_t)(b->n >> 8);
+		b->b[patch[j] + 1] = (uint8_t)b->n;
+	}
+	if (k)
+		sumf(p, "; what %u element%s point to", k, k > 1 ? "s" : "");
+	sumf(p, ")");
+}
+
+/* One parameter: its expression into b, its summary into p.  False: nothing. */
+static bool var_plan(struct bc *b, struct pl *p, const struct dw_var *v)
+{
+	const struct dw_type *t = dw_type__strip(v->type);
+	uint32_t before = p->used, sz;
+	size_t mark;
+	bool own;
+	char tn[96];
+
+	if (!t || v->loc.npieces == 0 || v->loc.pieces[0].kind == DWP_UNAVAIL)
+		return false;
+	/* In memory (stack ABI, -O0): its own bytes, so GDB can read the value itself. */
+	sz = t->size > 64 ? 64 : (uint32_t)t->size;
+	if (sz && push_addr(b, &v->loc)) {
+		if (take(p, BLK_COST(sz)))
+			trace_keep(b, sz);
+		op(b, BPFC_AXOP_POP);
+	}
+	own = p->used != before;
+	mark = strlen(p->sum);
+	switch (t->kind) {
+	case DWT_PTR:
+		if (is_char(t->target)) {
+			if (!take(p, BLK_COST(DEEP_STR_MAX + 1)) || !push_word(b, &v->loc, 0, 8))
+				break;
+			cnst(b, DEEP_STR_MAX);
+			op(b, BPFC_AXOP_TRACENZ);
+			sumf(p, "%s (C string, %u)", v->name, DEEP_STR_MAX);
+		} else if (is_record(t->target)) {
+			sz = rec_size(t->target);
+			if (!take(p, BLK_COST(sz)) || !push_word(b, &v->loc, 0, 8))
+				break;
+			trace_keep(b, sz);
+			sumf(p, "*%s (%u bytes", v->name, sz);
+			record_fields(b, p, t->target, v->name);
+			sumf(p, ")");
+		}
+		break;
+	case DWT_GO_STRING:
+		if (!take(p, BLK_COST(DEEP_STR_MAX)) || !push_word(b, &v->loc, 0, 8) ||
+		    !push_word(b, &v->loc, 8, 8))
+			break;
+		clamp(b, DEEP_STR_MAX);
+		op(b, BPFC_AXOP_TRACE);
+		sumf(p, "%s (Go string, %u)", v->name, DEEP_STR_MAX);
+		break;
+	case DWT_GO_SLICE:
+		slice_var(b, p, v, t);
+		break;
+	case DWT_GO_IFACE:
+	case DWT_GO_EFACE:
+		/* data -> the dynamic value, its size from the type word (iface: tab->_type). */
+		if (!take(p, BLK_COST(DEEP_STR_MAX)) || !push_word(b, &v->loc, 8, 8) ||
+		    !push_word(b, &v->loc, 0, 8))
+			break;
+		if (t->kind == DWT_GO_IFACE) {
+			add_off(b, 8);
+			op(b, BPFC_AXOP_REF64);
+		}
+		op(b, BPFC_AXOP_REF64); /* _type.size */
+		clamp(b, DEEP_STR_MAX);
+		op(b, BPFC_AXOP_TRACE);
+		sumf(p, "%s (%s: the value, %u)", v->name, dw_type__name(v->type, tn, sizeof(tn)),
+		     DEEP_STR_MAX);
+		break;
+	case DWT_GO_MAP:
+	case DWT_GO_CHAN: {
+		const struct dw_type *h = t->target ? dw_type__strip(t->target) : NULL;
+
+		if (h && h->kind == DWT_PTR)
+			h = h->target;
+		if (!h || !is_record(h) || !take(p, BLK_COST(rec_size(h))) ||
+		    !push_word(b, &v->loc, 0, 8))
+			break;
+		trace_keep(b, rec_size(h));
+		sumf(p, "*%s (%s header, %u bytes)", v->name, t->kind == DWT_GO_MAP ? "map" : "chan",
+		     rec_size(h));
+		break;
+	}
+	default:
+		break;
+	}
+	if (p->used == before)
+		return false;
+	if (own && strlen(p->sum) == mark)
+		sumf(p, "%s (its %u bytes)", v->name, sz);
+	op(b, BPFC_AXOP_END);
+	return !b->bad;
+}
+
+int deep__plan(const struct dw_scope *s, uint32_t budget, struct deep_plan *out)
+{
+	struct pl p = {.budget = budget, .sum = out->summary, .sumlen = sizeof(out->summary)};
+	struct bc *b;
+	size_t i;
+	int err = 0;
+
+	memset(out, 0, sizeof(*out));
+	b = malloc(sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	sumf(&p, "deep: ");
+	for (i = 0; i < s->nvars && out->n < DEEP_MAX_EXPRS; i++) {
+		const struct dw_var *v = &s->vars[i];
+		size_t mark = strlen(out->summary);
+		uint32_t used = p.used;
+
+		if (!v->param)
+			continue;
+		b->n = 0;
+		b->bad = false;
+		if (mark > 6)
+			sumf(&p, ", ");
+		if (!var_plan(b, &p, v)) {
+			/* Nothing for it: take back its text and its bytes. */
+			out->summary[mark] = '\0';
+			p.used = used;
+			continue;
+		}
+		out->code[out->n] = malloc(b->n);
+		if (!out->code[out->n]) {
+			err = -ENOMEM;
+			break;
+		}
+		memcpy(out->code[out->n], b->b, b->n);
+		out->len[out->n++] = b->n;
+	}
+	free(b);
+	if (err) {
+		deep__plan_free(out);
+		return err;
+	}
+	out->bytes = p.used;
+	if (!out->n)
+		snprintf(out->summary, sizeof(out->summary),
+			 "deep: nothing to follow in %s (no parameter points to a string, struct, "
+			 "slice or interface%s)",
+			 s->func, p.cut ? " within the budget" : "");
+	else if (p.cut)
+		sumf(&p, "; more left out (budget %u bytes per hit)", budget);
+	return 0;
+}
+
+void deep__plan_free(struct deep_plan *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->n; i++)
+		free(p->code[i]);
+	p->n = 0;
+}
+
+/* ---- the trace's side ---- */
+
+struct deep_tp {
+	uint32_t num;
+	uint64_t addr;
+	struct deep_plan plan;
+	char note[700]; /* summary, or why nothing */
+};
+
+struct deep {
+	struct dw_cache *cache;
+	struct deep_tp *tp[256]; /* by slot */
+};
+
+struct deep *deep__new(void)
+{
+	struct deep *d = calloc(1, sizeof(*d));
+
+	if (d && !(d->cache = dw_cache__new())) {
+		free(d);
+		d = NULL;
+	}
+	return d;
+}
+
+void deep__free(struct deep *d)
+{
+	size_t i;
+
+	if (!d)
+		return;
+	for (i = 0; i < sizeof(d->tp) / sizeof(d->tp[0]); i++)
+		if (d->tp[i]) {
+			deep__plan_free(&d->tp[i]->plan);
+			free(d->tp[i]);
+		}
+	dw_cache__free(d->cache);
+	free(d);
+}
+
+static struct deep_tp *slot_of(struct trace *tr, const struct tp *tp)
+{
+	struct deep_tp *e;
+
+	if (!tr->deep)
+		tr->deep = deep__new();
+	if (!tr->deep || tp->slot >= sizeof(tr->deep->tp) / sizeof(tr->deep->tp[0]))
+		return NULL;
+	e = tr->deep->tp[tp->slot];
+	if (!e) {
+		e = calloc(1, sizeof(*e));
+		tr->deep->tp[tp->slot] = e;
+	}
+	if (e) {
+		deep__plan_free(&e->plan);
+		e->num = tp->num;
+		e->addr = tp->addr;
+		e->note[0] = '\0';
+	}
+	return e;
+}
+
+void deep__append(struct trace *tr, const struct tp *tp, struct bpfc_expr *out, size_t *n,
+		  size_t max)
+{
+	struct deep_tp *e = slot_of(tr, tp);
+	struct dw_scope s;
+	char msg[600];
+	size_t i;
+	int err;
+
+	if (!e)
+		return;
+	if (!tr->deep_budget) {
+		snprintf(e->note, sizeof(e->note), "deep collection off");
+		return;
+	}
+	err = dw_cache__scope(tr->deep->cache, tr->tgt, tp->addr, &s, msg, sizeof(msg));
+	if (err) {
+		snprintf(e->note, sizeof(e->note), "nothing deeper: %s", msg);
+		return;
+	}
+	err = deep__plan(&s, tr->deep_budget, &e->plan);
+	dw_scope__free(&s);
+	if (err) {
+		snprintf(e->note, sizeof(e->note), "nothing deeper: %s", strerror(-err));
+		return;
+	}
+	snprintf(e->note, sizeof(e->note), "%s", e->plan.summary);
+	for (i = 0; i < e->plan.n && *n < max; i++) {
+		out[*n].code = e->plan.code[i];
+		out[*n].len = e->plan.len[i];
+		(*n)++;
+	}
+}
+
+void deep__refused(struct trace *tr, const struct tp *tp, const char *why)
+{
+	struct deep_tp *e = slot_of(tr, tp);
+
+	if (e)
+		snprintf(e->note, sizeof(e->note), "deep collection refused, tracing without it: %s",
+			 why);
+}
+
+int deep__status(const struct trace *tr, struct rsp_buf *out)
+{
+	size_t i;
+	int err;
+
+	if (!tr->deep_budget)
+		return rsp_buf__puts(out, "deep collection: off\n");
+	err = rsp_buf__printf(out, "deep collection: %u bytes per hit, depth %u\n",
+			      tr->deep_budget, DEEP_DEPTH);
+	for (i = 0; !err && tr->deep && i < sizeof(tr->deep->tp) / sizeof(tr->deep->tp[0]); i++) {
+		const struct deep_tp *e = tr->deep->tp[i];
+
+		if (e && e->note[0])
+			err = rsp_buf__printf(out, "  tracepoint %u at 0x%llx: %s\n", e->num,
+					      (unsigned long long)e->addr, e->note);
+	}
+	return err;
+}
