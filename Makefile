@@ -68,6 +68,14 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(RSP_SRCS) $(FUZZ_BPF_SRCS) $(FUZZ_ST
 	$(CLANG) -g -O1 -std=gnu11 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined \
 		-o $@ $^
 
+# The DWARF fuzzer also takes the DWARF layer and the deep-collection planner,
+# with libdw and libelf (and target.c, which the layer's cache calls).
+$(BUILD)/fuzz/fuzz_dwarf: tests/fuzz/fuzz_dwarf.c $(RSP_SRCS) $(FUZZ_BPF_SRCS) stub/dwarf.c \
+		stub/deep.c stub/target.c
+	@mkdir -p $(dir $@)
+	$(CLANG) -g -O1 -std=gnu11 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined \
+		-o $@ $^ -ldw -lelf
+
 fuzz: $(FUZZ_BINS)
 
 fuzz-smoke: $(FUZZ_BINS)
