@@ -100,7 +100,7 @@ static void add_off(struct bc *b, int64_t off)
 
 static void ref(struct bc *b, uint32_t size)
 {
-	op(b, size == 1 ? BPFC_AXOP_REF8
+	op(b, size == 1	  ? BPFC_AXOP_REF8
 	      : size == 2 ? BPFC_AXOP_REF16
 	      : size == 4 ? BPFC_AXOP_REF32
 			  : BPFC_AXOP_REF64);
@@ -400,8 +400,7 @@ static void slice_var(struct bc *b, struct pl *p, const struct dw_var *v, const 
 		cost = BLK_COST(DEEP_STR_MAX);
 	else if (et && et->kind == DWT_PTR && is_char(et->target))
 		cost = BLK_COST(DEEP_STR_MAX + 1);
-	else if (et && et->kind == DWT_PTR && is_record(et->target) &&
-		 rec_size(et->target) < 256)
+	else if (et && et->kind == DWT_PTR && is_record(et->target) && rec_size(et->target) < 256)
 		cost = BLK_COST(rec_size(et->target));
 	for (i = 0; cost && i < DEEP_SLICE_ELEMS && i < m / es + 1; i++) {
 		if (!take(p, cost))
@@ -516,8 +515,8 @@ static bool var_plan(struct bc *b, struct pl *p, const struct dw_var *v)
 		    !push_word(b, &v->loc, 0, 8))
 			break;
 		trace_keep(b, rec_size(h));
-		sumf(p, "*%s (%s header, %u bytes)", v->name, t->kind == DWT_GO_MAP ? "map" : "chan",
-		     rec_size(h));
+		sumf(p, "*%s (%s header, %u bytes)", v->name,
+		     t->kind == DWT_GO_MAP ? "map" : "chan", rec_size(h));
 		break;
 	}
 	default:
@@ -670,6 +669,19 @@ void deep__append(struct trace *tr, const struct tp *tp, struct bpfc_expr *out, 
 		snprintf(e->note, sizeof(e->note), "deep collection off");
 		return;
 	}
+	/*
+	 * Without the registers in the frame GDB cannot find a parameter (a
+	 * register, or a slot off rbp or the CFA), so the blocks would serve
+	 * nothing: only tracepoints that collect them ($regs) get deep collection.
+	 */
+	for (i = 0; i < tp->nact && tp->act[i].kind != TPA_REGS; i++)
+		;
+	if (i == tp->nact) {
+		snprintf(e->note, sizeof(e->note),
+			 "nothing deeper: the tracepoint collects no registers (collect $regs), "
+			 "without which GDB cannot find the parameters");
+		return;
+	}
 	err = dw_cache__scope(tr->deep->cache, tr->tgt, tp->addr, &s, msg, sizeof(msg));
 	if (err) {
 		snprintf(e->note, sizeof(e->note), "nothing deeper: %s", msg);
@@ -694,8 +706,8 @@ void deep__refused(struct trace *tr, const struct tp *tp, const char *why)
 	struct deep_tp *e = slot_of(tr, tp);
 
 	if (e)
-		snprintf(e->note, sizeof(e->note), "deep collection refused, tracing without it: %s",
-			 why);
+		snprintf(e->note, sizeof(e->note),
+			 "deep collection refused, tracing without it: %s", why);
 }
 
 int deep__status(const struct trace *tr, struct rsp_buf *out)
@@ -705,8 +717,8 @@ int deep__status(const struct trace *tr, struct rsp_buf *out)
 
 	if (!tr->deep_budget)
 		return rsp_buf__puts(out, "deep collection: off\n");
-	err = rsp_buf__printf(out, "deep collection: %u bytes per hit, depth %u\n",
-			      tr->deep_budget, DEEP_DEPTH);
+	err = rsp_buf__printf(out, "deep collection: %u bytes per hit, depth %u\n", tr->deep_budget,
+			      DEEP_DEPTH);
 	for (i = 0; !err && tr->deep && i < sizeof(tr->deep->tp) / sizeof(tr->deep->tp[0]); i++) {
 		const struct deep_tp *e = tr->deep->tp[i];
 

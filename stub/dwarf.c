@@ -40,16 +40,16 @@
 #include "stub/target.h"
 
 /* The Go toolchain's own attributes (cmd/internal/dwarf). */
-#define DW_AT_go_kind	 0x2900
-#define DW_AT_go_elem	 0x2902
-#define GO_KIND_ARRAY	 17
-#define GO_KIND_CHAN	 18
-#define GO_KIND_IFACE	 20
-#define GO_KIND_MAP	 21
-#define GO_KIND_SLICE	 23
-#define GO_KIND_STRING	 24
-#define MAX_TYPES	 512 /* types copied into one scope */
-#define DEBUG_ROOT	 "/usr/lib/debug"
+#define DW_AT_go_kind  0x2900
+#define DW_AT_go_elem  0x2902
+#define GO_KIND_ARRAY  17
+#define GO_KIND_CHAN   18
+#define GO_KIND_IFACE  20
+#define GO_KIND_MAP    21
+#define GO_KIND_SLICE  23
+#define GO_KIND_STRING 24
+#define MAX_TYPES      512 /* types copied into one scope */
+#define DEBUG_ROOT     "/usr/lib/debug"
 
 struct dw_file {
 	int fd, dbg_fd;
@@ -61,7 +61,8 @@ struct dw_file {
 
 /* ---- small things ---- */
 
-static void msgf(char *msg, size_t mlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void msgf(char *msg, size_t mlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 static void msgf(char *msg, size_t mlen, const char *fmt, ...)
 {
@@ -205,7 +206,8 @@ static void conv_members(struct conv *c, Dwarf_Die *die, struct dw_type *t, int 
 
 			if (dwarf_attr(&ch, DW_AT_count, &a) && !dwarf_formudata(&a, &w))
 				t->count = (int64_t)w;
-			else if (dwarf_attr(&ch, DW_AT_upper_bound, &a) && !dwarf_formsdata(&a, &sv))
+			else if (dwarf_attr(&ch, DW_AT_upper_bound, &a) &&
+				 !dwarf_formsdata(&a, &sv))
 				t->count = sv + 1;
 			break; /* the first dimension */
 		}
@@ -243,11 +245,11 @@ static void go_classify(struct conv *c, Dwarf_Die *die, struct dw_type *t, int d
 	int64_t k = go_kind(die);
 	const struct dw_member *m;
 
-	if (t->kind == DWT_STRUCT && (k == GO_KIND_STRING || (k < 0 && c->go && t->name &&
-							      !strcmp(t->name, "string")))) {
+	if (t->kind == DWT_STRUCT &&
+	    (k == GO_KIND_STRING || (k < 0 && c->go && t->name && !strcmp(t->name, "string")))) {
 		t->kind = DWT_GO_STRING;
-	} else if (t->kind == DWT_STRUCT &&
-		   (k == GO_KIND_SLICE || (k < 0 && c->go && t->name && !strncmp(t->name, "[]", 2)))) {
+	} else if (t->kind == DWT_STRUCT && (k == GO_KIND_SLICE || (k < 0 && c->go && t->name &&
+								    !strncmp(t->name, "[]", 2)))) {
 		t->kind = DWT_GO_SLICE;
 		m = member(t, "array");
 		if (m && m->type && m->type->kind == DWT_PTR)
@@ -512,7 +514,8 @@ static void loc_eval(struct loc_ctx *x, const Dwarf_Op *ops, size_t nops, struct
 		} else if (at == DW_OP_regx) {
 			cur = (struct dw_piece){DWP_REG, (int)o->number, 0, 0};
 		} else if (at >= DW_OP_breg0 && at <= DW_OP_breg31) {
-			cur = (struct dw_piece){DWP_MEM, (int)(at - DW_OP_breg0), (int64_t)o->number, 0};
+			cur = (struct dw_piece){DWP_MEM, (int)(at - DW_OP_breg0),
+						(int64_t)o->number, 0};
 		} else if (at == DW_OP_bregx) {
 			cur = (struct dw_piece){DWP_MEM, (int)o->number, (int64_t)o->number2, 0};
 		} else if (at == DW_OP_fbreg) {
@@ -531,11 +534,13 @@ static void loc_eval(struct loc_ctx *x, const Dwarf_Op *ops, size_t nops, struct
 			   at == DW_OP_consts || at == DW_OP_const1u || at == DW_OP_const2u ||
 			   at == DW_OP_const4u || at == DW_OP_const8u || at == DW_OP_const1s ||
 			   at == DW_OP_const2s || at == DW_OP_const4s || at == DW_OP_const8s) {
-			int64_t v = at <= DW_OP_lit31 && at >= DW_OP_lit0 ? (int64_t)(at - DW_OP_lit0)
-									   : (int64_t)o->number;
+			int64_t v = at <= DW_OP_lit31 && at >= DW_OP_lit0
+					    ? (int64_t)(at - DW_OP_lit0)
+					    : (int64_t)o->number;
 
 			cur = (struct dw_piece){DWP_MEM, -1, v, 0};
-		} else if (at == DW_OP_plus_uconst && (cur.kind == DWP_MEM || cur.kind == DWP_VALUE)) {
+		} else if (at == DW_OP_plus_uconst &&
+			   (cur.kind == DWP_MEM || cur.kind == DWP_VALUE)) {
 			cur.off += (int64_t)o->number;
 		} else if (at == DW_OP_stack_value) {
 			if (cur.kind == DWP_MEM)
@@ -546,7 +551,8 @@ static void loc_eval(struct loc_ctx *x, const Dwarf_Op *ops, size_t nops, struct
 			int r = entry_reg(o);
 
 			if (r < 0 || x->pc != x->entry) {
-				snprintf(why, sizeof(why), "entry value (only known at the entry pc)");
+				snprintf(why, sizeof(why),
+					 "entry value (only known at the entry pc)");
 				goto unavail;
 			}
 			/* At the entry pc the register still holds its entry value. */
@@ -669,7 +675,8 @@ static int try_debug(struct dw_file *f, int root_fd, const char *path)
 	return -ENOENT;
 }
 
-/* Separate debug info: by build-id, then by .gnu_debuglink next to the file and under /usr/lib/debug. */
+/* Separate debug info: by build-id, then by .gnu_debuglink next to the file and under
+ * /usr/lib/debug. */
 static int find_debug(struct dw_file *f, const char *path, int root_fd)
 {
 	char p[512], dir[256];
@@ -912,8 +919,7 @@ int dw_file__scope(struct dw_file *f, uint64_t pc, uint64_t bias, struct dw_scop
 		err = -ENOENT;
 		goto cleanup;
 	}
-	snprintf(out->func, sizeof(out->func), "%s",
-		 dwarf_diename(fn) ? dwarf_diename(fn) : "??");
+	snprintf(out->func, sizeof(out->func), "%s", dwarf_diename(fn) ? dwarf_diename(fn) : "??");
 	out->inlined = dwarf_tag(fn) == DW_TAG_inlined_subroutine;
 	if (dwarf_entrypc(fn, &lo) && dwarf_lowpc(fn, &lo))
 		lo = pc;
@@ -991,8 +997,7 @@ static int walk_funcs(struct dw_file *f, struct func_q *q)
 	while (dwarf_nextcu(f->dw, off, &next, &hsize, NULL, NULL, NULL) == 0) {
 		Dwarf_Die cu;
 
-		if (dwarf_offdie(f->dw, off + hsize, &cu) &&
-		    dwarf_getfuncs(&cu, func_cb, q, 0) < 0)
+		if (dwarf_offdie(f->dw, off + hsize, &cu) && dwarf_getfuncs(&cu, func_cb, q, 0) < 0)
 			return -EINVAL;
 		off = next;
 	}
@@ -1085,7 +1090,8 @@ static int map_bias(struct dw_file *f, const struct tgt_map *m, uint64_t *bias)
 
 		if (!gelf_getphdr(f->elf, (int)i, &ph) || ph.p_type != PT_LOAD)
 			continue;
-		if (m->offset >= (ph.p_offset & ~0xfffull) && m->offset < ph.p_offset + ph.p_filesz) {
+		if (m->offset >= (ph.p_offset & ~0xfffull) &&
+		    m->offset < ph.p_offset + ph.p_filesz) {
 			*bias = m->start - m->offset - (ph.p_vaddr - ph.p_offset);
 			return 0;
 		}
@@ -1156,13 +1162,12 @@ static int find_map(struct tgt *t, uint64_t pc, struct tgt_map *out, char *msg, 
 		}
 	free(maps);
 	if (err)
-		msgf(msg, mlen, "0x%llx is not in a file the target maps",
-		     (unsigned long long)pc);
+		msgf(msg, mlen, "0x%llx is not in a file the target maps", (unsigned long long)pc);
 	return err;
 }
 
-int dw_cache__scope(struct dw_cache *c, struct tgt *t, uint64_t pc, struct dw_scope *out,
-		    char *msg, size_t mlen)
+int dw_cache__scope(struct dw_cache *c, struct tgt *t, uint64_t pc, struct dw_scope *out, char *msg,
+		    size_t mlen)
 {
 	struct dw_entry *e;
 	struct tgt_map m;
@@ -1211,7 +1216,8 @@ static int each_file(struct dw_cache *c, struct tgt *t, const char *name, const 
 		if (maps[i].path[0] != '/' || !maps[i].inode)
 			continue;
 		for (j = 0; j < i && !seen; j++)
-			seen = maps[j].inode == maps[i].inode && !strcmp(maps[j].path, maps[i].path);
+			seen = maps[j].inode == maps[i].inode &&
+			       !strcmp(maps[j].path, maps[i].path);
 		if (seen)
 			continue;
 		e = cache_get(c, t, &maps[i]);
@@ -1234,8 +1240,8 @@ int dw_cache__func_pcs(struct dw_cache *c, struct tgt *t, const char *name, uint
 	return each_file(c, t, name, NULL, 0, pcs, max);
 }
 
-int dw_cache__line_pcs(struct dw_cache *c, struct tgt *t, const char *file, int line,
-		       uint64_t *pcs, size_t max)
+int dw_cache__line_pcs(struct dw_cache *c, struct tgt *t, const char *file, int line, uint64_t *pcs,
+		       size_t max)
 {
 	return each_file(c, t, NULL, file, line, pcs, max);
 }

@@ -87,7 +87,7 @@ struct dw_type {
 	size_t nmembers;
 	struct dw_enumerator *enums;
 	size_t nenums;
-	bool cut;		/* DW_TYPE_DEPTH reached: target/members not copied */
+	bool cut;		    /* DW_TYPE_DEPTH reached: target/members not copied */
 	struct dw_type *next_alloc; /* the scope's list, for freeing */
 };
 
@@ -100,8 +100,8 @@ enum dw_piece_kind {
 
 struct dw_piece {
 	enum dw_piece_kind kind;
-	int reg;      /* DWARF x86-64 register number, -1 none */
-	int64_t off;  /* runtime address when reg is -1 */
+	int reg;       /* DWARF x86-64 register number, -1 none */
+	int64_t off;   /* runtime address when reg is -1 */
 	uint32_t size; /* bytes; 0: the whole value (a single piece) */
 };
 
@@ -119,12 +119,12 @@ struct dw_var {
 };
 
 struct dw_scope {
-	char func[DW_NAME_MAX];	 /* the innermost function (inlined or not) holding pc */
-	char path[512];		 /* the file the function is in (as the target maps it) */
-	uint64_t pc;		 /* runtime */
-	uint64_t entry;		 /* runtime entry of func (its low pc) */
-	bool inlined;		 /* func is an inlined instance */
-	bool go;		 /* the CU is Go (DW_LANG_Go) */
+	char func[DW_NAME_MAX]; /* the innermost function (inlined or not) holding pc */
+	char path[512];		/* the file the function is in (as the target maps it) */
+	uint64_t pc;		/* runtime */
+	uint64_t entry;		/* runtime entry of func (its low pc) */
+	bool inlined;		/* func is an inlined instance */
+	bool go;		/* the CU is Go (DW_LANG_Go) */
 	size_t nvars;
 	struct dw_var vars[DW_MAX_VARS];
 	size_t nvars_dropped; /* beyond DW_MAX_VARS */
@@ -185,15 +185,15 @@ void dw_cache__flush(struct dw_cache *c);
  * reuses) its file and DWARF.  Same returns as dw_file__scope; -ENOENT with
  * "no DWARF for PATH: ..." for a stripped file.
  */
-int dw_cache__scope(struct dw_cache *c, struct tgt *t, uint64_t pc, struct dw_scope *out,
-		    char *msg, size_t mlen);
+int dw_cache__scope(struct dw_cache *c, struct tgt *t, uint64_t pc, struct dw_scope *out, char *msg,
+		    size_t mlen);
 /*
  * Runtime entry pcs of function name in every file the target maps (e.g.
  * "process", "main.handle"); FILE:LINE likewise.  Count, or -errno.
  */
 int dw_cache__func_pcs(struct dw_cache *c, struct tgt *t, const char *name, uint64_t *pcs,
 		       size_t max);
-int dw_cache__line_pcs(struct dw_cache *c, struct tgt *t, const char *file, int line,
-		       uint64_t *pcs, size_t max);
+int dw_cache__line_pcs(struct dw_cache *c, struct tgt *t, const char *file, int line, uint64_t *pcs,
+		       size_t max);
 
 #endif

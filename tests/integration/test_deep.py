@@ -18,7 +18,7 @@ import re
 import subprocess
 import tempfile
 
-from harness import (Target, ThreadStateSampler, Stub, actions, attached, elf_symbols,
+from harness import (Target, ThreadStateSampler, Stub, actions, attached, elf_symbols, gdb_batch,
                      gdb_pipe, load_bias, needs_bpf, require_stub, target_path)
 from harness import gdb_connect as connect
 from harness import gdb_tstart as tstart
@@ -158,3 +158,22 @@ def test_deep_without_dwarf_traces_as_before():
                 items = load_bias(t.pid, path) + elf_symbols(src)["items"]
                 assert rdi in (items, items + 32), (hex(rdi), hex(items))
                 g.cmd("tfind none")
+
+
+@needs_bpf
+def test_deep_blocks_survive_tsave_tfile():
+    """The blocks are ordinary: after tsave, a new GDB on `target tfile`
+    prints the same whole values."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "deep.tf")
+        with attached("deep_c-O2") as (t, stub), gdb_pipe(file=t.path) as g:
+            trace_regs(g, stub, "process")
+            out = g.cmd(f"tsave {path}")
+            assert f"Trace data saved to file '{path}'" in out, out
+            prog = t.path
+        r = gdb_batch([f"target tfile {path}", "tfind 0", "print *it", "print name",
+                       "tfind 1", "print *it", "print name"], file=prog)
+        text = str(r)
+        for item_id, name in C_NAMES.items():
+            assert re.search(r"\$\d+ = " + C_ITEMS[item_id], text), text
+            assert re.search(rf'\$\d+ = 0x[0-9a-f]+ "{name}"', text), text

@@ -298,7 +298,9 @@ static int corrupt_copy(const char *from, const char *to)
 			memset(junk, 0x7f, sizeof(junk));
 			junk[4] = 9; /* DWARF version 9 */
 			junk[5] = 0;
-			err = pwrite(fd, junk, sizeof(junk), (off_t)sh.sh_offset) == sizeof(junk) ? 0 : -1;
+			err = pwrite(fd, junk, sizeof(junk), (off_t)sh.sh_offset) == sizeof(junk)
+				      ? 0
+				      : -1;
 		}
 	}
 cleanup:
@@ -363,8 +365,8 @@ static void test_variants(void)
 
 			clock_gettime(CLOCK_MONOTONIC, &b);
 			printf("  libc (%s): %d functions indexed in %.0f ms\n",
-			       dw_file__debug_path(f) ? dw_file__debug_path(f) : "no debug file", nf,
-			       (b.tv_sec - a.tv_sec) * 1e3 + (b.tv_nsec - a.tv_nsec) / 1e6);
+			       dw_file__debug_path(f) ? dw_file__debug_path(f) : "no debug file",
+			       nf, (b.tv_sec - a.tv_sec) * 1e3 + (b.tv_nsec - a.tv_nsec) / 1e6);
 			CHECK(nf > 1000);
 			dw_file__close(f);
 		} else {
@@ -531,7 +533,8 @@ static void test_hits(void)
 
 	run_hits(TB "deep_c-O2", "process", &h, sum, sizeof(sum));
 	CHECKF(h.nrec > 0 && h.nm >= 3, "C: %d records, %d blocks (%s)", h.nrec, h.nm, sum);
-	/* The first hit is i = 0 or later: either names[0] with items[0], or names[1] with items[1]. */
+	/* The first hit is i = 0 or later: either names[0] with items[0], or names[1] with
+	 * items[1]. */
 	CHECKF((has_block(&h, "alpha", 6) && has_block(&h, "seven", 6)) ||
 		       (has_block(&h, "bravo-charlie", 14) && has_block(&h, "eight", 6)),
 	       "C: strings not collected (%d blocks)", h.nm);
