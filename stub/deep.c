@@ -118,6 +118,19 @@ static bool reg(struct bc *b, int dwreg)
 	return true;
 }
 
+/* Push register dwreg + off, or the constant off when dwreg is -1. */
+static bool reg_plus(struct bc *b, int dwreg, int64_t off)
+{
+	if (dwreg < 0) {
+		cnst(b, (uint64_t)off);
+		return true;
+	}
+	if (!reg(b, dwreg))
+		return false;
+	add_off(b, off);
+	return true;
+}
+
 /* Clamp the top of the stack to n (2^k - 1) so the validator bounds it. */
 static void clamp(struct bc *b, uint32_t n)
 {
@@ -175,26 +188,12 @@ static bool push_word(struct bc *b, const struct dw_loc *l, uint32_t at, uint32_
 				op(b, BPFC_AXOP_ZERO_EXT), op(b, (uint8_t)(size * 8));
 			return true;
 		case DWP_MEM:
-			if (p->reg >= 0) {
-				if (!reg(b, p->reg))
-					return false;
-				add_off(b, p->off + (int64_t)(at - start));
-			} else {
-				cnst(b, (uint64_t)p->off + (at - start));
-			}
+			if (!reg_plus(b, p->reg, p->off + (int64_t)(at - start)))
+				return false;
 			ref(b, size);
 			return true;
 		case DWP_VALUE:
-			if (at != start)
-				return false;
-			if (p->reg >= 0) {
-				if (!reg(b, p->reg))
-					return false;
-				add_off(b, p->off);
-			} else {
-				cnst(b, (uint64_t)p->off);
-			}
-			return true;
+			return at == start && reg_plus(b, p->reg, p->off);
 		default:
 			return false;
 		}
@@ -207,16 +206,7 @@ static bool push_addr(struct bc *b, const struct dw_loc *l)
 {
 	const struct dw_piece *p = &l->pieces[0];
 
-	if (l->npieces != 1 || p->kind != DWP_MEM)
-		return false;
-	if (p->reg >= 0) {
-		if (!reg(b, p->reg))
-			return false;
-		add_off(b, p->off);
-	} else {
-		cnst(b, (uint64_t)p->off);
-	}
-	return true;
+	return l->npieces == 1 && p->kind == DWP_MEM && reg_plus(b, p->reg, p->off);
 }
 
 static void sumf(struct pl *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -73,6 +73,17 @@ static struct dw_file *open_file(const char *path, int *err, char *msg, size_t m
 	return f;
 }
 
+/* open_file, which must succeed. */
+static struct dw_file *must_open(const char *path)
+{
+	char msg[512];
+	int err;
+	struct dw_file *f = open_file(path, &err, msg, sizeof(msg));
+
+	CHECKF(f && !err, "open %s: %s", path, msg);
+	return f;
+}
+
 static const struct dw_var *var(const struct dw_scope *s, const char *name)
 {
 	size_t i;
@@ -133,8 +144,7 @@ static void test_c(const char *path, bool o2)
 	char msg[512], tn[96];
 	int err;
 
-	f = open_file(path, &err, msg, sizeof(msg));
-	CHECKF(f && !err, "open %s: %s", path, msg);
+	f = must_open(path);
 	if (!f)
 		return;
 	CHECK(dw_file__count_funcs(f) >= 2);
@@ -216,11 +226,10 @@ static void test_go(const char *path)
 	struct deep_plan plan;
 	struct dw_scope s;
 	struct dw_file *f;
-	char msg[512], tn[96];
+	char tn[96];
 	int err;
 
-	f = open_file(path, &err, msg, sizeof(msg));
-	CHECKF(f && !err, "open %s: %s", path, msg);
+	f = must_open(path);
 	if (!f)
 		return;
 	err = scope_of(f, "main.handle", 0, &s);
