@@ -662,14 +662,18 @@ void deep__append(struct trace *tr, const struct tp *tp, struct bpfc_expr *out, 
 	/*
 	 * Without the registers in the frame GDB cannot find a parameter (a
 	 * register, or a slot off rbp or the CFA), so the blocks would serve
-	 * nothing: only tracepoints that collect them ($regs) get deep collection.
+	 * nothing; and a tracepoint that names what it collects (`collect/s3
+	 * buf`, for which GDB adds the registers its bytecode reads) gets
+	 * exactly that.  So deep collection comes with `collect $regs`: an R
+	 * action with every general register and rip (GDB 0-16).
 	 */
-	for (i = 0; i < tp->nact && tp->act[i].kind != TPA_REGS; i++)
-		;
+	for (i = 0; i < tp->nact; i++)
+		if (tp->act[i].kind == TPA_REGS && (tp->act[i].regmask[0] & 0x1ffff) == 0x1ffff)
+			break;
 	if (i == tp->nact) {
 		snprintf(e->note, sizeof(e->note),
-			 "nothing deeper: the tracepoint collects no registers (collect $regs), "
-			 "without which GDB cannot find the parameters");
+			 "nothing deeper: deep collection comes with `collect $regs` (GDB finds the "
+			 "parameters through the registers)");
 		return;
 	}
 	err = dw_cache__scope(tr->deep->cache, tr->tgt, tp->addr, &s, msg, sizeof(msg));

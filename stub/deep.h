@@ -74,8 +74,9 @@ void deep__free(struct deep *d);
 
 /*
  * At tp_load: append tp's deep expressions to out[*n] (room for max), as
- * long as tr->deep_budget > 0, tp collects the registers (an R action:
- * GDB finds the parameters through them) and tp's function has DWARF.  Never fails
+ * long as tr->deep_budget > 0, tp collects every register (`collect $regs`:
+ * GDB finds the parameters through them; a tracepoint naming its own
+ * collections gets exactly those) and tp's function has DWARF.  Never fails
  * the tracepoint: what was not possible is kept for deep__status.
  */
 void deep__append(struct trace *tr, const struct tp *tp, struct bpfc_expr *out, size_t *n,
