@@ -37,7 +37,9 @@
 #include "bpf/ring.h"
 #include "stub/deep.h"
 #include "stub/dwarf.h"
+#include "rsp/buf.h"
 #include "stub/target.h"
+#include "stub/trace.h"
 #include "tests/unit/bpf_env.h"
 #include "tests/unit/check.h"
 
@@ -357,7 +359,7 @@ static void test_variants(void)
 
 	/* Corrupt .debug_info: refused with a message. */
 	snprintf(p, sizeof(p), "%s/corrupt", tmpdir);
-	CHECK(!corrupt_copy(TB "deep_c-O0", p));
+	CHECK(!corrupt_copy(TB "deep_c-O2", p));
 	f = open_file(p, &err, msg, sizeof(msg));
 	CHECKF(!f && err == -EINVAL && strstr(msg, "corrupt DWARF"), "corrupt: %d %s", err, msg);
 	dw_file__close(f);
@@ -556,6 +558,79 @@ static void test_hits(void)
 	CHECKF(has_block(&h, "a", 1) && has_block(&h, "bb", 2), "Go: tags' strings");
 }
 
+/*
+ * deep__append and deep__status as tp_load and `monitor status` use them:
+ * path's process() at its entry, with `collect $regs` (or without).
+ */
+static void status_of(const char *path, bool regs, char *out, size_t olen, size_t *nexpr)
+{
+	struct tp_action act = {.kind = TPA_REGS, .regmask = {~0ull, 0}};
+	struct bpfc_expr ex[DEEP_MAX_EXPRS];
+	char *argv[] = {(char *)path, NULL};
+	struct trace tr = {0};
+	struct tp tp = {0};
+	struct rsp_buf b;
+	struct tgt t = {0};
+	uint64_t sym = 0;
+	char msg[512], cmd[600];
+	FILE *p;
+
+	*nexpr = 0;
+	out[0] = '\0';
+	rsp_buf__init(&b);
+	t.root_fd = t.mem_fd = -1;
+	/* the symbol from the unstripped build: the copy may have none */
+	snprintf(cmd, sizeof(cmd), "nm " TB "deep_c-O2 | awk '$3 == \"process\" {print $1}'");
+	p = popen(cmd, "r");
+	if (!p || fscanf(p, "%llx", (unsigned long long *)&sym) != 1)
+		sym = 0;
+	if (p)
+		pclose(p);
+	if (!sym || tgt__launch(&t, argv, msg, sizeof(msg))) {
+		CHECKF(0, "launch %s: %s", path, msg);
+		return;
+	}
+	usleep(50000);
+	tr.tgt = &t;
+	tr.deep_budget = TR_DEEP_BUDGET_DEFAULT;
+	tp.num = 1;
+	tp.addr = t.load_bias + sym;
+	tp.act = &act;
+	tp.nact = regs ? 1 : 0;
+	deep__append(&tr, &tp, ex, nexpr, DEEP_MAX_EXPRS);
+	deep__status(&tr, &b);
+	snprintf(out, olen, "%.*s", (int)b.len, b.data);
+	deep__free(tr.deep);
+	rsp_buf__free(&b);
+	kill(t.pid, SIGKILL);
+	waitpid(t.pid, NULL, 0);
+	tgt__close(&t);
+}
+
+static void test_status(void)
+{
+	char out[2048], p[256];
+	size_t n;
+
+	status_of(TB "deep_c-O2", true, out, sizeof(out), &n);
+	CHECKF(n == 2 && strstr(out, "deep collection: 4096 bytes per hit, depth 2\n") &&
+		       strstr(out, "tracepoint 1 at 0x") &&
+		       strstr(out, ": deep: *it (32 bytes (it.label, it.next)), name (C string, 255)"),
+	       "status (%zu expressions):\n%s", n, out);
+	status_of(TB "deep_c-O2", false, out, sizeof(out), &n);
+	CHECKF(n == 0 && strstr(out, "deep collection comes with `collect $regs`"), "no regs: %s",
+	       out);
+	snprintf(p, sizeof(p), "%s/stripped", tmpdir);
+	status_of(p, true, out, sizeof(out), &n);
+	CHECKF(n == 0 && strstr(out, "nothing deeper: no DWARF for ") && strstr(out, "stripped"),
+	       "stripped: %s", out);
+	snprintf(p, sizeof(p), "%s/corrupt", tmpdir);
+	CHECK(!sh("chmod +x %s", p));
+	status_of(p, true, out, sizeof(out), &n);
+	CHECKF(n == 0 && strstr(out, "nothing deeper: corrupt DWARF in ") && strstr(out, "refused"),
+	       "corrupt: %s", out);
+}
+
 int main(void)
 {
 	struct timespec a, b;
@@ -577,6 +652,7 @@ int main(void)
 	test_go(TB "deepgo");
 	test_variants();
 	test_junk();
+	test_status();
 
 	clock_gettime(CLOCK_MONOTONIC, &a);
 	f = open_file(TB "goserver", &err, msg, sizeof(msg));
