@@ -671,9 +671,10 @@ void deep__append(struct trace *tr, const struct tp *tp, struct bpfc_expr *out, 
 		if (tp->act[i].kind == TPA_REGS && (tp->act[i].regmask[0] & 0x1ffff) == 0x1ffff)
 			break;
 	if (i == tp->nact) {
-		snprintf(e->note, sizeof(e->note),
-			 "nothing deeper: deep collection comes with `collect $regs` (GDB finds the "
-			 "parameters through the registers)");
+		snprintf(
+			e->note, sizeof(e->note),
+			"nothing deeper: deep collection comes with `collect $regs` (GDB finds the "
+			"parameters through the registers)");
 		return;
 	}
 	err = dw_cache__scope(tr->deep->cache, tr->tgt, tp->addr, &s, msg, sizeof(msg));

@@ -615,7 +615,8 @@ static void test_status(void)
 	status_of(TB "deep_c-O2", true, out, sizeof(out), &n);
 	CHECKF(n == 2 && strstr(out, "deep collection: 4096 bytes per hit, depth 2\n") &&
 		       strstr(out, "tracepoint 1 at 0x") &&
-		       strstr(out, ": deep: *it (32 bytes (it.label, it.next)), name (C string, 255)"),
+		       strstr(out,
+			      ": deep: *it (32 bytes (it.label, it.next)), name (C string, 255)"),
 	       "status (%zu expressions):\n%s", n, out);
 	status_of(TB "deep_c-O2", false, out, sizeof(out), &n);
 	CHECKF(n == 0 && strstr(out, "deep collection comes with `collect $regs`"), "no regs: %s",
