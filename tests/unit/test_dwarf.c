@@ -273,6 +273,29 @@ static void test_go(const char *path)
 	       "summary: %s", plan.summary);
 	check_plan(&plan, 4096, "go");
 	deep__plan_free(&plan);
+	dw_scope__free(&s);
+
+	/* Go's interface, map and chan, as the toolchain describes them. */
+	err = scope_of(f, "main.kinds", 0, &s);
+	CHECK(!err);
+	if (err)
+		goto cleanup;
+	t = var(&s, "err") ? dw_type__strip(var(&s, "err")->type) : NULL;
+	CHECKF(t && t->kind == DWT_GO_IFACE, "err: %d", t ? (int)t->kind : -1);
+	t = var(&s, "any") ? dw_type__strip(var(&s, "any")->type) : NULL;
+	CHECKF(t && t->kind == DWT_GO_EFACE, "any: %d", t ? (int)t->kind : -1);
+	t = var(&s, "m") ? dw_type__strip(var(&s, "m")->type) : NULL;
+	CHECKF(t && t->kind == DWT_GO_MAP && t->size == 8, "m: %d", t ? (int)t->kind : -1);
+	t = var(&s, "c") ? dw_type__strip(var(&s, "c")->type) : NULL;
+	CHECKF(t && t->kind == DWT_GO_CHAN, "c: %d", t ? (int)t->kind : -1);
+	err = deep__plan(&s, 4096, &plan);
+	CHECKF(!err && plan.n == 4 && strstr(plan.summary, "err (error: the value, 255)") &&
+		       strstr(plan.summary, "any (interface {}: the value, 255)") &&
+		       strstr(plan.summary, "*m (map header, ") &&
+		       strstr(plan.summary, "*c (chan header, "),
+	       "kinds: %zu: %s", plan.n, plan.summary);
+	check_plan(&plan, 4096, "go kinds");
+	deep__plan_free(&plan);
 	/* Later in the body the string is half spilled: only what the location gives. */
 cleanup:
 	dw_scope__free(&s);
