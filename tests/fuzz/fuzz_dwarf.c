@@ -31,6 +31,13 @@ const char *__lsan_default_suppressions(void)
 	return "leak:libdw.so.1\n";
 }
 
+/* ... and keeps quiet about it, so `make fuzz-smoke` shows libFuzzer's last lines. */
+const char *__lsan_default_options(void);
+const char *__lsan_default_options(void)
+{
+	return "print_suppressions=0";
+}
+
 static void scope_at(struct dw_file *f, uint64_t pc)
 {
 	struct deep_plan plan;
