@@ -85,6 +85,16 @@ struct tp_tsv {
 	char *name_hex;
 };
 
+/*
+ * Settings (monitor set ..., stub/monitor.c).  A change applies to the
+ * tracepoints installed after it (the next tstart, or one added during a
+ * run).  The defaults are chosen by measurement (docs/PERFORMANCE.md).
+ */
+#define TR_DEEP_BUDGET_DEFAULT	1024u /* bytes per hit for deep collection */
+#define TR_DEEP_BUDGET_MAX	16384u
+#define TR_STACK_WINDOW_DEFAULT 512u /* bytes of stack above rsp per hit */
+#define TR_STACK_WINDOW_MAX	8192u
+
 enum tr_stop {
 	TR_NOT_RUN,
 	TR_RUNNING,
@@ -105,6 +115,8 @@ struct trace {
 		uint64_t start, end;
 	} * ro;
 	size_t nro;
+	uint32_t deep_budget;  /* bytes per hit for deep collection; 0 = off */
+	uint32_t stack_window; /* bytes of stack above rsp collected per hit; 0 = off */
 
 	struct tf_store store;
 	size_t buf_size; /* QTBuffer:size, 0 = default */
