@@ -678,9 +678,18 @@ int tr__set_ro(struct trace *tr, const struct rsp_qtro *ro)
 	tr->ro = calloc(ro->n, sizeof(*tr->ro));
 	if (!tr->ro)
 		return -ENOMEM;
+	/*
+	 * GDB declares the executable's read-only sections with the file's
+	 * addresses: for a PIE, below its load bias, where nothing of it is
+	 * mapped.  Those are moved to where the file is loaded.
+	 */
 	for (i = 0; i < ro->n; i++) {
-		tr->ro[i].start = ro->r[i].start;
-		tr->ro[i].end = ro->r[i].end;
+		uint64_t bias = tr->tgt->load_bias;
+
+		if (!bias || ro->r[i].start >= bias || ro->r[i].end > UINT64_MAX - bias)
+			bias = 0;
+		tr->ro[i].start = ro->r[i].start + bias;
+		tr->ro[i].end = ro->r[i].end + bias;
 	}
 	tr->nro = ro->n;
 	return 0;
@@ -963,6 +972,11 @@ static bool exec_happened(struct trace *tr)
 	changed = n != tr->auxv_len || memcmp(now, tr->auxv, n);
 	free(now);
 	return changed;
+}
+
+bool tr__same_image(struct trace *tr)
+{
+	return !exec_happened(tr);
 }
 
 int tr__poll(struct trace *tr)

@@ -181,8 +181,10 @@ int tr__upload(struct trace *tr, int (*cb)(void *ctx, const char *item), void *c
 
 /* Live memory reads must show the code as it is, not the probes' int3. */
 void tr__unpatch(const struct trace *tr, uint64_t addr, void *buf, size_t len);
-/* Is [addr, addr+len) inside a QTro range? */
+/* Is [addr, addr+len) inside a QTro range (relocated for a PIE)? */
 bool tr__is_ro(const struct trace *tr, uint64_t addr, uint64_t len);
+/* Does the target still run the image traced (no exec since tstart)? */
+bool tr__same_image(struct trace *tr);
 struct tp_tsv *tr__find_tsv(struct trace *tr, uint32_t num);
 /* A variable's current value: from the BPF map once a run has started. */
 int64_t tr__tsv_value(struct trace *tr, const struct tp_tsv *v);
