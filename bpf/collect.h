@@ -53,9 +53,9 @@
 #define BPFC_MEM_CLAMP 0x1u
 
 struct bpfc_mem {
-	int basereg;  /* BPFC_BASEREG_ABS, or a GDB register number 0-16 */
-	__s64 offset; /* address = (basereg < 0 ? 0 : reg) + offset */
-	__u32 len;    /* 0..BPFC_MEM_MAX */
+	int basereg;	    /* BPFC_BASEREG_ABS, or a GDB register number 0-16 */
+	__s64 offset;	    /* address = (basereg < 0 ? 0 : reg) + offset */
+	__u32 len;	    /* 0..BPFC_MEM_MAX */
 	unsigned int flags; /* BPFC_MEM_* */
 };
 

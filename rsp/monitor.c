@@ -13,8 +13,7 @@ static bool is_blank(char ch)
 	return ch == ' ' || ch == '\t';
 }
 
-int rsp_mon_split(const char *line, size_t len, struct rsp_mon_line *out, char *msg,
-		  size_t mlen)
+int rsp_mon_split(const char *line, size_t len, struct rsp_mon_line *out, char *msg, size_t mlen)
 {
 	size_t i = 0, o = 0;
 
@@ -148,7 +147,8 @@ int rsp_mon_number(const char *word, const char *what, bool sizes, bool off, uin
 	}
 	if (err) {
 		snprintf(msg, mlen, "%s: '%.40s' is not a %s", what, word,
-			 sizes ? (off ? "size (off or BYTES, e.g. 512 or 4k)" : "size (e.g. 512 or 4k)")
+			 sizes ? (off ? "size (off or BYTES, e.g. 512 or 4k)"
+				      : "size (e.g. 512 or 4k)")
 			       : "number");
 		return -EINVAL;
 	}

@@ -35,8 +35,7 @@ struct rsp_mon_line {
  * 0; -EINVAL (a NUL or control byte, an unterminated quote), -E2BIG (line
  * or word count over the limits), with a one-line reason in msg.
  */
-int rsp_mon_split(const char *line, size_t len, struct rsp_mon_line *out, char *msg,
-		  size_t mlen);
+int rsp_mon_split(const char *line, size_t len, struct rsp_mon_line *out, char *msg, size_t mlen);
 
 /*
  * How many words of the command name `name` ("set stack-window": words

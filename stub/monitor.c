@@ -31,8 +31,7 @@ struct mon_cmd {
 	const char *help;  /* one line */
 	size_t min_args, max_args;
 	/* Words l->argv[arg..argc) are the arguments.  -errno with msg set: an error line. */
-	int (*fn)(struct sess *s, const struct rsp_mon_line *l, size_t arg, char *msg,
-		  size_t mlen);
+	int (*fn)(struct sess *s, const struct rsp_mon_line *l, size_t arg, char *msg, size_t mlen);
 };
 
 /* ---- settings ----------------------------------------------------------- */
@@ -76,8 +75,7 @@ static int mon_show(struct sess *s, const struct rsp_mon_line *l, size_t arg, ch
 	return 0;
 }
 
-static int mon_set(struct sess *s, const struct rsp_mon_line *l, size_t arg, char *msg,
-		   size_t mlen)
+static int mon_set(struct sess *s, const struct rsp_mon_line *l, size_t arg, char *msg, size_t mlen)
 {
 	const struct mon_setting *st = NULL;
 	char what[64];
@@ -98,7 +96,8 @@ static int mon_set(struct sess *s, const struct rsp_mon_line *l, size_t arg, cha
 	*setting_ptr(s->tr, st) = (uint32_t)v;
 	show_setting(s, st);
 	if (tr__running(s->tr))
-		sess__console(s, "(tracepoints installed from now on; those running keep theirs)\n");
+		sess__console(s,
+			      "(tracepoints installed from now on; those running keep theirs)\n");
 	return 0;
 }
 
@@ -163,10 +162,8 @@ static int mon_help(struct sess *s, const struct rsp_mon_line *l, size_t arg, ch
 		    size_t mlen);
 
 static const struct mon_cmd cmds[] = {
-	{"help", "[COMMAND]", "this list, or the commands that start with COMMAND", 0, 3,
-	 mon_help},
-	{"status", "", "the target, the client, the trace run and the settings", 0, 0,
-	 mon_status},
+	{"help", "[COMMAND]", "this list, or the commands that start with COMMAND", 0, 3, mon_help},
+	{"status", "", "the target, the client, the trace run and the settings", 0, 0, mon_status},
 	{"show", "", "the settings (monitor set ...)", 0, 0, mon_show},
 	{"set deep-collect", "off|BYTES",
 	 "bytes per hit collected from what a traced function's arguments point to "
@@ -262,10 +259,12 @@ static int run(struct sess *s, const struct rsp_mon_line *l, char *msg, size_t m
 			if (!strchr(cmds[i].name, ' ') || !starts_with(&cmds[i], &first, 0))
 				continue;
 			if (l->argc == 1)
-				snprintf(msg, mlen, "'%.60s' needs more words; try 'monitor help %.60s'",
+				snprintf(msg, mlen,
+					 "'%.60s' needs more words; try 'monitor help %.60s'",
 					 l->argv[0], l->argv[0]);
 			else
-				snprintf(msg, mlen, "unknown: '%.60s %.60s'; try 'monitor help %.60s'",
+				snprintf(msg, mlen,
+					 "unknown: '%.60s %.60s'; try 'monitor help %.60s'",
 					 l->argv[0], l->argv[1], l->argv[0]);
 			return -ENOENT;
 		}

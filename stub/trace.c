@@ -248,8 +248,8 @@ static int add_range(struct tp *tp, struct bpfc_mem *mem, size_t cap, size_t *n,
  * (bpf_probe_read_user zeroes its buffer), so the window is clamped: it
  * keeps what lies below the first unmapped page (BPFC_MEM_CLAMP).
  */
-static int build_spec(struct tp *tp, uint32_t window, struct bpfc_mem *mem, size_t cap,
-		      size_t *n, char *msg, size_t mlen)
+static int build_spec(struct tp *tp, uint32_t window, struct bpfc_mem *mem, size_t cap, size_t *n,
+		      char *msg, size_t mlen)
 {
 	size_t i, total = 0, room;
 	bool regs = false;
@@ -262,8 +262,8 @@ static int build_spec(struct tp *tp, uint32_t window, struct bpfc_mem *mem, size
 		regs |= a->kind == TPA_REGS;
 		if (a->kind != TPA_MEM)
 			continue;
-		err = add_range(tp, mem, cap, n, &total, a->basereg, a->offset, a->len,
-				0, msg, mlen);
+		err = add_range(tp, mem, cap, n, &total, a->basereg, a->offset, a->len, 0, msg,
+				mlen);
 		if (err)
 			return err;
 	}
@@ -274,8 +274,7 @@ static int build_spec(struct tp *tp, uint32_t window, struct bpfc_mem *mem, size
 	room = (room - BPFC_VBLK_HDR * 4) / 2;
 	if (window > room)
 		window = (uint32_t)room;
-	return add_range(tp, mem, cap, n, &total, TR_REG_RSP, 0, window, BPFC_MEM_CLAMP, msg,
-			 mlen);
+	return add_range(tp, mem, cap, n, &total, TR_REG_RSP, 0, window, BPFC_MEM_CLAMP, msg, mlen);
 }
 
 static bool is_builtin(struct trace *tr, uint32_t num)

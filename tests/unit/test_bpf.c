@@ -627,10 +627,12 @@ static void test_spec_limits(struct tctx *t, struct env *env)
 				r = bpfc_prog__load(&prog);
 			if (r && prog.log)
 				printf("verifier log:\n%s\n", prog.log);
-			CHECK(t, !r && prog.rec_size == sizeof(struct bpfc_rec) + 1 +
-								BPFC_PTREGS_SIZE + BPFC_VBLK_HDR +
-								lens[i],
-			      "clamped range of %u bytes: %d, record %u", lens[i], r, prog.rec_size);
+			CHECK(t,
+			      !r && prog.rec_size == sizeof(struct bpfc_rec) + 1 +
+							     BPFC_PTREGS_SIZE + BPFC_VBLK_HDR +
+							     lens[i],
+			      "clamped range of %u bytes: %d, record %u", lens[i], r,
+			      prog.rec_size);
 			bpfc_prog__free(&prog);
 		}
 	}

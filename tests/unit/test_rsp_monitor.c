@@ -134,7 +134,8 @@ static void num(const char *in, bool sizes, bool off, uint64_t max, int want_err
 		CHECKF(v == want, "number(%s) = %llu, want %llu", in, (unsigned long long)v,
 		       (unsigned long long)want);
 	if (want_msg)
-		CHECKF(!strcmp(msg, want_msg), "number(%s) says '%s', want '%s'", in, msg, want_msg);
+		CHECKF(!strcmp(msg, want_msg), "number(%s) says '%s', want '%s'", in, msg,
+		       want_msg);
 	free(copy);
 }
 
@@ -174,8 +175,8 @@ static void test_bool(void)
 		int err;
 		bool v;
 	} rows[] = {
-		{"on", 0, true}, {"off", 0, false}, {"1", 0, true},	  {"0", 0, false},
-		{"yes", 0, true}, {"no", 0, false}, {"On", -EINVAL, 0}, {"", -EINVAL, 0},
+		{"on", 0, true},  {"off", 0, false}, {"1", 0, true},	 {"0", 0, false},
+		{"yes", 0, true}, {"no", 0, false},  {"On", -EINVAL, 0}, {"", -EINVAL, 0},
 	};
 	size_t i;
 
