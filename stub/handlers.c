@@ -40,6 +40,7 @@
 
 #include "rsp/dispatch.h"
 #include "rsp/framer.h"
+#include "rsp/monitor.h"
 #include "rsp/parse.h"
 #include "handlers.h"
 #include "monitor.h"
@@ -1015,6 +1016,20 @@ static int h_qmemoryregioninfo(void *ctx, const char *a, size_t len, struct rsp_
 	return 0;
 }
 
+/* ---- monitor: the commands are stub/monitor.c's ----------------------- */
+
+static int h_rcmd(void *ctx, const char *a, size_t len, struct rsp_buf *r)
+{
+	struct sess *s = ctx;
+	char line[RSP_MON_LINE_MAX + 1];
+
+	if (rsp_parse_hex_string(a, len, line, sizeof(line)))
+		return reply_error(s, r, "malformed monitor command (hex, at most %d bytes)",
+				   RSP_MON_LINE_MAX);
+	mon__run(s, line);
+	return rsp_buf__puts(r, "OK");
+}
+
 /* ---- the table ---------------------------------------------------------- */
 
 static const struct rsp_handler handlers[] = {
@@ -1069,7 +1084,7 @@ static const struct rsp_handler handlers[] = {
 	{"qHostInfo", NULL, h_qhostinfo},
 	{"qProcessInfo", NULL, h_qprocessinfo},
 	{"qMemoryRegionInfo", NULL, h_qmemoryregioninfo},
-	{"qRcmd,", NULL, mon__rcmd}, /* monitor.c */
+	{"qRcmd,", NULL, h_rcmd},
 	{"qXfer:traceframe-info:read:", "qXfer:traceframe-info:read+", h_xfer_traceframe},
 	{"QTinit", NULL, hdl_qtinit},
 	{"QTDP:", "InstallInTrace+;ConditionalTracepoints+;tracenz+", hdl_qtdp},

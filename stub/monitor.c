@@ -20,7 +20,6 @@
 #include <string.h>
 
 #include "rsp/monitor.h"
-#include "rsp/parse.h"
 #include "monitor.h"
 #include "session.h"
 #include "trace.h"
@@ -281,26 +280,19 @@ static int run(struct sess *s, const struct rsp_mon_line *l, char *msg, size_t m
 	return c->fn(s, l, w, msg, mlen);
 }
 
-int mon__rcmd(void *ctx, const char *args, size_t len, struct rsp_buf *r)
+int mon__run(struct sess *s, const char *line)
 {
-	struct sess *s = ctx;
 	struct rsp_mon_line *l = malloc(sizeof(*l));
-	char line[RSP_MON_LINE_MAX + 1], msg[256] = "";
+	char msg[256] = "";
 	int err;
 
 	if (!l)
 		return -ENOMEM;
-	err = rsp_parse_hex_string(args, len, line, sizeof(line));
-	if (err == -E2BIG)
-		snprintf(msg, sizeof(msg), "command longer than %d bytes", RSP_MON_LINE_MAX);
-	else if (err)
-		snprintf(msg, sizeof(msg), "malformed qRcmd packet (hex)");
-	else
-		err = rsp_mon_split(line, strlen(line), l, msg, sizeof(msg));
+	err = rsp_mon_split(line, strlen(line), l, msg, sizeof(msg));
 	if (!err)
 		err = run(s, l, msg, sizeof(msg));
 	free(l);
 	if (err)
 		sess__console(s, "monitor: %s\n", msg[0] ? msg : strerror(-err));
-	return rsp_buf__puts(r, "OK");
+	return err;
 }
