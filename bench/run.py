@@ -9,7 +9,11 @@
              (bench/empty_probe.c): the floor any uprobe-based tool pays
   bpfstub    a bpfstub tracepoint with `collect $regs, a, b, bench_buf`
              (all registers, two arguments, 64 bytes of memory), set up by
-             real GDB over the remote protocol, circular trace buffer
+             real GDB over the remote protocol, circular trace buffer, with
+             what bpfstub adds beyond GDB's actions turned off (`monitor set
+             stack-window off`, `monitor set deep-collect off`)
+  bpfstub+window  the same with bpfstub's default stack window (the stack
+             above rsp each frame holds, for bt in tfind)
   gdbserver  gdbserver's trap tracepoint with the same actions
 
 and writes the table to docs/PERFORMANCE.md.  Goal: bpfstub costs at most
@@ -35,6 +39,11 @@ EMPTY = os.path.join(B, "empty_probe")
 STUB = os.path.join(ROOT, "bpfstub")
 CALLS = int(os.environ.get("BENCH_CALLS", "20000"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
+# bpfstub's settings per configuration: GDB's actions alone, or with the window.
+BPFSTUB_SETUPS = {
+    "bpfstub": ["monitor set stack-window off", "monitor set deep-collect off"],
+    "bpfstub+window": ["monitor set deep-collect off"],
+}
 # Each site: (name, GDB location, actions, loop's extra argument).
 SITES = [
     ("single-stepped", "bench_fn", "collect $regs, a, b, bench_buf", []),
@@ -109,11 +118,12 @@ def run_uprobe(r, site, addr):
     return r.result()
 
 
-def trace_lines(target, site):
+def trace_lines(target, site, setup=()):
     return [
         "set pagination off",
         "set circular-trace-buffer on",
         target,
+        *setup,
         "trace " + site[1],
         "actions",
         site[2],
@@ -122,13 +132,14 @@ def trace_lines(target, site):
     ]
 
 
-def run_bpfstub(r, site):
+def run_bpfstub(r, site, setup):
     p = subprocess.Popen(loop_cmd(r, site))
     port = free_port()
     s = subprocess.Popen([STUB, "--once", f"127.0.0.1:{port}", "--attach", str(p.pid)],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     s.stdout.readline()
-    script = r.gdb_script(trace_lines(f"target remote 127.0.0.1:{port}", site) + [
+    script = r.gdb_script(trace_lines(f"target remote 127.0.0.1:{port}", site,
+                                      [*setup, "monitor show"]) + [
         f"shell touch {r.trigger}",
         f"shell while [ ! -s {r.out} ]; do sleep 0.02; done",
         "tstop",
@@ -142,7 +153,10 @@ def run_bpfstub(r, site):
          or re.search(r"Collected (\d+) trace frames", g.stdout))
     if not m or int(m.group(1)) == 0:
         raise RuntimeError("bpfstub collected nothing:\n" + g.stdout + g.stderr)
-    return r.result(), int(m.group(1))
+    w = re.search(r"^stack-window: (\d+|off)", g.stdout + g.stderr, re.M)
+    if not w or "monitor:" in g.stdout + g.stderr:
+        raise RuntimeError("bpfstub's settings:\n" + g.stdout + g.stderr)
+    return r.result(), int(m.group(1)), w.group(1)
 
 
 def run_gdbserver(r, site):
@@ -172,20 +186,23 @@ def run_gdbserver(r, site):
 
 def measure(site):
     addr = probe_address(site[1])
-    res = {k: [] for k in ("none", "uprobe", "bpfstub", "gdbserver")}
-    frames = []
+    res = {k: [] for k in ("none", "uprobe", "bpfstub", "bpfstub+window", "gdbserver")}
+    frames, window = [], set()
     order = list(res)
     for rnd in range(ROUNDS):
-        for name in order[rnd % 4:] + order[:rnd % 4]:
+        for name in order[rnd % len(order):] + order[:rnd % len(order)]:
             r = Run()
             try:
                 if name == "none":
                     v = run_none(r, site)
                 elif name == "uprobe":
                     v = run_uprobe(r, site, addr)
-                elif name == "bpfstub":
-                    v, n = run_bpfstub(r, site)
-                    frames.append(n)
+                elif name in BPFSTUB_SETUPS:
+                    v, n, w = run_bpfstub(r, site, BPFSTUB_SETUPS[name])
+                    if name == "bpfstub":
+                        frames.append(n)
+                    else:
+                        window.add(w)
                 else:
                     v = run_gdbserver(r, site)
             finally:
@@ -193,10 +210,10 @@ def measure(site):
             res[name].append(v)
             print(f"{site[0]:15s} round {rnd + 1}/{ROUNDS} {name:10s} {v:10.1f} ns/call",
                   flush=True)
-    return res, frames
+    return res, frames, window
 
 
-def report(site, res, frames):
+def report(site, res, frames, window):
     med = {k: statistics.median(v) for k, v in res.items()}
     add = {k: med[k] - med["none"] for k in med}
     r_stub = add["bpfstub"] / add["uprobe"]
@@ -209,6 +226,8 @@ def report(site, res, frames):
     ]
     for k, label in (("none", "no probe"), ("uprobe", "empty BPF uprobe (1)"),
                      ("bpfstub", "bpfstub tracepoint (2)"),
+                     ("bpfstub+window", f"bpfstub tracepoint + {'/'.join(sorted(window))}-byte "
+                      "stack window (4)"),
                      ("gdbserver", "gdbserver trap tracepoint (3)")):
         ratio = "" if k == "none" else f"{add[k] / add['uprobe']:.2f}x"
         lines.append(f"| {label} | {med[k]:.0f} | {add[k]:.0f} ns | {ratio} |")
@@ -218,6 +237,9 @@ def report(site, res, frames):
         + ("met" if r_stub <= 1.15 else "NOT met"),
         f"- (3)/(2) = **{r_gdbs:.1f}x** (goal: at least 8x): "
         + ("met" if r_gdbs >= 8 else "NOT met"),
+        f"- (4)-(2) = **{add['bpfstub+window'] - add['bpfstub']:.0f} ns** per hit for the "
+        "stack window (`bt` in tfind); (4)/(1) = "
+        f"{add['bpfstub+window'] / add['uprobe']:.2f}x",
         f"- frames bpfstub collected per run: {frames}",
         "- raw ns/call per round: " + "; ".join(
             f"{k}: {', '.join(f'{x:.0f}' for x in v)}" for k, v in res.items()),
@@ -229,8 +251,8 @@ def report(site, res, frames):
 def main():
     body = []
     for site in SITES:
-        res, frames = measure(site)
-        body += report(site, res, frames)
+        res, frames, window = measure(site)
+        body += report(site, res, frames, window)
     section = "\n".join([
         "## Tracepoint hit cost (`make bench`)",
         "",
@@ -243,7 +265,8 @@ def main():
         "instruction the kernel single-steps after the trap: the common case) and a "
         "function whose first instruction is `push %rbp` (emulated by the kernel: one "
         "trap, the worst case for the ratio, since the BPF program's own cost is no "
-        "longer hidden by the traps).",
+        "longer hidden by the traps). (2) is GDB's actions alone (bpfstub's stack window "
+        "and deep collection off), (4) the same with bpfstub's default stack window.",
         "",
         *body,
     ])
