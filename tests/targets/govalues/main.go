@@ -18,7 +18,9 @@
 //	  (stored in main.sink).  The line marked BODY is in handle's body,
 //	  after `total` is computed, for a tracepoint inside the function.
 //	describe(v) with v (an `any`) = p (the *Point above) when k is even,
-//	  int64(n) when k is odd; returns X (or n).
+//	  int64(n) when k is odd; returns X (or n).  main.pointType holds the
+//	  type word of an `any` holding a *Point (so a test can tell which
+//	  of the two v holds: Go 1.19 emits no symbol per type).
 //	stats(m, c) with m a map[string]int64 holding len(tags) + 1 entries
 //	  ("k0".."k<len>" -> 0..len), c a chan int64 with buffer 4 holding
 //	  k % 4 values; returns len(m) * 10 + len(c).
@@ -36,6 +38,7 @@ import (
 	"strconv"
 	"sync/atomic"
 	"time"
+	"unsafe"
 )
 
 type Point struct {
@@ -45,6 +48,12 @@ type Point struct {
 
 var calls int64
 var sink int64
+var pointType uintptr
+
+func init() {
+	var v any = &Point{}
+	pointType = (*[2]uintptr)(unsafe.Pointer(&v))[0]
+}
 
 //go:noinline
 func handle(name string, n int64, p *Point, tags []string) int64 {
