@@ -21,7 +21,8 @@ import os
 import re
 import tempfile
 
-from harness import (ROOT, actions, attached, gdb_pipe, needs_bpf, tracepoint_address)
+from harness import (ROOT, actions, attached, gdb_pipe, load_bias, needs_bpf,
+                     tracepoint_address)
 from harness import gdb_connect as connect
 from harness import gdb_int
 from harness import gdb_tfind as tfind
@@ -111,9 +112,10 @@ def c_expect(t, k):
 
 
 def c_frame_k(g):
-    """The call index k of the selected trace frame (n = 1000 + k is in a
-    register at -O2 and in the stack window at -O0)."""
-    return gdb_int(g.cmd("print n")) - 1000
+    """The call index k of the selected trace frame: n = 1000 + k is still
+    in rdx where `trace process` lands, at -O2 (the entry) and at -O0
+    (after the prologue stored it in the frame)."""
+    return gdb_int(g.cmd("print $rdx")) - 1000
 
 
 def assert_c_values(g, t, frame, what="", check=("info args", "*it", "name", "it->label",
@@ -166,6 +168,14 @@ def test_values_c_O2():
 
 
 @needs_bpf
+def test_values_c_O0_explicit_control():
+    """Control: at -O0 the arguments are in the stack frame; with the
+    window and the pointed-to values spelled out, the expected strings."""
+    run_c_values("cvalues-O0", "collect $regs, *(unsigned char (*)[512]) $rsp, *it",
+                 "collect/s name", "collect/s it->label")
+
+
+@needs_bpf
 def test_values_c_O0():
     """PIE -O0, `collect $regs` only: the tracepoint lands after the
     prologue, where the arguments are in the stack frame (stack window) and
@@ -202,32 +212,49 @@ def c_walk_all(g, t, frames, what):
     return ks
 
 
-@needs_bpf
-def test_values_c_tsave_tfile():
-    """-O2, `collect $regs`: after tsave FILE and `target tfile FILE` (a new
-    GDB, no process), the same values in every frame: the deep blocks are
-    ordinary blocks of the frames."""
+def run_c_tsave_tfile(*action_lines):
     with tempfile.TemporaryDirectory(prefix="bpfstub-values-") as tmp:
         path = os.path.join(tmp, "c.tf")
         with attached("cvalues-O2") as (t, stub):
             with gdb_pipe(file=t.path) as g:
                 connect(g, stub)
-                trace_frames(g, "process")
+                trace_frames(g, "process", *action_lines)
                 live = c_walk_all(g, t, 3, "live ")
                 out = g.cmd(f"tsave {path}")
                 assert f"Trace data saved to file '{path}'" in out, f"tsave:\n{out}"
                 g.cmd("detach")
-            with gdb_pipe(file=t.path) as g:
+            # A trace file has no process to say where the PIE was loaded:
+            # load its symbols where it was.
+            bias = load_bias(t.pid, t.path)
+            with gdb_pipe() as g:
+                out = g.cmd(f"symbol-file -o {bias:#x} {t.path}")
+                assert "Reading symbols" in out, out
                 out = g.cmd(f"target tfile {path}")
-                assert "Created tracepoint" in out or "Tracepoint" in out or "tfile" in out, out
+                assert "Tracepoint 1 at" in out, f"target tfile:\n{out}"
                 saved = c_walk_all(g, t, 3, "tfile ")
         assert saved == live, f"tfile frames are calls {saved}, live ones {live}"
 
 
+@needs_bpf
+def test_values_c_tsave_tfile_explicit_control():
+    """Control: with the pointed-to values collected explicitly, the same
+    strings after tsave + target tfile (a new GDB, no process)."""
+    run_c_tsave_tfile("collect $regs, *it", "collect/s name", "collect/s it->label")
+
+
+@needs_bpf
+def test_values_c_tsave_tfile():
+    """-O2, `collect $regs`: after tsave FILE and `target tfile FILE` (a new
+    GDB, no process), the same values in every frame: the deep blocks are
+    ordinary blocks of the frames."""
+    run_c_tsave_tfile()
+
+
 def c_call_lines():
-    return {source_line(C_SRC, f"process(&items[0], \"alpha\""),
-            source_line(C_SRC, f"process(&items[1], \"beta\""),
-            source_line(C_SRC, "process(heap_item, \"gamma\"")}
+    """main's lines calling process (the source's, not its header comment's)."""
+    return {source_line(C_SRC, f'process({it}, "{name}", 1000 + k);')
+            for it, name in (("&items[0]", "alpha"), ("&items[1]", "beta"),
+                             ("heap_item", "gamma"))}
 
 
 def assert_c_bt(g, t, frame):
@@ -235,7 +262,7 @@ def assert_c_bt(g, t, frame):
     k = c_frame_k(g)
     e = c_expect(t, k)
     out = g.cmd("bt")
-    f0 = (fr"^#0  process \(it={e['it_arg']}, name=(name@entry=)?{e['name']}, "
+    f0 = (fr"^#0  process \(it=(it@entry=)?{e['it_arg']}, name=(name@entry=)?{e['name']}, "
           fr"n=(n@entry=)?{e['n']}\) at \S*cvalues\.c:\d+$")
     assert re.search(f0, out, re.M), f"frame {frame} (k = {k}): bt #0:\n{out}\nexpected /{f0}/"
     m = re.search(r"^#1  0x[0-9a-f]+ in main \(\) at \S*cvalues\.c:(\d+)$", out, re.M)
@@ -246,10 +273,12 @@ def assert_c_bt(g, t, frame):
 @needs_bpf
 def test_values_c_bt_explicit_control():
     """Control: with `collect $regs, *(unsigned char (*)[512]) $rsp` (the
-    window spelled out), bt in tfind at -O2 shows process <- main."""
+    window spelled out) and `collect/s name`, bt in tfind at -O2 shows
+    process <- main, and the arguments through their entry values."""
     with attached("cvalues-O2") as (t, stub), gdb_pipe(file=t.path) as g:
         connect(g, stub)
-        trace_frames(g, "process", "collect $regs, $args, *(unsigned char (*)[512]) $rsp")
+        trace_frames(g, "process", "collect $regs, *(unsigned char (*)[512]) $rsp",
+                     "collect/s name")
         for i in range(3):
             assert_c_bt(g, t, i)
         g.cmd("tfind none")
@@ -278,7 +307,7 @@ def test_values_c_deep_off():
     with attached("cvalues-O2") as (t, stub), gdb_pipe(file=t.path) as g:
         connect(g, stub)
         trace_frames(g, "process", monitor=["set deep-collect off"])
-        assert re.search(r"deep collection:?\s*off", monitor_status(g), re.I), \
+        assert re.search(r"deep[- ]collect\w*:?\s*(off|0 bytes)", monitor_status(g), re.I), \
             f"monitor status does not say deep collection is off:\n{monitor_status(g)}"
         for i in range(3):
             tfind(g, str(i))
@@ -305,10 +334,9 @@ def run_c_nodwarf(build, status_re):
         entry = t.addr_of("process")
         for i in range(3):
             tfind(g, str(i))
-            assert gdb_int(g.cmd("print $rip")) == entry, f"frame {i}: rip is not process"
-            n = gdb_int(g.cmd("print $rdx"))
-            k = n - 1000
-            assert k >= 0, f"frame {i}: rdx = {n} is not process's n"
+            assert gdb_int(g.cmd("print (long) $rip")) == entry, f"frame {i}: rip is not process"
+            k = c_frame_k(g)
+            assert k >= 0, f"frame {i}: rdx = {k + 1000} is not process's n"
             idx = C_CALLS[k % 3][0]
             it = t.addr_of("items") + 40 * idx if idx is not None else t.read_long("heap_item")
             assert gdb_int(g.cmd("print $rdi")) == it, f"frame {i} (k = {k}): rdi is not it"
@@ -385,6 +413,20 @@ def assert_go_handle(g, frame, what=""):
     return k
 
 
+# handle's arguments spelled out in C syntax (name in rax/rbx, n in rcx, p in
+# rdi, tags in rsi/r8/r9: Go's register ABI).
+GO_EXPLICIT = (
+    "collect $regs",
+    "collect *(char (*)[16]) $rax",            # name's bytes (name.str)
+    "collect *(long (*)[5]) $rdi",             # *p
+    "collect **(char (**)[16]) ($rdi + 16)",   # p.Label's bytes
+    "collect *(long (*)[6]) $rsi",             # tags' 3 string headers
+    "collect **(char (**)[8]) $rsi",           # "a"
+    "collect **(char (**)[8]) ($rsi + 16)",    # "bb"
+    "collect **(char (**)[8]) ($rsi + 32)",    # "ccc" (when k is odd)
+)
+
+
 def go_session_values(*action_lines, language=None):
     with attached("govalues") as (t, stub), gdb_pipe() as g:
         go_runtime_gdb_setup(g, t.path)
@@ -405,16 +447,7 @@ def test_values_go_explicit_control():
     """Control: the bytes spelled out (in C syntax, as GDB's Go bytecode
     compiler fails on Go strings: `collect name` gives "Expression pieces
     exceed word size") give exactly the strings the Go tests expect."""
-    go_session_values(
-        "collect $regs",
-        "collect *(char (*)[16]) $rax",            # name's bytes (name.str)
-        "collect *(long (*)[5]) $rdi",             # *p
-        "collect **(char (**)[16]) ($rdi + 16)",   # p.Label's bytes
-        "collect *(long (*)[6]) $rsi",             # tags' 3 string headers
-        "collect **(char (**)[8]) $rsi",           # "a"
-        "collect **(char (**)[8]) ($rsi + 16)",    # "bb"
-        "collect **(char (**)[8]) ($rsi + 32)",    # "ccc" (when k is odd)
-        language="c")
+    go_session_values(*GO_EXPLICIT, language="c")
 
 
 @needs_bpf
@@ -446,17 +479,18 @@ def test_values_go_tdump():
         g.cmd("detach")
 
 
-@needs_bpf
-def test_values_go_tsave_tfile():
-    """main.handle, `collect $regs`: the same values after tsave + target
-    tfile in a new GDB."""
+def run_go_tsave_tfile(*action_lines, language=None):
     with tempfile.TemporaryDirectory(prefix="bpfstub-values-") as tmp:
         path = os.path.join(tmp, "go.tf")
         with attached("govalues") as (t, stub):
             with gdb_pipe() as g:
                 go_runtime_gdb_setup(g, t.path)
                 connect(g, stub)
-                trace_frames(g, "main.handle", frames=4)
+                if language:
+                    g.cmd(f"set language {language}")
+                trace_frames(g, "main.handle", *action_lines, frames=4)
+                if language:
+                    g.cmd("set language auto")
                 live = [assert_go_handle(g, i, "live ") for i in range(2)]
                 g.cmd("tfind none")
                 out = g.cmd(f"tsave {path}")
@@ -464,9 +498,26 @@ def test_values_go_tsave_tfile():
                 g.cmd("detach")
             with gdb_pipe() as g:
                 go_runtime_gdb_setup(g, t.path)
-                g.cmd(f"target tfile {path}")
+                if language:  # the actions the file holds are in that language
+                    g.cmd(f"set language {language}")
+                out = g.cmd(f"target tfile {path}")
+                assert "Tracepoint 1 at" in out, f"target tfile:\n{out}"
+                g.cmd("set language auto")
                 saved = [assert_go_handle(g, i, "tfile ") for i in range(2)]
         assert saved == live, f"tfile frames are calls {saved}, live ones {live}"
+
+
+@needs_bpf
+def test_values_go_tsave_tfile_explicit_control():
+    """Control: the Go values collected explicitly survive tsave + tfile."""
+    run_go_tsave_tfile(*GO_EXPLICIT, language="c")
+
+
+@needs_bpf
+def test_values_go_tsave_tfile():
+    """main.handle, `collect $regs`: the same values after tsave + target
+    tfile in a new GDB."""
+    run_go_tsave_tfile()
 
 
 def go_handle_total(k):
@@ -500,26 +551,45 @@ def test_values_go_body():
         g.cmd("detach")
 
 
-@needs_bpf
-def test_values_go_bt():
-    """main.handle, `collect $regs`: bt in tfind shows main.handle <- main.main
-    (the stack window holds the return address and main's frame)."""
+def run_go_bt(*action_lines, language=None):
     call = source_line(GO_SRC, 'handle("req-"')
     with attached("govalues") as (t, stub), gdb_pipe() as g:
         go_runtime_gdb_setup(g, t.path)
         connect(g, stub)
-        trace_frames(g, "main.handle", frames=2)
+        if language:
+            g.cmd(f"set language {language}")
+        trace_frames(g, "main.handle", *action_lines, frames=2)
+        if language:
+            g.cmd("set language auto")
         tfind(g, "0")
         k = go_frame_k(g)
         out = g.cmd("bt")
-        f0 = (fr'^#0  (0x[0-9a-f]+ in )?main\.handle \(name="req-{k}", n={100 + k}, '
-              fr"p={ADDR}, tags=\[\]string = \{{\.\.\.\}}, ~r0=<optimized out>\) at "
-              fr"\S*govalues/main\.go:\d+$")
-        assert re.search(f0, out, re.M), f"bt #0 (k = {k}):\n{out}\nexpected /{f0}/"
+        f0 = re.search(r"^#0  (0x[0-9a-f]+ in )?main\.handle \((.*)\) at \S*govalues/main\.go:\d+$",
+                       out, re.M)
+        assert f0, f"bt #0 is not main.handle:\n{out}"
+        for arg in (f'name="req-{k}"', f"n={100 + k}", "tags=[]string = {...}",
+                    "~r0=<optimized out>"):
+            assert arg in f0.group(2), f"bt #0 (k = {k}) has no {arg}:\n{out}"
+        assert re.search(fr"\bp={ADDR}", f0.group(2)), f"bt #0 (k = {k}) has no p:\n{out}"
         f1 = fr"^#1  0x[0-9a-f]+ in main\.main \(\) at \S*govalues/main\.go:{call}$"
         assert re.search(f1, out, re.M), f"bt shows no caller main.main at line {call}:\n{out}"
         g.cmd("tfind none")
         g.cmd("detach")
+
+
+@needs_bpf
+def test_values_go_bt_explicit_control():
+    """Control: with the window and name's bytes spelled out (in C syntax),
+    bt in tfind shows main.handle <- main.main."""
+    run_go_bt("collect $regs, *(unsigned char (*)[512]) $rsp",
+              "collect *(char (*)[16]) $rax", language="c")
+
+
+@needs_bpf
+def test_values_go_bt():
+    """main.handle, `collect $regs`: bt in tfind shows main.handle <- main.main
+    (the stack window holds the return address), with handle's arguments."""
+    run_go_bt()
 
 
 @needs_bpf
