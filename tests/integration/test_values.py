@@ -262,12 +262,12 @@ def assert_c_bt(g, t, frame):
     k = c_frame_k(g)
     e = c_expect(t, k)
     out = g.cmd("bt")
-    f0 = (fr"^#0  process \(it=(it@entry=)?{e['it_arg']}, name=(name@entry=)?{e['name']}, "
-          fr"n=(n@entry=)?{e['n']}\) at \S*cvalues\.c:\d+$")
-    assert re.search(f0, out, re.M), f"frame {frame} (k = {k}): bt #0:\n{out}\nexpected /{f0}/"
     m = re.search(r"^#1  0x[0-9a-f]+ in main \(\) at \S*cvalues\.c:(\d+)$", out, re.M)
     assert m, f"frame {frame} (k = {k}): bt shows no caller main:\n{out}"
     assert int(m.group(1)) in c_call_lines(), f"bt #1 at the wrong line:\n{out}"
+    f0 = (fr"^#0  process \(it=(it@entry=)?{e['it_arg']}, name=(name@entry=)?{e['name']}, "
+          fr"n=(n@entry=)?{e['n']}\) at \S*cvalues\.c:\d+$")
+    assert re.search(f0, out, re.M), f"frame {frame} (k = {k}): bt #0:\n{out}\nexpected /{f0}/"
 
 
 @needs_bpf
@@ -564,6 +564,8 @@ def run_go_bt(*action_lines, language=None):
         tfind(g, "0")
         k = go_frame_k(g)
         out = g.cmd("bt")
+        f1 = fr"^#1  0x[0-9a-f]+ in main\.main \(\) at \S*govalues/main\.go:{call}$"
+        assert re.search(f1, out, re.M), f"bt shows no caller main.main at line {call}:\n{out}"
         f0 = re.search(r"^#0  (0x[0-9a-f]+ in )?main\.handle \((.*)\) at \S*govalues/main\.go:\d+$",
                        out, re.M)
         assert f0, f"bt #0 is not main.handle:\n{out}"
@@ -571,8 +573,6 @@ def run_go_bt(*action_lines, language=None):
                     "~r0=<optimized out>"):
             assert arg in f0.group(2), f"bt #0 (k = {k}) has no {arg}:\n{out}"
         assert re.search(fr"\bp={ADDR}", f0.group(2)), f"bt #0 (k = {k}) has no p:\n{out}"
-        f1 = fr"^#1  0x[0-9a-f]+ in main\.main \(\) at \S*govalues/main\.go:{call}$"
-        assert re.search(f1, out, re.M), f"bt shows no caller main.main at line {call}:\n{out}"
         g.cmd("tfind none")
         g.cmd("detach")
 
@@ -642,11 +642,15 @@ def test_values_go_map_chan():
         trace_frames(g, "main.stats", frames=3)
         for i in range(2):
             tfind(g, str(i))
-            count = gdb_int(g.cmd("print m.count"))
-            qcount = gdb_int(g.cmd("print c.qcount"))
+            vals = {}
+            for expr in ("m.count", "c.qcount", "c.dataqsiz", "c.elemsize"):
+                out = g.cmd(f"print {expr}")
+                vals[expr] = value(out)
+                assert vals[expr].isdigit(), f"frame {i}: print {expr}:\n{out}"
+            count, qcount = int(vals["m.count"]), int(vals["c.qcount"])
             assert count in (3, 4) and qcount % 2 == count - 3, \
                 f"frame {i}: len(m) = {count}, len(c) = {qcount} are no call's"
-            assert gdb_int(g.cmd("print c.dataqsiz")) == 4, f"frame {i}: cap(c) is not 4"
-            assert gdb_int(g.cmd("print c.elemsize")) == 8, f"frame {i}: c's elemsize is not 8"
+            assert vals["c.dataqsiz"] == "4", f"frame {i}: cap(c) is not 4: {vals}"
+            assert vals["c.elemsize"] == "8", f"frame {i}: c's elemsize is not 8: {vals}"
         g.cmd("tfind none")
         g.cmd("detach")
