@@ -17,6 +17,7 @@ the values as a function of the call index k, which each frame's `n` (or
 another argument) tells.
 """
 
+import contextlib
 import os
 import re
 import tempfile
@@ -73,6 +74,18 @@ def monitor_status(g):
     out = g.cmd("monitor status")
     assert "tracing:" in out, f"monitor status:\n{out}"
     return out
+
+
+@contextlib.contextmanager
+def c_traced(build, *action_lines, monitor=()):
+    """attached(build) with a gdb on it that has traced process (see
+    trace_frames): yields (t, g); leaves with tfind none and detach."""
+    with attached(build) as (t, stub), gdb_pipe(file=t.path) as g:
+        connect(g, stub)
+        trace_frames(g, "process", *action_lines, monitor=monitor)
+        yield t, g
+        g.cmd("tfind none")
+        g.cmd("detach")
 
 
 # --------------------------------------------------------------------------
@@ -134,7 +147,8 @@ def assert_c_values(g, t, frame, what="", check=("info args", "*it", "name", "it
         if expr not in check:
             continue
         out = g.cmd(f"print {expr}")
-        assert re.fullmatch(e[expr], value(out)), f"{ctx}: print {expr}:\n{out}\nexpected /{e[expr]}/"
+        assert re.fullmatch(e[expr], value(out)), \
+            f"{ctx}: print {expr}:\n{out}\nexpected /{e[expr]}/"
     return k
 
 
@@ -142,13 +156,9 @@ C_ALL = ("info args", "*it", "name", "it->label", "it->pos")
 
 
 def run_c_values(build, *action_lines, monitor=(), check=C_ALL):
-    with attached(build) as (t, stub), gdb_pipe(file=t.path) as g:
-        connect(g, stub)
-        trace_frames(g, "process", *action_lines, monitor=monitor)
+    with c_traced(build, *action_lines, monitor=monitor) as (t, g):
         ks = [assert_c_values(g, t, i, check=check) for i in range(3)]
         assert sorted(k % 3 for k in ks) == [0, 1, 2], f"frames 0-2 are not 3 calls: {ks}"
-        g.cmd("tfind none")
-        g.cmd("detach")
 
 
 @needs_bpf
@@ -187,9 +197,7 @@ def test_values_c_O0():
 def test_values_c_tdump_args():
     """-O2, `collect $regs, $args`: tdump shows name with its string (a
     literal: read-only memory) and n; print *it is whole (deep collection)."""
-    with attached("cvalues-O2") as (t, stub), gdb_pipe(file=t.path) as g:
-        connect(g, stub)
-        trace_frames(g, "process", "collect $regs, $args")
+    with c_traced("cvalues-O2", "collect $regs, $args") as (t, g):
         for i in range(3):
             tfind(g, str(i))
             k = c_frame_k(g)
@@ -202,8 +210,6 @@ def test_values_c_tdump_args():
                 f"expected /{want}/"
             out = g.cmd("print *it")
             assert re.fullmatch(e["*it"], value(out)), f"frame {i} (k = {k}): print *it:\n{out}"
-        g.cmd("tfind none")
-        g.cmd("detach")
 
 
 def c_walk_all(g, t, frames, what):
@@ -275,27 +281,19 @@ def test_values_c_bt_explicit_control():
     """Control: with `collect $regs, *(unsigned char (*)[512]) $rsp` (the
     window spelled out) and `collect/s name`, bt in tfind at -O2 shows
     process <- main, and the arguments through their entry values."""
-    with attached("cvalues-O2") as (t, stub), gdb_pipe(file=t.path) as g:
-        connect(g, stub)
-        trace_frames(g, "process", "collect $regs, *(unsigned char (*)[512]) $rsp",
-                     "collect/s name")
+    with c_traced("cvalues-O2", "collect $regs, *(unsigned char (*)[512]) $rsp",
+                  "collect/s name") as (t, g):
         for i in range(3):
             assert_c_bt(g, t, i)
-        g.cmd("tfind none")
-        g.cmd("detach")
 
 
 @needs_bpf
 def test_values_c_bt():
     """-O2, `collect $regs` only: bt in tfind shows process <- main, with
     process's arguments (the stack window holds the return address)."""
-    with attached("cvalues-O2") as (t, stub), gdb_pipe(file=t.path) as g:
-        connect(g, stub)
-        trace_frames(g, "process")
+    with c_traced("cvalues-O2") as (t, g):
         for i in range(3):
             assert_c_bt(g, t, i)
-        g.cmd("tfind none")
-        g.cmd("detach")
 
 
 @needs_bpf
@@ -304,9 +302,7 @@ def test_values_c_deep_off():
     name still shows (read-only memory, answered live), *it is
     <unavailable> again (items[] is writable data), and so is heap_item's
     label; the live string literals it->label of items[] are behind *it."""
-    with attached("cvalues-O2") as (t, stub), gdb_pipe(file=t.path) as g:
-        connect(g, stub)
-        trace_frames(g, "process", monitor=["set deep-collect off"])
+    with c_traced("cvalues-O2", monitor=["set deep-collect off"]) as (t, g):
         assert re.search(r"deep[- ]collect\w*:?\s*(off|0 bytes)", monitor_status(g), re.I), \
             f"monitor status does not say deep collection is off:\n{monitor_status(g)}"
         for i in range(3):
@@ -320,8 +316,6 @@ def test_values_c_deep_off():
             assert re.fullmatch(e["name"], value(out)), f"frame {i}: print name:\n{out}"
             out = g.cmd("print *it")
             assert value(out) == "<unavailable>", f"frame {i}: print *it:\n{out}"
-        g.cmd("tfind none")
-        g.cmd("detach")
 
 
 def run_c_nodwarf(build, status_re):
@@ -364,6 +358,24 @@ def test_values_c_corrupt_dwarf():
 
 # --------------------------------------------------------------------------
 # Go: govalues (main.handle(name string, n int64, p *Point, tags []string))
+
+
+@contextlib.contextmanager
+def go_traced(location, *action_lines, frames=4, language=None):
+    """attached(govalues) with a gdb (Go runtime support loaded) that has
+    traced location, the actions parsed in language if given: yields
+    (t, g); leaves with tfind none and detach."""
+    with attached("govalues") as (t, stub), gdb_pipe() as g:
+        go_runtime_gdb_setup(g, t.path)
+        connect(g, stub)
+        if language:
+            g.cmd(f"set language {language}")
+        trace_frames(g, location, *action_lines, frames=frames)
+        g.cmd("set language auto")
+        yield t, g
+        g.cmd("tfind none")
+        g.cmd("detach")
+
 
 GO_SRC = os.path.join(TARGETS, "govalues", "main.go")
 
@@ -428,18 +440,9 @@ GO_EXPLICIT = (
 
 
 def go_session_values(*action_lines, language=None):
-    with attached("govalues") as (t, stub), gdb_pipe() as g:
-        go_runtime_gdb_setup(g, t.path)
-        connect(g, stub)
-        if language:
-            g.cmd(f"set language {language}")
-        trace_frames(g, "main.handle", *action_lines, frames=4)
-        if language:
-            g.cmd("set language auto")
+    with go_traced("main.handle", *action_lines, frames=4, language=language) as (t, g):
         ks = [assert_go_handle(g, i) for i in range(2)]
         assert ks[1] == ks[0] + 1, f"frames 0, 1 are not consecutive calls: {ks}"
-        g.cmd("tfind none")
-        g.cmd("detach")
 
 
 @needs_bpf
@@ -462,10 +465,7 @@ def test_values_go_entry():
 def test_values_go_tdump():
     """main.handle, `collect $regs`: tdump shows the registers of the
     register ABI (name in rax/rbx, n in rcx, p in rdi, tags in rsi/r8/r9)."""
-    with attached("govalues") as (t, stub), gdb_pipe() as g:
-        go_runtime_gdb_setup(g, t.path)
-        connect(g, stub)
-        trace_frames(g, "main.handle", frames=2)
+    with go_traced("main.handle", frames=2) as (t, g):
         tfind(g, "0")
         k = go_frame_k(g)
         out = g.cmd("tdump")
@@ -475,8 +475,6 @@ def test_values_go_tdump():
                 f"tdump (k = {k}): {reg} is not {v}:\n{out}"
         assert re.search(r"^rip\s+0x[0-9a-f]+\s+0x[0-9a-f]+ <main\.handle(\+\d+)?>", out, re.M), \
             f"tdump: rip is not in main.handle:\n{out}"
-        g.cmd("tfind none")
-        g.cmd("detach")
 
 
 def run_go_tsave_tfile(*action_lines, language=None):
@@ -530,10 +528,7 @@ def test_values_go_body():
     p and what it points to are whole; name, n and tags are dead there (Go's
     DWARF says <optimized out>, as on a stopped process); total is right."""
     body = source_line(GO_SRC, "// BODY")
-    with attached("govalues") as (t, stub), gdb_pipe() as g:
-        go_runtime_gdb_setup(g, t.path)
-        connect(g, stub)
-        trace_frames(g, f"main.go:{body}", frames=3)
+    with go_traced(f"main.go:{body}", frames=3) as (t, g):
         for i in range(2):
             tfind(g, str(i))
             total = gdb_int(g.cmd("print total"))
@@ -547,20 +542,11 @@ def test_values_go_body():
                 out = g.cmd(f"print {expr}")
                 assert value(out) == e[expr], f"frame {i} (k = {k}): print {expr}:\n{out}\n" \
                     f"expected {e[expr]}"
-        g.cmd("tfind none")
-        g.cmd("detach")
 
 
 def run_go_bt(*action_lines, language=None):
     call = source_line(GO_SRC, 'handle("req-"')
-    with attached("govalues") as (t, stub), gdb_pipe() as g:
-        go_runtime_gdb_setup(g, t.path)
-        connect(g, stub)
-        if language:
-            g.cmd(f"set language {language}")
-        trace_frames(g, "main.handle", *action_lines, frames=2)
-        if language:
-            g.cmd("set language auto")
+    with go_traced("main.handle", *action_lines, frames=2, language=language) as (t, g):
         tfind(g, "0")
         k = go_frame_k(g)
         out = g.cmd("bt")
@@ -573,8 +559,6 @@ def run_go_bt(*action_lines, language=None):
                     "~r0=<optimized out>"):
             assert arg in f0.group(2), f"bt #0 (k = {k}) has no {arg}:\n{out}"
         assert re.search(fr"\bp={ADDR}", f0.group(2)), f"bt #0 (k = {k}) has no p:\n{out}"
-        g.cmd("tfind none")
-        g.cmd("detach")
 
 
 @needs_bpf
@@ -600,10 +584,7 @@ def test_values_go_interface():
     (k odd), which deep collection brings.  (GDB 13 cannot print v itself:
     Go 1.19 describes it as three register pieces for two words, "access
     outside bounds of object referenced via synthetic pointer", live too.)"""
-    with attached("govalues") as (t, stub), gdb_pipe() as g:
-        go_runtime_gdb_setup(g, t.path)
-        connect(g, stub)
-        trace_frames(g, "main.describe", frames=3)
+    with go_traced("main.describe", frames=3) as (t, g):
         point_type = t.read_long("main.pointType")
         g.cmd("set language c")
         seen = set()
@@ -623,12 +604,12 @@ def test_values_go_interface():
                 assert m and int(m.group(2)) == 2 * int(m.group(1)) and \
                     m.group(3) == m.group(1), f"frame {i}: v's *Point:\n{out}"
             else:
-                n = gdb_int(g.cmd("print *(long *)$rbx"))
-                assert n >= 100 and (n - 100) % 2 == 1, f"frame {i}: v's int64 is {n}"
+                out = g.cmd("print *(long *)$rbx")
+                n = value(out)
+                assert n.isdigit() and int(n) >= 100 and (int(n) - 100) % 2 == 1, \
+                    f"frame {i}: v's boxed int64 (an odd call's n):\n{out}"
         assert seen == {True, False}, "two consecutive calls did not pass a *Point and an int64"
         g.cmd("set language auto")
-        g.cmd("tfind none")
-        g.cmd("detach")
 
 
 @needs_bpf
@@ -636,10 +617,7 @@ def test_values_go_map_chan():
     """main.stats(m map[string]int64, c chan int64), `collect $regs`: the
     map's header (its length: m.count) and the channel's (qcount, dataqsiz,
     elemsize) are collected, as pointers to structs."""
-    with attached("govalues") as (t, stub), gdb_pipe() as g:
-        go_runtime_gdb_setup(g, t.path)
-        connect(g, stub)
-        trace_frames(g, "main.stats", frames=3)
+    with go_traced("main.stats", frames=3) as (t, g):
         for i in range(2):
             tfind(g, str(i))
             vals = {}
@@ -652,5 +630,3 @@ def test_values_go_map_chan():
                 f"frame {i}: len(m) = {count}, len(c) = {qcount} are no call's"
             assert vals["c.dataqsiz"] == "4", f"frame {i}: cap(c) is not 4: {vals}"
             assert vals["c.elemsize"] == "8", f"frame {i}: c's elemsize is not 8: {vals}"
-        g.cmd("tfind none")
-        g.cmd("detach")
