@@ -16,8 +16,9 @@ import urllib.request
 
 from diffsession import DiffTarget
 from harness import (GdbMI, Stub, ThreadStateSampler, actions, attached, gdb_batch, gdb_pipe,
-                     lldb_batch, needs_bpf, require_stub, tracepoint_address)
+                     lldb_batch, needs_bpf, require_stub, tracepoint_address, wait_until)
 from harness import gdb_connect as connect
+from harness import gdb_hits as hits
 from harness import gdb_tfind as tfind
 from harness import gdb_tstart as tstart
 from harness import gdb_wait_frames as wait_created
@@ -57,14 +58,20 @@ def test_bt_in_tfind_c_O2():
     with main's arguments; tsave + target tfile keeps it.  An 8 KiB window
     runs off the top of the main thread's stack and keeps what lies below
     it.  `monitor set stack-window off`: bt stops at frame #0 again."""
-    with attached("counter-O2") as (t, stub), gdb_pipe(file=t.path) as g:
+    # fixed_stack: without ASLR's random gap (up to 8 KiB) below the end of
+    # [stack], compute's rsp is within 8 KiB of it, for the clamp below.
+    with attached("counter-O2", fixed_stack=True) as (t, stub), gdb_pipe(file=t.path) as g:
         connect(g, stub)
         g.cmd("set backtrace past-main on")
         tp = tracepoint_address(g.cmd("trace compute"))
         g.cmd(actions("collect $regs"))
         g.cmd("trace note_tick")
         g.cmd(actions("collect $regs"))
-        run_once(g, 4)
+        # Both tracepoints need frames (note_tick's thread hits twice as often).
+        tstart(g)
+        wait_until(lambda: all(hits(g).get(n, 0) >= 2 for n in (1, 2)), 10,
+                   what="two hits on each tracepoint")
+        g.cmd("tstop")
         assert tfind(g, "tracepoint 1")[1] == 1
         out = g.cmd("bt")
         assert bt_names(out) == C_MAIN_CALLERS, f"bt in compute's frame:\n{out}"
