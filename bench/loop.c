@@ -2,13 +2,21 @@
 /*
  * bench/loop.c - the traced program of `make bench`.
  *
- *   loop CALLS TRIGGER OUT [push]
+ *   loop CALLS TRIGGER OUT [push|deep|deep-push]
  *
  * Waits until the file TRIGGER exists (so a probe or a debugger can be set
  * up first), then calls bench_fn() (or bench_push() with "push") CALLS
  * times in a tight loop, writes the mean nanoseconds per call to OUT and
  * exits.  Both take two arguments and a pointer to a 64-byte global, which
  * the tracepoint collects.
+ *
+ * For deep collection (what the arguments point to, found in the DWARF):
+ * "deep" calls bench_deep(&bench_item, "bench-name") and "deep-push"
+ * bench_deep_push(&bench_item, "bench-name"), both taking a struct pointer
+ * (the struct has a char * field) and a C string literal.  bench_deep's
+ * first instruction is a load (single-stepped); bench_deep_push keeps a
+ * frame pointer, so its first instruction is `push %rbp` (emulated), with
+ * the same DWARF for its arguments at its entry.
  *
  * Two probe sites, because the kernel makes them cost very differently:
  * bench_fn's first instruction (where `trace bench_fn` lands at -O2) is a
@@ -19,6 +27,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -26,10 +35,33 @@
 
 char bench_buf[64] = "sixty-four bytes of memory collected at every single hit....";
 volatile long bench_sink;
+void *volatile bench_frame;
+
+struct bench_item {
+	long id;
+	const char *label;
+	long value[4];
+};
+
+struct bench_item bench_item = {7, "bench-label", {1, 2, 3, 4}};
 
 __attribute__((noinline)) long bench_fn(long a, long b, char *buf)
 {
 	return a + b + buf[a & 63];
+}
+
+__attribute__((noinline)) long bench_deep(struct bench_item *it, const char *name)
+{
+	return it->id + name[it->id & 7];
+}
+
+/* The same with a frame pointer (asking for its own frame's address makes
+ * GCC set one up), so its first instruction is `push %rbp` (bench/run.py
+ * checks), in C so that DWARF describes its arguments. */
+__attribute__((noinline)) long bench_deep_push(struct bench_item *it, const char *name)
+{
+	bench_frame = __builtin_frame_address(0);
+	return it->id + name[it->id & 7];
 }
 
 /* In assembly, so that its first instruction is surely `push %rbp`. */
@@ -42,17 +74,29 @@ int main(int argc, char **argv)
 	FILE *f;
 
 	long (*fn)(long, long, char *) = bench_fn;
+	long (*deep)(struct bench_item *, const char *) = NULL;
 
 	if (argc != 4 && argc != 5)
 		return 2;
-	if (argc == 5)
+	if (argc == 5 && !strcmp(argv[4], "push"))
 		fn = bench_push;
+	else if (argc == 5 && !strcmp(argv[4], "deep"))
+		deep = bench_deep;
+	else if (argc == 5 && !strcmp(argv[4], "deep-push"))
+		deep = bench_deep_push;
+	else if (argc == 5)
+		return 2;
 	calls = atol(argv[1]);
 	while (access(argv[2], F_OK))
 		usleep(1000);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (i = 0; i < calls; i++)
-		bench_sink += fn(i, 2 * i, bench_buf);
+	if (deep) {
+		for (i = 0; i < calls; i++)
+			bench_sink += deep(&bench_item, "bench-name");
+	} else {
+		for (i = 0; i < calls; i++)
+			bench_sink += fn(i, 2 * i, bench_buf);
+	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	f = fopen(argv[3], "w");
 	if (!f)

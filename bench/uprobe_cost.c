@@ -218,7 +218,7 @@ int main(int argc, char **argv)
 	struct bpfc_expr cf = {cond_false, sizeof(cond_false)}, ct = {cond_true, sizeof(cond_true)};
 	struct bpfc_expr acts[2] = {{ptr16, sizeof(ptr16)}, {count, sizeof(count)}};
 	struct bpfc_tsv_slot var = {1, 0};
-	struct bpfc_mem mem = {3 /* rdx */, 0, 64};
+	struct bpfc_mem mem = {3 /* rdx */, 0, 64, 0};
 	struct bpfc_spec spec = {.tp = 1, .slot = 0, .mem = &mem, .nmem = 1};
 	struct bench b = {.ring = NULL};
 	struct bpfc_prog prog[NMODES];

@@ -92,7 +92,7 @@ static long rec_size(const struct bpfc_spec *spec)
 			return -EINVAL;
 		if (m->len > BPFC_MEM_MAX)
 			return -E2BIG;
-		total += BPFC_MBLK_HDR + m->len;
+		total += bpfc_mem__blk_size(m);
 		if (total > BPFC_REC_MAX)
 			return -E2BIG;
 	}
@@ -119,15 +119,9 @@ static void emit_regs(struct bpfc_emit *e)
 	}
 }
 
-/* One M block at record offset blk_off. */
-static void emit_mem(struct bpfc_emit *e, const struct bpfc_mem *m, size_t blk_off)
+/* r3 = the range's address (clobbers r1). */
+static void emit_mem_addr(struct bpfc_emit *e, const struct bpfc_mem *m)
 {
-	int l_next;
-
-	/* r9 = block (offsets past 32 KiB do not fit an insn's 16-bit off). */
-	bpfc_emit__insn(e, BPF_MOV64_REG(BPFC_R9, BPFC_R7));
-	bpfc_emit__insn(e, BPF_ALU64_IMM(BPF_ADD, BPFC_R9, (__s32)blk_off));
-	bpfc_emit__insn(e, BPF_ST_MEM(BPF_B, BPFC_R9, 0, BPFC_BLK_MEM));
 	if (m->basereg == BPFC_BASEREG_ABS) {
 		bpfc_emit__ld_imm64(e, BPFC_R3, 0, (__u64)m->offset);
 	} else {
@@ -142,6 +136,18 @@ static void emit_mem(struct bpfc_emit *e, const struct bpfc_mem *m, size_t blk_o
 			bpfc_emit__insn(e, BPF_ALU64_REG(BPF_ADD, BPFC_R3, BPFC_R1));
 		}
 	}
+}
+
+/* One M block at record offset blk_off. */
+static void emit_mem(struct bpfc_emit *e, const struct bpfc_mem *m, size_t blk_off)
+{
+	int l_next;
+
+	/* r9 = block (offsets past 32 KiB do not fit an insn's 16-bit off). */
+	bpfc_emit__insn(e, BPF_MOV64_REG(BPFC_R9, BPFC_R7));
+	bpfc_emit__insn(e, BPF_ALU64_IMM(BPF_ADD, BPFC_R9, (__s32)blk_off));
+	bpfc_emit__insn(e, BPF_ST_MEM(BPF_B, BPFC_R9, 0, BPFC_BLK_MEM));
+	emit_mem_addr(e, m);
 	bpfc_emit__insn(e, BPF_STX_MEM(BPF_DW, BPFC_R9, BPFC_R3, 1));
 	bpfc_emit__insn(e, BPF_ST_MEM(BPF_H, BPFC_R9, 9, (__s32)m->len));
 	if (!m->len)
@@ -153,6 +159,64 @@ static void emit_mem(struct bpfc_emit *e, const struct bpfc_mem *m, size_t blk_o
 	l_next = bpfc_emit__label(e);
 	bpfc_emit__jmp(e, BPF_JMP_IMM(BPF_JEQ, BPFC_R0, 0, 0), l_next);
 	bpfc_emit__insn(e, BPF_ST_MEM(BPF_B, BPFC_R9, 0, BPFC_BLK_SKIP));
+	bpfc_emit__bind(e, l_next);
+}
+
+/*
+ * A BPFC_MEM_CLAMP range: a VMEM block at blk_off, written skipped, then
+ * the whole read; if it fails, reads that end at each page boundary inside
+ * the range, last first, so a stack window running off the top of the
+ * stack keeps the stack below the unmapped page.  Unrolled: at most
+ * len / 4096 + 1 retries, all forward jumps.
+ */
+static void emit_mem_clamped(struct bpfc_emit *e, const struct bpfc_mem *m, size_t blk_off)
+{
+	__u32 k, tries = m->len / 4096 + 1;
+	int l_ok, l_cut, l_next;
+
+	bpfc_emit__insn(e, BPF_MOV64_REG(BPFC_R9, BPFC_R7));
+	bpfc_emit__insn(e, BPF_ALU64_IMM(BPF_ADD, BPFC_R9, (__s32)blk_off));
+	bpfc_emit__insn(e, BPF_ST_MEM(BPF_B, BPFC_R9, 0, BPFC_BLK_VMEM_SKIP));
+	bpfc_emit__insn(e, BPF_ST_MEM(BPF_H, BPFC_R9, BPFC_VBLK_OFF_CAP, (__s32)m->len));
+	bpfc_emit__insn(e, BPF_ST_MEM(BPF_B, BPFC_R9, BPFC_VBLK_OFF_FLAGS, 0));
+	bpfc_emit__insn(e, BPF_ST_MEM(BPF_DW, BPFC_R9, BPFC_VBLK_OFF_WANT, (__s32)m->len));
+	bpfc_emit__insn(e, BPF_ST_MEM(BPF_H, BPFC_R9, BPFC_VBLK_OFF_LEN, (__s32)m->len));
+	emit_mem_addr(e, m);
+	bpfc_emit__insn(e, BPF_STX_MEM(BPF_DW, BPFC_R9, BPFC_R3, BPFC_VBLK_OFF_ADDR));
+	if (!m->len) {
+		bpfc_emit__insn(e, BPF_ST_MEM(BPF_B, BPFC_R9, 0, BPFC_BLK_VMEM));
+		return;
+	}
+	l_ok = bpfc_emit__label(e);
+	l_cut = bpfc_emit__label(e);
+	l_next = bpfc_emit__label(e);
+	bpfc_emit__insn(e, BPF_MOV64_REG(BPFC_R1, BPFC_R9));
+	bpfc_emit__insn(e, BPF_ALU64_IMM(BPF_ADD, BPFC_R1, BPFC_VBLK_HDR));
+	bpfc_emit__insn(e, BPF_MOV64_IMM(BPFC_R2, (__s32)m->len));
+	bpfc_emit__insn(e, BPF_EMIT_CALL(BPF_FUNC_probe_read_user));
+	bpfc_emit__jmp(e, BPF_JMP_IMM(BPF_JEQ, BPFC_R0, 0, 0), l_ok);
+	for (k = 0; k < tries; k++) {
+		/* r2 = ((addr + len) & -4096) - k * 4096 - addr, in 1..len */
+		bpfc_emit__insn(e, BPF_LDX_MEM(BPF_DW, BPFC_R3, BPFC_R9, BPFC_VBLK_OFF_ADDR));
+		bpfc_emit__insn(e, BPF_MOV64_REG(BPFC_R2, BPFC_R3));
+		bpfc_emit__insn(e, BPF_ALU64_IMM(BPF_ADD, BPFC_R2, (__s32)m->len));
+		bpfc_emit__insn(e, BPF_ALU64_IMM(BPF_AND, BPFC_R2, -4096));
+		if (k)
+			bpfc_emit__insn(e, BPF_ALU64_IMM(BPF_SUB, BPFC_R2, (__s32)(k * 4096)));
+		bpfc_emit__insn(e, BPF_ALU64_REG(BPF_SUB, BPFC_R2, BPFC_R3));
+		bpfc_emit__jmp(e, BPF_JMP_IMM(BPF_JSLE, BPFC_R2, 0, 0), l_next);
+		bpfc_emit__jmp(e, BPF_JMP_IMM(BPF_JGT, BPFC_R2, (__s32)m->len, 0), l_next);
+		bpfc_emit__insn(e, BPF_STX_MEM(BPF_H, BPFC_R9, BPFC_R2, BPFC_VBLK_OFF_LEN));
+		bpfc_emit__insn(e, BPF_MOV64_REG(BPFC_R1, BPFC_R9));
+		bpfc_emit__insn(e, BPF_ALU64_IMM(BPF_ADD, BPFC_R1, BPFC_VBLK_HDR));
+		bpfc_emit__insn(e, BPF_EMIT_CALL(BPF_FUNC_probe_read_user));
+		bpfc_emit__jmp(e, BPF_JMP_IMM(BPF_JEQ, BPFC_R0, 0, 0), l_cut);
+	}
+	bpfc_emit__jmp(e, BPF_JMP_A(0), l_next);
+	bpfc_emit__bind(e, l_cut);
+	bpfc_emit__insn(e, BPF_ST_MEM(BPF_B, BPFC_R9, BPFC_VBLK_OFF_FLAGS, BPFC_VBLK_CUT));
+	bpfc_emit__bind(e, l_ok);
+	bpfc_emit__insn(e, BPF_ST_MEM(BPF_B, BPFC_R9, 0, BPFC_BLK_VMEM));
 	bpfc_emit__bind(e, l_next);
 }
 
@@ -383,8 +447,11 @@ int bpfc_prog__build(const struct bpfc_spec *spec, int ringbuf_fd, int counters_
 		off += 1 + BPFC_PTREGS_SIZE;
 	}
 	for (i = 0; i < spec->nmem; i++) {
-		emit_mem(&e, &spec->mem[i], off);
-		off += BPFC_MBLK_HDR + spec->mem[i].len;
+		if (spec->mem[i].flags & BPFC_MEM_CLAMP)
+			emit_mem_clamped(&e, &spec->mem[i], off);
+		else
+			emit_mem(&e, &spec->mem[i], off);
+		off += bpfc_mem__blk_size(&spec->mem[i]);
 	}
 
 	/* Actions: every block starts out skipped, then each action runs in turn. */

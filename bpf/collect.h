@@ -42,11 +42,28 @@
 
 #define BPFC_BASEREG_ABS -1 /* bpfc_mem.basereg: the address is absolute */
 
+/*
+ * bpfc_mem.flags: a read that fails (the range runs into an unmapped page,
+ * e.g. a stack window past the top of the stack) is retried up to each
+ * page boundary inside the range, from the last down, so what lies before
+ * the first unreadable page is kept.  Such a range is written as a VMEM
+ * block (record.h: cap = len, want = len; BPFC_VBLK_CUT when it was cut),
+ * which the walker reports as an M block of the bytes read.
+ */
+#define BPFC_MEM_CLAMP 0x1u
+
 struct bpfc_mem {
-	int basereg;  /* BPFC_BASEREG_ABS, or a GDB register number 0-16 */
-	__s64 offset; /* address = (basereg < 0 ? 0 : reg) + offset */
-	__u32 len;    /* 0..BPFC_MEM_MAX */
+	int basereg;	    /* BPFC_BASEREG_ABS, or a GDB register number 0-16 */
+	__s64 offset;	    /* address = (basereg < 0 ? 0 : reg) + offset */
+	__u32 len;	    /* 0..BPFC_MEM_MAX */
+	unsigned int flags; /* BPFC_MEM_* */
 };
+
+/* Bytes a range takes in the record (block header included). */
+static inline size_t bpfc_mem__blk_size(const struct bpfc_mem *m)
+{
+	return (m->flags & BPFC_MEM_CLAMP ? BPFC_VBLK_HDR : BPFC_MBLK_HDR) + m->len;
+}
 
 #define BPFC_SPEC_NO_REGS 0x1u /* omit the R block */
 

@@ -430,6 +430,98 @@ static void slice_var(struct bc *b, struct pl *p, const struct dw_var *v, const 
 	sumf(p, ")");
 }
 
+/*
+ * Where the runtime keeps what deep collection reads of a dynamic type, from
+ * the binary's own DWARF when the scope carries it (iface: tab -> itab._type;
+ * eface: _type), else Go 1.17-1.22's layout: runtime._type.size at 0, .kind
+ * at 23, and a pointer type's elem right after the 48-byte _type.
+ */
+struct go_rtype {
+	uint64_t tab_type; /* offset of _type in the itab (iface) */
+	uint64_t size, kind, elem;
+};
+
+static void go_rtype(const struct dw_type *t, struct go_rtype *r)
+{
+	const struct dw_member *m;
+	const struct dw_type *rt = NULL;
+
+	*r = (struct go_rtype){8, 0, 23, 48};
+	if (t->kind == DWT_GO_IFACE && (m = dw_type__member(t, "tab")) && m->type &&
+	    dw_type__strip(m->type)->kind == DWT_PTR) {
+		const struct dw_type *itab = dw_type__strip(dw_type__strip(m->type)->target);
+
+		if ((m = dw_type__member(itab, "_type"))) {
+			r->tab_type = m->offset;
+			rt = m->type;
+		}
+	} else if (t->kind == DWT_GO_EFACE && (m = dw_type__member(t, "_type"))) {
+		rt = m->type;
+	}
+	rt = rt ? dw_type__strip(rt) : NULL;
+	rt = rt && rt->kind == DWT_PTR ? dw_type__strip(rt->target) : NULL;
+	if (!rt || !dw_type__member(rt, "size") || !dw_type__member(rt, "kind"))
+		return;
+	r->size = dw_type__member(rt, "size")->offset;
+	r->kind = dw_type__member(rt, "kind")->offset;
+	r->elem = rt->size;
+}
+
+/*
+ * A Go interface: what its data word points to.  A pointer-shaped dynamic
+ * type (kindDirectIface | kindPtr) keeps the pointer itself in the data
+ * word: then the pointee, as long as the pointer type's elem says; any
+ * other: the value boxed at data, as long as the type says.
+ *
+ *     data; type; dup; const KIND; add; ref8; const 0x3f; bit_and; const 0x36;
+ *     equal; log_not; if_goto VALUE;
+ *     const ELEM; add; ref64; ref64(size) ; clamp; trace; goto END;
+ *     VALUE: ref64(size); clamp; trace; END:
+ */
+static void iface_var(struct bc *b, struct pl *p, const struct dw_var *v, const struct dw_type *t)
+{
+	struct go_rtype r;
+	size_t to_value, to_end;
+	char tn[96];
+
+	go_rtype(t, &r);
+	if (!take(p, 2 * BLK_COST(DEEP_STR_MAX)) || !push_word(b, &v->loc, 8, 8) ||
+	    !push_word(b, &v->loc, 0, 8))
+		return;
+	if (t->kind == DWT_GO_IFACE) {
+		add_off(b, (int64_t)r.tab_type);
+		op(b, BPFC_AXOP_REF64);
+	}
+	op(b, BPFC_AXOP_DUP);
+	add_off(b, (int64_t)r.kind);
+	op(b, BPFC_AXOP_REF8);
+	cnst(b, 0x3f);
+	op(b, BPFC_AXOP_BIT_AND);
+	cnst(b, 0x20 | 22); /* kindDirectIface | kindPtr */
+	op(b, BPFC_AXOP_EQUAL);
+	op(b, BPFC_AXOP_LOG_NOT);
+	op16(b, BPFC_AXOP_IF_GOTO, 0);
+	to_value = b->n - 2;
+	add_off(b, (int64_t)r.elem);
+	op(b, BPFC_AXOP_REF64);
+	add_off(b, (int64_t)r.size);
+	op(b, BPFC_AXOP_REF64);
+	clamp(b, DEEP_STR_MAX);
+	op(b, BPFC_AXOP_TRACE);
+	op16(b, BPFC_AXOP_GOTO, 0);
+	to_end = b->n - 2;
+	b->b[to_value] = (uint8_t)(b->n >> 8);
+	b->b[to_value + 1] = (uint8_t)b->n;
+	add_off(b, (int64_t)r.size);
+	op(b, BPFC_AXOP_REF64);
+	clamp(b, DEEP_STR_MAX);
+	op(b, BPFC_AXOP_TRACE);
+	b->b[to_end] = (uint8_t)(b->n >> 8);
+	b->b[to_end + 1] = (uint8_t)b->n;
+	sumf(p, "%s (%s: the value, %u)", v->name, dw_type__name(v->type, tn, sizeof(tn)),
+	     DEEP_STR_MAX);
+}
+
 /* One parameter: its expression into b, its summary into p.  False: nothing. */
 static bool var_plan(struct bc *b, struct pl *p, const struct dw_var *v)
 {
@@ -437,7 +529,6 @@ static bool var_plan(struct bc *b, struct pl *p, const struct dw_var *v)
 	uint32_t before = p->used, sz;
 	size_t mark;
 	bool own;
-	char tn[96];
 
 	if (!t || v->loc.npieces == 0 || v->loc.pieces[0].kind == DWP_UNAVAIL)
 		return false;
@@ -481,19 +572,7 @@ static bool var_plan(struct bc *b, struct pl *p, const struct dw_var *v)
 		break;
 	case DWT_GO_IFACE:
 	case DWT_GO_EFACE:
-		/* data -> the dynamic value, its size from the type word (iface: tab->_type). */
-		if (!take(p, BLK_COST(DEEP_STR_MAX)) || !push_word(b, &v->loc, 8, 8) ||
-		    !push_word(b, &v->loc, 0, 8))
-			break;
-		if (t->kind == DWT_GO_IFACE) {
-			add_off(b, 8);
-			op(b, BPFC_AXOP_REF64);
-		}
-		op(b, BPFC_AXOP_REF64); /* _type.size */
-		clamp(b, DEEP_STR_MAX);
-		op(b, BPFC_AXOP_TRACE);
-		sumf(p, "%s (%s: the value, %u)", v->name, dw_type__name(v->type, tn, sizeof(tn)),
-		     DEEP_STR_MAX);
+		iface_var(b, p, v, t);
 		break;
 	case DWT_GO_MAP:
 	case DWT_GO_CHAN: {

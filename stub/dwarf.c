@@ -229,7 +229,7 @@ static void conv_members(struct conv *c, Dwarf_Die *die, struct dw_type *t, int 
 	} while (dwarf_siblingof(&ch, &ch) == 0);
 }
 
-static const struct dw_member *member(const struct dw_type *t, const char *name)
+const struct dw_member *dw_type__member(const struct dw_type *t, const char *name)
 {
 	size_t i;
 
@@ -251,7 +251,7 @@ static void go_classify(struct conv *c, Dwarf_Die *die, struct dw_type *t, int d
 	} else if (t->kind == DWT_STRUCT && (k == GO_KIND_SLICE || (k < 0 && c->go && t->name &&
 								    !strncmp(t->name, "[]", 2)))) {
 		t->kind = DWT_GO_SLICE;
-		m = member(t, "array");
+		m = dw_type__member(t, "array");
 		if (m && m->type && m->type->kind == DWT_PTR)
 			t->target = m->type->target;
 		else

@@ -137,6 +137,8 @@ void dw_scope__free(struct dw_scope *s);
 int dw__gdb_reg(int dwarf_reg);
 /* Strip typedefs and cv-qualifiers (NULL stays NULL). */
 const struct dw_type *dw_type__strip(const struct dw_type *t);
+/* The member called name of a struct-like type (not stripped), or NULL. */
+const struct dw_member *dw_type__member(const struct dw_type *t, const char *name);
 /* "char *", "struct item *", "string", "[]string" ... into buf. */
 const char *dw_type__name(const struct dw_type *t, char *buf, size_t len);
 

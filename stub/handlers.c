@@ -40,8 +40,10 @@
 
 #include "rsp/dispatch.h"
 #include "rsp/framer.h"
+#include "rsp/monitor.h"
 #include "rsp/parse.h"
 #include "handlers.h"
+#include "monitor.h"
 #include "osdata.h"
 #include "regs.h"
 #include "sdt.h"
@@ -1014,91 +1016,17 @@ static int h_qmemoryregioninfo(void *ctx, const char *a, size_t len, struct rsp_
 	return 0;
 }
 
-/* ---- monitor ------------------------------------------------------------ */
-
-static int mon_help(struct sess *s)
-{
-	return sess__console(s, "bpfstub monitor commands:\n"
-				"  help    this list\n"
-				"  status  the target, the client's mode and tracing state\n"
-				"bpfstub never stops the target: memory is read live, writes and "
-				"breakpoints are refused.\n");
-}
-
-static const char *const run_state[] = {
-	[TR_NOT_RUN] = "not run",
-	[TR_RUNNING] = "running",
-	[TR_STOP_USER] = "stopped by tstop",
-	[TR_STOP_FULL] = "stopped: trace buffer full",
-	[TR_STOP_PASS] = "stopped: pass count reached",
-	[TR_STOP_ERROR] = "stopped by an error",
-	[TR_STOP_DISCONNECTED] = "stopped: client disconnected",
-};
-
-static int mon_status(struct sess *s)
-{
-	struct trace *tr = s->tr;
-	struct tgt_thread *th = NULL;
-	char exe[4096] = "?";
-	size_t n = 0, i;
-
-	tgt__exe_path(s->tgt, exe, sizeof(exe));
-	tgt__threads(s->tgt, &th, &n);
-	free(th);
-	tr__poll(tr);
-	sess__console(s,
-		      "target: pid %d (%s), %s, %zu threads, %s\n"
-		      "client: %s, %s mode, %s thread ids\n"
-		      "tracing: %s%s%s; %zu frames in a %zu-byte %s buffer (%zu bytes free)",
-		      s->tgt->pid, exe, s->tgt->launched ? "launched" : "attached", n,
-		      tgt__alive(s->tgt) ? "running, never stopped" : "exited",
-		      s->lldb ? "LLDB" : "GDB", s->nonstop ? "non-stop" : "all-stop",
-		      s->multiprocess ? "multiprocess" : "plain", run_state[tr->state],
-		      tr->stop_msg[0] ? ": " : "", tr->stop_msg, tf_store__count(&tr->store),
-		      tr->store.size, tr->circular ? "circular" : "linear",
-		      tf_store__free(&tr->store));
-	if (tr->lost)
-		sess__console(s, "; %llu frames lost (buffer full)", (unsigned long long)tr->lost);
-	sess__console(s, "\n");
-	for (i = 0; i < tr->ntps; i++) {
-		struct tp *tp = &tr->tps[i];
-		struct bpfc_counts c;
-
-		tr__counts(tr, tp, &c);
-		sess__console(
-			s,
-			"  tracepoint %u at 0x%llx: %s%s, %llu hits, %llu frames collected, "
-			"%llu dropped (ring buffer full)\n",
-			tp->num, (unsigned long long)tp->addr, tp->enabled ? "enabled" : "disabled",
-			tp->installed ? ", installed" : "", (unsigned long long)tr__hits(tr, tp),
-			(unsigned long long)tp->frames, (unsigned long long)c.drops);
-	}
-	return 0;
-}
-
-static const struct {
-	const char *name;
-	int (*fn)(struct sess *s);
-} monitor_cmds[] = {
-	{"help", mon_help},
-	{"status", mon_status},
-};
+/* ---- monitor: the commands are stub/monitor.c's ----------------------- */
 
 static int h_rcmd(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 {
 	struct sess *s = ctx;
-	char cmd[256];
-	size_t i;
+	char line[RSP_MON_LINE_MAX + 1];
 
-	if (rsp_parse_hex_string(a, len, cmd, sizeof(cmd)))
-		return reply_error(s, r, "malformed monitor command");
-	for (i = 0; i < sizeof(monitor_cmds) / sizeof(monitor_cmds[0]); i++) {
-		if (!strcmp(cmd, monitor_cmds[i].name)) {
-			monitor_cmds[i].fn(s);
-			return rsp_buf__puts(r, "OK");
-		}
-	}
-	sess__console(s, "unknown monitor command '%s'; try 'monitor help'\n", cmd);
+	if (rsp_parse_hex_string(a, len, line, sizeof(line)))
+		return reply_error(s, r, "malformed monitor command (hex, at most %d bytes)",
+				   RSP_MON_LINE_MAX);
+	mon__run(s, line);
 	return rsp_buf__puts(r, "OK");
 }
 

@@ -466,25 +466,49 @@ int hdl_frame_regs(struct sess *s, int regno, struct rsp_buf *r)
 	return 0;
 }
 
+/*
+ * How many bytes from addr (at most len) lie in a read-only mapping of a
+ * file (text, .rodata, the read-only segments of shared objects): they
+ * cannot have changed since the hit, so a trace frame may show them live.
+ * 0 for anything else (stack, heap, data, anonymous memory, [vdso]).
+ */
+static size_t ro_file_bytes(struct sess *s, uint64_t addr, size_t len)
+{
+	struct tgt_map m;
+
+	if (tgt__region(s->tgt, addr, &m) || m.perms[0] != 'r' || m.perms[1] == 'w' ||
+	    m.path[0] != '/')
+		return 0;
+	return m.end - addr < len ? (size_t)(m.end - addr) : len;
+}
+
 ssize_t hdl_frame_mem(struct sess *s, uint64_t addr, void *buf, size_t len)
 {
 	struct tf_frame f;
 	size_t got;
+	ssize_t n;
 
 	if (tf_store__get(&s->tr->store, (size_t)s->frame, &f))
 		return -ENOENT;
 	got = tf_frame__read_mem(&f, addr, buf, len);
 	if (got)
 		return (ssize_t)got;
-	/* Read-only ranges (code, rodata) GDB declared: live, without int3s. */
-	if (tr__is_ro(s->tr, addr, len)) {
-		ssize_t n = tgt__read_mem(s->tgt, addr, buf, len);
-
-		if (n > 0)
-			tr__unpatch(s->tr, addr, buf, (size_t)n);
-		return n;
+	/*
+	 * Not collected, but constant: the QTro ranges GDB declared (code,
+	 * rodata) and read-only file mappings, read live without the probes'
+	 * int3s, as long as the target still runs the image that was traced.
+	 */
+	if (!tr__is_ro(s->tr, addr, len)) {
+		len = ro_file_bytes(s, addr, len);
+		if (!len)
+			return -EIO;
 	}
-	return -EIO;
+	if (!tr__same_image(s->tr))
+		return -EIO;
+	n = tgt__read_mem(s->tgt, addr, buf, len);
+	if (n > 0)
+		tr__unpatch(s->tr, addr, buf, (size_t)n);
+	return n;
 }
 
 /* ---- upload, raw frames, saving ----------------------------------------- */

@@ -44,6 +44,7 @@
 #define TR_RING_SIZE	 (8u << 20) /* 8 MiB: ~30k frames of registers + 64 bytes between drains */
 #define TR_TSV_TIMESTAMP 1
 #define TR_TSV_THREAD	 2
+#define TR_REG_RSP	 7 /* GDB's amd64 register number */
 
 static const struct {
 	uint32_t num;
@@ -206,43 +207,76 @@ bool tr__running(const struct trace *tr)
 
 /* ---- installing one location ------------------------------------------ */
 
-static int build_spec(struct tp *tp, struct bpfc_mem *mem, size_t cap, size_t *n, char *msg,
-		      size_t mlen)
+/* One range into mem[], in chunks an M block holds; -E2BIG past the record's room. */
+static int add_range(struct tp *tp, struct bpfc_mem *mem, size_t cap, size_t *n, size_t *total,
+		     int basereg, int64_t offset, uint64_t len, unsigned flags, char *msg,
+		     size_t mlen)
 {
-	size_t i, total = 0;
+	uint64_t left, off;
+
+	for (left = len, off = 0; left;) {
+		uint64_t chunk = left > BPFC_MEM_MAX ? BPFC_MEM_MAX : left;
+
+		if (*n == cap) {
+			snprintf(msg, mlen, "tracepoint %u: more than %zu memory ranges", tp->num,
+				 cap);
+			return -E2BIG;
+		}
+		mem[*n].basereg = basereg < 0 ? BPFC_BASEREG_ABS : basereg;
+		mem[*n].offset = offset + (int64_t)off;
+		mem[*n].len = (uint32_t)chunk;
+		mem[*n].flags = flags;
+		*total += bpfc_mem__blk_size(&mem[*n]);
+		if (*total > BPFC_REC_MAX - REGS_G_SIZE - 64) {
+			snprintf(msg, mlen,
+				 "tracepoint %u collects more than %u bytes per hit, the "
+				 "most one BPF ring buffer record holds",
+				 tp->num, BPFC_REC_MAX - REGS_G_SIZE - 64);
+			return -E2BIG;
+		}
+		(*n)++;
+		left -= chunk;
+		off += chunk;
+	}
+	return 0;
+}
+
+/*
+ * GDB's memory ranges, then the stack window: `window` bytes above rsp
+ * (GDB register 7), so that `bt` in tfind unwinds through the callers.
+ * The window only helps a frame that has the registers, and it gives way
+ * (shrinks or goes) when GDB's own ranges leave no room in the record.
+ * A read that runs off the top of the stack mapping fails whole
+ * (bpf_probe_read_user zeroes its buffer), so the window is clamped: it
+ * keeps what lies below the first unmapped page (BPFC_MEM_CLAMP).
+ */
+static int build_spec(struct tp *tp, uint32_t window, struct bpfc_mem *mem, size_t cap, size_t *n,
+		      char *msg, size_t mlen)
+{
+	size_t i, total = 0, room;
+	bool regs = false;
+	int err;
 
 	*n = 0;
 	for (i = 0; i < tp->nact; i++) {
 		const struct tp_action *a = &tp->act[i];
-		uint64_t left, off;
 
+		regs |= a->kind == TPA_REGS;
 		if (a->kind != TPA_MEM)
 			continue;
-		for (left = a->len, off = 0; left;) {
-			uint64_t chunk = left > BPFC_MEM_MAX ? BPFC_MEM_MAX : left;
-
-			if (*n == cap) {
-				snprintf(msg, mlen, "tracepoint %u: more than %zu memory ranges",
-					 tp->num, cap);
-				return -E2BIG;
-			}
-			total += BPFC_MBLK_HDR + chunk;
-			if (total > BPFC_REC_MAX - REGS_G_SIZE - 64) {
-				snprintf(msg, mlen,
-					 "tracepoint %u collects more than %u bytes per hit, the "
-					 "most one BPF ring buffer record holds",
-					 tp->num, BPFC_REC_MAX - REGS_G_SIZE - 64);
-				return -E2BIG;
-			}
-			mem[*n].basereg = a->basereg < 0 ? BPFC_BASEREG_ABS : a->basereg;
-			mem[*n].offset = a->offset + (int64_t)off;
-			mem[*n].len = (uint32_t)chunk;
-			(*n)++;
-			left -= chunk;
-			off += chunk;
-		}
+		err = add_range(tp, mem, cap, n, &total, a->basereg, a->offset, a->len, 0, msg,
+				mlen);
+		if (err)
+			return err;
 	}
-	return 0;
+	room = BPFC_REC_MAX - REGS_G_SIZE - 64 - total;
+	if (!regs || !window || *n == cap || room <= BPFC_VBLK_HDR * 4)
+		return 0;
+	/* Leave room for the blocks of a tracepoint's expressions. */
+	room = (room - BPFC_VBLK_HDR * 4) / 2;
+	if (window > room)
+		window = (uint32_t)room;
+	return add_range(tp, mem, cap, n, &total, TR_REG_RSP, 0, window, BPFC_MEM_CLAMP, msg, mlen);
 }
 
 static bool is_builtin(struct trace *tr, uint32_t num)
@@ -281,7 +315,7 @@ static int tp_load(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
 	size_t nmem, i, nexpr = 0, ngdb;
 	int err;
 
-	err = build_spec(tp, mem, sizeof(mem) / sizeof(mem[0]), &nmem, msg, mlen);
+	err = build_spec(tp, tr->stack_window, mem, sizeof(mem) / sizeof(mem[0]), &nmem, msg, mlen);
 	if (err)
 		return err;
 	spec.tp = tp->slot;
@@ -656,9 +690,18 @@ int tr__set_ro(struct trace *tr, const struct rsp_qtro *ro)
 	tr->ro = calloc(ro->n, sizeof(*tr->ro));
 	if (!tr->ro)
 		return -ENOMEM;
+	/*
+	 * GDB declares the executable's read-only sections with the file's
+	 * addresses: for a PIE, below its load bias, where nothing of it is
+	 * mapped.  Those are moved to where the file is loaded.
+	 */
 	for (i = 0; i < ro->n; i++) {
-		tr->ro[i].start = ro->r[i].start;
-		tr->ro[i].end = ro->r[i].end;
+		uint64_t bias = tr->tgt->load_bias;
+
+		if (!bias || ro->r[i].start >= bias || ro->r[i].end > UINT64_MAX - bias)
+			bias = 0;
+		tr->ro[i].start = ro->r[i].start + bias;
+		tr->ro[i].end = ro->r[i].end + bias;
 	}
 	tr->nro = ro->n;
 	return 0;
@@ -941,6 +984,11 @@ static bool exec_happened(struct trace *tr)
 	changed = n != tr->auxv_len || memcmp(now, tr->auxv, n);
 	free(now);
 	return changed;
+}
+
+bool tr__same_image(struct trace *tr)
+{
+	return !exec_happened(tr);
 }
 
 int tr__poll(struct trace *tr)

@@ -86,6 +86,16 @@ struct tp_tsv {
 	char *name_hex;
 };
 
+/*
+ * Settings (monitor set ..., stub/monitor.c).  A change applies to the
+ * tracepoints installed after it (the next tstart, or one added during a
+ * run).  The defaults are chosen by measurement (docs/PERFORMANCE.md).
+ */
+#define TR_DEEP_BUDGET_DEFAULT	1024u /* bytes per hit for deep collection */
+#define TR_DEEP_BUDGET_MAX	16384u
+#define TR_STACK_WINDOW_DEFAULT 512u /* bytes of stack above rsp per hit */
+#define TR_STACK_WINDOW_MAX	8192u
+
 enum tr_stop {
 	TR_NOT_RUN,
 	TR_RUNNING,
@@ -106,6 +116,8 @@ struct trace {
 		uint64_t start, end;
 	} * ro;
 	size_t nro;
+	uint32_t deep_budget;  /* bytes per hit for deep collection; 0 = off */
+	uint32_t stack_window; /* bytes of stack above rsp collected per hit; 0 = off */
 
 	struct tf_store store;
 	size_t buf_size; /* QTBuffer:size, 0 = default */
@@ -130,14 +142,8 @@ struct trace {
 	size_t auxv_len;
 	unsigned ticks;
 
-	/* Settings (issue 9; `monitor set`): apply from the next tstart. */
-	uint32_t deep_budget;  /* bytes per hit for deep collection; 0 = off */
-	uint32_t stack_window; /* bytes of stack above rsp collected per hit; 0 = off */
-	struct deep *deep;     /* DWARF cache and deep-collection notes (stub/deep.h) */
+	struct deep *deep; /* DWARF cache and deep-collection notes (stub/deep.h) */
 };
-
-#define TR_DEEP_BUDGET_DEFAULT	4096u
-#define TR_STACK_WINDOW_DEFAULT 0u
 
 int tr__init(struct trace *tr, struct tgt *t);
 void tr__fini(struct trace *tr);
@@ -178,8 +184,10 @@ int tr__upload(struct trace *tr, int (*cb)(void *ctx, const char *item), void *c
 
 /* Live memory reads must show the code as it is, not the probes' int3. */
 void tr__unpatch(const struct trace *tr, uint64_t addr, void *buf, size_t len);
-/* Is [addr, addr+len) inside a QTro range? */
+/* Is [addr, addr+len) inside a QTro range (relocated for a PIE)? */
 bool tr__is_ro(const struct trace *tr, uint64_t addr, uint64_t len);
+/* Does the target still run the image traced (no exec since tstart)? */
+bool tr__same_image(struct trace *tr);
 struct tp_tsv *tr__find_tsv(struct trace *tr, uint32_t num);
 /* A variable's current value: from the BPF map once a run has started. */
 int64_t tr__tsv_value(struct trace *tr, const struct tp_tsv *v);

@@ -564,7 +564,8 @@ def test_circular_buffer_wraps():
         assert_consecutive(calls, "calls of the kept frames")
         assert calls[0] > calls_at_start + 20, \
             f"the oldest kept frame has calls={calls[0]}, but the run started at " \
-            f"calls={calls_at_start}: old frames were not dropped"
+            f"calls={calls_at_start}: old frames were not dropped (kept {calls}, calls at " \
+            f"stop {calls_at_stop}, status:\n{st})"
         assert calls[-1] <= calls_at_stop, (calls[-1], calls_at_stop)
         assert tfind(g, "0") == (0, 1)
         assert pint(g, "calls") == calls[0]

@@ -5,6 +5,7 @@ and compared.
 
     s = Session("name", target="diffprog", before=[...], after=[...])
     compare(s, normalisations)   # raises AssertionError with a unified diff
+    compare(s, normalisations, bpfstub_setup=["monitor set ..."])
 
 A session has three phases, run identically against both servers:
   before   commands after `target remote` (trace, actions, tstart...): compared
@@ -15,6 +16,8 @@ A session has three phases, run identically against both servers:
   after    commands on the collected frames (tstop, tstatus, tfind...): compared
 Each command's output is printed under a "(gdb) command" header.  Only the
 bpfstub run is watched with ThreadStateSampler (gdbserver stops by design).
+bpfstub_setup: commands run against bpfstub alone, right after `target
+remote`, and not compared (its settings: `monitor set ...`).
 """
 
 import difflib
@@ -147,7 +150,7 @@ def require_gdbserver():
         raise Skip("gdbserver not installed: the differential suite needs it")
 
 
-def run_one(session, kind):
+def run_one(session, kind, setup=()):
     """Run session against kind ("gdbserver" or "bpfstub"): the raw transcript.
 
     The recipe that works for both: `continue &` in an interactive GDB (its
@@ -171,6 +174,9 @@ def run_one(session, kind):
                 with GdbPipe(file=t.path) as g:
                     out = g.cmd(f"target remote {server.addr}", timeout=60)
                     assert "Remote debugging using" in out, f"{kind}: connect failed:\n{out}"
+                    for c in setup:
+                        out = g.cmd(c)
+                        assert "monitor:" not in out, f"{kind}: {c}:\n{out}"
                     _run_cmds(g, session.before, log)
                     since = len(g.all_output())
                     out = g.cmd("continue &")
@@ -208,7 +214,7 @@ def normalise(text, table):
     return text
 
 
-def compare(session, table, check=None):
+def compare(session, table, check=None, bpfstub_setup=()):
     """Run session against gdbserver and bpfstub; their normalised transcripts
     must be equal (else AssertionError with a unified diff).  check(text), if
     given, asserts facts on the normalised transcript (the same for both), so
@@ -216,7 +222,7 @@ def compare(session, table, check=None):
     Returns the normalised transcript."""
     require_gdbserver()
     ref = normalise(run_one(session, "gdbserver"), table)
-    got = normalise(run_one(session, "bpfstub"), table)
+    got = normalise(run_one(session, "bpfstub", bpfstub_setup), table)
     if ref != got:
         diff = "".join(difflib.unified_diff(ref.splitlines(True), got.splitlines(True),
                                             "gdbserver", "bpfstub", n=3))

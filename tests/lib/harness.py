@@ -180,8 +180,11 @@ class Target:
     The program must print "ready <pid>[ <port>]" on stdout.
     """
 
-    def __init__(self, name, args=(), ready_timeout=10):
+    def __init__(self, name, args=(), ready_timeout=10, fixed_stack=False):
         self.name = name
+        # fixed_stack: no ASLR (so no random gap below the stack's end) and a
+        # small environment, so the main thread's stack depth is known.
+        self.fixed_stack = fixed_stack
         self.path = target_path(name)
         if not os.access(self.path, os.X_OK):
             raise AssertionError(f"{self.path} missing: run make -C tests/targets")
@@ -194,7 +197,11 @@ class Target:
         self._stderr = tempfile.TemporaryFile()
 
     def start(self):
-        self.proc = subprocess.Popen([self.path, *self.args], stdin=subprocess.DEVNULL,
+        argv, env = [self.path, *self.args], None
+        if self.fixed_stack:
+            argv = ["setarch", "x86_64", "-R", *argv]
+            env = {"PATH": "/usr/bin:/bin", "LC_ALL": "C"}
+        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, env=env,
                                      stdout=subprocess.PIPE, stderr=self._stderr)
         line = _readline_timeout(self.proc.stdout, self.ready_timeout)
         m = re.match(rb"ready (\d+)(?: (\d+))?", line or b"")
@@ -956,14 +963,15 @@ def free_pid():
 
 
 @contextlib.contextmanager
-def attached(target="counter", target_args=(), **stub_kw):
+def attached(target="counter", target_args=(), fixed_stack=False, **stub_kw):
     """Start a target, watch its threads, attach bpfstub: yields (target, stub).
 
     On the way out: bpfstub is stopped (and checked), then the sampler is
     checked, then the target is killed.
     """
     require_stub()
-    with Target(target, target_args) as t, ThreadStateSampler(t.pid), \
+    with Target(target, target_args, fixed_stack=fixed_stack) as t, \
+            ThreadStateSampler(t.pid), \
             Stub.attach(t.pid, **stub_kw) as stub:
         yield t, stub
 

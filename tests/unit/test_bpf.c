@@ -571,7 +571,7 @@ static void test_spec_limits(struct tctx *t, struct env *env)
 {
 	/* header + r block + M header + fill = BPFC_REC_MAX exactly. */
 	const __u32 fill = BPFC_REC_MAX - sizeof(struct bpfc_rec) - 1 - BPFC_PTREGS_SIZE - 11;
-	struct bpfc_mem m = {BPFC_BASEREG_ABS, 0x1000, fill};
+	struct bpfc_mem m = {BPFC_BASEREG_ABS, 0x1000, fill, 0};
 	struct bpfc_spec spec = {.tp = 1, .slot = 0, .mem = &m, .nmem = 1};
 	int ring = bpfc_ring__map_fd(env->ring);
 	struct bpfc_prog prog;
@@ -612,6 +612,30 @@ static void test_spec_limits(struct tctx *t, struct env *env)
 	      "bad program: load %d, log '%s' (want an error and a log naming R0)", r,
 	      prog.log ? prog.log : "(none)");
 	bpfc_prog__free(&prog);
+
+	/* Clamped ranges (a stack window): every length the verifier accepts. */
+	{
+		static const __u32 lens[] = {0, 1, 512, 4096, 8192, 60000};
+		size_t i;
+
+		spec.flags = 0;
+		spec.slot = 0;
+		for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+			m = (struct bpfc_mem){7 /* rsp */, 0, lens[i], BPFC_MEM_CLAMP};
+			r = bpfc_prog__build(&spec, ring, env->counters, &prog);
+			if (!r)
+				r = bpfc_prog__load(&prog);
+			if (r && prog.log)
+				printf("verifier log:\n%s\n", prog.log);
+			CHECK(t,
+			      !r && prog.rec_size == sizeof(struct bpfc_rec) + 1 +
+							     BPFC_PTREGS_SIZE + BPFC_VBLK_HDR +
+							     lens[i],
+			      "clamped range of %u bytes: %d, record %u", lens[i], r,
+			      prog.rec_size);
+			bpfc_prog__free(&prog);
+		}
+	}
 
 	CHECK(t, r1 == 0 && r2 == -E2BIG && r3 == -E2BIG && r4 == -EINVAL && r5 == -EINVAL,
 	      "spec limits: record of exactly BPFC_REC_MAX %d (want 0), one byte more %d "
@@ -730,9 +754,9 @@ static void test_live(struct tctx *t, struct env *env)
 	CHECK(t, r == -ENOENT, "attach at 0x10: %d '%s' (want -ENOENT)", r, err);
 
 	/* Collector: absolute global, rdx+0, and an unmapped absolute range. */
-	mem[0] = (struct bpfc_mem){BPFC_BASEREG_ABS, (__s64)vtag, 16};
-	mem[1] = (struct bpfc_mem){3 /* rdx */, 0, 16};
-	mem[2] = (struct bpfc_mem){BPFC_BASEREG_ABS, 0x10, 8};
+	mem[0] = (struct bpfc_mem){BPFC_BASEREG_ABS, (__s64)vtag, 16, 0};
+	mem[1] = (struct bpfc_mem){3 /* rdx */, 0, 16, 0};
+	mem[2] = (struct bpfc_mem){BPFC_BASEREG_ABS, 0x10, 8, 0};
 	r = make_prog(env, 7, 3, mem, 3, &prog);
 	CHECK(t, !r, "build/load collector: %s", strerror(-r));
 	if (r)

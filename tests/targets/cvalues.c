@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cvalues.c - a deterministic C program for deep collection (issue 9):
+ * process() takes a pointer to a struct (with a `char *` field and a nested
+ * struct), a C string and a long.
+ *
+ * Output: "ready <pid>" on stdout, then main calls, for k = 0, 1, 2, ...
+ * about every 5 ms (`calls` = k + 1 after call k):
+ *
+ *   k % 3 == 0:  process(&items[0], "alpha", 1000 + k)
+ *   k % 3 == 1:  process(&items[1], "beta", 1000 + k)
+ *   k % 3 == 2:  process(heap_item, "gamma", 1000 + k)
+ *
+ * The names are string literals (in .rodata); items[] is static, writable
+ * data; heap_item is malloc()ed once, with a strdup()ed label:
+ *   items[0]  = { .id = 1, .label = "first",  .pos = { 10, 20 }, .tag = "one" }
+ *   items[1]  = { .id = 2, .label = "second", .pos = { 30, 40 }, .tag = "two" }
+ *   heap_item = { .id = 3, .label = "heap-third" (heap), .pos = { 50, 60 },
+ *                 .tag = "three" }
+ * process() returns n + id + pos.x + pos.y + strlen(name) + strlen(label)
+ * (stored in `sink`).  It is NOINLINE (noipa) so the arguments stay in
+ * rdi, rsi, rdx at its entry even at -O2.
+ *
+ * Built four ways (tests/targets/Makefile): cvalues-O0 and cvalues-O2 (both
+ * PIE, -g), cvalues-stripped (cvalues-O2 without its DWARF: strip
+ * --strip-debug) and cvalues-baddwarf (cvalues-O2 with .debug_info
+ * overwritten by scripts/corrupt_dwarf.py: a valid ELF whose DWARF is not).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "noinline.h"
+
+struct point {
+	long x;
+	long y;
+};
+
+struct item {
+	int id;
+	const char *label;
+	struct point pos;
+	char tag[8];
+};
+
+struct item items[2] = {
+	{1, "first", {10, 20}, "one"},
+	{2, "second", {30, 40}, "two"},
+};
+struct item *heap_item;
+volatile long calls;
+volatile long sink;
+
+NOINLINE long process(struct item *it, const char *name, long n)
+{
+	long r = n + it->id + it->pos.x + it->pos.y;
+
+	r += (long)strlen(name);
+	r += (long)strlen(it->label);
+	sink = r;
+	return r;
+}
+
+int main(void)
+{
+	long k;
+
+	heap_item = malloc(sizeof(*heap_item));
+	if (!heap_item)
+		return 1;
+	*heap_item = (struct item){3, strdup("heap-third"), {50, 60}, "three"};
+	printf("ready %d\n", (int)getpid());
+	fflush(stdout);
+	for (k = 0;; k++) {
+		switch (k % 3) {
+		case 0:
+			process(&items[0], "alpha", 1000 + k);
+			break;
+		case 1:
+			process(&items[1], "beta", 1000 + k);
+			break;
+		default:
+			process(heap_item, "gamma", 1000 + k);
+			break;
+		}
+		calls = k + 1;
+		usleep(5000);
+	}
+}
