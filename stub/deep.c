@@ -256,10 +256,10 @@ static uint32_t rec_size(const struct dw_type *t)
 }
 
 /*
- * Stack [.. addr] -> [.. addr]: the Go string whose header is at addr + off:
- * its bytes, clamped.
+ * Stack [.. addr] -> [.. addr]: the {ptr, len} header (Go string or slice)
+ * at addr + off: len * es bytes at ptr, clamped to max (2^k - 1).
  */
-static void emit_str(struct bc *b, int64_t off)
+static void emit_header(struct bc *b, int64_t off, uint64_t es, uint32_t max)
 {
 	op(b, BPFC_AXOP_DUP);
 	add_off(b, off);
@@ -267,8 +267,21 @@ static void emit_str(struct bc *b, int64_t off)
 	op(b, BPFC_AXOP_PICK), op(b, 1);
 	add_off(b, off + 8);
 	op(b, BPFC_AXOP_REF64);
-	clamp(b, DEEP_STR_MAX);
+	if (es != 1) {
+		cnst(b, es);
+		op(b, BPFC_AXOP_MUL);
+	}
+	clamp(b, max);
 	op(b, BPFC_AXOP_TRACE);
+}
+
+/*
+ * Stack [.. addr] -> [.. addr]: the Go string whose header is at addr + off:
+ * its bytes, clamped.
+ */
+static void emit_str(struct bc *b, int64_t off)
+{
+	emit_header(b, off, 1, DEEP_STR_MAX);
 }
 
 static bool str_at(struct bc *b, struct pl *p, int64_t off)
@@ -302,16 +315,7 @@ static bool slice_at(struct bc *b, struct pl *p, int64_t off, uint64_t es)
 	m = mask_below(room - BPFC_VBLK_HDR < 1023 ? room - BPFC_VBLK_HDR : 1023);
 	if (!take(p, BLK_COST(m)))
 		return false;
-	op(b, BPFC_AXOP_DUP);
-	add_off(b, off);
-	op(b, BPFC_AXOP_REF64);
-	op(b, BPFC_AXOP_PICK), op(b, 1);
-	add_off(b, off + 8);
-	op(b, BPFC_AXOP_REF64);
-	cnst(b, es);
-	op(b, BPFC_AXOP_MUL);
-	clamp(b, m);
-	op(b, BPFC_AXOP_TRACE);
+	emit_header(b, off, es, m);
 	return true;
 }
 
