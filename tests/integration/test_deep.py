@@ -77,6 +77,10 @@ def test_deep_c_o2_args_whole():
     with attached("deep_c-O2") as (t, stub), gdb_pipe(file=t.path) as g:
         trace_regs(g, stub, "process")
         check_c_frames(g)
+        out = g.cmd("monitor status")
+        assert re.search(r"^deep collection: \d+ bytes per hit, depth 2$", out, re.M), out
+        assert re.search(r"^  tracepoint 1 at 0x[0-9a-f]+: deep: \*it \(32 bytes \(it\.label, "
+                         r"it\.next\)\), name \(C string, 255\)$", out, re.M), out
 
 
 @needs_bpf
@@ -125,7 +129,8 @@ def test_deep_go_args_whole():
 @needs_bpf
 def test_deep_without_dwarf_traces_as_before():
     """A stripped copy and one with corrupt .debug_info: tracing goes on as
-    today (registers collected, right values), deep collection just adds nothing."""
+    today (registers collected, right values), deep collection adds nothing
+    and monitor status says why."""
     require_stub()
     src = target_path("deep_c-O2")
     sym = elf_symbols(src)["process"]
@@ -154,6 +159,10 @@ def test_deep_without_dwarf_traces_as_before():
                 g.cmd("tstop")
                 out = g.cmd("tfind 0")
                 assert "Found trace frame 0" in out, out
+                why = "stripped" if path == stripped else "corrupt DWARF in .* refused"
+                out = g.cmd("monitor status")
+                assert re.search(rf"^  tracepoint 1 at 0x[0-9a-f]+: nothing deeper: .*{why}", out,
+                                 re.M), out
                 rdi = int(re.search(r"0x[0-9a-f]+", g.cmd("print/x $rdi")).group(0), 16)
                 items = load_bias(t.pid, path) + elf_symbols(src)["items"]
                 assert rdi in (items, items + 32), (hex(rdi), hex(items))

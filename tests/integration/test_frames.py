@@ -164,11 +164,13 @@ def test_string_literal_from_readonly_memory():
     collect $regs and collect $args: in tfind the string literal s points to
     shows in info args, print and tdump (read live from .rodata, which
     cannot change); memory neither collected nor read-only (*r, in .data)
-    stays <unavailable>."""
+    stays <unavailable> (deep collection, which would collect it, is off)."""
     require_stub()
     with DiffTarget("diffprog-O2-pie") as t, ThreadStateSampler(t.pid), \
             Stub.attach(t.pid) as stub, gdb_pipe(file=t.path) as g:
         connect(g, stub)
+        # What GDB named, and read-only memory: deep collection would bring *r.
+        g.cmd("monitor set deep-collect off")
         g.cmd("trace dstep")
         g.cmd(actions("collect $regs", "collect $args"))
         tstart(g)
