@@ -800,7 +800,9 @@ int deep__status(const struct trace *tr, struct rsp_buf *out)
 	for (i = 0; !err && tr->deep && i < sizeof(tr->deep->tp) / sizeof(tr->deep->tp[0]); i++) {
 		const struct deep_tp *e = tr->deep->tp[i];
 
-		if (e && e->note[0])
+		/* Only tracepoints still defined (QTinit forgets them; slots are reused). */
+		if (e && e->note[0] && i < tr->ntps && tr->tps[i].num == e->num &&
+		    tr->tps[i].addr == e->addr)
 			err = rsp_buf__printf(out, "  tracepoint %u at 0x%llx: %s\n", e->num,
 					      (unsigned long long)e->addr, e->note);
 	}

@@ -620,6 +620,8 @@ static void status_of(const char *path, bool regs, char *out, size_t olen, size_
 	tp.addr = t.load_bias + sym;
 	tp.act = &act;
 	tp.nact = regs ? 1 : 0;
+	tr.tps = &tp;
+	tr.ntps = 1;
 	deep__append(&tr, &tp, ex, nexpr, DEEP_MAX_EXPRS);
 	deep__status(&tr, &b);
 	snprintf(out, olen, "%.*s", (int)b.len, b.data);
