@@ -91,9 +91,9 @@ struct tp_tsv {
  * tracepoints installed after it (the next tstart, or one added during a
  * run).  The defaults are chosen by measurement (docs/PERFORMANCE.md).
  */
-#define TR_DEEP_BUDGET_DEFAULT	1024u /* bytes per hit for deep collection */
+#define TR_DEEP_BUDGET_DEFAULT	2048u /* bytes per hit for deep collection */
 #define TR_DEEP_BUDGET_MAX	16384u
-#define TR_STACK_WINDOW_DEFAULT 512u /* bytes of stack above rsp per hit */
+#define TR_STACK_WINDOW_DEFAULT 2048u /* bytes of stack above rsp per hit */
 #define TR_STACK_WINDOW_MAX	8192u
 
 enum tr_stop {

@@ -229,7 +229,7 @@ def test_monitor_help_set_errors():
             assert out.strip() == want, f"monitor {cmd}:\n{out}"
         out = g.cmd("monitor show")
         assert re.findall(r"^(deep-collect|stack-window): (\d+|off)", out, re.M) == \
-            [("deep-collect", "1024"), ("stack-window", "512")], \
+            [("deep-collect", "2048"), ("stack-window", "2048")], \
             f"a refused set changed a setting:\n{out}"
 
         assert g.cmd("monitor set stack-window 0x100").strip().startswith(
@@ -262,7 +262,7 @@ def test_lldb_monitor_set():
                         "process detach"])
         set_out, show_out, bad_out = r.out[2], r.out[3], r.out[4]
         assert "stack-window: 256 bytes" in set_out and "response: OK" in set_out, r.text
-        assert "stack-window: 256 bytes" in show_out and "deep-collect: 1024" in show_out, \
+        assert "stack-window: 256 bytes" in show_out and "deep-collect: 2048" in show_out, \
             r.text
         assert "set stack-window: 'lots' is not a size" in bad_out, r.text
         t.assert_running()
