@@ -104,7 +104,7 @@ $(BUILD)/bench/loop: bench/loop.c bench/bench_push.h
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -g -I. -fno-pie -no-pie -o $@ $<
 
-$(BUILD)/bench/empty_probe: bench/empty_probe.c $(filter $(O)/bpf/%,$(LIB_OBJS))
+$(BUILD)/bench/empty_probe: bench/empty_probe.c $(filter $(O)/bpf/% $(O)/rsp/buf.o,$(LIB_OBJS))
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

@@ -442,7 +442,8 @@ static int site(struct parse *p, struct bpfc_ax_op *o, const struct st *s)
 		o->len = o->arg;
 		return o->len ? add_block(p, o, BPFC_VBLK_HDR, o->len) : 0;
 	case BPFC_AXOP_TRACE:
-		if (!known(s, top) && bounded(s, top) && s->bnd[top] && s->bnd[top] < BPFC_AX_TRACE_MAX)
+		if (!known(s, top) && bounded(s, top) && s->bnd[top] &&
+		    s->bnd[top] < BPFC_AX_TRACE_MAX)
 			return add_block(p, o, BPFC_VBLK_HDR, s->bnd[top]);
 		if (!known(s, top))
 			return add_block(p, o, BPFC_VBLK_HDR, BPFC_AX_TRACE_MAX);
@@ -452,7 +453,8 @@ static int site(struct parse *p, struct bpfc_ax_op *o, const struct st *s)
 		return n ? add_block(p, o, BPFC_VBLK_HDR, n) : 0;
 	case BPFC_AXOP_TRACENZ:
 		/* One more byte than recorded: the helper always writes a NUL. */
-		if (!known(s, top) && bounded(s, top) && s->bnd[top] && s->bnd[top] < BPFC_AX_TRACE_MAX)
+		if (!known(s, top) && bounded(s, top) && s->bnd[top] &&
+		    s->bnd[top] < BPFC_AX_TRACE_MAX)
 			return add_block(p, o, BPFC_VBLK_HDR, s->bnd[top] + 1);
 		if (!known(s, top))
 			return add_block(p, o, BPFC_VBLK_HDR, BPFC_AX_TRACE_MAX + 1);
@@ -487,12 +489,11 @@ static void transfer(struct st *s, const struct bpfc_ax_op *o)
 	case BPFC_AXOP_BIT_XOR:
 	case BPFC_AXOP_EQUAL:
 	case BPFC_AXOP_LESS_SIGNED:
-	case BPFC_AXOP_LESS_UNSIGNED:
-	{
+	case BPFC_AXOP_LESS_UNSIGNED: {
 		bool b = o->op == BPFC_AXOP_BIT_AND && (bounded(s, d - 2) || bounded(s, d - 1));
-		__u64 v = !bounded(s, d - 2)				 ? s->bnd[d - 1]
+		__u64 v = !bounded(s, d - 2)					? s->bnd[d - 1]
 			  : !bounded(s, d - 1) || s->bnd[d - 2] < s->bnd[d - 1] ? s->bnd[d - 2]
-									   : s->bnd[d - 1];
+										: s->bnd[d - 1];
 
 		ok = known(s, d - 2) && known(s, d - 1) &&
 		     fold2(o->op, s->val[d - 2], s->val[d - 1], &r);

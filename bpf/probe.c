@@ -21,7 +21,6 @@
 #include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -35,26 +34,13 @@
 #include <linux/perf_event.h>
 #include <bpf/bpf.h>
 
+#include "rsp/buf.h"
 #include "bpf/probe.h"
 
 #define UPROBE_TYPE_PATH "/sys/bus/event_source/devices/uprobe/type"
 /* include/linux/trace_events.h: where the uprobe PMU takes ref_ctr_offset in attr.config. */
 #define UPROBE_REF_CTR_SHIFT 32
 #define DELETED_SUFFIX	     " (deleted)"
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* Find addr in /proc/PID/maps and fill the mapping fields of p. */
 static int find_mapping(struct bpfc_probe *p, char *err, size_t errlen)
@@ -69,7 +55,7 @@ static int find_mapping(struct bpfc_probe *p, char *err, size_t errlen)
 	f = fopen(fname, "re");
 	if (!f) {
 		ret = errno == ENOENT ? -ESRCH : -errno;
-		seterr(err, errlen, "cannot read %s: %s", fname, strerror(-ret));
+		rsp_msgf(err, errlen, "cannot read %s: %s", fname, strerror(-ret));
 		goto cleanup;
 	}
 	while (getline(&line, &cap, f) > 0) {
@@ -96,7 +82,7 @@ static int find_mapping(struct bpfc_probe *p, char *err, size_t errlen)
 			found = false;
 		else if (!inode || p->map_path[0] != '/') {
 			ret = -ENOENT;
-			seterr(err, errlen,
+			rsp_msgf(err, errlen,
 			       "address 0x%llx is in an anonymous executable mapping of pid %d "
 			       "(uprobes need a file)",
 			       (unsigned long long)p->addr, (int)p->pid);
@@ -107,12 +93,12 @@ static int find_mapping(struct bpfc_probe *p, char *err, size_t errlen)
 	if (ferror(f)) {
 		/* The process exited while we read its maps. */
 		ret = -ESRCH;
-		seterr(err, errlen, "cannot read %s: %s", fname, strerror(ESRCH));
+		rsp_msgf(err, errlen, "cannot read %s: %s", fname, strerror(ESRCH));
 		goto cleanup;
 	}
 	if (!found) {
 		ret = -ENOENT;
-		seterr(err, errlen, "address 0x%llx is not in an executable mapping of pid %d",
+		rsp_msgf(err, errlen, "address 0x%llx is not in an executable mapping of pid %d",
 		       (unsigned long long)p->addr, (int)p->pid);
 		goto cleanup;
 	}
@@ -137,7 +123,7 @@ static int check_elf(struct bpfc_probe *p, int fd, char *err, size_t errlen)
 
 	if (elf_version(EV_CURRENT) == EV_NONE) {
 		ret = -ENOSYS;
-		seterr(err, errlen, "libelf: %s", elf_errmsg(-1));
+		rsp_msgf(err, errlen, "libelf: %s", elf_errmsg(-1));
 		goto cleanup;
 	}
 	elf = elf_begin(fd, ELF_C_READ, NULL);
@@ -145,7 +131,7 @@ static int check_elf(struct bpfc_probe *p, int fd, char *err, size_t errlen)
 	    gelf_getclass(elf) != ELFCLASS64 || eh.e_machine != EM_X86_64 ||
 	    elf_getphdrnum(elf, &nph)) {
 		ret = -ENOEXEC;
-		seterr(err, errlen, "%s is not an x86-64 ELF file", p->map_path);
+		rsp_msgf(err, errlen, "%s is not an x86-64 ELF file", p->map_path);
 		goto cleanup;
 	}
 	for (i = 0; i < nph && !found; i++) {
@@ -160,7 +146,7 @@ static int check_elf(struct bpfc_probe *p, int fd, char *err, size_t errlen)
 	}
 	if (!found) {
 		ret = -ENOENT;
-		seterr(err, errlen,
+		rsp_msgf(err, errlen,
 		       "address 0x%llx (offset 0x%llx in %s) is not in an executable segment",
 		       (unsigned long long)p->addr, (unsigned long long)p->file_offset,
 		       p->map_path);
@@ -171,7 +157,7 @@ static int check_elf(struct bpfc_probe *p, int fd, char *err, size_t errlen)
 	n = pread(fd, p->orig, p->norig, (off_t)p->file_offset);
 	if (n <= 0) {
 		ret = n < 0 ? -errno : -EIO;
-		seterr(err, errlen, "cannot read %s at 0x%llx: %s", p->map_path,
+		rsp_msgf(err, errlen, "cannot read %s at 0x%llx: %s", p->map_path,
 		       (unsigned long long)p->file_offset, strerror(-ret));
 		p->norig = 0;
 		goto cleanup;
@@ -217,7 +203,7 @@ int bpfc_probe__resolve(struct bpfc_probe *p, pid_t pid, __u64 addr, char *err, 
 	p->addr = addr;
 	if (pid <= 0) {
 		ret = -ESRCH;
-		seterr(err, errlen, "invalid pid %d", (int)pid);
+		rsp_msgf(err, errlen, "invalid pid %d", (int)pid);
 		goto cleanup;
 	}
 	ret = find_mapping(p, err, errlen);
@@ -229,12 +215,12 @@ int bpfc_probe__resolve(struct bpfc_probe *p, pid_t pid, __u64 addr, char *err, 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		ret = errno == ENOENT ? -ESRCH : -errno;
-		seterr(err, errlen, "cannot open %s (%s): %s", path, p->map_path, strerror(errno));
+		rsp_msgf(err, errlen, "cannot open %s (%s): %s", path, p->map_path, strerror(errno));
 		goto cleanup;
 	}
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
 		ret = -ENOENT;
-		seterr(err, errlen, "%s is not a regular file", p->map_path);
+		rsp_msgf(err, errlen, "%s is not a regular file", p->map_path);
 		goto cleanup;
 	}
 	ret = check_elf(p, fd, err, errlen);
@@ -309,20 +295,20 @@ int bpfc_probe__attach_refctr(struct bpfc_probe *p, pid_t pid, __u64 addr, int p
 		goto cleanup;
 	if (ref_ctr_offset >> (64 - UPROBE_REF_CTR_SHIFT)) {
 		ret = -E2BIG;
-		seterr(err, errlen, "the SDT semaphore of 0x%llx is beyond 4 GiB into %s",
+		rsp_msgf(err, errlen, "the SDT semaphore of 0x%llx is beyond 4 GiB into %s",
 		       (unsigned long long)addr, p->map_path);
 		goto cleanup;
 	}
 	p->ref_ctr_offset = ref_ctr_offset;
 	if (prog_fd < 0) {
 		ret = -EBADF;
-		seterr(err, errlen, "no BPF program to attach");
+		rsp_msgf(err, errlen, "no BPF program to attach");
 		goto cleanup;
 	}
 	type = uprobe_type();
 	if (type < 0) {
 		ret = type;
-		seterr(err, errlen, "the kernel has no uprobe PMU (%s)", UPROBE_TYPE_PATH);
+		rsp_msgf(err, errlen, "the kernel has no uprobe PMU (%s)", UPROBE_TYPE_PATH);
 		goto cleanup;
 	}
 
@@ -345,7 +331,7 @@ int bpfc_probe__attach_refctr(struct bpfc_probe *p, pid_t pid, __u64 addr, int p
 	if (ret < 0) {
 		/* 524 is the kernel's ENOTSUPP: an instruction uprobes refuse (e.g. lock-prefixed).
 		 */
-		seterr(err, errlen, "cannot create a uprobe at 0x%llx (%s+0x%llx) in pid %d%s: %s",
+		rsp_msgf(err, errlen, "cannot create a uprobe at 0x%llx (%s+0x%llx) in pid %d%s: %s",
 		       (unsigned long long)addr, p->map_path, (unsigned long long)p->file_offset,
 		       (int)pid,
 		       p->ref_ctr_offset ? " with its SDT semaphore as reference counter" : "",
@@ -370,7 +356,7 @@ int bpfc_probe__attach_refctr(struct bpfc_probe *p, pid_t pid, __u64 addr, int p
 	if (ioctl(p->perf_fd, PERF_EVENT_IOC_SET_BPF, prog_fd) ||
 	    ioctl(p->perf_fd, PERF_EVENT_IOC_ENABLE, 0)) {
 		ret = -errno;
-		seterr(err, errlen, "cannot attach the BPF program to the uprobe at 0x%llx: %s",
+		rsp_msgf(err, errlen, "cannot attach the BPF program to the uprobe at 0x%llx: %s",
 		       (unsigned long long)addr, strerror(errno));
 		goto cleanup;
 	}

@@ -194,3 +194,14 @@ void rsp_buf__consume(struct rsp_buf *b, size_t n)
 	b->len -= n;
 	b->data[b->len] = '\0';
 }
+
+void rsp_msgf(char *msg, size_t mlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!msg || !mlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, mlen, fmt, ap);
+	va_end(ap);
+}

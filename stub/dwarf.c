@@ -26,7 +26,6 @@
 #include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +35,7 @@
 
 #include <linux/openat2.h>
 
+#include "rsp/buf.h"
 #include "stub/dwarf.h"
 #include "stub/target.h"
 
@@ -60,20 +60,6 @@ struct dw_file {
 };
 
 /* ---- small things ---- */
-
-static void msgf(char *msg, size_t mlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void msgf(char *msg, size_t mlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!msg || !mlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, mlen, fmt, ap);
-	va_end(ap);
-}
 
 /* DWARF x86-64 numbering (psABI) -> GDB amd64. */
 static const int gdb_regs[17] = {0, 3, 2, 1, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
@@ -445,7 +431,7 @@ static struct addr cfa_at(struct dw_file *f, uint64_t pc, char *why, size_t wlen
 		free(fr);
 	}
 	if (!r.ok)
-		msgf(why, wlen, "no CFA at 0x%llx", (unsigned long long)pc);
+		rsp_msgf(why, wlen, "no CFA at 0x%llx", (unsigned long long)pc);
 	return r;
 }
 
@@ -458,7 +444,7 @@ static struct addr frame_base(struct loc_ctx *x, char *why, size_t wlen)
 
 	if (!x->fn || !dwarf_attr(x->fn, DW_AT_frame_base, &a) ||
 	    dwarf_getlocation_addr(&a, x->pc, &ops, &nops, 1) != 1 || nops < 1) {
-		msgf(why, wlen, "no frame base");
+		rsp_msgf(why, wlen, "no frame base");
 		return r;
 	}
 	if (ops[0].atom == DW_OP_call_frame_cfa && nops == 1)
@@ -471,7 +457,7 @@ static struct addr frame_base(struct loc_ctx *x, char *why, size_t wlen)
 		r.ok = true;
 		r.reg = ops[0].atom - DW_OP_reg0;
 	} else {
-		msgf(why, wlen, "frame base DW_OP 0x%x not followed", ops[0].atom);
+		rsp_msgf(why, wlen, "frame base DW_OP 0x%x not followed", ops[0].atom);
 	}
 	return r;
 }
@@ -721,7 +707,7 @@ static int check_units(struct dw_file *f, char *msg, size_t mlen, const char *na
 		Dwarf_Die cu;
 
 		if (!dwarf_offdie(f->dw, off + hsize, &cu)) {
-			msgf(msg, mlen, "corrupt DWARF in %s refused: unit at 0x%llx: %s", name,
+			rsp_msgf(msg, mlen, "corrupt DWARF in %s refused: unit at 0x%llx: %s", name,
 			     (unsigned long long)off, dwarf_errmsg(-1));
 			return -EINVAL;
 		}
@@ -729,11 +715,11 @@ static int check_units(struct dw_file *f, char *msg, size_t mlen, const char *na
 		n++;
 	}
 	if (r < 0) {
-		msgf(msg, mlen, "corrupt DWARF in %s refused: %s", name, dwarf_errmsg(-1));
+		rsp_msgf(msg, mlen, "corrupt DWARF in %s refused: %s", name, dwarf_errmsg(-1));
 		return -EINVAL;
 	}
 	if (!n) {
-		msgf(msg, mlen, "no DWARF for %s: no compilation unit", name);
+		rsp_msgf(msg, mlen, "no DWARF for %s: no compilation unit", name);
 		return -ENOENT;
 	}
 	return 0;
@@ -746,17 +732,17 @@ static int file_init(struct dw_file *f, const char *path, int root_fd, char *msg
 	int err;
 
 	if (!f->elf || elf_kind(f->elf) != ELF_K_ELF || !gelf_getehdr(f->elf, &eh)) {
-		msgf(msg, mlen, "no DWARF for %s: not an ELF file", name);
+		rsp_msgf(msg, mlen, "no DWARF for %s: not an ELF file", name);
 		return -ENOEXEC;
 	}
 	if (has_section(f->elf, ".debug_info", ".zdebug_info")) {
 		f->dw = dwarf_begin_elf(f->elf, DWARF_C_READ, NULL);
 		if (!f->dw) {
-			msgf(msg, mlen, "corrupt DWARF in %s refused: %s", name, dwarf_errmsg(-1));
+			rsp_msgf(msg, mlen, "corrupt DWARF in %s refused: %s", name, dwarf_errmsg(-1));
 			return -EINVAL;
 		}
 	} else if (root_fd < -1 || find_debug(f, path, root_fd)) {
-		msgf(msg, mlen,
+		rsp_msgf(msg, mlen,
 		     "no DWARF for %s: stripped (no .debug_info, no debug file by build-id or "
 		     "debuglink)",
 		     name);
@@ -892,14 +878,14 @@ int dw_file__scope(struct dw_file *f, uint64_t pc, uint64_t bias, struct dw_scop
 	memset(out, 0, sizeof(*out));
 	out->pc = pc + bias;
 	if (!cu_at(f, pc, &cu)) {
-		msgf(msg, mlen, "no DWARF unit holds 0x%llx", (unsigned long long)pc);
+		rsp_msgf(msg, mlen, "no DWARF unit holds 0x%llx", (unsigned long long)pc);
 		return -ENOENT;
 	}
 	out->go = dwarf_attr(&cu, DW_AT_language, &a) && !dwarf_formudata(&a, &lang) &&
 		  lang == DW_LANG_Go;
 	n = dwarf_getscopes(&cu, pc, &scopes);
 	if (n < 0) {
-		msgf(msg, mlen, "DWARF scopes at 0x%llx: %s", (unsigned long long)pc,
+		rsp_msgf(msg, mlen, "DWARF scopes at 0x%llx: %s", (unsigned long long)pc,
 		     dwarf_errmsg(-1));
 		err = -EINVAL;
 		goto cleanup;
@@ -915,7 +901,7 @@ int dw_file__scope(struct dw_file *f, uint64_t pc, uint64_t bias, struct dw_scop
 			sub = &scopes[i];
 	}
 	if (!fn) {
-		msgf(msg, mlen, "no function with DWARF holds 0x%llx", (unsigned long long)pc);
+		rsp_msgf(msg, mlen, "no function with DWARF holds 0x%llx", (unsigned long long)pc);
 		err = -ENOENT;
 		goto cleanup;
 	}
@@ -1148,7 +1134,7 @@ static int find_map(struct tgt *t, uint64_t pc, struct tgt_map *out, char *msg, 
 
 	err = tgt__maps(t, &maps, &n);
 	if (err) {
-		msgf(msg, mlen, "cannot read the maps of pid %d: %s", (int)t->pid, strerror(-err));
+		rsp_msgf(msg, mlen, "cannot read the maps of pid %d: %s", (int)t->pid, strerror(-err));
 		return err;
 	}
 	err = -ENOENT;
@@ -1162,7 +1148,7 @@ static int find_map(struct tgt *t, uint64_t pc, struct tgt_map *out, char *msg, 
 		}
 	free(maps);
 	if (err)
-		msgf(msg, mlen, "0x%llx is not in a file the target maps", (unsigned long long)pc);
+		rsp_msgf(msg, mlen, "0x%llx is not in a file the target maps", (unsigned long long)pc);
 	return err;
 }
 
@@ -1180,11 +1166,11 @@ int dw_cache__scope(struct dw_cache *c, struct tgt *t, uint64_t pc, struct dw_sc
 		return err;
 	e = cache_get(c, t, &m);
 	if (!e->f) {
-		msgf(msg, mlen, "%s", e->msg);
+		rsp_msgf(msg, mlen, "%s", e->msg);
 		return e->err ? e->err : -ENOENT;
 	}
 	if (map_bias(e->f, &m, &bias)) {
-		msgf(msg, mlen, "no DWARF for %s: no PT_LOAD for its mapping at 0x%llx", m.path,
+		rsp_msgf(msg, mlen, "no DWARF for %s: no PT_LOAD for its mapping at 0x%llx", m.path,
 		     (unsigned long long)m.start);
 		return -ENOENT;
 	}
@@ -1192,7 +1178,7 @@ int dw_cache__scope(struct dw_cache *c, struct tgt *t, uint64_t pc, struct dw_sc
 	if (!err)
 		snprintf(out->path, sizeof(out->path), "%.511s", m.path);
 	else if (err == -ENOENT)
-		msgf(msg, mlen, "no DWARF for 0x%llx in %s", (unsigned long long)pc, m.path);
+		rsp_msgf(msg, mlen, "no DWARF for 0x%llx in %s", (unsigned long long)pc, m.path);
 	return err;
 }
 

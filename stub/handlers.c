@@ -52,7 +52,7 @@
 #include "trace.h"
 
 /* The largest memory read served at once (m, x): well inside PacketSize. */
-#define MEM_READ_MAX   ((SESS_PACKET_SIZE - 16) / 2)
+#define MEM_READ_MAX ((SESS_PACKET_SIZE - 16) / 2)
 
 /* ---- helpers ------------------------------------------------------------ */
 

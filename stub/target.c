@@ -33,7 +33,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,20 +57,6 @@
 #define MAX_LIB_NAME  4096
 #define MAX_MEM_READ  ((size_t)SSIZE_MAX)
 #define AUXV_RETRIES  200
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static void close_fd(int *fd)
 {
@@ -312,7 +297,7 @@ static void init_tgt(struct tgt *t, pid_t pid)
 
 static void perm_err(char *err, size_t errlen, pid_t pid)
 {
-	set_err(err, errlen,
+	rsp_msgf(err, errlen,
 		"cannot access pid %d: permission denied (bpfstub needs CAP_SYS_PTRACE to read "
 		"another user's process; run as root)",
 		(int)pid);
@@ -326,22 +311,22 @@ int tgt__attach(struct tgt *t, pid_t pid, char *err, size_t errlen)
 
 	init_tgt(t, pid);
 	if (pid <= 0 || (kill(pid, 0) && errno == ESRCH)) {
-		set_err(err, errlen, "no process with pid %d", (int)pid);
+		rsp_msgf(err, errlen, "no process with pid %d", (int)pid);
 		ret = -ESRCH;
 		goto fail;
 	}
 	ret = task_state(pid, "stat", &state);
 	if (ret == -ENOENT || ret == -ESRCH) {
-		set_err(err, errlen, "no process with pid %d", (int)pid);
+		rsp_msgf(err, errlen, "no process with pid %d", (int)pid);
 		ret = -ESRCH;
 		goto fail;
 	}
 	if (ret) {
-		set_err(err, errlen, "cannot read /proc/%d/stat: %s", (int)pid, strerror(-ret));
+		rsp_msgf(err, errlen, "cannot read /proc/%d/stat: %s", (int)pid, strerror(-ret));
 		goto fail;
 	}
 	if (state == 'Z' || state == 'X' || state == 'x') {
-		set_err(err, errlen, "process %d has exited (it is a zombie)", (int)pid);
+		rsp_msgf(err, errlen, "process %d has exited (it is a zombie)", (int)pid);
 		ret = -ESRCH;
 		goto fail;
 	}
@@ -373,31 +358,31 @@ int tgt__attach(struct tgt *t, pid_t pid, char *err, size_t errlen)
 		if (ret != -EAGAIN || tries >= AUXV_RETRIES)
 			break;
 		if (proc_gone(pid)) {
-			set_err(err, errlen, "process %d has exited", (int)pid);
+			rsp_msgf(err, errlen, "process %d has exited", (int)pid);
 			ret = -ESRCH;
 			goto fail;
 		}
 		sleep_ms(1);
 	}
 	if (ret == -EAGAIN) {
-		set_err(err, errlen,
+		rsp_msgf(err, errlen,
 			"process %d has no AT_ENTRY in its auxv (exited or not a user program?)",
 			(int)pid);
 		ret = -ESRCH;
 		goto fail;
 	}
 	if (ret) {
-		set_err(err, errlen, "process %d: unsupported auxv (not a 64-bit ELF program?)",
+		rsp_msgf(err, errlen, "process %d: unsupported auxv (not a 64-bit ELF program?)",
 			(int)pid);
 		goto fail;
 	}
 	ret = compute_load_bias(t);
 	if (ret) {
 		if (proc_gone(pid)) {
-			set_err(err, errlen, "process %d has exited", (int)pid);
+			rsp_msgf(err, errlen, "process %d has exited", (int)pid);
 			ret = -ESRCH;
 		} else {
-			set_err(err, errlen, "cannot read the program headers of pid %d: %s",
+			rsp_msgf(err, errlen, "cannot read the program headers of pid %d: %s",
 				(int)pid, strerror(-ret));
 		}
 		goto fail;
@@ -409,10 +394,10 @@ open_fail:
 	if (ret == -EACCES || ret == -EPERM) {
 		perm_err(err, errlen, pid);
 	} else if (ret == -ENOENT || ret == -ESRCH || proc_gone(pid)) {
-		set_err(err, errlen, "process %d has exited", (int)pid);
+		rsp_msgf(err, errlen, "process %d has exited", (int)pid);
 		ret = -ESRCH;
 	} else {
-		set_err(err, errlen, "cannot access pid %d: %s", (int)pid, strerror(-ret));
+		rsp_msgf(err, errlen, "cannot access pid %d: %s", (int)pid, strerror(-ret));
 	}
 fail:
 	free(auxv);
@@ -429,12 +414,12 @@ int tgt__launch(struct tgt *t, char *const argv[], char *err, size_t errlen)
 
 	init_tgt(t, 0);
 	if (!argv || !argv[0] || !argv[0][0]) {
-		set_err(err, errlen, "no program to run");
+		rsp_msgf(err, errlen, "no program to run");
 		return -EINVAL;
 	}
 	if (pipe2(pfd, O_CLOEXEC)) {
 		ret = -errno;
-		set_err(err, errlen, "cannot run %s: pipe: %s", argv[0], strerror(-ret));
+		rsp_msgf(err, errlen, "cannot run %s: pipe: %s", argv[0], strerror(-ret));
 		return ret;
 	}
 	pid = fork();
@@ -442,7 +427,7 @@ int tgt__launch(struct tgt *t, char *const argv[], char *err, size_t errlen)
 		ret = -errno;
 		close(pfd[0]);
 		close(pfd[1]);
-		set_err(err, errlen, "cannot run %s: fork: %s", argv[0], strerror(-ret));
+		rsp_msgf(err, errlen, "cannot run %s: fork: %s", argv[0], strerror(-ret));
 		return ret;
 	}
 	if (pid == 0) {
@@ -472,7 +457,7 @@ int tgt__launch(struct tgt *t, char *const argv[], char *err, size_t errlen)
 			;
 		if (got != sizeof(child_errno) || child_errno <= 0)
 			child_errno = EIO;
-		set_err(err, errlen, "cannot run %s: %s", argv[0], strerror(child_errno));
+		rsp_msgf(err, errlen, "cannot run %s: %s", argv[0], strerror(child_errno));
 		return -child_errno;
 	}
 	ret = tgt__attach(t, pid, err, errlen);
@@ -480,10 +465,10 @@ int tgt__launch(struct tgt *t, char *const argv[], char *err, size_t errlen)
 		/* it may simply have been quick: say so rather than "zombie" */
 		if (waitpid(pid, &status, WNOHANG) == pid) {
 			if (WIFEXITED(status))
-				set_err(err, errlen, "%s exited at once (status %d)", argv[0],
+				rsp_msgf(err, errlen, "%s exited at once (status %d)", argv[0],
 					WEXITSTATUS(status));
 			else if (WIFSIGNALED(status))
-				set_err(err, errlen, "%s was killed at once by signal %d", argv[0],
+				rsp_msgf(err, errlen, "%s was killed at once by signal %d", argv[0],
 					WTERMSIG(status));
 			return ret;
 		}

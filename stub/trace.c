@@ -347,7 +347,8 @@ static int tp_load(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
 		exprs[nexpr].len = a->axlen;
 		nexpr++;
 	}
-	/* Deep collection (stub/deep.h): after GDB's own; refused, the tracepoint goes on without. */
+	/* Deep collection (stub/deep.h): after GDB's own; refused, the tracepoint goes on without.
+	 */
 	ngdb = nexpr;
 	deep__append(tr, tp, exprs, &nexpr, sizeof(exprs) / sizeof(exprs[0]));
 	spec.actions = exprs;
