@@ -33,6 +33,7 @@
 #include <sys/types.h>
 
 struct tgt;
+struct tgt_map;
 struct dw_file;
 
 #define DW_MAX_FILES   8  /* files cached at once */
@@ -158,6 +159,9 @@ int dw_file__open_mem(struct dw_file **out, const void *buf, size_t len, char *m
 void dw_file__close(struct dw_file *f);
 /* Where the DWARF came from: the file itself or the debug file's path. */
 const char *dw_file__debug_path(const struct dw_file *f);
+/* Load bias of f mapped at m (runtime = file vaddr + bias); -ENOENT if no
+ * PT_LOAD segment holds m's file offset. */
+int dw_file__map_bias(const struct dw_file *f, const struct tgt_map *m, uint64_t *bias);
 
 /*
  * The scope at file address pc: bias is added to every address reported
