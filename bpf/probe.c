@@ -83,9 +83,9 @@ static int find_mapping(struct bpfc_probe *p, char *err, size_t errlen)
 		else if (!inode || p->map_path[0] != '/') {
 			ret = -ENOENT;
 			rsp_msgf(err, errlen,
-			       "address 0x%llx is in an anonymous executable mapping of pid %d "
-			       "(uprobes need a file)",
-			       (unsigned long long)p->addr, (int)p->pid);
+				 "address 0x%llx is in an anonymous executable mapping of pid %d "
+				 "(uprobes need a file)",
+				 (unsigned long long)p->addr, (int)p->pid);
 			goto cleanup;
 		}
 		break;
@@ -99,7 +99,7 @@ static int find_mapping(struct bpfc_probe *p, char *err, size_t errlen)
 	if (!found) {
 		ret = -ENOENT;
 		rsp_msgf(err, errlen, "address 0x%llx is not in an executable mapping of pid %d",
-		       (unsigned long long)p->addr, (int)p->pid);
+			 (unsigned long long)p->addr, (int)p->pid);
 		goto cleanup;
 	}
 	ret = 0;
@@ -147,9 +147,9 @@ static int check_elf(struct bpfc_probe *p, int fd, char *err, size_t errlen)
 	if (!found) {
 		ret = -ENOENT;
 		rsp_msgf(err, errlen,
-		       "address 0x%llx (offset 0x%llx in %s) is not in an executable segment",
-		       (unsigned long long)p->addr, (unsigned long long)p->file_offset,
-		       p->map_path);
+			 "address 0x%llx (offset 0x%llx in %s) is not in an executable segment",
+			 (unsigned long long)p->addr, (unsigned long long)p->file_offset,
+			 p->map_path);
 		goto cleanup;
 	}
 	p->norig = seg_end - p->file_offset < BPFC_PROBE_ORIG_LEN ? seg_end - p->file_offset
@@ -158,7 +158,7 @@ static int check_elf(struct bpfc_probe *p, int fd, char *err, size_t errlen)
 	if (n <= 0) {
 		ret = n < 0 ? -errno : -EIO;
 		rsp_msgf(err, errlen, "cannot read %s at 0x%llx: %s", p->map_path,
-		       (unsigned long long)p->file_offset, strerror(-ret));
+			 (unsigned long long)p->file_offset, strerror(-ret));
 		p->norig = 0;
 		goto cleanup;
 	}
@@ -215,7 +215,8 @@ int bpfc_probe__resolve(struct bpfc_probe *p, pid_t pid, __u64 addr, char *err, 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		ret = errno == ENOENT ? -ESRCH : -errno;
-		rsp_msgf(err, errlen, "cannot open %s (%s): %s", path, p->map_path, strerror(errno));
+		rsp_msgf(err, errlen, "cannot open %s (%s): %s", path, p->map_path,
+			 strerror(errno));
 		goto cleanup;
 	}
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
@@ -296,7 +297,7 @@ int bpfc_probe__attach_refctr(struct bpfc_probe *p, pid_t pid, __u64 addr, int p
 	if (ref_ctr_offset >> (64 - UPROBE_REF_CTR_SHIFT)) {
 		ret = -E2BIG;
 		rsp_msgf(err, errlen, "the SDT semaphore of 0x%llx is beyond 4 GiB into %s",
-		       (unsigned long long)addr, p->map_path);
+			 (unsigned long long)addr, p->map_path);
 		goto cleanup;
 	}
 	p->ref_ctr_offset = ref_ctr_offset;
@@ -331,16 +332,17 @@ int bpfc_probe__attach_refctr(struct bpfc_probe *p, pid_t pid, __u64 addr, int p
 	if (ret < 0) {
 		/* 524 is the kernel's ENOTSUPP: an instruction uprobes refuse (e.g. lock-prefixed).
 		 */
-		rsp_msgf(err, errlen, "cannot create a uprobe at 0x%llx (%s+0x%llx) in pid %d%s: %s",
-		       (unsigned long long)addr, p->map_path, (unsigned long long)p->file_offset,
-		       (int)pid,
-		       p->ref_ctr_offset ? " with its SDT semaphore as reference counter" : "",
-		       ret == -524 ? "the kernel cannot put a uprobe on this instruction (try "
-				     "another address, e.g. the next line)"
-		       : ret == -EINVAL && p->ref_ctr_offset
-			       ? "Invalid argument (another uprobe at this address has no or "
-				 "another reference counter: see the kernel log)"
-			       : strerror(-ret));
+		rsp_msgf(err, errlen,
+			 "cannot create a uprobe at 0x%llx (%s+0x%llx) in pid %d%s: %s",
+			 (unsigned long long)addr, p->map_path, (unsigned long long)p->file_offset,
+			 (int)pid,
+			 p->ref_ctr_offset ? " with its SDT semaphore as reference counter" : "",
+			 ret == -524 ? "the kernel cannot put a uprobe on this instruction (try "
+				       "another address, e.g. the next line)"
+			 : ret == -EINVAL && p->ref_ctr_offset
+				 ? "Invalid argument (another uprobe at this address has no or "
+				   "another reference counter: see the kernel log)"
+				 : strerror(-ret));
 		goto cleanup;
 	}
 	p->perf_fd = ret;
@@ -357,7 +359,7 @@ int bpfc_probe__attach_refctr(struct bpfc_probe *p, pid_t pid, __u64 addr, int p
 	    ioctl(p->perf_fd, PERF_EVENT_IOC_ENABLE, 0)) {
 		ret = -errno;
 		rsp_msgf(err, errlen, "cannot attach the BPF program to the uprobe at 0x%llx: %s",
-		       (unsigned long long)addr, strerror(errno));
+			 (unsigned long long)addr, strerror(errno));
 		goto cleanup;
 	}
 	ret = 0;

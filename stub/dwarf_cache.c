@@ -11,7 +11,6 @@
  * differ by the mapping's load bias.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,7 +60,6 @@ void dw_cache__free(struct dw_cache *c)
 static struct dw_entry *cache_get(struct dw_cache *c, struct tgt *t, const struct tgt_map *m)
 {
 	struct dw_entry *e = NULL;
-	char mf[96];
 	size_t i;
 	int fd;
 
@@ -83,11 +81,7 @@ static struct dw_entry *cache_get(struct dw_cache *c, struct tgt *t, const struc
 	e->inode = m->inode;
 	e->used = ++c->clock;
 	snprintf(e->path, sizeof(e->path), "%.511s", m->path);
-	snprintf(mf, sizeof(mf), "/proc/%d/map_files/%llx-%llx", (int)t->pid,
-		 (unsigned long long)m->start, (unsigned long long)m->end);
-	fd = open(mf, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		fd = tgt__open_mapped_file(t, m->path);
+	fd = tgt__open_mapping(t, m);
 	if (fd < 0) {
 		e->err = fd;
 		snprintf(e->msg, sizeof(e->msg), "no DWARF for %s: cannot open it: %s", m->path,
@@ -101,30 +95,19 @@ static struct dw_entry *cache_get(struct dw_cache *c, struct tgt *t, const struc
 /* The file mapping of t holding pc. */
 static int find_map(struct tgt *t, uint64_t pc, struct tgt_map *out, char *msg, size_t mlen)
 {
-	struct tgt_map *maps = NULL;
-	size_t n = 0, i;
-	int err;
+	int err = tgt__region(t, pc, out);
 
-	err = tgt__maps(t, &maps, &n);
 	if (err) {
 		rsp_msgf(msg, mlen, "cannot read the maps of pid %d: %s", (int)t->pid,
 			 strerror(-err));
 		return err;
 	}
-	err = -ENOENT;
-	for (i = 0; i < n; i++)
-		if (pc >= maps[i].start && pc < maps[i].end) {
-			if (maps[i].path[0] == '/' && maps[i].inode) {
-				*out = maps[i];
-				err = 0;
-			}
-			break;
-		}
-	free(maps);
-	if (err)
+	if (out->path[0] != '/' || !out->inode) {
 		rsp_msgf(msg, mlen, "0x%llx is not in a file the target maps",
 			 (unsigned long long)pc);
-	return err;
+		return -ENOENT;
+	}
+	return 0;
 }
 
 int dw_cache__scope(struct dw_cache *c, struct tgt *t, uint64_t pc, struct dw_scope *out, char *msg,

@@ -229,27 +229,6 @@ static struct sdt_file *file_notes(int fd)
 
 /* ---- run-time addresses --------------------------------------------------- */
 
-/* Open the file of mapping m the way bpf/probe.c names it to the kernel. */
-static int open_mapping(struct tgt *t, const struct tgt_map *m)
-{
-	char path[64];
-	struct stat st;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", (int)t->pid,
-		 (unsigned long long)m->start, (unsigned long long)m->end);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		fd = tgt__open_mapped_file(t, m->path);
-	if (fd < 0)
-		return fd;
-	if (fstat(fd, &st) || st.st_ino != m->inode) {
-		close(fd);
-		return -ESTALE;
-	}
-	return fd;
-}
-
 int sdt__site(struct tgt *t, uint64_t addr, struct sdt_site *site)
 {
 	struct tgt_map m, dm;
@@ -266,7 +245,7 @@ int sdt__site(struct tgt *t, uint64_t addr, struct sdt_site *site)
 		err = -ENOENT;
 		goto cleanup;
 	}
-	fd = open_mapping(t, &m);
+	fd = tgt__open_mapping(t, &m);
 	if (fd < 0) {
 		err = fd;
 		goto cleanup;

@@ -298,9 +298,9 @@ static void init_tgt(struct tgt *t, pid_t pid)
 static void perm_err(char *err, size_t errlen, pid_t pid)
 {
 	rsp_msgf(err, errlen,
-		"cannot access pid %d: permission denied (bpfstub needs CAP_SYS_PTRACE to read "
-		"another user's process; run as root)",
-		(int)pid);
+		 "cannot access pid %d: permission denied (bpfstub needs CAP_SYS_PTRACE to read "
+		 "another user's process; run as root)",
+		 (int)pid);
 }
 
 int tgt__attach(struct tgt *t, pid_t pid, char *err, size_t errlen)
@@ -366,14 +366,14 @@ int tgt__attach(struct tgt *t, pid_t pid, char *err, size_t errlen)
 	}
 	if (ret == -EAGAIN) {
 		rsp_msgf(err, errlen,
-			"process %d has no AT_ENTRY in its auxv (exited or not a user program?)",
-			(int)pid);
+			 "process %d has no AT_ENTRY in its auxv (exited or not a user program?)",
+			 (int)pid);
 		ret = -ESRCH;
 		goto fail;
 	}
 	if (ret) {
 		rsp_msgf(err, errlen, "process %d: unsupported auxv (not a 64-bit ELF program?)",
-			(int)pid);
+			 (int)pid);
 		goto fail;
 	}
 	ret = compute_load_bias(t);
@@ -383,7 +383,7 @@ int tgt__attach(struct tgt *t, pid_t pid, char *err, size_t errlen)
 			ret = -ESRCH;
 		} else {
 			rsp_msgf(err, errlen, "cannot read the program headers of pid %d: %s",
-				(int)pid, strerror(-ret));
+				 (int)pid, strerror(-ret));
 		}
 		goto fail;
 	}
@@ -466,10 +466,10 @@ int tgt__launch(struct tgt *t, char *const argv[], char *err, size_t errlen)
 		if (waitpid(pid, &status, WNOHANG) == pid) {
 			if (WIFEXITED(status))
 				rsp_msgf(err, errlen, "%s exited at once (status %d)", argv[0],
-					WEXITSTATUS(status));
+					 WEXITSTATUS(status));
 			else if (WIFSIGNALED(status))
 				rsp_msgf(err, errlen, "%s was killed at once by signal %d", argv[0],
-					WTERMSIG(status));
+					 WTERMSIG(status));
 			return ret;
 		}
 		kill(pid, SIGKILL);
@@ -1092,4 +1092,24 @@ int tgt__open_mapped_file(struct tgt *t, const char *path)
 fail:
 	close(fd);
 	return err;
+}
+
+int tgt__open_mapping(struct tgt *t, const struct tgt_map *m)
+{
+	char path[64];
+	struct stat st;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", (int)t->pid,
+		 (unsigned long long)m->start, (unsigned long long)m->end);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		fd = tgt__open_mapped_file(t, m->path);
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, &st) || st.st_ino != m->inode) {
+		close(fd);
+		return -ESTALE;
+	}
+	return fd;
 }

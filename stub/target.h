@@ -109,4 +109,12 @@ int tgt__libraries_svr4(struct tgt *t, struct rsp_buf *xml);
  */
 int tgt__open_mapped_file(struct tgt *t, const char *path);
 
+/*
+ * Open the file of mapping m itself (through /proc/PID/map_files, which
+ * works in containers and for deleted files; else its path as above),
+ * checked to be the inode m maps: an fd, or -errno (-ESTALE if the path
+ * now names another file).
+ */
+int tgt__open_mapping(struct tgt *t, const struct tgt_map *m);
+
 #endif

@@ -250,18 +250,16 @@ static int add_range(struct tp *tp, struct bpfc_mem *mem, size_t cap, size_t *n,
  * (bpf_probe_read_user zeroes its buffer), so the window is clamped: it
  * keeps what lies below the first unmapped page (BPFC_MEM_CLAMP).
  */
-static int build_spec(struct tp *tp, uint32_t window, struct bpfc_mem *mem, size_t cap, size_t *n,
-		      char *msg, size_t mlen)
+static int build_spec(struct tp *tp, bool regs, uint32_t window, struct bpfc_mem *mem, size_t cap,
+		      size_t *n, char *msg, size_t mlen)
 {
 	size_t i, total = 0, room;
-	bool regs = false;
 	int err;
 
 	*n = 0;
 	for (i = 0; i < tp->nact; i++) {
 		const struct tp_action *a = &tp->act[i];
 
-		regs |= a->kind == TPA_REGS;
 		if (a->kind != TPA_MEM)
 			continue;
 		err = add_range(tp, mem, cap, n, &total, a->basereg, a->offset, a->len, 0, msg,
@@ -305,6 +303,27 @@ static void fill_vars(struct trace *tr, struct bpfc_tsvs *v, struct bpfc_tsv_slo
 	v->thread = is_builtin(tr, TR_TSV_THREAD) ? TR_TSV_THREAD : 0;
 }
 
+/* Build, then load, tp's program from spec; msg says which step failed. */
+static int build_load(struct trace *tr, struct tp *tp, const struct bpfc_spec *spec, char *msg,
+		      size_t mlen)
+{
+	int err;
+
+	bpfc_prog__free(&tp->prog);
+	err = bpfc_prog__build(spec, bpfc_ring__map_fd(tr->ring), tr->counters_fd, &tp->prog);
+	if (err) {
+		snprintf(msg, mlen, "tracepoint %u: %s", tp->num,
+			 tp->prog.msg[0] ? tp->prog.msg : strerror(-err));
+		return err;
+	}
+	err = bpfc_prog__load(&tp->prog);
+	if (err)
+		snprintf(msg, mlen, "tracepoint %u: the kernel refused its BPF program: %s%s%.120s",
+			 tp->num, strerror(-err), tp->prog.log ? ": " : "",
+			 tp->prog.log ? tp->prog.log : "");
+	return err;
+}
+
 /* Build and load tp's BPF program (not attached yet). */
 static int tp_load(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
 {
@@ -313,21 +332,22 @@ static int tp_load(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
 	struct bpfc_mem mem[64];
 	struct bpfc_spec spec = {0};
 	size_t nmem, i, nexpr = 0, ngdb;
+	bool regs = false;
 	int err;
 
-	err = build_spec(tp, tr->stack_window, mem, sizeof(mem) / sizeof(mem[0]), &nmem, msg, mlen);
+	/* Registers only when an action asks for them (an R action), as
+	 * gdbserver: a frame without them shows them <unavailable>. */
+	for (i = 0; i < tp->nact; i++)
+		regs |= tp->act[i].kind == TPA_REGS;
+	err = build_spec(tp, regs, tr->stack_window, mem, sizeof(mem) / sizeof(mem[0]), &nmem, msg,
+			 mlen);
 	if (err)
 		return err;
 	spec.tp = tp->slot;
 	spec.slot = tp->slot;
 	spec.mem = mem;
 	spec.nmem = nmem;
-	/* Registers only when an action asks for them (an R action), as
-	 * gdbserver: a frame without them shows them <unavailable>. */
-	spec.flags = BPFC_SPEC_NO_REGS;
-	for (i = 0; i < tp->nact; i++)
-		if (tp->act[i].kind == TPA_REGS)
-			spec.flags = 0;
+	spec.flags = regs ? 0 : BPFC_SPEC_NO_REGS;
 	if (tp->cond) {
 		cond.code = tp->cond;
 		cond.len = tp->condlen;
@@ -347,38 +367,22 @@ static int tp_load(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
 		exprs[nexpr].len = a->axlen;
 		nexpr++;
 	}
-	/* Deep collection (stub/deep.h): after GDB's own; refused, the tracepoint goes on without.
-	 */
+	/* Deep collection (stub/deep.h) comes after GDB's own expressions. */
 	ngdb = nexpr;
 	deep__append(tr, tp, exprs, &nexpr, sizeof(exprs) / sizeof(exprs[0]));
 	spec.actions = exprs;
+	spec.nactions = nexpr;
 	fill_vars(tr, &spec.vars, slots);
 	spec.pass = tp->pass;
 	spec.gate_fd = tr->gate_fd;
-again:
-	spec.nactions = nexpr;
-	bpfc_prog__free(&tp->prog);
-	err = bpfc_prog__build(&spec, bpfc_ring__map_fd(tr->ring), tr->counters_fd, &tp->prog);
-	if (nexpr > ngdb && (err || (err = bpfc_prog__load(&tp->prog)))) {
-		deep__refused(tr, tp, tp->prog.msg[0] ? tp->prog.msg : strerror(-err));
-		nexpr = ngdb;
-		goto again;
+	err = build_load(tr, tp, &spec, msg, mlen);
+	if (err && nexpr > ngdb) {
+		/* Refused with deep collection: the tracepoint goes on without it. */
+		deep__refused(tr, tp, msg);
+		spec.nactions = ngdb;
+		err = build_load(tr, tp, &spec, msg, mlen);
 	}
-	if (nexpr > ngdb)
-		return 0; /* loaded above */
-	if (err) {
-		snprintf(msg, mlen, "tracepoint %u: %s", tp->num,
-			 tp->prog.msg[0] ? tp->prog.msg : strerror(-err));
-		return err;
-	}
-	err = bpfc_prog__load(&tp->prog);
-	if (err) {
-		snprintf(msg, mlen, "tracepoint %u: the kernel refused its BPF program: %s%s%.120s",
-			 tp->num, strerror(-err), tp->prog.log ? ": " : "",
-			 tp->prog.log ? tp->prog.log : "");
-		return err;
-	}
-	return 0;
+	return err;
 }
 
 /* Attach tp's loaded program: from now on it collects. */
