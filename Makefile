@@ -21,7 +21,7 @@ ifneq ($(SAN),)
 CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS  += -fsanitize=address,undefined
 endif
-LDLIBS   += $(shell pkg-config --libs libbpf libdw libelf 2>/dev/null || echo -lbpf -ldw -lelf) -lz
+LDLIBS   += $(shell pkg-config --libs libbpf libdw libelf capstone 2>/dev/null || echo -lbpf -ldw -lelf -lcapstone) -lz
 
 RSP_SRCS  := $(wildcard rsp/*.c)
 STUB_SRCS := $(filter-out stub/main.c,$(wildcard stub/*.c))

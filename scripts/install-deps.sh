@@ -12,6 +12,7 @@ PKGS=(
 	libclang-rt-14-dev
 	procps python3 curl babeltrace2
 	systemtap-sdt-dev
+	libcapstone-dev
 )
 
 missing=()

@@ -176,11 +176,11 @@ static const struct mon_cmd cmds[] = {
 	{"show", "", "the settings (monitor set ...)", 0, 0, mon_show},
 	{"set deep-collect", "off|BYTES",
 	 "bytes per hit collected from what a traced function's arguments point to "
-	 "(0..16384, default 1024)",
+	 "(0..16384, default 2048)",
 	 1, 1, mon_set},
 	{"set stack-window", "off|BYTES",
 	 "bytes of the hitting thread's stack above rsp each frame holds, so bt in tfind "
-	 "shows the callers (0..8192, default 512)",
+	 "shows the callers (0..8192, default 2048)",
 	 1, 1, mon_set},
 };
 

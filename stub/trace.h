@@ -30,6 +30,8 @@ struct rsp_qtdp_actions;
 struct rsp_qtdpsrc;
 struct rsp_qtdv;
 struct rsp_qtro;
+struct tp_mon; /* stub/montrace.h */
+struct tp_ret; /* stub/retprobe.h */
 
 enum tp_action_kind {
 	TPA_REGS,
@@ -67,6 +69,8 @@ struct tp {
 	struct tp_src *src;
 	size_t nsrc;
 	bool complete; /* GDB sent its last packet (see settle() in trace.c) */
+	struct tp_mon *mon; /* defined by `monitor trace` (stub/montrace.c); NULL: by GDB */
+	struct tp_ret *ret; /* a `monitor trace -return` location (stub/retprobe.c), or NULL */
 
 	/* during a run */
 	bool installed;
