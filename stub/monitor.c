@@ -228,6 +228,10 @@ static int mon_help(struct sess *s, const struct rsp_mon_line *l, size_t arg, ch
 	if (arg == l->argc)
 		sess__console(s, "bpfstub never stops the target: memory is read live, writes and "
 				 "breakpoints are refused.\n");
+	if (arg == l->argc && s->lldb)
+		sess__console(s, "In LLDB, define a short name once (e.g. in ~/.lldbinit):\n"
+				 "  command regex bpf 's/(.+)/process plugin packet monitor %%1/'\n"
+				 "then: bpf trace main.handle, bpf tstart, bpf tdump ...\n");
 	return 0;
 }
 

@@ -39,6 +39,8 @@ def lldb_session(t, stub, create_target):
     assert '"hello from counter' in out[5], f"message:\n{out[5]}"
     assert "status" in out[6] and "response: OK" in out[6], \
         f"monitor help did not print bpfstub's help:\n{out[6]}"
+    assert "command regex bpf 's/(.+)/process plugin packet monitor %1/'" in out[6], \
+        f"monitor help did not show LLDB users the alias to define:\n{out[6]}"
     assert re.search(rf"Process {t.pid} detached", out[7]), f"detach:\n{out[7]}"
     t.assert_running()
     return r
