@@ -207,12 +207,16 @@ void guard__tp_status(const struct trace *tr, const struct tp *tp, struct rsp_bu
 
 	if (g->tripped)
 		rsp_buf__printf(b, "    %s\n", g->why);
-	else if (tp->installed && g->measured)
-		rsp_buf__printf(b,
-				"    %llu hits/s, ~%u%% of the target's CPU (budget: %u hits/s, "
-				"%u%%)\n",
-				(unsigned long long)g->rate, g->share, tr->max_hit_rate,
-				tr->max_overhead);
+	else if (tp->installed && g->measured) {
+		char rate[32] = "off", share[16] = "off";
+
+		if (tr->max_hit_rate)
+			snprintf(rate, sizeof(rate), "%u hits/s", tr->max_hit_rate);
+		if (tr->max_overhead)
+			snprintf(share, sizeof(share), "%u%%", tr->max_overhead);
+		rsp_buf__printf(b, "    %llu hits/s, ~%u%% of the target's CPU (budget: %s, %s)\n",
+				(unsigned long long)g->rate, g->share, rate, share);
+	}
 }
 
 void guard__status(struct trace *tr, struct rsp_buf *b)
