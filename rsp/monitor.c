@@ -168,8 +168,8 @@ static const struct {
 	uint64_t secs;
 } units[] = {{'d', 86400}, {'h', 3600}, {'m', 60}, {'s', 1}};
 
-int rsp_mon_duration(const char *word, const char *what, uint64_t min, uint64_t max,
-		     uint64_t *out, char *msg, size_t mlen)
+int rsp_mon_duration(const char *word, const char *what, uint64_t min, uint64_t max, uint64_t *out,
+		     char *msg, size_t mlen)
 {
 	size_t n = strlen(word), i;
 	uint64_t v, mult = 1;

@@ -56,8 +56,8 @@ int rsp_mon_number(const char *word, const char *what, bool sizes, bool off, uin
  * unit s, m, h or d (no unit: seconds), within [min, max] unless off.
  * 0 or -EINVAL / -ERANGE, msg saying why (naming `what`).
  */
-int rsp_mon_duration(const char *word, const char *what, uint64_t min, uint64_t max,
-		     uint64_t *out, char *msg, size_t mlen);
+int rsp_mon_duration(const char *word, const char *what, uint64_t min, uint64_t max, uint64_t *out,
+		     char *msg, size_t mlen);
 /* secs in the largest unit that divides it ("2h", "90m", "45s"), or "off" for 0. */
 void rsp_mon_fmt_duration(uint64_t secs, char *out, size_t n);
 /* "on"/"off" (also 1/0, yes/no).  0 or -EINVAL. */

@@ -64,9 +64,8 @@ static const struct mon_setting {
 	 "of the target's CPU per tracepoint before the overhead guard detaches it"},
 	{"hit-cost", offsetof(struct trace, hit_cost_ns), MK_NS, TR_HIT_COST_MAX,
 	 TR_HIT_COST_DEFAULT, "ns per hit, what the CPU estimate takes a hit to cost"},
-	{"trace-timeout", offsetof(struct trace, trace_timeout), MK_DURATION,
-	 TR_TRACE_TIMEOUT_MAX, TR_TRACE_TIMEOUT_DEFAULT,
-	 "after which a run nobody stopped ends by itself"},
+	{"trace-timeout", offsetof(struct trace, trace_timeout), MK_DURATION, TR_TRACE_TIMEOUT_MAX,
+	 TR_TRACE_TIMEOUT_DEFAULT, "after which a run nobody stopped ends by itself"},
 };
 
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
@@ -116,9 +115,9 @@ int mon__parse_setting(const char *name, const char *word, const char *what, uin
 		if (st->kind == MK_PERCENT && n > 1 && num[n - 1] == '%')
 			num[n - 1] = '\0';
 		v = 0;
-		err = strcmp(word, "off") ? rsp_mon_number(num, what, false, false, 1, st->max,
-							    &v, msg, mlen)
-					  : 0;
+		err = strcmp(word, "off")
+			      ? rsp_mon_number(num, what, false, false, 1, st->max, &v, msg, mlen)
+			      : 0;
 		break;
 	}
 	if (!err)

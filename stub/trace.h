@@ -81,7 +81,9 @@ struct tp {
 	uint64_t frames; /* stored in the frame store this run */
 	uint64_t bytes;	 /* their size */
 	uint64_t late;	 /* records that arrived after the run stopped */
-	struct guard_tp guard; /* its hit rate and cost (stub/guard.h) */
+
+	/* its hit rate and cost (stub/guard.h) */
+	struct guard_tp guard;
 };
 
 struct tp_tsv {
@@ -110,11 +112,11 @@ struct tp_tsv {
  * (~9,000/s, which the guard must leave alone), and far below a function
  * in a tight loop (>60,000/s measured: tests/targets/hotloop.c).
  */
-#define TR_MAX_HIT_RATE_DEFAULT 20000u	 /* hits/s per tracepoint location */
+#define TR_MAX_HIT_RATE_DEFAULT 20000u	  /* hits/s per tracepoint location */
 #define TR_MAX_HIT_RATE_MAX	10000000u /* beyond what any trap allows */
-#define TR_MAX_OVERHEAD_DEFAULT 20u	 /* % of the target's CPU, per location */
+#define TR_MAX_OVERHEAD_DEFAULT 20u	  /* % of the target's CPU, per location */
 #define TR_MAX_OVERHEAD_MAX	100u
-#define TR_HIT_COST_DEFAULT	20000u	 /* ns per hit used for the estimate */
+#define TR_HIT_COST_DEFAULT	20000u /* ns per hit used for the estimate */
 #define TR_HIT_COST_MAX		10000000u
 /* A run nobody stops ends after this long (seconds); 0 = never. */
 #define TR_TRACE_TIMEOUT_DEFAULT 3600u
@@ -143,10 +145,12 @@ struct trace {
 	size_t nro;
 	uint32_t deep_budget;  /* bytes per hit for deep collection; 0 = off */
 	uint32_t stack_window; /* bytes of stack above rsp collected per hit; 0 = off */
-	uint32_t max_hit_rate; /* hits/s per location before the guard detaches it; 0 = off */
-	uint32_t max_overhead; /* % of the target's CPU per location; 0 = off */
-	uint32_t hit_cost_ns;  /* what one hit is taken to cost the target */
-	uint32_t trace_timeout; /* seconds a run may last; 0 = for ever */
+
+	/* The overhead guard and expiry (stub/guard.h); 0 = off. */
+	uint32_t max_hit_rate;	/* hits/s per location before the guard detaches it */
+	uint32_t max_overhead;	/* % of the target's CPU per location */
+	uint32_t hit_cost_ns;	/* what one hit is taken to cost the target (never 0) */
+	uint32_t trace_timeout; /* seconds a run may last */
 	struct guard guard;
 
 	struct tf_store store;

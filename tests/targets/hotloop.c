@@ -29,7 +29,10 @@ struct item {
 };
 
 struct item items[4] = {
-	{1, "alpha", ""}, {2, "beta", ""}, {3, "gamma", ""}, {4, "delta", ""},
+	{1, "alpha", ""},
+	{2, "beta", ""},
+	{3, "gamma", ""},
+	{4, "delta", ""},
 };
 static const char *const names[4] = {"slow-one", "slow-two", "slow-three", "slow-four"};
 
