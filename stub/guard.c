@@ -46,8 +46,8 @@ static int target_cpu_ns(struct trace *tr, uint64_t *ns)
 	p = strrchr(buf, ')');
 	if (!p || hz <= 0)
 		goto cleanup;
-	/* Fields 3 (state) .. 13 (cmajflt), then utime (14) and stime (15). */
-	for (field = 2; field < 13 && p; field++)
+	/* Past fields 3 (state) .. 13 (cmajflt): utime (14) and stime (15). */
+	for (field = 2; field < 14 && p; field++)
 		p = strchr(p + 1, ' ');
 	if (!p || sscanf(p, " %llu %llu", &ut, &st) != 2)
 		goto cleanup;

@@ -58,7 +58,7 @@ static void usage(FILE *f)
 		   "                detaches its uprobe (default 20000)\n"
 		   "  --max-overhead PCT|off\n"
 		   "                estimated share of the target's CPU a tracepoint may\n"
-		   "                cost before the guard detaches it (default 20)\n"
+		   "                cost before the guard detaches it (default 40)\n"
 		   "  --hit-cost NS what one hit is taken to cost, for that estimate\n"
 		   "                (default 20000: a trap on this VM; ~1000 on bare metal)\n"
 		   "  --trace-timeout DURATION|off\n"

@@ -284,7 +284,7 @@ static const struct mon_cmd cmds[] = {
 	 1, 1, mon_set},
 	{"set max-overhead", "off|PCT",
 	 "estimated share of the target's CPU a tracepoint may cost before the guard "
-	 "detaches it (1..100, default 20; at once)",
+	 "detaches it (1..100, default 40; at once)",
 	 1, 1, mon_set},
 	{"set hit-cost", "NS",
 	 "what one hit is taken to cost the target, for that estimate (default 20000: "
