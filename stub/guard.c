@@ -115,22 +115,21 @@ static bool measure(struct trace *tr, struct tp *tp)
 static void trip(struct trace *tr, struct tp *tp)
 {
 	struct guard_tp *g = &tp->guard;
-	char msg[160];
+	char over[128], msg[160];
 
+	/* Which budget, with the figure compared against it. */
 	if (tr->max_hit_rate && g->rate > tr->max_hit_rate)
-		snprintf(g->why, sizeof(g->why),
-			 "tracepoint %u at 0x%llx detached by the overhead guard: %llu hits/s > "
-			 "max-hit-rate %u/s (~%u%% of the target's CPU); 'enable %u' "
-			 "re-attaches it",
-			 tp->num, (unsigned long long)tp->addr, (unsigned long long)g->rate,
-			 tr->max_hit_rate, g->share, tp->num);
+		snprintf(over, sizeof(over),
+			 "%llu hits/s > max-hit-rate %u/s (~%u%% of the target's CPU)",
+			 (unsigned long long)g->rate, tr->max_hit_rate, g->share);
 	else
-		snprintf(g->why, sizeof(g->why),
-			 "tracepoint %u at 0x%llx detached by the overhead guard: %llu hits/s, "
-			 "~%u%% of the target's CPU > max-overhead %u%%; 'enable %u' "
-			 "re-attaches it",
-			 tp->num, (unsigned long long)tp->addr, (unsigned long long)g->rate,
-			 g->share, tr->max_overhead, tp->num);
+		snprintf(over, sizeof(over),
+			 "%llu hits/s, ~%u%% of the target's CPU > max-overhead %u%%",
+			 (unsigned long long)g->rate, g->share, tr->max_overhead);
+	snprintf(g->why, sizeof(g->why),
+		 "tracepoint %u at 0x%llx detached by the overhead guard: %s; 'enable %u' "
+		 "re-attaches it",
+		 tp->num, (unsigned long long)tp->addr, over, tp->num);
 	tr__enable(tr, tp->num, tp->addr, false, msg, sizeof(msg));
 	g->tripped = true;
 	fprintf(stderr, "bpfstub: %s\n", g->why);
