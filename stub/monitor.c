@@ -330,7 +330,7 @@ static int mon_help(struct sess *s, const struct rsp_mon_line *l, size_t arg, ch
 			continue;
 		snprintf(head, sizeof(head), "%s%s%s", cmds[i].name, cmds[i].usage[0] ? " " : "",
 			 cmds[i].usage);
-		sess__console(s, "  %-28s %s\n", head, cmds[i].help);
+		sess__console(s, "  %-31s %s\n", head, cmds[i].help);
 		shown++;
 	}
 	if (!shown) {
