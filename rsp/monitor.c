@@ -163,6 +163,66 @@ bounds:
 	return 0;
 }
 
+static const struct {
+	char suffix;
+	uint64_t secs;
+} units[] = {{'d', 86400}, {'h', 3600}, {'m', 60}, {'s', 1}};
+
+int rsp_mon_duration(const char *word, const char *what, uint64_t min, uint64_t max, uint64_t *out,
+		     char *msg, size_t mlen)
+{
+	size_t n = strlen(word), i;
+	uint64_t v, mult = 1;
+	int err;
+
+	if (!strcmp(word, "off")) {
+		*out = 0;
+		return 0;
+	}
+	for (i = 0; n > 1 && i < sizeof(units) / sizeof(units[0]); i++) {
+		if (word[n - 1] == units[i].suffix) {
+			mult = units[i].secs;
+			n--;
+			break;
+		}
+	}
+	err = digits(word, n, 10, &v);
+	if (err == -ERANGE || (!err && v > UINT64_MAX / mult) || (!err && v * mult > max)) {
+		snprintf(msg, mlen, "%s: %.40s is too long (at most %llus)", what, word,
+			 (unsigned long long)max);
+		return -ERANGE;
+	}
+	if (err) {
+		snprintf(msg, mlen,
+			 "%s: '%.40s' is not a duration (off, or a number with s, m, h or d: "
+			 "90s, 30m, 2h)",
+			 what, word);
+		return -EINVAL;
+	}
+	v *= mult;
+	if (v < min) {
+		snprintf(msg, mlen, "%s: %.40s is too short (at least %llus, or off)", what, word,
+			 (unsigned long long)min);
+		return -ERANGE;
+	}
+	*out = v;
+	return 0;
+}
+
+void rsp_mon_fmt_duration(uint64_t secs, char *out, size_t n)
+{
+	size_t i;
+
+	for (i = 0; secs && i < sizeof(units) / sizeof(units[0]); i++) {
+		if (secs % units[i].secs == 0) {
+			snprintf(out, n, "%llu%c", (unsigned long long)(secs / units[i].secs),
+				 units[i].suffix);
+			return;
+		}
+	}
+	snprintf(out, n, "off");
+}
+
 int rsp_mon_bool(const char *word, const char *what, bool *out, char *msg, size_t mlen)
 {
 	static const char *const yes[] = {"on", "1", "yes"}, *const no[] = {"off", "0", "no"};

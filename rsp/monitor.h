@@ -51,6 +51,15 @@ size_t rsp_mon_match(const struct rsp_mon_line *l, const char *name);
 int rsp_mon_number(const char *word, const char *what, bool sizes, bool off, uint64_t min,
 		   uint64_t max, uint64_t *out, char *msg, size_t mlen);
 
+/*
+ * A duration in seconds: "off" (= 0), or decimal digits with an optional
+ * unit s, m, h or d (no unit: seconds), within [min, max] unless off.
+ * 0 or -EINVAL / -ERANGE, msg saying why (naming `what`).
+ */
+int rsp_mon_duration(const char *word, const char *what, uint64_t min, uint64_t max, uint64_t *out,
+		     char *msg, size_t mlen);
+/* secs in the largest unit that divides it ("2h", "90m", "45s"), or "off" for 0. */
+void rsp_mon_fmt_duration(uint64_t secs, char *out, size_t n);
 /* "on"/"off" (also 1/0, yes/no).  0 or -EINVAL. */
 int rsp_mon_bool(const char *word, const char *what, bool *out, char *msg, size_t mlen);
 

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "framestore.h"
 #include "regs.h"
@@ -34,7 +35,8 @@ int tf_store__init(struct tf_store *s, size_t size, bool circular)
 
 void tf_store__fini(struct tf_store *s)
 {
-	free(s->buf);
+	if (s->buf)
+		munmap(s->buf, s->size);
 	free(s->idx);
 	memset(s, 0, sizeof(*s));
 }
@@ -46,14 +48,21 @@ int tf_store__reset(struct tf_store *s, size_t size, bool circular)
 	if (size < TF_MIN_SIZE || size > TF_MAX_SIZE)
 		return -EINVAL;
 	if (size != s->size) {
-		uint8_t *buf = malloc(size);
+		/* Address space only: a page costs memory when a frame first touches it. */
+		uint8_t *buf = mmap(NULL, size, PROT_READ | PROT_WRITE,
+				    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 
-		if (!buf)
+		if (buf == MAP_FAILED)
 			return -ENOMEM;
-		free(s->buf);
+		if (s->buf)
+			munmap(s->buf, s->size);
 		s->buf = buf;
 		s->size = size;
+	} else if (s->buf && s->used) {
+		/* The frames go: so does the memory they took. */
+		madvise(s->buf, s->used, MADV_DONTNEED);
 	}
+	s->used = 0;
 	/* The index starts small and grows with the frames actually kept. */
 	if (s->idx_cap != TF_IDX_INITIAL) {
 		struct tf_ent *idx = malloc(TF_IDX_INITIAL * sizeof(*idx));
@@ -71,6 +80,7 @@ int tf_store__reset(struct tf_store *s, size_t size, bool circular)
 	s->raw_n = 0;
 	s->raw_off = 0;
 	s->created = 0;
+	s->appended = 0;
 	return 0;
 }
 
@@ -208,6 +218,9 @@ void tf_store__commit(struct tf_store *s)
 	s->tail = s->pend_at + TF_FRAME_HDR + e->len;
 	s->bytes += TF_FRAME_HDR + e->len;
 	s->created++;
+	s->appended += TF_FRAME_HDR + e->len;
+	if (s->tail > s->used)
+		s->used = s->tail;
 	s->pending = false;
 }
 

@@ -7,8 +7,10 @@
  * memory, 'V' trace state variables), little-endian.  tfind, qTBuffer and
  * tsave therefore all read the same bytes.
  *
- * The store is one fixed buffer of the size GDB asked for (QTBuffer:size,
- * default as gdbserver's), used as a ring of whole frames: a frame never
+ * The store is one fixed buffer of the size GDB asked for (QTBuffer:size;
+ * by default TF_DEFAULT_SIZE, room for 100,000 frames of `collect $regs`
+ * with bpfstub's defaults), mapped MAP_NORESERVE so that only the pages
+ * frames have reached cost memory, and used as a ring of whole frames: a frame never
  * wraps, so every frame is contiguous.  When full, a circular store drops
  * its oldest frames; a linear one refuses the frame (-ENOSPC), and the
  * caller stops the run with "tfull".  Memory is bounded by the buffer size
@@ -24,7 +26,14 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define TF_DEFAULT_SIZE (5u << 20) /* gdbserver's default trace buffer */
+/*
+ * 512 MiB of address space: a frame of `collect $regs` with the default
+ * stack window (2 KiB) is 2,652 bytes, and deep collection adds up to its
+ * 2 KiB budget: >= 100,000 frames even then (docs/PERFORMANCE.md).  Pages
+ * are paid for as frames reach them (MAP_NORESERVE), not at tstart.
+ * gdbserver's default is 5 MiB: 2,000 such frames.
+ */
+#define TF_DEFAULT_SIZE (512u << 20)
 #define TF_MIN_SIZE	4096u
 #define TF_MAX_SIZE	(1u << 30)
 #define TF_FRAME_HDR	6 /* u16 tp + u32 len */
@@ -55,7 +64,9 @@ struct tf_store {
 	/* frame index ring, oldest first */
 	struct tf_ent *idx;
 	size_t idx_cap, idx_head, idx_count;
-	uint64_t created; /* frames ever appended since reset (tcreated) */
+	uint64_t created;  /* frames ever appended since reset (tcreated) */
+	uint64_t appended; /* their bytes, headers included (fill rate) */
+	size_t used;	   /* high-water mark in buf: the pages touched */
 };
 
 /* A view of one stored frame. */

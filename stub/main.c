@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "monitor.h"
 #include "server.h"
 #include "target.h"
 
@@ -52,6 +53,17 @@ static void usage(FILE *f)
 		   "  --save-on-exit FILE\n"
 		   "                on SIGTERM/SIGINT or when the last client leaves, save\n"
 		   "                the frames to FILE (GDB trace file format) first\n"
+		   "  --max-hit-rate N|off\n"
+		   "                hits/s a tracepoint may take before the overhead guard\n"
+		   "                detaches its uprobe (default 20000)\n"
+		   "  --max-overhead PCT|off\n"
+		   "                estimated share of the target's CPU a tracepoint may\n"
+		   "                cost before the guard detaches it (default 40)\n"
+		   "  --hit-cost NS what one hit is taken to cost, for that estimate\n"
+		   "                (default 20000: a trap on this VM; ~1000 on bare metal)\n"
+		   "  --trace-timeout DURATION|off\n"
+		   "                a run nobody stopped ends by itself after DURATION\n"
+		   "                (90s, 30m, 2h, 1d; default 1h)\n"
 		   "  -v, --debug   log every packet to stderr\n"
 		   "  -h, --help    this text\n"
 		   "  -V, --version print the version\n"
@@ -105,6 +117,31 @@ static int parse_pid(const char *s, pid_t *pid)
 	return 0;
 }
 
+/* --max-hit-rate and the like: checked as `monitor set` checks them, applied at start. */
+static int add_setting(struct srv_opts *o, const struct option *longopts, int c, const char *arg)
+{
+	char what[64], msg[256];
+	const char *name = NULL;
+	uint32_t v;
+	size_t i;
+
+	for (i = 0; longopts[i].name; i++)
+		if (longopts[i].val == c)
+			name = longopts[i].name;
+	snprintf(what, sizeof(what), "--%s", name);
+	if (mon__parse_setting(name, arg, what, &v, msg, sizeof(msg))) {
+		fprintf(stderr, "bpfstub: %s\n", msg);
+		return -EINVAL;
+	}
+	if (o->nsettings == sizeof(o->settings) / sizeof(o->settings[0])) {
+		fprintf(stderr, "bpfstub: too many settings\n");
+		return -E2BIG;
+	}
+	o->settings[o->nsettings].name = name;
+	o->settings[o->nsettings++].value = v;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -115,6 +152,10 @@ int main(int argc, char **argv)
 		{"version", no_argument, NULL, 'V'},
 		{"save-dir", required_argument, NULL, 'D'},
 		{"save-on-exit", required_argument, NULL, 'S'},
+		{"max-hit-rate", required_argument, NULL, 'R'},
+		{"max-overhead", required_argument, NULL, 'O'},
+		{"hit-cost", required_argument, NULL, 'C'},
+		{"trace-timeout", required_argument, NULL, 'T'},
 		{NULL, 0, NULL, 0},
 	};
 	static char save_dir[4096];
@@ -154,6 +195,13 @@ int main(int argc, char **argv)
 			break;
 		case 'S':
 			o.save_on_exit = optarg;
+			break;
+		case 'R':
+		case 'O':
+		case 'C':
+		case 'T':
+			if (add_setting(&o, longopts, c, optarg))
+				return EXIT_USAGE;
 			break;
 		default:
 			usage(stderr);

@@ -22,6 +22,7 @@
 #include "rsp/buf.h"
 #include "rsp/monitor.h"
 #include "deep.h"
+#include "guard.h"
 #include "monitor.h"
 #include "session.h"
 #include "trace.h"
@@ -37,33 +38,124 @@ struct mon_cmd {
 
 /* ---- settings ----------------------------------------------------------- */
 
+enum mon_kind {
+	MK_BYTES,    /* off|BYTES (512, 4k, 0x200) */
+	MK_BUDGET,   /* off|N, N > 0: a budget of the overhead guard */
+	MK_PERCENT,  /* off|N[%], N > 0 */
+	MK_NS,	     /* N > 0 */
+	MK_DURATION, /* off|N[s|m|h|d] */
+};
+
 static const struct mon_setting {
 	const char *name;
 	size_t field; /* offsetof a uint32_t in struct trace */
+	enum mon_kind kind;
 	uint32_t max, dflt;
 	const char *what; /* "<value> <what>" in show and status */
 } settings[] = {
-	{"deep-collect", offsetof(struct trace, deep_budget), TR_DEEP_BUDGET_MAX,
+	{"deep-collect", offsetof(struct trace, deep_budget), MK_BYTES, TR_DEEP_BUDGET_MAX,
 	 TR_DEEP_BUDGET_DEFAULT, "bytes per hit of what the arguments point to (DWARF)"},
-	{"stack-window", offsetof(struct trace, stack_window), TR_STACK_WINDOW_MAX,
+	{"stack-window", offsetof(struct trace, stack_window), MK_BYTES, TR_STACK_WINDOW_MAX,
 	 TR_STACK_WINDOW_DEFAULT, "bytes of stack above rsp per frame, for bt in tfind"},
+	{"max-hit-rate", offsetof(struct trace, max_hit_rate), MK_BUDGET, TR_MAX_HIT_RATE_MAX,
+	 TR_MAX_HIT_RATE_DEFAULT, "hits/s per tracepoint before the overhead guard detaches it"},
+	{"max-overhead", offsetof(struct trace, max_overhead), MK_PERCENT, TR_MAX_OVERHEAD_MAX,
+	 TR_MAX_OVERHEAD_DEFAULT,
+	 "of the target's CPU per tracepoint before the overhead guard detaches it"},
+	{"hit-cost", offsetof(struct trace, hit_cost_ns), MK_NS, TR_HIT_COST_MAX,
+	 TR_HIT_COST_DEFAULT, "ns per hit, what the CPU estimate takes a hit to cost"},
+	{"trace-timeout", offsetof(struct trace, trace_timeout), MK_DURATION, TR_TRACE_TIMEOUT_MAX,
+	 TR_TRACE_TIMEOUT_DEFAULT, "after which a run nobody stopped ends by itself"},
 };
 
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
+
+static const struct mon_setting *setting_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NSETTINGS; i++)
+		if (!strcmp(name, settings[i].name))
+			return &settings[i];
+	return NULL;
+}
 
 static uint32_t *setting_ptr(struct trace *tr, const struct mon_setting *st)
 {
 	return (uint32_t *)((char *)tr + st->field);
 }
 
+int mon__parse_setting(const char *name, const char *word, const char *what, uint32_t *out,
+		       char *msg, size_t mlen)
+{
+	const struct mon_setting *st = setting_find(name);
+	char num[48];
+	uint64_t v;
+	size_t n;
+	int err;
+
+	if (!st) {
+		snprintf(msg, mlen, "no setting '%.60s'", name);
+		return -ENOENT;
+	}
+	switch (st->kind) {
+	case MK_BYTES:
+		err = rsp_mon_number(word, what, true, true, 0, st->max, &v, msg, mlen);
+		break;
+	case MK_DURATION:
+		err = rsp_mon_duration(word, what, 1, st->max, &v, msg, mlen);
+		break;
+	case MK_NS:
+		err = rsp_mon_number(word, what, false, false, 1, st->max, &v, msg, mlen);
+		break;
+	default:
+		/* A budget: off, or a positive number (20 or 20% for a share). */
+		snprintf(num, sizeof(num), "%.46s", word);
+		n = strlen(num);
+		if (st->kind == MK_PERCENT && n > 1 && num[n - 1] == '%')
+			num[n - 1] = '\0';
+		v = 0;
+		err = strcmp(word, "off")
+			      ? rsp_mon_number(num, what, false, false, 1, st->max, &v, msg, mlen)
+			      : 0;
+		break;
+	}
+	if (!err)
+		*out = (uint32_t)v;
+	return err;
+}
+
+int mon__store_setting(struct trace *tr, const char *name, uint32_t v)
+{
+	const struct mon_setting *st = setting_find(name);
+
+	if (!st)
+		return -ENOENT;
+	*setting_ptr(tr, st) = v;
+	return 0;
+}
+
 static void show_setting(struct sess *s, const struct mon_setting *st)
 {
 	uint32_t v = *setting_ptr(s->tr, st);
+	char d[32];
 
-	if (v)
-		sess__console(s, "%s: %u %s\n", st->name, v, st->what);
-	else
+	if (!v) {
 		sess__console(s, "%s: off\n", st->name);
+		return;
+	}
+	switch (st->kind) {
+	case MK_DURATION:
+		rsp_mon_fmt_duration(v, d, sizeof(d));
+		break;
+	case MK_PERCENT:
+		snprintf(d, sizeof(d), "%u%%", v);
+		break;
+	default:
+		snprintf(d, sizeof(d), "%u", v);
+		break;
+	}
+	sess__console(s, "%s: %s %s\n", st->name, d, st->what);
 }
 
 static int mon_show(struct sess *s, const struct rsp_mon_line *l, size_t arg, char *msg,
@@ -78,27 +170,25 @@ static int mon_show(struct sess *s, const struct rsp_mon_line *l, size_t arg, ch
 
 static int mon_set(struct sess *s, const struct rsp_mon_line *l, size_t arg, char *msg, size_t mlen)
 {
-	const struct mon_setting *st = NULL;
+	/* The row's name is "set NAME": the word before the value. */
+	const struct mon_setting *st = setting_find(l->argv[arg - 1]);
 	char what[64];
-	uint64_t v;
-	size_t i;
+	uint32_t v;
 	int err;
 
-	/* The row's name is "set NAME": the word before the value. */
-	for (i = 0; i < NSETTINGS; i++)
-		if (!strcmp(l->argv[arg - 1], settings[i].name))
-			st = &settings[i];
 	if (!st)
 		return -ENOENT; /* a row without a setting: a bug in the tables */
 	snprintf(what, sizeof(what), "set %s", st->name);
-	err = rsp_mon_number(l->argv[arg], what, true, true, 0, st->max, &v, msg, mlen);
+	err = mon__parse_setting(st->name, l->argv[arg], what, &v, msg, mlen);
 	if (err)
 		return err;
-	*setting_ptr(s->tr, st) = (uint32_t)v;
+	*setting_ptr(s->tr, st) = v;
 	show_setting(s, st);
 	if (tr__running(s->tr))
-		sess__console(s,
-			      "(tracepoints installed from now on; those running keep theirs)\n");
+		sess__console(s, st->kind == MK_BYTES
+					 ? "(tracepoints installed from now on; those running keep "
+					   "theirs)\n"
+					 : "(applies to the running trace at once)\n");
 	return 0;
 }
 
@@ -112,6 +202,7 @@ static const char *const run_state[] = {
 	[TR_STOP_PASS] = "stopped: pass count reached",
 	[TR_STOP_ERROR] = "stopped by an error",
 	[TR_STOP_DISCONNECTED] = "stopped: client disconnected",
+	[TR_STOP_EXPIRED] = "stopped: trace-timeout reached",
 };
 
 static int mon_status(struct sess *s, const struct rsp_mon_line *l, size_t arg, char *msg,
@@ -120,12 +211,14 @@ static int mon_status(struct sess *s, const struct rsp_mon_line *l, size_t arg, 
 	struct trace *tr = s->tr;
 	struct tgt_thread *th = NULL;
 	char exe[4096] = "?";
+	struct rsp_buf b;
 	size_t n = 0, i;
 
 	tgt__exe_path(s->tgt, exe, sizeof(exe));
 	tgt__threads(s->tgt, &th, &n);
 	free(th);
 	tr__poll(tr);
+	rsp_buf__init(&b);
 	sess__console(s,
 		      "target: pid %d (%s), %s, %zu threads, %s\n"
 		      "client: %s, %s mode, %s thread ids\n"
@@ -152,16 +245,19 @@ static int mon_status(struct sess *s, const struct rsp_mon_line *l, size_t arg, 
 			tp->num, (unsigned long long)tp->addr, tp->enabled ? "enabled" : "disabled",
 			tp->installed ? ", installed" : "", (unsigned long long)tr__hits(tr, tp),
 			(unsigned long long)tp->frames, (unsigned long long)c.drops);
-	}
-	/* Deep collection's own lines: what each tracepoint covers, or why nothing deeper. */
-	{
-		struct rsp_buf b;
-
-		rsp_buf__init(&b);
-		if (!deep__status(tr, &b) && b.data)
+		/* Its hit rate and CPU share, or why the overhead guard detached it. */
+		rsp_buf__reset(&b);
+		guard__tp_status(tr, tp, &b);
+		if (b.data && b.len)
 			sess__console(s, "%s", b.data);
-		rsp_buf__free(&b);
 	}
+	/* The buffer's fill rate; deep collection's own lines. */
+	rsp_buf__reset(&b);
+	guard__status(tr, &b);
+	deep__status(tr, &b);
+	if (b.data && b.len)
+		sess__console(s, "%s", b.data);
+	rsp_buf__free(&b);
 	return mon_show(s, l, arg, msg, mlen);
 }
 
@@ -181,6 +277,22 @@ static const struct mon_cmd cmds[] = {
 	{"set stack-window", "off|BYTES",
 	 "bytes of the hitting thread's stack above rsp each frame holds, so bt in tfind "
 	 "shows the callers (0..8192, default 2048)",
+	 1, 1, mon_set},
+	{"set max-hit-rate", "off|N",
+	 "hits/s a tracepoint may take before the overhead guard detaches its uprobe "
+	 "(1..10000000, default 20000; at once)",
+	 1, 1, mon_set},
+	{"set max-overhead", "off|PCT",
+	 "estimated share of the target's CPU a tracepoint may cost before the guard "
+	 "detaches it (1..100, default 40; at once)",
+	 1, 1, mon_set},
+	{"set hit-cost", "NS",
+	 "what one hit is taken to cost the target, for that estimate (default 20000: "
+	 "this VM's trap; ~1000 on bare metal)",
+	 1, 1, mon_set},
+	{"set trace-timeout", "off|DURATION",
+	 "a run nobody stopped ends by itself after DURATION (90s, 30m, 2h; default 1h; "
+	 "counted from tstart)",
 	 1, 1, mon_set},
 };
 
@@ -218,7 +330,7 @@ static int mon_help(struct sess *s, const struct rsp_mon_line *l, size_t arg, ch
 			continue;
 		snprintf(head, sizeof(head), "%s%s%s", cmds[i].name, cmds[i].usage[0] ? " " : "",
 			 cmds[i].usage);
-		sess__console(s, "  %-28s %s\n", head, cmds[i].help);
+		sess__console(s, "  %-31s %s\n", head, cmds[i].help);
 		shown++;
 	}
 	if (!shown) {

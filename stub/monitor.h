@@ -15,13 +15,24 @@
 #define STUB_MONITOR_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct sess;
+struct trace;
 
 /*
  * Run one command line (qRcmd's, decoded): its output, or one line naming
  * the mistake, goes to s's console.  0 or -errno.
  */
 int mon__run(struct sess *s, const char *line);
+
+/*
+ * A setting's value (`monitor set NAME WORD`, or the command line's
+ * --NAME WORD): 0, or -errno with msg naming the mistake, prefixed by what.
+ */
+int mon__parse_setting(const char *name, const char *word, const char *what, uint32_t *out,
+		       char *msg, size_t mlen);
+/* Store a value mon__parse_setting accepted.  0 or -ENOENT. */
+int mon__store_setting(struct trace *tr, const char *name, uint32_t v);
 
 #endif

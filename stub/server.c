@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "rsp/framer.h"
+#include "monitor.h"
 #include "server.h"
 #include "session.h"
 #include "target.h"
@@ -409,6 +410,7 @@ int srv_run(const struct srv_opts *o, struct tgt *t)
 	struct trace tr;
 	char where[NI_MAXHOST + NI_MAXSERV + 8];
 	int lfd = -1, rc = 0;
+	size_t i;
 
 	signal(SIGPIPE, SIG_IGN);
 	sigaction(SIGINT, &sa, NULL);
@@ -419,6 +421,8 @@ int srv_run(const struct srv_opts *o, struct tgt *t)
 		fprintf(stderr, "bpfstub: out of memory\n");
 		return 1;
 	}
+	for (i = 0; i < o->nsettings; i++)
+		mon__store_setting(&tr, o->settings[i].name, o->settings[i].value);
 	if (o->kind == SRV_STDIO) {
 		fprintf(stderr, "bpfstub: serving pid %d on stdin/stdout\n", t->pid);
 		serve_client(o, t, &tr, STDIN_FILENO, STDOUT_FILENO, -1);

@@ -6,6 +6,7 @@
 #define STUB_SERVER_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 struct tgt;
 
@@ -25,6 +26,12 @@ struct srv_opts {
 	const char *save_dir;	  /* --save-dir: where QTSave may write, or NULL */
 	int save_dirfd;		  /* save_dir opened O_PATH, or -1 */
 	const char *save_on_exit; /* --save-on-exit FILE, or NULL */
+	/* --max-hit-rate and the like: `monitor set` settings from the command line */
+	struct {
+		const char *name;
+		uint32_t value;
+	} settings[8];
+	size_t nsettings;
 };
 
 /* Parse COMM ("[HOST]:PORT", "unix:PATH", "-", "stdio"); 0 or -EINVAL. */

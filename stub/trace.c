@@ -101,6 +101,10 @@ int tr__init(struct trace *tr, struct tgt *t)
 	tr->gate_fd = -1;
 	tr->deep_budget = TR_DEEP_BUDGET_DEFAULT;
 	tr->stack_window = TR_STACK_WINDOW_DEFAULT;
+	tr->max_hit_rate = TR_MAX_HIT_RATE_DEFAULT;
+	tr->max_overhead = TR_MAX_OVERHEAD_DEFAULT;
+	tr->hit_cost_ns = TR_HIT_COST_DEFAULT;
+	tr->trace_timeout = TR_TRACE_TIMEOUT_DEFAULT;
 	tr->tsvs = calloc(TR_MAX_TPS, sizeof(*tr->tsvs));
 	if (!tr->tsvs)
 		return -ENOMEM;
@@ -404,6 +408,7 @@ static int tp_attach(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
 		return err;
 	}
 	tp->installed = true;
+	guard__tp_attached(tp);
 	return 0;
 }
 
@@ -910,8 +915,10 @@ int tr__start(struct trace *tr, char *msg, size_t mlen)
 	tr->stop_tp = 0;
 	/* Wall clock minus the monotonic clock: for frame timestamps. */
 	tr->start_us = now_us(CLOCK_REALTIME);
-	tr->mono_to_wall_us = tr->start_us - now_us(CLOCK_MONOTONIC);
+	tr->start_mono_us = now_us(CLOCK_MONOTONIC);
+	tr->mono_to_wall_us = tr->start_us - tr->start_mono_us;
 	tr->stop_us = 0;
+	guard__reset(tr);
 	tr->state = TR_RUNNING;
 	/* Every program is loaded (the verifier takes its time) before any is
 	 * attached, so that all tracepoints start collecting together.  They
@@ -1020,6 +1027,8 @@ int tr__poll(struct trace *tr)
 			release_kernel(tr);
 		}
 	}
+	/* What the run costs the target: hit rates, CPU share, expiry (stub/guard.h). */
+	guard__tick(tr);
 	return 0;
 }
 
@@ -1064,6 +1073,12 @@ int tr__status(struct trace *tr, struct rsp_buf *r)
 	case TR_STOP_DISCONNECTED:
 		rsp_buf__puts(r, "tdisconnected:0");
 		break;
+	case TR_STOP_EXPIRED:
+		/* GDB: "Trace stopped by a tstop command (<the note>)." */
+		rsp_buf__puts(r, "tstop:");
+		rsp_buf__put_hex_str(r, tr->stop_msg);
+		rsp_buf__puts(r, ":0");
+		break;
 	}
 	rsp_buf__printf(r,
 			";tframes:%zx;tcreated:%llx;tfree:%zx;tsize:%zx;circular:%d;disconn:%d;"
@@ -1081,15 +1096,26 @@ int tr__status(struct trace *tr, struct rsp_buf *r)
 		tr__counts(tr, &tr->tps[i], &c);
 		dropped += c.drops;
 	}
-	if (dropped || tr->lost) {
-		char note[160];
+	{
+		char note[2048];
+		bool any = tr->notes_hex && tr->notes_hex[0];
 
-		snprintf(note, sizeof(note),
-			 "%sbpfstub: %llu frames dropped (ring buffer full), "
-			 "%llu lost (trace buffer full)",
-			 tr->notes_hex && tr->notes_hex[0] ? "; " : "", (unsigned long long)dropped,
-			 (unsigned long long)tr->lost);
-		rsp_buf__put_hex_str(r, note);
+		if (dropped || tr->lost) {
+			snprintf(note, sizeof(note),
+				 "%sbpfstub: %llu frames dropped (ring buffer full), "
+				 "%llu lost (trace buffer full)",
+				 any ? "; " : "", (unsigned long long)dropped,
+				 (unsigned long long)tr->lost);
+			rsp_buf__put_hex_str(r, note);
+			any = true;
+		}
+		/* Tracepoints the overhead guard detached (stub/guard.h). */
+		guard__notes(tr, note + 2, sizeof(note) - 2);
+		if (note[2]) {
+			note[0] = ';';
+			note[1] = ' ';
+			rsp_buf__put_hex_str(r, any ? note : note + 2);
+		}
 	}
 	return r->oom ? -ENOMEM : 0;
 }

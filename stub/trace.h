@@ -20,6 +20,7 @@
 #include "bpf/collect.h"
 #include "bpf/probe.h"
 #include "framestore.h"
+#include "guard.h"
 
 struct rsp_buf;
 struct tgt;
@@ -80,6 +81,9 @@ struct tp {
 	uint64_t frames; /* stored in the frame store this run */
 	uint64_t bytes;	 /* their size */
 	uint64_t late;	 /* records that arrived after the run stopped */
+
+	/* its hit rate and cost (stub/guard.h) */
+	struct guard_tp guard;
 };
 
 struct tp_tsv {
@@ -99,6 +103,25 @@ struct tp_tsv {
 #define TR_DEEP_BUDGET_MAX	16384u
 #define TR_STACK_WINDOW_DEFAULT 2048u /* bytes of stack above rsp per hit */
 #define TR_STACK_WINDOW_MAX	8192u
+/*
+ * The overhead guard (stub/guard.h).  A hit costs ~17-20 us at an ordinary
+ * (single-stepped) site on this VM and ~0.5 us where the kernel emulates
+ * the instruction (docs/PERFORMANCE.md): hit-cost takes the dear case, so
+ * the CPU estimate errs on the side of the target.  Measured with the Go
+ * test server's handler traced under a closed-loop load (PERFORMANCE.md,
+ * "The overhead guard"): ~30% estimated for requests of ~70 us of server
+ * CPU (throughput -6%: left alone), ~43% for tiny ones (throughput
+ * halved: detached); a function in a tight loop: ~100%, ~100,000 hits/s.
+ */
+#define TR_MAX_HIT_RATE_DEFAULT 20000u	  /* hits/s per tracepoint location */
+#define TR_MAX_HIT_RATE_MAX	10000000u /* beyond what any trap allows */
+#define TR_MAX_OVERHEAD_DEFAULT 40u	  /* % of the target's CPU, per location */
+#define TR_MAX_OVERHEAD_MAX	100u
+#define TR_HIT_COST_DEFAULT	20000u /* ns per hit used for the estimate */
+#define TR_HIT_COST_MAX		10000000u
+/* A run nobody stops ends after this long (seconds); 0 = never. */
+#define TR_TRACE_TIMEOUT_DEFAULT 3600u
+#define TR_TRACE_TIMEOUT_MAX	 (30u * 86400u)
 
 enum tr_stop {
 	TR_NOT_RUN,
@@ -108,6 +131,7 @@ enum tr_stop {
 	TR_STOP_PASS,	      /* tpasscount:<tp> */
 	TR_STOP_ERROR,	      /* terror:<msg>:<tp> */
 	TR_STOP_DISCONNECTED, /* tdisconnected */
+	TR_STOP_EXPIRED,      /* tstop:<note>: trace-timeout reached */
 };
 
 struct trace {
@@ -123,6 +147,13 @@ struct trace {
 	uint32_t deep_budget;  /* bytes per hit for deep collection; 0 = off */
 	uint32_t stack_window; /* bytes of stack above rsp collected per hit; 0 = off */
 
+	/* The overhead guard and expiry (stub/guard.h); 0 = off. */
+	uint32_t max_hit_rate;	/* hits/s per location before the guard detaches it */
+	uint32_t max_overhead;	/* % of the target's CPU per location */
+	uint32_t hit_cost_ns;	/* what one hit is taken to cost the target (never 0) */
+	uint32_t trace_timeout; /* seconds a run may last */
+	struct guard guard;
+
 	struct tf_store store;
 	size_t buf_size; /* QTBuffer:size, 0 = default */
 	bool circular;
@@ -133,6 +164,7 @@ struct trace {
 	uint32_t stop_tp;
 	char stop_msg[256];
 	uint64_t start_us, stop_us;
+	uint64_t start_mono_us; /* CLOCK_MONOTONIC at tstart, for trace-timeout */
 
 	struct bpfc_ring *ring;
 	bool consuming; /* inside bpfc_ring__consume(): the ring must stay */

@@ -193,7 +193,8 @@ def test_string_literal_from_readonly_memory():
 # monitor
 
 
-MONITOR_COMMANDS = ["help", "status", "show", "set deep-collect", "set stack-window"]
+MONITOR_COMMANDS = ["help", "status", "show", "set deep-collect", "set stack-window",
+                    "set max-hit-rate", "set max-overhead", "set hit-cost", "set trace-timeout"]
 
 
 def test_monitor_help_set_errors():

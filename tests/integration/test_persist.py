@@ -833,19 +833,22 @@ def test_save_on_exit_when_last_client_leaves():
 
 
 HOT_THREADS = 2
+GUARD_OFF = ["--max-hit-rate", "off", "--max-overhead", "off"]
 
 
 @needs_bpf
 def test_long_trace_circular():
-    """LONG_FRAMES (1 million) hits of hot() from 2 threads through the
-    default 5 MB circular buffer: frames created = hits - drops, the buffer
-    keeps a bounded number of frames, the kept frames are right, and
-    bpfstub's memory stays below the buffer size + 40 MB."""
+    """LONG_FRAMES (1 million) hits of hot() from 2 threads through a 5 MB
+    circular buffer (gdbserver's default, set): frames created = hits -
+    drops, the buffer keeps a bounded number of frames, the kept frames are
+    right, and bpfstub's memory stays below the buffer size + 40 MB."""
+    # A tight loop on purpose: the overhead guard (stub/guard.c) is turned off.
     with Target("counter", ["0", HOT_THREADS]) as t, ThreadStateSampler(t.pid), \
-            Stub.attach(t.pid) as stub:
+            Stub.attach(t.pid, options=GUARD_OFF) as stub:
         with gdb_pipe(file=t.path) as g:
             connect(g, stub)
             g.cmd("set circular-trace-buffer on")
+            g.cmd("set trace-buffer-size 5242880")  # gdbserver's default
             tp = tracepoint_address(g.cmd("trace hot"))
             g.cmd(actions("collect $regs", "collect hot_last"))
             tstart(g)

@@ -198,6 +198,61 @@ static void test_bool(void)
 	}
 }
 
+static void test_durations(void)
+{
+	static const struct {
+		const char *in;
+		int err;
+		uint64_t v;
+		const char *fmt; /* rsp_mon_fmt_duration of v */
+	} rows[] = {
+		{"90s", 0, 90, "90s"},
+		{"90", 0, 90, "90s"},
+		{"30m", 0, 1800, "30m"},
+		{"90m", 0, 5400, "90m"},
+		{"2h", 0, 7200, "2h"},
+		{"1d", 0, 86400, "1d"},
+		{"off", 0, 0, "off"},
+		{"30d", 0, 2592000, "30d"},
+		{"31d", -ERANGE, 0, NULL},
+		{"0", -ERANGE, 0, NULL},
+		{"0s", -ERANGE, 0, NULL},
+		{"-1h", -EINVAL, 0, NULL},
+		{"1y", -EINVAL, 0, NULL},
+		{"h", -EINVAL, 0, NULL},
+		{"", -EINVAL, 0, NULL},
+		{"1.5h", -EINVAL, 0, NULL},
+		{"99999999999999999999d", -ERANGE, 0, NULL},
+		{"9999999999999999d", -ERANGE, 0, NULL},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		char msg[160] = "", fmt[32];
+		uint64_t v = 12345;
+		int err =
+			rsp_mon_duration(rows[i].in, "set t", 1, 30 * 86400, &v, msg, sizeof(msg));
+
+		CHECKF(err == rows[i].err, "duration(%s) = %d, want %d (%s)", rows[i].in, err,
+		       rows[i].err, msg);
+		if (err || rows[i].err)
+			continue;
+		CHECKF(v == rows[i].v, "duration(%s) = %llu", rows[i].in, (unsigned long long)v);
+		rsp_mon_fmt_duration(v, fmt, sizeof(fmt));
+		CHECKF(!strcmp(fmt, rows[i].fmt), "fmt(%llu) = %s", (unsigned long long)v, fmt);
+	}
+	{
+		char msg[160];
+		uint64_t v;
+
+		rsp_mon_duration("5x", "set t", 1, 60, &v, msg, sizeof(msg));
+		CHECK(!strcmp(msg, "set t: '5x' is not a duration (off, or a number with s, m, h "
+				   "or d: 90s, 30m, 2h)"));
+		rsp_mon_duration("2m", "set t", 1, 60, &v, msg, sizeof(msg));
+		CHECK(!strcmp(msg, "set t: 2m is too long (at most 60s)"));
+	}
+}
+
 int main(void)
 {
 	test_split();
@@ -205,5 +260,6 @@ int main(void)
 	test_match();
 	test_numbers();
 	test_bool();
+	test_durations();
 	return check_summary("rsp-monitor");
 }
