@@ -690,6 +690,11 @@ struct deep *deep__new(void)
 	return d;
 }
 
+struct dw_cache *deep__cache(const struct trace *tr)
+{
+	return tr->deep ? tr->deep->cache : NULL;
+}
+
 void deep__free(struct deep *d)
 {
 	size_t i;

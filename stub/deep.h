@@ -72,6 +72,9 @@ struct deep;
 struct deep *deep__new(void);
 void deep__free(struct deep *d);
 
+/* The trace's DWARF cache (NULL if none), for typed printing of frames. */
+struct dw_cache *deep__cache(const struct trace *tr);
+
 /*
  * At tp_load: append tp's deep expressions to out[*n] (room for max), as
  * long as tr->deep_budget > 0, tp collects every register (`collect $regs`:

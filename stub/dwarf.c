@@ -40,6 +40,7 @@
 /* The Go toolchain's own attributes (cmd/internal/dwarf). */
 #define DW_AT_go_kind  0x2900
 #define DW_AT_go_elem  0x2902
+#define DW_AT_go_runtime_type 0x2904
 #define GO_KIND_ARRAY  17
 #define GO_KIND_CHAN   18
 #define GO_KIND_IFACE  20
@@ -1043,4 +1044,57 @@ int dw_file__map_bias(const struct dw_file *f, const struct tgt_map *m, uint64_t
 		}
 	}
 	return -ENOENT;
+}
+
+/* ---- Go runtime types ---- */
+
+/* The Go type DIE whose DW_AT_go_runtime_type is addr (a file address): true with *die. */
+static bool go_rtype_die(struct dw_file *f, uint64_t addr, Dwarf_Die *die)
+{
+	Dwarf_Off off = 0, next;
+	size_t hsize;
+
+	while (dwarf_nextcu(f->dw, off, &next, &hsize, NULL, NULL, NULL) == 0) {
+		Dwarf_Die cu;
+
+		if (dwarf_offdie(f->dw, off + hsize, &cu) && !dwarf_child(&cu, die)) {
+			do {
+				Dwarf_Attribute a;
+				Dwarf_Addr v;
+				Dwarf_Word w;
+
+				if (!dwarf_attr(die, DW_AT_go_runtime_type, &a))
+					continue;
+				if (!dwarf_formaddr(&a, &v) && v == addr)
+					return true;
+				if (!dwarf_formudata(&a, &w) && w == addr)
+					return true;
+			} while (dwarf_siblingof(die, die) == 0);
+		}
+		off = next;
+	}
+	return false;
+}
+
+int dw_file__go_rtype(struct dw_file *f, uint64_t addr, struct dw_scope *s,
+		      const struct dw_type **out, char *name, size_t nlen)
+{
+	struct conv *c;
+	Dwarf_Die die;
+
+	*out = NULL;
+	if (!go_rtype_die(f, addr, &die)) {
+		rsp_msgf(name, nlen, "no Go type in the DWARF has its runtime type at 0x%llx",
+			 (unsigned long long)addr);
+		return -ENOENT;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->s = s;
+	c->go = true;
+	*out = type_conv(c, &die, 0);
+	free(c);
+	rsp_msgf(name, nlen, "%s", dwarf_diename(&die) ? dwarf_diename(&die) : "?");
+	return *out ? 0 : -ENOMEM;
 }

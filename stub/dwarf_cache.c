@@ -189,3 +189,27 @@ int dw_cache__line_pcs(struct dw_cache *c, struct tgt *t, const char *file, int 
 {
 	return each_file(c, t, NULL, file, line, pcs, max);
 }
+
+int dw_cache__go_rtype(struct dw_cache *c, struct tgt *t, uint64_t addr, struct dw_scope *s,
+		       const struct dw_type **out, char *name, size_t nlen)
+{
+	struct dw_entry *e;
+	struct tgt_map m;
+	uint64_t bias;
+	int err;
+
+	*out = NULL;
+	err = find_map(t, addr, &m, name, nlen);
+	if (err)
+		return err;
+	e = cache_get(c, t, &m);
+	if (!e->f) {
+		rsp_msgf(name, nlen, "%s", e->msg);
+		return e->err ? e->err : -ENOENT;
+	}
+	if (dw_file__map_bias(e->f, &m, &bias)) {
+		rsp_msgf(name, nlen, "no PT_LOAD of %s maps 0x%llx", m.path, (unsigned long long)addr);
+		return -ENOENT;
+	}
+	return dw_file__go_rtype(e->f, addr - bias, s, out, name, nlen);
+}

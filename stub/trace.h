@@ -100,6 +100,10 @@ struct tp_tsv {
 #define TR_STACK_WINDOW_DEFAULT 2048u /* bytes of stack above rsp per hit */
 #define TR_STACK_WINDOW_MAX	8192u
 
+/* The builtin trace state variables every frame carries (V blocks). */
+#define TR_TSV_TIMESTAMP 1 /* wall-clock microseconds of the hit */
+#define TR_TSV_THREAD	 2 /* the hitting thread's id */
+
 enum tr_stop {
 	TR_NOT_RUN,
 	TR_RUNNING,
