@@ -22,4 +22,13 @@ int tdump__frames(struct sess *s, size_t from, size_t count);
 /* tdump: every value of frame n (-1: the one tfind selected, else the last). */
 int tdump__frame(struct sess *s, long n, char *msg, size_t mlen);
 
+/*
+ * tlive: an all-stop continue (handlers.c) calls tdump__live_start(); the
+ * server calls tdump__live_tick() after each drain of the ring buffer while
+ * the session is "running": each new frame's line as an O packet, at most
+ * LIVE_PER_SEC a second, then "... N hits not shown" once a second.
+ */
+void tdump__live_start(struct sess *s);
+void tdump__live_tick(struct sess *s);
+
 #endif
