@@ -1084,11 +1084,55 @@ int dw_file__map_bias(const struct dw_file *f, const struct tgt_map *m, uint64_t
 
 /* ---- Go runtime types ---- */
 
-/* The Go type DIE whose DW_AT_go_runtime_type is addr (a file address): true with *die. */
+/*
+ * Where the Go linker's type data starts (moduledata.types): the symbol
+ * runtime.types, else .rodata (where the linker puts them first); 0 if neither.
+ */
+static uint64_t go_types_base(Elf *elf)
+{
+	uint64_t rodata = 0;
+	size_t shstrndx;
+	Elf_Scn *scn = NULL;
+
+	if (!elf || elf_getshdrstrndx(elf, &shstrndx))
+		return 0;
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		Elf_Data *d;
+		const char *n;
+		size_t i;
+
+		if (!gelf_getshdr(scn, &sh))
+			continue;
+		n = elf_strptr(elf, shstrndx, sh.sh_name);
+		if (n && !strcmp(n, ".rodata"))
+			rodata = sh.sh_addr;
+		if (sh.sh_type != SHT_SYMTAB || !sh.sh_entsize || !(d = elf_getdata(scn, NULL)))
+			continue;
+		for (i = 0; i < sh.sh_size / sh.sh_entsize; i++) {
+			GElf_Sym sym;
+			const char *sn;
+
+			if (gelf_getsym(d, (int)i, &sym) &&
+			    (sn = elf_strptr(elf, sh.sh_link, sym.st_name)) &&
+			    !strcmp(sn, "runtime.types"))
+				return sym.st_value;
+		}
+	}
+	return rodata;
+}
+
+/*
+ * The Go type DIE whose DW_AT_go_runtime_type is addr (a file address):
+ * true with *die.  The attribute holds the offset from moduledata.types
+ * (Go 1.x linkers; Delve reads it so); an absolute address also matches.
+ */
 static bool go_rtype_die(struct dw_file *f, uint64_t addr, Dwarf_Die *die)
 {
 	Dwarf_Off off = 0, next;
 	size_t hsize;
+	uint64_t base = go_types_base(f->elf);
+	uint64_t rel = addr >= base ? addr - base : addr;
 
 	while (dwarf_nextcu(f->dw, off, &next, &hsize, NULL, NULL, NULL) == 0) {
 		Dwarf_Die cu;
@@ -1101,9 +1145,9 @@ static bool go_rtype_die(struct dw_file *f, uint64_t addr, Dwarf_Die *die)
 
 				if (!dwarf_attr(die, DW_AT_go_runtime_type, &a))
 					continue;
-				if (!dwarf_formaddr(&a, &v) && v == addr)
+				if (!dwarf_formaddr(&a, &v) && (v == rel || v == addr))
 					return true;
-				if (!dwarf_formudata(&a, &w) && w == addr)
+				if (!dwarf_formudata(&a, &w) && (w == rel || w == addr))
 					return true;
 			} while (dwarf_siblingof(die, die) == 0);
 		}
