@@ -803,8 +803,8 @@ void deep__append(struct trace *tr, const struct tp *tp, struct bpfc_expr *out, 
 		return;
 	}
 	snprintf(e->note, sizeof(e->note), "%s", e->plan.summary);
-	if (s.go && !dw_cache__go_goid(tr->deep->cache, tr->tgt, tp->addr, &goid, msg,
-				       sizeof(msg)) &&
+	if (s.go &&
+	    !dw_cache__go_goid(tr->deep->cache, tr->tgt, tp->addr, &goid, msg, sizeof(msg)) &&
 	    !deep__plan_goid(&e->plan, goid))
 		snprintf(e->note + strlen(e->note), sizeof(e->note) - strlen(e->note),
 			 "; goroutine id (8 bytes at r14%+lld)", (long long)goid);

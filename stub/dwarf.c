@@ -40,7 +40,6 @@
 /* The Go toolchain's own attributes (cmd/internal/dwarf). */
 #define DW_AT_go_kind  0x2900
 #define DW_AT_go_elem  0x2902
-#define DW_AT_go_runtime_type 0x2904
 #define GO_KIND_ARRAY  17
 #define GO_KIND_CHAN   18
 #define GO_KIND_IFACE  20
@@ -56,6 +55,8 @@ struct dw_file {
 	Dwarf *dw;
 	Dwarf_CFI *eh_cfi; /* dwarf_getcfi_elf(): ours to end */
 	char debug_path[256];
+	uint64_t go_types; /* go_types_base(), once known */
+	bool go_types_known;
 };
 
 /* ---- small things ---- */
@@ -1084,6 +1085,8 @@ int dw_file__map_bias(const struct dw_file *f, const struct tgt_map *m, uint64_t
 
 /* ---- Go runtime types ---- */
 
+#define DW_AT_go_runtime_type 0x2904 /* the type's runtime._type (cmd/internal/dwarf) */
+
 /*
  * Where the Go linker's type data starts (moduledata.types): the symbol
  * runtime.types, else .rodata (where the linker puts them first); 0 if neither.
@@ -1131,8 +1134,14 @@ static bool go_rtype_die(struct dw_file *f, uint64_t addr, Dwarf_Die *die)
 {
 	Dwarf_Off off = 0, next;
 	size_t hsize;
-	uint64_t base = go_types_base(f->elf);
-	uint64_t rel = addr >= base ? addr - base : addr;
+	uint64_t base, rel;
+
+	if (!f->go_types_known) {
+		f->go_types = go_types_base(f->elf);
+		f->go_types_known = true;
+	}
+	base = f->go_types;
+	rel = addr >= base ? addr - base : addr;
 
 	while (dwarf_nextcu(f->dw, off, &next, &hsize, NULL, NULL, NULL) == 0) {
 		Dwarf_Die cu;

@@ -237,7 +237,8 @@ int dw_cache__go_rtype(struct dw_cache *c, struct tgt *t, uint64_t addr, struct 
 		return e->err ? e->err : -ENOENT;
 	}
 	if (dw_file__map_bias(e->f, &m, &bias)) {
-		rsp_msgf(name, nlen, "no PT_LOAD of %s maps 0x%llx", m.path, (unsigned long long)addr);
+		rsp_msgf(name, nlen, "no PT_LOAD of %s maps 0x%llx", m.path,
+			 (unsigned long long)addr);
 		return -ENOENT;
 	}
 	return dw_file__go_rtype(e->f, addr - bias, s, out, name, nlen);

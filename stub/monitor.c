@@ -179,8 +179,8 @@ static int mon_tframes(struct sess *s, const struct rsp_mon_line *l, size_t arg,
 		err = rsp_mon_number(l->argv[arg], "tframes FROM", false, false, 0, UINT32_MAX,
 				     &from, msg, mlen);
 	if (!err && arg + 1 < l->argc)
-		err = rsp_mon_number(l->argv[arg + 1], "tframes COUNT", false, false, 1,
-				     UINT32_MAX, &count, msg, mlen);
+		err = rsp_mon_number(l->argv[arg + 1], "tframes COUNT", false, false, 1, UINT32_MAX,
+				     &count, msg, mlen);
 	return err ? err : tdump__frames(s, (size_t)from, (size_t)count);
 }
 
@@ -235,8 +235,8 @@ static const struct mon_cmd cmds[] = {
 	 "(default 0 20)",
 	 0, 2, mon_tframes},
 	{"tdump", "[N]",
-	 "every value of frame N, typed by DWARF (default: the tfind frame, else the last)", 0,
-	 1, mon_tdump},
+	 "every value of frame N, typed by DWARF (default: the tfind frame, else the last)", 0, 1,
+	 mon_tdump},
 	{"tlive", "on|off",
 	 "while the client continues (all-stop), print each hit as one line until interrupted "
 	 "(at most 20 a second; default off)",

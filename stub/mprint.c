@@ -267,8 +267,8 @@ static void print_base(struct pctx *c, const struct dw_type *t, const struct src
 	int i;
 
 	if (!t->size || t->size > 16) {
-		rsp_buf__printf(c->o, "<%s: %llu-byte base type not printed>", t->name ? t->name : "?",
-				(unsigned long long)t->size);
+		rsp_buf__printf(c->o, "<%s: %llu-byte base type not printed>",
+				t->name ? t->name : "?", (unsigned long long)t->size);
 		return;
 	}
 	if (!src_read(c, s, 0, b, t->size)) {
@@ -304,7 +304,8 @@ static void print_base(struct pctx *c, const struct dw_type *t, const struct src
 		break;
 	}
 	if (t->size > 8) {
-		rsp_buf__printf(c->o, "<%llu-byte integer not printed>", (unsigned long long)t->size);
+		rsp_buf__printf(c->o, "<%llu-byte integer not printed>",
+				(unsigned long long)t->size);
 		return;
 	}
 	if (t->encoding == DW_ATE_signed || t->encoding == DW_ATE_signed_char) {
@@ -373,8 +374,8 @@ static void print_struct(struct pctx *c, const struct dw_type *t, const struct s
 }
 
 /* Elements [first, n) of type et at base, each es bytes apart. */
-static void print_elems(struct pctx *c, const struct dw_type *et, const struct src *s,
-			uint64_t n, unsigned depth)
+static void print_elems(struct pctx *c, const struct dw_type *et, const struct src *s, uint64_t n,
+			unsigned depth)
 {
 	uint64_t es = dw_type__strip(et) ? dw_type__strip(et)->size : 0, i;
 
@@ -424,8 +425,7 @@ static bool pointee_readable(struct pctx *c, uint64_t addr)
 	return mprint__read(c->f, addr, &b, 1);
 }
 
-static void print_ptr(struct pctx *c, const struct dw_type *t, const struct src *s,
-		      unsigned depth)
+static void print_ptr(struct pctx *c, const struct dw_type *t, const struct src *s, unsigned depth)
 {
 	const struct dw_type *pt = dw_type__strip(t->target);
 	uint64_t p;
@@ -490,8 +490,7 @@ static void print_go_slice(struct pctx *c, const struct dw_type *t, const struct
 		not_collected(c);
 		return;
 	}
-	rsp_buf__printf(c->o, "len %llu cap %llu ", (unsigned long long)n,
-			(unsigned long long)cap);
+	rsp_buf__printf(c->o, "len %llu cap %llu ", (unsigned long long)n, (unsigned long long)cap);
 	if (!p) {
 		rsp_buf__puts(c->o, n ? "<nil array>" : "[]");
 		return;
@@ -764,9 +763,8 @@ static int deref(const struct mprint_frame *f, struct place *p, const char *what
 	return 0;
 }
 
-static int eval_member(const struct mx_node *n, const struct mx_expr *e,
-		       const struct dw_scope *sc, const struct mprint_frame *f, struct place *p,
-		       char *msg, size_t mlen)
+static int eval_member(const struct mx_node *n, const struct mx_expr *e, const struct dw_scope *sc,
+		       const struct mprint_frame *f, struct place *p, char *msg, size_t mlen)
 {
 	const struct dw_type *st;
 	const struct dw_member *m;
@@ -797,9 +795,8 @@ static int eval_member(const struct mx_node *n, const struct mx_expr *e,
 	return 0;
 }
 
-static int eval_index(const struct mx_node *n, const struct mx_expr *e,
-		      const struct dw_scope *sc, const struct mprint_frame *f, struct place *p,
-		      char *msg, size_t mlen)
+static int eval_index(const struct mx_node *n, const struct mx_expr *e, const struct dw_scope *sc,
+		      const struct mprint_frame *f, struct place *p, char *msg, size_t mlen)
 {
 	struct pctx c = {.f = f};
 	const struct dw_type *st, *et;

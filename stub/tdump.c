@@ -28,8 +28,8 @@
 #include "tdump.h"
 #include "trace.h"
 
-#define SUMMARY_MAX    160 /* bytes of values on a tframes line */
-#define LIVE_PER_SEC   20  /* tlive lines per second before hits are only counted */
+#define SUMMARY_MAX  160 /* bytes of values on a tframes line */
+#define LIVE_PER_SEC 20	 /* tlive lines per second before hits are only counted */
 
 /* One stored frame, its view and its scope. */
 struct fview {
@@ -105,8 +105,8 @@ static struct fview *view_get(struct sess *s, size_t n, int *err)
 	fv->scope_err = -ENOENT;
 	snprintf(fv->why, sizeof(fv->why), "no DWARF cache");
 	if (c)
-		fv->scope_err = dw_cache__scope(c, s->tgt, fv->v.pc, &fv->sc, fv->why,
-						sizeof(fv->why));
+		fv->scope_err =
+			dw_cache__scope(c, s->tgt, fv->v.pc, &fv->sc, fv->why, sizeof(fv->why));
 	return fv;
 }
 

@@ -172,10 +172,10 @@ static void test_c(void)
 	struct fb *f = calloc(1, sizeof(*f));
 	uint8_t item[40] = {0};
 
-	regs[5] = 0x1000;	  /* rdi: it */
-	regs[4] = 0x2000;	  /* rsi: name */
-	regs[3] = (uint64_t)-42;  /* rdx: n */
-	regs[2] = 0x3000;	  /* rcx: a pointer nothing collected */
+	regs[5] = 0x1000;	 /* rdi: it */
+	regs[4] = 0x2000;	 /* rsi: name */
+	regs[3] = (uint64_t)-42; /* rdx: n */
+	regs[2] = 0x3000;	 /* rcx: a pointer nothing collected */
 	fb_regs(f, regs, 17);
 	put_le(item, 1, 4);
 	put_le(item + 8, 0x2100, 8);
@@ -189,8 +189,8 @@ static void test_c(void)
 	mprint__frame(&v, &tf);
 
 	l = reg_loc(DR_RDI);
-	EXPECT(val(ptr(it, NULL), &l, &v, false),
-	       "0x1000 -> {id = 1, label = \"fi\\\"rst\\n\", pos = {x = 10, y = -20}, tag = \"one\"}");
+	EXPECT(val(ptr(it, NULL), &l, &v, false), "0x1000 -> {id = 1, label = \"fi\\\"rst\\n\", "
+						  "pos = {x = 10, y = -20}, tag = \"one\"}");
 	l = reg_loc(DR_RSI);
 	EXPECT(val(ptr(chr, NULL), &l, &v, false), "\"alpha\"");
 	l = reg_loc(DR_RDX);
@@ -203,8 +203,9 @@ static void test_c(void)
 	/* a struct at an address, partly collected: only tag (+32) lies in a block */
 	rsp_buf__reset(&out);
 	mprint__value_at(&out, it, 0x1000 - 32, &v, false);
-	EXPECT(out.data, "{id = <not collected>, label = <not collected>, pos = {x = <not collected>, "
-			 "y = <not collected>}, tag = \"\\001\"}");
+	EXPECT(out.data,
+	       "{id = <not collected>, label = <not collected>, pos = {x = <not collected>, "
+	       "y = <not collected>}, tag = \"\\001\"}");
 	/* optimized out */
 	l = (struct dw_loc){.npieces = 1, .why = "optimized out at this pc"};
 	l.pieces[0].kind = DWP_UNAVAIL;
@@ -280,7 +281,8 @@ static void test_go(void)
 	uint64_t regs[17] = {0};
 	struct fb *f = calloc(1, sizeof(*f));
 	struct dw_type *str = go_string(), *sl = ty(DWT_GO_SLICE, "[]string", 24);
-	struct dw_type *pt = ty(DWT_STRUCT, "main.Point", 32), *map = ty(DWT_GO_MAP, "map[string]int64", 8);
+	struct dw_type *pt = ty(DWT_STRUCT, "main.Point", 32),
+		       *map = ty(DWT_GO_MAP, "map[string]int64", 8);
 	struct dw_type *ef = ty(DWT_GO_EFACE, "interface {}", 16);
 	struct dw_type *i64 = base("int64", 8, DW_ATE_signed);
 	const int sreg[] = {DR_RAX, DR_RBX}, slreg[] = {DR_RCX, DR_RDI, DR_RSI};
@@ -372,7 +374,8 @@ static void test_go(void)
 			{"p.Nope", "p.Nope = main.Point has no member 'Nope'\n"},
 			{"nope", "nope = 'nope' is not in scope in main.handle\n"},
 			{"$rdx", "$rdx = 0x6800\n"},
-			{"$args", "name = \"req-1\"\np = 0x6800 -> {X: 1, Y: 2, Label: \"pt-1\"}\n"},
+			{"$args",
+			 "name = \"req-1\"\np = 0x6800 -> {X: 1, Y: 2, Label: \"pt-1\"}\n"},
 		};
 		char msg[128];
 		size_t i;
@@ -417,5 +420,5 @@ int main(void)
 	test_go();
 	rsp_buf__free(&out);
 	/* the hand-made types are left to the process's end */
-	return check_summary("test_mprint");
+	return check_summary("mprint");
 }
