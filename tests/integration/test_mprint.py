@@ -19,25 +19,13 @@ import time
 
 from harness import (CLIENT_ENV, actions, attached, gdb_pipe, needs_bpf, tail, wait_until)
 from harness import gdb_connect as connect
+from harness import gdb_trace_regs
 from harness import gdb_tstart as tstart
-from harness import gdb_wait_frames as wait_created
 
 TFRAMES_GO = re.compile(
     r"^(\d+)  \d\d:\d\d:\d\d\.\d{6}  thread (\d+)  goroutine (\d+)  tp (\d+)  "
     r"main\.handle\(name=\"req-(\d+)\", n=(\d+), p=0x[0-9a-f]+ -> \{\.\.\.\}, "
     r"tags=\[\]string len (\d) cap \d \[(.*)\]\)$", re.M)
-
-
-def frames_of(g, stub, *funcs, frames=4):
-    """Trace funcs with `collect $regs`, run until frames exist, stop."""
-    connect(g, stub)
-    for f in funcs:
-        out = g.cmd(f"trace {f}")
-        assert re.search(r"Tracepoint \d+ at", out), out
-        g.cmd(actions("collect $regs"))
-    tstart(g)
-    wait_created(g, frames)
-    g.cmd("tstop")
 
 
 def go_handle_lines(k):
@@ -58,7 +46,7 @@ def test_tdump_go_strings_structs_slices():
     """Go handle(): exact strings, struct fields through a pointer, slices;
     tframes shows the goroutine id; tdump defaults to the tfind frame."""
     with attached("govalues") as (t, stub), gdb_pipe(file=t.path) as g:
-        frames_of(g, stub, "main.handle", frames=3)
+        gdb_trace_regs(g, stub, "main.handle", frames=3)
         out = g.cmd("monitor tframes 0 3")
         lines = TFRAMES_GO.findall(out)
         assert len(lines) == 3, f"tframes:\n{out}"
@@ -87,7 +75,7 @@ def test_tdump_go_interface_map_chan():
     """Go describe(any) and stats(map, chan): the dynamic type's name and
     value; a map's length; a channel's length and capacity."""
     with attached("govalues") as (t, stub), gdb_pipe(file=t.path) as g:
-        frames_of(g, stub, "main.describe", "main.stats", frames=8)
+        gdb_trace_regs(g, stub, "main.describe", "main.stats", frames=8)
         out = g.cmd("monitor tframes 0 8")
         vals = re.findall(r"tp 1  main\.describe\(v=(.*)\)$", out, re.M)
         stats = re.findall(r"tp 2  main\.stats\(m=map\[string\]int64 len (\d), "
@@ -123,7 +111,7 @@ def test_tdump_c_strings_structs():
              "beta": '{id = 2, label = "second", pos = {x = 30, y = 40}, tag = "two"}',
              "gamma": '{id = 3, label = "heap-third", pos = {x = 50, y = 60}, tag = "three"}'}
     with attached("cvalues-O2") as (t, stub), gdb_pipe(file=t.path) as g:
-        frames_of(g, stub, "process", frames=3)
+        gdb_trace_regs(g, stub, "process", frames=3)
         out = g.cmd("monitor tframes 0 3")
         lines = re.findall(r"^(\d+)  \d\d:\d\d:\d\d\.\d{6}  thread (\d+)  tp 1  "
                            r"process\(it=0x[0-9a-f]+ -> \{\.\.\.\}, name=\"(\w+)\", n=(\d+)\)$",
