@@ -292,8 +292,14 @@ static void dump_values(struct fview *fv, struct rsp_buf *out)
 		return;
 	}
 	/*
-	 * MONITOR TRACEPOINTS: with tp->mon, its EXPR texts go to dump_exprs()
-	 * instead of $args (stub/montrace.c wires them in).
+	 * MONITOR TRACEPOINTS: with tp->mon (stub/montrace.h, merged from the
+	 * montrace branch), its expressions replace $args:
+	 *     if (tp && tp->mon) {
+	 *             dump_exprs(fv, (const char *const *)tp->mon->exprs,
+	 *                        tp->mon->nexprs, out);
+	 *             return;
+	 *     }
+	 * ($args among them prints every parameter, $regs the registers.)
 	 */
 	if (!fv->v.regs) {
 		rsp_buf__puts(out, "(no registers collected: `collect $regs` in the tracepoint's "
