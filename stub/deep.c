@@ -656,6 +656,31 @@ int deep__plan(const struct dw_scope *s, uint32_t budget, struct deep_plan *out)
 	return 0;
 }
 
+/*
+ * Go: the goroutine id, runtime.g.goid at r14 + off (Go keeps the current
+ * g in r14 on amd64), so tframes/tdump can say which goroutine hit:
+ *     reg r14; const OFF; add; const 8; trace; end
+ */
+int deep__plan_goid(struct deep_plan *p, int64_t off)
+{
+	struct bc b = {0};
+
+	if (p->n >= DEEP_MAX_EXPRS)
+		return -E2BIG;
+	op16(&b, BPFC_AXOP_REG, 14);
+	add_off(&b, off);
+	cnst(&b, 8);
+	op(&b, BPFC_AXOP_TRACE);
+	op(&b, BPFC_AXOP_END);
+	p->code[p->n] = malloc(b.n);
+	if (!p->code[p->n])
+		return -ENOMEM;
+	memcpy(p->code[p->n], b.b, b.n);
+	p->len[p->n++] = b.n;
+	p->bytes += 8;
+	return 0;
+}
+
 void deep__plan_free(struct deep_plan *p)
 {
 	size_t i;
@@ -688,6 +713,11 @@ struct deep *deep__new(void)
 		d = NULL;
 	}
 	return d;
+}
+
+struct dw_cache *deep__cache(const struct trace *tr)
+{
+	return tr->deep ? tr->deep->cache : NULL;
 }
 
 void deep__free(struct deep *d)
@@ -733,6 +763,7 @@ void deep__append(struct trace *tr, const struct tp *tp, struct bpfc_expr *out, 
 	struct deep_tp *e = slot_of(tr, tp);
 	struct dw_scope s;
 	char msg[600];
+	int64_t goid;
 	size_t i;
 	int err;
 
@@ -766,12 +797,18 @@ void deep__append(struct trace *tr, const struct tp *tp, struct bpfc_expr *out, 
 		return;
 	}
 	err = deep__plan(&s, tr->deep_budget, &e->plan);
-	dw_scope__free(&s);
 	if (err) {
+		dw_scope__free(&s);
 		snprintf(e->note, sizeof(e->note), "nothing deeper: %s", strerror(-err));
 		return;
 	}
 	snprintf(e->note, sizeof(e->note), "%s", e->plan.summary);
+	if (s.go &&
+	    !dw_cache__go_goid(tr->deep->cache, tr->tgt, tp->addr, &goid, msg, sizeof(msg)) &&
+	    !deep__plan_goid(&e->plan, goid))
+		snprintf(e->note + strlen(e->note), sizeof(e->note) - strlen(e->note),
+			 "; goroutine id (8 bytes at r14%+lld)", (long long)goid);
+	dw_scope__free(&s);
 	for (i = 0; i < e->plan.n && *n < max; i++) {
 		out[*n].code = e->plan.code[i];
 		out[*n].len = e->plan.len[i];

@@ -66,11 +66,16 @@ struct deep_plan {
  */
 int deep__plan(const struct dw_scope *s, uint32_t budget, struct deep_plan *p);
 void deep__plan_free(struct deep_plan *p);
+/* Go: append an expression collecting runtime.g.goid (8 bytes at r14 + off). */
+int deep__plan_goid(struct deep_plan *p, int64_t off);
 
 /* Per-trace state: the DWARF cache and each tracepoint's plan (by slot). */
 struct deep;
 struct deep *deep__new(void);
 void deep__free(struct deep *d);
+
+/* The trace's DWARF cache (NULL if none), for typed printing of frames. */
+struct dw_cache *deep__cache(const struct trace *tr);
 
 /*
  * At tp_load: append tp's deep expressions to out[*n] (room for max), as

@@ -55,6 +55,8 @@ struct dw_file {
 	Dwarf *dw;
 	Dwarf_CFI *eh_cfi; /* dwarf_getcfi_elf(): ours to end */
 	char debug_path[256];
+	uint64_t go_types; /* go_types_base(), once known */
+	bool go_types_known;
 };
 
 /* ---- small things ---- */
@@ -1024,6 +1026,42 @@ int dw_file__line_pcs(struct dw_file *f, const char *file, int line, uint64_t *p
 	return (int)n;
 }
 
+/* The byte offset of member in the top-level struct type (e.g. runtime.g's goid). */
+int dw_file__member_offset(struct dw_file *f, const char *type, const char *member, int64_t *off)
+{
+	Dwarf_Off cuoff = 0, next;
+	size_t hsize;
+
+	while (dwarf_nextcu(f->dw, cuoff, &next, &hsize, NULL, NULL, NULL) == 0) {
+		Dwarf_Die cu, d, m;
+
+		Dwarf_Off here = cuoff;
+
+		cuoff = next;
+		if (!dwarf_offdie(f->dw, here + hsize, &cu) || dwarf_child(&cu, &d))
+			continue;
+		do {
+			const char *n = dwarf_diename(&d);
+			Dwarf_Attribute a;
+			Dwarf_Word w;
+
+			if (dwarf_tag(&d) != DW_TAG_structure_type || !n || strcmp(n, type) ||
+			    dwarf_child(&d, &m))
+				continue;
+			do {
+				n = dwarf_diename(&m);
+				if (dwarf_tag(&m) == DW_TAG_member && n && !strcmp(n, member) &&
+				    dwarf_attr(&m, DW_AT_data_member_location, &a) &&
+				    !dwarf_formudata(&a, &w)) {
+					*off = (int64_t)w;
+					return 0;
+				}
+			} while (dwarf_siblingof(&m, &m) == 0);
+		} while (dwarf_siblingof(&d, &d) == 0);
+	}
+	return -ENOENT;
+}
+
 /* Load bias of the file mapped at m: runtime = file vaddr + bias. */
 int dw_file__map_bias(const struct dw_file *f, const struct tgt_map *m, uint64_t *bias)
 {
@@ -1043,4 +1081,109 @@ int dw_file__map_bias(const struct dw_file *f, const struct tgt_map *m, uint64_t
 		}
 	}
 	return -ENOENT;
+}
+
+/* ---- Go runtime types ---- */
+
+#define DW_AT_go_runtime_type 0x2904 /* the type's runtime._type (cmd/internal/dwarf) */
+
+/*
+ * Where the Go linker's type data starts (moduledata.types): the symbol
+ * runtime.types, else .rodata (where the linker puts them first); 0 if neither.
+ */
+static uint64_t go_types_base(Elf *elf)
+{
+	uint64_t rodata = 0;
+	size_t shstrndx;
+	Elf_Scn *scn = NULL;
+
+	if (!elf || elf_getshdrstrndx(elf, &shstrndx))
+		return 0;
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		Elf_Data *d;
+		const char *n;
+		size_t i;
+
+		if (!gelf_getshdr(scn, &sh))
+			continue;
+		n = elf_strptr(elf, shstrndx, sh.sh_name);
+		if (n && !strcmp(n, ".rodata"))
+			rodata = sh.sh_addr;
+		if (sh.sh_type != SHT_SYMTAB || !sh.sh_entsize || !(d = elf_getdata(scn, NULL)))
+			continue;
+		for (i = 0; i < sh.sh_size / sh.sh_entsize; i++) {
+			GElf_Sym sym;
+			const char *sn;
+
+			if (gelf_getsym(d, (int)i, &sym) &&
+			    (sn = elf_strptr(elf, sh.sh_link, sym.st_name)) &&
+			    !strcmp(sn, "runtime.types"))
+				return sym.st_value;
+		}
+	}
+	return rodata;
+}
+
+/*
+ * The Go type DIE whose DW_AT_go_runtime_type is addr (a file address):
+ * true with *die.  The attribute holds the offset from moduledata.types
+ * (Go 1.x linkers; Delve reads it so); an absolute address also matches.
+ */
+static bool go_rtype_die(struct dw_file *f, uint64_t addr, Dwarf_Die *die)
+{
+	Dwarf_Off off = 0, next;
+	size_t hsize;
+	uint64_t base, rel;
+
+	if (!f->go_types_known) {
+		f->go_types = go_types_base(f->elf);
+		f->go_types_known = true;
+	}
+	base = f->go_types;
+	rel = addr >= base ? addr - base : addr;
+
+	while (dwarf_nextcu(f->dw, off, &next, &hsize, NULL, NULL, NULL) == 0) {
+		Dwarf_Die cu;
+
+		if (dwarf_offdie(f->dw, off + hsize, &cu) && !dwarf_child(&cu, die)) {
+			do {
+				Dwarf_Attribute a;
+				Dwarf_Addr v;
+				Dwarf_Word w;
+
+				if (!dwarf_attr(die, DW_AT_go_runtime_type, &a))
+					continue;
+				if (!dwarf_formaddr(&a, &v) && (v == rel || v == addr))
+					return true;
+				if (!dwarf_formudata(&a, &w) && (w == rel || w == addr))
+					return true;
+			} while (dwarf_siblingof(die, die) == 0);
+		}
+		off = next;
+	}
+	return false;
+}
+
+int dw_file__go_rtype(struct dw_file *f, uint64_t addr, struct dw_scope *s,
+		      const struct dw_type **out, char *name, size_t nlen)
+{
+	struct conv *c;
+	Dwarf_Die die;
+
+	*out = NULL;
+	if (!go_rtype_die(f, addr, &die)) {
+		rsp_msgf(name, nlen, "no Go type in the DWARF has its runtime type at 0x%llx",
+			 (unsigned long long)addr);
+		return -ENOENT;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->s = s;
+	c->go = true;
+	*out = type_conv(c, &die, 0);
+	free(c);
+	rsp_msgf(name, nlen, "%s", dwarf_diename(&die) ? dwarf_diename(&die) : "?");
+	return *out ? 0 : -ENOMEM;
 }

@@ -174,6 +174,16 @@ int dw_file__scope(struct dw_file *f, uint64_t pc, uint64_t bias, struct dw_scop
 int dw_file__func_pcs(struct dw_file *f, const char *name, uint64_t *pcs, size_t max);
 /* Statement pcs of FILE:LINE (file is a path or its tail): count (<= max), or -errno. */
 int dw_file__line_pcs(struct dw_file *f, const char *file, int line, uint64_t *pcs, size_t max);
+/*
+ * Go: the type whose runtime._type is at file address addr (an interface's
+ * dynamic type, by DW_AT_go_runtime_type), converted into s's types (freed
+ * with s), its DWARF name ("*main.Point", "int64") into name.  0, or
+ * -ENOENT / -ENOMEM with the reason in name.
+ */
+int dw_file__go_rtype(struct dw_file *f, uint64_t addr, struct dw_scope *s,
+		      const struct dw_type **out, char *name, size_t nlen);
+/* Byte offset of member in the top-level struct type named type: 0 or -ENOENT. */
+int dw_file__member_offset(struct dw_file *f, const char *type, const char *member, int64_t *off);
 /* Number of functions with a pc (walks every CU: the indexing cost). */
 int dw_file__count_funcs(struct dw_file *f);
 
@@ -201,5 +211,15 @@ int dw_cache__func_pcs(struct dw_cache *c, struct tgt *t, const char *name, uint
 		       size_t max);
 int dw_cache__line_pcs(struct dw_cache *c, struct tgt *t, const char *file, int line, uint64_t *pcs,
 		       size_t max);
+/* dw_file__go_rtype() at runtime address addr of the target t. */
+int dw_cache__go_rtype(struct dw_cache *c, struct tgt *t, uint64_t addr, struct dw_scope *s,
+		       const struct dw_type **out, char *name, size_t nlen);
+/*
+ * For the Go program mapped at runtime pc: the byte offset of runtime.g's
+ * goid (Go keeps the current g in r14 on amd64, so a frame can show the
+ * goroutine id).  0, or -ENOENT with msg (not Go, or no DWARF).
+ */
+int dw_cache__go_goid(struct dw_cache *c, struct tgt *t, uint64_t pc, int64_t *off, char *msg,
+		      size_t mlen);
 
 #endif

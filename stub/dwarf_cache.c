@@ -27,6 +27,8 @@ struct dw_entry {
 	int err;
 	char msg[700];
 	uint64_t used;
+	int goid_err; /* 1: not looked up yet */
+	int64_t goid_off;
 };
 
 struct dw_cache {
@@ -80,6 +82,7 @@ static struct dw_entry *cache_get(struct dw_cache *c, struct tgt *t, const struc
 	memset(e, 0, sizeof(*e));
 	e->inode = m->inode;
 	e->used = ++c->clock;
+	e->goid_err = 1;
 	snprintf(e->path, sizeof(e->path), "%.511s", m->path);
 	fd = tgt__open_mapping(t, m);
 	if (fd < 0) {
@@ -110,29 +113,42 @@ static int find_map(struct tgt *t, uint64_t pc, struct tgt_map *out, char *msg, 
 	return 0;
 }
 
+/* The open file holding runtime address addr and its load bias: 0, or -errno with msg. */
+static int file_at(struct dw_cache *c, struct tgt *t, uint64_t addr, struct tgt_map *m,
+		   struct dw_file **f, uint64_t *bias, char *msg, size_t mlen)
+{
+	struct dw_entry *e;
+	int err = find_map(t, addr, m, msg, mlen);
+
+	if (err)
+		return err;
+	e = cache_get(c, t, m);
+	if (!e->f) {
+		rsp_msgf(msg, mlen, "%s", e->msg);
+		return e->err ? e->err : -ENOENT;
+	}
+	if (dw_file__map_bias(e->f, m, bias)) {
+		rsp_msgf(msg, mlen, "no DWARF for %s: no PT_LOAD for its mapping at 0x%llx",
+			 m->path, (unsigned long long)m->start);
+		return -ENOENT;
+	}
+	*f = e->f;
+	return 0;
+}
+
 int dw_cache__scope(struct dw_cache *c, struct tgt *t, uint64_t pc, struct dw_scope *out, char *msg,
 		    size_t mlen)
 {
-	struct dw_entry *e;
+	struct dw_file *f;
 	struct tgt_map m;
 	uint64_t bias;
 	int err;
 
 	memset(out, 0, sizeof(*out));
-	err = find_map(t, pc, &m, msg, mlen);
+	err = file_at(c, t, pc, &m, &f, &bias, msg, mlen);
 	if (err)
 		return err;
-	e = cache_get(c, t, &m);
-	if (!e->f) {
-		rsp_msgf(msg, mlen, "%s", e->msg);
-		return e->err ? e->err : -ENOENT;
-	}
-	if (dw_file__map_bias(e->f, &m, &bias)) {
-		rsp_msgf(msg, mlen, "no DWARF for %s: no PT_LOAD for its mapping at 0x%llx", m.path,
-			 (unsigned long long)m.start);
-		return -ENOENT;
-	}
-	err = dw_file__scope(e->f, pc - bias, bias, out, msg, mlen);
+	err = dw_file__scope(f, pc - bias, bias, out, msg, mlen);
 	if (!err)
 		snprintf(out->path, sizeof(out->path), "%.511s", m.path);
 	else if (err == -ENOENT)
@@ -188,4 +204,43 @@ int dw_cache__line_pcs(struct dw_cache *c, struct tgt *t, const char *file, int 
 		       size_t max)
 {
 	return each_file(c, t, NULL, file, line, pcs, max);
+}
+
+int dw_cache__go_goid(struct dw_cache *c, struct tgt *t, uint64_t pc, int64_t *off, char *msg,
+		      size_t mlen)
+{
+	struct dw_entry *e;
+	struct tgt_map m;
+	int err;
+
+	err = find_map(t, pc, &m, msg, mlen);
+	if (err)
+		return err;
+	e = cache_get(c, t, &m);
+	if (!e->f) {
+		rsp_msgf(msg, mlen, "%s", e->msg);
+		return e->err ? e->err : -ENOENT;
+	}
+	if (e->goid_err == 1)
+		e->goid_err = dw_file__member_offset(e->f, "runtime.g", "goid", &e->goid_off);
+	if (e->goid_err) {
+		rsp_msgf(msg, mlen, "no runtime.g.goid in the DWARF of %s (not a Go program)",
+			 m.path);
+		return e->goid_err;
+	}
+	*off = e->goid_off;
+	return 0;
+}
+
+int dw_cache__go_rtype(struct dw_cache *c, struct tgt *t, uint64_t addr, struct dw_scope *s,
+		       const struct dw_type **out, char *name, size_t nlen)
+{
+	struct dw_file *f;
+	struct tgt_map m;
+	uint64_t bias;
+	int err;
+
+	*out = NULL;
+	err = file_at(c, t, addr, &m, &f, &bias, name, nlen);
+	return err ? err : dw_file__go_rtype(f, addr - bias, s, out, name, nlen);
 }

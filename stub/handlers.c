@@ -49,6 +49,7 @@
 #include "sdt.h"
 #include "server.h"
 #include "session.h"
+#include "tdump.h"
 #include "trace.h"
 
 /* The largest memory read served at once (m, x): well inside PacketSize. */
@@ -612,13 +613,19 @@ static int refuse_step(struct sess *s, struct rsp_buf *r)
  * (MIEngine's IsAsyncBreakSignal; CDT shows "Suspended"); T05 could look
  * like a hit of an accepted breakpoint, T00 is shown as an exception.
  * LLDB, which has no tracepoints, keeps the old way: silent until 0x03.
+ * With `monitor tlive on`, GDB too stays in the resume until 0x03, and each
+ * new frame is printed on the console meanwhile (stub/tdump.c).
  */
 static int h_continue(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 {
 	struct sess *s = ctx;
 
-	if (s->lldb) {
+	if (s->lldb || s->tlive) {
+		if (s->tlive && !s->lldb)
+			sess__console(s, "bpfstub: tlive: each hit is printed as it is collected; "
+					 "interrupt (Ctrl-C) to get the prompt back.\n");
 		s->running = true;
+		tdump__live_start(s);
 		return 0;
 	}
 	sess__console(s, "bpfstub: the target never stops, so it runs on: tracepoints keep "

@@ -51,6 +51,8 @@ HDL(hdl_vfile_fstat);
 int hdl_frame_regs(struct sess *s, int regno, struct rsp_buf *r);
 /* m: collected bytes, or live for QTro ranges; -EIO if neither. */
 ssize_t hdl_frame_mem(struct sess *s, uint64_t addr, void *buf, size_t len);
+/* Memory no frame holds but that is constant (QTro, read-only file mappings), live. */
+ssize_t hdl_frame_live_mem(struct sess *s, uint64_t addr, void *buf, size_t len);
 /* qXfer:traceframe-info:read's document. */
 int hdl_frame_info_xml(struct sess *s, struct rsp_buf *o);
 

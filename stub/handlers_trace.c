@@ -482,17 +482,10 @@ static size_t ro_file_bytes(struct sess *s, uint64_t addr, size_t len)
 	return m.end - addr < len ? (size_t)(m.end - addr) : len;
 }
 
-ssize_t hdl_frame_mem(struct sess *s, uint64_t addr, void *buf, size_t len)
+ssize_t hdl_frame_live_mem(struct sess *s, uint64_t addr, void *buf, size_t len)
 {
-	struct tf_frame f;
-	size_t got;
 	ssize_t n;
 
-	if (tf_store__get(&s->tr->store, (size_t)s->frame, &f))
-		return -ENOENT;
-	got = tf_frame__read_mem(&f, addr, buf, len);
-	if (got)
-		return (ssize_t)got;
 	/*
 	 * Not collected, but constant: the QTro ranges GDB declared (code,
 	 * rodata) and read-only file mappings, read live without the probes'
@@ -509,6 +502,19 @@ ssize_t hdl_frame_mem(struct sess *s, uint64_t addr, void *buf, size_t len)
 	if (n > 0)
 		tr__unpatch(s->tr, addr, buf, (size_t)n);
 	return n;
+}
+
+ssize_t hdl_frame_mem(struct sess *s, uint64_t addr, void *buf, size_t len)
+{
+	struct tf_frame f;
+	size_t got;
+
+	if (tf_store__get(&s->tr->store, (size_t)s->frame, &f))
+		return -ENOENT;
+	got = tf_frame__read_mem(&f, addr, buf, len);
+	if (got)
+		return (ssize_t)got;
+	return hdl_frame_live_mem(s, addr, buf, len);
 }
 
 /* ---- upload, raw frames, saving ----------------------------------------- */

@@ -15,6 +15,7 @@
  */
 #include <errno.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@
 #include "guard.h"
 #include "monitor.h"
 #include "session.h"
+#include "tdump.h"
 #include "trace.h"
 
 struct mon_cmd {
@@ -261,6 +263,52 @@ static int mon_status(struct sess *s, const struct rsp_mon_line *l, size_t arg, 
 	return mon_show(s, l, arg, msg, mlen);
 }
 
+/* ---- frames: tframes, tdump, tlive (stub/tdump.c) ----------------------- */
+
+static int mon_tframes(struct sess *s, const struct rsp_mon_line *l, size_t arg, char *msg,
+		       size_t mlen)
+{
+	uint64_t from = 0, count = 20;
+	int err = 0;
+
+	if (arg < l->argc)
+		err = rsp_mon_number(l->argv[arg], "tframes FROM", false, false, 0, UINT32_MAX,
+				     &from, msg, mlen);
+	if (!err && arg + 1 < l->argc)
+		err = rsp_mon_number(l->argv[arg + 1], "tframes COUNT", false, false, 1, UINT32_MAX,
+				     &count, msg, mlen);
+	return err ? err : tdump__frames(s, (size_t)from, (size_t)count);
+}
+
+static int mon_tdump(struct sess *s, const struct rsp_mon_line *l, size_t arg, char *msg,
+		     size_t mlen)
+{
+	uint64_t n;
+	int err;
+
+	if (arg == l->argc)
+		return tdump__frame(s, -1, msg, mlen);
+	err = rsp_mon_number(l->argv[arg], "tdump N", false, false, 0, INT32_MAX, &n, msg, mlen);
+	return err ? err : tdump__frame(s, (long)n, msg, mlen);
+}
+
+static int mon_tlive(struct sess *s, const struct rsp_mon_line *l, size_t arg, char *msg,
+		     size_t mlen)
+{
+	if (strcmp(l->argv[arg], "on") && strcmp(l->argv[arg], "off")) {
+		snprintf(msg, mlen, "tlive takes on or off, not '%.60s'", l->argv[arg]);
+		return -EINVAL;
+	}
+	s->tlive = !strcmp(l->argv[arg], "on");
+	if (s->tlive && s->nonstop)
+		sess__console(s, "tlive: on, but it streams only in all-stop mode\n");
+	else
+		sess__console(s, "tlive: %s\n",
+			      s->tlive ? "on: a continue prints each hit until interrupted"
+				       : "off");
+	return 0;
+}
+
 /* ---- help and the table ------------------------------------------------- */
 
 static int mon_help(struct sess *s, const struct rsp_mon_line *l, size_t arg, char *msg,
@@ -294,6 +342,17 @@ static const struct mon_cmd cmds[] = {
 	 "a run nobody stopped ends by itself after DURATION (90s, 30m, 2h; default 1h; "
 	 "counted from tstart)",
 	 1, 1, mon_set},
+	{"tframes", "[FROM [COUNT]]",
+	 "one line per stored frame: time, thread, goroutine, tracepoint, arguments "
+	 "(default 0 20)",
+	 0, 2, mon_tframes},
+	{"tdump", "[N]",
+	 "every value of frame N, typed by DWARF (default: the tfind frame, else the last)", 0, 1,
+	 mon_tdump},
+	{"tlive", "on|off",
+	 "while the client continues (all-stop), print each hit as one line until interrupted "
+	 "(at most 20 a second; default off)",
+	 1, 1, mon_tlive},
 };
 
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))

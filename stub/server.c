@@ -33,6 +33,7 @@
 #include "monitor.h"
 #include "server.h"
 #include "session.h"
+#include "tdump.h"
 #include "target.h"
 #include "trace.h"
 #include "tracefile.h"
@@ -331,6 +332,7 @@ static enum client_end serve_client(const struct srv_opts *o, struct tgt *t, str
 			break;
 		}
 		tr__poll(tr);
+		tdump__live_tick(&s);
 		if (!tgt__alive(t) && !gone_reported) {
 			gone_reported = true;
 			fprintf(stderr, "bpfstub: pid %d exited\n", t->pid);

@@ -53,6 +53,13 @@ struct sess {
 	bool close_after_reply; /* D, vKill: drop the client once replied */
 	bool quit_after_close;	/* target gone: the server exits after this client */
 
+	/* monitor tlive (stub/tdump.c): an all-stop continue streams each new frame */
+	bool tlive;
+	uint64_t live_next;    /* frames created before this were shown or counted */
+	uint64_t live_win_ms;  /* start of the current one-second window, 0 none */
+	unsigned live_lines;   /* lines sent in it */
+	uint64_t live_skipped; /* hits left out in it */
+
 	pid_t g_tid;	/* Hg selection, 0 = any */
 	pid_t stop_tid; /* thread the stop reply named */
 

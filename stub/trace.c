@@ -42,8 +42,6 @@
 #define TR_MAX_TPS	 256
 #define TR_MAX_ACTIONS	 1024	    /* per location: bounds what a client can make us keep */
 #define TR_RING_SIZE	 (8u << 20) /* 8 MiB: ~30k frames of registers + 64 bytes between drains */
-#define TR_TSV_TIMESTAMP 1
-#define TR_TSV_THREAD	 2
 #define TR_REG_RSP	 7 /* GDB's amd64 register number */
 
 static const struct {

@@ -123,6 +123,10 @@ struct tp_tsv {
 #define TR_TRACE_TIMEOUT_DEFAULT 3600u
 #define TR_TRACE_TIMEOUT_MAX	 (30u * 86400u)
 
+/* The builtin trace state variables every frame carries (V blocks). */
+#define TR_TSV_TIMESTAMP 1 /* wall-clock microseconds of the hit */
+#define TR_TSV_THREAD	 2 /* the hitting thread's id */
+
 enum tr_stop {
 	TR_NOT_RUN,
 	TR_RUNNING,

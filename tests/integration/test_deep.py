@@ -21,6 +21,7 @@ import tempfile
 from harness import (Target, ThreadStateSampler, Stub, actions, attached, elf_symbols, gdb_batch,
                      gdb_pipe, load_bias, needs_bpf, require_stub, target_path)
 from harness import gdb_connect as connect
+from harness import gdb_trace_regs
 from harness import gdb_tstart as tstart
 from harness import gdb_wait_frames as wait_created
 
@@ -29,16 +30,6 @@ C_ITEMS = {
     8: '{id = 8, weight = 2.5, label = 0x[0-9a-f]+ "eight", next = 0x0}',
 }
 C_NAMES = {7: "alpha", 8: "bravo-charlie"}
-
-
-def trace_regs(g, stub, where, frames=4):
-    connect(g, stub)
-    out = g.cmd(f"trace {where}")
-    assert re.search(r"Tracepoint \d+ at", out), out
-    g.cmd(actions("collect $regs"))
-    tstart(g)
-    wait_created(g, frames)
-    g.cmd("tstop")
 
 
 def check_c_frames(g):
@@ -75,7 +66,7 @@ def check_c_frames(g):
 def test_deep_c_o2_args_whole():
     """C -O2 PIE, `collect $regs` only: info args, print *it, print name, tdump."""
     with attached("deep_c-O2") as (t, stub), gdb_pipe(file=t.path) as g:
-        trace_regs(g, stub, "process")
+        gdb_trace_regs(g, stub, "process")
         check_c_frames(g)
         out = g.cmd("monitor status")
         assert re.search(r"^deep collection: \d+ bytes per hit, depth 2$", out, re.M), out
@@ -87,7 +78,7 @@ def test_deep_c_o2_args_whole():
 def test_deep_c_o0_args_whole():
     """C -O0 PIE: the parameters live in the frame (rbp slots): collected too."""
     with attached("deep_c-O0") as (t, stub), gdb_pipe(file=t.path) as g:
-        trace_regs(g, stub, "process")
+        gdb_trace_regs(g, stub, "process")
         check_c_frames(g)
 
 
@@ -105,7 +96,7 @@ def test_deep_go_args_whole():
     with attached("deepgo") as (t, stub), gdb_pipe(file=t.path) as g:
         # What GDB auto-loads from .debug_gdb_scripts when the safe-path allows it.
         g.cmd(f"source {go_runtime_gdb()}")
-        trace_regs(g, stub, "main.handle")
+        gdb_trace_regs(g, stub, "main.handle")
         for f in (0, 1):
             out = g.cmd(f"tfind {f}")
             assert f"Found trace frame {f}" in out, out
@@ -176,7 +167,7 @@ def test_deep_blocks_survive_tsave_tfile():
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "deep.tf")
         with attached("deep_c-O2") as (t, stub), gdb_pipe(file=t.path) as g:
-            trace_regs(g, stub, "process")
+            gdb_trace_regs(g, stub, "process")
             out = g.cmd(f"tsave {path}")
             assert f"Trace data saved to file '{path}'" in out, out
             prog, bias = t.path, load_bias(t.pid, t.path)

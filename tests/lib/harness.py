@@ -1109,6 +1109,19 @@ def gdb_wait_frames(g, n, timeout=10):
     return wait_until(enough, timeout, interval=0.05, what=f"{n} trace frames")
 
 
+def gdb_trace_regs(g, stub, *wheres, frames=4):
+    """Connect, `trace W` + `collect $regs` for each W, tstart, wait for
+    frames frames, tstop (deep collection adds what the arguments point to)."""
+    gdb_connect(g, stub)
+    for w in wheres:
+        out = g.cmd(f"trace {w}")
+        assert re.search(r"Tracepoint \d+ at", out), out
+        g.cmd(actions("collect $regs"))
+    gdb_tstart(g)
+    gdb_wait_frames(g, frames)
+    g.cmd("tstop")
+
+
 def gdb_wait_trace_stopped(g, timeout=10):
     """Wait until the trace is no longer running (it stopped by itself); the status."""
     def stopped():

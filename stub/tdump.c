@@ -1,0 +1,406 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * stub/tdump.c - stored frames as text (see tdump.h).
+ *
+ * A frame is looked at as tfind shows it (stub/mprint.h's view over its
+ * blocks, with the live read-only rule of handlers_trace.c), named by the
+ * DWARF scope at its pc.  The frame's time and thread are the builtin
+ * trace state variables every frame carries; a Go frame's goroutine id is
+ * runtime.g.goid read from the frame's memory at r14 (Go's g register on
+ * amd64), when the hit collected it.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sys/types.h>
+
+#include "rsp/buf.h"
+#include "rsp/mexpr.h"
+#include "deep.h"
+#include "dwarf.h"
+#include "handlers.h"
+#include "mprint.h"
+#include "regs.h"
+#include "session.h"
+#include "tdump.h"
+#include "trace.h"
+
+#define SUMMARY_MAX  160 /* bytes of values on a tframes line */
+#define LIVE_PER_SEC 20	 /* tlive lines per second before hits are only counted */
+
+/* One stored frame, its view and its scope. */
+struct fview {
+	struct sess *s;
+	size_t n;
+	struct tf_frame f;
+	struct mprint_frame v;
+	struct dw_scope sc; /* valid when !scope_err */
+	int scope_err;
+	char why[200];
+};
+
+static ssize_t live_mem(void *ctx, uint64_t addr, void *buf, size_t len)
+{
+	return hdl_frame_live_mem(((struct fview *)ctx)->s, addr, buf, len);
+}
+
+static const struct dw_type *go_type(void *ctx, uint64_t rtype, char *name, size_t nlen)
+{
+	struct fview *fv = ctx;
+	struct dw_cache *c = deep__cache(fv->s->tr);
+	const struct dw_type *t = NULL;
+
+	if (!c || fv->scope_err) {
+		snprintf(name, nlen, "no DWARF");
+		return NULL;
+	}
+	dw_cache__go_rtype(c, fv->s->tgt, rtype, &fv->sc, &t, name, nlen);
+	return t;
+}
+
+/* The pc of a frame: rip, else its tracepoint's address (as tfind). */
+static uint64_t view_pc(struct trace *tr, const struct fview *fv)
+{
+	size_t k;
+
+	if (fv->v.regs)
+		return fv->v.pc;
+	for (k = 0; k < tr->ntps; k++)
+		if (tr->tps[k].num == fv->f.tp)
+			return tr->tps[k].addr;
+	return 0;
+}
+
+static void view_fini(struct fview *fv)
+{
+	if (!fv->scope_err)
+		dw_scope__free(&fv->sc);
+	free(fv);
+}
+
+/* Frame n as a view with its scope (scope_err/why when none); NULL: no frame n or no memory. */
+static struct fview *view_get(struct sess *s, size_t n, int *err)
+{
+	struct fview *fv = calloc(1, sizeof(*fv));
+	struct dw_cache *c = deep__cache(s->tr);
+
+	*err = -ENOMEM;
+	if (!fv)
+		return NULL;
+	*err = tf_store__get(&s->tr->store, n, &fv->f);
+	if (*err) {
+		free(fv);
+		return NULL;
+	}
+	fv->s = s;
+	fv->n = n;
+	mprint__frame(&fv->v, &fv->f);
+	fv->v.live = live_mem;
+	fv->v.go_type = go_type;
+	fv->v.ctx = fv;
+	fv->v.pc = view_pc(s->tr, fv);
+	fv->scope_err = -ENOENT;
+	snprintf(fv->why, sizeof(fv->why), "no DWARF cache");
+	if (c)
+		fv->scope_err =
+			dw_cache__scope(c, s->tgt, fv->v.pc, &fv->sc, fv->why, sizeof(fv->why));
+	return fv;
+}
+
+static bool builtin_tsv(struct fview *fv, uint32_t num, int64_t *val)
+{
+	struct tp_tsv *v = tr__find_tsv(fv->s->tr, num);
+
+	return v && v->builtin && !tf_frame__tsv(&fv->f, num, val);
+}
+
+/* Text to the console one line per O packet (a client's packet size bounds one). */
+static void console_lines(struct sess *s, const char *text)
+{
+	const char *nl;
+
+	while (text && *text) {
+		nl = strchr(text, '\n');
+		if (!nl) {
+			sess__console(s, "%s\n", text);
+			return;
+		}
+		sess__console(s, "%.*s\n", (int)(nl - text), text);
+		text = nl + 1;
+	}
+}
+
+/* "13:01:02.123456" (local time) or "-". */
+static void put_time(struct fview *fv, struct rsp_buf *out)
+{
+	int64_t us;
+	time_t sec;
+	struct tm tm;
+
+	if (!builtin_tsv(fv, TR_TSV_TIMESTAMP, &us) || us < 0) {
+		rsp_buf__puts(out, "-");
+		return;
+	}
+	sec = (time_t)(us / 1000000);
+	localtime_r(&sec, &tm);
+	rsp_buf__printf(out, "%02d:%02d:%02d.%06lld", tm.tm_hour, tm.tm_min, tm.tm_sec,
+			(long long)(us % 1000000));
+}
+
+/* A Go frame's goroutine id: runtime.g.goid at r14 in the frame's memory. */
+static bool goroutine(struct fview *fv, int64_t *id)
+{
+	struct dw_cache *c = deep__cache(fv->s->tr);
+	uint64_t g;
+	int64_t off;
+	char msg[200];
+
+	if (!c || !mprint__reg(&fv->v, 14, &g) || !g ||
+	    dw_cache__go_goid(c, fv->s->tgt, fv->v.pc, &off, msg, sizeof(msg)))
+		return false;
+	return mprint__read(&fv->v, g + (uint64_t)off, id, 8);
+}
+
+static bool is_go(const struct fview *fv)
+{
+	return !fv->scope_err && fv->sc.go;
+}
+
+/* "thread 4242  goroutine 1" (goroutine only for Go; "-" for what is missing). */
+static void put_who(struct fview *fv, struct rsp_buf *out)
+{
+	int64_t v;
+
+	if (builtin_tsv(fv, TR_TSV_THREAD, &v))
+		rsp_buf__printf(out, "thread %lld", (long long)v);
+	else
+		rsp_buf__puts(out, "thread -");
+	if (!is_go(fv))
+		return;
+	if (goroutine(fv, &v))
+		rsp_buf__printf(out, "  goroutine %lld", (long long)v);
+	else
+		rsp_buf__puts(out, "  goroutine -");
+}
+
+static int line_of(struct fview *fv, struct rsp_buf *out)
+{
+	rsp_buf__printf(out, "%zu  ", fv->n);
+	put_time(fv, out);
+	rsp_buf__puts(out, "  ");
+	put_who(fv, out);
+	rsp_buf__printf(out, "  tp %u  ", fv->f.tp);
+	if (fv->scope_err) {
+		rsp_buf__printf(out, "0x%llx (%s)", (unsigned long long)fv->v.pc, fv->why);
+	} else {
+		rsp_buf__printf(out, "%s(", fv->sc.func);
+		mprint__args_summary(out, &fv->sc, &fv->v, SUMMARY_MAX);
+		rsp_buf__putc(out, ')');
+	}
+	return out->oom ? -ENOMEM : 0;
+}
+
+int tdump__line(struct sess *s, size_t n, struct rsp_buf *out)
+{
+	struct fview *fv = view_get(s, n, &(int){0});
+	int err;
+
+	if (!fv)
+		return -ENOENT;
+	err = line_of(fv, out);
+	view_fini(fv);
+	return err;
+}
+
+int tdump__frames(struct sess *s, size_t from, size_t count)
+{
+	size_t total, n;
+	struct rsp_buf b;
+	int err = 0;
+
+	tr__poll(s->tr);
+	total = tf_store__count(&s->tr->store);
+	if (from >= total) {
+		sess__console(s, "no frames from %zu (%zu stored)\n", from, total);
+		return 0;
+	}
+	rsp_buf__init(&b);
+	for (n = from; n < total && n - from < count && !err; n++) {
+		rsp_buf__reset(&b);
+		err = tdump__line(s, n, &b);
+		if (!err)
+			sess__console(s, "%s\n", b.data);
+	}
+	if (!err && n < total)
+		sess__console(s, "(%zu more: monitor tframes %zu)\n", total - n, n);
+	rsp_buf__free(&b);
+	return err;
+}
+
+/*
+ * A monitor tracepoint's collections (stub/montrace.c keeps their texts in
+ * tp->mon): each EXPR as `TEXT = VALUE`.  Given as (texts, n) so the
+ * printer does not depend on struct tp_mon's layout.
+ */
+static void dump_exprs(struct fview *fv, const char *const *texts, size_t n, struct rsp_buf *out)
+{
+	struct mx_expr *e = malloc(sizeof(*e));
+	char msg[160];
+	size_t i;
+
+	if (!e)
+		return;
+	for (i = 0; i < n; i++) {
+		if (mx_parse_value(texts[i], strlen(texts[i]), e, msg, sizeof(msg)))
+			rsp_buf__printf(out, "%s = <%s>\n", texts[i], msg);
+		else
+			mprint__expr(out, e, texts[i], &fv->sc, &fv->v);
+	}
+	free(e);
+}
+
+/*
+ * RETURN FRAMES: a `monitor trace -return` frame (tp->ret, stub/retprobe.c)
+ * adds its return values and `latency = ...` here, through
+ * mprint__value() / mprint__value_at().
+ */
+static void dump_return(struct fview *fv, const struct tp *tp, struct rsp_buf *out)
+{
+	(void)fv;
+	(void)tp;
+	(void)out;
+}
+
+static void dump_values(struct fview *fv, struct rsp_buf *out)
+{
+	static const char *const args[] = {"$args"};
+	const struct tp *tp = NULL;
+	size_t k;
+
+	for (k = 0; k < fv->s->tr->ntps && !tp; k++)
+		if (fv->s->tr->tps[k].num == fv->f.tp)
+			tp = &fv->s->tr->tps[k];
+	if (fv->scope_err) {
+		rsp_buf__printf(out, "(no values: %s)\n", fv->why);
+		return;
+	}
+	if (tp && tp->ret) {
+		dump_return(fv, tp, out);
+		return;
+	}
+	/*
+	 * MONITOR TRACEPOINTS: with tp->mon (stub/montrace.h, merged from the
+	 * montrace branch), its expressions replace $args:
+	 *     if (tp && tp->mon) {
+	 *             dump_exprs(fv, (const char *const *)tp->mon->exprs,
+	 *                        tp->mon->nexprs, out);
+	 *             return;
+	 *     }
+	 * ($args among them prints every parameter, $regs the registers.)
+	 */
+	if (!fv->v.regs) {
+		rsp_buf__puts(out, "(no registers collected: `collect $regs` in the tracepoint's "
+				   "actions lets tdump show the parameters)\n");
+		return;
+	}
+	dump_exprs(fv, args, 1, out);
+}
+
+int tdump__frame(struct sess *s, long n, char *msg, size_t mlen)
+{
+	struct fview *fv;
+	struct rsp_buf b;
+	size_t total;
+	int err;
+
+	tr__poll(s->tr);
+	total = tf_store__count(&s->tr->store);
+	if (n < 0)
+		n = s->frame >= 0 ? s->frame : (long)total - 1;
+	if (n < 0 || (size_t)n >= total) {
+		rsp_msgf(msg, mlen, "no frame %ld (%zu stored)", n, total);
+		return -ENOENT;
+	}
+	fv = view_get(s, (size_t)n, &err);
+	if (!fv) {
+		rsp_msgf(msg, mlen, "frame %ld: %s", n, strerror(-err));
+		return err;
+	}
+	rsp_buf__init(&b);
+	rsp_buf__printf(&b, "frame %ld: tracepoint %u, ", n, fv->f.tp);
+	if (!fv->scope_err)
+		rsp_buf__printf(&b, "%s", fv->sc.func);
+	rsp_buf__printf(&b, " at 0x%llx, ", (unsigned long long)fv->v.pc);
+	put_who(fv, &b);
+	rsp_buf__puts(&b, ", ");
+	put_time(fv, &b);
+	rsp_buf__putc(&b, '\n');
+	dump_values(fv, &b);
+	err = b.oom ? -ENOMEM : 0;
+	if (!err)
+		console_lines(s, b.data);
+	rsp_buf__free(&b);
+	view_fini(fv);
+	return err;
+}
+
+/* ---- tlive --------------------------------------------------------------- */
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void tdump__live_start(struct sess *s)
+{
+	tr__poll(s->tr);
+	s->live_next = s->tr->store.created;
+	s->live_win_ms = 0;
+	s->live_lines = 0;
+	s->live_skipped = 0;
+}
+
+void tdump__live_tick(struct sess *s)
+{
+	const struct tf_store *st = &s->tr->store;
+	uint64_t oldest = st->created - tf_store__count(st), now = now_ms();
+	struct rsp_buf b;
+
+	if (!s->tlive || !s->running || s->nonstop)
+		return;
+	if (s->live_win_ms && now - s->live_win_ms >= 1000) {
+		if (s->live_skipped)
+			sess__console(s, "... %llu hits not shown\n",
+				      (unsigned long long)s->live_skipped);
+		s->live_win_ms = 0;
+		s->live_lines = 0;
+		s->live_skipped = 0;
+	}
+	/* Frames dropped from a circular store before they were shown count as left out. */
+	if (s->live_next < oldest) {
+		s->live_skipped += oldest - s->live_next;
+		s->live_next = oldest;
+	}
+	rsp_buf__init(&b);
+	for (; s->live_next < st->created; s->live_next++) {
+		if (!s->live_win_ms)
+			s->live_win_ms = now;
+		if (s->live_lines >= LIVE_PER_SEC) {
+			s->live_skipped += st->created - s->live_next;
+			s->live_next = st->created;
+			break;
+		}
+		rsp_buf__reset(&b);
+		if (!tdump__line(s, (size_t)(s->live_next - oldest), &b)) {
+			sess__console(s, "%s\n", b.data);
+			s->live_lines++;
+		}
+	}
+	rsp_buf__free(&b);
+}
