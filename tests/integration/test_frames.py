@@ -209,7 +209,7 @@ def test_monitor_help_set_errors():
         assert listed == MONITOR_COMMANDS, f"monitor help:\n{out}"
         assert re.search(r"^  set stack-window off\|BYTES +\S", out, re.M), out
         out = g.cmd("monitor help set")
-        assert re.findall(r"^  (set \S+)", out, re.M) == MONITOR_COMMANDS[3:5], out
+        assert re.findall(r"^  (set \S+)", out, re.M) == [c for c in MONITOR_COMMANDS if c.startswith("set ")], out
         assert "bpfstub monitor commands" not in out, out
 
         errors = {
