@@ -1024,6 +1024,42 @@ int dw_file__line_pcs(struct dw_file *f, const char *file, int line, uint64_t *p
 	return (int)n;
 }
 
+/* The byte offset of member in the top-level struct type (e.g. runtime.g's goid). */
+int dw_file__member_offset(struct dw_file *f, const char *type, const char *member, int64_t *off)
+{
+	Dwarf_Off cuoff = 0, next;
+	size_t hsize;
+
+	while (dwarf_nextcu(f->dw, cuoff, &next, &hsize, NULL, NULL, NULL) == 0) {
+		Dwarf_Die cu, d, m;
+
+		Dwarf_Off here = cuoff;
+
+		cuoff = next;
+		if (!dwarf_offdie(f->dw, here + hsize, &cu) || dwarf_child(&cu, &d))
+			continue;
+		do {
+			const char *n = dwarf_diename(&d);
+			Dwarf_Attribute a;
+			Dwarf_Word w;
+
+			if (dwarf_tag(&d) != DW_TAG_structure_type || !n || strcmp(n, type) ||
+			    dwarf_child(&d, &m))
+				continue;
+			do {
+				n = dwarf_diename(&m);
+				if (dwarf_tag(&m) == DW_TAG_member && n && !strcmp(n, member) &&
+				    dwarf_attr(&m, DW_AT_data_member_location, &a) &&
+				    !dwarf_formudata(&a, &w)) {
+					*off = (int64_t)w;
+					return 0;
+				}
+			} while (dwarf_siblingof(&m, &m) == 0);
+		} while (dwarf_siblingof(&d, &d) == 0);
+	}
+	return -ENOENT;
+}
+
 /* Load bias of the file mapped at m: runtime = file vaddr + bias. */
 int dw_file__map_bias(const struct dw_file *f, const struct tgt_map *m, uint64_t *bias)
 {

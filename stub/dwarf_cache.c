@@ -27,6 +27,8 @@ struct dw_entry {
 	int err;
 	char msg[700];
 	uint64_t used;
+	int goid_err; /* 1: not looked up yet */
+	int64_t goid_off;
 };
 
 struct dw_cache {
@@ -80,6 +82,7 @@ static struct dw_entry *cache_get(struct dw_cache *c, struct tgt *t, const struc
 	memset(e, 0, sizeof(*e));
 	e->inode = m->inode;
 	e->used = ++c->clock;
+	e->goid_err = 1;
 	snprintf(e->path, sizeof(e->path), "%.511s", m->path);
 	fd = tgt__open_mapping(t, m);
 	if (fd < 0) {
@@ -188,4 +191,30 @@ int dw_cache__line_pcs(struct dw_cache *c, struct tgt *t, const char *file, int 
 		       size_t max)
 {
 	return each_file(c, t, NULL, file, line, pcs, max);
+}
+
+int dw_cache__go_goid(struct dw_cache *c, struct tgt *t, uint64_t pc, int64_t *off, char *msg,
+		      size_t mlen)
+{
+	struct dw_entry *e;
+	struct tgt_map m;
+	int err;
+
+	err = find_map(t, pc, &m, msg, mlen);
+	if (err)
+		return err;
+	e = cache_get(c, t, &m);
+	if (!e->f) {
+		rsp_msgf(msg, mlen, "%s", e->msg);
+		return e->err ? e->err : -ENOENT;
+	}
+	if (e->goid_err == 1)
+		e->goid_err = dw_file__member_offset(e->f, "runtime.g", "goid", &e->goid_off);
+	if (e->goid_err) {
+		rsp_msgf(msg, mlen, "no runtime.g.goid in the DWARF of %s (not a Go program)",
+			 m.path);
+		return e->goid_err;
+	}
+	*off = e->goid_off;
+	return 0;
 }

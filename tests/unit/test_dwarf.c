@@ -149,6 +149,11 @@ static void test_c(const char *path, bool o2)
 	f = must_open(path);
 	if (!f)
 		return;
+	{
+		int64_t goid;
+
+		CHECK(dw_file__member_offset(f, "runtime.g", "goid", &goid) == -ENOENT);
+	}
 	CHECK(dw_file__count_funcs(f) >= 2);
 	/* -O2: at the entry pc, the psABI registers.  -O0: after the prologue, rbp slots. */
 	err = scope_of(f, "process", o2 ? 0 : 8, &s);
@@ -239,6 +244,14 @@ static void test_go(const char *path)
 	if (err)
 		goto cleanup;
 	CHECK(s.go && !strcmp(s.func, "main.handle"));
+	{
+		/* runtime.g's goid, for the goroutine id of a frame (g is in r14). */
+		int64_t goid = -1;
+
+		CHECK(dw_file__member_offset(f, "runtime.g", "goid", &goid) == 0);
+		CHECKF(goid >= 96 && goid < 512 && goid % 8 == 0, "goid at %lld", (long long)goid);
+		CHECK(dw_file__member_offset(f, "runtime.g", "nosuch", &goid) == -ENOENT);
+	}
 	name = var(&s, "name");
 	n = var(&s, "n");
 	p = var(&s, "p");
