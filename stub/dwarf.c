@@ -1060,6 +1060,106 @@ int dw_file__member_offset(struct dw_file *f, const char *type, const char *memb
 	return -ENOENT;
 }
 
+/* Up to len bytes of code at file address addr (from the ELF's sections). */
+static size_t code_at(struct dw_file *f, uint64_t addr, uint8_t *buf, size_t len)
+{
+	Elf_Scn *scn = NULL;
+
+	while ((scn = elf_nextscn(f->elf, scn))) {
+		GElf_Shdr sh;
+		Elf_Data *d;
+		size_t n;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_PROGBITS ||
+		    !(sh.sh_flags & SHF_EXECINSTR) || addr < sh.sh_addr ||
+		    addr >= sh.sh_addr + sh.sh_size)
+			continue;
+		d = elf_getdata(scn, NULL);
+		if (!d || !d->d_buf || addr - sh.sh_addr >= d->d_size)
+			return 0;
+		n = d->d_size - (addr - sh.sh_addr);
+		n = n < len ? n : len;
+		memcpy(buf, (const uint8_t *)d->d_buf + (addr - sh.sh_addr), n);
+		return n;
+	}
+	return 0;
+}
+
+/*
+ * Where GDB 13 puts `break FUNC` / `trace FUNC` on amd64 for GCC and Go
+ * code (symtab.c skip_prologue_sal, amd64_skip_prologue): the first
+ * prologue_end row of the function's line table (Go marks the end of its
+ * stack-growth check so); else after `[endbr64] push %rbp; mov %rsp,%rbp`
+ * moved on to the start of the next line-table row, or the entry itself
+ * for a frameless function.
+ */
+int dw_file__after_prologue(struct dw_file *f, uint64_t entry, uint64_t *out)
+{
+	Dwarf_Die cu, d;
+	Dwarf_Lines *lines;
+	Dwarf_Addr hi = 0, a, best = 0, next = 0;
+	size_t nlines, i;
+	uint8_t code[16];
+	uint64_t pc = entry;
+	size_t n, p = 0;
+
+	*out = entry;
+	if (!cu_at(f, entry, &cu) || dwarf_getsrclines(&cu, &lines, &nlines))
+		return -ENOENT;
+	if (!dwarf_child(&cu, &d))
+		do {
+			Dwarf_Addr lo;
+
+			if (dwarf_tag(&d) == DW_TAG_subprogram && !dwarf_lowpc(&d, &lo) &&
+			    lo == entry && !dwarf_highpc(&d, &hi))
+				break;
+		} while (dwarf_siblingof(&d, &d) == 0);
+	if (!hi || hi <= entry)
+		return -ENOENT;
+	for (i = 0; i < nlines; i++) {
+		Dwarf_Line *ln = dwarf_onesrcline(lines, i);
+		bool pe = false;
+
+		if (ln && !dwarf_lineaddr(ln, &a) && a >= entry && a < hi &&
+		    !dwarf_lineprologueend(ln, &pe) && pe) {
+			*out = a;
+			return 0;
+		}
+	}
+	n = code_at(f, entry, code, sizeof(code));
+	if (n >= 4 && code[0] == 0xf3 && code[1] == 0x0f && code[2] == 0x1e && code[3] == 0xfa)
+		p = 4;
+	if (n >= p + 4 && code[p] == 0x55 && code[p + 1] == 0x48 &&
+	    ((code[p + 2] == 0x89 && code[p + 3] == 0xe5) ||
+	     (code[p + 2] == 0x8b && code[p + 3] == 0xec)))
+		pc = entry + p + 4;
+	else if (n >= p + 3 && code[p] == 0x55 &&
+		 ((code[p + 1] == 0x89 && code[p + 2] == 0xe5) ||
+		  (code[p + 1] == 0x8b && code[p + 2] == 0xec)))
+		pc = entry + p + 3;
+	if (pc == entry)
+		return 0;
+	/* In the middle of a line: on to the start of the next one. */
+	for (i = 0; i < nlines; i++) {
+		Dwarf_Line *ln = dwarf_onesrcline(lines, i);
+		bool end = false;
+
+		if (!ln || dwarf_lineaddr(ln, &a) || dwarf_lineendsequence(ln, &end))
+			continue;
+		if (a <= pc && a >= entry && !end)
+			best = a;
+		else if (a > pc && best && (!next || a < next))
+			next = a;
+	}
+	if (best == pc)
+		*out = pc;
+	else if (next && next < hi)
+		*out = next;
+	else
+		*out = pc;
+	return 0;
+}
+
 /* Load bias of the file mapped at m: runtime = file vaddr + bias. */
 int dw_file__map_bias(const struct dw_file *f, const struct tgt_map *m, uint64_t *bias)
 {

@@ -174,6 +174,8 @@ int dw_file__scope(struct dw_file *f, uint64_t pc, uint64_t bias, struct dw_scop
 int dw_file__func_pcs(struct dw_file *f, const char *name, uint64_t *pcs, size_t max);
 /* Statement pcs of FILE:LINE (file is a path or its tail): count (<= max), or -errno. */
 int dw_file__line_pcs(struct dw_file *f, const char *file, int line, uint64_t *pcs, size_t max);
+/* Where GDB's `trace FUNC` puts a tracepoint for the function entering at entry. */
+int dw_file__after_prologue(struct dw_file *f, uint64_t entry, uint64_t *pc);
 /* Byte offset of member in the top-level struct type named type: 0 or -ENOENT. */
 int dw_file__member_offset(struct dw_file *f, const char *type, const char *member, int64_t *off);
 /* Number of functions with a pc (walks every CU: the indexing cost). */
@@ -203,6 +205,8 @@ int dw_cache__func_pcs(struct dw_cache *c, struct tgt *t, const char *name, uint
 		       size_t max);
 int dw_cache__line_pcs(struct dw_cache *c, struct tgt *t, const char *file, int line, uint64_t *pcs,
 		       size_t max);
+/* dw_file__after_prologue for a runtime entry pc. */
+int dw_cache__after_prologue(struct dw_cache *c, struct tgt *t, uint64_t entry, uint64_t *pc);
 /*
  * For the Go program mapped at runtime pc: the byte offset of runtime.g's
  * goid (Go keeps the current g in r14 on amd64, so a frame can show the

@@ -218,3 +218,23 @@ int dw_cache__go_goid(struct dw_cache *c, struct tgt *t, uint64_t pc, int64_t *o
 	*off = e->goid_off;
 	return 0;
 }
+
+int dw_cache__after_prologue(struct dw_cache *c, struct tgt *t, uint64_t entry, uint64_t *pc)
+{
+	struct dw_entry *e;
+	struct tgt_map m;
+	uint64_t bias, fpc;
+	char msg[16];
+	int err;
+
+	*pc = entry;
+	err = find_map(t, entry, &m, msg, sizeof(msg));
+	if (err)
+		return err;
+	e = cache_get(c, t, &m);
+	if (!e->f || dw_file__map_bias(e->f, &m, &bias))
+		return -ENOENT;
+	err = dw_file__after_prologue(e->f, entry - bias, &fpc);
+	*pc = fpc + bias;
+	return err;
+}

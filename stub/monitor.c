@@ -23,6 +23,7 @@
 #include "rsp/monitor.h"
 #include "deep.h"
 #include "monitor.h"
+#include "montrace.h"
 #include "session.h"
 #include "trace.h"
 
@@ -165,6 +166,72 @@ static int mon_status(struct sess *s, const struct rsp_mon_line *l, size_t arg, 
 	return mon_show(s, l, arg, msg, mlen);
 }
 
+/* ---- tracepoints (stub/montrace.c) -------------------------------------- */
+
+/* Print what fn wrote into a buffer to the console. */
+static int to_console(struct sess *s, struct rsp_buf *b, int err)
+{
+	if (b->data && b->len)
+		sess__console(s, "%s", b->data);
+	rsp_buf__free(b);
+	return err;
+}
+
+static int mon_trace(struct sess *s, const struct rsp_mon_line *l, size_t arg, char *msg,
+		     size_t mlen)
+{
+	struct rsp_buf b;
+
+	rsp_buf__init(&b);
+	return to_console(s, &b, mt__trace(s->tr, l, arg, &b, msg, mlen));
+}
+
+static int mon_tdelete(struct sess *s, const struct rsp_mon_line *l, size_t arg, char *msg,
+		       size_t mlen)
+{
+	struct rsp_buf b;
+
+	rsp_buf__init(&b);
+	return to_console(s, &b, mt__delete(s->tr, l->argv[arg], &b, msg, mlen));
+}
+
+static int mon_tstatus(struct sess *s, const struct rsp_mon_line *l, size_t arg, char *msg,
+		       size_t mlen)
+{
+	struct rsp_buf b;
+
+	rsp_buf__init(&b);
+	return to_console(s, &b, mt__status(s->tr, &b));
+}
+
+static int mon_tstart(struct sess *s, const struct rsp_mon_line *l, size_t arg, char *msg,
+		      size_t mlen)
+{
+	int err;
+
+	if (!s->tr->ntps) {
+		snprintf(msg, mlen, "no tracepoints to start; define one with 'monitor trace'");
+		return -ENOENT;
+	}
+	err = tr__start(s->tr, msg, mlen);
+	if (!err)
+		sess__console(s, "trace started: %zu tracepoint%s\n", s->tr->ntps,
+			      s->tr->ntps == 1 ? "" : "s");
+	return err;
+}
+
+static int mon_tstop(struct sess *s, const struct rsp_mon_line *l, size_t arg, char *msg,
+		     size_t mlen)
+{
+	if (!tr__running(s->tr)) {
+		snprintf(msg, mlen, "no trace is running");
+		return -EINVAL;
+	}
+	tr__stop(s->tr, TR_STOP_USER, 0, NULL);
+	sess__console(s, "trace stopped: %zu frames\n", tf_store__count(&s->tr->store));
+	return 0;
+}
+
 /* ---- help and the table ------------------------------------------------- */
 
 static int mon_help(struct sess *s, const struct rsp_mon_line *l, size_t arg, char *msg,
@@ -174,6 +241,15 @@ static const struct mon_cmd cmds[] = {
 	{"help", "[COMMAND]", "this list, or the commands that start with COMMAND", 0, 3, mon_help},
 	{"status", "", "the target, the client, the trace run and the settings", 0, 0, mon_status},
 	{"show", "", "the settings (monitor set ...)", 0, 0, mon_show},
+	{"trace", "LOCATION [if COND] [collect EXPR, ...]",
+	 "a tracepoint at FUNC, FILE:LINE or *ADDR collecting EXPRs (default $args) whole",
+	 1, RSP_MON_WORDS_MAX, mon_trace},
+	{"tstart", "", "start the trace (GDB's and monitor tracepoints alike)", 0, 0, mon_tstart},
+	{"tstop", "", "stop the trace; its frames stay", 0, 0, mon_tstop},
+	{"tstatus", "", "the trace run, its frames and each tracepoint's hits", 0, 0,
+	 mon_tstatus},
+	{"tdelete", "N|all", "delete tracepoint N (detached first when running), or all", 1, 1,
+	 mon_tdelete},
 	{"set deep-collect", "off|BYTES",
 	 "bytes per hit collected from what a traced function's arguments point to "
 	 "(0..16384, default 2048)",
