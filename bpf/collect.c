@@ -606,6 +606,24 @@ cleanup:
 	return err;
 }
 
+int bpfc_counters__move(int fd, __u32 from, __u32 to)
+{
+	struct bpfc_counts *v;
+	int n, err;
+
+	n = ncpus();
+	if (n < 0)
+		return n;
+	v = calloc((size_t)n, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	err = bpf_map_lookup_elem(fd, &from, v);
+	if (!err)
+		err = bpf_map_update_elem(fd, &to, v, BPF_ANY);
+	free(v);
+	return err ? err : bpfc_counters__reset(fd, from);
+}
+
 int bpfc_counters__reset(int fd, __u32 slot)
 {
 	struct bpfc_counts *v;

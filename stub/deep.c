@@ -107,10 +107,10 @@ static void add_off(struct deep_bc *b, int64_t off)
 
 static void ref(struct deep_bc *b, uint32_t size)
 {
-	deep__op(b, size == 1	  ? BPFC_AXOP_REF8
-	      : size == 2 ? BPFC_AXOP_REF16
-	      : size == 4 ? BPFC_AXOP_REF32
-			  : BPFC_AXOP_REF64);
+	deep__op(b, size == 1	? BPFC_AXOP_REF8
+		    : size == 2 ? BPFC_AXOP_REF16
+		    : size == 4 ? BPFC_AXOP_REF32
+				: BPFC_AXOP_REF64);
 }
 
 static bool reg(struct deep_bc *b, int dwreg)
@@ -354,7 +354,8 @@ static void trace_keep(struct deep_bc *b, uint32_t len)
 }
 
 /* A struct at the address on the stack: [.. addr] -> [.. addr], and its fields (depth 2). */
-static void record_fields(struct deep_bc *b, struct pl *p, const struct dw_type *t, const char *what)
+static void record_fields(struct deep_bc *b, struct pl *p, const struct dw_type *t,
+			  const char *what)
 {
 	size_t i, n = 0;
 
@@ -389,7 +390,8 @@ static void record_fields(struct deep_bc *b, struct pl *p, const struct dw_type 
 }
 
 /* Go slice held by the variable: elements, then what the first ones point to. */
-static void slice_var(struct deep_bc *b, struct pl *p, const struct dval *v, const struct dw_type *t)
+static void slice_var(struct deep_bc *b, struct pl *p, const struct dval *v,
+		      const struct dw_type *t)
 {
 	const struct dw_type *et = dw_type__strip(t->target);
 	uint64_t es = t->target ? t->target->size : 0;
@@ -506,7 +508,8 @@ static void go_rtype(const struct dw_type *t, struct go_rtype *r)
  *     const ELEM; add; ref64; ref64(size) ; clamp; trace; goto END;
  *     VALUE: ref64(size); clamp; trace; END:
  */
-static void iface_var(struct deep_bc *b, struct pl *p, const struct dval *v, const struct dw_type *t)
+static void iface_var(struct deep_bc *b, struct pl *p, const struct dval *v,
+		      const struct dw_type *t)
 {
 	struct go_rtype r;
 	size_t to_value, to_end;

@@ -1015,9 +1015,11 @@ int dw_file__line_pcs(struct dw_file *f, const char *file, int line, uint64_t *p
 	for (i = 0; i < nsrcs && n < max; i++) {
 		Dwarf_Addr a;
 		bool stmt = false;
+		int ln = 0;
 
+		/* libdw answers a line without code with the next one that has some. */
 		if (!dwarf_lineaddr(srcs[i], &a) && !dwarf_linebeginstatement(srcs[i], &stmt) &&
-		    stmt)
+		    stmt && !dwarf_lineno(srcs[i], &ln) && ln == line)
 			pcs[n++] = a;
 	}
 	free(srcs);

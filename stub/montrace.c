@@ -157,6 +157,8 @@ static int locate(struct mt_ctx *x)
 		x->pc = pcs[0];
 		for (i = 1; i < n; i++)
 			x->pc = pcs[i] < x->pc ? pcs[i] : x->pc;
+		/* A function's opening line: after its prologue, as GDB (no-op elsewhere). */
+		dw_cache__after_prologue(x->cache, x->tr->tgt, x->pc, &x->pc);
 		return 0;
 	}
 	n = dw_cache__func_pcs(x->cache, x->tr->tgt, w, pcs, 16);
@@ -244,11 +246,19 @@ static int resolve(struct mt_ctx *x, const struct mx_expr *e, int i, const char 
 		return err;
 	t = dw_type__strip(p->type);
 	if (!t || t->cut) {
-		rsp_msgf(x->msg, x->mlen, "%.100s: the type of %.100s is not known that deep", text,
-			 mx_node_text(e, n->a, src, tn, sizeof(tn)));
+		rsp_msgf(x->msg, x->mlen,
+			 "%.100s: cannot collect it: the type of %.100s is not known that deep",
+			 text, mx_node_text(e, n->a, src, tn, sizeof(tn)));
 		return -EOPNOTSUPP;
 	}
 	if (n->kind == MX_DEREF) {
+		if (t->kind == DWT_PTR &&
+		    (!t->target || dw_type__strip(t->target)->kind == DWT_VOID)) {
+			rsp_msgf(x->msg, x->mlen,
+				 "%.100s: cannot collect what an untyped pointer (%s) points to",
+				 text, dw_type__name(p->type, tn, sizeof(tn)));
+			return -EOPNOTSUPP;
+		}
 		if (t->kind != DWT_PTR || !t->target) {
 			char an[96];
 
@@ -712,15 +722,19 @@ int mt__trace(struct trace *tr, const struct rsp_mon_line *l, size_t arg, struct
 		goto cleanup;
 	{
 		const struct tp *t = tr__find(tr, num, addr);
+		char goid[64] = "";
 
 		rsp_buf__printf(out, "tracepoint %u at 0x%llx%s%s: %s%s\n", num,
 				(unsigned long long)addr, t->mon->func[0] ? " in " : "",
 				t->mon->func, t->enabled ? "enabled" : "disabled",
 				t->installed ? ", installed" : "");
-		rsp_buf__printf(out, "  collects: registers%s%s%s%s%s\n",
-				t->mon->goid_off >= 0 ? ", goroutine id" : "",
+
+		if (t->mon->goid_off >= 0)
+			snprintf(goid, sizeof(goid), ", goroutine id (8 bytes at $r14+%lld)",
+				 (long long)t->mon->goid_off);
+		rsp_buf__printf(out, "  collects: registers%s%s%s%s\n", goid,
 				t->mon->args ? ", $args" : "", t->mon->plan[0] ? ", " : "",
-				t->mon->plan, t->mon->cond ? "" : "");
+				t->mon->plan);
 		if (t->mon->cond)
 			rsp_buf__printf(out, "  only when: %s\n", t->mon->cond);
 	}

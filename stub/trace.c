@@ -587,8 +587,8 @@ int tr__add(struct trace *tr, struct tp *in, char *msg, size_t mlen)
 /*
  * Remove tps[i].  The records in the ring name tracepoints by index (slot),
  * so every tracepoint after it is detached, the ring drained, the array
- * closed up, and those that were running attached again at their new slot
- * (their kernel hit counts start again from zero; their frames stay).
+ * closed up (each one's hit counts move to its new slot), and those that
+ * were running attached again there.
  */
 static int tp_remove(struct trace *tr, size_t i, char *msg, size_t mlen)
 {
@@ -608,15 +608,18 @@ static int tp_remove(struct trace *tr, size_t i, char *msg, size_t mlen)
 	memmove(&tr->tps[i], &tr->tps[i + 1], (tr->ntps - i - 1) * sizeof(*tr->tps));
 	memmove(&was[i], &was[i + 1], (tr->ntps - i - 1) * sizeof(*was));
 	tr->ntps--;
+	if (tr->counters_fd >= 0)
+		bpfc_counters__reset(tr->counters_fd, (uint32_t)i);
 	for (j = i; j < tr->ntps; j++) {
 		struct tp *tp = &tr->tps[j];
 
+		/* Its hits so far move with it (the gate of a pass count starts again). */
+		if (tr->counters_fd >= 0)
+			bpfc_counters__move(tr->counters_fd, tp->slot, (uint32_t)j);
 		tp->slot = (uint32_t)j;
 		if (!was[j] || !tr__running(tr))
 			continue;
-		bpfc_counters__reset(tr->counters_fd, tp->slot);
 		bpfc_gate__reset(tr->gate_fd, tp->slot);
-		tp->late = 0;
 		if (!err)
 			err = tp_install(tr, tp, msg, mlen);
 	}
