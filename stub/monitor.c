@@ -241,14 +241,6 @@ static const struct mon_cmd cmds[] = {
 	{"help", "[COMMAND]", "this list, or the commands that start with COMMAND", 0, 3, mon_help},
 	{"status", "", "the target, the client, the trace run and the settings", 0, 0, mon_status},
 	{"show", "", "the settings (monitor set ...)", 0, 0, mon_show},
-	{"trace", "LOCATION [if COND] [collect EXPR, ...]",
-	 "a tracepoint at FUNC, FILE:LINE or *ADDR collecting EXPRs (default $args) whole", 1,
-	 RSP_MON_WORDS_MAX, mon_trace},
-	{"tstart", "", "start the trace (GDB's and monitor tracepoints alike)", 0, 0, mon_tstart},
-	{"tstop", "", "stop the trace; its frames stay", 0, 0, mon_tstop},
-	{"tstatus", "", "the trace run, its frames and each tracepoint's hits", 0, 0, mon_tstatus},
-	{"tdelete", "N|all", "delete tracepoint N (detached first when running), or all", 1, 1,
-	 mon_tdelete},
 	{"set deep-collect", "off|BYTES",
 	 "bytes per hit collected from what a traced function's arguments point to "
 	 "(0..16384, default 2048)",
@@ -257,6 +249,14 @@ static const struct mon_cmd cmds[] = {
 	 "bytes of the hitting thread's stack above rsp each frame holds, so bt in tfind "
 	 "shows the callers (0..8192, default 2048)",
 	 1, 1, mon_set},
+	{"trace", "LOCATION [if COND] [collect EXPR, ...]",
+	 "a tracepoint at FUNC, FILE:LINE or *ADDR collecting EXPRs (default $args) whole", 1,
+	 RSP_MON_WORDS_MAX, mon_trace},
+	{"tstart", "", "start the trace (GDB's and monitor tracepoints alike)", 0, 0, mon_tstart},
+	{"tstop", "", "stop the trace; its frames stay", 0, 0, mon_tstop},
+	{"tstatus", "", "the trace run, its frames and each tracepoint's hits", 0, 0, mon_tstatus},
+	{"tdelete", "N|all", "delete tracepoint N (detached first when running), or all", 1, 1,
+	 mon_tdelete},
 };
 
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
@@ -287,13 +287,16 @@ static int mon_help(struct sess *s, const struct rsp_mon_line *l, size_t arg, ch
 	if (arg == l->argc)
 		sess__console(s, "bpfstub monitor commands:\n");
 	for (i = 0; i < NCMDS; i++) {
-		char head[64];
+		char head[96];
 
 		if (!starts_with(&cmds[i], l, arg))
 			continue;
 		snprintf(head, sizeof(head), "%s%s%s", cmds[i].name, cmds[i].usage[0] ? " " : "",
 			 cmds[i].usage);
-		sess__console(s, "  %-28s %s\n", head, cmds[i].help);
+		if (strlen(head) > 28) /* a long usage: the help on the next line */
+			sess__console(s, "  %s\n  %-28s %s\n", head, "", cmds[i].help);
+		else
+			sess__console(s, "  %-28s %s\n", head, cmds[i].help);
 		shown++;
 	}
 	if (!shown) {

@@ -193,7 +193,8 @@ def test_string_literal_from_readonly_memory():
 # monitor
 
 
-MONITOR_COMMANDS = ["help", "status", "show", "set deep-collect", "set stack-window"]
+MONITOR_COMMANDS = ["help", "status", "show", "set deep-collect", "set stack-window", "trace",
+                    "tstart", "tstop", "tstatus", "tdelete"]
 
 
 def test_monitor_help_set_errors():
@@ -207,7 +208,7 @@ def test_monitor_help_set_errors():
         assert listed == MONITOR_COMMANDS, f"monitor help:\n{out}"
         assert re.search(r"^  set stack-window off\|BYTES +\S", out, re.M), out
         out = g.cmd("monitor help set")
-        assert re.findall(r"^  (set \S+)", out, re.M) == MONITOR_COMMANDS[3:], out
+        assert re.findall(r"^  (set \S+)", out, re.M) == MONITOR_COMMANDS[3:5], out
         assert "bpfstub monitor commands" not in out, out
 
         errors = {
