@@ -847,7 +847,8 @@ static void add_var(struct dw_scope *s, struct conv *c, struct loc_ctx *x, Dwarf
 	struct dw_var *d;
 	const char *n = dwarf_diename(v);
 
-	if (!n || dwarf_hasattr(v, DW_AT_artificial))
+	/* Artificial ones are the compiler's, but for C++'s `this`. */
+	if (!n || (dwarf_hasattr(v, DW_AT_artificial) && strcmp(n, "this")))
 		return;
 	/* Go's results (~r0) are parameters with DW_AT_variable_parameter 1 and no value yet. */
 	if (s->go && param && n[0] == '~')
@@ -962,14 +963,56 @@ struct func_q {
 	int count;
 };
 
+/*
+ * Does C++ function d match "ns::Class::method" (or its tail on a "::", as
+ * GDB takes "Class::method")?  Its scopes are those of its declaration (an
+ * out-of-line definition points there with DW_AT_specification).
+ */
+static bool qualified_match(Dwarf_Die *d, const char *want)
+{
+	Dwarf_Die spec, *decl = d, *scopes = NULL;
+	Dwarf_Attribute a;
+	char q[512] = "";
+	size_t o = 0, wl = strlen(want), ql;
+	int n, k;
+
+	if ((dwarf_attr(d, DW_AT_specification, &a) || dwarf_attr(d, DW_AT_abstract_origin, &a)) &&
+	    dwarf_formref_die(&a, &spec))
+		decl = &spec;
+	n = dwarf_getscopes_die(decl, &scopes);
+	for (k = n - 1; k >= 1; k--) {
+		int tag = dwarf_tag(&scopes[k]);
+		const char *sn = dwarf_diename(&scopes[k]);
+
+		if (sn && o < sizeof(q) &&
+		    (tag == DW_TAG_namespace || tag == DW_TAG_class_type ||
+		     tag == DW_TAG_structure_type || tag == DW_TAG_union_type))
+			o += (size_t)snprintf(q + o, sizeof(q) - o, "%s::", sn);
+	}
+	free(scopes);
+	if (o < sizeof(q))
+		snprintf(q + o, sizeof(q) - o, "%s", dwarf_diename(d));
+	ql = strlen(q);
+	return !strcmp(q, want) ||
+	       (ql > wl + 2 && !strcmp(q + ql - wl, want) && !strncmp(q + ql - wl - 2, "::", 2));
+}
+
 static int func_cb(Dwarf_Die *d, void *arg)
 {
 	struct func_q *q = arg;
-	const char *n = dwarf_diename(d);
+	const char *n = dwarf_diename(d), *last;
 	Dwarf_Addr lo;
 
 	q->count++;
-	if (q->name && n && !strcmp(n, q->name) && !dwarf_lowpc(d, &lo) && q->n < q->max)
+	if (!q->name || !n || dwarf_lowpc(d, &lo) || q->n >= q->max)
+		return DWARF_CB_OK;
+	if (!strcmp(n, q->name)) {
+		q->pcs[q->n++] = lo;
+		return DWARF_CB_OK;
+	}
+	/* C++: "ns::Class::method", only for a function whose own name is the last part. */
+	last = strstr(q->name, "::") ? strrchr(q->name, ':') + 1 : NULL;
+	if (last && !strcmp(n, last) && qualified_match(d, q->name))
 		q->pcs[q->n++] = lo;
 	return DWARF_CB_OK;
 }

@@ -198,3 +198,36 @@ def test_montrace_tdelete_while_running():
         assert out.startswith("trace running") and "no tracepoints" in out, out
         g.cmd("monitor tstop")
         assert "No tracepoints." in g.cmd("info tracepoints")
+
+
+@needs_bpf
+def test_montrace_cpp_demangled_names():
+    """C++ by qualified name (shop::Cart::total, Cart::total, shop::tax):
+    where GDB's trace puts it; `this` and a reference parameter whole."""
+    with attached("cppvalues") as (t, stub), gdb_pipe(file=t.path) as g:
+        connect(g, stub)
+        out = g.cmd("monitor trace shop::Cart::total collect *this, price")
+        assert "in total: enabled" in out and "*this (16 bytes" in out, out
+        gdbs = re.search(r"^Tracepoint (\d+) at (0x[0-9a-f]+)",
+                         g.cmd("trace shop::Cart::total"), re.M)
+        assert gdbs and int(gdbs.group(2), 16) == tp_addr(out, 1), (out, gdbs)
+        g.cmd(f"delete {gdbs.group(1)}")
+        assert tp_addr(g.cmd("monitor trace Cart::total"), 2) == tp_addr(out, 1)
+        out = g.cmd("monitor trace shop::tax collect c")
+        assert "*c (16 bytes" in out, out
+        g.cmd("monitor tstart")
+        g.cmd("shell sleep 0.2")
+        g.cmd("monitor tstop")
+        for tp in (1, 3):
+            f = frames_of(g, tp, 1)[0]
+            g.cmd(f"tfind {f}")
+            if tp == 1:
+                price = int(re.search(r"^price = (\d+)$", g.cmd("info args"), re.M).group(1))
+                out = g.cmd("print *this")
+                assert re.search(rf'= {{items = {price % 7}, owner = 0x[0-9a-f]+ "ann"}}', out), \
+                    (price, out)
+            else:
+                out = g.cmd("info args")
+                assert re.search(r'^c = @0x[0-9a-f]+: {items = [0-6], owner = 0x[0-9a-f]+ "ann"}$',
+                                 out, re.M), out
+        g.cmd("tfind none")
