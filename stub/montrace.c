@@ -273,7 +273,11 @@ static int resolve(struct mt_ctx *x, const struct mx_expr *e, int i, const char 
 	if (n->kind == MX_MEMBER) {
 		const struct dw_member *m;
 
-		if (t->kind == DWT_PTR && t->target && is_recordish(dw_type__strip(t->target))) {
+		const struct dw_type *tt = t->target ? dw_type__strip(t->target) : NULL;
+
+		if (t->kind == DWT_PTR && (!tt || tt->cut || tt->kind == DWT_UNKNOWN))
+			t = tt ? tt : t; /* below: not known that deep */
+		else if (t->kind == DWT_PTR && is_recordish(tt)) {
 			/* -> in C; Go (and GDB) use . through a pointer too. */
 			err = deref(x, p, 0, text);
 			if (err)
@@ -284,7 +288,14 @@ static int resolve(struct mt_ctx *x, const struct mx_expr *e, int i, const char 
 				 dw_type__name(p->type, tn, sizeof(tn)));
 			return -EINVAL;
 		}
-		m = is_recordish(t) && !t->cut ? dw_type__member(t, n->name) : NULL;
+		if (t->cut || t->kind == DWT_UNKNOWN || (t->kind == DWT_PTR && !t->target)) {
+			rsp_msgf(x->msg, x->mlen,
+				 "%.100s: cannot collect it: the type %s is not known that deep "
+				 "(DWARF types are read %d levels down)",
+				 text, dw_type__name(t, tn, sizeof(tn)), DW_TYPE_DEPTH);
+			return -EOPNOTSUPP;
+		}
+		m = is_recordish(t) ? dw_type__member(t, n->name) : NULL;
 		if (!m) {
 			rsp_msgf(x->msg, x->mlen, "%.100s: %s has no member '%s'", text,
 				 dw_type__name(t, tn, sizeof(tn)), n->name);

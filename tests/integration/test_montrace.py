@@ -12,6 +12,7 @@ items[1] {2, "second", {30, 40}, "two"} with "beta", a heap item
 """
 
 import re
+import urllib.request
 
 from harness import attached, gdb_batch, gdb_pipe, go_runtime_gdb, lldb_batch, needs_bpf
 from harness import gdb_connect as connect
@@ -230,4 +231,41 @@ def test_montrace_cpp_demangled_names():
                 out = g.cmd("info args")
                 assert re.search(r'^c = @0x[0-9a-f]+: {items = [0-6], owner = 0x[0-9a-f]+ "ann"}$',
                                  out, re.M), out
+        g.cmd("tfind none")
+
+
+@needs_bpf
+def test_montrace_go_method_and_upload():
+    """A Go method by its DWARF name (net/http.(*ServeMux).ServeHTTP) goes
+    where GDB's trace puts it; one request, one frame with r's URL; a GDB
+    that connects later shows it (uploaded at *ADDR) without an error."""
+    with attached("goserver", ["0"]) as (t, stub), gdb_pipe(file=t.path) as g:
+        g.cmd(f"source {go_runtime_gdb()}")
+        connect(g, stub)
+        out = g.cmd("monitor trace net/http.(*ServeMux).ServeHTTP collect r.URL.Path")
+        assert out.strip() == "monitor: r.URL.Path: cannot collect it: the type net/url.URL is "\
+            "not known that deep (DWARF types are read 4 levels down)", out
+        out = g.cmd("monitor trace net/http.(*ServeMux).ServeHTTP collect r.Method, r.URL")
+        assert "in net/http.(*ServeMux).ServeHTTP: enabled" in out, out
+        assert "r.Method (Go string, 255), r.URL (" in out, out
+        gdbs = re.search(r"^Tracepoint (\d+) at (0x[0-9a-f]+)",
+                         g.cmd("trace 'net/http.(*ServeMux).ServeHTTP'"), re.M)
+        assert gdbs and int(gdbs.group(2), 16) == tp_addr(out, 1), (out, gdbs)
+        g.cmd(f"delete {gdbs.group(1)}")
+        g.cmd("monitor tstart")
+        body = urllib.request.urlopen(f"http://127.0.0.1:{t.port}/e?iterations=7",
+                                      timeout=2).read()
+        assert body.startswith(b"2.71"), body
+        st = g.cmd("monitor tstatus")
+        assert re.search(r"^tracepoint 1 at .*installed, 1 hits, 1 frames", st, re.M), st
+        g.cmd("disconnect")
+        out = connect(g, stub)
+        assert "error" not in out.lower(), out
+        info = g.cmd("info tracepoints")
+        # GDB numbers it after its own deleted one
+        assert re.search(r"^\d+\s+tracepoint\s+keep y\s+0x[0-9a-f]+ in "
+                         r"net/http.\(\*ServeMux\).ServeHTTP at .*server.go:\d+$", info, re.M), info
+        g.cmd("tfind 0")
+        out = g.cmd("print r.Method")
+        assert out.strip().endswith('= "GET"'), out
         g.cmd("tfind none")
