@@ -113,6 +113,25 @@ static int find_map(struct tgt *t, uint64_t pc, struct tgt_map *out, char *msg, 
 	return 0;
 }
 
+/* The cache entry of the file t maps at pc, with DWARF; -errno with msg. */
+static int entry_at(struct dw_cache *c, struct tgt *t, uint64_t pc, struct tgt_map *m,
+		    struct dw_entry **out, char *msg, size_t mlen)
+{
+	struct dw_entry *e;
+	int err;
+
+	err = find_map(t, pc, m, msg, mlen);
+	if (err)
+		return err;
+	e = cache_get(c, t, m);
+	if (!e->f) {
+		rsp_msgf(msg, mlen, "%s", e->msg);
+		return e->err ? e->err : -ENOENT;
+	}
+	*out = e;
+	return 0;
+}
+
 int dw_cache__scope(struct dw_cache *c, struct tgt *t, uint64_t pc, struct dw_scope *out, char *msg,
 		    size_t mlen)
 {
@@ -122,14 +141,9 @@ int dw_cache__scope(struct dw_cache *c, struct tgt *t, uint64_t pc, struct dw_sc
 	int err;
 
 	memset(out, 0, sizeof(*out));
-	err = find_map(t, pc, &m, msg, mlen);
+	err = entry_at(c, t, pc, &m, &e, msg, mlen);
 	if (err)
 		return err;
-	e = cache_get(c, t, &m);
-	if (!e->f) {
-		rsp_msgf(msg, mlen, "%s", e->msg);
-		return e->err ? e->err : -ENOENT;
-	}
 	if (dw_file__map_bias(e->f, &m, &bias)) {
 		rsp_msgf(msg, mlen, "no DWARF for %s: no PT_LOAD for its mapping at 0x%llx", m.path,
 			 (unsigned long long)m.start);
@@ -200,14 +214,9 @@ int dw_cache__go_goid(struct dw_cache *c, struct tgt *t, uint64_t pc, int64_t *o
 	struct tgt_map m;
 	int err;
 
-	err = find_map(t, pc, &m, msg, mlen);
+	err = entry_at(c, t, pc, &m, &e, msg, mlen);
 	if (err)
 		return err;
-	e = cache_get(c, t, &m);
-	if (!e->f) {
-		rsp_msgf(msg, mlen, "%s", e->msg);
-		return e->err ? e->err : -ENOENT;
-	}
 	if (e->goid_err == 1)
 		e->goid_err = dw_file__member_offset(e->f, "runtime.g", "goid", &e->goid_off);
 	if (e->goid_err) {
@@ -228,11 +237,10 @@ int dw_cache__after_prologue(struct dw_cache *c, struct tgt *t, uint64_t entry, 
 	int err;
 
 	*pc = entry;
-	err = find_map(t, entry, &m, msg, sizeof(msg));
+	err = entry_at(c, t, entry, &m, &e, msg, sizeof(msg));
 	if (err)
 		return err;
-	e = cache_get(c, t, &m);
-	if (!e->f || dw_file__map_bias(e->f, &m, &bias))
+	if (dw_file__map_bias(e->f, &m, &bias))
 		return -ENOENT;
 	err = dw_file__after_prologue(e->f, entry - bias, &fpc);
 	*pc = fpc + bias;
