@@ -26,7 +26,7 @@ struct rsp_mon_line;
 #define MT_EXPRS_MAX 16
 
 struct tp_mon {
-	char *line;   /* "trace main.handle if n > 3 collect p.Label" as typed */
+	char *line;   /* the words as typed, single spaces: "trace f if n > 3" */
 	char *where;  /* the location as typed: "main.handle", "main.go:64", "*0x401136" */
 	char *cond;   /* the condition's text, or NULL */
 	char **exprs; /* the collected expressions' texts, "$args" when none given */
