@@ -606,10 +606,12 @@ cleanup:
 	return err;
 }
 
-int bpfc_counters__reset(int fd, __u32 slot)
+/* Slot `to` gets slot `from`'s per-CPU counts (from < 0: zeros). */
+static int counters_set(int fd, long long from, __u32 to)
 {
 	struct bpfc_counts *v;
-	int n, err;
+	__u32 f = (__u32)from;
+	int n, err = 0;
 
 	n = ncpus();
 	if (n < 0)
@@ -617,9 +619,24 @@ int bpfc_counters__reset(int fd, __u32 slot)
 	v = calloc((size_t)n, sizeof(*v));
 	if (!v)
 		return -ENOMEM;
-	err = bpf_map_update_elem(fd, &slot, v, BPF_ANY);
+	if (from >= 0)
+		err = bpf_map_lookup_elem(fd, &f, v);
+	if (!err)
+		err = bpf_map_update_elem(fd, &to, v, BPF_ANY);
 	free(v);
 	return err;
+}
+
+int bpfc_counters__move(int fd, __u32 from, __u32 to)
+{
+	int err = counters_set(fd, from, to);
+
+	return err ? err : counters_set(fd, -1, from);
+}
+
+int bpfc_counters__reset(int fd, __u32 slot)
+{
+	return counters_set(fd, -1, slot);
 }
 
 int bpfc_tsv__create(__u32 nslots)

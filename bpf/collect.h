@@ -134,6 +134,8 @@ int bpfc_counters__create(__u32 nslots);
 int bpfc_counters__read(int fd, __u32 slot, struct bpfc_counts *out);
 /* Zero one slot (when a slot is reused for a new tracepoint run). */
 int bpfc_counters__reset(int fd, __u32 slot);
+/* Slot from's counts into slot to; from starts again from zero. */
+int bpfc_counters__move(int fd, __u32 from, __u32 to);
 
 /* The pass-count gate: a shared array of nslots __u64 hit counts (zero). */
 int bpfc_gate__create(__u32 nslots);

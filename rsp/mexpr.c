@@ -294,11 +294,28 @@ static int parse_postfix(struct px *p)
 	return n;
 }
 
+/* A prefix operator at `at` (the character there is its): kind over sub's node. */
+static int prefix(struct px *p, size_t at, enum mx_kind kind, int (*sub)(struct px *))
+{
+	int n, m;
+
+	p->pos++;
+	m = sub(p);
+	if (m < 0)
+		return m;
+	n = new_node(p, kind, at);
+	if (n < 0)
+		return n;
+	p->e->n[n].a = m;
+	span(p, n, at);
+	return n;
+}
+
 /* * value | postfix */
 static int parse_value(struct px *p)
 {
 	size_t at;
-	int n, m;
+	int n;
 
 	if (++p->depth > MX_DEPTH_MAX) {
 		n = fail(p, -E2BIG, p->pos, "%s", "expression nested too deep");
@@ -306,21 +323,10 @@ static int parse_value(struct px *p)
 	}
 	skip_ws(p);
 	at = p->pos;
-	if (peek(p) == '*') {
-		p->pos++;
-		m = parse_value(p);
-		if (m < 0) {
-			n = m;
-			goto out;
-		}
-		n = new_node(p, MX_DEREF, at);
-		if (n < 0)
-			goto out;
-		p->e->n[n].a = m;
-		span(p, n, at);
-		goto out;
-	}
-	n = parse_postfix(p);
+	if (peek(p) == '*')
+		n = prefix(p, at, MX_DEREF, parse_value);
+	else
+		n = parse_postfix(p);
 out:
 	p->depth--;
 	return n;
@@ -407,7 +413,7 @@ static int parse_or(struct px *p);
 static int parse_not(struct px *p)
 {
 	size_t at, save_pos;
-	int n, m, save_nn;
+	int n, save_nn;
 
 	if (++p->depth > MX_DEPTH_MAX) {
 		n = fail(p, -E2BIG, p->pos, "%s", "condition nested too deep");
@@ -416,17 +422,7 @@ static int parse_not(struct px *p)
 	skip_ws(p);
 	at = p->pos;
 	if (peek(p) == '!' && peek2(p) != '=') {
-		p->pos++;
-		m = parse_not(p);
-		if (m < 0) {
-			n = m;
-			goto out;
-		}
-		n = new_node(p, MX_NOT, at);
-		if (n < 0)
-			goto out;
-		p->e->n[n].a = m;
-		span(p, n, at);
+		n = prefix(p, at, MX_NOT, parse_not);
 		goto out;
 	}
 	save_pos = p->pos;

@@ -30,17 +30,24 @@
 #include "bpf/record.h"
 #include "rsp/buf.h"
 #include "stub/deep.h"
+#include "stub/montrace.h"
 #include "stub/trace.h"
 
 #define BLK_COST(n) (BPFC_VBLK_HDR + (n))
 #define STRUCT_MAX  1023u /* bytes of one pointed-to struct */
 #define NPATCH	    (DEEP_SLICE_ELEMS + 1)
 
-/* One expression under construction. */
-struct bc {
-	uint8_t b[BPFC_AX_MAX_LEN];
-	size_t n;
-	bool bad; /* too long, or a location this file does not follow */
+/*
+ * A value deep collection reads: a parameter (its DWARF location), or a
+ * `monitor trace` expression's value in memory at the address the bytecode
+ * pre pushes (deep__path).
+ */
+struct dval {
+	const char *name;
+	const struct dw_type *type;
+	const struct dw_loc *loc; /* NULL: at the address pre pushes */
+	const uint8_t *pre;
+	size_t prelen;
 };
 
 /* The plan under construction: budget and the summary text. */
@@ -51,7 +58,7 @@ struct pl {
 	bool cut; /* something left out for the budget */
 };
 
-static void op(struct bc *b, uint8_t o)
+void deep__op(struct deep_bc *b, uint8_t o)
 {
 	if (b->n + 1 > sizeof(b->b)) {
 		b->bad = true;
@@ -60,53 +67,53 @@ static void op(struct bc *b, uint8_t o)
 	b->b[b->n++] = o;
 }
 
-static void op16(struct bc *b, uint8_t o, uint16_t v)
+static void op16(struct deep_bc *b, uint8_t o, uint16_t v)
 {
-	op(b, o);
-	op(b, (uint8_t)(v >> 8));
-	op(b, (uint8_t)v);
+	deep__op(b, o);
+	deep__op(b, (uint8_t)(v >> 8));
+	deep__op(b, (uint8_t)v);
 }
 
 /* const8/16/32/64: GDB's constants are unsigned, big-endian. */
-static void cnst(struct bc *b, uint64_t v)
+void deep__const(struct deep_bc *b, uint64_t v)
 {
 	int i, w;
 
 	if (v < 0x100) {
-		op(b, BPFC_AXOP_CONST8);
+		deep__op(b, BPFC_AXOP_CONST8);
 		w = 1;
 	} else if (v < 0x10000) {
-		op(b, BPFC_AXOP_CONST16);
+		deep__op(b, BPFC_AXOP_CONST16);
 		w = 2;
 	} else if (v < 0x100000000ull) {
-		op(b, BPFC_AXOP_CONST32);
+		deep__op(b, BPFC_AXOP_CONST32);
 		w = 4;
 	} else {
-		op(b, BPFC_AXOP_CONST64);
+		deep__op(b, BPFC_AXOP_CONST64);
 		w = 8;
 	}
 	for (i = w - 1; i >= 0; i--)
-		op(b, (uint8_t)(v >> (8 * i)));
+		deep__op(b, (uint8_t)(v >> (8 * i)));
 }
 
 /* addr + off on the stack (off may be negative: const64 and wrap). */
-static void add_off(struct bc *b, int64_t off)
+static void add_off(struct deep_bc *b, int64_t off)
 {
 	if (!off)
 		return;
-	cnst(b, (uint64_t)off);
-	op(b, BPFC_AXOP_ADD);
+	deep__const(b, (uint64_t)off);
+	deep__op(b, BPFC_AXOP_ADD);
 }
 
-static void ref(struct bc *b, uint32_t size)
+static void ref(struct deep_bc *b, uint32_t size)
 {
-	op(b, size == 1	  ? BPFC_AXOP_REF8
-	      : size == 2 ? BPFC_AXOP_REF16
-	      : size == 4 ? BPFC_AXOP_REF32
-			  : BPFC_AXOP_REF64);
+	deep__op(b, size == 1	? BPFC_AXOP_REF8
+		    : size == 2 ? BPFC_AXOP_REF16
+		    : size == 4 ? BPFC_AXOP_REF32
+				: BPFC_AXOP_REF64);
 }
 
-static bool reg(struct bc *b, int dwreg)
+static bool reg(struct deep_bc *b, int dwreg)
 {
 	int g = dw__gdb_reg(dwreg);
 
@@ -119,10 +126,10 @@ static bool reg(struct bc *b, int dwreg)
 }
 
 /* Push register dwreg + off, or the constant off when dwreg is -1. */
-static bool reg_plus(struct bc *b, int dwreg, int64_t off)
+static bool reg_plus(struct deep_bc *b, int dwreg, int64_t off)
 {
 	if (dwreg < 0) {
-		cnst(b, (uint64_t)off);
+		deep__const(b, (uint64_t)off);
 		return true;
 	}
 	if (!reg(b, dwreg))
@@ -132,25 +139,25 @@ static bool reg_plus(struct bc *b, int dwreg, int64_t off)
 }
 
 /* Clamp the top of the stack to n (2^k - 1) so the validator bounds it. */
-static void clamp(struct bc *b, uint32_t n)
+static void clamp(struct deep_bc *b, uint32_t n)
 {
 	size_t at;
 
-	op(b, BPFC_AXOP_DUP);
-	cnst(b, n);
-	op(b, BPFC_AXOP_LESS_UNSIGNED);
+	deep__op(b, BPFC_AXOP_DUP);
+	deep__const(b, n);
+	deep__op(b, BPFC_AXOP_LESS_UNSIGNED);
 	op16(b, BPFC_AXOP_IF_GOTO, 0);
 	at = b->n - 2;
-	op(b, BPFC_AXOP_POP);
-	cnst(b, n);
+	deep__op(b, BPFC_AXOP_POP);
+	deep__const(b, n);
 	if (b->n > 0xffff) {
 		b->bad = true;
 		return;
 	}
 	b->b[at] = (uint8_t)(b->n >> 8);
 	b->b[at + 1] = (uint8_t)b->n;
-	cnst(b, n);
-	op(b, BPFC_AXOP_BIT_AND);
+	deep__const(b, n);
+	deep__op(b, BPFC_AXOP_BIT_AND);
 }
 
 /* The largest 2^k - 1 <= n (0 when n is 0). */
@@ -167,10 +174,19 @@ static uint32_t mask_below(uint32_t n)
  * Push the word of size bytes at byte `at` of the variable with location l.
  * False (nothing pushed) when the location cannot give it.
  */
-static bool push_word(struct bc *b, const struct dw_loc *l, uint32_t at, uint32_t size)
+static bool push_word(struct deep_bc *b, const struct dval *v, uint32_t at, uint32_t size)
 {
+	const struct dw_loc *l = v->loc;
 	uint32_t start = 0;
 	size_t i;
+
+	if (!l) {
+		for (i = 0; i < v->prelen; i++)
+			deep__op(b, v->pre[i]);
+		add_off(b, at);
+		ref(b, size);
+		return true;
+	}
 
 	for (i = 0; i < l->npieces; i++) {
 		const struct dw_piece *p = &l->pieces[i];
@@ -185,7 +201,7 @@ static bool push_word(struct bc *b, const struct dw_loc *l, uint32_t at, uint32_
 			if (at != start || size > 8 || !reg(b, p->reg))
 				return false;
 			if (size < 8)
-				op(b, BPFC_AXOP_ZERO_EXT), op(b, (uint8_t)(size * 8));
+				deep__op(b, BPFC_AXOP_ZERO_EXT), deep__op(b, (uint8_t)(size * 8));
 			return true;
 		case DWP_MEM:
 			if (!reg_plus(b, p->reg, p->off + (int64_t)(at - start)))
@@ -202,9 +218,17 @@ static bool push_word(struct bc *b, const struct dw_loc *l, uint32_t at, uint32_
 }
 
 /* Where the variable itself lives when it is one piece of memory: push its address. */
-static bool push_addr(struct bc *b, const struct dw_loc *l)
+static bool push_addr(struct deep_bc *b, const struct dval *v)
 {
-	const struct dw_piece *p = &l->pieces[0];
+	const struct dw_loc *l = v->loc;
+	const struct dw_piece *p = l ? &l->pieces[0] : NULL;
+	size_t i;
+
+	if (!l) {
+		for (i = 0; i < v->prelen; i++)
+			deep__op(b, v->pre[i]);
+		return true;
+	}
 
 	return l->npieces == 1 && p->kind == DWP_MEM && reg_plus(b, p->reg, p->off);
 }
@@ -259,32 +283,32 @@ static uint32_t rec_size(const struct dw_type *t)
  * Stack [.. addr] -> [.. addr]: the {ptr, len} header (Go string or slice)
  * at addr + off: len * es bytes at ptr, clamped to max (2^k - 1).
  */
-static void emit_header(struct bc *b, int64_t off, uint64_t es, uint32_t max)
+static void emit_header(struct deep_bc *b, int64_t off, uint64_t es, uint32_t max)
 {
-	op(b, BPFC_AXOP_DUP);
+	deep__op(b, BPFC_AXOP_DUP);
 	add_off(b, off);
-	op(b, BPFC_AXOP_REF64);
-	op(b, BPFC_AXOP_PICK), op(b, 1);
+	deep__op(b, BPFC_AXOP_REF64);
+	deep__op(b, BPFC_AXOP_PICK), deep__op(b, 1);
 	add_off(b, off + 8);
-	op(b, BPFC_AXOP_REF64);
+	deep__op(b, BPFC_AXOP_REF64);
 	if (es != 1) {
-		cnst(b, es);
-		op(b, BPFC_AXOP_MUL);
+		deep__const(b, es);
+		deep__op(b, BPFC_AXOP_MUL);
 	}
 	clamp(b, max);
-	op(b, BPFC_AXOP_TRACE);
+	deep__op(b, BPFC_AXOP_TRACE);
 }
 
 /*
  * Stack [.. addr] -> [.. addr]: the Go string whose header is at addr + off:
  * its bytes, clamped.
  */
-static void emit_str(struct bc *b, int64_t off)
+static void emit_str(struct deep_bc *b, int64_t off)
 {
 	emit_header(b, off, 1, DEEP_STR_MAX);
 }
 
-static bool str_at(struct bc *b, struct pl *p, int64_t off)
+static bool str_at(struct deep_bc *b, struct pl *p, int64_t off)
 {
 	if (!take(p, BLK_COST(DEEP_STR_MAX)))
 		return false;
@@ -293,20 +317,20 @@ static bool str_at(struct bc *b, struct pl *p, int64_t off)
 }
 
 /* [.. addr] -> [.. addr]: the C string pointed to by the word at addr + off. */
-static bool cstr_at(struct bc *b, struct pl *p, int64_t off)
+static bool cstr_at(struct deep_bc *b, struct pl *p, int64_t off)
 {
 	if (!take(p, BLK_COST(DEEP_STR_MAX + 1)))
 		return false;
-	op(b, BPFC_AXOP_DUP);
+	deep__op(b, BPFC_AXOP_DUP);
 	add_off(b, off);
-	op(b, BPFC_AXOP_REF64);
-	cnst(b, DEEP_STR_MAX);
-	op(b, BPFC_AXOP_TRACENZ);
+	deep__op(b, BPFC_AXOP_REF64);
+	deep__const(b, DEEP_STR_MAX);
+	deep__op(b, BPFC_AXOP_TRACENZ);
 	return true;
 }
 
 /* [.. addr] -> [.. addr]: the slice elements of the header at addr + off. */
-static bool slice_at(struct bc *b, struct pl *p, int64_t off, uint64_t es)
+static bool slice_at(struct deep_bc *b, struct pl *p, int64_t off, uint64_t es)
 {
 	uint32_t room = p->budget - p->used, m;
 
@@ -320,17 +344,18 @@ static bool slice_at(struct bc *b, struct pl *p, int64_t off, uint64_t es)
 }
 
 /* Collect len bytes at the address on the stack, keeping it: trace_quick or trace16. */
-static void trace_keep(struct bc *b, uint32_t len)
+static void trace_keep(struct deep_bc *b, uint32_t len)
 {
 	if (len < 256) {
-		op(b, BPFC_AXOP_TRACE_QUICK), op(b, (uint8_t)len);
+		deep__op(b, BPFC_AXOP_TRACE_QUICK), deep__op(b, (uint8_t)len);
 	} else {
 		op16(b, BPFC_AXOP_TRACE16, (uint16_t)len);
 	}
 }
 
 /* A struct at the address on the stack: [.. addr] -> [.. addr], and its fields (depth 2). */
-static void record_fields(struct bc *b, struct pl *p, const struct dw_type *t, const char *what)
+static void record_fields(struct deep_bc *b, struct pl *p, const struct dw_type *t,
+			  const char *what)
 {
 	size_t i, n = 0;
 
@@ -350,11 +375,11 @@ static void record_fields(struct bc *b, struct pl *p, const struct dw_type *t, c
 			ok = slice_at(b, p, (int64_t)m->offset, mt->target->size);
 		else if (mt->kind == DWT_PTR && is_record(mt->target) &&
 			 take(p, BLK_COST(rec_size(mt->target)))) {
-			op(b, BPFC_AXOP_DUP);
+			deep__op(b, BPFC_AXOP_DUP);
 			add_off(b, (int64_t)m->offset);
-			op(b, BPFC_AXOP_REF64);
+			deep__op(b, BPFC_AXOP_REF64);
 			trace_keep(b, rec_size(mt->target));
-			op(b, BPFC_AXOP_POP);
+			deep__op(b, BPFC_AXOP_POP);
 			ok = true;
 		}
 		if (ok)
@@ -365,7 +390,8 @@ static void record_fields(struct bc *b, struct pl *p, const struct dw_type *t, c
 }
 
 /* Go slice held by the variable: elements, then what the first ones point to. */
-static void slice_var(struct bc *b, struct pl *p, const struct dw_var *v, const struct dw_type *t)
+static void slice_var(struct deep_bc *b, struct pl *p, const struct dval *v,
+		      const struct dw_type *t)
 {
 	const struct dw_type *et = dw_type__strip(t->target);
 	uint64_t es = t->target ? t->target->size : 0;
@@ -380,15 +406,15 @@ static void slice_var(struct bc *b, struct pl *p, const struct dw_var *v, const 
 	m = mask_below(room - BPFC_VBLK_HDR < 1023 ? room - BPFC_VBLK_HDR : 1023);
 	if (m > room / 2 && room > 512)
 		m = mask_below(room / 2);
-	if (!push_word(b, &v->loc, 0, 8) || !push_word(b, &v->loc, 8, 8)) {
+	if (!push_word(b, v, 0, 8) || !push_word(b, v, 8, 8)) {
 		b->bad = true;
 		return;
 	}
 	take(p, BLK_COST(m));
-	cnst(b, es);
-	op(b, BPFC_AXOP_MUL);
+	deep__const(b, es);
+	deep__op(b, BPFC_AXOP_MUL);
 	clamp(b, m);
-	op(b, BPFC_AXOP_TRACE);
+	deep__op(b, BPFC_AXOP_TRACE);
 	sumf(p, "%s (%s, %u bytes of elements", v->name, dw_type__name(t, tn, sizeof(tn)), m);
 	if (et && et->kind == DWT_GO_STRING)
 		cost = BLK_COST(DEEP_STR_MAX);
@@ -400,29 +426,29 @@ static void slice_var(struct bc *b, struct pl *p, const struct dw_var *v, const 
 		if (!take(p, cost))
 			break;
 		/* if (!(i < len)) goto end */
-		cnst(b, i);
-		if (!push_word(b, &v->loc, 8, 8)) {
+		deep__const(b, i);
+		if (!push_word(b, v, 8, 8)) {
 			b->bad = true;
 			return;
 		}
-		op(b, BPFC_AXOP_LESS_UNSIGNED);
-		op(b, BPFC_AXOP_LOG_NOT);
+		deep__op(b, BPFC_AXOP_LESS_UNSIGNED);
+		deep__op(b, BPFC_AXOP_LOG_NOT);
 		op16(b, BPFC_AXOP_IF_GOTO, 0);
 		patch[np++] = b->n - 2;
-		push_word(b, &v->loc, 0, 8);
+		push_word(b, v, 0, 8);
 		add_off(b, (int64_t)(i * es));
 		if (et->kind == DWT_GO_STRING) {
 			emit_str(b, 0);
 		} else if (is_char(et->target)) {
-			op(b, BPFC_AXOP_REF64);
-			cnst(b, DEEP_STR_MAX);
-			op(b, BPFC_AXOP_TRACENZ);
-			cnst(b, 0); /* str_at keeps the address: keep the depth alike */
+			deep__op(b, BPFC_AXOP_REF64);
+			deep__const(b, DEEP_STR_MAX);
+			deep__op(b, BPFC_AXOP_TRACENZ);
+			deep__const(b, 0); /* str_at keeps the address: keep the depth alike */
 		} else {
-			op(b, BPFC_AXOP_REF64);
+			deep__op(b, BPFC_AXOP_REF64);
 			trace_keep(b, rec_size(et->target));
 		}
-		op(b, BPFC_AXOP_POP);
+		deep__op(b, BPFC_AXOP_POP);
 		k++;
 	}
 	for (j = 0; j < np; j++) {
@@ -482,44 +508,45 @@ static void go_rtype(const struct dw_type *t, struct go_rtype *r)
  *     const ELEM; add; ref64; ref64(size) ; clamp; trace; goto END;
  *     VALUE: ref64(size); clamp; trace; END:
  */
-static void iface_var(struct bc *b, struct pl *p, const struct dw_var *v, const struct dw_type *t)
+static void iface_var(struct deep_bc *b, struct pl *p, const struct dval *v,
+		      const struct dw_type *t)
 {
 	struct go_rtype r;
 	size_t to_value, to_end;
 	char tn[96];
 
 	go_rtype(t, &r);
-	if (!take(p, 2 * BLK_COST(DEEP_STR_MAX)) || !push_word(b, &v->loc, 8, 8) ||
-	    !push_word(b, &v->loc, 0, 8))
+	if (!take(p, 2 * BLK_COST(DEEP_STR_MAX)) || !push_word(b, v, 8, 8) ||
+	    !push_word(b, v, 0, 8))
 		return;
 	if (t->kind == DWT_GO_IFACE) {
 		add_off(b, (int64_t)r.tab_type);
-		op(b, BPFC_AXOP_REF64);
+		deep__op(b, BPFC_AXOP_REF64);
 	}
-	op(b, BPFC_AXOP_DUP);
+	deep__op(b, BPFC_AXOP_DUP);
 	add_off(b, (int64_t)r.kind);
-	op(b, BPFC_AXOP_REF8);
-	cnst(b, 0x3f);
-	op(b, BPFC_AXOP_BIT_AND);
-	cnst(b, 0x20 | 22); /* kindDirectIface | kindPtr */
-	op(b, BPFC_AXOP_EQUAL);
-	op(b, BPFC_AXOP_LOG_NOT);
+	deep__op(b, BPFC_AXOP_REF8);
+	deep__const(b, 0x3f);
+	deep__op(b, BPFC_AXOP_BIT_AND);
+	deep__const(b, 0x20 | 22); /* kindDirectIface | kindPtr */
+	deep__op(b, BPFC_AXOP_EQUAL);
+	deep__op(b, BPFC_AXOP_LOG_NOT);
 	op16(b, BPFC_AXOP_IF_GOTO, 0);
 	to_value = b->n - 2;
 	add_off(b, (int64_t)r.elem);
-	op(b, BPFC_AXOP_REF64);
+	deep__op(b, BPFC_AXOP_REF64);
 	add_off(b, (int64_t)r.size);
-	op(b, BPFC_AXOP_REF64);
+	deep__op(b, BPFC_AXOP_REF64);
 	clamp(b, DEEP_STR_MAX);
-	op(b, BPFC_AXOP_TRACE);
+	deep__op(b, BPFC_AXOP_TRACE);
 	op16(b, BPFC_AXOP_GOTO, 0);
 	to_end = b->n - 2;
 	b->b[to_value] = (uint8_t)(b->n >> 8);
 	b->b[to_value + 1] = (uint8_t)b->n;
 	add_off(b, (int64_t)r.size);
-	op(b, BPFC_AXOP_REF64);
+	deep__op(b, BPFC_AXOP_REF64);
 	clamp(b, DEEP_STR_MAX);
-	op(b, BPFC_AXOP_TRACE);
+	deep__op(b, BPFC_AXOP_TRACE);
 	b->b[to_end] = (uint8_t)(b->n >> 8);
 	b->b[to_end + 1] = (uint8_t)b->n;
 	sumf(p, "%s (%s: the value, %u)", v->name, dw_type__name(v->type, tn, sizeof(tn)),
@@ -527,35 +554,45 @@ static void iface_var(struct bc *b, struct pl *p, const struct dw_var *v, const 
 }
 
 /* One parameter: its expression into b, its summary into p.  False: nothing. */
-static bool var_plan(struct bc *b, struct pl *p, const struct dw_var *v)
+static bool var_plan(struct deep_bc *b, struct pl *p, const struct dval *v)
 {
 	const struct dw_type *t = dw_type__strip(v->type);
 	uint32_t before = p->used, sz;
 	size_t mark;
 	bool own;
 
-	if (!t || v->loc.npieces == 0 || v->loc.pieces[0].kind == DWP_UNAVAIL)
+	if (!t || (v->loc && (v->loc->npieces == 0 || v->loc->pieces[0].kind == DWP_UNAVAIL)))
 		return false;
+	/* A struct a path names (`*it`, `p.Pos`): all of it and what its fields point to. */
+	if (!v->loc && is_record(t) && take(p, BLK_COST(rec_size(t)))) {
+		push_addr(b, v);
+		trace_keep(b, rec_size(t));
+		sumf(p, "%s (%u bytes", v->name, rec_size(t));
+		record_fields(b, p, t, v->name);
+		sumf(p, ")");
+		deep__op(b, BPFC_AXOP_END);
+		return !b->bad;
+	}
 	/* In memory (stack ABI, -O0): its own bytes, so GDB can read the value itself. */
 	sz = t->size > 64 ? 64 : (uint32_t)t->size;
-	if (sz && push_addr(b, &v->loc)) {
+	if (sz && push_addr(b, v)) {
 		if (take(p, BLK_COST(sz)))
 			trace_keep(b, sz);
-		op(b, BPFC_AXOP_POP);
+		deep__op(b, BPFC_AXOP_POP);
 	}
 	own = p->used != before;
 	mark = strlen(p->sum);
 	switch (t->kind) {
 	case DWT_PTR:
 		if (is_char(t->target)) {
-			if (!take(p, BLK_COST(DEEP_STR_MAX + 1)) || !push_word(b, &v->loc, 0, 8))
+			if (!take(p, BLK_COST(DEEP_STR_MAX + 1)) || !push_word(b, v, 0, 8))
 				break;
-			cnst(b, DEEP_STR_MAX);
-			op(b, BPFC_AXOP_TRACENZ);
+			deep__const(b, DEEP_STR_MAX);
+			deep__op(b, BPFC_AXOP_TRACENZ);
 			sumf(p, "%s (C string, %u)", v->name, DEEP_STR_MAX);
 		} else if (is_record(t->target)) {
 			sz = rec_size(t->target);
-			if (!take(p, BLK_COST(sz)) || !push_word(b, &v->loc, 0, 8))
+			if (!take(p, BLK_COST(sz)) || !push_word(b, v, 0, 8))
 				break;
 			trace_keep(b, sz);
 			sumf(p, "*%s (%u bytes", v->name, sz);
@@ -564,11 +601,11 @@ static bool var_plan(struct bc *b, struct pl *p, const struct dw_var *v)
 		}
 		break;
 	case DWT_GO_STRING:
-		if (!take(p, BLK_COST(DEEP_STR_MAX)) || !push_word(b, &v->loc, 0, 8) ||
-		    !push_word(b, &v->loc, 8, 8))
+		if (!take(p, BLK_COST(DEEP_STR_MAX)) || !push_word(b, v, 0, 8) ||
+		    !push_word(b, v, 8, 8))
 			break;
 		clamp(b, DEEP_STR_MAX);
-		op(b, BPFC_AXOP_TRACE);
+		deep__op(b, BPFC_AXOP_TRACE);
 		sumf(p, "%s (Go string, %u)", v->name, DEEP_STR_MAX);
 		break;
 	case DWT_GO_SLICE:
@@ -585,7 +622,7 @@ static bool var_plan(struct bc *b, struct pl *p, const struct dw_var *v)
 		if (h && h->kind == DWT_PTR)
 			h = h->target;
 		if (!h || !is_record(h) || !take(p, BLK_COST(rec_size(h))) ||
-		    !push_word(b, &v->loc, 0, 8))
+		    !push_word(b, v, 0, 8))
 			break;
 		trace_keep(b, rec_size(h));
 		sumf(p, "*%s (%s header, %u bytes)", v->name,
@@ -599,14 +636,14 @@ static bool var_plan(struct bc *b, struct pl *p, const struct dw_var *v)
 		return false;
 	if (own && strlen(p->sum) == mark)
 		sumf(p, "%s (its %u bytes)", v->name, sz);
-	op(b, BPFC_AXOP_END);
+	deep__op(b, BPFC_AXOP_END);
 	return !b->bad;
 }
 
 int deep__plan(const struct dw_scope *s, uint32_t budget, struct deep_plan *out)
 {
 	struct pl p = {.budget = budget, .sum = out->summary, .sumlen = sizeof(out->summary)};
-	struct bc *b;
+	struct deep_bc *b;
 	size_t i;
 	int err = 0;
 
@@ -616,11 +653,12 @@ int deep__plan(const struct dw_scope *s, uint32_t budget, struct deep_plan *out)
 		return -ENOMEM;
 	sumf(&p, "deep: ");
 	for (i = 0; i < s->nvars && out->n < DEEP_MAX_EXPRS; i++) {
-		const struct dw_var *v = &s->vars[i];
+		const struct dw_var *dv = &s->vars[i];
+		const struct dval val = {dv->name, dv->type, &dv->loc, NULL, 0}, *v = &val;
 		size_t mark = strlen(out->summary);
 		uint32_t used = p.used;
 
-		if (!v->param)
+		if (!dv->param)
 			continue;
 		b->n = 0;
 		b->bad = false;
@@ -663,15 +701,15 @@ int deep__plan(const struct dw_scope *s, uint32_t budget, struct deep_plan *out)
  */
 int deep__plan_goid(struct deep_plan *p, int64_t off)
 {
-	struct bc b = {0};
+	struct deep_bc b = {0};
 
 	if (p->n >= DEEP_MAX_EXPRS)
 		return -E2BIG;
 	op16(&b, BPFC_AXOP_REG, 14);
 	add_off(&b, off);
-	cnst(&b, 8);
-	op(&b, BPFC_AXOP_TRACE);
-	op(&b, BPFC_AXOP_END);
+	deep__const(&b, 8);
+	deep__op(&b, BPFC_AXOP_TRACE);
+	deep__op(&b, BPFC_AXOP_END);
 	p->code[p->n] = malloc(b.n);
 	if (!p->code[p->n])
 		return -ENOMEM;
@@ -679,6 +717,187 @@ int deep__plan_goid(struct deep_plan *p, int64_t off)
 	p->len[p->n++] = b.n;
 	p->bytes += 8;
 	return 0;
+}
+
+/* The part of location l from byte off on (whole pieces only). */
+static bool sub_loc(const struct dw_loc *l, uint32_t off, struct dw_loc *out)
+{
+	uint32_t start = 0;
+	size_t i;
+
+	memset(out, 0, sizeof(*out));
+	if (l->npieces == 1 && !l->pieces[0].size && l->pieces[0].kind == DWP_MEM) {
+		*out = *l;
+		out->pieces[0].off += off;
+		return true;
+	}
+	for (i = 0; i < l->npieces; i++) {
+		if (start >= off)
+			out->pieces[out->npieces++] = l->pieces[i];
+		else if (start + l->pieces[i].size > off)
+			return false; /* inside a piece */
+		start += l->pieces[i].size;
+	}
+	return out->npieces > 0 || !off;
+}
+
+static bool all_regs(const struct dw_loc *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->npieces; i++)
+		if (l->pieces[i].kind != DWP_REG)
+			return false;
+	return l->npieces > 0;
+}
+
+/* The bytecode pushing the address path ends at (nderef >= 1); trace: collect
+ * each pointer read on the way, popping the address at the end. */
+static void path_addr(struct deep_bc *b, const struct deep_path *path, const struct dval *var,
+		      bool trace)
+{
+	size_t k;
+
+	if (trace && push_addr(b, var)) {
+		/* The first pointer itself is in memory: GDB reads it there. */
+		add_off(b, path->off0);
+		trace_keep(b, 8);
+		deep__op(b, BPFC_AXOP_POP);
+	}
+	if (!push_word(b, var, path->off0, 8))
+		b->bad = true;
+	add_off(b, path->off[0]);
+	for (k = 1; k < path->nderef; k++) {
+		if (trace)
+			trace_keep(b, 8);
+		deep__op(b, BPFC_AXOP_REF64);
+		add_off(b, path->off[k]);
+	}
+	if (trace)
+		deep__op(b, BPFC_AXOP_POP);
+}
+
+/* The value at path as a struct dval (pre: the address bytecode, in pre). */
+static int path_val(const struct deep_path *path, struct dval *v, struct dw_loc *loc,
+		    struct deep_bc *pre)
+{
+	const struct dw_loc *l = &path->var->loc;
+
+	memset(v, 0, sizeof(*v));
+	v->name = path->text;
+	v->type = path->type;
+	if (!l->npieces || l->pieces[0].kind == DWP_UNAVAIL)
+		return -ENOENT;
+	if (!path->nderef) {
+		if (!sub_loc(l, path->off0, loc))
+			return -EOPNOTSUPP;
+		v->loc = loc;
+		return 0;
+	}
+	if (path->nderef > DEEP_PATH_MAX)
+		return -E2BIG;
+	{
+		const struct dval var = {path->var->name, path->var->type, l, NULL, 0};
+
+		pre->n = 0;
+		pre->bad = false;
+		path_addr(pre, path, &var, false);
+		if (pre->bad)
+			return -EOPNOTSUPP;
+	}
+	v->pre = pre->b;
+	v->prelen = pre->n;
+	return 0;
+}
+
+int deep__path(const struct deep_path *path, uint32_t budget, struct deep_plan *out)
+{
+	struct pl p = {.budget = budget, .sum = out->summary, .sumlen = sizeof(out->summary)};
+	struct deep_bc *b, *pre;
+	struct dw_loc loc;
+	struct dval v;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	b = calloc(2, sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	pre = &b[1];
+	err = path_val(path, &v, &loc, pre);
+	if (err) {
+		snprintf(out->summary, sizeof(out->summary), "%s %s", path->text,
+			 err == -ENOENT ? "is optimized out at this pc"
+					: "is at a location that cannot be collected");
+		goto cleanup;
+	}
+	if (path->nderef) {
+		const struct dval var = {path->var->name, path->var->type, &path->var->loc, NULL,
+					 0};
+
+		/* The pointers on the way, so GDB can follow them in the frame. */
+		take(&p, (uint32_t)(path->nderef + 1) * BLK_COST(8));
+		path_addr(b, path, &var, true);
+	}
+	if (!var_plan(b, &p, &v)) {
+		if (!path->nderef && all_regs(v.loc)) {
+			snprintf(out->summary, sizeof(out->summary), "%s (in the registers)",
+				 path->text);
+			goto cleanup;
+		}
+		err = b->bad ? -E2BIG : -EOPNOTSUPP;
+		if (b->bad)
+			snprintf(out->summary, sizeof(out->summary),
+				 "%s needs a longer expression than the agent takes", path->text);
+		else if (p.cut)
+			snprintf(out->summary, sizeof(out->summary),
+				 "%s does not fit in %u bytes per hit (monitor set deep-collect)",
+				 path->text, budget);
+		else {
+			char tn[96];
+
+			snprintf(out->summary, sizeof(out->summary),
+				 "%s has a type that cannot be collected (%s)", path->text,
+				 dw_type__name(path->type, tn, sizeof(tn)));
+		}
+		goto cleanup;
+	}
+	out->code[0] = malloc(b->n);
+	if (!out->code[0]) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	memcpy(out->code[0], b->b, b->n);
+	out->len[0] = b->n;
+	out->n = 1;
+	out->bytes = p.used;
+cleanup:
+	free(b);
+	return err;
+}
+
+bool deep__push_value(struct deep_bc *b, const struct deep_path *path)
+{
+	const struct dw_type *t = dw_type__strip(path->type);
+	struct deep_bc *pre = malloc(sizeof(*pre));
+	struct dw_loc loc;
+	struct dval v;
+	uint32_t size;
+	bool ok = false;
+
+	if (!pre || !t || !t->size || t->size > 8 || (t->size & (t->size - 1)))
+		goto cleanup;
+	size = (uint32_t)t->size;
+	if (path_val(path, &v, &loc, pre) || !push_word(b, &v, 0, size))
+		goto cleanup;
+	if (size < 8 && t->kind == DWT_BASE &&
+	    (t->encoding == DW_ATE_signed || t->encoding == DW_ATE_signed_char)) {
+		deep__op(b, BPFC_AXOP_EXT);
+		deep__op(b, (uint8_t)(size * 8));
+	}
+	ok = !b->bad;
+cleanup:
+	free(pre);
+	return ok;
 }
 
 void deep__plan_free(struct deep_plan *p)
@@ -715,10 +934,6 @@ struct deep *deep__new(void)
 	return d;
 }
 
-struct dw_cache *deep__cache(const struct trace *tr)
-{
-	return tr->deep ? tr->deep->cache : NULL;
-}
 
 void deep__free(struct deep *d)
 {
@@ -733,6 +948,13 @@ void deep__free(struct deep *d)
 		}
 	dw_cache__free(d->cache);
 	free(d);
+}
+
+struct dw_cache *deep__cache(struct trace *tr)
+{
+	if (!tr->deep)
+		tr->deep = deep__new();
+	return tr->deep ? tr->deep->cache : NULL;
 }
 
 static struct deep_tp *slot_of(struct trace *tr, const struct tp *tp)
@@ -781,6 +1003,11 @@ void deep__append(struct trace *tr, const struct tp *tp, struct bpfc_expr *out, 
 	 * exactly that.  So deep collection comes with `collect $regs`: an R
 	 * action with every general register and rip (GDB 0-16).
 	 */
+	if (tp->mon && !tp->mon->args) {
+		snprintf(e->note, sizeof(e->note), "collects what `monitor trace` names: %s",
+			 tp->mon->plan);
+		return;
+	}
 	for (i = 0; i < tp->nact; i++)
 		if (tp->act[i].kind == TPA_REGS && (tp->act[i].regmask[0] & 0x1ffff) == 0x1ffff)
 			break;
@@ -803,7 +1030,7 @@ void deep__append(struct trace *tr, const struct tp *tp, struct bpfc_expr *out, 
 		return;
 	}
 	snprintf(e->note, sizeof(e->note), "%s", e->plan.summary);
-	if (s.go &&
+	if (s.go && !tp->mon && /* montrace.c collects it for its own */
 	    !dw_cache__go_goid(tr->deep->cache, tr->tgt, tp->addr, &goid, msg, sizeof(msg)) &&
 	    !deep__plan_goid(&e->plan, goid))
 		snprintf(e->note + strlen(e->note), sizeof(e->note) - strlen(e->note),

@@ -37,9 +37,11 @@
 #ifndef STUB_DEEP_H
 #define STUB_DEEP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bpf/ax.h"
 #include "bpf/collect.h"
 #include "stub/dwarf.h"
 
@@ -60,6 +62,45 @@ struct deep_plan {
 	char summary[600]; /* "name (C string, 255), *it (32 bytes) ..." or why nothing */
 };
 
+/* One agent expression under construction (bpf/ax.h); bad: too long, or a
+ * location deep collection does not follow. */
+struct deep_bc {
+	uint8_t b[BPFC_AX_MAX_LEN];
+	size_t n;
+	bool bad;
+};
+
+void deep__op(struct deep_bc *b, uint8_t op);
+/* const8/16/32/64 of v (GDB's constants: unsigned, big-endian). */
+void deep__const(struct deep_bc *b, uint64_t v);
+
+/*
+ * A value `monitor trace` names (stub/montrace.c): variable var, then
+ * off0 bytes into it; then nderef times: read the pointer there and add
+ * off[k].  type is the value's type at the end.
+ */
+#define DEEP_PATH_MAX 8
+struct deep_path {
+	const struct dw_var *var;
+	const struct dw_type *type;
+	uint32_t off0;
+	size_t nderef;
+	int64_t off[DEEP_PATH_MAX];
+	const char *text; /* as typed, for the summary */
+};
+
+/*
+ * One expression collecting the value at path whole, as deep__plan does a
+ * parameter (its own bytes, the string, struct, slice... it holds), after
+ * the pointers read on the way: p->n is 1, or 0 when the registers hold the
+ * whole value.  0, -ENOENT (optimized out at this pc), -EOPNOTSUPP (a
+ * location or type that cannot be collected), -E2BIG, -ENOMEM; the summary
+ * says which.
+ */
+int deep__path(const struct deep_path *path, uint32_t budget, struct deep_plan *p);
+/* Push the scalar value at path (sign-extended when its type is signed), for a condition. */
+bool deep__push_value(struct deep_bc *b, const struct deep_path *path);
+
 /*
  * The expressions for scope s within budget bytes per hit.  0 (perhaps
  * with n == 0: nothing to follow, the summary says why) or -ENOMEM.
@@ -73,9 +114,8 @@ int deep__plan_goid(struct deep_plan *p, int64_t off);
 struct deep;
 struct deep *deep__new(void);
 void deep__free(struct deep *d);
-
-/* The trace's DWARF cache (NULL if none), for typed printing of frames. */
-struct dw_cache *deep__cache(const struct trace *tr);
+/* The trace's DWARF cache (made on first use), or NULL without memory. */
+struct dw_cache *deep__cache(struct trace *tr);
 
 /*
  * At tp_load: append tp's deep expressions to out[*n] (room for max), as

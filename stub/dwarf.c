@@ -849,7 +849,8 @@ static void add_var(struct dw_scope *s, struct conv *c, struct loc_ctx *x, Dwarf
 	struct dw_var *d;
 	const char *n = dwarf_diename(v);
 
-	if (!n || dwarf_hasattr(v, DW_AT_artificial))
+	/* Artificial ones are the compiler's, but for C++'s `this`. */
+	if (!n || (dwarf_hasattr(v, DW_AT_artificial) && strcmp(n, "this")))
 		return;
 	/* Go's results (~r0) are parameters with DW_AT_variable_parameter 1 and no value yet. */
 	if (s->go && param && n[0] == '~')
@@ -964,14 +965,56 @@ struct func_q {
 	int count;
 };
 
+/*
+ * Does C++ function d match "ns::Class::method" (or its tail on a "::", as
+ * GDB takes "Class::method")?  Its scopes are those of its declaration (an
+ * out-of-line definition points there with DW_AT_specification).
+ */
+static bool qualified_match(Dwarf_Die *d, const char *want)
+{
+	Dwarf_Die spec, *decl = d, *scopes = NULL;
+	Dwarf_Attribute a;
+	char q[512] = "";
+	size_t o = 0, wl = strlen(want), ql;
+	int n, k;
+
+	if ((dwarf_attr(d, DW_AT_specification, &a) || dwarf_attr(d, DW_AT_abstract_origin, &a)) &&
+	    dwarf_formref_die(&a, &spec))
+		decl = &spec;
+	n = dwarf_getscopes_die(decl, &scopes);
+	for (k = n - 1; k >= 1; k--) {
+		int tag = dwarf_tag(&scopes[k]);
+		const char *sn = dwarf_diename(&scopes[k]);
+
+		if (sn && o < sizeof(q) &&
+		    (tag == DW_TAG_namespace || tag == DW_TAG_class_type ||
+		     tag == DW_TAG_structure_type || tag == DW_TAG_union_type))
+			o += (size_t)snprintf(q + o, sizeof(q) - o, "%s::", sn);
+	}
+	free(scopes);
+	if (o < sizeof(q))
+		snprintf(q + o, sizeof(q) - o, "%s", dwarf_diename(d));
+	ql = strlen(q);
+	return !strcmp(q, want) ||
+	       (ql > wl + 2 && !strcmp(q + ql - wl, want) && !strncmp(q + ql - wl - 2, "::", 2));
+}
+
 static int func_cb(Dwarf_Die *d, void *arg)
 {
 	struct func_q *q = arg;
-	const char *n = dwarf_diename(d);
+	const char *n = dwarf_diename(d), *last;
 	Dwarf_Addr lo;
 
 	q->count++;
-	if (q->name && n && !strcmp(n, q->name) && !dwarf_lowpc(d, &lo) && q->n < q->max)
+	if (!q->name || !n || dwarf_lowpc(d, &lo) || q->n >= q->max)
+		return DWARF_CB_OK;
+	if (!strcmp(n, q->name)) {
+		q->pcs[q->n++] = lo;
+		return DWARF_CB_OK;
+	}
+	/* C++: "ns::Class::method", only for a function whose own name is the last part. */
+	last = strstr(q->name, "::") ? strrchr(q->name, ':') + 1 : NULL;
+	if (last && !strcmp(n, last) && qualified_match(d, q->name))
 		q->pcs[q->n++] = lo;
 	return DWARF_CB_OK;
 }
@@ -1017,9 +1060,11 @@ int dw_file__line_pcs(struct dw_file *f, const char *file, int line, uint64_t *p
 	for (i = 0; i < nsrcs && n < max; i++) {
 		Dwarf_Addr a;
 		bool stmt = false;
+		int ln = 0;
 
+		/* libdw answers a line without code with the next one that has some. */
 		if (!dwarf_lineaddr(srcs[i], &a) && !dwarf_linebeginstatement(srcs[i], &stmt) &&
-		    stmt)
+		    stmt && !dwarf_lineno(srcs[i], &ln) && ln == line)
 			pcs[n++] = a;
 	}
 	free(srcs);
@@ -1060,6 +1105,106 @@ int dw_file__member_offset(struct dw_file *f, const char *type, const char *memb
 		} while (dwarf_siblingof(&d, &d) == 0);
 	}
 	return -ENOENT;
+}
+
+/* Up to len bytes of code at file address addr (from the ELF's sections). */
+static size_t code_at(struct dw_file *f, uint64_t addr, uint8_t *buf, size_t len)
+{
+	Elf_Scn *scn = NULL;
+
+	while ((scn = elf_nextscn(f->elf, scn))) {
+		GElf_Shdr sh;
+		Elf_Data *d;
+		size_t n;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_PROGBITS ||
+		    !(sh.sh_flags & SHF_EXECINSTR) || addr < sh.sh_addr ||
+		    addr >= sh.sh_addr + sh.sh_size)
+			continue;
+		d = elf_getdata(scn, NULL);
+		if (!d || !d->d_buf || addr - sh.sh_addr >= d->d_size)
+			return 0;
+		n = d->d_size - (addr - sh.sh_addr);
+		n = n < len ? n : len;
+		memcpy(buf, (const uint8_t *)d->d_buf + (addr - sh.sh_addr), n);
+		return n;
+	}
+	return 0;
+}
+
+/*
+ * Where GDB 13 puts `break FUNC` / `trace FUNC` on amd64 for GCC and Go
+ * code (symtab.c skip_prologue_sal, amd64_skip_prologue): the first
+ * prologue_end row of the function's line table (Go marks the end of its
+ * stack-growth check so); else after `[endbr64] push %rbp; mov %rsp,%rbp`
+ * moved on to the start of the next line-table row, or the entry itself
+ * for a frameless function.
+ */
+int dw_file__after_prologue(struct dw_file *f, uint64_t entry, uint64_t *out)
+{
+	Dwarf_Die cu, d;
+	Dwarf_Lines *lines;
+	Dwarf_Addr hi = 0, a, best = 0, next = 0;
+	size_t nlines, i;
+	uint8_t code[16];
+	uint64_t pc = entry;
+	size_t n, p = 0;
+
+	*out = entry;
+	if (!cu_at(f, entry, &cu) || dwarf_getsrclines(&cu, &lines, &nlines))
+		return -ENOENT;
+	if (!dwarf_child(&cu, &d))
+		do {
+			Dwarf_Addr lo;
+
+			if (dwarf_tag(&d) == DW_TAG_subprogram && !dwarf_lowpc(&d, &lo) &&
+			    lo == entry && !dwarf_highpc(&d, &hi))
+				break;
+		} while (dwarf_siblingof(&d, &d) == 0);
+	if (!hi || hi <= entry)
+		return -ENOENT;
+	for (i = 0; i < nlines; i++) {
+		Dwarf_Line *ln = dwarf_onesrcline(lines, i);
+		bool pe = false;
+
+		if (ln && !dwarf_lineaddr(ln, &a) && a >= entry && a < hi &&
+		    !dwarf_lineprologueend(ln, &pe) && pe) {
+			*out = a;
+			return 0;
+		}
+	}
+	n = code_at(f, entry, code, sizeof(code));
+	if (n >= 4 && code[0] == 0xf3 && code[1] == 0x0f && code[2] == 0x1e && code[3] == 0xfa)
+		p = 4;
+	if (n >= p + 4 && code[p] == 0x55 && code[p + 1] == 0x48 &&
+	    ((code[p + 2] == 0x89 && code[p + 3] == 0xe5) ||
+	     (code[p + 2] == 0x8b && code[p + 3] == 0xec)))
+		pc = entry + p + 4;
+	else if (n >= p + 3 && code[p] == 0x55 &&
+		 ((code[p + 1] == 0x89 && code[p + 2] == 0xe5) ||
+		  (code[p + 1] == 0x8b && code[p + 2] == 0xec)))
+		pc = entry + p + 3;
+	if (pc == entry)
+		return 0;
+	/* In the middle of a line: on to the start of the next one. */
+	for (i = 0; i < nlines; i++) {
+		Dwarf_Line *ln = dwarf_onesrcline(lines, i);
+		bool end = false;
+
+		if (!ln || dwarf_lineaddr(ln, &a) || dwarf_lineendsequence(ln, &end))
+			continue;
+		if (a <= pc && a >= entry && !end)
+			best = a;
+		else if (a > pc && best && (!next || a < next))
+			next = a;
+	}
+	if (best == pc)
+		*out = pc;
+	else if (next && next < hi)
+		*out = next;
+	else
+		*out = pc;
+	return 0;
 }
 
 /* Load bias of the file mapped at m: runtime = file vaddr + bias. */

@@ -182,6 +182,8 @@ int dw_file__line_pcs(struct dw_file *f, const char *file, int line, uint64_t *p
  */
 int dw_file__go_rtype(struct dw_file *f, uint64_t addr, struct dw_scope *s,
 		      const struct dw_type **out, char *name, size_t nlen);
+/* Where GDB's `trace FUNC` puts a tracepoint for the function entering at entry. */
+int dw_file__after_prologue(struct dw_file *f, uint64_t entry, uint64_t *pc);
 /* Byte offset of member in the top-level struct type named type: 0 or -ENOENT. */
 int dw_file__member_offset(struct dw_file *f, const char *type, const char *member, int64_t *off);
 /* Number of functions with a pc (walks every CU: the indexing cost). */
@@ -214,6 +216,8 @@ int dw_cache__line_pcs(struct dw_cache *c, struct tgt *t, const char *file, int 
 /* dw_file__go_rtype() at runtime address addr of the target t. */
 int dw_cache__go_rtype(struct dw_cache *c, struct tgt *t, uint64_t addr, struct dw_scope *s,
 		       const struct dw_type **out, char *name, size_t nlen);
+/* dw_file__after_prologue for a runtime entry pc. */
+int dw_cache__after_prologue(struct dw_cache *c, struct tgt *t, uint64_t entry, uint64_t *pc);
 /*
  * For the Go program mapped at runtime pc: the byte offset of runtime.g's
  * goid (Go keeps the current g in r14 on amd64, so a frame can show the

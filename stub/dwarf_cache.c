@@ -244,3 +244,20 @@ int dw_cache__go_rtype(struct dw_cache *c, struct tgt *t, uint64_t addr, struct 
 	err = file_at(c, t, addr, &m, &f, &bias, name, nlen);
 	return err ? err : dw_file__go_rtype(f, addr - bias, s, out, name, nlen);
 }
+
+int dw_cache__after_prologue(struct dw_cache *c, struct tgt *t, uint64_t entry, uint64_t *pc)
+{
+	struct dw_file *f;
+	struct tgt_map m;
+	uint64_t bias, fpc;
+	char msg[16];
+	int err;
+
+	*pc = entry;
+	err = file_at(c, t, entry, &m, &f, &bias, msg, sizeof(msg));
+	if (err)
+		return err;
+	err = dw_file__after_prologue(f, entry - bias, &fpc);
+	*pc = fpc + bias;
+	return err;
+}

@@ -25,6 +25,7 @@
 #include "deep.h"
 #include "guard.h"
 #include "monitor.h"
+#include "montrace.h"
 #include "session.h"
 #include "tdump.h"
 #include "trace.h"
@@ -309,6 +310,72 @@ static int mon_tlive(struct sess *s, const struct rsp_mon_line *l, size_t arg, c
 	return 0;
 }
 
+/* ---- tracepoints (stub/montrace.c) -------------------------------------- */
+
+/* Print what fn wrote into a buffer to the console. */
+static int to_console(struct sess *s, struct rsp_buf *b, int err)
+{
+	if (b->data && b->len)
+		sess__console(s, "%s", b->data);
+	rsp_buf__free(b);
+	return err;
+}
+
+static int mon_trace(struct sess *s, const struct rsp_mon_line *l, size_t arg, char *msg,
+		     size_t mlen)
+{
+	struct rsp_buf b;
+
+	rsp_buf__init(&b);
+	return to_console(s, &b, mt__trace(s->tr, l, arg, &b, msg, mlen));
+}
+
+static int mon_tdelete(struct sess *s, const struct rsp_mon_line *l, size_t arg, char *msg,
+		       size_t mlen)
+{
+	struct rsp_buf b;
+
+	rsp_buf__init(&b);
+	return to_console(s, &b, mt__delete(s->tr, l->argv[arg], &b, msg, mlen));
+}
+
+static int mon_tstatus(struct sess *s, const struct rsp_mon_line *l, size_t arg, char *msg,
+		       size_t mlen)
+{
+	struct rsp_buf b;
+
+	rsp_buf__init(&b);
+	return to_console(s, &b, mt__status(s->tr, &b));
+}
+
+static int mon_tstart(struct sess *s, const struct rsp_mon_line *l, size_t arg, char *msg,
+		      size_t mlen)
+{
+	int err;
+
+	if (!s->tr->ntps) {
+		snprintf(msg, mlen, "no tracepoints to start; define one with 'monitor trace'");
+		return -ENOENT;
+	}
+	err = tr__start(s->tr, msg, mlen);
+	if (!err)
+		sess__console(s, "trace started: %zu tracepoint%s\n", s->tr->ntps,
+			      s->tr->ntps == 1 ? "" : "s");
+	return err;
+}
+
+static int mon_tstop(struct sess *s, const struct rsp_mon_line *l, size_t arg, char *msg,
+		     size_t mlen)
+{
+	if (!tr__running(s->tr)) {
+		snprintf(msg, mlen, "no trace is running");
+		return -EINVAL;
+	}
+	tr__stop(s->tr, TR_STOP_USER, 0, NULL);
+	sess__console(s, "trace stopped: %zu frames\n", tf_store__count(&s->tr->store));
+	return 0;
+}
+
 /* ---- help and the table ------------------------------------------------- */
 
 static int mon_help(struct sess *s, const struct rsp_mon_line *l, size_t arg, char *msg,
@@ -342,6 +409,14 @@ static const struct mon_cmd cmds[] = {
 	 "a run nobody stopped ends by itself after DURATION (90s, 30m, 2h; default 1h; "
 	 "counted from tstart)",
 	 1, 1, mon_set},
+	{"trace", "LOCATION [if COND] [collect EXPR, ...]",
+	 "a tracepoint at FUNC, FILE:LINE or *ADDR collecting EXPRs (default $args) whole", 1,
+	 RSP_MON_WORDS_MAX, mon_trace},
+	{"tstart", "", "start the trace (GDB's and monitor tracepoints alike)", 0, 0, mon_tstart},
+	{"tstop", "", "stop the trace; its frames stay", 0, 0, mon_tstop},
+	{"tstatus", "", "the trace run, its frames and each tracepoint's hits", 0, 0, mon_tstatus},
+	{"tdelete", "N|all", "delete tracepoint N (detached first when running), or all", 1, 1,
+	 mon_tdelete},
 	{"tframes", "[FROM [COUNT]]",
 	 "one line per stored frame: time, thread, goroutine, tracepoint, arguments "
 	 "(default 0 20)",
@@ -383,13 +458,16 @@ static int mon_help(struct sess *s, const struct rsp_mon_line *l, size_t arg, ch
 	if (arg == l->argc)
 		sess__console(s, "bpfstub monitor commands:\n");
 	for (i = 0; i < NCMDS; i++) {
-		char head[64];
+		char head[96];
 
 		if (!starts_with(&cmds[i], l, arg))
 			continue;
 		snprintf(head, sizeof(head), "%s%s%s", cmds[i].name, cmds[i].usage[0] ? " " : "",
 			 cmds[i].usage);
-		sess__console(s, "  %-31s %s\n", head, cmds[i].help);
+		if (strlen(head) > 31) /* a long usage: the help on the next line */
+			sess__console(s, "  %s\n  %-31s %s\n", head, "", cmds[i].help);
+		else
+			sess__console(s, "  %-31s %s\n", head, cmds[i].help);
 		shown++;
 	}
 	if (!shown) {

@@ -32,6 +32,7 @@
 #include "bpf/record.h"
 #include "bpf/ring.h"
 #include "deep.h"
+#include "montrace.h"
 #include "rsp/buf.h"
 #include "rsp/trace.h"
 #include "regs.h"
@@ -124,6 +125,7 @@ static void tp_free(struct tp *tp)
 	free(tp->act);
 	free(tp->src);
 	free(tp->cond);
+	mt__free(tp->mon);
 	bpfc_prog__free(&tp->prog);
 	memset(tp, 0, sizeof(*tp));
 }
@@ -429,6 +431,8 @@ static void tp_uninstall(struct tp *tp)
 	tp->installed = false;
 }
 
+static void consume(struct trace *tr);
+
 /* ---- definitions -------------------------------------------------------- */
 
 /*
@@ -543,6 +547,104 @@ int tr__define(struct trace *tr, const struct rsp_qtdp_hdr *h, char *msg, size_t
 	if (tp->complete && tr__running(tr))
 		return tp_install(tr, tp, msg, mlen);
 	return 0;
+}
+
+int tr__add(struct trace *tr, struct tp *in, char *msg, size_t mlen)
+{
+	struct tp *tps, *tp;
+	int err;
+
+	err = settle(tr, msg, mlen);
+	if (!err && tr->ntps == TR_MAX_TPS) {
+		snprintf(msg, mlen, "at most %d tracepoint locations", TR_MAX_TPS);
+		err = -E2BIG;
+	}
+	tps = err ? NULL : realloc(tr->tps, (tr->ntps + 1) * sizeof(*tps));
+	if (!tps) {
+		tp_free(in);
+		return err ? err : -ENOMEM;
+	}
+	tr->tps = tps;
+	tp = &tr->tps[tr->ntps];
+	*tp = *in;
+	memset(in, 0, sizeof(*in));
+	in->prog.fd = -1;
+	tp->slot = (uint32_t)tr->ntps;
+	tp->prog.fd = -1;
+	tp->installed = false;
+	tp->complete = true;
+	tr->ntps++;
+	if (!tr__running(tr))
+		return 0;
+	bpfc_counters__reset(tr->counters_fd, tp->slot);
+	bpfc_gate__reset(tr->gate_fd, tp->slot);
+	err = tp_install(tr, tp, msg, mlen);
+	if (err) {
+		tp_uninstall(tp);
+		tp_free(tp);
+		tr->ntps--;
+	}
+	return err;
+}
+
+/*
+ * Remove tps[i].  The records in the ring name tracepoints by index (slot),
+ * so every tracepoint after it is detached, the ring drained, the array
+ * closed up (each one's hit counts move to its new slot), and those that
+ * were running attached again there.
+ */
+static int tp_remove(struct trace *tr, size_t i, char *msg, size_t mlen)
+{
+	bool *was = calloc(tr->ntps, sizeof(*was));
+	size_t j;
+	int err = 0;
+
+	if (!was)
+		return -ENOMEM;
+	for (j = i; j < tr->ntps; j++) {
+		was[j] = tr->tps[j].installed;
+		tp_uninstall(&tr->tps[j]);
+	}
+	if (tr->ring && !tr->consuming)
+		consume(tr);
+	tp_free(&tr->tps[i]);
+	memmove(&tr->tps[i], &tr->tps[i + 1], (tr->ntps - i - 1) * sizeof(*tr->tps));
+	memmove(&was[i], &was[i + 1], (tr->ntps - i - 1) * sizeof(*was));
+	tr->ntps--;
+	if (tr->counters_fd >= 0)
+		bpfc_counters__reset(tr->counters_fd, (uint32_t)i);
+	for (j = i; j < tr->ntps; j++) {
+		struct tp *tp = &tr->tps[j];
+
+		/* Its hits so far move with it (the gate of a pass count starts again). */
+		if (tr->counters_fd >= 0)
+			bpfc_counters__move(tr->counters_fd, tp->slot, (uint32_t)j);
+		tp->slot = (uint32_t)j;
+		if (!was[j] || !tr__running(tr))
+			continue;
+		bpfc_gate__reset(tr->gate_fd, tp->slot);
+		if (!err)
+			err = tp_install(tr, tp, msg, mlen);
+	}
+	free(was);
+	return err;
+}
+
+int tr__delete(struct trace *tr, uint32_t num, char *msg, size_t mlen)
+{
+	size_t i = tr->ntps;
+	int err = -ENOENT;
+
+	while (i-- > 0) {
+		if (tr->tps[i].num != num)
+			continue;
+		err = tp_remove(tr, i, msg, mlen);
+		if (err)
+			return err;
+	}
+	if (err == -ENOENT)
+		snprintf(msg, mlen, "no tracepoint %u", num);
+	return err;
 }
 
 int tr__define_actions(struct trace *tr, const struct rsp_qtdp_actions *a, const char *wire,

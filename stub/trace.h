@@ -199,6 +199,14 @@ int tr__define_tsv(struct trace *tr, const struct rsp_qtdv *v, char *msg, size_t
 int tr__set_ro(struct trace *tr, const struct rsp_qtro *ro);
 int tr__enable(struct trace *tr, uint32_t num, uint64_t addr, bool on, char *msg, size_t mlen);
 struct tp *tr__find(struct trace *tr, uint32_t num, uint64_t addr);
+/*
+ * A whole definition made here (monitor trace): tr takes in's allocations
+ * (in is zeroed), gives it a slot, and installs it at once during a run.
+ * On an error nothing is left behind (in's allocations are freed).
+ */
+int tr__add(struct trace *tr, struct tp *in, char *msg, size_t mlen);
+/* Forget every location of tracepoint num, detaching it first: 0 or -ENOENT. */
+int tr__delete(struct trace *tr, uint32_t num, char *msg, size_t mlen);
 
 /* The run. */
 int tr__start(struct trace *tr, char *msg, size_t mlen);

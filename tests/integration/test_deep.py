@@ -19,7 +19,7 @@ import subprocess
 import tempfile
 
 from harness import (Target, ThreadStateSampler, Stub, actions, attached, elf_symbols, gdb_batch,
-                     gdb_pipe, load_bias, needs_bpf, require_stub, target_path)
+                     gdb_pipe, go_runtime_gdb, load_bias, needs_bpf, require_stub, target_path)
 from harness import gdb_connect as connect
 from harness import gdb_trace_regs
 from harness import gdb_tstart as tstart
@@ -80,14 +80,6 @@ def test_deep_c_o0_args_whole():
     with attached("deep_c-O0") as (t, stub), gdb_pipe(file=t.path) as g:
         gdb_trace_regs(g, stub, "process")
         check_c_frames(g)
-
-
-def go_runtime_gdb():
-    root = subprocess.run(["go", "env", "GOROOT"], capture_output=True, text=True,
-                          env={**os.environ, "HOME": tempfile.gettempdir()}).stdout.strip()
-    path = os.path.join(root, "src/runtime/runtime-gdb.py")
-    assert os.path.exists(path), f"no {path}"
-    return path
 
 
 @needs_bpf

@@ -1072,6 +1072,15 @@ def tracepoint_hits(info_tracepoints_out):
     return hits
 
 
+def go_runtime_gdb():
+    """Go's runtime-gdb.py (what GDB auto-loads for a Go program when the safe-path allows)."""
+    root = subprocess.run(["go", "env", "GOROOT"], capture_output=True, text=True,
+                          env={**os.environ, "HOME": tempfile.gettempdir()}).stdout.strip()
+    path = os.path.join(root, "src/runtime/runtime-gdb.py")
+    assert os.path.exists(path), f"no {path}"
+    return path
+
+
 def gdb_connect(g, stub):
     """`target remote` in a GdbPipe; returns its output."""
     out = g.cmd(f"target remote {stub.addr}", timeout=60)
