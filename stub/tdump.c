@@ -22,6 +22,7 @@
 #include "deep.h"
 #include "dwarf.h"
 #include "handlers.h"
+#include "montrace.h"
 #include "mprint.h"
 #include "regs.h"
 #include "session.h"
@@ -291,16 +292,11 @@ static void dump_values(struct fview *fv, struct rsp_buf *out)
 		dump_return(fv, tp, out);
 		return;
 	}
-	/*
-	 * MONITOR TRACEPOINTS: with tp->mon (stub/montrace.h, merged from the
-	 * montrace branch), its expressions replace $args:
-	 *     if (tp && tp->mon) {
-	 *             dump_exprs(fv, (const char *const *)tp->mon->exprs,
-	 *                        tp->mon->nexprs, out);
-	 *             return;
-	 *     }
-	 * ($args among them prints every parameter, $regs the registers.)
-	 */
+	/* A `monitor trace` tracepoint: its own expressions ($args, $regs among them). */
+	if (tp && tp->mon) {
+		dump_exprs(fv, (const char *const *)tp->mon->exprs, tp->mon->nexprs, out);
+		return;
+	}
 	if (!fv->v.regs) {
 		rsp_buf__puts(out, "(no registers collected: `collect $regs` in the tracepoint's "
 				   "actions lets tdump show the parameters)\n");
