@@ -1044,3 +1044,135 @@ int dw_file__map_bias(const struct dw_file *f, const struct tgt_map *m, uint64_t
 	}
 	return -ENOENT;
 }
+
+/* ---- a function's results (for return probes, stub/retprobe.c) ---- */
+
+struct func_die {
+	uint64_t entry;
+	Dwarf_Die die;
+	bool found;
+};
+
+static int func_die_cb(Dwarf_Die *d, void *arg)
+{
+	struct func_die *q = arg;
+	Dwarf_Addr lo;
+
+	if (!dwarf_lowpc(d, &lo) && lo == q->entry) {
+		q->die = *d;
+		q->found = true;
+		return DWARF_CB_ABORT;
+	}
+	return DWARF_CB_OK;
+}
+
+/* The byte offset of member `member` of the struct type named `type`, or -1. */
+static int64_t member_offset(struct dw_file *f, const char *type, const char *member)
+{
+	Dwarf_Off off = 0, next;
+	size_t hsize;
+
+	while (dwarf_nextcu(f->dw, off, &next, &hsize, NULL, NULL, NULL) == 0) {
+		Dwarf_Die cu, ch, m;
+		Dwarf_Off here = off;
+
+		off = next;
+		if (!dwarf_offdie(f->dw, here + hsize, &cu) || dwarf_child(&cu, &ch))
+			continue;
+		do {
+			const char *n = dwarf_diename(&ch);
+			Dwarf_Attribute a;
+			Dwarf_Word w;
+
+			if (dwarf_tag(&ch) != DW_TAG_structure_type || !n || strcmp(n, type) ||
+			    dwarf_child(&ch, &m))
+				continue;
+			do {
+				n = dwarf_diename(&m);
+				if (dwarf_tag(&m) == DW_TAG_member && n && !strcmp(n, member) &&
+				    dwarf_attr(&m, DW_AT_data_member_location, &a) &&
+				    !dwarf_formudata(&a, &w))
+					return (int64_t)w;
+			} while (dwarf_siblingof(&m, &m) == 0);
+			return -1;
+		} while (dwarf_siblingof(&ch, &ch) == 0);
+	}
+	return -1;
+}
+
+int dw_file__func_results(struct dw_file *f, uint64_t entry, uint64_t bias, struct dw_func *out,
+			  char *msg, size_t mlen)
+{
+	struct func_die q = {.entry = entry};
+	struct conv *c = NULL;
+	Dwarf_Attribute a;
+	Dwarf_Word lang, vp;
+	Dwarf_Addr hi, lo, base, b, e;
+	Dwarf_Die cu, ch;
+	ptrdiff_t it;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	out->goid_off = -1;
+	if (!cu_at(f, entry, &cu) || dwarf_getfuncs(&cu, func_die_cb, &q, 0) < 0 || !q.found) {
+		rsp_msgf(msg, mlen, "no DWARF function starts at 0x%llx",
+			 (unsigned long long)entry);
+		return -ENOENT;
+	}
+	out->s.go = dwarf_attr(&cu, DW_AT_language, &a) && !dwarf_formudata(&a, &lang) &&
+		    lang == DW_LANG_Go;
+	snprintf(out->s.func, sizeof(out->s.func), "%s",
+		 dwarf_diename(&q.die) ? dwarf_diename(&q.die) : "??");
+	out->s.entry = entry + bias;
+	out->s.pc = entry + bias;
+	/* The pc ranges: low/high pc, else DW_AT_ranges. */
+	if (!dwarf_lowpc(&q.die, &lo) && !dwarf_highpc(&q.die, &hi) && hi > lo) {
+		out->ranges[0][0] = lo + bias;
+		out->ranges[0][1] = hi + bias;
+		out->nranges = 1;
+	} else {
+		for (it = 0; out->nranges < DW_FUNC_RANGES &&
+			     (it = dwarf_ranges(&q.die, it, &base, &b, &e)) > 0;) {
+			out->ranges[out->nranges][0] = b + bias;
+			out->ranges[out->nranges][1] = e + bias;
+			out->nranges++;
+		}
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->s = &out->s;
+	c->go = out->s.go;
+	if (!out->s.go) {
+		/* C: one value, of the subprogram's DW_AT_type (none: void). */
+		out->ret_type = type_of(c, &q.die, DW_AT_type, 0);
+		err = 0;
+		goto cleanup;
+	}
+	/* Go: results are parameters with DW_AT_variable_parameter, in order. */
+	if (!dwarf_child(&q.die, &ch)) {
+		do {
+			struct dw_var *d;
+			const char *n = dwarf_diename(&ch);
+
+			if (dwarf_tag(&ch) != DW_TAG_formal_parameter || !n ||
+			    !dwarf_attr(&ch, DW_AT_variable_parameter, &a) ||
+			    dwarf_formudata(&a, &vp) || !vp)
+				continue;
+			if (out->s.nvars == DW_MAX_VARS) {
+				out->s.nvars_dropped++;
+				continue;
+			}
+			d = &out->s.vars[out->s.nvars++];
+			snprintf(d->name, sizeof(d->name), "%s", n);
+			d->type = type_of(c, &ch, DW_AT_type, 0);
+		} while (dwarf_siblingof(&ch, &ch) == 0);
+	}
+	out->goid_off = member_offset(f, "runtime.g", "goid");
+	err = 0;
+cleanup:
+	free(c);
+	if (err)
+		dw_scope__free(&out->s);
+	return err;
+}

@@ -177,6 +177,27 @@ int dw_file__line_pcs(struct dw_file *f, const char *file, int line, uint64_t *p
 /* Number of functions with a pc (walks every CU: the indexing cost). */
 int dw_file__count_funcs(struct dw_file *f);
 
+/*
+ * What a return probe needs of the function whose entry (file address) is
+ * entry: its pc ranges, its results and, in a Go file, where runtime.g
+ * keeps goid.  Go: s.vars are the results (formal parameters with
+ * DW_AT_variable_parameter: ~r0, ~r1 or named), typed, locations left
+ * empty (the caller assigns registers by the Go ABI).  C: ret_type is the
+ * subprogram's DW_AT_type (NULL: void).  Addresses are runtime (+ bias).
+ * 0, -ENOENT (no function starts at entry), -ENOMEM; free with
+ * dw_scope__free(&out->s).
+ */
+#define DW_FUNC_RANGES 8
+struct dw_func {
+	struct dw_scope s; /* func, entry, go; vars: Go results */
+	uint64_t ranges[DW_FUNC_RANGES][2];
+	size_t nranges;
+	struct dw_type *ret_type; /* C */
+	int64_t goid_off;	  /* offset of goid in runtime.g, -1 unknown */
+};
+int dw_file__func_results(struct dw_file *f, uint64_t entry, uint64_t bias, struct dw_func *out,
+			  char *msg, size_t mlen);
+
 /* ---- the target's files (runtime addresses), cached ---- */
 
 struct dw_cache;
@@ -199,6 +220,9 @@ int dw_cache__scope(struct dw_cache *c, struct tgt *t, uint64_t pc, struct dw_sc
  */
 int dw_cache__func_pcs(struct dw_cache *c, struct tgt *t, const char *name, uint64_t *pcs,
 		       size_t max);
+/* dw_file__func_results for the function at runtime entry; out->s.path is its file. */
+int dw_cache__func_results(struct dw_cache *c, struct tgt *t, uint64_t entry, struct dw_func *out,
+			   char *msg, size_t mlen);
 int dw_cache__line_pcs(struct dw_cache *c, struct tgt *t, const char *file, int line, uint64_t *pcs,
 		       size_t max);
 

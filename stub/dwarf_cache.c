@@ -189,3 +189,30 @@ int dw_cache__line_pcs(struct dw_cache *c, struct tgt *t, const char *file, int 
 {
 	return each_file(c, t, NULL, file, line, pcs, max);
 }
+
+int dw_cache__func_results(struct dw_cache *c, struct tgt *t, uint64_t entry, struct dw_func *out,
+			   char *msg, size_t mlen)
+{
+	struct dw_entry *e;
+	struct tgt_map m;
+	uint64_t bias;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	err = find_map(t, entry, &m, msg, mlen);
+	if (err)
+		return err;
+	e = cache_get(c, t, &m);
+	if (!e->f) {
+		rsp_msgf(msg, mlen, "%s", e->msg);
+		return e->err ? e->err : -ENOENT;
+	}
+	if (dw_file__map_bias(e->f, &m, &bias)) {
+		rsp_msgf(msg, mlen, "no DWARF for %s: no PT_LOAD for its mapping", m.path);
+		return -ENOENT;
+	}
+	err = dw_file__func_results(e->f, entry - bias, bias, out, msg, mlen);
+	if (!err)
+		snprintf(out->s.path, sizeof(out->s.path), "%.511s", m.path);
+	return err;
+}

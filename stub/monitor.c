@@ -23,6 +23,7 @@
 #include "rsp/monitor.h"
 #include "deep.h"
 #include "monitor.h"
+#include "retprobe.h"
 #include "session.h"
 #include "trace.h"
 
@@ -165,6 +166,42 @@ static int mon_status(struct sess *s, const struct rsp_mon_line *l, size_t arg, 
 	return mon_show(s, l, arg, msg, mlen);
 }
 
+/* ---- trace -return ------------------------------------------------------ */
+
+static int mon_trace_return(struct sess *s, const struct rsp_mon_line *l, size_t arg, char *msg,
+			    size_t mlen)
+{
+	struct rsp_buf out;
+	int err;
+
+	rsp_buf__init(&out);
+	err = retprobe__define(s->tr, &l->argv[arg], l->argc - arg, &out, msg, mlen);
+	if (out.data)
+		sess__console(s, "%s", out.data);
+	rsp_buf__free(&out);
+	return err;
+}
+
+/* The run, for clients without tracepoint commands (LLDB) and for
+ * definitions GDB does not know of (GDB's tstart needs one of its own). */
+static int mon_tstart(struct sess *s, const struct rsp_mon_line *l, size_t arg, char *msg,
+		      size_t mlen)
+{
+	int err = tr__start(s->tr, msg, mlen);
+
+	if (!err)
+		sess__console(s, "trace started\n");
+	return err;
+}
+
+static int mon_tstop(struct sess *s, const struct rsp_mon_line *l, size_t arg, char *msg,
+		     size_t mlen)
+{
+	tr__stop(s->tr, TR_STOP_USER, 0, NULL);
+	sess__console(s, "trace stopped: %zu frames\n", tf_store__count(&s->tr->store));
+	return 0;
+}
+
 /* ---- help and the table ------------------------------------------------- */
 
 static int mon_help(struct sess *s, const struct rsp_mon_line *l, size_t arg, char *msg,
@@ -182,6 +219,13 @@ static const struct mon_cmd cmds[] = {
 	 "bytes of the hitting thread's stack above rsp each frame holds, so bt in tfind "
 	 "shows the callers (0..8192, default 2048)",
 	 1, 1, mon_set},
+	{"tstart", "", "start the trace run (every enabled tracepoint)", 0, 0, mon_tstart},
+	{"tstop", "", "stop the trace run, keeping its frames", 0, 0, mon_tstop},
+	{"trace -return", "FUNC",
+	 "a tracepoint on every return instruction of FUNC (C name, Go main.f or "
+	 "pkg.(*T).M): registers, return values and $latency_ns since the same thread's "
+	 "(Go: goroutine's) entry",
+	 1, RSP_MON_WORDS_MAX, mon_trace_return},
 };
 
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))

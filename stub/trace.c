@@ -35,6 +35,7 @@
 #include "rsp/buf.h"
 #include "rsp/trace.h"
 #include "regs.h"
+#include "retprobe.h"
 #include "sdt.h"
 #include "target.h"
 #include "trace.h"
@@ -44,6 +45,7 @@
 #define TR_RING_SIZE	 (8u << 20) /* 8 MiB: ~30k frames of registers + 64 bytes between drains */
 #define TR_TSV_TIMESTAMP 1
 #define TR_TSV_THREAD	 2
+#define TR_TSV_LATENCY	 3 /* return tracepoints' frames (stub/retprobe.c) */
 #define TR_REG_RSP	 7 /* GDB's amd64 register number */
 
 static const struct {
@@ -52,6 +54,7 @@ static const struct {
 } builtin_tsvs[] = {
 	{TR_TSV_TIMESTAMP, "trace_timestamp"},
 	{TR_TSV_THREAD, "trace_thread"},
+	{TR_TSV_LATENCY, "latency_ns"},
 };
 
 static uint64_t now_us(clockid_t clk)
@@ -123,6 +126,7 @@ static void tp_free(struct tp *tp)
 	free(tp->src);
 	free(tp->cond);
 	bpfc_prog__free(&tp->prog);
+	retprobe__put(tp);
 	memset(tp, 0, sizeof(*tp));
 }
 
@@ -162,12 +166,24 @@ void tr__fini(struct trace *tr)
 
 int tr__clear(struct trace *tr)
 {
-	size_t i;
+	size_t i, n;
 
 	tr__stop(tr, TR_STOP_USER, 0, NULL);
-	for (i = 0; i < tr->ntps; i++)
-		tp_free(&tr->tps[i]);
-	tr->ntps = 0;
+	/* GDB clears what it defined; return tracepoints (monitor trace -return)
+	 * are the stub's and stay, renumbered into the first slots. */
+	for (i = 0, n = 0; i < tr->ntps; i++) {
+		if (!tr->tps[i].ret) {
+			tp_free(&tr->tps[i]);
+			continue;
+		}
+		if (n != i) {
+			tr->tps[n] = tr->tps[i];
+			memset(&tr->tps[i], 0, sizeof(tr->tps[i]));
+		}
+		tr->tps[n].slot = (uint32_t)n;
+		n++;
+	}
+	tr->ntps = n;
 	tsvs_free(tr);
 	add_builtin_tsvs(tr);
 	free(tr->ro);
@@ -339,10 +355,27 @@ static int tp_load(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
 	 * gdbserver: a frame without them shows them <unavailable>. */
 	for (i = 0; i < tp->nact; i++)
 		regs |= tp->act[i].kind == TPA_REGS;
-	err = build_spec(tp, regs, tr->stack_window, mem, sizeof(mem) / sizeof(mem[0]), &nmem, msg,
-			 mlen);
+	/* A return location: registers, latency and (Go) the goroutine id, no
+	 * stack window (its cost would exceed the return probe's budget). */
+	if (tp->ret) {
+		err = retprobe__prepare(tr, tp, msg, mlen);
+		if (err)
+			return err;
+		regs = true;
+		tp->ret->lat.tsv = is_builtin(tr, TR_TSV_LATENCY) ? TR_TSV_LATENCY : 0;
+		spec.lat = &tp->ret->lat;
+	}
+	err = build_spec(tp, regs, tp->ret ? 0 : tr->stack_window, mem,
+			 sizeof(mem) / sizeof(mem[0]), &nmem, msg, mlen);
 	if (err)
 		return err;
+	if (tp->ret && tp->ret->go && tp->ret->goid_off >= 0 && nmem < sizeof(mem) / sizeof(mem[0])) {
+		mem[nmem].basereg = 14; /* r14: the current g */
+		mem[nmem].offset = tp->ret->goid_off;
+		mem[nmem].len = 8;
+		mem[nmem].flags = 0;
+		nmem++;
+	}
 	spec.tp = tp->slot;
 	spec.slot = tp->slot;
 	spec.mem = mem;
@@ -369,7 +402,8 @@ static int tp_load(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
 	}
 	/* Deep collection (stub/deep.h) comes after GDB's own expressions. */
 	ngdb = nexpr;
-	deep__append(tr, tp, exprs, &nexpr, sizeof(exprs) / sizeof(exprs[0]));
+	if (!tp->ret)
+		deep__append(tr, tp, exprs, &nexpr, sizeof(exprs) / sizeof(exprs[0]));
 	spec.actions = exprs;
 	spec.nactions = nexpr;
 	fill_vars(tr, &spec.vars, slots);
@@ -404,7 +438,7 @@ static int tp_attach(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
 		return err;
 	}
 	tp->installed = true;
-	return 0;
+	return tp->ret ? retprobe__attached(tr, tp, msg, mlen) : 0;
 }
 
 static int tp_install(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
@@ -420,8 +454,11 @@ static int tp_install(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
 /* Detach and free tp's program (loaded by a QTStart that failed, too). */
 static void tp_uninstall(struct tp *tp)
 {
-	if (tp->installed)
+	if (tp->installed) {
 		bpfc_probe__detach(&tp->probe);
+		if (tp->ret)
+			retprobe__detached(tp);
+	}
 	bpfc_prog__free(&tp->prog);
 	tp->installed = false;
 }
@@ -540,6 +577,34 @@ int tr__define(struct trace *tr, const struct rsp_qtdp_hdr *h, char *msg, size_t
 	if (tp->complete && tr__running(tr))
 		return tp_install(tr, tp, msg, mlen);
 	return 0;
+}
+
+int tr__room(struct trace *tr, size_t n, char *msg, size_t mlen)
+{
+	if (tr->ntps + n <= TR_MAX_TPS)
+		return 0;
+	snprintf(msg, mlen, "at most %d tracepoint locations (%zu defined, %zu more asked)",
+		 TR_MAX_TPS, tr->ntps, n);
+	return -E2BIG;
+}
+
+int tr__define_ret(struct trace *tr, uint32_t num, uint64_t addr, struct tp_ret *ret, char *msg,
+		   size_t mlen)
+{
+	struct rsp_qtdp_hdr h = {.num = num, .addr = addr, .enabled = true, .more = true};
+	struct tp *tp;
+	int err;
+
+	err = tr__define(tr, &h, msg, mlen);
+	if (err)
+		return err;
+	tp = tr__find(tr, num, addr);
+	if (!tp)
+		return -ENOENT;
+	tp->ret = ret;
+	ret->refs++;
+	tp->complete = true;
+	return tr__running(tr) ? tp_install(tr, tp, msg, mlen) : 0;
 }
 
 int tr__define_actions(struct trace *tr, const struct rsp_qtdp_actions *a, const char *wire,

@@ -163,6 +163,15 @@ int tr__define_tsv(struct trace *tr, const struct rsp_qtdv *v, char *msg, size_t
 int tr__set_ro(struct trace *tr, const struct rsp_qtro *ro);
 int tr__enable(struct trace *tr, uint32_t num, uint64_t addr, bool on, char *msg, size_t mlen);
 struct tp *tr__find(struct trace *tr, uint32_t num, uint64_t addr);
+/* Room for n more locations?  -E2BIG with msg if not. */
+int tr__room(struct trace *tr, size_t n, char *msg, size_t mlen);
+/*
+ * One location of a return tracepoint (stub/retprobe.c): defined complete
+ * and enabled, sharing ret (its count is taken), installed at once while a
+ * run is on.
+ */
+int tr__define_ret(struct trace *tr, uint32_t num, uint64_t addr, struct tp_ret *ret, char *msg,
+		   size_t mlen);
 
 /* The run. */
 int tr__start(struct trace *tr, char *msg, size_t mlen);
