@@ -1155,9 +1155,15 @@ int dw_file__func_results(struct dw_file *f, uint64_t entry, uint64_t bias, stru
 			struct dw_var *d;
 			const char *n = dwarf_diename(&ch);
 
+			bool flag = false;
+
 			if (dwarf_tag(&ch) != DW_TAG_formal_parameter || !n ||
-			    !dwarf_attr(&ch, DW_AT_variable_parameter, &a) ||
-			    dwarf_formudata(&a, &vp) || !vp)
+			    !dwarf_attr(&ch, DW_AT_variable_parameter, &a))
+				continue;
+			/* Go writes it as DW_FORM_flag; accept a constant too. */
+			if (dwarf_formflag(&a, &flag))
+				flag = !dwarf_formudata(&a, &vp) && vp;
+			if (!flag)
 				continue;
 			if (out->s.nvars == DW_MAX_VARS) {
 				out->s.nvars_dropped++;
