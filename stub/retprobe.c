@@ -483,8 +483,13 @@ static void describe(const struct tp_ret *r, uint32_t num, const struct ret_site
 	}
 	if (!r->nvals)
 		rsp_buf__printf(out, "  no return value (frames hold the registers and latency)\n");
-	rsp_buf__printf(out, "  latency: $latency_ns in each frame%s\n",
-			r->go ? "; goroutine id: runtime.g.goid at r14" : "");
+	rsp_buf__printf(out, "  latency: $latency_ns in each frame (void: the call began before "
+			     "the trace)\n");
+	if (r->go && r->goid_off >= 0)
+		rsp_buf__printf(out, "  goroutine id: 8 bytes at $r14 + %lld (runtime.g.goid)\n",
+				(long long)r->goid_off);
+	else if (r->go)
+		rsp_buf__printf(out, "  goroutine id: not collected (no runtime.g.goid in DWARF)\n");
 }
 
 int retprobe__define(struct trace *tr, const char *const *words, size_t nwords,
