@@ -31,7 +31,8 @@ static void emit_key(struct bpfc_emit *e, const struct bpfc_lat *lat)
 {
 	int l_ok;
 
-	bpfc_emit__insn(e, BPF_LDX_MEM(BPF_DW, BPFC_R1, BPFC_R6, bpfc_regs__ptregs_offset(GDB_RSP)));
+	bpfc_emit__insn(e,
+			BPF_LDX_MEM(BPF_DW, BPFC_R1, BPFC_R6, bpfc_regs__ptregs_offset(GDB_RSP)));
 	bpfc_emit__insn(e, BPF_STX_MEM(BPF_DW, BPFC_R10, BPFC_R1, KEY_OFF + 8));
 	if (!lat->go) {
 		bpfc_emit__insn(e, BPF_EMIT_CALL(BPF_FUNC_get_current_pid_tgid));
@@ -39,7 +40,8 @@ static void emit_key(struct bpfc_emit *e, const struct bpfc_lat *lat)
 		return;
 	}
 	/* id = g; depth = g.stack.hi - rsp (rsp alone when g cannot be read) */
-	bpfc_emit__insn(e, BPF_LDX_MEM(BPF_DW, BPFC_R3, BPFC_R6, bpfc_regs__ptregs_offset(GDB_R14)));
+	bpfc_emit__insn(e,
+			BPF_LDX_MEM(BPF_DW, BPFC_R3, BPFC_R6, bpfc_regs__ptregs_offset(GDB_R14)));
 	bpfc_emit__insn(e, BPF_STX_MEM(BPF_DW, BPFC_R10, BPFC_R3, KEY_OFF));
 	bpfc_emit__insn(e, BPF_ALU64_IMM(BPF_ADD, BPFC_R3, BPFC_GO_STACK_HI));
 	bpfc_emit__insn(e, BPF_MOV64_REG(BPFC_R1, BPFC_R10));

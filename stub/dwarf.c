@@ -1047,6 +1047,31 @@ int dw_file__map_bias(const struct dw_file *f, const struct tgt_map *m, uint64_t
 
 /* ---- a function's results (for return probes, stub/retprobe.c) ---- */
 
+/* The size of the ELF function symbol at file address entry, or 0. */
+static uint64_t sym_size(Elf *elf, uint64_t entry)
+{
+	Elf_Scn *scn = NULL;
+
+	while (elf && (scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		Elf_Data *d;
+		size_t i;
+
+		if (!gelf_getshdr(scn, &sh) ||
+		    (sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM) || !sh.sh_entsize ||
+		    !(d = elf_getdata(scn, NULL)))
+			continue;
+		for (i = 0; i < sh.sh_size / sh.sh_entsize; i++) {
+			GElf_Sym sym;
+
+			if (gelf_getsym(d, (int)i, &sym) && sym.st_value == entry &&
+			    GELF_ST_TYPE(sym.st_info) == STT_FUNC && sym.st_size)
+				return sym.st_size;
+		}
+	}
+	return 0;
+}
+
 struct func_die {
 	uint64_t entry;
 	Dwarf_Die die;
@@ -1125,7 +1150,7 @@ int dw_file__func_results(struct dw_file *f, uint64_t entry, uint64_t bias, stru
 		 dwarf_diename(&q.die) ? dwarf_diename(&q.die) : "??");
 	out->s.entry = entry + bias;
 	out->s.pc = entry + bias;
-	/* The pc ranges: low/high pc, else DW_AT_ranges. */
+	/* The pc ranges: low/high pc, else DW_AT_ranges, else the ELF symbol. */
 	if (!dwarf_lowpc(&q.die, &lo) && !dwarf_highpc(&q.die, &hi) && hi > lo) {
 		out->ranges[0][0] = lo + bias;
 		out->ranges[0][1] = hi + bias;
@@ -1136,6 +1161,18 @@ int dw_file__func_results(struct dw_file *f, uint64_t entry, uint64_t bias, stru
 			out->ranges[out->nranges][0] = b + bias;
 			out->ranges[out->nranges][1] = e + bias;
 			out->nranges++;
+		}
+	}
+	if (!out->nranges) {
+		/* No range in the DWARF: the ELF symbol's size. */
+		uint64_t size = sym_size(f->elf, entry);
+
+		if (!size)
+			size = sym_size(f->dbg_elf, entry);
+		if (size) {
+			out->ranges[0][0] = entry + bias;
+			out->ranges[0][1] = entry + size + bias;
+			out->nranges = 1;
 		}
 	}
 	c = calloc(1, sizeof(*c));

@@ -42,9 +42,8 @@ static const int go_int_regs[] = {0, 3, 2, 5, 4, 8, 9, 10, 11};
 
 static const char *dw_reg_name(int reg)
 {
-	static const char *const names[] = {"rax", "rdx", "rcx", "rbx", "rsi", "rdi",
-					    "rbp", "rsp", "r8",	 "r9",	"r10", "r11",
-					    "r12", "r13", "r14", "r15"};
+	static const char *const names[] = {"rax", "rdx", "rcx", "rbx", "rsi", "rdi", "rbp", "rsp",
+					    "r8",  "r9",  "r10", "r11", "r12", "r13", "r14", "r15"};
 
 	return reg >= 0 && reg < 16 ? names[reg] : "?";
 }
@@ -110,8 +109,7 @@ int retprobe__decode(const uint8_t *code, size_t len, uint64_t lo, const uint64_
 }
 
 /* The bytes of [lo, hi) from the file the target maps there. */
-static int read_code(struct tgt *t, uint64_t lo, uint64_t hi, uint8_t **buf, char *msg,
-		     size_t mlen)
+static int read_code(struct tgt *t, uint64_t lo, uint64_t hi, uint8_t **buf, char *msg, size_t mlen)
 {
 	struct tgt_map m;
 	ssize_t n;
@@ -440,8 +438,9 @@ static void describe(const struct tp_ret *r, uint32_t num, const struct ret_site
 	char tn[128];
 	size_t i;
 
-	rsp_buf__printf(out, "Tracepoint %u: return of %s (entry 0x%llx), %zu return instruction%s:",
-			num, r->func, (unsigned long long)r->entry, s->nret, s->nret == 1 ? "" : "s");
+	rsp_buf__printf(
+		out, "Tracepoint %u: return of %s (entry 0x%llx), %zu return instruction%s:", num,
+		r->func, (unsigned long long)r->entry, s->nret, s->nret == 1 ? "" : "s");
 	for (i = 0; i < s->nret; i++)
 		rsp_buf__printf(out, " 0x%llx", (unsigned long long)s->ret[i]);
 	rsp_buf__printf(out, "\n");
@@ -489,11 +488,12 @@ static void describe(const struct tp_ret *r, uint32_t num, const struct ret_site
 		rsp_buf__printf(out, "  goroutine id: 8 bytes at $r14 + %lld (runtime.g.goid)\n",
 				(long long)r->goid_off);
 	else if (r->go)
-		rsp_buf__printf(out, "  goroutine id: not collected (no runtime.g.goid in DWARF)\n");
+		rsp_buf__printf(out,
+				"  goroutine id: not collected (no runtime.g.goid in DWARF)\n");
 }
 
-int retprobe__define(struct trace *tr, const char *const *words, size_t nwords,
-		     struct rsp_buf *out, char *msg, size_t mlen)
+int retprobe__define(struct trace *tr, const char *const *words, size_t nwords, struct rsp_buf *out,
+		     char *msg, size_t mlen)
 {
 	const char *func = words[0];
 	struct ret_sites *s = NULL;
@@ -542,7 +542,7 @@ int retprobe__define(struct trace *tr, const char *const *words, size_t nwords,
 	r->goid_off = r->df.goid_off;
 	r->lat.go = r->go;
 	if (!r->df.nranges) {
-		rsp_msgf(msg, mlen, "%s: DWARF gives no pc range for it", func);
+		rsp_msgf(msg, mlen, "%s: neither DWARF nor an ELF symbol gives its pc range", func);
 		err = -ENOENT;
 		goto cleanup;
 	}

@@ -41,9 +41,9 @@ struct tp_ret {
 	char func[DW_NAME_MAX];
 	uint64_t entry; /* runtime */
 	bool go;
-	int64_t goid_off;    /* runtime.g.goid, -1 unknown */
-	struct dw_func df;   /* owns the value types */
-	size_t nvals;	     /* values, with register locations at a return */
+	int64_t goid_off;  /* runtime.g.goid, -1 unknown */
+	struct dw_func df; /* owns the value types */
+	size_t nvals;	   /* values, with register locations at a return */
 	struct dw_var vals[DW_MAX_VARS];
 	struct bpfc_lat lat; /* map_fd -1 until the first install */
 	struct bpfc_prog entry_prog;
@@ -57,8 +57,8 @@ struct tp_ret {
  * appended to out.  0, or -errno with msg naming the problem; on an error
  * nothing is defined.
  */
-int retprobe__define(struct trace *tr, const char *const *words, size_t nwords,
-		     struct rsp_buf *out, char *msg, size_t mlen);
+int retprobe__define(struct trace *tr, const char *const *words, size_t nwords, struct rsp_buf *out,
+		     char *msg, size_t mlen);
 
 /* From trace.c: a location's program is being built / was attached / goes. */
 int retprobe__prepare(struct trace *tr, struct tp *tp, char *msg, size_t mlen);

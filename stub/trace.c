@@ -369,7 +369,8 @@ static int tp_load(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
 			 sizeof(mem) / sizeof(mem[0]), &nmem, msg, mlen);
 	if (err)
 		return err;
-	if (tp->ret && tp->ret->go && tp->ret->goid_off >= 0 && nmem < sizeof(mem) / sizeof(mem[0])) {
+	if (tp->ret && tp->ret->go && tp->ret->goid_off >= 0 &&
+	    nmem < sizeof(mem) / sizeof(mem[0])) {
 		mem[nmem].basereg = 14; /* r14: the current g */
 		mem[nmem].offset = tp->ret->goid_off;
 		mem[nmem].len = 8;

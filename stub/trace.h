@@ -68,7 +68,7 @@ struct tp {
 	size_t nact;
 	struct tp_src *src;
 	size_t nsrc;
-	bool complete; /* GDB sent its last packet (see settle() in trace.c) */
+	bool complete;	    /* GDB sent its last packet (see settle() in trace.c) */
 	struct tp_mon *mon; /* defined by `monitor trace` (stub/montrace.c); NULL: by GDB */
 	struct tp_ret *ret; /* a `monitor trace -return` location (stub/retprobe.c), or NULL */
 
