@@ -356,7 +356,7 @@ int retprobe__attached(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
 	r->attached++;
 	if (r->entry_on)
 		return 0;
-	if (r->entry_prog.fd <= 0 || !r->entry_prog.insns) {
+	if (r->entry_prog.fd < 0) {
 		bpfc_prog__free(&r->entry_prog);
 		err = bpfc_lat__entry_prog(&r->lat, &r->entry_prog);
 		if (err) {
