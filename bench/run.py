@@ -318,16 +318,22 @@ def measure(site):
     return res, frames
 
 
-def report_return(site, med, add, res, frames):
+def table(title, site, med, add, vs="vs empty uprobe"):
     lines = [
-        f"### {site[0]} site: `{site[2]}` (entry and ret uprobes)",
+        title,
         "",
-        "| configuration | ns per call (median) | added per call | vs empty uprobe at the ret |",
+        f"| configuration | ns per call (median) | added per hit | {vs} |",
         "|---|---:|---:|---:|",
     ]
     for k in site[4]:
         ratio = "" if k == "none" else f"{add[k] / add['uprobe']:.2f}x"
         lines.append(f"| {LABELS[k]} | {med[k]:.0f} | {add[k]:.0f} ns | {ratio} |")
+    return lines
+
+
+def report_return(site, med, add, res, frames):
+    lines = table(f"### {site[0]} site: `{site[2]}` (entry and ret uprobes)", site, med, add,
+                  "vs empty uprobe at the ret")
     r = add["bpfstub-return"] / add["uprobe x2"]
     lines += [
         "",
@@ -348,15 +354,7 @@ def report(site, res, frames):
     if site[0] == "return":
         return report_return(site, med, add, res, frames)
     r_stub = add["bpfstub"] / add["uprobe"]
-    lines = [
-        f"### {site[0]} site: `trace {site[1]}`, `{site[2]}`",
-        "",
-        "| configuration | ns per call (median) | added per hit | vs empty uprobe |",
-        "|---|---:|---:|---:|",
-    ]
-    for k in site[4]:
-        ratio = "" if k == "none" else f"{add[k] / add['uprobe']:.2f}x"
-        lines.append(f"| {LABELS[k]} | {med[k]:.0f} | {add[k]:.0f} ns | {ratio} |")
+    lines = table(f"### {site[0]} site: `trace {site[1]}`, `{site[2]}`", site, med, add)
     goal = "goal: at most 1.15x" if "single" in site[0] else "stated, no goal"
     lines += [
         "",

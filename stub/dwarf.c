@@ -470,7 +470,7 @@ static int entry_reg(const Dwarf_Op *op)
 	return -1;
 }
 
-static void loc_unavail(struct dw_loc *l, const char *why)
+void dw_loc__unavail(struct dw_loc *l, const char *why)
 {
 	memset(l, 0, sizeof(*l));
 	l->npieces = 1;
@@ -558,7 +558,7 @@ static void loc_eval(struct loc_ctx *x, const Dwarf_Op *ops, size_t nops, struct
 		have = true;
 	}
 	if (!have) {
-		loc_unavail(l, "optimized out");
+		dw_loc__unavail(l, "optimized out");
 		return;
 	}
 	if (!l->npieces)
@@ -568,7 +568,7 @@ static void loc_eval(struct loc_ctx *x, const Dwarf_Op *ops, size_t nops, struct
 			snprintf(l->why, sizeof(l->why), "a piece is optimized out");
 	return;
 unavail:
-	loc_unavail(l, why[0] ? why : "not available");
+	dw_loc__unavail(l, why[0] ? why : "not available");
 }
 
 static void var_loc(struct loc_ctx *x, Dwarf_Die *v, struct dw_loc *l)
@@ -579,17 +579,17 @@ static void var_loc(struct loc_ctx *x, Dwarf_Die *v, struct dw_loc *l)
 	int n;
 
 	if (!dwarf_attr(v, DW_AT_location, &a)) {
-		loc_unavail(l, dwarf_hasattr_integrate(v, DW_AT_const_value) ? "a constant"
-									     : "optimized out");
+		dw_loc__unavail(l, dwarf_hasattr_integrate(v, DW_AT_const_value) ? "a constant"
+										 : "optimized out");
 		return;
 	}
 	n = dwarf_getlocation_addr(&a, x->pc, &ops, &nops, 1);
 	if (n < 0) {
-		loc_unavail(l, dwarf_errmsg(-1));
+		dw_loc__unavail(l, dwarf_errmsg(-1));
 		return;
 	}
 	if (n == 0) {
-		loc_unavail(l, "not available at this pc");
+		dw_loc__unavail(l, "not available at this pc");
 		return;
 	}
 	loc_eval(x, ops, nops, l);

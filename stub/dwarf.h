@@ -136,6 +136,8 @@ void dw_scope__free(struct dw_scope *s);
 
 /* DWARF x86-64 register number -> GDB's amd64 number (rax 0 rbx 1 ...), or -1. */
 int dw__gdb_reg(int dwarf_reg);
+/* l becomes one DWP_UNAVAIL piece, with why. */
+void dw_loc__unavail(struct dw_loc *l, const char *why);
 /* Strip typedefs and cv-qualifiers (NULL stays NULL). */
 const struct dw_type *dw_type__strip(const struct dw_type *t);
 /* The member called name of a struct-like type (not stripped), or NULL. */

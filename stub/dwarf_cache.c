@@ -110,29 +110,43 @@ static int find_map(struct tgt *t, uint64_t pc, struct tgt_map *out, char *msg, 
 	return 0;
 }
 
+/* The open file holding runtime pc, its mapping and load bias; NULL with msg. */
+static struct dw_file *file_at(struct dw_cache *c, struct tgt *t, uint64_t pc, struct tgt_map *m,
+			       uint64_t *bias, int *err, char *msg, size_t mlen)
+{
+	struct dw_entry *e;
+
+	*err = find_map(t, pc, m, msg, mlen);
+	if (*err)
+		return NULL;
+	e = cache_get(c, t, m);
+	if (!e->f) {
+		rsp_msgf(msg, mlen, "%s", e->msg);
+		*err = e->err ? e->err : -ENOENT;
+		return NULL;
+	}
+	if (dw_file__map_bias(e->f, m, bias)) {
+		rsp_msgf(msg, mlen, "no DWARF for %s: no PT_LOAD for its mapping at 0x%llx",
+			 m->path, (unsigned long long)m->start);
+		*err = -ENOENT;
+		return NULL;
+	}
+	return e->f;
+}
+
 int dw_cache__scope(struct dw_cache *c, struct tgt *t, uint64_t pc, struct dw_scope *out, char *msg,
 		    size_t mlen)
 {
-	struct dw_entry *e;
+	struct dw_file *f;
 	struct tgt_map m;
 	uint64_t bias;
 	int err;
 
 	memset(out, 0, sizeof(*out));
-	err = find_map(t, pc, &m, msg, mlen);
-	if (err)
+	f = file_at(c, t, pc, &m, &bias, &err, msg, mlen);
+	if (!f)
 		return err;
-	e = cache_get(c, t, &m);
-	if (!e->f) {
-		rsp_msgf(msg, mlen, "%s", e->msg);
-		return e->err ? e->err : -ENOENT;
-	}
-	if (dw_file__map_bias(e->f, &m, &bias)) {
-		rsp_msgf(msg, mlen, "no DWARF for %s: no PT_LOAD for its mapping at 0x%llx", m.path,
-			 (unsigned long long)m.start);
-		return -ENOENT;
-	}
-	err = dw_file__scope(e->f, pc - bias, bias, out, msg, mlen);
+	err = dw_file__scope(f, pc - bias, bias, out, msg, mlen);
 	if (!err)
 		snprintf(out->path, sizeof(out->path), "%.511s", m.path);
 	else if (err == -ENOENT)
@@ -193,25 +207,16 @@ int dw_cache__line_pcs(struct dw_cache *c, struct tgt *t, const char *file, int 
 int dw_cache__func_results(struct dw_cache *c, struct tgt *t, uint64_t entry, struct dw_func *out,
 			   char *msg, size_t mlen)
 {
-	struct dw_entry *e;
+	struct dw_file *f;
 	struct tgt_map m;
 	uint64_t bias;
 	int err;
 
 	memset(out, 0, sizeof(*out));
-	err = find_map(t, entry, &m, msg, mlen);
-	if (err)
+	f = file_at(c, t, entry, &m, &bias, &err, msg, mlen);
+	if (!f)
 		return err;
-	e = cache_get(c, t, &m);
-	if (!e->f) {
-		rsp_msgf(msg, mlen, "%s", e->msg);
-		return e->err ? e->err : -ENOENT;
-	}
-	if (dw_file__map_bias(e->f, &m, &bias)) {
-		rsp_msgf(msg, mlen, "no DWARF for %s: no PT_LOAD for its mapping", m.path);
-		return -ENOENT;
-	}
-	err = dw_file__func_results(e->f, entry - bias, bias, out, msg, mlen);
+	err = dw_file__func_results(f, entry - bias, bias, out, msg, mlen);
 	if (!err)
 		snprintf(out->s.path, sizeof(out->s.path), "%.511s", m.path);
 	return err;

@@ -223,15 +223,6 @@ static void abi_assign(struct abi *a, const struct dw_type *t)
 	}
 }
 
-static void unavail(struct dw_loc *l, const char *why)
-{
-	memset(l, 0, sizeof(*l));
-	l->npieces = 1;
-	l->pieces[0].kind = DWP_UNAVAIL;
-	l->pieces[0].reg = -1;
-	snprintf(l->why, sizeof(l->why), "%s", why);
-}
-
 static void go_values(struct tp_ret *r)
 {
 	int ints = 0, floats = 0;
@@ -245,16 +236,16 @@ static void go_values(struct tp_ret *r)
 		memset(&v->loc, 0, sizeof(v->loc));
 		abi_assign(&a, v->type);
 		if (a.fail) {
-			unavail(&v->loc, "on the stack (no registers left for it)");
+			dw_loc__unavail(&v->loc, "on the stack (no registers left for it)");
 			continue; /* the registers stay free for the next result */
 		}
 		ints = a.ints;
 		floats = a.floats;
 		if (a.fp)
-			unavail(&v->loc, "in X registers (floating point), which a BPF "
-					 "uprobe cannot read");
+			dw_loc__unavail(&v->loc, "in X registers (floating point), which a BPF "
+						 "uprobe cannot read");
 		else if (!v->loc.npieces)
-			unavail(&v->loc, "zero-sized");
+			dw_loc__unavail(&v->loc, "zero-sized");
 		else if (v->loc.npieces == 1)
 			v->loc.pieces[0].size = 0;
 	}
@@ -297,7 +288,8 @@ static void c_value(struct tp_ret *r)
 	v->loc.pieces[0].kind = DWP_REG;
 	v->loc.pieces[0].reg = DW_RAX;
 	if (t->kind == DWT_BASE && (t->encoding == 0x4 || t->encoding == 0x3)) {
-		unavail(&v->loc, "in xmm0 (floating point), which a BPF uprobe cannot read");
+		dw_loc__unavail(&v->loc,
+				"in xmm0 (floating point), which a BPF uprobe cannot read");
 	} else if (t->size > 8 && t->size <= 16 && all_int(t, 0)) {
 		v->loc.npieces = 2;
 		v->loc.pieces[0].size = 8;
@@ -308,8 +300,10 @@ static void c_value(struct tp_ret *r)
 		/* Returned in memory: rax holds the address the caller passed. */
 		v->loc.pieces[0].kind = DWP_MEM;
 		v->loc.pieces[0].off = 0;
-	} else if (t->size > 8) {
-		unavail(&v->loc, "in SSE registers (a struct with floats)");
+	} else if (!all_int(t, 0)) {
+		/* An aggregate of 16 bytes or less with a float part: xmm0 (and rax or xmm1). */
+		dw_loc__unavail(&v->loc, "in SSE registers (floating point), which a BPF "
+					 "uprobe cannot read");
 	}
 }
 
