@@ -265,7 +265,7 @@ static bool all_int(const struct dw_type *t, int depth)
 		return true;
 	if (t->kind == DWT_ARRAY)
 		return all_int(t->target, depth + 1);
-	if (t->kind != DWT_STRUCT || t->cut)
+	if ((t->kind != DWT_STRUCT && t->kind != DWT_UNION) || t->cut)
 		return false;
 	for (i = 0; i < t->nmembers; i++)
 		if (!all_int(t->members[i].type, depth + 1))
@@ -326,38 +326,39 @@ int retprobe__values(struct trace *tr, const struct tp *tp, struct dw_var *out, 
 int retprobe__prepare(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
 {
 	struct tp_ret *r = tp->ret;
+	int err;
 
-	if (r->lat.map_fd >= 0)
-		return 0;
-	r->lat.map_fd = bpfc_lat__map_create();
 	if (r->lat.map_fd < 0) {
-		int err = r->lat.map_fd;
-
-		rsp_msgf(msg, mlen, "tracepoint %u: cannot create the latency map: %s", tp->num,
-			 strerror(-err));
-		r->lat.map_fd = -1;
-		return err;
+		err = bpfc_lat__map_create();
+		if (err < 0) {
+			rsp_msgf(msg, mlen, "tracepoint %u: cannot create the latency map: %s",
+				 tp->num, strerror(-err));
+			return err;
+		}
+		r->lat.map_fd = err;
 	}
-	return 0;
+	if (r->entry_prog.fd >= 0)
+		return 0;
+	bpfc_prog__free(&r->entry_prog);
+	err = bpfc_lat__entry_prog(&r->lat, &r->entry_prog);
+	if (err)
+		rsp_msgf(msg, mlen, "tracepoint %u: %s", tp->num, r->entry_prog.msg);
+	return err;
 }
 
-int retprobe__attached(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
+int retprobe__entry_get(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
 {
 	struct tp_ret *r = tp->ret;
 	char why[200];
 	int err;
 
-	r->attached++;
-	if (r->entry_on)
+	if (r->entry_on) {
+		r->attached++;
 		return 0;
-	if (r->entry_prog.fd < 0) {
-		bpfc_prog__free(&r->entry_prog);
-		err = bpfc_lat__entry_prog(&r->lat, &r->entry_prog);
-		if (err) {
-			rsp_msgf(msg, mlen, "tracepoint %u: %s", tp->num, r->entry_prog.msg);
-			return err;
-		}
 	}
+	err = retprobe__prepare(tr, tp, msg, mlen);
+	if (err)
+		return err;
 	err = bpfc_probe__attach(&r->entry_probe, tr->tgt->pid, r->entry, r->entry_prog.fd,
 				 BPFC_PROBE_PATH_AUTO, why, sizeof(why));
 	if (err) {
@@ -366,10 +367,11 @@ int retprobe__attached(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
 		return err;
 	}
 	r->entry_on = true;
+	r->attached++;
 	return 0;
 }
 
-void retprobe__detached(struct tp *tp)
+void retprobe__entry_put(struct tp *tp)
 {
 	struct tp_ret *r = tp->ret;
 
@@ -378,7 +380,6 @@ void retprobe__detached(struct tp *tp)
 	if (r->entry_on)
 		bpfc_probe__detach(&r->entry_probe);
 	r->entry_on = false;
-	bpfc_prog__free(&r->entry_prog);
 }
 
 void retprobe__put(struct tp *tp)

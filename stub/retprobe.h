@@ -60,10 +60,17 @@ struct tp_ret {
 int retprobe__define(struct trace *tr, const char *const *words, size_t nwords, struct rsp_buf *out,
 		     char *msg, size_t mlen);
 
-/* From trace.c: a location's program is being built / was attached / goes. */
+/*
+ * From trace.c.  prepare: before a location's program is built (the
+ * latency map and the entry program, once).  entry_get: before a location
+ * is attached (the entry probe goes on with the first, so every call that
+ * returns through an attached location was timed from its entry, unless it
+ * began earlier); entry_put: after one is detached (the entry probe goes
+ * with the last).
+ */
 int retprobe__prepare(struct trace *tr, struct tp *tp, char *msg, size_t mlen);
-int retprobe__attached(struct trace *tr, struct tp *tp, char *msg, size_t mlen);
-void retprobe__detached(struct tp *tp);
+int retprobe__entry_get(struct trace *tr, struct tp *tp, char *msg, size_t mlen);
+void retprobe__entry_put(struct tp *tp);
 /* tp_free: drop tp's reference. */
 void retprobe__put(struct tp *tp);
 

@@ -430,16 +430,24 @@ static int tp_attach(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
 	/* An SDT probe site with a semaphore: the kernel raises it while attached (sdt.h). */
 	if (sdt__site(tr->tgt, tp->addr, &site) != 1)
 		site.ref_ctr_offset = 0;
+	/* A return location: its function's entry probe first (retprobe.h). */
+	if (tp->ret) {
+		err = retprobe__entry_get(tr, tp, msg, mlen);
+		if (err)
+			return err;
+	}
 	err = bpfc_probe__attach_refctr(&tp->probe, tr->tgt->pid, tp->addr, tp->prog.fd,
 					BPFC_PROBE_PATH_AUTO, site.ref_ctr_offset, why,
 					sizeof(why));
 	if (err) {
+		if (tp->ret)
+			retprobe__entry_put(tp);
 		snprintf(msg, mlen, "tracepoint %u at 0x%llx: %s", tp->num,
 			 (unsigned long long)tp->addr, why);
 		return err;
 	}
 	tp->installed = true;
-	return tp->ret ? retprobe__attached(tr, tp, msg, mlen) : 0;
+	return 0;
 }
 
 static int tp_install(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
@@ -458,7 +466,7 @@ static void tp_uninstall(struct tp *tp)
 	if (tp->installed) {
 		bpfc_probe__detach(&tp->probe);
 		if (tp->ret)
-			retprobe__detached(tp);
+			retprobe__entry_put(tp);
 	}
 	bpfc_prog__free(&tp->prog);
 	tp->installed = false;
@@ -495,10 +503,34 @@ static int settle(struct trace *tr, char *msg, size_t mlen)
 	return 0;
 }
 
-int tr__define(struct trace *tr, const struct rsp_qtdp_hdr *h, char *msg, size_t mlen)
+/*
+ * GDB numbers its own tracepoints and never learns of a return tracepoint
+ * defined after it connected: when GDB defines a number a return
+ * tracepoint holds (at another address), the return tracepoint moves to a
+ * free number rather than become a location of GDB's.
+ */
+static void renumber_ret(struct trace *tr, uint32_t num)
+{
+	uint32_t top = num;
+	size_t i;
+	bool clash = false;
+
+	for (i = 0; i < tr->ntps; i++) {
+		clash |= tr->tps[i].num == num && tr->tps[i].ret;
+		if (tr->tps[i].num > top)
+			top = tr->tps[i].num;
+	}
+	for (i = 0; clash && i < tr->ntps; i++)
+		if (tr->tps[i].num == num && tr->tps[i].ret)
+			tr->tps[i].num = top + 1;
+}
+
+static int define(struct trace *tr, const struct rsp_qtdp_hdr *h, bool ret_loc, char *msg,
+		  size_t mlen)
 {
 	struct bpfc_probe probe;
 	struct tp *tp, *tps;
+	struct tp_ret *ret = NULL;
 	uint8_t *cond = NULL;
 	int err;
 
@@ -543,9 +575,14 @@ int tr__define(struct trace *tr, const struct rsp_qtdp_hdr *h, char *msg, size_t
 	}
 	tp = tr__find(tr, (uint32_t)h->num, h->addr);
 	if (tp) {
+		/* GDB sending back a return location it uploaded: it stays one. */
 		tp_uninstall(tp);
+		ret = tp->ret;
+		tp->ret = NULL;
 		tp_free(tp);
 	} else {
+		if (!ret_loc)
+			renumber_ret(tr, (uint32_t)h->num);
 		if (tr->ntps == TR_MAX_TPS) {
 			snprintf(msg, mlen, "at most %d tracepoint locations", TR_MAX_TPS);
 			free(cond);
@@ -570,6 +607,7 @@ int tr__define(struct trace *tr, const struct rsp_qtdp_hdr *h, char *msg, size_t
 	}
 	tp->num = (uint32_t)h->num;
 	tp->addr = h->addr;
+	tp->ret = ret;
 	tp->enabled = h->enabled;
 	tp->pass = h->pass;
 	tp->cond = cond;
@@ -578,6 +616,11 @@ int tr__define(struct trace *tr, const struct rsp_qtdp_hdr *h, char *msg, size_t
 	if (tp->complete && tr__running(tr))
 		return tp_install(tr, tp, msg, mlen);
 	return 0;
+}
+
+int tr__define(struct trace *tr, const struct rsp_qtdp_hdr *h, char *msg, size_t mlen)
+{
+	return define(tr, h, false, msg, mlen);
 }
 
 int tr__room(struct trace *tr, size_t n, char *msg, size_t mlen)
@@ -596,7 +639,7 @@ int tr__define_ret(struct trace *tr, uint32_t num, uint64_t addr, struct tp_ret 
 	struct tp *tp;
 	int err;
 
-	err = tr__define(tr, &h, msg, mlen);
+	err = define(tr, &h, true, msg, mlen);
 	if (err)
 		return err;
 	tp = tr__find(tr, num, addr);
@@ -1182,9 +1225,15 @@ void tr__unpatch(const struct trace *tr, uint64_t addr, void *buf, size_t len)
 {
 	size_t i;
 
-	for (i = 0; i < tr->ntps; i++)
+	for (i = 0; i < tr->ntps; i++) {
+		const struct tp_ret *r = tr->tps[i].ret;
+
 		if (tr->tps[i].installed)
 			bpfc_probe__patch(&tr->tps[i].probe, addr, buf, len);
+		/* A return tracepoint's entry probe (patching twice is harmless). */
+		if (r && r->entry_on)
+			bpfc_probe__patch(&r->entry_probe, addr, buf, len);
+	}
 }
 
 /* ---- upload (qTfP/qTsP and trace files) --------------------------------- */

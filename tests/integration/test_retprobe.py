@@ -14,7 +14,8 @@ Nothing stops: attached() samples every thread's state throughout.
 import re
 import time
 
-from harness import attached, gdb_int, gdb_pipe, lldb_batch, needs_bpf
+from harness import (attached, elf_file_bytes, gdb_int, gdb_pipe, lldb_batch, load_bias,
+                     needs_bpf)
 from harness import gdb_connect as connect
 from harness import gdb_tfind as tfind
 
@@ -28,9 +29,12 @@ def monitor(g, line):
     return out
 
 
-def run_trace(g, seconds=0.4, min_frames=8):
-    """monitor tstart, let the target run, monitor tstop: the frame count."""
+def run_trace(g, seconds=0.4, min_frames=8, during=None):
+    """monitor tstart, let the target run (calling during()), monitor tstop:
+    the frame count."""
     monitor(g, "tstart")
+    if during:
+        during()
     deadline = time.monotonic() + 10
     time.sleep(seconds)
     while True:
@@ -69,7 +73,23 @@ def test_return_c_value_and_latency():
         assert m, out
         assert "value rax (long int): rax" in out, out
         rets = [int(a, 16) for a in m.group(4).split()]
-        run_trace(g)
+        # One tracepoint location per ret in the upload (no actions); the entry
+        # probe is not a tracepoint.  $latency_ns is a builtin GDB uploads.
+        up = g.cmd("maint packet qTfP")
+        assert f'received: "T{m.group(1)}:{rets[0]:x}:E:0:0"' in up, up
+        assert re.search(r"^\$latency_ns\s", g.cmd("info tvariables"), re.M)
+        entry = int(m.group(2), 16)
+        bias = load_bias(t.pid, t.path)
+        code = elf_file_bytes(t.path, entry - bias, 1)[0]
+
+        def live_code():
+            # Live reads show the code, not the entry probe's (or a ret's) int3.
+            for a in (entry, rets[0]):
+                want = elf_file_bytes(t.path, a - bias, 1)[0]
+                assert gdb_int(g.cmd(f"print (int)*(unsigned char *){a}")) == want, hex(a)
+            assert code != 0xcc
+
+        run_trace(g, during=live_code)
         rows = frame_values(g, 7, ("$rax", "$latency_ns", "(long)$pc"))
         g.cmd("detach")
     assert all(r["(long)$pc"] in rets for r in rows), rows
@@ -188,3 +208,45 @@ def test_return_from_lldb():
         assert n > 0, r.text
         m = re.search(r"tracepoint 1 at 0x[0-9a-f]+: enabled, (\d+) hits, (\d+) frames", r.out[7])
         assert m and int(m.group(2)) > 0, r.text
+
+
+@needs_bpf
+def test_return_with_gdb_tracepoints_and_gdb_tstart():
+    """GDB's own tracepoint and tstart (QTinit, then GDB's definitions):
+    the return tracepoint stays, moves off the number GDB gives its own,
+    and after a reconnect GDB uploads it and sends it back, still a return
+    location (frames with $latency_ns)."""
+    with attached("cvalues-O0") as (t, stub), gdb_pipe(file=t.path) as g:
+        connect(g, stub)
+        g.cmd("trace process")
+        out = monitor(g, "trace -return depth")
+        ret = re.search(r"Tracepoint 1: return of depth .*instruction: (0x[0-9a-f]+)", out)
+        assert ret, out
+        ret = int(ret.group(1), 16)
+        for session in range(2):
+            if session:
+                g.cmd("disconnect")
+                connect(g, stub)
+                info = g.cmd("info tracepoints")
+                assert re.search(rf"^2\s+tracepoint\s+keep y\s+{ret:#018x} in depth", info,
+                                 re.M), info
+            out = g.cmd("tstart")
+            assert not re.search(r"error|warning", out, re.I), out
+            time.sleep(0.3)
+            g.cmd("tstop")
+            st = monitor(g, "status")
+            m = re.search(rf"tracepoint 2 at {ret:#x}: enabled, (\d+) hits", st)
+            assert m and int(m.group(1)) > 0, st
+            seen = 0
+            for i in range(30):
+                if seen == 3:
+                    break
+                if tfind(g, str(i))[1] != 2:
+                    continue
+                lat = g.cmd("print $latency_ns")
+                if "void" not in lat:
+                    assert gdb_int(lat) > 0 and 0 <= gdb_int(g.cmd("print $rax")) <= 3
+                    seen += 1
+            g.cmd("tfind none")
+            assert seen, f"no return frame with a latency in session {session}"
+        g.cmd("detach")
