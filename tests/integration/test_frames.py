@@ -193,7 +193,8 @@ def test_string_literal_from_readonly_memory():
 # monitor
 
 
-MONITOR_COMMANDS = ["help", "status", "show", "set deep-collect", "set stack-window"]
+MONITOR_COMMANDS = ["help", "status", "show", "set deep-collect", "set stack-window", "tstart",
+                    "tstop", "trace -return"]
 
 
 def test_monitor_help_set_errors():
@@ -203,11 +204,11 @@ def test_monitor_help_set_errors():
     with attached("counter") as (t, stub), gdb_pipe(file=t.path) as g:
         connect(g, stub)
         out = g.cmd("monitor help")
-        listed = re.findall(r"^  (\S+(?: [a-z][\w-]+)?)", out, re.M)
+        listed = re.findall(r"^  (\S+(?: -?[a-z][\w-]+)?)", out, re.M)
         assert listed == MONITOR_COMMANDS, f"monitor help:\n{out}"
         assert re.search(r"^  set stack-window off\|BYTES +\S", out, re.M), out
         out = g.cmd("monitor help set")
-        assert re.findall(r"^  (set \S+)", out, re.M) == MONITOR_COMMANDS[3:], out
+        assert re.findall(r"^  (set \S+)", out, re.M) == MONITOR_COMMANDS[3:5], out
         assert "bpfstub monitor commands" not in out, out
 
         errors = {
