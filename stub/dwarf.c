@@ -1047,8 +1047,8 @@ int dw_file__map_bias(const struct dw_file *f, const struct tgt_map *m, uint64_t
 
 /* ---- a function's results (for return probes, stub/retprobe.c) ---- */
 
-/* The size of the ELF function symbol at file address entry, or 0. */
-static uint64_t sym_size(Elf *elf, uint64_t entry)
+/* The ELF function symbol named name (NULL: any) at entry (0: any); its size, 0 none. */
+static uint64_t sym_find(Elf *elf, const char *name, uint64_t entry)
 {
 	Elf_Scn *scn = NULL;
 
@@ -1062,14 +1062,31 @@ static uint64_t sym_size(Elf *elf, uint64_t entry)
 		    !(d = elf_getdata(scn, NULL)))
 			continue;
 		for (i = 0; i < sh.sh_size / sh.sh_entsize; i++) {
+			const char *n;
 			GElf_Sym sym;
 
-			if (gelf_getsym(d, (int)i, &sym) && sym.st_value == entry &&
-			    GELF_ST_TYPE(sym.st_info) == STT_FUNC && sym.st_size)
+			if (!gelf_getsym(d, (int)i, &sym) ||
+			    GELF_ST_TYPE(sym.st_info) != STT_FUNC || !sym.st_size ||
+			    (entry && sym.st_value != entry))
+				continue;
+			n = name ? elf_strptr(elf, sh.sh_link, sym.st_name) : NULL;
+			if (!name || (n && !strcmp(n, name)))
 				return sym.st_size;
 		}
 	}
 	return 0;
+}
+
+bool dw_elf__has_func(int fd, const char *name)
+{
+	Elf *elf;
+	bool has;
+
+	elf_version(EV_CURRENT);
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	has = elf && elf_kind(elf) == ELF_K_ELF && sym_find(elf, name, 0);
+	elf_end(elf);
+	return has;
 }
 
 struct func_die {
@@ -1165,10 +1182,10 @@ int dw_file__func_results(struct dw_file *f, uint64_t entry, uint64_t bias, stru
 	}
 	if (!out->nranges) {
 		/* No range in the DWARF: the ELF symbol's size. */
-		uint64_t size = sym_size(f->elf, entry);
+		uint64_t size = sym_find(f->elf, NULL, entry);
 
 		if (!size)
-			size = sym_size(f->dbg_elf, entry);
+			size = sym_find(f->dbg_elf, NULL, entry);
 		if (size) {
 			out->ranges[0][0] = entry + bias;
 			out->ranges[0][1] = entry + size + bias;

@@ -200,6 +200,9 @@ struct dw_func {
 int dw_file__func_results(struct dw_file *f, uint64_t entry, uint64_t bias, struct dw_func *out,
 			  char *msg, size_t mlen);
 
+/* Has the ELF file open at fd a function symbol called name (symtab or dynsym)? */
+bool dw_elf__has_func(int fd, const char *name);
+
 /* ---- the target's files (runtime addresses), cached ---- */
 
 struct dw_cache;
@@ -225,6 +228,12 @@ int dw_cache__func_pcs(struct dw_cache *c, struct tgt *t, const char *name, uint
 /* dw_file__func_results for the function at runtime entry; out->s.path is its file. */
 int dw_cache__func_results(struct dw_cache *c, struct tgt *t, uint64_t entry, struct dw_func *out,
 			   char *msg, size_t mlen);
+/*
+ * A file the target maps that has no DWARF but a function symbol called
+ * name (a stripped file): 1 with its path, else 0.
+ */
+int dw_cache__stripped_func(struct dw_cache *c, struct tgt *t, const char *name, char *path,
+			    size_t plen);
 int dw_cache__line_pcs(struct dw_cache *c, struct tgt *t, const char *file, int line, uint64_t *pcs,
 		       size_t max);
 

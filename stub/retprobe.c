@@ -518,10 +518,17 @@ int retprobe__define(struct trace *tr, const char *const *words, size_t nwords, 
 	r->entry_prog.fd = -1;
 	n = dw_cache__func_pcs(c, tr->tgt, func, pcs, MAX_FUNCS);
 	if (n <= 0) {
-		rsp_msgf(msg, mlen,
-			 "no function '%.80s' with DWARF in the files pid %d maps (unknown, or "
-			 "its file is stripped)",
-			 func, (int)tr->tgt->pid);
+		char path[256];
+
+		if (dw_cache__stripped_func(c, tr->tgt, func, path, sizeof(path)))
+			rsp_msgf(msg, mlen,
+				 "'%.80s' is in %s, which has no DWARF (stripped): its return "
+				 "values and pc range are unknown",
+				 func, path);
+		else
+			rsp_msgf(msg, mlen,
+				 "no function '%.80s' in the DWARF of the files pid %d maps", func,
+				 (int)tr->tgt->pid);
 		err = n < 0 ? n : -ENOENT;
 		goto cleanup;
 	}
