@@ -31,6 +31,19 @@ under:
 
 Goal (issue 9): deep collection on costs at most 1.15x the empty uprobe at
 the single-stepped site; the figure at the emulated site is stated.
+A return tracepoint (issue 10: `monitor trace -return bench_fn`: a uprobe
+on bench_fn's ret, with the registers and $latency_ns, and one at its entry
+storing the time) is measured at bench_fn under:
+
+  uprobe           an empty BPF uprobe at the ret instruction
+  uprobe x2        empty BPF uprobes at the entry and at the ret (the traps
+                   a return probe needs, with nothing in them)
+  bpfstub-return   the return tracepoint (entry + ret)
+
+Goal (issue 10): the return probe at most 1.15x empty uprobes at the same
+instructions; its cost against the one empty uprobe at the ret is stated.
+BENCH_SITES=return (a word of the site names) measures only the matching
+sites and prints, without rewriting docs/PERFORMANCE.md.
 Costs are per hit, added over `none`, medians over the rounds; ratios come
 from the same run, so machine noise hits every configuration alike.
 """
@@ -53,6 +66,7 @@ STUB = os.path.join(ROOT, "bpfstub")
 CALLS = int(os.environ.get("BENCH_CALLS", "20000"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 CLASSIC = ("none", "uprobe", "bpfstub", "bpfstub+window", "gdbserver")
+RETURN = ("none", "uprobe", "uprobe x2", "bpfstub-return")
 DEEP = ("none", "uprobe", "bpfstub", "bpfstub+deep", "bpfstub+all")
 # Each site: (name, GDB location, actions, loop's extra argument,
 # configurations measured, the instruction the probe must land on or None).
@@ -63,6 +77,7 @@ SITES = [
      r"mov\s+\(%rdi\)"),
     ("deep collection, emulated", "bench_deep_push", "collect $regs", ["deep-push"], DEEP,
      r"push\s+%rbp"),
+    ("return", "bench_fn", "monitor trace -return bench_fn", [], RETURN, r"ret"),
 ]
 LABELS = {
     "none": "no probe",
@@ -72,6 +87,8 @@ LABELS = {
     "bpfstub+window": "bpfstub tracepoint + default stack window (4)",
     "bpfstub+deep": "bpfstub tracepoint + deep collection (5)",
     "bpfstub+all": "bpfstub's defaults: deep collection + stack window (6)",
+    "uprobe x2": "empty BPF uprobes at the entry and the ret (7)",
+    "bpfstub-return": "bpfstub return tracepoint, entry + ret (8)",
 }
 # What monitor commands each bpfstub configuration sends before `trace`.
 MONITOR = {
@@ -88,8 +105,20 @@ def free_port():
         return s.getsockname()[1]
 
 
+def ret_address(where):
+    """The address of the one ret of function where (the return site)."""
+    dis = subprocess.run(["gdb", "-nx", "-batch", "-ex", f"disassemble {where}", LOOP],
+                         capture_output=True, text=True).stdout
+    rets = re.findall(r"^\s+(0x[0-9a-f]+) <\+\d+>:\s+ret", dis, re.M)
+    if len(rets) != 1:
+        sys.exit(f"bench: {where} has not one ret:\n{dis}")
+    return rets[0]
+
+
 def probe_address(site):
     where, insn = site[1], site[5]
+    if site[0] == "return":
+        return ret_address(where)
     out = subprocess.run(["gdb", "-nx", "-batch", "-ex", "trace " + where, LOOP],
                          capture_output=True, text=True).stdout
     m = re.search(r"Tracepoint 1 at (0x[0-9a-f]+)", out)
@@ -143,16 +172,47 @@ def run_none(r, site):
     return r.result()
 
 
-def run_uprobe(r, site, addr):
+def run_uprobe(r, site, *addrs):
     p = subprocess.Popen(loop_cmd(r, site))
-    e = subprocess.Popen([EMPTY, str(p.pid), addr], stdout=subprocess.PIPE, text=True)
-    if e.stdout.readline().strip() != "attached":
-        raise RuntimeError("empty_probe did not attach")
+    es = [subprocess.Popen([EMPTY, str(p.pid), a], stdout=subprocess.PIPE, text=True)
+          for a in addrs]
+    for e in es:
+        if e.stdout.readline().strip() != "attached":
+            raise RuntimeError("empty_probe did not attach")
     open(r.trigger, "w").close()
     p.wait()
-    e.terminate()
-    e.wait()
+    for e in es:
+        e.terminate()
+        e.wait()
     return r.result()
+
+
+def run_return(r, site):
+    """monitor trace -return, monitor tstart/tstop (GDB knows no tracepoint)."""
+    p = subprocess.Popen(loop_cmd(r, site))
+    port = free_port()
+    s = subprocess.Popen([STUB, "--once", f"127.0.0.1:{port}", "--attach", str(p.pid)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    s.stdout.readline()
+    script = r.gdb_script([
+        "set pagination off",
+        f"target remote 127.0.0.1:{port}",
+        "set circular-trace-buffer on",
+        site[2],
+        "monitor tstart",
+        f"shell touch {r.trigger}",
+        f"shell while [ ! -s {r.out} ]; do sleep 0.02; done",
+        "monitor tstop",
+        "detach",
+    ])
+    g = subprocess.run(["gdb", "-nx", "-batch", "-x", script], capture_output=True, text=True)
+    p.wait()
+    s.wait(timeout=10)
+    out = g.stdout + g.stderr
+    m = re.search(r"trace stopped: (\d+) frames", out)
+    if "monitor:" in out or not m or int(m.group(1)) == 0:
+        raise RuntimeError("bpfstub's return tracepoint collected nothing:\n" + out)
+    return r.result(), int(m.group(1))
 
 
 def trace_lines(target, site, monitor=()):
@@ -222,6 +282,10 @@ def run_gdbserver(r, site):
     return r.result()
 
 
+def probe_entry(site):
+    return probe_address(("entry", site[1], "", [], (), None))
+
+
 def measure(site):
     addr = probe_address(site)
     res = {k: [] for k in site[4]}
@@ -235,6 +299,11 @@ def measure(site):
                     v = run_none(r, site)
                 elif name == "uprobe":
                     v = run_uprobe(r, site, addr)
+                elif name == "uprobe x2":
+                    v = run_uprobe(r, site, probe_entry(site), addr)
+                elif name == "bpfstub-return":
+                    v, n = run_return(r, site)
+                    frames.append(n)
                 elif name.startswith("bpfstub"):
                     v, n = run_bpfstub(r, site, name)
                     if name == "bpfstub":
@@ -249,19 +318,43 @@ def measure(site):
     return res, frames
 
 
-def report(site, res, frames):
-    med = {k: statistics.median(v) for k, v in res.items()}
-    add = {k: med[k] - med["none"] for k in med}
-    r_stub = add["bpfstub"] / add["uprobe"]
+def table(title, site, med, add, vs="vs empty uprobe"):
     lines = [
-        f"### {site[0]} site: `trace {site[1]}`, `{site[2]}`",
+        title,
         "",
-        "| configuration | ns per call (median) | added per hit | vs empty uprobe |",
+        f"| configuration | ns per call (median) | added per hit | {vs} |",
         "|---|---:|---:|---:|",
     ]
     for k in site[4]:
         ratio = "" if k == "none" else f"{add[k] / add['uprobe']:.2f}x"
         lines.append(f"| {LABELS[k]} | {med[k]:.0f} | {add[k]:.0f} ns | {ratio} |")
+    return lines
+
+
+def report_return(site, med, add, res, frames):
+    lines = table(f"### {site[0]} site: `{site[2]}` (entry and ret uprobes)", site, med, add,
+                  "vs empty uprobe at the ret")
+    r = add["bpfstub-return"] / add["uprobe x2"]
+    lines += [
+        "",
+        f"- (8)/(7) = **{r:.2f}x** (goal: at most 1.15x): " + ("met" if r <= 1.15 else "NOT met"),
+        f"- (8)/(1) = {add['bpfstub-return'] / add['uprobe']:.2f}x: a return probe is two "
+        "uprobes (entry and ret), never a uretprobe",
+        f"- frames bpfstub collected per run: {frames}",
+        "- raw ns/call per round: " + "; ".join(
+            f"{k}: {', '.join(f'{x:.0f}' for x in v)}" for k, v in res.items()),
+        "",
+    ]
+    return lines
+
+
+def report(site, res, frames):
+    med = {k: statistics.median(v) for k, v in res.items()}
+    add = {k: med[k] - med["none"] for k in med}
+    if site[0] == "return":
+        return report_return(site, med, add, res, frames)
+    r_stub = add["bpfstub"] / add["uprobe"]
+    lines = table(f"### {site[0]} site: `trace {site[1]}`, `{site[2]}`", site, med, add)
     goal = "goal: at most 1.15x" if "single" in site[0] else "stated, no goal"
     lines += [
         "",
@@ -294,9 +387,15 @@ def report(site, res, frames):
 
 def main():
     body = []
+    only = os.environ.get("BENCH_SITES")
     for site in SITES:
+        if only and only not in site[0].split(", ")[0].split():
+            continue
         res, frames = measure(site)
         body += report(site, res, frames)
+    if only:
+        print("\n".join(body))
+        return
     section = "\n".join([
         "## Tracepoint hit cost (`make bench`)",
         "",

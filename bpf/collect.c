@@ -22,6 +22,7 @@
  *   if !r7: r8->drops++, exit
  *   header: tp, size, bpf_ktime_get_ns(), bpf_get_current_pid_tgid()
  *   'r' block: struct pt_regs copied verbatim (the reader expands it)
+ *   a return probe's latency V block (bpf/latency.h), if any
  *   per range: r9 = block; 'M', addr, len;
  *              bpf_probe_read_user(r9 + 11, len, addr) or mark r9 skipped
  *   every action block marked skipped, then each action in order (an
@@ -81,6 +82,8 @@ static long rec_size(const struct bpfc_spec *spec)
 
 	if (!(spec->flags & BPFC_SPEC_NO_REGS))
 		total += 1 + BPFC_PTREGS_SIZE;
+	if (spec->lat)
+		total += BPFC_TBLK_SIZE;
 	if (spec->nmem && !spec->mem)
 		return -EINVAL;
 	if (spec->nmem > BPFC_REC_MAX / BPFC_MBLK_HDR)
@@ -445,6 +448,10 @@ int bpfc_prog__build(const struct bpfc_spec *spec, int ringbuf_fd, int counters_
 	if (!(spec->flags & BPFC_SPEC_NO_REGS)) {
 		emit_regs(&e);
 		off += 1 + BPFC_PTREGS_SIZE;
+	}
+	if (spec->lat) {
+		bpfc_lat__emit_return(&e, spec->lat, (int)off);
+		off += BPFC_TBLK_SIZE;
 	}
 	for (i = 0; i < spec->nmem; i++) {
 		if (spec->mem[i].flags & BPFC_MEM_CLAMP)

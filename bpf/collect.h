@@ -28,6 +28,7 @@
 #include <linux/bpf.h>
 
 #include "bpf/ax.h"
+#include "bpf/latency.h"
 #include "bpf/record.h"
 
 /* One memory range is at most this long (the M block's 16-bit length). */
@@ -92,6 +93,8 @@ struct bpfc_spec {
 	 */
 	__u64 pass;
 	int gate_fd;
+	/* A return probe's latency (bpf/latency.h): a V block after the registers. */
+	const struct bpfc_lat *lat; /* NULL: none */
 };
 
 struct bpfc_prog {

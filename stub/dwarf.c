@@ -472,7 +472,7 @@ static int entry_reg(const Dwarf_Op *op)
 	return -1;
 }
 
-static void loc_unavail(struct dw_loc *l, const char *why)
+void dw_loc__unavail(struct dw_loc *l, const char *why)
 {
 	memset(l, 0, sizeof(*l));
 	l->npieces = 1;
@@ -560,7 +560,7 @@ static void loc_eval(struct loc_ctx *x, const Dwarf_Op *ops, size_t nops, struct
 		have = true;
 	}
 	if (!have) {
-		loc_unavail(l, "optimized out");
+		dw_loc__unavail(l, "optimized out");
 		return;
 	}
 	if (!l->npieces)
@@ -570,7 +570,7 @@ static void loc_eval(struct loc_ctx *x, const Dwarf_Op *ops, size_t nops, struct
 			snprintf(l->why, sizeof(l->why), "a piece is optimized out");
 	return;
 unavail:
-	loc_unavail(l, why[0] ? why : "not available");
+	dw_loc__unavail(l, why[0] ? why : "not available");
 }
 
 static void var_loc(struct loc_ctx *x, Dwarf_Die *v, struct dw_loc *l)
@@ -581,17 +581,17 @@ static void var_loc(struct loc_ctx *x, Dwarf_Die *v, struct dw_loc *l)
 	int n;
 
 	if (!dwarf_attr(v, DW_AT_location, &a)) {
-		loc_unavail(l, dwarf_hasattr_integrate(v, DW_AT_const_value) ? "a constant"
-									     : "optimized out");
+		dw_loc__unavail(l, dwarf_hasattr_integrate(v, DW_AT_const_value) ? "a constant"
+										 : "optimized out");
 		return;
 	}
 	n = dwarf_getlocation_addr(&a, x->pc, &ops, &nops, 1);
 	if (n < 0) {
-		loc_unavail(l, dwarf_errmsg(-1));
+		dw_loc__unavail(l, dwarf_errmsg(-1));
 		return;
 	}
 	if (n == 0) {
-		loc_unavail(l, "not available at this pc");
+		dw_loc__unavail(l, "not available at this pc");
 		return;
 	}
 	loc_eval(x, ops, nops, l);
@@ -1331,4 +1331,163 @@ int dw_file__go_rtype(struct dw_file *f, uint64_t addr, struct dw_scope *s,
 	free(c);
 	rsp_msgf(name, nlen, "%s", dwarf_diename(&die) ? dwarf_diename(&die) : "?");
 	return *out ? 0 : -ENOMEM;
+}
+
+/* ---- a function's results (for return probes, stub/retprobe.c) ---- */
+
+/* The ELF function symbol named name (NULL: any) at entry (0: any); its size, 0 none. */
+static uint64_t sym_find(Elf *elf, const char *name, uint64_t entry)
+{
+	Elf_Scn *scn = NULL;
+
+	while (elf && (scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		Elf_Data *d;
+		size_t i;
+
+		if (!gelf_getshdr(scn, &sh) ||
+		    (sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM) || !sh.sh_entsize ||
+		    !(d = elf_getdata(scn, NULL)))
+			continue;
+		for (i = 0; i < sh.sh_size / sh.sh_entsize; i++) {
+			const char *n;
+			GElf_Sym sym;
+
+			if (!gelf_getsym(d, (int)i, &sym) ||
+			    GELF_ST_TYPE(sym.st_info) != STT_FUNC || !sym.st_size ||
+			    (entry && sym.st_value != entry))
+				continue;
+			n = name ? elf_strptr(elf, sh.sh_link, sym.st_name) : NULL;
+			if (!name || (n && !strcmp(n, name)))
+				return sym.st_size;
+		}
+	}
+	return 0;
+}
+
+bool dw_elf__has_func(int fd, const char *name)
+{
+	Elf *elf;
+	bool has;
+
+	elf_version(EV_CURRENT);
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	has = elf && elf_kind(elf) == ELF_K_ELF && sym_find(elf, name, 0);
+	elf_end(elf);
+	return has;
+}
+
+struct func_die {
+	uint64_t entry;
+	Dwarf_Die die;
+	bool found;
+};
+
+static int func_die_cb(Dwarf_Die *d, void *arg)
+{
+	struct func_die *q = arg;
+	Dwarf_Addr lo;
+
+	if (!dwarf_lowpc(d, &lo) && lo == q->entry) {
+		q->die = *d;
+		q->found = true;
+		return DWARF_CB_ABORT;
+	}
+	return DWARF_CB_OK;
+}
+
+int dw_file__func_results(struct dw_file *f, uint64_t entry, uint64_t bias, struct dw_func *out,
+			  char *msg, size_t mlen)
+{
+	struct func_die q = {.entry = entry};
+	struct conv *c = NULL;
+	Dwarf_Attribute a;
+	Dwarf_Word lang, vp;
+	Dwarf_Addr hi, lo, base, b, e;
+	Dwarf_Die cu, ch;
+	ptrdiff_t it;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	out->goid_off = -1;
+	if (!cu_at(f, entry, &cu) || dwarf_getfuncs(&cu, func_die_cb, &q, 0) < 0 || !q.found) {
+		rsp_msgf(msg, mlen, "no DWARF function starts at 0x%llx",
+			 (unsigned long long)entry);
+		return -ENOENT;
+	}
+	out->s.go = dwarf_attr(&cu, DW_AT_language, &a) && !dwarf_formudata(&a, &lang) &&
+		    lang == DW_LANG_Go;
+	snprintf(out->s.func, sizeof(out->s.func), "%s",
+		 dwarf_diename(&q.die) ? dwarf_diename(&q.die) : "??");
+	out->s.entry = entry + bias;
+	out->s.pc = entry + bias;
+	/* The pc ranges: low/high pc, else DW_AT_ranges, else the ELF symbol. */
+	if (!dwarf_lowpc(&q.die, &lo) && !dwarf_highpc(&q.die, &hi) && hi > lo) {
+		out->ranges[0][0] = lo + bias;
+		out->ranges[0][1] = hi + bias;
+		out->nranges = 1;
+	} else {
+		for (it = 0; out->nranges < DW_FUNC_RANGES &&
+			     (it = dwarf_ranges(&q.die, it, &base, &b, &e)) > 0;) {
+			out->ranges[out->nranges][0] = b + bias;
+			out->ranges[out->nranges][1] = e + bias;
+			out->nranges++;
+		}
+	}
+	if (!out->nranges) {
+		/* No range in the DWARF: the ELF symbol's size. */
+		uint64_t size = sym_find(f->elf, NULL, entry);
+
+		if (!size)
+			size = sym_find(f->dbg_elf, NULL, entry);
+		if (size) {
+			out->ranges[0][0] = entry + bias;
+			out->ranges[0][1] = entry + size + bias;
+			out->nranges = 1;
+		}
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->s = &out->s;
+	c->go = out->s.go;
+	if (!out->s.go) {
+		/* C: one value, of the subprogram's DW_AT_type (none: void). */
+		out->ret_type = type_of(c, &q.die, DW_AT_type, 0);
+		err = 0;
+		goto cleanup;
+	}
+	/* Go: results are parameters with DW_AT_variable_parameter, in order. */
+	if (!dwarf_child(&q.die, &ch)) {
+		do {
+			struct dw_var *d;
+			const char *n = dwarf_diename(&ch);
+
+			bool flag = false;
+
+			if (dwarf_tag(&ch) != DW_TAG_formal_parameter || !n ||
+			    !dwarf_attr(&ch, DW_AT_variable_parameter, &a))
+				continue;
+			/* Go writes it as DW_FORM_flag; accept a constant too. */
+			if (dwarf_formflag(&a, &flag))
+				flag = !dwarf_formudata(&a, &vp) && vp;
+			if (!flag)
+				continue;
+			if (out->s.nvars == DW_MAX_VARS) {
+				out->s.nvars_dropped++;
+				continue;
+			}
+			d = &out->s.vars[out->s.nvars++];
+			snprintf(d->name, sizeof(d->name), "%s", n);
+			d->type = type_of(c, &ch, DW_AT_type, 0);
+		} while (dwarf_siblingof(&ch, &ch) == 0);
+	}
+	if (dw_file__member_offset(f, "runtime.g", "goid", &out->goid_off))
+		out->goid_off = -1;
+	err = 0;
+cleanup:
+	free(c);
+	if (err)
+		dw_scope__free(&out->s);
+	return err;
 }

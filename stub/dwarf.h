@@ -136,6 +136,8 @@ void dw_scope__free(struct dw_scope *s);
 
 /* DWARF x86-64 register number -> GDB's amd64 number (rax 0 rbx 1 ...), or -1. */
 int dw__gdb_reg(int dwarf_reg);
+/* l becomes one DWP_UNAVAIL piece, with why. */
+void dw_loc__unavail(struct dw_loc *l, const char *why);
 /* Strip typedefs and cv-qualifiers (NULL stays NULL). */
 const struct dw_type *dw_type__strip(const struct dw_type *t);
 /* The member called name of a struct-like type (not stripped), or NULL. */
@@ -189,6 +191,30 @@ int dw_file__member_offset(struct dw_file *f, const char *type, const char *memb
 /* Number of functions with a pc (walks every CU: the indexing cost). */
 int dw_file__count_funcs(struct dw_file *f);
 
+/*
+ * What a return probe needs of the function whose entry (file address) is
+ * entry: its pc ranges, its results and, in a Go file, where runtime.g
+ * keeps goid.  Go: s.vars are the results (formal parameters with
+ * DW_AT_variable_parameter: ~r0, ~r1 or named), typed, locations left
+ * empty (the caller assigns registers by the Go ABI).  C: ret_type is the
+ * subprogram's DW_AT_type (NULL: void).  Addresses are runtime (+ bias).
+ * 0, -ENOENT (no function starts at entry), -ENOMEM; free with
+ * dw_scope__free(&out->s).
+ */
+#define DW_FUNC_RANGES 8
+struct dw_func {
+	struct dw_scope s; /* func, entry, go; vars: Go results */
+	uint64_t ranges[DW_FUNC_RANGES][2];
+	size_t nranges;
+	struct dw_type *ret_type; /* C */
+	int64_t goid_off;	  /* offset of goid in runtime.g, -1 unknown */
+};
+int dw_file__func_results(struct dw_file *f, uint64_t entry, uint64_t bias, struct dw_func *out,
+			  char *msg, size_t mlen);
+
+/* Has the ELF file open at fd a function symbol called name (symtab or dynsym)? */
+bool dw_elf__has_func(int fd, const char *name);
+
 /* ---- the target's files (runtime addresses), cached ---- */
 
 struct dw_cache;
@@ -211,6 +237,15 @@ int dw_cache__scope(struct dw_cache *c, struct tgt *t, uint64_t pc, struct dw_sc
  */
 int dw_cache__func_pcs(struct dw_cache *c, struct tgt *t, const char *name, uint64_t *pcs,
 		       size_t max);
+/* dw_file__func_results for the function at runtime entry; out->s.path is its file. */
+int dw_cache__func_results(struct dw_cache *c, struct tgt *t, uint64_t entry, struct dw_func *out,
+			   char *msg, size_t mlen);
+/*
+ * A file the target maps that has no DWARF but a function symbol called
+ * name (a stripped file): 1 with its path, else 0.
+ */
+int dw_cache__stripped_func(struct dw_cache *c, struct tgt *t, const char *name, char *path,
+			    size_t plen);
 int dw_cache__line_pcs(struct dw_cache *c, struct tgt *t, const char *file, int line, uint64_t *pcs,
 		       size_t max);
 /* dw_file__go_rtype() at runtime address addr of the target t. */

@@ -261,3 +261,52 @@ int dw_cache__after_prologue(struct dw_cache *c, struct tgt *t, uint64_t entry, 
 	*pc = fpc + bias;
 	return err;
 }
+
+int dw_cache__func_results(struct dw_cache *c, struct tgt *t, uint64_t entry, struct dw_func *out,
+			   char *msg, size_t mlen)
+{
+	struct dw_file *f;
+	struct tgt_map m;
+	uint64_t bias;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	err = file_at(c, t, entry, &m, &f, &bias, msg, mlen);
+	if (err)
+		return err;
+	err = dw_file__func_results(f, entry - bias, bias, out, msg, mlen);
+	if (!err)
+		snprintf(out->s.path, sizeof(out->s.path), "%.511s", m.path);
+	return err;
+}
+
+int dw_cache__stripped_func(struct dw_cache *c, struct tgt *t, const char *name, char *path,
+			    size_t plen)
+{
+	struct tgt_map *maps = NULL;
+	size_t n = 0, i;
+	int found = 0;
+
+	if (tgt__maps(t, &maps, &n))
+		return 0;
+	for (i = 0; i < n && !found; i++) {
+		struct dw_entry *e;
+		int fd;
+
+		if (maps[i].path[0] != '/' || !maps[i].inode || maps[i].offset)
+			continue;
+		e = cache_get(c, t, &maps[i]);
+		if (e->f)
+			continue;
+		fd = tgt__open_mapping(t, &maps[i]);
+		if (fd < 0)
+			continue;
+		if (dw_elf__has_func(fd, name)) {
+			snprintf(path, plen, "%s", maps[i].path);
+			found = 1;
+		}
+		close(fd);
+	}
+	free(maps);
+	return found;
+}

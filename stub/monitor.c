@@ -26,6 +26,7 @@
 #include "guard.h"
 #include "monitor.h"
 #include "montrace.h"
+#include "retprobe.h"
 #include "session.h"
 #include "tdump.h"
 #include "trace.h"
@@ -264,6 +265,22 @@ static int mon_status(struct sess *s, const struct rsp_mon_line *l, size_t arg, 
 	return mon_show(s, l, arg, msg, mlen);
 }
 
+/* ---- trace -return ------------------------------------------------------ */
+
+static int mon_trace_return(struct sess *s, const struct rsp_mon_line *l, size_t arg, char *msg,
+			    size_t mlen)
+{
+	struct rsp_buf out;
+	int err;
+
+	rsp_buf__init(&out);
+	err = retprobe__define(s->tr, &l->argv[arg], l->argc - arg, &out, msg, mlen);
+	if (out.data)
+		sess__console(s, "%s", out.data);
+	rsp_buf__free(&out);
+	return err;
+}
+
 /* ---- frames: tframes, tdump, tlive (stub/tdump.c) ----------------------- */
 
 static int mon_tframes(struct sess *s, const struct rsp_mon_line *l, size_t arg, char *msg,
@@ -412,6 +429,11 @@ static const struct mon_cmd cmds[] = {
 	{"trace", "LOCATION [if COND] [collect EXPR, ...]",
 	 "a tracepoint at FUNC, FILE:LINE or *ADDR collecting EXPRs (default $args) whole", 1,
 	 RSP_MON_WORDS_MAX, mon_trace},
+	{"trace -return", "FUNC",
+	 "a tracepoint on every return instruction of FUNC (C name, Go main.f or "
+	 "pkg.(*T).M): registers, return values and $latency_ns since the same thread's "
+	 "(Go: goroutine's) entry",
+	 1, RSP_MON_WORDS_MAX, mon_trace_return},
 	{"tstart", "", "start the trace (GDB's and monitor tracepoints alike)", 0, 0, mon_tstart},
 	{"tstop", "", "stop the trace; its frames stay", 0, 0, mon_tstop},
 	{"tstatus", "", "the trace run, its frames and each tracepoint's hits", 0, 0, mon_tstatus},

@@ -36,6 +36,7 @@
 #include "rsp/buf.h"
 #include "rsp/trace.h"
 #include "regs.h"
+#include "retprobe.h"
 #include "sdt.h"
 #include "target.h"
 #include "trace.h"
@@ -51,6 +52,7 @@ static const struct {
 } builtin_tsvs[] = {
 	{TR_TSV_TIMESTAMP, "trace_timestamp"},
 	{TR_TSV_THREAD, "trace_thread"},
+	{TR_TSV_LATENCY, "latency_ns"},
 };
 
 static uint64_t now_us(clockid_t clk)
@@ -127,6 +129,7 @@ static void tp_free(struct tp *tp)
 	free(tp->cond);
 	mt__free(tp->mon);
 	bpfc_prog__free(&tp->prog);
+	retprobe__put(tp);
 	memset(tp, 0, sizeof(*tp));
 }
 
@@ -166,12 +169,24 @@ void tr__fini(struct trace *tr)
 
 int tr__clear(struct trace *tr)
 {
-	size_t i;
+	size_t i, n;
 
 	tr__stop(tr, TR_STOP_USER, 0, NULL);
-	for (i = 0; i < tr->ntps; i++)
-		tp_free(&tr->tps[i]);
-	tr->ntps = 0;
+	/* GDB clears what it defined; return tracepoints (monitor trace -return)
+	 * are the stub's and stay, renumbered into the first slots. */
+	for (i = 0, n = 0; i < tr->ntps; i++) {
+		if (!tr->tps[i].ret) {
+			tp_free(&tr->tps[i]);
+			continue;
+		}
+		if (n != i) {
+			tr->tps[n] = tr->tps[i];
+			memset(&tr->tps[i], 0, sizeof(tr->tps[i]));
+		}
+		tr->tps[n].slot = (uint32_t)n;
+		n++;
+	}
+	tr->ntps = n;
 	tsvs_free(tr);
 	add_builtin_tsvs(tr);
 	free(tr->ro);
@@ -343,10 +358,28 @@ static int tp_load(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
 	 * gdbserver: a frame without them shows them <unavailable>. */
 	for (i = 0; i < tp->nact; i++)
 		regs |= tp->act[i].kind == TPA_REGS;
-	err = build_spec(tp, regs, tr->stack_window, mem, sizeof(mem) / sizeof(mem[0]), &nmem, msg,
-			 mlen);
+	/* A return location: registers, latency and (Go) the goroutine id, no
+	 * stack window (its cost would exceed the return probe's budget). */
+	if (tp->ret) {
+		err = retprobe__prepare(tr, tp, msg, mlen);
+		if (err)
+			return err;
+		regs = true;
+		tp->ret->lat.tsv = is_builtin(tr, TR_TSV_LATENCY) ? TR_TSV_LATENCY : 0;
+		spec.lat = &tp->ret->lat;
+	}
+	err = build_spec(tp, regs, tp->ret ? 0 : tr->stack_window, mem,
+			 sizeof(mem) / sizeof(mem[0]), &nmem, msg, mlen);
 	if (err)
 		return err;
+	if (tp->ret && tp->ret->go && tp->ret->goid_off >= 0 &&
+	    nmem < sizeof(mem) / sizeof(mem[0])) {
+		mem[nmem].basereg = 14; /* r14: the current g */
+		mem[nmem].offset = tp->ret->goid_off;
+		mem[nmem].len = 8;
+		mem[nmem].flags = 0;
+		nmem++;
+	}
 	spec.tp = tp->slot;
 	spec.slot = tp->slot;
 	spec.mem = mem;
@@ -373,7 +406,8 @@ static int tp_load(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
 	}
 	/* Deep collection (stub/deep.h) comes after GDB's own expressions. */
 	ngdb = nexpr;
-	deep__append(tr, tp, exprs, &nexpr, sizeof(exprs) / sizeof(exprs[0]));
+	if (!tp->ret)
+		deep__append(tr, tp, exprs, &nexpr, sizeof(exprs) / sizeof(exprs[0]));
 	spec.actions = exprs;
 	spec.nactions = nexpr;
 	fill_vars(tr, &spec.vars, slots);
@@ -399,10 +433,18 @@ static int tp_attach(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
 	/* An SDT probe site with a semaphore: the kernel raises it while attached (sdt.h). */
 	if (sdt__site(tr->tgt, tp->addr, &site) != 1)
 		site.ref_ctr_offset = 0;
+	/* A return location: its function's entry probe first (retprobe.h). */
+	if (tp->ret) {
+		err = retprobe__entry_get(tr, tp, msg, mlen);
+		if (err)
+			return err;
+	}
 	err = bpfc_probe__attach_refctr(&tp->probe, tr->tgt->pid, tp->addr, tp->prog.fd,
 					BPFC_PROBE_PATH_AUTO, site.ref_ctr_offset, why,
 					sizeof(why));
 	if (err) {
+		if (tp->ret)
+			retprobe__entry_put(tp);
 		snprintf(msg, mlen, "tracepoint %u at 0x%llx: %s", tp->num,
 			 (unsigned long long)tp->addr, why);
 		return err;
@@ -425,8 +467,11 @@ static int tp_install(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
 /* Detach and free tp's program (loaded by a QTStart that failed, too). */
 static void tp_uninstall(struct tp *tp)
 {
-	if (tp->installed)
+	if (tp->installed) {
 		bpfc_probe__detach(&tp->probe);
+		if (tp->ret)
+			retprobe__entry_put(tp);
+	}
 	bpfc_prog__free(&tp->prog);
 	tp->installed = false;
 }
@@ -464,10 +509,34 @@ static int settle(struct trace *tr, char *msg, size_t mlen)
 	return 0;
 }
 
-int tr__define(struct trace *tr, const struct rsp_qtdp_hdr *h, char *msg, size_t mlen)
+/*
+ * GDB numbers its own tracepoints and never learns of a return tracepoint
+ * defined after it connected: when GDB defines a number a return
+ * tracepoint holds (at another address), the return tracepoint moves to a
+ * free number rather than become a location of GDB's.
+ */
+static void renumber_ret(struct trace *tr, uint32_t num)
+{
+	uint32_t top = num;
+	size_t i;
+	bool clash = false;
+
+	for (i = 0; i < tr->ntps; i++) {
+		clash |= tr->tps[i].num == num && tr->tps[i].ret;
+		if (tr->tps[i].num > top)
+			top = tr->tps[i].num;
+	}
+	for (i = 0; clash && i < tr->ntps; i++)
+		if (tr->tps[i].num == num && tr->tps[i].ret)
+			tr->tps[i].num = top + 1;
+}
+
+static int define(struct trace *tr, const struct rsp_qtdp_hdr *h, bool ret_loc, char *msg,
+		  size_t mlen)
 {
 	struct bpfc_probe probe;
 	struct tp *tp, *tps;
+	struct tp_ret *ret = NULL;
 	uint8_t *cond = NULL;
 	int err;
 
@@ -512,9 +581,14 @@ int tr__define(struct trace *tr, const struct rsp_qtdp_hdr *h, char *msg, size_t
 	}
 	tp = tr__find(tr, (uint32_t)h->num, h->addr);
 	if (tp) {
+		/* GDB sending back a return location it uploaded: it stays one. */
 		tp_uninstall(tp);
+		ret = tp->ret;
+		tp->ret = NULL;
 		tp_free(tp);
 	} else {
+		if (!ret_loc)
+			renumber_ret(tr, (uint32_t)h->num);
 		if (tr->ntps == TR_MAX_TPS) {
 			snprintf(msg, mlen, "at most %d tracepoint locations", TR_MAX_TPS);
 			free(cond);
@@ -539,6 +613,7 @@ int tr__define(struct trace *tr, const struct rsp_qtdp_hdr *h, char *msg, size_t
 	}
 	tp->num = (uint32_t)h->num;
 	tp->addr = h->addr;
+	tp->ret = ret;
 	tp->enabled = h->enabled;
 	tp->pass = h->pass;
 	tp->cond = cond;
@@ -645,6 +720,39 @@ int tr__delete(struct trace *tr, uint32_t num, char *msg, size_t mlen)
 	if (err == -ENOENT)
 		snprintf(msg, mlen, "no tracepoint %u", num);
 	return err;
+}
+
+int tr__define(struct trace *tr, const struct rsp_qtdp_hdr *h, char *msg, size_t mlen)
+{
+	return define(tr, h, false, msg, mlen);
+}
+
+int tr__room(struct trace *tr, size_t n, char *msg, size_t mlen)
+{
+	if (tr->ntps + n <= TR_MAX_TPS)
+		return 0;
+	snprintf(msg, mlen, "at most %d tracepoint locations (%zu defined, %zu more asked)",
+		 TR_MAX_TPS, tr->ntps, n);
+	return -E2BIG;
+}
+
+int tr__define_ret(struct trace *tr, uint32_t num, uint64_t addr, struct tp_ret *ret, char *msg,
+		   size_t mlen)
+{
+	struct rsp_qtdp_hdr h = {.num = num, .addr = addr, .enabled = true, .more = true};
+	struct tp *tp;
+	int err;
+
+	err = define(tr, &h, true, msg, mlen);
+	if (err)
+		return err;
+	tp = tr__find(tr, num, addr);
+	if (!tp)
+		return -ENOENT;
+	tp->ret = ret;
+	ret->refs++;
+	tp->complete = true;
+	return tr__running(tr) ? tp_install(tr, tp, msg, mlen) : 0;
 }
 
 int tr__define_actions(struct trace *tr, const struct rsp_qtdp_actions *a, const char *wire,
@@ -1242,9 +1350,15 @@ void tr__unpatch(const struct trace *tr, uint64_t addr, void *buf, size_t len)
 {
 	size_t i;
 
-	for (i = 0; i < tr->ntps; i++)
+	for (i = 0; i < tr->ntps; i++) {
+		const struct tp_ret *r = tr->tps[i].ret;
+
 		if (tr->tps[i].installed)
 			bpfc_probe__patch(&tr->tps[i].probe, addr, buf, len);
+		/* A return tracepoint's entry probe (patching twice is harmless). */
+		if (r && r->entry_on)
+			bpfc_probe__patch(&r->entry_probe, addr, buf, len);
+	}
 }
 
 /* ---- upload (qTfP/qTsP and trace files) --------------------------------- */

@@ -69,7 +69,7 @@ struct tp {
 	size_t nact;
 	struct tp_src *src;
 	size_t nsrc;
-	bool complete; /* GDB sent its last packet (see settle() in trace.c) */
+	bool complete;	    /* GDB sent its last packet (see settle() in trace.c) */
 	struct tp_mon *mon; /* defined by `monitor trace` (stub/montrace.c); NULL: by GDB */
 	struct tp_ret *ret; /* a `monitor trace -return` location (stub/retprobe.c), or NULL */
 
@@ -126,6 +126,7 @@ struct tp_tsv {
 /* The builtin trace state variables every frame carries (V blocks). */
 #define TR_TSV_TIMESTAMP 1 /* wall-clock microseconds of the hit */
 #define TR_TSV_THREAD	 2 /* the hitting thread's id */
+#define TR_TSV_LATENCY	 3 /* return tracepoints' frames: ns since the entry (stub/retprobe.c) */
 
 enum tr_stop {
 	TR_NOT_RUN,
@@ -207,6 +208,15 @@ struct tp *tr__find(struct trace *tr, uint32_t num, uint64_t addr);
 int tr__add(struct trace *tr, struct tp *in, char *msg, size_t mlen);
 /* Forget every location of tracepoint num, detaching it first: 0 or -ENOENT. */
 int tr__delete(struct trace *tr, uint32_t num, char *msg, size_t mlen);
+/* Room for n more locations?  -E2BIG with msg if not. */
+int tr__room(struct trace *tr, size_t n, char *msg, size_t mlen);
+/*
+ * One location of a return tracepoint (stub/retprobe.c): defined complete
+ * and enabled, sharing ret (its count is taken), installed at once while a
+ * run is on.
+ */
+int tr__define_ret(struct trace *tr, uint32_t num, uint64_t addr, struct tp_ret *ret, char *msg,
+		   size_t mlen);
 
 /* The run. */
 int tr__start(struct trace *tr, char *msg, size_t mlen);

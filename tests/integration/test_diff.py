@@ -77,6 +77,9 @@ NORMALISATIONS = [
      "INTENDED: bpfstub has a second builtin trace state variable, $trace_thread "
      "(the thread of each hit: any thread may hit, nothing stops), which GDB "
      "uploads and lists in info tvariables; gdbserver has only $trace_timestamp"),
+    ("builtin $latency_ns", r"^\$latency_ns\s.*\n", "",
+     "INTENDED: a third builtin, $latency_ns, holds the latency in the frames of "
+     "return tracepoints (monitor trace -return); GDB uploads and lists it too"),
 ]
 
 # INTENDED, and not a pattern: what bpfstub adds to a frame beyond what

@@ -195,7 +195,8 @@ def test_string_literal_from_readonly_memory():
 
 MONITOR_COMMANDS = ["help", "status", "show", "set deep-collect", "set stack-window",
                     "set max-hit-rate", "set max-overhead", "set hit-cost", "set trace-timeout",
-                    "trace", "tstart", "tstop", "tstatus", "tdelete", "tframes", "tdump", "tlive"]
+                    "trace", "trace -return", "tstart", "tstop", "tstatus", "tdelete", "tframes",
+                    "tdump", "tlive"]
 
 
 def test_monitor_help_set_errors():
@@ -205,7 +206,7 @@ def test_monitor_help_set_errors():
     with attached("counter") as (t, stub), gdb_pipe(file=t.path) as g:
         connect(g, stub)
         out = g.cmd("monitor help")
-        listed = re.findall(r"^  (set [\w-]+|\S+)", out, re.M)
+        listed = re.findall(r"^  (set [\w-]+|trace -return|\S+)", out, re.M)
         assert listed == MONITOR_COMMANDS, f"monitor help:\n{out}"
         assert re.search(r"^  set stack-window off\|BYTES +\S", out, re.M), out
         out = g.cmd("monitor help set")

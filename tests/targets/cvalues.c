@@ -17,6 +17,7 @@
  *   items[1]  = { .id = 2, .label = "second", .pos = { 30, 40 }, .tag = "two" }
  *   heap_item = { .id = 3, .label = "heap-third" (heap), .pos = { 50, 60 },
  *                 .tag = "three" }
+ * After process(), depth(3) (4 nested calls, returning 3, 2, 1, 0).
  * process() returns n + id + pos.x + pos.y + strlen(name) + strlen(label)
  * (stored in `sink`).  It is NOINLINE (noipa) so the arguments stay in
  * rdi, rsi, rdx at its entry even at -O2.
@@ -63,6 +64,14 @@ NOINLINE long process(struct item *it, const char *name, long n)
 	return r;
 }
 
+/* depth(n) calls itself n times and returns n (return probes: n + 1 frames). */
+NOINLINE long depth(int n)
+{
+	if (n <= 0)
+		return 0;
+	return 1 + depth(n - 1);
+}
+
 int main(void)
 {
 	long k;
@@ -85,6 +94,7 @@ int main(void)
 			process(heap_item, "gamma", 1000 + k);
 			break;
 		}
+		depth(3);
 		calls = k + 1;
 		usleep(5000);
 	}

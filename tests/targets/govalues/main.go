@@ -25,6 +25,9 @@
 //	  ("k0".."k<len>" -> 0..len), c a chan int64 with buffer 4 holding
 //	  k % 4 values; returns len(m) * 10 + len(c).
 //
+//	pair(k) returns (3k, "even") or (3k + 1, "odd"); a goroutine loops on
+//	  wait(c), which blocks until main sends k on c (once per loop).
+//
 // Every function is //go:noinline.  Go 1.17 and later (Debian's go is 1.19)
 // pass arguments of Go functions in registers (ABIInternal) for every Go
 // function: the stack ABI (ABI0) is only used by assembly functions and
@@ -81,7 +84,31 @@ func stats(m map[string]int64, c chan int64) int64 {
 	return int64(len(m))*10 + int64(len(c))
 }
 
+// pair(k) returns (3k, "even") for an even k, (3k + 1, "odd") for an odd one.
+//
+//go:noinline
+func pair(k int64) (int64, string) {
+	if k%2 == 0 {
+		return 3 * k, "even"
+	}
+	return 3*k + 1, "odd"
+}
+
+// wait blocks on c until main sends (every loop, about 5 ms later): its
+// goroutine may resume on another thread.  Returns the value + 1.
+//
+//go:noinline
+func wait(c chan int64) int64 {
+	return <-c + 1
+}
+
 func main() {
+	waits := make(chan int64)
+	go func() {
+		for {
+			wait(waits)
+		}
+	}()
 	fmt.Printf("ready %d\n", os.Getpid())
 	os.Stdout.Sync()
 	for k := int64(0); ; k++ {
@@ -105,6 +132,11 @@ func main() {
 			c <- i
 		}
 		stats(m, c)
+		pair(k)
+		select {
+		case waits <- k:
+		default:
+		}
 		atomic.StoreInt64(&calls, k+1)
 		time.Sleep(5 * time.Millisecond)
 	}
