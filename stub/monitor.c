@@ -375,9 +375,14 @@ static int mon_tstart(struct sess *s, const struct rsp_mon_line *l, size_t arg, 
 		return -ENOENT;
 	}
 	err = tr__start(s->tr, msg, mlen);
-	if (!err)
-		sess__console(s, "trace started: %zu tracepoint%s\n", s->tr->ntps,
-			      s->tr->ntps == 1 ? "" : "s");
+	if (!err) {
+		size_t i, n = 0;
+
+		/* Tracepoints, not locations (a -return has one per ret). */
+		for (i = 0; i < s->tr->ntps; i++)
+			n += !i || s->tr->tps[i].num != s->tr->tps[i - 1].num;
+		sess__console(s, "trace started: %zu tracepoint%s\n", n, n == 1 ? "" : "s");
+	}
 	return err;
 }
 

@@ -434,7 +434,7 @@ static void describe(const struct tp_ret *r, uint32_t num, const struct ret_site
 	size_t i;
 
 	rsp_buf__printf(
-		out, "Tracepoint %u: return of %s (entry 0x%llx), %zu return instruction%s:", num,
+		out, "tracepoint %u: return of %s (entry 0x%llx), %zu return instruction%s:", num,
 		r->func, (unsigned long long)r->entry, s->nret, s->nret == 1 ? "" : "s");
 	for (i = 0; i < s->nret; i++)
 		rsp_buf__printf(out, " 0x%llx", (unsigned long long)s->ret[i]);

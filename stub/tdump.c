@@ -25,6 +25,7 @@
 #include "montrace.h"
 #include "mprint.h"
 #include "regs.h"
+#include "retprobe.h"
 #include "session.h"
 #include "tdump.h"
 #include "trace.h"
@@ -187,8 +188,64 @@ static void put_who(struct fview *fv, struct rsp_buf *out)
 		rsp_buf__puts(out, "  goroutine -");
 }
 
+/* The tracepoint that made the frame (any location of its number). */
+static const struct tp *frame_tp(const struct fview *fv)
+{
+	size_t k;
+
+	for (k = 0; k < fv->s->tr->ntps; k++)
+		if (fv->s->tr->tps[k].num == fv->f.tp)
+			return &fv->s->tr->tps[k];
+	return NULL;
+}
+
+/* A return frame's latency ($latency_ns), "1.234 ms"; false without one. */
+static bool put_latency(struct fview *fv, struct rsp_buf *out)
+{
+	int64_t ns;
+
+	if (!builtin_tsv(fv, TR_TSV_LATENCY, &ns) || ns < 0)
+		return false;
+	if (ns < 1000)
+		rsp_buf__printf(out, "%lld ns", (long long)ns);
+	else if (ns < 1000000)
+		rsp_buf__printf(out, "%.3f us", ns / 1e3);
+	else if (ns < 1000000000)
+		rsp_buf__printf(out, "%.3f ms", ns / 1e6);
+	else
+		rsp_buf__printf(out, "%.3f s", ns / 1e9);
+	return true;
+}
+
+/*
+ * A return frame's values (retprobe__values: registers at the return
+ * instruction, typed by DWARF): "name = value" lines, or with sep ", "
+ * one "name=value, ..." run for a frame's summary line.
+ */
+static void put_returns(struct fview *fv, const struct tp *tp, bool line, struct rsp_buf *out)
+{
+	struct dw_var vals[16];
+	char msg[160];
+	int n, i;
+
+	n = retprobe__values(fv->s->tr, tp, vals, 16, msg, sizeof(msg));
+	if (n < 0) {
+		rsp_buf__printf(out, line ? "<%s>" : "(return values: %s)\n", msg);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		rsp_buf__printf(out, line ? "%s%s=" : "%s%s = ", line && i ? ", " : "",
+				vals[i].name);
+		mprint__value(out, vals[i].type, &vals[i].loc, &fv->v, is_go(fv));
+		if (!line)
+			rsp_buf__putc(out, '\n');
+	}
+}
+
 static int line_of(struct fview *fv, struct rsp_buf *out)
 {
+	const struct tp *tp = frame_tp(fv);
+
 	rsp_buf__printf(out, "%zu  ", fv->n);
 	put_time(fv, out);
 	rsp_buf__puts(out, "  ");
@@ -196,6 +253,13 @@ static int line_of(struct fview *fv, struct rsp_buf *out)
 	rsp_buf__printf(out, "  tp %u  ", fv->f.tp);
 	if (fv->scope_err) {
 		rsp_buf__printf(out, "0x%llx (%s)", (unsigned long long)fv->v.pc, fv->why);
+	} else if (tp && tp->ret) {
+		/* A return: what it returned and how long the call took. */
+		rsp_buf__printf(out, "%s() -> ", fv->sc.func);
+		put_returns(fv, tp, true, out);
+		rsp_buf__puts(out, "  latency ");
+		if (!put_latency(fv, out))
+			rsp_buf__puts(out, "unknown");
 	} else {
 		rsp_buf__printf(out, "%s(", fv->sc.func);
 		mprint__args_summary(out, &fv->sc, &fv->v, SUMMARY_MAX);
@@ -263,27 +327,20 @@ static void dump_exprs(struct fview *fv, const char *const *texts, size_t n, str
 	free(e);
 }
 
-/*
- * RETURN FRAMES: a `monitor trace -return` frame (tp->ret, stub/retprobe.c)
- * adds its return values and `latency = ...` here, through
- * mprint__value() / mprint__value_at().
- */
+/* A `monitor trace -return` frame: its return values and the call's latency. */
 static void dump_return(struct fview *fv, const struct tp *tp, struct rsp_buf *out)
 {
-	(void)fv;
-	(void)tp;
-	(void)out;
+	put_returns(fv, tp, false, out);
+	rsp_buf__puts(out, "latency = ");
+	if (!put_latency(fv, out))
+		rsp_buf__puts(out, "unknown (the call began before the trace)");
+	rsp_buf__putc(out, '\n');
 }
 
 static void dump_values(struct fview *fv, struct rsp_buf *out)
 {
 	static const char *const args[] = {"$args"};
-	const struct tp *tp = NULL;
-	size_t k;
-
-	for (k = 0; k < fv->s->tr->ntps && !tp; k++)
-		if (fv->s->tr->tps[k].num == fv->f.tp)
-			tp = &fv->s->tr->tps[k];
+	const struct tp *tp = frame_tp(fv);
 	if (fv->scope_err) {
 		rsp_buf__printf(out, "(no values: %s)\n", fv->why);
 		return;
