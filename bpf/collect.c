@@ -26,7 +26,6 @@
  *              bpf_probe_read_user(r9 + 11, len, addr) or mark r9 skipped
  *   every action block marked skipped, then each action in order (an
  *   action that ends early leaves the rest of its blocks skipped)
- *   r8->frames++
  *   bpf_ringbuf_submit(r7, BPF_RB_NO_WAKEUP)
  *
  * Where the time goes (bench/uprobe_cost.c with bpf_stats, 2-CPU VM,
@@ -474,7 +473,7 @@ int bpfc_prog__build(const struct bpfc_spec *spec, int ringbuf_fd, int counters_
 		off += x.ax[i].rec_size;
 	}
 
-	emit_count(&e, offsetof(struct bpfc_counts, frames));
+	/* No frames++: frames = hits - drops (bpfc_counters__read), one atomic per hit. */
 	bpfc_emit__insn(&e, BPF_MOV64_REG(BPFC_R1, BPFC_R7));
 	bpfc_emit__insn(&e, BPF_MOV64_IMM(BPFC_R2, BPF_RB_NO_WAKEUP));
 	bpfc_emit__insn(&e, BPF_EMIT_CALL(BPF_FUNC_ringbuf_submit));
@@ -598,9 +597,10 @@ int bpfc_counters__read(int fd, __u32 slot, struct bpfc_counts *out)
 		goto cleanup;
 	for (i = 0; i < n; i++) {
 		out->hits += v[i].hits;
-		out->frames += v[i].frames;
 		out->drops += v[i].drops;
 	}
+	/* Every counted hit is submitted or dropped; the map's frames field is unused. */
+	out->frames = out->hits > out->drops ? out->hits - out->drops : 0;
 cleanup:
 	free(v);
 	return err;
