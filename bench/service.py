@@ -52,7 +52,10 @@ FUNC = "main.computeE"
 ACTION = "collect iterations"
 HIT_SECONDS = float(os.environ.get("SERVICE_HIT_SECONDS", "2"))
 # Total hits/s asked of bench/loop.c's two paced threads; 0: a tight loop.
-LADDER = (50000, 100000, 200000, 400000, 0)
+LADDER = {
+    "GDB's actions alone": (100000, 200000, 400000, 800000, 0),
+    "defaults (2 KiB stack window)": (12500, 25000, 50000, 100000, 0),
+}
 CONFIGS = ("none", "uprobe", "bpfstub", "bpfstub+defaults", "gdbserver")
 LABELS = {
     "none": "no probe",
@@ -337,7 +340,7 @@ def main():
     addr, res, frames = measure()
     ladder, rates = [], []
     for cfg, monitor in HIT_CONFIGS.items():
-        for total in LADDER:
+        for total in LADDER[cfg]:
             r = hit_rate_paced(monitor, total)
             print(f"hit rate, {cfg}, asked {total}: {r[0]:.0f}/s, {r[1]} hits, {r[2]} frames, "
                   f"{r[3]} dropped", flush=True)
