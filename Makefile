@@ -100,7 +100,7 @@ check: bpfstub
 demo: bpfstub targets
 	bash scripts/demo.sh
 
-$(BUILD)/bench/loop: bench/loop.c bench/bench_push.h
+$(BUILD)/bench/loop: bench/loop.c bench/bench_push.h bench/bench_clock.h
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -g -I. -fno-pie -no-pie -o $@ $< -lpthread
 
@@ -108,7 +108,7 @@ $(BUILD)/bench/empty_probe: bench/empty_probe.c $(filter $(O)/bpf/% $(O)/rsp/buf
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/bench/httpload: bench/httpload.c
+$(BUILD)/bench/httpload: bench/httpload.c bench/bench_clock.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< -lpthread
 

@@ -29,6 +29,8 @@
 
 #include <arpa/inet.h>
 
+#include "bench/bench_clock.h"
+
 #define MAX_CONNS 64
 #define MAX_LAT	  (1u << 21) /* per connection */
 
@@ -43,14 +45,6 @@ static int port;
 static char request[512];
 static size_t request_len;
 static double end_at;
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int dial(void)
 {
@@ -110,7 +104,7 @@ static void *run_conn(void *arg)
 	double t0;
 	int fd = -1;
 
-	while (now_s() < end_at) {
+	while (bench_now_s() < end_at) {
 		if (fd < 0) {
 			fd = dial();
 			if (fd < 0) {
@@ -119,7 +113,7 @@ static void *run_conn(void *arg)
 				continue;
 			}
 		}
-		t0 = now_s();
+		t0 = bench_now_s();
 		if (write(fd, request, request_len) != (ssize_t)request_len ||
 		    read_response(fd, buf, sizeof(buf))) {
 			c->errors++;
@@ -128,7 +122,7 @@ static void *run_conn(void *arg)
 			continue;
 		}
 		if (c->n < MAX_LAT)
-			c->lat_us[c->n++] = (now_s() - t0) * 1e6;
+			c->lat_us[c->n++] = (bench_now_s() - t0) * 1e6;
 	}
 	if (fd >= 0)
 		close(fd);
@@ -170,7 +164,7 @@ int main(int argc, char **argv)
 		if (!conns[i].lat_us)
 			goto cleanup;
 	}
-	t0 = now_s();
+	t0 = bench_now_s();
 	end_at = t0 + secs;
 	for (i = 0; i < nconns; i++)
 		if (pthread_create(&conns[i].th, NULL, run_conn, &conns[i])) {
@@ -182,7 +176,7 @@ int main(int argc, char **argv)
 		total += conns[i].n;
 		errors += conns[i].errors;
 	}
-	took = now_s() - t0;
+	took = bench_now_s() - t0;
 	all = malloc((total ? total : 1) * sizeof(double));
 	if (!all)
 		goto cleanup;

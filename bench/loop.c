@@ -38,6 +38,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/bench_clock.h"
 #include "bench/bench_push.h"
 
 char bench_buf[64] = "sixty-four bytes of memory collected at every single hit....";
@@ -77,23 +78,15 @@ __asm__(BENCH_PUSH_ASM);
 static long paced_calls;
 static double paced_rate;
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* One paced thread: call i is made no earlier than t0 + i / rate. */
 static void *paced(void *arg)
 {
-	double t0 = now_s();
+	double t0 = bench_now_s();
 	long i;
 
 	for (i = 0; i < paced_calls; i++) {
 		if (paced_rate > 0)
-			while (now_s() < t0 + (double)i / paced_rate)
+			while (bench_now_s() < t0 + (double)i / paced_rate)
 				;
 		bench_sink += bench_push(i, 2 * i, bench_buf);
 	}
@@ -107,13 +100,13 @@ static int run_paced(const char *out, int threads)
 	int i, n = 0;
 	FILE *f;
 
-	t0 = now_s();
+	t0 = bench_now_s();
 	for (i = 0; i < threads; i++, n++)
 		if (pthread_create(&th[i], NULL, paced, NULL))
 			break;
 	for (i = 0; i < n; i++)
 		pthread_join(th[i], NULL);
-	t1 = now_s();
+	t1 = bench_now_s();
 	f = fopen(out, "w");
 	if (!f || n != threads)
 		return 1;

@@ -65,14 +65,11 @@ LABELS = {
     "gdbserver": "gdbserver trap tracepoint (3)",
 }
 # As bench/run.py: (2) is GDB's action alone, (4) adds bpfstub's defaults.
-MONITOR = {
-    "bpfstub": ["monitor set stack-window off", "monitor set deep-collect off"],
-    "bpfstub+defaults": [],
-}
+MONITOR = {"bpfstub": run.MONITOR["bpfstub"], "bpfstub+defaults": run.MONITOR["bpfstub+all"]}
 SECTION = "## Service overhead"
 HIT_CONFIGS = {
-    "GDB's actions alone": ["monitor set stack-window off", "monitor set deep-collect off"],
-    "defaults (2 KiB stack window)": [],
+    "GDB's actions alone": run.MONITOR["bpfstub"],
+    "defaults (2 KiB stack window)": run.MONITOR["bpfstub+all"],
 }
 
 
