@@ -100,16 +100,21 @@ check: bpfstub
 demo: bpfstub targets
 	bash scripts/demo.sh
 
-$(BUILD)/bench/loop: bench/loop.c bench/bench_push.h
+$(BUILD)/bench/loop: bench/loop.c bench/bench_push.h bench/bench_clock.h
 	@mkdir -p $(dir $@)
-	$(CC) -O2 -g -I. -fno-pie -no-pie -o $@ $<
+	$(CC) -O2 -g -I. -fno-pie -no-pie -o $@ $< -lpthread
 
 $(BUILD)/bench/empty_probe: bench/empty_probe.c $(filter $(O)/bpf/% $(O)/rsp/buf.o,$(LIB_OBJS))
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-bench: bpfstub $(BUILD)/bench/loop $(BUILD)/bench/empty_probe
+$(BUILD)/bench/httpload: bench/httpload.c bench/bench_clock.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< -lpthread
+
+bench: bpfstub targets $(BUILD)/bench/loop $(BUILD)/bench/empty_probe $(BUILD)/bench/httpload
 	python3 bench/run.py
+	python3 bench/service.py
 
 install: bpfstub
 	install -D -m 0755 bpfstub $(DESTDIR)$(PREFIX)/bin/bpfstub

@@ -3,6 +3,7 @@
  * bench/loop.c - the traced program of `make bench`.
  *
  *   loop CALLS TRIGGER OUT [push|deep|deep-push]
+ *   loop CALLS TRIGGER OUT push THREADS RATE
  *
  * Waits until the file TRIGGER exists (so a probe or a debugger can be set
  * up first), then calls bench_fn() (or bench_push() with "push") CALLS
@@ -18,6 +19,11 @@
  * frame pointer, so its first instruction is `push %rbp` (emulated), with
  * the same DWARF for its arguments at its entry.
  *
+ * With THREADS and RATE (bench/service.py's hit rate ladder), THREADS
+ * threads each call bench_push() CALLS times, paced to RATE calls per
+ * second each (0: a tight loop), and OUT gets the total calls per second
+ * achieved instead.
+ *
  * Two probe sites, because the kernel makes them cost very differently:
  * bench_fn's first instruction (where `trace bench_fn` lands at -O2) is a
  * load the kernel must single-step out of line after the breakpoint trap
@@ -25,12 +31,14 @@
  * `push %rbp`, which the kernel emulates (one trap, under 1 us): there the
  * BPF program's own cost is most visible.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/bench_clock.h"
 #include "bench/bench_push.h"
 
 char bench_buf[64] = "sixty-four bytes of memory collected at every single hit....";
@@ -67,6 +75,46 @@ __attribute__((noinline)) long bench_deep_push(struct bench_item *it, const char
 /* In assembly, so that its first instruction is surely `push %rbp`. */
 __asm__(BENCH_PUSH_ASM);
 
+static long paced_calls;
+static double paced_rate;
+
+/* One paced thread: call i is made no earlier than t0 + i / rate. */
+static void *paced(void *arg)
+{
+	double t0 = bench_now_s();
+	long i;
+
+	for (i = 0; i < paced_calls; i++) {
+		if (paced_rate > 0)
+			while (bench_now_s() < t0 + (double)i / paced_rate)
+				;
+		bench_sink += bench_push(i, 2 * i, bench_buf);
+	}
+	return arg;
+}
+
+static int run_paced(const char *out, int threads)
+{
+	pthread_t th[16];
+	double t0, t1;
+	int i, n = 0;
+	FILE *f;
+
+	t0 = bench_now_s();
+	for (i = 0; i < threads; i++, n++)
+		if (pthread_create(&th[i], NULL, paced, NULL))
+			break;
+	for (i = 0; i < n; i++)
+		pthread_join(th[i], NULL);
+	t1 = bench_now_s();
+	f = fopen(out, "w");
+	if (!f || n != threads)
+		return 1;
+	fprintf(f, "%.1f\n", (double)paced_calls * threads / (t1 - t0));
+	fclose(f);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct timespec t0, t1;
@@ -76,6 +124,17 @@ int main(int argc, char **argv)
 	long (*fn)(long, long, char *) = bench_fn;
 	long (*deep)(struct bench_item *, const char *) = NULL;
 
+	if (argc == 7 && !strcmp(argv[4], "push")) {
+		int threads = atoi(argv[5]);
+
+		paced_calls = atol(argv[1]);
+		paced_rate = atof(argv[6]);
+		if (threads < 1 || threads > 16 || paced_calls < 1 || paced_rate < 0)
+			return 2;
+		while (access(argv[2], F_OK))
+			usleep(1000);
+		return run_paced(argv[3], threads);
+	}
 	if (argc != 4 && argc != 5)
 		return 2;
 	if (argc == 5 && !strcmp(argv[4], "push"))

@@ -229,28 +229,48 @@ def trace_lines(target, site, monitor=()):
     ]
 
 
+def release_fifo(path, timeout=60):
+    """Let a `shell cat FIFO` in GDB's script return (once it has started)."""
+    end = time.time() + timeout
+    while True:
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+            return
+        except OSError:  # ENXIO: GDB is not waiting on it yet
+            if time.time() > end:
+                raise
+            time.sleep(0.005)
+
+
 def run_bpfstub(r, site, config="bpfstub"):
     p = subprocess.Popen(loop_cmd(r, site))
     port = free_port()
     s = subprocess.Popen([STUB, "--once", f"127.0.0.1:{port}", "--attach", str(p.pid)],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     s.stdout.readline()
+    # GDB waits on a FIFO (cat blocks in open) rather than polling in its
+    # shell, which would fork `sleep` beside the timed loop.
+    fifo = os.path.join(r.dir, "done")
+    os.mkfifo(fifo)
     script = r.gdb_script(trace_lines(f"target remote 127.0.0.1:{port}", site,
                                       [*MONITOR[config], "monitor show"]) + [
         f"shell touch {r.trigger}",
-        f"shell while [ ! -s {r.out} ]; do sleep 0.02; done",
+        f"shell cat {fifo} > /dev/null",
         "tstop",
         "tstatus",
         "detach",
     ])
-    g = subprocess.run(["gdb", "-nx", "-batch", "-x", script], capture_output=True, text=True)
+    g = subprocess.Popen(["gdb", "-nx", "-batch", "-x", script], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
     p.wait()
+    release_fifo(fifo)
+    gout, gerr = g.communicate()
     s.wait(timeout=10)
-    m = (re.search(r"of (\d+) created total", g.stdout)
-         or re.search(r"Collected (\d+) trace frames", g.stdout))
+    m = (re.search(r"of (\d+) created total", gout)
+         or re.search(r"Collected (\d+) trace frames", gout))
     if not m or int(m.group(1)) == 0:
-        raise RuntimeError("bpfstub collected nothing:\n" + g.stdout + g.stderr)
-    out = g.stdout + g.stderr
+        raise RuntimeError("bpfstub collected nothing:\n" + gout + gerr)
+    out = gout + gerr
     if "monitor:" in out or "unknown monitor command" in out or \
             not re.search(r"^stack-window: (\d+|off)", out, re.M):
         raise RuntimeError(f"bpfstub's settings for {config}:\n" + out)
@@ -289,7 +309,7 @@ def probe_entry(site):
 def measure(site):
     addr = probe_address(site)
     res = {k: [] for k in site[4]}
-    frames = []
+    frames = {}
     order = list(res)
     for rnd in range(ROUNDS):
         for name in order[rnd % len(order):] + order[:rnd % len(order)]:
@@ -306,8 +326,7 @@ def measure(site):
                     frames.append(n)
                 elif name.startswith("bpfstub"):
                     v, n = run_bpfstub(r, site, name)
-                    if name == "bpfstub":
-                        frames.append(n)
+                    frames.setdefault(name, []).append(n)
                 else:
                     v = run_gdbserver(r, site)
             finally:
@@ -377,7 +396,9 @@ def report(site, res, frames):
                             else "")
                          + f"; ({n})-(2) = {add[k] - add['bpfstub']:.0f} ns per hit")
     lines += [
-        f"- frames bpfstub collected per run: {frames}",
+        "- frames created per run (of " + str(CALLS) + " hits; fewer: the rest dropped, the "
+        "8 MiB ring full before the first drain): "
+        + "; ".join(f"{k}: {', '.join(map(str, v))}" for k, v in frames.items()),
         "- raw ns/call per round: " + "; ".join(
             f"{k}: {', '.join(f'{x:.0f}' for x in v)}" for k, v in res.items()),
         "",

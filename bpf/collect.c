@@ -27,17 +27,23 @@
  *              bpf_probe_read_user(r9 + 11, len, addr) or mark r9 skipped
  *   every action block marked skipped, then each action in order (an
  *   action that ends early leaves the rest of its blocks skipped)
- *   r8->frames++
  *   bpf_ringbuf_submit(r7, BPF_RB_NO_WAKEUP)
  *
- * Where the time goes (bench/uprobe_cost.c with bpf_stats, 2-CPU VM,
- * kernel 6.18): the uprobe trap alone is ~600 ns; the program above with
- * one 64-byte range runs in ~190 ns, of which ringbuf reserve + submit
- * ~55, probe_read_user ~50, ktime + pid ~30, counters ~15, and the rest
- * is first touches of the record's cache lines.  Hence the verbatim
- * 168-byte pt_regs copy rather than GDB's 560-byte register layout (see
- * record.h), and hence no wakeup: waking the reader costs more per hit
- * than all the collection, so user space polls the ring on a timer.
+ * Where the time goes (docs/PERFORMANCE.md, "The one-trap site": variants
+ * of this program measured side by side with bpf_stats, 2-CPU VM, kernel
+ * 6.18): the uprobe trap alone is ~470 ns at an emulated `push %rbp`; the
+ * program with one 64-byte range adds ~190 ns.  Its instructions and
+ * helpers (ring lock, reserve, submit, clock, thread id, counter, copies)
+ * are ~50-60 ns of that: the same program writing into a 32 KiB ring, or a
+ * per-CPU scratch area, that stays in the cache costs 1.08-1.15x an empty
+ * uprobe.  The rest is the record's five cache lines landing on memory
+ * that is not in the cache or TLB (an 8 MiB ring, sized to absorb ~30k
+ * frames between drains); a lock-free per-CPU buffer of the same size
+ * measured the same as the ring.  Hence the verbatim 168-byte pt_regs copy
+ * rather than GDB's 560-byte register layout (see record.h), one counter
+ * update per hit (frames = hits - drops), and no wakeup: waking the reader
+ * costs more per hit than all the collection, so user space polls the
+ * ring on a timer.
  * Counters use atomic adds: a uprobe program runs preemptibly in task
  * context, so two tasks may interleave on one CPU's slot.
  */
@@ -481,7 +487,7 @@ int bpfc_prog__build(const struct bpfc_spec *spec, int ringbuf_fd, int counters_
 		off += x.ax[i].rec_size;
 	}
 
-	emit_count(&e, offsetof(struct bpfc_counts, frames));
+	/* No frames++: frames = hits - drops (bpfc_counters__read), one atomic per hit. */
 	bpfc_emit__insn(&e, BPF_MOV64_REG(BPFC_R1, BPFC_R7));
 	bpfc_emit__insn(&e, BPF_MOV64_IMM(BPFC_R2, BPF_RB_NO_WAKEUP));
 	bpfc_emit__insn(&e, BPF_EMIT_CALL(BPF_FUNC_ringbuf_submit));
@@ -605,9 +611,10 @@ int bpfc_counters__read(int fd, __u32 slot, struct bpfc_counts *out)
 		goto cleanup;
 	for (i = 0; i < n; i++) {
 		out->hits += v[i].hits;
-		out->frames += v[i].frames;
 		out->drops += v[i].drops;
 	}
+	/* Every counted hit is submitted or dropped; the map's frames field is unused. */
+	out->frames = out->hits > out->drops ? out->hits - out->drops : 0;
 cleanup:
 	free(v);
 	return err;
