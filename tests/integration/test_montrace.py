@@ -11,11 +11,27 @@ items[1] {2, "second", {30, 40}, "two"} with "beta", a heap item
 {3, "heap-third", {50, 60}, "three"} with "gamma".
 """
 
+import os
 import re
 import urllib.request
 
 from harness import attached, gdb_batch, gdb_pipe, go_runtime_gdb, lldb_batch, needs_bpf
 from harness import gdb_connect as connect
+
+
+def src_line(rel, text):
+    """The 1-based number of the first line of tests/targets/REL holding text."""
+    path = os.path.join(os.path.dirname(__file__), "..", "targets", rel)
+    with open(path) as f:
+        for i, ln in enumerate(f, 1):
+            if text in ln:
+                return i
+    raise AssertionError(f"no {text!r} in {path}")
+
+
+GO_HANDLE = src_line("govalues/main.go", "func handle(")  # handle's opening line
+GO_BODY = src_line("govalues/main.go", "// BODY")  # sink = total
+C_OPEN = src_line("cvalues.c", "NOINLINE long process(") + 1  # process's "{"
 
 MON = "process plugin packet monitor"
 
@@ -46,7 +62,7 @@ def test_montrace_lldb_go_then_gdb_reads_frames():
     with attached("govalues") as (t, stub):
         r = lldb_batch([f"gdb-remote {stub.addr}",
                         f"{MON} trace main.handle if tags.len == 3 collect p.Label, tags[1], name",
-                        f"{MON} trace main.go:64",
+                        f"{MON} trace main.go:{GO_BODY}",
                         f"{MON} tstart",
                         "platform shell sleep 0.4",
                         f"{MON} tstop",
@@ -64,7 +80,7 @@ def test_montrace_lldb_go_then_gdb_reads_frames():
         m1 = re.search(r"^tracepoint 1 at 0x[0-9a-f]+: enabled, not installed, (\d+) hits, "
                        r"(\d+) frames: monitor trace main.handle if", st, re.M)
         m2 = re.search(r"^tracepoint 2 at 0x[0-9a-f]+: enabled, not installed, (\d+) hits, "
-                       r"(\d+) frames: monitor trace main.go:64$", st, re.M)
+                       rf"(\d+) frames: monitor trace main.go:{GO_BODY}$", st, re.M)
         assert m1 and m2, st
         f1, f2 = int(m1.group(2)), int(m2.group(2))
         # Only calls with three tags (odd k) pass the condition: about half.
@@ -75,9 +91,9 @@ def test_montrace_lldb_go_then_gdb_reads_frames():
             connect(g, stub)
             info = g.cmd("info tracepoints")
             assert re.search(r"^1\s+tracepoint\s+keep y\s+0x[0-9a-f]+ in main.handle at "
-                             r".*main.go:59$", info, re.M), info
+                             rf".*main.go:{GO_HANDLE}$", info, re.M), info
             assert re.search(r"^2\s+tracepoint\s+keep y\s+0x[0-9a-f]+ in main.handle at "
-                             r".*main.go:64$", info, re.M), info
+                             rf".*main.go:{GO_BODY}$", info, re.M), info
             assert "collect $regs, $args" in info, info
             frames = frames_of(g, 1, 3)
             assert len(frames) == 3, frames
@@ -96,7 +112,7 @@ def test_montrace_lldb_go_then_gdb_reads_frames():
                 assert re.search(r":\s+1$", gid.strip()), gid  # main.main's goroutine
             frames = frames_of(g, 2, 1)
             out = g.cmd(f"tfind {frames[0]}")
-            assert re.search(r"^64\s+sink = total // BODY", out, re.M), out
+            assert re.search(rf"^{GO_BODY}\s+sink = total // BODY", out, re.M), out
             g.cmd("tfind none")
 
 
@@ -111,7 +127,7 @@ def test_montrace_gdb_c_where_gdb_puts_it():
             assert "collects: registers, *it (40 bytes (*it.label)), it->label (C string, "\
                 "255), name (C string, 255)" in out, out
             mine = tp_addr(out, 1)
-            out = g.cmd("monitor trace cvalues.c:57")
+            out = g.cmd(f"monitor trace cvalues.c:{C_OPEN}")
             assert tp_addr(out, 2) == mine, out  # a function's opening line: after its prologue
             # GDB's own (never downloaded: the run is started by monitor tstart)
             gdbs = re.search(r"^Tracepoint (\d+) at (0x[0-9a-f]+)", g.cmd("trace process"), re.M)
@@ -180,7 +196,7 @@ def test_montrace_tdelete_while_running():
         connect(g, stub)
         g.cmd("monitor trace process collect name")
         g.cmd("monitor trace process if n < 0")  # never true
-        g.cmd("monitor trace cvalues.c:58 collect it->pos")
+        g.cmd(f"monitor trace cvalues.c:{C_OPEN + 1} collect it->pos")
         g.cmd("monitor tstart")
         g.cmd("shell sleep 0.1")
         out = g.cmd("monitor tdelete 1")

@@ -69,7 +69,7 @@ def test_return_c_value_and_latency():
     with attached("cvalues-O2") as (t, stub), gdb_pipe(file=t.path) as g:
         connect(g, stub)
         out = monitor(g, "trace -return process")
-        m = re.search(r"Tracepoint (\d+): return of process \(entry (0x[0-9a-f]+)\), (\d+) "
+        m = re.search(r"tracepoint (\d+): return of process \(entry (0x[0-9a-f]+)\), (\d+) "
                       r"return instructions?:((?: 0x[0-9a-f]+)+)", out)
         assert m, out
         assert "value rax (long int): rax" in out, out
