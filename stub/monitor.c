@@ -434,7 +434,7 @@ static const struct mon_cmd cmds[] = {
 	{"trace", "LOCATION [if COND] [collect EXPR, ...]",
 	 "a tracepoint at FUNC, FILE:LINE or *ADDR collecting EXPRs (default $args) whole", 1,
 	 RSP_MON_WORDS_MAX, mon_trace},
-	{"trace -return", "FUNC",
+	{"trace -return", "FUNC [if COND]",
 	 "a tracepoint on every return instruction of FUNC (C name, Go main.f or "
 	 "pkg.(*T).M): registers, return values and $latency_ns since the same thread's "
 	 "(Go: goroutine's) entry",

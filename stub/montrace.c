@@ -491,11 +491,11 @@ static int cond_node(struct mt_ctx *x, struct deep_bc *b, const struct mx_expr *
 	}
 }
 
-static int compile_cond(struct mt_ctx *x, struct tp *tp)
+/* COND (src) as agent bytecode for the tracepoint's condition: *code, *len. */
+static int cond_code(struct mt_ctx *x, const char *src, uint8_t **code, size_t *len)
 {
 	struct mx_expr *e = malloc(sizeof(*e));
 	struct deep_bc *b = malloc(sizeof(*b));
-	const char *src = x->m->cond;
 	char why[160];
 	int err = -ENOMEM;
 
@@ -518,15 +518,40 @@ static int compile_cond(struct mt_ctx *x, struct tp *tp)
 			 b->bad ? "too long for an agent expression" : why);
 		goto cleanup;
 	}
-	tp->cond = malloc(b->n);
-	err = tp->cond ? 0 : -ENOMEM;
+	*code = malloc(b->n);
+	err = *code ? 0 : -ENOMEM;
 	if (!err) {
-		memcpy(tp->cond, b->b, b->n);
-		tp->condlen = b->n;
+		memcpy(*code, b->b, b->n);
+		*len = b->n;
 	}
 cleanup:
 	free(e);
 	free(b);
+	return err;
+}
+
+static int compile_cond(struct mt_ctx *x, struct tp *tp)
+{
+	return cond_code(x, x->m->cond, &tp->cond, &tp->condlen);
+}
+
+int mt__cond(struct trace *tr, const struct dw_scope *sc, const char *cond, uint8_t **code,
+	     size_t *len, char *msg, size_t mlen)
+{
+	struct mt_ctx *x = calloc(1, sizeof(*x));
+	int err;
+
+	if (!x)
+		return -ENOMEM;
+	x->tr = tr;
+	x->cache = deep__cache(tr);
+	x->scope = *sc; /* borrowed: never freed here */
+	x->have_scope = true;
+	x->pc = sc->pc;
+	x->msg = msg;
+	x->mlen = mlen;
+	err = cond_code(x, cond, code, len);
+	free(x);
 	return err;
 }
 

@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 struct trace;
+struct dw_scope;
 struct rsp_buf;
 struct rsp_mon_line;
 
@@ -51,5 +52,13 @@ int mt__trace(struct trace *tr, const struct rsp_mon_line *l, size_t arg, struct
 int mt__delete(struct trace *tr, const char *what, struct rsp_buf *out, char *msg, size_t mlen);
 /* `monitor tstatus`: the run, frames, each tracepoint's hits, in words. */
 int mt__status(struct trace *tr, struct rsp_buf *out);
+/*
+ * A condition (the text after `if`) compiled against scope sc (borrowed),
+ * as `trace ... if COND` compiles it: agent bytecode in *code (malloc'd),
+ * *len bytes.  0, or -errno with msg (one line).  For `trace -return`,
+ * whose scope is the function's return values in registers.
+ */
+int mt__cond(struct trace *tr, const struct dw_scope *sc, const char *cond, uint8_t **code,
+	     size_t *len, char *msg, size_t mlen);
 
 #endif

@@ -26,6 +26,8 @@
 #include <unistd.h>
 
 #include "rsp/buf.h"
+#include "rsp/monitor.h"
+#include "montrace.h"
 #include "retprobe.h"
 #include "target.h"
 #include "trace.h"
@@ -479,6 +481,8 @@ static void describe(const struct tp_ret *r, uint32_t num, const struct ret_site
 		rsp_buf__printf(out, "  no return value (frames hold the registers and latency)\n");
 	rsp_buf__printf(out, "  latency: $latency_ns in each frame (void: the call began before "
 			     "the trace)\n");
+	if (r->cond[0])
+		rsp_buf__printf(out, "  only when: %s\n", r->cond);
 	if (r->go && r->goid_off >= 0)
 		rsp_buf__printf(out, "  goroutine id: 8 bytes at $r14 + %lld (runtime.g.goid)\n",
 				(long long)r->goid_off);
@@ -494,19 +498,23 @@ int retprobe__define(struct trace *tr, const char *const *words, size_t nwords, 
 	struct ret_sites *s = NULL;
 	struct tp_ret *r = NULL;
 	struct dw_cache *c = NULL;
+	struct dw_scope *vals = NULL;
 	uint64_t pcs[MAX_FUNCS];
+	uint8_t *cond = NULL;
+	size_t condlen = 0;
+	char cond_text[RSP_MON_LINE_MAX] = "";
 	uint32_t num = 0;
 	size_t i, added = 0;
 	int n, err;
 
-	if (nwords > 1) {
-		rsp_msgf(msg, mlen,
-			 strcmp(words[1], "if") ? "usage: monitor trace -return FUNC [if COND]"
-						: "conditions are not supported on -return yet "
-						  "(trace -return %.60s without 'if ...')",
-			 func);
-		return -EOPNOTSUPP;
+	if (nwords > 1 && (strcmp(words[1], "if") || nwords == 2)) {
+		rsp_msgf(msg, mlen, "usage: monitor trace -return FUNC [if COND]");
+		return -EINVAL;
 	}
+	/* COND: the words after `if`, compiled over the return values below. */
+	for (i = 2; i < nwords; i++)
+		snprintf(cond_text + strlen(cond_text), sizeof(cond_text) - strlen(cond_text),
+			 "%s%s", i > 2 ? " " : "", words[i]);
 	c = dw_cache__new();
 	s = calloc(1, sizeof(*s));
 	r = calloc(1, sizeof(*r));
@@ -561,6 +569,21 @@ int retprobe__define(struct trace *tr, const char *const *words, size_t nwords, 
 		go_values(r);
 	else
 		c_value(r);
+	if (cond_text[0]) {
+		/* The scope a condition sees: the return values, in registers at the ret. */
+		vals = malloc(sizeof(*vals));
+		if (!vals) {
+			err = -ENOMEM;
+			goto cleanup;
+		}
+		*vals = r->df.s;
+		vals->nvars = r->nvals;
+		memcpy(vals->vars, r->vals, r->nvals * sizeof(r->vals[0]));
+		err = mt__cond(tr, vals, cond_text, &cond, &condlen, msg, mlen);
+		if (err)
+			goto cleanup;
+		snprintf(r->cond, sizeof(r->cond), "%s", cond_text);
+	}
 	for (i = 0; i < tr->ntps; i++)
 		if (tr->tps[i].num > num)
 			num = tr->tps[i].num;
@@ -569,7 +592,7 @@ int retprobe__define(struct trace *tr, const char *const *words, size_t nwords, 
 	if (err)
 		goto cleanup;
 	for (i = 0; i < s->nret && !err; i++)
-		err = tr__define_ret(tr, num, s->ret[i], r, msg, mlen);
+		err = tr__define_ret(tr, num, s->ret[i], r, cond, condlen, msg, mlen);
 	added = r->refs;
 	if (err && added) {
 		/* Installing one failed in a running trace: the others stay, said so. */
@@ -586,6 +609,8 @@ cleanup:
 		free(r);
 	}
 	free(s);
+	free(vals);
+	free(cond);
 	dw_cache__free(c);
 	return err;
 }

@@ -49,6 +49,7 @@ struct tp_ret {
 	struct bpfc_prog entry_prog;
 	struct bpfc_probe entry_probe;
 	bool entry_on;
+	char cond[256]; /* `if COND` as typed (words joined), "" none */
 };
 
 /*

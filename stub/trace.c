@@ -736,8 +736,8 @@ int tr__room(struct trace *tr, size_t n, char *msg, size_t mlen)
 	return -E2BIG;
 }
 
-int tr__define_ret(struct trace *tr, uint32_t num, uint64_t addr, struct tp_ret *ret, char *msg,
-		   size_t mlen)
+int tr__define_ret(struct trace *tr, uint32_t num, uint64_t addr, struct tp_ret *ret,
+		   const uint8_t *cond, size_t condlen, char *msg, size_t mlen)
 {
 	struct rsp_qtdp_hdr h = {.num = num, .addr = addr, .enabled = true, .more = true};
 	struct tp *tp;
@@ -751,6 +751,13 @@ int tr__define_ret(struct trace *tr, uint32_t num, uint64_t addr, struct tp_ret 
 		return -ENOENT;
 	tp->ret = ret;
 	ret->refs++;
+	if (condlen) {
+		tp->cond = malloc(condlen);
+		if (!tp->cond)
+			return -ENOMEM;
+		memcpy(tp->cond, cond, condlen);
+		tp->condlen = condlen;
+	}
 	tp->complete = true;
 	return tr__running(tr) ? tp_install(tr, tp, msg, mlen) : 0;
 }

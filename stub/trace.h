@@ -212,11 +212,11 @@ int tr__delete(struct trace *tr, uint32_t num, char *msg, size_t mlen);
 int tr__room(struct trace *tr, size_t n, char *msg, size_t mlen);
 /*
  * One location of a return tracepoint (stub/retprobe.c): defined complete
- * and enabled, sharing ret (its count is taken), installed at once while a
- * run is on.
+ * and enabled, sharing ret (its count is taken), with condition bytecode
+ * cond (copied; condlen 0: none), installed at once while a run is on.
  */
-int tr__define_ret(struct trace *tr, uint32_t num, uint64_t addr, struct tp_ret *ret, char *msg,
-		   size_t mlen);
+int tr__define_ret(struct trace *tr, uint32_t num, uint64_t addr, struct tp_ret *ret,
+		   const uint8_t *cond, size_t condlen, char *msg, size_t mlen);
 
 /* The run. */
 int tr__start(struct trace *tr, char *msg, size_t mlen);

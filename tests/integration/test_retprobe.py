@@ -254,3 +254,27 @@ def test_return_with_gdb_tracepoints_and_gdb_tstart():
             g.cmd("tfind none")
             assert seen, f"no return frame with a latency in session {session}"
         g.cmd("detach")
+
+
+@needs_bpf
+def test_return_condition_over_return_values():
+    """`trace -return FUNC if COND`: COND is over the return values (the
+    same compiler as `trace ... if`), run in the kernel at the ret: depth(3)
+    returns 3, 2, 1, 0 each round, so `if rax >= 2` keeps exactly the 3s and
+    2s; a name that is not a return value is one line and defines nothing."""
+    with attached("cvalues-O0") as (t, stub), gdb_pipe(file=t.path) as g:
+        connect(g, stub)
+        out = g.cmd("monitor trace -return depth if nosuch > 1")
+        assert "monitor: no variable 'nosuch' in scope in depth" in out, out
+        assert "no tracepoints" in g.cmd("monitor tstatus").lower(), "a half-made tracepoint"
+        out = monitor(g, "trace -return depth if rax >= 2 && !(rax > 3)")
+        assert "only when: rax >= 2 && !(rax > 3)" in out, out
+        monitor(g, "tstart")
+        g.cmd("shell sleep 0.3")
+        n = int(re.search(r"trace stopped: (\d+) frames", monitor(g, "tstop")).group(1))
+        assert n >= 4, n
+        out = monitor(g, f"tframes 0 {n}")
+        vals = [int(v) for v in re.findall(r"depth\(\) -> rax=(-?\d+)  latency", out)]
+        assert len(vals) == n and set(vals) == {2, 3}, out
+        assert abs(vals.count(2) - vals.count(3)) <= 1, out
+        g.cmd("detach")
