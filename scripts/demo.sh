@@ -3,6 +3,8 @@
 # attaches; GDB puts a tracepoint on main.computeE collecting its argument,
 # starts the trace, several HTTP requests come in (each answered on time),
 # GDB stops the trace and tdumps every frame: one per request, in order.
+# Then LLDB traces the same service by name through monitor commands:
+# arguments, return values and latency, typed by the program's DWARF.
 # Meanwhile every thread's state is sampled: none is ever stopped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -79,6 +81,32 @@ echo
 echo "== GDB session (the server keeps serving the whole time):"
 gdb -nx -batch -x "$log/session.gdb" 2>&1 |
 	grep -v -e '^warning: File transfers' -e 'from remote target\.\.\.$' -e '^Reading symbols' || true
+
+# The same service from LLDB, which has no tracepoint commands: bpfstub's
+# monitor commands (one alias), a tracepoint by name with typed values, and
+# return values with each call's latency measured in the kernel.
+./bpfstub --once 127.0.0.1:0 --attach "$target_pid" >"$log/stub2.out" 2>"$log/stub2.err" &
+stub_pid=$!
+for _ in $(seq 100); do grep -q Listening "$log/stub2.out" 2>/dev/null && break; sleep 0.1; done
+addr=$(sed -n 's/^Listening on \([^ ]*\).*/\1/p' "$log/stub2.out")
+echo
+echo "== LLDB session (monitor commands: trace by name, -return, tframes, tdump):"
+lldb --no-lldbinit --batch \
+	-o "command regex bpf 's/(.+)/process plugin packet monitor %1/'" \
+	-o "gdb-remote $addr" \
+	-o "bpf trace main.computeE" \
+	-o "bpf trace -return main.computeE" \
+	-o "bpf trace -return main.greet" \
+	-o "bpf tstart" \
+	-o "platform shell for n in 50 500; do curl -s -m 5 http://127.0.0.1:$http_port/e?iterations=\$n; done; curl -s -m 5 http://127.0.0.1:$http_port/greet?name=lldb" \
+	-o "bpf tstop" \
+	-o "bpf tframes" \
+	-o "bpf tdump 0" \
+	-o "bpf tdump 1" \
+	-o "bpf tdump 4" \
+	-o "process detach" 2>&1 |
+	grep -v -e '^  packet: ' -e '^response: ' -e 'embedded_interpreter' -e '^Traceback' \
+		-e "^  File \"<string>\"" -e 'has no plugin for the language' || true
 touch "$log/done"
 wait "$sampler"
 n=$(cat "$log/stopped")

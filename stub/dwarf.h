@@ -40,7 +40,7 @@ struct dw_file;
 #define DW_MAX_VARS    32 /* parameters and locals in a scope */
 #define DW_MAX_PIECES  4  /* DW_OP_piece parts of one location */
 #define DW_MAX_MEMBERS 32 /* members (or enumerators) copied per type */
-#define DW_TYPE_DEPTH  4  /* pointer/member levels copied below a variable */
+#define DW_TYPE_DEPTH  6  /* pointer/member levels copied below a variable */
 #define DW_NAME_MAX    128
 
 enum dw_type_kind {

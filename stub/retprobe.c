@@ -396,8 +396,37 @@ void retprobe__put(struct tp *tp)
 	bpfc_prog__free(&r->entry_prog);
 	if (r->lat.map_fd >= 0)
 		close(r->lat.map_fd);
+	deep__plan_free(&r->plan);
 	dw_scope__free(&r->df.s);
 	free(r);
+}
+
+void retprobe__deep(struct trace *tr, struct tp *tp, struct bpfc_expr *out, size_t *n, size_t max)
+{
+	struct tp_ret *r = tp->ret;
+	struct dw_scope *vals;
+	size_t i;
+
+	if (!r->planned && tr->deep_budget) {
+		/* The return values as a scope (registers at the ret), as deep.c plans parameters. */
+		vals = malloc(sizeof(*vals));
+		if (!vals)
+			return;
+		*vals = r->df.s;
+		vals->nvars = r->nvals;
+		memcpy(vals->vars, r->vals, r->nvals * sizeof(r->vals[0]));
+		for (i = 0; i < vals->nvars; i++)
+			vals->vars[i].param = true;
+		if (deep__plan(vals, tr->deep_budget, &r->plan))
+			deep__plan_free(&r->plan);
+		free(vals);
+		r->planned = true;
+	}
+	for (i = 0; i < r->plan.n && *n < max; i++) {
+		out[*n].code = r->plan.code[i];
+		out[*n].len = r->plan.len[i];
+		(*n)++;
+	}
 }
 
 /* ---- definition --------------------------------------------------------- */

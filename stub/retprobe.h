@@ -27,6 +27,7 @@
 
 #include "bpf/collect.h"
 #include "bpf/probe.h"
+#include "deep.h"
 #include "dwarf.h"
 
 struct trace;
@@ -50,6 +51,9 @@ struct tp_ret {
 	struct bpfc_probe entry_probe;
 	bool entry_on;
 	char cond[256]; /* `if COND` as typed (words joined), "" none */
+	/* What the return values point to (deep collection), planned at the first install. */
+	struct deep_plan plan;
+	bool planned;
 };
 
 /*
@@ -74,6 +78,12 @@ int retprobe__entry_get(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
 void retprobe__entry_put(struct tp *tp);
 /* tp_free: drop tp's reference. */
 void retprobe__put(struct tp *tp);
+/*
+ * tp_load: append what tp's return values point to (a Go string's bytes, a
+ * C string, a struct: stub/deep.h, within tr->deep_budget) to out[*n]
+ * (room for max), planned once per return tracepoint.
+ */
+void retprobe__deep(struct trace *tr, struct tp *tp, struct bpfc_expr *out, size_t *n, size_t max);
 
 /*
  * The return values of tp (a return location) with their DWARF types and

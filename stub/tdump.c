@@ -236,7 +236,10 @@ static void put_returns(struct fview *fv, const struct tp *tp, bool line, struct
 	for (i = 0; i < n; i++) {
 		rsp_buf__printf(out, line ? "%s%s=" : "%s%s = ", line && i ? ", " : "",
 				vals[i].name);
-		mprint__value(out, vals[i].type, &vals[i].loc, &fv->v, is_go(fv));
+		if (vals[i].loc.npieces && vals[i].loc.pieces[0].kind == DWP_UNAVAIL)
+			rsp_buf__printf(out, "<not collected: %s>", vals[i].loc.why);
+		else
+			mprint__value(out, vals[i].type, &vals[i].loc, &fv->v, is_go(fv));
 		if (!line)
 			rsp_buf__putc(out, '\n');
 	}

@@ -408,6 +408,8 @@ static int tp_load(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
 	ngdb = nexpr;
 	if (!tp->ret)
 		deep__append(tr, tp, exprs, &nexpr, sizeof(exprs) / sizeof(exprs[0]));
+	else
+		retprobe__deep(tr, tp, exprs, &nexpr, sizeof(exprs) / sizeof(exprs[0]));
 	spec.actions = exprs;
 	spec.nactions = nexpr;
 	fill_vars(tr, &spec.vars, slots);

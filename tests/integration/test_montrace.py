@@ -184,8 +184,8 @@ def test_montrace_bad_input_leaves_nothing():
         r = gdb_batch([f"target remote {stub.addr}",
                        "monitor trace main.describe collect *v.data",
                        "monitor tstatus"], file=t.path)
-        assert r.out[1].strip() == ("monitor: *v.data: cannot collect it: the type of v.data "
-                                    "is not known that deep"), r.out[1]
+        assert r.out[1].strip() == ("monitor: *v.data: cannot collect what an untyped pointer "
+                                    "(unsafe.Pointer) points to"), r.out[1]
         assert "no tracepoints" in r.out[2], r.out[2]
 
 
@@ -258,12 +258,13 @@ def test_montrace_go_method_and_upload():
     with attached("goserver", ["0"]) as (t, stub), gdb_pipe(file=t.path) as g:
         g.cmd(f"source {go_runtime_gdb()}")
         connect(g, stub)
-        out = g.cmd("monitor trace net/http.(*ServeMux).ServeHTTP collect r.URL.Path")
-        assert out.strip() == "monitor: r.URL.Path: cannot collect it: the type net/url.URL is "\
-            "not known that deep (DWARF types are read 4 levels down)", out
-        out = g.cmd("monitor trace net/http.(*ServeMux).ServeHTTP collect r.Method, r.URL")
+        out = g.cmd("monitor trace net/http.(*ServeMux).ServeHTTP collect r.URL.Path.len.x")
+        assert out.strip().startswith("monitor: r.URL.Path.len.x: "), out
+        out = g.cmd("monitor trace net/http.(*ServeMux).ServeHTTP collect r.Method, r.URL, "
+                    "r.URL.Path")
         assert "in net/http.(*ServeMux).ServeHTTP: enabled" in out, out
-        assert "r.Method (Go string, 255), r.URL (" in out, out
+        assert "r.Method (Go string, 255), *r.URL (144 bytes (" in out, out
+        assert "r.URL.Path (Go string, 255)" in out, out
         gdbs = re.search(r"^Tracepoint (\d+) at (0x[0-9a-f]+)",
                          g.cmd("trace 'net/http.(*ServeMux).ServeHTTP'"), re.M)
         assert gdbs and int(gdbs.group(2), 16) == tp_addr(out, 1), (out, gdbs)
@@ -285,3 +286,6 @@ def test_montrace_go_method_and_upload():
         out = g.cmd("print r.Method")
         assert out.strip().endswith('= "GET"'), out
         g.cmd("tfind none")
+        d = g.cmd("monitor tdump 0")
+        assert re.search(r'^r\.Method = "GET"$', d, re.M), d
+        assert re.search(r'^r\.URL\.Path = "/e"$', d, re.M), d
