@@ -113,3 +113,31 @@ def test_gdb_c_return_and_expressions_typed():
                 assert re.search(r"^rax = -?\d+$", d, re.M), d
                 assert re.search(r"^latency = ", d, re.M), d
         g.cmd("detach")
+
+
+@needs_bpf
+def test_lldb_go_server_return_string_and_handler_path():
+    """The Go HTTP server: `trace -return main.greet` shows the string it
+    built on the heap (deep-collected from rax:rbx at the ret), and a
+    handler's r.URL.Path by name; one request, one frame each."""
+    import urllib.request
+    with attached("goserver", ["0"]) as (t, stub):
+        url = f"http://127.0.0.1:{t.port}/greet?name=lldb"
+        r = lldb_batch([ALIAS, f"gdb-remote {stub.addr}",
+                        "bpf trace -return main.greet",
+                        "bpf trace net/http.(*ServeMux).ServeHTTP collect r.URL.Path, r.Method",
+                        "bpf tstart",
+                        f"platform shell curl -s -m 5 '{url}'",
+                        "bpf tstop", "bpf tframes", "bpf tdump 0", "bpf tdump 1",
+                        "process detach"])
+        out = r.out
+        assert "hello, lldb" in out[5], r.text
+        assert "trace stopped: 2 frames" in out[6], r.text
+        frames = "\n".join(lines(out[7]))
+        assert re.search(r'tp 1  main\.greet\(\) -> ~r0="hello, lldb"  latency [\d.]+ (ns|us|ms)$',
+                         frames, re.M), frames
+        dumps = "\n".join(lines(out[8]) + lines(out[9]))
+        assert re.search(r'^~r0 = "hello, lldb"$', dumps, re.M), dumps
+        assert re.search(r'^r\.URL\.Path = "/greet"$', dumps, re.M), dumps
+        assert re.search(r'^r\.Method = "GET"$', dumps, re.M), dumps
+        assert urllib.request.urlopen(url, timeout=2).read() == b"hello, lldb\n"
