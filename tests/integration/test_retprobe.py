@@ -181,8 +181,12 @@ def test_return_bad_input_defines_nothing():
         out = g.cmd("monitor trace -return no_such_function")
         assert re.search(r"^monitor: no function 'no_such_function' in the DWARF of the files "
                          rf"pid {t.pid} maps$", out, re.M), out
-        out = g.cmd("monitor trace -return process if rax > 3")
-        assert "monitor: conditions are not supported on -return yet" in out, out
+        out = g.cmd("monitor trace -return process if rax >")
+        assert re.search(r"^monitor: condition rax >: ", out, re.M), out
+        out = g.cmd("monitor trace -return process if it > 3")
+        assert "monitor: no variable 'it' in scope in process" in out, out
+        out = g.cmd("monitor trace -return process when rax > 3")
+        assert "monitor: usage: monitor trace -return FUNC [if COND]" in out, out
         out = g.cmd("monitor trace -return")
         assert "monitor: usage: monitor trace -return FUNC" in out, out
         st = monitor(g, "status")
