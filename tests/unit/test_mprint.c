@@ -75,10 +75,15 @@ static void fb_word(struct fb *f, uint64_t addr, uint64_t v)
 
 /* ---- types ---- */
 
+/* Every hand-made type, on the next_alloc list as a scope keeps them, freed at the end. */
+static struct dw_type *all_types;
+
 static struct dw_type *ty(enum dw_type_kind k, const char *name, uint64_t size)
 {
 	struct dw_type *t = calloc(1, sizeof(*t));
 
+	t->next_alloc = all_types;
+	all_types = t;
 	t->kind = k;
 	t->name = name ? strdup(name) : NULL;
 	t->size = size;
@@ -419,6 +424,19 @@ int main(void)
 	test_c_base();
 	test_go();
 	rsp_buf__free(&out);
-	/* the hand-made types are left to the process's end */
+	while (all_types) {
+		struct dw_type *t = all_types;
+		size_t i;
+
+		all_types = t->next_alloc;
+		for (i = 0; i < t->nmembers; i++)
+			free(t->members[i].name);
+		for (i = 0; i < t->nenums; i++)
+			free(t->enums[i].name);
+		free(t->members);
+		free(t->enums);
+		free(t->name);
+		free(t);
+	}
 	return check_summary("mprint");
 }
