@@ -118,7 +118,7 @@ void deep__free(struct deep *d);
 struct dw_cache *deep__cache(struct trace *tr);
 
 /*
- * At tp_load: append tp's deep expressions to out[*n] (room for max), as
+ * At tr_prog__load: append tp's deep expressions to out[*n] (room for max), as
  * long as tr->deep_budget > 0, tp collects every register (`collect $regs`:
  * GDB finds the parameters through them; a tracepoint naming its own
  * collections gets exactly those) and tp's function has DWARF.  Never fails
@@ -126,7 +126,7 @@ struct dw_cache *deep__cache(struct trace *tr);
  */
 void deep__append(struct trace *tr, const struct tp *tp, struct bpfc_expr *out, size_t *n,
 		  size_t max);
-/* The program with them failed to build or load: note why (tp_load retries without). */
+/* The program with them failed to build or load: note why (tr_prog__load retries without). */
 void deep__refused(struct trace *tr, const struct tp *tp, const char *why);
 /*
  * `monitor status` lines: "deep collection: N bytes per hit, depth 2" and

@@ -66,7 +66,7 @@ int retprobe__define(struct trace *tr, const char *const *words, size_t nwords, 
 		     char *msg, size_t mlen);
 
 /*
- * From trace.c.  prepare: before a location's program is built (the
+ * From trace_prog.c.  prepare: before a location's program is built (the
  * latency map and the entry program, once).  entry_get: before a location
  * is attached (the entry probe goes on with the first, so every call that
  * returns through an attached location was timed from its entry, unless it
@@ -79,7 +79,7 @@ void retprobe__entry_put(struct tp *tp);
 /* tp_free: drop tp's reference. */
 void retprobe__put(struct tp *tp);
 /*
- * tp_load: append what tp's return values point to (a Go string's bytes, a
+ * tr_prog__load: append what tp's return values point to (a Go string's bytes, a
  * C string, a struct: stub/deep.h, within tr->deep_budget) to out[*n]
  * (room for max), planned once per return tracepoint.
  */

@@ -4,11 +4,14 @@
  *
  * Definitions arrive packet by packet (QTDP header, then action packets,
  * then QTDPsrc) and are kept as GDB sent them, so they can be listed back.
- * Nothing touches the kernel until the run starts: tr__start() builds one
- * BPF program per tracepoint location (bpf/collect.c) and attaches it as
- * a uprobe filtered on the target's pid (bpf/probe.c).  A location added
- * during a run (InstallInTrace) is attached as soon as its last packet
- * arrives; QTEnable/QTDisable attach and detach while running.
+ * Nothing touches the kernel until the run starts: tr__start() creates the
+ * run's maps and ring, then has stub/trace_prog.c build one BPF program per
+ * tracepoint location (bpf/collect.c) and attach it as a uprobe filtered on
+ * the target's pid (bpf/probe.c).  A location added during a run
+ * (InstallInTrace) is attached as soon as its last packet arrives;
+ * QTEnable/QTDisable attach and detach while running.  This file owns the
+ * trace's state and when a location runs; trace_prog.c owns what its
+ * program collects, and the two share only stub/trace_int.h.
  *
  * Records leave the kernel through one ring buffer, written without a
  * wakeup (waking the reader per record costs more than collecting); the
@@ -35,16 +38,13 @@
 #include "montrace.h"
 #include "rsp/buf.h"
 #include "rsp/trace.h"
-#include "regs.h"
 #include "retprobe.h"
-#include "sdt.h"
 #include "target.h"
 #include "trace.h"
+#include "trace_int.h"
 
-#define TR_MAX_TPS	 256
-#define TR_MAX_ACTIONS	 1024	    /* per location: bounds what a client can make us keep */
-#define TR_RING_SIZE	 (8u << 20) /* 8 MiB: ~30k frames of registers + 64 bytes between drains */
-#define TR_REG_RSP	 7 /* GDB's amd64 register number */
+#define TR_MAX_ACTIONS 1024	  /* per location: bounds what a client can make us keep */
+#define TR_RING_SIZE   (8u << 20) /* 8 MiB: ~30k frames of registers + 64 bytes between drains */
 
 static const struct {
 	uint32_t num;
@@ -224,260 +224,6 @@ bool tr__running(const struct trace *tr)
 	return tr->state == TR_RUNNING;
 }
 
-/* ---- installing one location ------------------------------------------ */
-
-/* One range into mem[], in chunks an M block holds; -E2BIG past the record's room. */
-static int add_range(struct tp *tp, struct bpfc_mem *mem, size_t cap, size_t *n, size_t *total,
-		     int basereg, int64_t offset, uint64_t len, unsigned flags, char *msg,
-		     size_t mlen)
-{
-	uint64_t left, off;
-
-	for (left = len, off = 0; left;) {
-		uint64_t chunk = left > BPFC_MEM_MAX ? BPFC_MEM_MAX : left;
-
-		if (*n == cap) {
-			snprintf(msg, mlen, "tracepoint %u: more than %zu memory ranges", tp->num,
-				 cap);
-			return -E2BIG;
-		}
-		mem[*n].basereg = basereg < 0 ? BPFC_BASEREG_ABS : basereg;
-		mem[*n].offset = offset + (int64_t)off;
-		mem[*n].len = (uint32_t)chunk;
-		mem[*n].flags = flags;
-		*total += bpfc_mem__blk_size(&mem[*n]);
-		if (*total > BPFC_REC_MAX - REGS_G_SIZE - 64) {
-			snprintf(msg, mlen,
-				 "tracepoint %u collects more than %u bytes per hit, the "
-				 "most one BPF ring buffer record holds",
-				 tp->num, BPFC_REC_MAX - REGS_G_SIZE - 64);
-			return -E2BIG;
-		}
-		(*n)++;
-		left -= chunk;
-		off += chunk;
-	}
-	return 0;
-}
-
-/*
- * GDB's memory ranges, then the stack window: `window` bytes above rsp
- * (GDB register 7), so that `bt` in tfind unwinds through the callers.
- * The window only helps a frame that has the registers, and it gives way
- * (shrinks or goes) when GDB's own ranges leave no room in the record.
- * A read that runs off the top of the stack mapping fails whole
- * (bpf_probe_read_user zeroes its buffer), so the window is clamped: it
- * keeps what lies below the first unmapped page (BPFC_MEM_CLAMP).
- */
-static int build_spec(struct tp *tp, bool regs, uint32_t window, struct bpfc_mem *mem, size_t cap,
-		      size_t *n, char *msg, size_t mlen)
-{
-	size_t i, total = 0, room;
-	int err;
-
-	*n = 0;
-	for (i = 0; i < tp->nact; i++) {
-		const struct tp_action *a = &tp->act[i];
-
-		if (a->kind != TPA_MEM)
-			continue;
-		err = add_range(tp, mem, cap, n, &total, a->basereg, a->offset, a->len, 0, msg,
-				mlen);
-		if (err)
-			return err;
-	}
-	room = BPFC_REC_MAX - REGS_G_SIZE - 64 - total;
-	if (!regs || !window || *n == cap || room <= BPFC_VBLK_HDR * 4)
-		return 0;
-	/* Leave room for the blocks of a tracepoint's expressions. */
-	room = (room - BPFC_VBLK_HDR * 4) / 2;
-	if (window > room)
-		window = (uint32_t)room;
-	return add_range(tp, mem, cap, n, &total, TR_REG_RSP, 0, window, BPFC_MEM_CLAMP, msg, mlen);
-}
-
-static bool is_builtin(struct trace *tr, uint32_t num)
-{
-	const struct tp_tsv *v = tr__find_tsv(tr, num);
-
-	return v && v->builtin;
-}
-
-/* The variables map: GDB's numbers to map slots (index in tr->tsvs). */
-static void fill_vars(struct trace *tr, struct bpfc_tsvs *v, struct bpfc_tsv_slot *slots)
-{
-	size_t i;
-
-	memset(v, 0, sizeof(*v));
-	v->fd = tr->tsv_fd;
-	for (i = 0; i < tr->ntsvs; i++) {
-		slots[i].num = tr->tsvs[i].num;
-		slots[i].slot = (uint32_t)i;
-	}
-	v->map = slots;
-	v->n = tr->ntsvs;
-	/* A number GDB gave to one of its own variables is no longer builtin. */
-	v->timestamp = is_builtin(tr, TR_TSV_TIMESTAMP) ? TR_TSV_TIMESTAMP : 0;
-	v->timestamp_offset_us = (int64_t)tr->mono_to_wall_us;
-	v->thread = is_builtin(tr, TR_TSV_THREAD) ? TR_TSV_THREAD : 0;
-}
-
-/* Build, then load, tp's program from spec; msg says which step failed. */
-static int build_load(struct trace *tr, struct tp *tp, const struct bpfc_spec *spec, char *msg,
-		      size_t mlen)
-{
-	int err;
-
-	bpfc_prog__free(&tp->prog);
-	err = bpfc_prog__build(spec, bpfc_ring__map_fd(tr->ring), tr->counters_fd, &tp->prog);
-	if (err) {
-		snprintf(msg, mlen, "tracepoint %u: %s", tp->num,
-			 tp->prog.msg[0] ? tp->prog.msg : strerror(-err));
-		return err;
-	}
-	err = bpfc_prog__load(&tp->prog);
-	if (err)
-		snprintf(msg, mlen, "tracepoint %u: the kernel refused its BPF program: %s%s%.120s",
-			 tp->num, strerror(-err), tp->prog.log ? ": " : "",
-			 tp->prog.log ? tp->prog.log : "");
-	return err;
-}
-
-/* Build and load tp's BPF program (not attached yet). */
-static int tp_load(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
-{
-	struct bpfc_tsv_slot slots[TR_MAX_TPS];
-	struct bpfc_expr exprs[RSP_TP_ACTIONS_MAX * 4], cond;
-	struct bpfc_mem mem[64];
-	struct bpfc_spec spec = {0};
-	size_t nmem, i, nexpr = 0, ngdb;
-	bool regs = false;
-	int err;
-
-	/* Registers only when an action asks for them (an R action), as
-	 * gdbserver: a frame without them shows them <unavailable>. */
-	for (i = 0; i < tp->nact; i++)
-		regs |= tp->act[i].kind == TPA_REGS;
-	/* A return location: registers, latency and (Go) the goroutine id, no
-	 * stack window (its cost would exceed the return probe's budget). */
-	if (tp->ret) {
-		err = retprobe__prepare(tr, tp, msg, mlen);
-		if (err)
-			return err;
-		regs = true;
-		tp->ret->lat.tsv = is_builtin(tr, TR_TSV_LATENCY) ? TR_TSV_LATENCY : 0;
-		spec.lat = &tp->ret->lat;
-	}
-	err = build_spec(tp, regs, tp->ret ? 0 : tr->stack_window, mem,
-			 sizeof(mem) / sizeof(mem[0]), &nmem, msg, mlen);
-	if (err)
-		return err;
-	if (tp->ret && tp->ret->go && tp->ret->goid_off >= 0 &&
-	    nmem < sizeof(mem) / sizeof(mem[0])) {
-		mem[nmem].basereg = 14; /* r14: the current g */
-		mem[nmem].offset = tp->ret->goid_off;
-		mem[nmem].len = 8;
-		mem[nmem].flags = 0;
-		nmem++;
-	}
-	spec.tp = tp->slot;
-	spec.slot = tp->slot;
-	spec.mem = mem;
-	spec.nmem = nmem;
-	spec.flags = regs ? 0 : BPFC_SPEC_NO_REGS;
-	if (tp->cond) {
-		cond.code = tp->cond;
-		cond.len = tp->condlen;
-		spec.cond = &cond;
-	}
-	for (i = 0; i < tp->nact; i++) {
-		const struct tp_action *a = &tp->act[i];
-
-		/* "end" alone (what GDB sends for an optimized-out variable) does nothing. */
-		if (a->kind != TPA_EXPR || (a->axlen == 1 && a->ax[0] == BPFC_AXOP_END))
-			continue;
-		if (nexpr == sizeof(exprs) / sizeof(exprs[0])) {
-			snprintf(msg, mlen, "tracepoint %u: too many expressions", tp->num);
-			return -E2BIG;
-		}
-		exprs[nexpr].code = a->ax;
-		exprs[nexpr].len = a->axlen;
-		nexpr++;
-	}
-	/* Deep collection (stub/deep.h) comes after GDB's own expressions. */
-	ngdb = nexpr;
-	if (!tp->ret)
-		deep__append(tr, tp, exprs, &nexpr, sizeof(exprs) / sizeof(exprs[0]));
-	else
-		retprobe__deep(tr, tp, exprs, &nexpr, sizeof(exprs) / sizeof(exprs[0]));
-	spec.actions = exprs;
-	spec.nactions = nexpr;
-	fill_vars(tr, &spec.vars, slots);
-	spec.pass = tp->pass;
-	spec.gate_fd = tr->gate_fd;
-	err = build_load(tr, tp, &spec, msg, mlen);
-	if (err && nexpr > ngdb) {
-		/* Refused with deep collection: the tracepoint goes on without it. */
-		deep__refused(tr, tp, msg);
-		spec.nactions = ngdb;
-		err = build_load(tr, tp, &spec, msg, mlen);
-	}
-	return err;
-}
-
-/* Attach tp's loaded program: from now on it collects. */
-static int tp_attach(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
-{
-	struct sdt_site site;
-	char why[200];
-	int err;
-
-	/* An SDT probe site with a semaphore: the kernel raises it while attached (sdt.h). */
-	if (sdt__site(tr->tgt, tp->addr, &site) != 1)
-		site.ref_ctr_offset = 0;
-	/* A return location: its function's entry probe first (retprobe.h). */
-	if (tp->ret) {
-		err = retprobe__entry_get(tr, tp, msg, mlen);
-		if (err)
-			return err;
-	}
-	err = bpfc_probe__attach_refctr(&tp->probe, tr->tgt->pid, tp->addr, tp->prog.fd,
-					BPFC_PROBE_PATH_AUTO, site.ref_ctr_offset, why,
-					sizeof(why));
-	if (err) {
-		if (tp->ret)
-			retprobe__entry_put(tp);
-		snprintf(msg, mlen, "tracepoint %u at 0x%llx: %s", tp->num,
-			 (unsigned long long)tp->addr, why);
-		return err;
-	}
-	tp->installed = true;
-	guard__tp_attached(tp);
-	return 0;
-}
-
-static int tp_install(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
-{
-	int err;
-
-	if (tp->installed || !tp->enabled)
-		return 0;
-	err = tp_load(tr, tp, msg, mlen);
-	return err ? err : tp_attach(tr, tp, msg, mlen);
-}
-
-/* Detach and free tp's program (loaded by a QTStart that failed, too). */
-static void tp_uninstall(struct tp *tp)
-{
-	if (tp->installed) {
-		bpfc_probe__detach(&tp->probe);
-		if (tp->ret)
-			retprobe__entry_put(tp);
-	}
-	bpfc_prog__free(&tp->prog);
-	tp->installed = false;
-}
-
 static void consume(struct trace *tr);
 
 /* ---- definitions -------------------------------------------------------- */
@@ -503,7 +249,7 @@ static int settle(struct trace *tr, char *msg, size_t mlen)
 			continue;
 		tp->complete = true;
 		if (tr__running(tr)) {
-			err = tp_install(tr, tp, msg, mlen);
+			err = tr_prog__install(tr, tp, msg, mlen);
 			if (err)
 				return err;
 		}
@@ -584,7 +330,7 @@ static int define(struct trace *tr, const struct rsp_qtdp_hdr *h, bool ret_loc, 
 	tp = tr__find(tr, (uint32_t)h->num, h->addr);
 	if (tp) {
 		/* GDB sending back a return location it uploaded: it stays one. */
-		tp_uninstall(tp);
+		tr_prog__uninstall(tp);
 		ret = tp->ret;
 		tp->ret = NULL;
 		tp_free(tp);
@@ -622,7 +368,7 @@ static int define(struct trace *tr, const struct rsp_qtdp_hdr *h, bool ret_loc, 
 	tp->condlen = cond ? h->cond.len : 0;
 	tp->complete = !h->more;
 	if (tp->complete && tr__running(tr))
-		return tp_install(tr, tp, msg, mlen);
+		return tr_prog__install(tr, tp, msg, mlen);
 	return 0;
 }
 
@@ -655,9 +401,9 @@ int tr__add(struct trace *tr, struct tp *in, char *msg, size_t mlen)
 		return 0;
 	bpfc_counters__reset(tr->counters_fd, tp->slot);
 	bpfc_gate__reset(tr->gate_fd, tp->slot);
-	err = tp_install(tr, tp, msg, mlen);
+	err = tr_prog__install(tr, tp, msg, mlen);
 	if (err) {
-		tp_uninstall(tp);
+		tr_prog__uninstall(tp);
 		tp_free(tp);
 		tr->ntps--;
 	}
@@ -680,7 +426,7 @@ static int tp_remove(struct trace *tr, size_t i, char *msg, size_t mlen)
 		return -ENOMEM;
 	for (j = i; j < tr->ntps; j++) {
 		was[j] = tr->tps[j].installed;
-		tp_uninstall(&tr->tps[j]);
+		tr_prog__uninstall(&tr->tps[j]);
 	}
 	if (tr->ring && !tr->consuming)
 		consume(tr);
@@ -701,7 +447,7 @@ static int tp_remove(struct trace *tr, size_t i, char *msg, size_t mlen)
 			continue;
 		bpfc_gate__reset(tr->gate_fd, tp->slot);
 		if (!err)
-			err = tp_install(tr, tp, msg, mlen);
+			err = tr_prog__install(tr, tp, msg, mlen);
 	}
 	free(was);
 	return err;
@@ -761,7 +507,7 @@ int tr__define_ret(struct trace *tr, uint32_t num, uint64_t addr, struct tp_ret 
 		tp->condlen = condlen;
 	}
 	tp->complete = true;
-	return tr__running(tr) ? tp_install(tr, tp, msg, mlen) : 0;
+	return tr__running(tr) ? tr_prog__install(tr, tp, msg, mlen) : 0;
 }
 
 int tr__define_actions(struct trace *tr, const struct rsp_qtdp_actions *a, const char *wire,
@@ -840,7 +586,7 @@ int tr__define_actions(struct trace *tr, const struct rsp_qtdp_actions *a, const
 	}
 	tp->complete = !a->more;
 	if (tp->complete && tr__running(tr))
-		return tp_install(tr, tp, msg, mlen);
+		return tr_prog__install(tr, tp, msg, mlen);
 	return 0;
 }
 
@@ -956,10 +702,10 @@ int tr__enable(struct trace *tr, uint32_t num, uint64_t addr, bool on, char *msg
 	if (!tr__running(tr))
 		return 0;
 	if (!on) {
-		tp_uninstall(tp);
+		tr_prog__uninstall(tp);
 		return 0;
 	}
-	return tp_install(tr, tp, msg, mlen);
+	return tr_prog__install(tr, tp, msg, mlen);
 }
 
 /* ---- the run ------------------------------------------------------------ */
@@ -1022,7 +768,7 @@ static int on_record(void *ctx, void *data, size_t len)
 	/* Usage (qTP) counts what the actions collected, as gdbserver: not
 	 * the frame header, nor the builtin variables added to every frame. */
 	usage = c.need;
-	builtins = is_builtin(tr, TR_TSV_TIMESTAMP) + is_builtin(tr, TR_TSV_THREAD);
+	builtins = tr_int__is_builtin(tr, TR_TSV_TIMESTAMP) + tr_int__is_builtin(tr, TR_TSV_THREAD);
 	c.need += builtins * TF_VBLK_SIZE;
 	p = tf_store__reserve(&tr->store, (uint16_t)tp->num, c.need, &err);
 	if (!p) {
@@ -1034,10 +780,10 @@ static int on_record(void *ctx, void *data, size_t len)
 	c.dst = p;
 	bpfc_rec__foreach_block(data, len, copy_block, &c, NULL);
 	/* ktime is CLOCK_MONOTONIC: shift it to wall-clock microseconds. */
-	if (is_builtin(tr, TR_TSV_TIMESTAMP))
+	if (tr_int__is_builtin(tr, TR_TSV_TIMESTAMP))
 		c.dst = put_vblock(c.dst, TR_TSV_TIMESTAMP,
 				   (int64_t)(rec->ktime_ns / 1000 + tr->mono_to_wall_us));
-	if (is_builtin(tr, TR_TSV_THREAD))
+	if (tr_int__is_builtin(tr, TR_TSV_THREAD))
 		c.dst = put_vblock(c.dst, TR_TSV_THREAD, rec->tid);
 	tf_store__commit(&tr->store);
 	tp->frames++;
@@ -1060,7 +806,7 @@ static void release_kernel(struct trace *tr)
 	size_t i;
 
 	for (i = 0; i < tr->ntps; i++)
-		tp_uninstall(&tr->tps[i]);
+		tr_prog__uninstall(&tr->tps[i]);
 	if (tr->ring) {
 		bpfc_ring__free(tr->ring);
 		tr->ring = NULL;
@@ -1148,13 +894,13 @@ int tr__start(struct trace *tr, char *msg, size_t mlen)
 
 		tp->complete = true;
 		if (tp->enabled)
-			err = tp_load(tr, tp, msg, mlen);
+			err = tr_prog__load(tr, tp, msg, mlen);
 	}
 	for (i = tr->ntps; i-- > 0 && !err;) {
 		struct tp *tp = &tr->tps[i];
 
 		if (tp->enabled)
-			err = tp_attach(tr, tp, msg, mlen);
+			err = tr_prog__attach(tr, tp, msg, mlen);
 	}
 	if (err) {
 		release_kernel(tr);
@@ -1184,7 +930,7 @@ int tr__stop(struct trace *tr, enum tr_stop why, uint32_t tp, const char *msg)
 		size_t i;
 
 		for (i = 0; i < tr->ntps; i++)
-			tp_uninstall(&tr->tps[i]);
+			tr_prog__uninstall(&tr->tps[i]);
 	}
 	if (!tr->consuming && tr->ring)
 		consume(tr);
