@@ -61,7 +61,7 @@ unit: $(UNIT_BINS)
 # libFuzzer targets link only the pure sources: rsp/, the agent expression
 # compiler with its emitter and record walker (no libbpf), and the SDT note
 # parser.
-FUZZ_BPF_SRCS  := $(wildcard bpf/agentx*.c) bpf/ax.c bpf/emit.c bpf/record.c
+FUZZ_BPF_SRCS  := $(wildcard bpf/agentx*.c) bpf/ax.c bpf/ax_check.c bpf/emit.c bpf/record.c
 FUZZ_STUB_SRCS := stub/sdt_note.c
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(RSP_SRCS) $(FUZZ_BPF_SRCS) $(FUZZ_STUB_SRCS)
 	@mkdir -p $(dir $@)

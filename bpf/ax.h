@@ -131,7 +131,7 @@ enum bpfc_axop {
 /* bpfc_ax__parse() flags */
 #define BPFC_AX_COND 0x1u /* a condition: leaves a value, collects nothing */
 
-struct bpfc_ax_op; /* one decoded, reachable instruction (ax.c) */
+struct bpfc_ax_op; /* one decoded, reachable instruction (ax_int.h) */
 
 /* A validated expression. */
 struct bpfc_ax {

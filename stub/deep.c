@@ -12,7 +12,7 @@
  *
  *     dup; const N; less_unsigned; if_goto L; pop; const N; L: const N; bit_and
  *
- * with N = 2^k - 1, which the validator (bpf/ax.c) reads as "at most N", so
+ * with N = 2^k - 1, which the validator (bpf/ax_check.c) reads as "at most N", so
  * the block reserves N bytes and the hit copies only the real length.
  *
  * One expression per parameter: a failed read (a NULL pointer) ends that

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * tests/fuzz/fuzz_ax.c - libFuzzer target for bpf/ax.c (validator + compiler).
+ * tests/fuzz/fuzz_ax.c - libFuzzer target for the agent expression validator and
+ * compiler (bpf/ax_check.c, bpf/ax.c).
  *
  * Byte 0: bit 0 parses as a condition, bit 1 leaves the variables
  * undefined; the rest is bytecode, copied into a buffer of exactly its

@@ -333,7 +333,7 @@ static const struct fold folds[] = {
 	{"both branches agree", "2209 2201 200010 2201 29 210013 2202 29", 9},
 	/* Two constants that disagree: unknown, but bounded by the larger. */
 	{"branches disagree", "2201 20000d 2209 21000f 220a", 10},
-	/* An upper bound (struct st in ax.c): bit_and with a constant. */
+	/* An upper bound (struct st in ax_check.c): bit_and with a constant. */
 	{"bit_and bounds", "26000422ff0f", 255},
 	{"bit_and bounds either side", "22ff2600040f", 255},
 	{"the smaller bound", "26000422ff0f 227f0f", 127},
