@@ -70,7 +70,7 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(RSP_SRCS) $(FUZZ_BPF_SRCS) $(FUZZ_ST
 
 # The DWARF fuzzer also takes the DWARF layer and the deep-collection planner,
 # with libdw and libelf (and target.c, which the layer's cache calls).
-$(BUILD)/fuzz/fuzz_dwarf: tests/fuzz/fuzz_dwarf.c $(RSP_SRCS) $(FUZZ_BPF_SRCS) stub/dwarf.c stub/dwarf_cache.c \
+$(BUILD)/fuzz/fuzz_dwarf: tests/fuzz/fuzz_dwarf.c $(RSP_SRCS) $(FUZZ_BPF_SRCS) stub/dwarf.c stub/dwarf_lookup.c stub/dwarf_cache.c \
 		stub/deep.c stub/target.c
 	@mkdir -p $(dir $@)
 	$(CLANG) -g -O1 -std=gnu11 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined \
