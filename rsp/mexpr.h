@@ -50,12 +50,12 @@ enum mx_op { MXO_EQ, MXO_NE, MXO_LT, MXO_LE, MXO_GT, MXO_GE };
 
 struct mx_node {
 	enum mx_kind kind;
-	enum mx_op op;	      /* MX_CMP */
-	bool arrow;	      /* MX_MEMBER */
-	int a, b;	      /* child node indices, -1 none */
-	int64_t ival;	      /* MX_INT, MX_INDEX */
+	enum mx_op op;		/* MX_CMP */
+	bool arrow;		/* MX_MEMBER */
+	int a, b;		/* child node indices, -1 none */
+	int64_t ival;		/* MX_INT, MX_INDEX */
 	char name[MX_NAME_MAX]; /* MX_NAME, MX_MEMBER, MX_REG */
-	size_t at, len;	      /* where the node's text is in the input */
+	size_t at, len;		/* where the node's text is in the input */
 };
 
 struct mx_expr {

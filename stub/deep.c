@@ -934,7 +934,6 @@ struct deep *deep__new(void)
 	return d;
 }
 
-
 void deep__free(struct deep *d)
 {
 	size_t i;

@@ -408,7 +408,8 @@ void retprobe__deep(struct trace *tr, struct tp *tp, struct bpfc_expr *out, size
 	size_t i;
 
 	if (!r->planned && tr->deep_budget) {
-		/* The return values as a scope (registers at the ret), as deep.c plans parameters. */
+		/* The return values as a scope (registers at the ret), as deep.c plans parameters.
+		 */
 		vals = malloc(sizeof(*vals));
 		if (!vals)
 			return;
