@@ -75,15 +75,15 @@ static void fb_word(struct fb *f, uint64_t addr, uint64_t v)
 
 /* ---- types ---- */
 
-/* Every hand-made type, on the next_alloc list as a scope keeps them, freed at the end. */
-static struct dw_type *all_types;
+/* Every hand-made type, kept as a scope keeps its types, freed with it at the end. */
+static struct dw_scope all_types;
 
 static struct dw_type *ty(enum dw_type_kind k, const char *name, uint64_t size)
 {
 	struct dw_type *t = calloc(1, sizeof(*t));
 
-	t->next_alloc = all_types;
-	all_types = t;
+	t->next_alloc = all_types.alloc;
+	all_types.alloc = t;
 	t->kind = k;
 	t->name = name ? strdup(name) : NULL;
 	t->size = size;
@@ -424,19 +424,6 @@ int main(void)
 	test_c_base();
 	test_go();
 	rsp_buf__free(&out);
-	while (all_types) {
-		struct dw_type *t = all_types;
-		size_t i;
-
-		all_types = t->next_alloc;
-		for (i = 0; i < t->nmembers; i++)
-			free(t->members[i].name);
-		for (i = 0; i < t->nenums; i++)
-			free(t->enums[i].name);
-		free(t->members);
-		free(t->enums);
-		free(t->name);
-		free(t);
-	}
+	dw_scope__free(&all_types);
 	return check_summary("mprint");
 }
