@@ -42,7 +42,8 @@ def kb(pid, field):
 
 def run(size_mb, acts):
     size = size_mb << 20
-    with Target("counter", ["0", "2"]) as t, Stub.attach(t.pid, verbose=False) as stub, \
+    with Target("counter", ["0", "2"]) as t, Stub.attach(t.pid, verbose=False,
+                    options=("--max-hit-rate", "off", "--max-overhead", "off")) as stub, \
             gdb_pipe(file=t.path) as g:
         gdb_connect(g, stub)
         g.cmd(f"set trace-buffer-size {size}")

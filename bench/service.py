@@ -40,7 +40,7 @@ sys.path.insert(0, os.path.join(ROOT, "bench"))
 
 from harness import Stub, Target, actions, gdb_connect, gdb_pipe, gdb_tstart  # noqa: E402
 import run  # noqa: E402
-from run import EMPTY, LOOP, STUB, free_port  # noqa: E402
+from run import EMPTY, GUARD_OFF, LOOP, STUB, free_port  # noqa: E402
 
 LOAD = os.path.join(ROOT, "build", "bench", "httpload")
 SERVER = os.path.join(ROOT, "tests", "targets", "build", "goserver")
@@ -129,7 +129,7 @@ def run_round(config, addr, tmp):
             os.mkfifo(done)
             sport = free_port()
             if config.startswith("bpfstub"):
-                s = subprocess.Popen([STUB, "--once", f"127.0.0.1:{sport}", "--attach", pid],
+                s = subprocess.Popen([STUB, *GUARD_OFF, "--once", f"127.0.0.1:{sport}", "--attach", pid],
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                 s.stdout.readline()
                 tail = [f"shell touch {started}; cat {done} > /dev/null",
@@ -225,7 +225,7 @@ def hit_rate_paced(monitor, total):
     try:
         p = subprocess.Popen([LOOP, str(calls), r.trigger, r.out] + site[3])
         port = free_port()
-        s = subprocess.Popen([STUB, "--once", f"127.0.0.1:{port}", "--attach", str(p.pid)],
+        s = subprocess.Popen([STUB, *GUARD_OFF, "--once", f"127.0.0.1:{port}", "--attach", str(p.pid)],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         s.stdout.readline()
         script = r.gdb_script(run.trace_lines(f"target remote 127.0.0.1:{port}", site,

@@ -389,9 +389,16 @@ static int mon_tstart(struct sess *s, const struct rsp_mon_line *l, size_t arg, 
 static int mon_tstop(struct sess *s, const struct rsp_mon_line *l, size_t arg, char *msg,
 		     size_t mlen)
 {
-	if (!tr__running(s->tr)) {
+	if (s->tr->state == TR_NOT_RUN) {
 		snprintf(msg, mlen, "no trace is running");
 		return -EINVAL;
+	}
+	if (!tr__running(s->tr)) {
+		/* It ended by itself (target exited, buffer full, guard, timeout...). */
+		sess__console(s, "trace stopped: %zu frames (it had already %s%s%s)\n",
+			      tf_store__count(&s->tr->store), run_state[s->tr->state],
+			      s->tr->stop_msg[0] ? ": " : "", s->tr->stop_msg);
+		return 0;
 	}
 	tr__stop(s->tr, TR_STOP_USER, 0, NULL);
 	sess__console(s, "trace stopped: %zu frames\n", tf_store__count(&s->tr->store));
