@@ -208,6 +208,7 @@ struct dw_func {
 	size_t nranges;
 	struct dw_type *ret_type; /* C */
 	int64_t goid_off;	  /* offset of goid in runtime.g, -1 unknown */
+	int64_t stack_hi_off;	  /* offset of stack.hi in runtime.g, -1 unknown */
 };
 int dw_file__func_results(struct dw_file *f, uint64_t entry, uint64_t bias, struct dw_func *out,
 			  char *msg, size_t mlen);

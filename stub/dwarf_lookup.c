@@ -460,6 +460,7 @@ int dw_file__func_results(struct dw_file *f, uint64_t entry, uint64_t bias, stru
 
 	memset(out, 0, sizeof(*out));
 	out->goid_off = -1;
+	out->stack_hi_off = -1;
 	if (!dw_int_cu_at(f, entry, &cu) || dwarf_getfuncs(&cu, func_die_cb, &q, 0) < 0 ||
 	    !q.found) {
 		rsp_msgf(msg, mlen, "no DWARF function starts at 0x%llx",
@@ -533,6 +534,14 @@ int dw_file__func_results(struct dw_file *f, uint64_t entry, uint64_t bias, stru
 	}
 	if (dw_file__member_offset(f, "runtime.g", "goid", &out->goid_off))
 		out->goid_off = -1;
+	{
+		int64_t st, hi;
+
+		out->stack_hi_off = -1;
+		if (!dw_file__member_offset(f, "runtime.g", "stack", &st) &&
+		    !dw_file__member_offset(f, "runtime.stack", "hi", &hi))
+			out->stack_hi_off = st + hi;
+	}
 	err = 0;
 cleanup:
 	free(c);

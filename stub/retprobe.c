@@ -581,6 +581,8 @@ int retprobe__define(struct trace *tr, const char *const *words, size_t nwords, 
 	r->go = r->df.s.go;
 	r->goid_off = r->df.goid_off;
 	r->lat.go = r->go;
+	if (r->df.stack_hi_off > 0 && r->df.stack_hi_off < 4096)
+		r->lat.go_stack_hi = (__s32)r->df.stack_hi_off;
 	if (!r->df.nranges) {
 		rsp_msgf(msg, mlen, "%s: neither DWARF nor an ELF symbol gives its pc range", func);
 		err = -ENOENT;
