@@ -245,6 +245,47 @@ static void put_returns(struct fview *fv, const struct tp *tp, bool line, struct
 	}
 }
 
+static void dump_exprs(struct fview *fv, const char *const *texts, size_t n, struct rsp_buf *out);
+
+/* A monitor tracepoint that names its values (no $args, no $regs). */
+static bool named_only(const struct tp_mon *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->nexprs; i++)
+		if (m->exprs[i][0] == '$')
+			return false;
+	return m->nexprs > 0;
+}
+
+/* Its "name = value" lines as one "name=value, ..." run, cut at SUMMARY_MAX. */
+static void put_exprs_line(struct fview *fv, const struct tp_mon *m, struct rsp_buf *out)
+{
+	struct rsp_buf b;
+	const char *p;
+	bool named = false; /* the line's "name = " is behind */
+	size_t n = 0;
+
+	rsp_buf__init(&b);
+	dump_exprs(fv, (const char *const *)m->exprs, m->nexprs, &b);
+	for (p = b.data; p && *p && n < SUMMARY_MAX; p++, n++) {
+		if (*p == '\n') {
+			if (p[1])
+				rsp_buf__puts(out, ", ");
+			named = false;
+		} else if (!named && !strncmp(p, " = ", 3)) {
+			rsp_buf__putc(out, '=');
+			p += 2;
+			named = true;
+		} else {
+			rsp_buf__putc(out, *p);
+		}
+	}
+	if (p && *p)
+		rsp_buf__puts(out, "...");
+	rsp_buf__free(&b);
+}
+
 static int line_of(struct fview *fv, struct rsp_buf *out)
 {
 	const struct tp *tp = frame_tp(fv);
@@ -263,6 +304,10 @@ static int line_of(struct fview *fv, struct rsp_buf *out)
 		rsp_buf__puts(out, "  latency ");
 		if (!put_latency(fv, out))
 			rsp_buf__puts(out, "unknown");
+	} else if (tp && tp->mon && named_only(tp->mon)) {
+		/* `collect p.Label, tags[1]`: what the user named, on one line. */
+		rsp_buf__printf(out, "%s: ", fv->sc.func);
+		put_exprs_line(fv, tp->mon, out);
 	} else {
 		rsp_buf__printf(out, "%s(", fv->sc.func);
 		mprint__args_summary(out, &fv->sc, &fv->v, SUMMARY_MAX);

@@ -43,7 +43,12 @@ def test_lldb_go_by_name_and_return_typed():
             ks.setdefault(int(m.group(2)), []).append((int(m.group(1)), m.group(3)))
         assert ks.get(1) and ks.get(2), f"frames of both tracepoints expected:\n{out[7]}"
         for _, text in ks[1]:
-            k = int(re.search(r'name="req-(\d+)"', text).group(1))
+            # The tracepoint's own expressions, on one line.
+            m = re.match(r'^main\.handle: p\.Label="pt-(\d+)", tags\[2\]="ccc", '
+                         r'p=0x[0-9a-f]+ -> \{X: (\d+), Y: (\d+), Label: "pt-(\d+)"\}$', text)
+            assert m and len(set(m.group(1, 2, 4))) == 1, text
+            k = int(m.group(1))
+            assert int(m.group(3)) == 2 * k, text
             assert k % 2 == 1, f"the condition tags.len == 3 let k={k} through:\n{out[7]}"
         for _, text in ks[2]:
             m = re.match(r'^main\.pair\(\) -> ~r0=(\d+), ~r1="(even|odd)"  '
@@ -96,8 +101,9 @@ def test_gdb_c_return_and_expressions_typed():
                 continue
             if m.group(2) == "1":
                 entries += 1
-                assert re.match(r'^process\(it=0x[0-9a-f]+( -> \{\.\.\.\})?, name="(alpha|beta|gamma)", '
-                                r'n=\d+\)$', m.group(3)), ln
+                mm = re.match(r'^process: it->label="(first|second|heap-third)", '
+                              r'name="(alpha|beta|gamma)", \*it=\{id = (\d), ', m.group(3))
+                assert mm and names[mm.group(2)] == mm.group(1), ln
             else:
                 rets += 1
                 assert re.match(r"^process\(\) -> rax=-?\d+  latency (unknown|[\d.]+ (ns|us|ms))$",
