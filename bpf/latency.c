@@ -43,8 +43,9 @@ static void emit_key(struct bpfc_emit *e, const struct bpfc_lat *lat)
 	bpfc_emit__insn(e,
 			BPF_LDX_MEM(BPF_DW, BPFC_R3, BPFC_R6, bpfc_regs__ptregs_offset(GDB_R14)));
 	bpfc_emit__insn(e, BPF_STX_MEM(BPF_DW, BPFC_R10, BPFC_R3, KEY_OFF));
-	bpfc_emit__insn(e, BPF_ALU64_IMM(BPF_ADD, BPFC_R3,
-					 lat->go_stack_hi > 0 ? lat->go_stack_hi : BPFC_GO_STACK_HI));
+	bpfc_emit__insn(e,
+			BPF_ALU64_IMM(BPF_ADD, BPFC_R3,
+				      lat->go_stack_hi > 0 ? lat->go_stack_hi : BPFC_GO_STACK_HI));
 	bpfc_emit__insn(e, BPF_MOV64_REG(BPFC_R1, BPFC_R10));
 	bpfc_emit__insn(e, BPF_ALU64_IMM(BPF_ADD, BPFC_R1, VAL_OFF));
 	bpfc_emit__insn(e, BPF_MOV64_IMM(BPFC_R2, 8));

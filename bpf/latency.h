@@ -35,9 +35,9 @@ struct bpfc_prog;
 #define BPFC_GO_STACK_HI 8     /* offsetof(runtime.g, stack.hi) in Go 1.x: g.stack comes first */
 
 struct bpfc_lat {
-	int map_fd; /* bpfc_lat__map_create() */
-	bool go;    /* key on the goroutine (r14), not the thread */
-	__u32 tsv;  /* the V block's variable number */
+	int map_fd;	   /* bpfc_lat__map_create() */
+	bool go;	   /* key on the goroutine (r14), not the thread */
+	__u32 tsv;	   /* the V block's variable number */
 	__s32 go_stack_hi; /* offsetof(runtime.g, stack.hi) from DWARF; <= 0: BPFC_GO_STACK_HI */
 };
 

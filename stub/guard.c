@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bpf/calib.h"
 #include "rsp/buf.h"
 #include "rsp/monitor.h"
 #include "guard.h"
@@ -61,6 +62,18 @@ cleanup:
 void guard__reset(struct trace *tr)
 {
 	memset(&tr->guard, 0, sizeof(tr->guard));
+	/* hit-cost auto: measured once, on this kernel, before the first run. */
+	if (!tr->hit_cost_ns && !tr->hit_cost_measured && !tr->hit_cost_msg[0] &&
+	    bpfc_calib__hit_cost(&tr->hit_cost_measured, tr->hit_cost_msg,
+				 sizeof(tr->hit_cost_msg)))
+		tr->hit_cost_measured = 0;
+}
+
+uint32_t guard__hit_cost(const struct trace *tr)
+{
+	if (tr->hit_cost_ns)
+		return tr->hit_cost_ns;
+	return tr->hit_cost_measured ? tr->hit_cost_measured : TR_HIT_COST_DEFAULT;
 }
 
 void guard__tp_attached(struct tp *tp)
@@ -103,7 +116,7 @@ static bool measure(struct trace *tr, struct tp *tp)
 	dh = tp->guard.hits[slot(last)] - tp->guard.hits[slot(first)];
 	tp->guard.rate = dh * 1000000u / dt;
 	tp->guard.share = 0;
-	cost = dh * tr->hit_cost_ns;
+	cost = dh * guard__hit_cost(tr);
 	cpu = g->cpu_ns[slot(last)] - g->cpu_ns[slot(first)];
 	/* The traps are the target's own system time; an idle target's few hits do not count. */
 	if (g->cpu_ok && cost * 100 >= dt * 1000 * GUARD_MIN_COST_PCT)

@@ -65,8 +65,10 @@ struct guard {
 	bool cpu_ok;			/* /proc/PID/stat was readable at every sample */
 };
 
-/* tstart: forget every sample. */
+/* tstart: forget every sample (and, hit-cost auto, measure a hit the first time). */
 void guard__reset(struct trace *tr);
+/* What one hit is taken to cost: hit-cost, else the measured cost, else TR_HIT_COST_DEFAULT. */
+uint32_t guard__hit_cost(const struct trace *tr);
 /* tp was just attached (tstart, InstallInTrace, QTEnable): a fresh window. */
 void guard__tp_attached(struct tp *tp);
 /* From tr__poll while running: sample, detach what is over budget, expire the run. */

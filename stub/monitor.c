@@ -46,7 +46,7 @@ enum mon_kind {
 	MK_BYTES,    /* off|BYTES (512, 4k, 0x200) */
 	MK_BUDGET,   /* off|N, N > 0: a budget of the overhead guard */
 	MK_PERCENT,  /* off|N[%], N > 0 */
-	MK_NS,	     /* N > 0 */
+	MK_NS,	     /* auto (= 0: measured) | N > 0 */
 	MK_DURATION, /* off|N[s|m|h|d] */
 };
 
@@ -66,8 +66,8 @@ static const struct mon_setting {
 	{"max-overhead", offsetof(struct trace, max_overhead), MK_PERCENT, TR_MAX_OVERHEAD_MAX,
 	 TR_MAX_OVERHEAD_DEFAULT,
 	 "of the target's CPU per tracepoint before the overhead guard detaches it"},
-	{"hit-cost", offsetof(struct trace, hit_cost_ns), MK_NS, TR_HIT_COST_MAX,
-	 TR_HIT_COST_DEFAULT, "ns per hit, what the CPU estimate takes a hit to cost"},
+	{"hit-cost", offsetof(struct trace, hit_cost_ns), MK_NS, TR_HIT_COST_MAX, 0,
+	 "ns per hit, what the CPU estimate takes a hit to cost"},
 	{"trace-timeout", offsetof(struct trace, trace_timeout), MK_DURATION, TR_TRACE_TIMEOUT_MAX,
 	 TR_TRACE_TIMEOUT_DEFAULT, "after which a run nobody stopped ends by itself"},
 };
@@ -110,7 +110,10 @@ int mon__parse_setting(const char *name, const char *word, const char *what, uin
 		err = rsp_mon_duration(word, what, 1, st->max, &v, msg, mlen);
 		break;
 	case MK_NS:
-		err = rsp_mon_number(word, what, false, false, 1, st->max, &v, msg, mlen);
+		v = 0;
+		err = strcmp(word, "auto")
+			      ? rsp_mon_number(word, what, false, false, 1, st->max, &v, msg, mlen)
+			      : 0;
 		break;
 	default:
 		/* A budget: off, or a positive number (20 or 20% for a share). */
@@ -144,6 +147,20 @@ static void show_setting(struct sess *s, const struct mon_setting *st)
 	uint32_t v = *setting_ptr(s->tr, st);
 	char d[32];
 
+	if (!v && st->kind == MK_NS) {
+		/* auto: what was measured on this kernel, or why not. */
+		if (s->tr->hit_cost_measured)
+			sess__console(s, "%s: auto, %u %s (measured on this kernel)\n", st->name,
+				      s->tr->hit_cost_measured, st->what);
+		else if (s->tr->hit_cost_msg[0])
+			sess__console(s, "%s: auto, but not measured (%s): %u %s\n", st->name,
+				      s->tr->hit_cost_msg, TR_HIT_COST_DEFAULT, st->what);
+		else
+			sess__console(s,
+				      "%s: auto, measured at the first tstart (%u ns until then)\n",
+				      st->name, TR_HIT_COST_DEFAULT);
+		return;
+	}
 	if (!v) {
 		sess__console(s, "%s: off\n", st->name);
 		return;
@@ -430,9 +447,9 @@ static const struct mon_cmd cmds[] = {
 	 "estimated share of the target's CPU a tracepoint may cost before the guard "
 	 "detaches it (1..100, default 40; at once)",
 	 1, 1, mon_set},
-	{"set hit-cost", "NS",
-	 "what one hit is taken to cost the target, for that estimate (default 20000: "
-	 "this VM's trap; ~1000 on bare metal)",
+	{"set hit-cost", "auto|NS",
+	 "what one hit is taken to cost the target, for that estimate (default auto: "
+	 "measured on this kernel at the first tstart)",
 	 1, 1, mon_set},
 	{"set trace-timeout", "off|DURATION",
 	 "a run nobody stopped ends by itself after DURATION (90s, 30m, 2h; default 1h; "

@@ -104,7 +104,7 @@ int tr__init(struct trace *tr, struct tgt *t)
 	tr->stack_window = TR_STACK_WINDOW_DEFAULT;
 	tr->max_hit_rate = TR_MAX_HIT_RATE_DEFAULT;
 	tr->max_overhead = TR_MAX_OVERHEAD_DEFAULT;
-	tr->hit_cost_ns = TR_HIT_COST_DEFAULT;
+	tr->hit_cost_ns = 0; /* auto: measured at the first tstart (guard__reset) */
 	tr->trace_timeout = TR_TRACE_TIMEOUT_DEFAULT;
 	tr->tsvs = calloc(TR_MAX_TPS, sizeof(*tr->tsvs));
 	if (!tr->tsvs)

@@ -106,8 +106,9 @@ struct tp_tsv {
 /*
  * The overhead guard (stub/guard.h).  A hit costs ~17-20 us at an ordinary
  * (single-stepped) site on this VM and ~0.5 us where the kernel emulates
- * the instruction (docs/PERFORMANCE.md): hit-cost takes the dear case, so
- * the CPU estimate errs on the side of the target.  Measured with the Go
+ * the instruction (docs/PERFORMANCE.md): hit-cost (auto: measured on the
+ * kernel at an ordinary site, bpf/calib.h) takes the dear case, so the CPU
+ * estimate errs on the side of the target.  Measured with the Go
  * test server's handler traced under a closed-loop load (PERFORMANCE.md,
  * "The overhead guard"): ~30% estimated for requests of ~70 us of server
  * CPU (throughput -6%: left alone), ~43% for tiny ones (throughput
@@ -117,7 +118,7 @@ struct tp_tsv {
 #define TR_MAX_HIT_RATE_MAX	10000000u /* beyond what any trap allows */
 #define TR_MAX_OVERHEAD_DEFAULT 40u	  /* % of the target's CPU, per location */
 #define TR_MAX_OVERHEAD_MAX	100u
-#define TR_HIT_COST_DEFAULT	20000u /* ns per hit used for the estimate */
+#define TR_HIT_COST_DEFAULT	20000u /* ns per hit when it cannot be measured (auto) */
 #define TR_HIT_COST_MAX		10000000u
 /* A run nobody stops ends after this long (seconds); 0 = never. */
 #define TR_TRACE_TIMEOUT_DEFAULT 3600u
@@ -155,7 +156,9 @@ struct trace {
 	/* The overhead guard and expiry (stub/guard.h); 0 = off. */
 	uint32_t max_hit_rate;	/* hits/s per location before the guard detaches it */
 	uint32_t max_overhead;	/* % of the target's CPU per location */
-	uint32_t hit_cost_ns;	/* what one hit is taken to cost the target (never 0) */
+	uint32_t hit_cost_ns;	/* what one hit is taken to cost the target; 0: auto (measured) */
+	uint32_t hit_cost_measured; /* auto: bpfc_calib__hit_cost() at the first tstart, 0 not yet */
+	char hit_cost_msg[160];	    /* auto: why it could not be measured ("" if it was) */
 	uint32_t trace_timeout; /* seconds a run may last */
 	struct guard guard;
 

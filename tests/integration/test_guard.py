@@ -83,6 +83,10 @@ def test_guard_detaches_hot_tracepoint_and_enable_reattaches():
         assert re.search(r"^  tracepoint 2 at 0x[0-9a-f]+: enabled, installed", mon, re.M), mon
         assert re.search(r"^    \d hits/s, ~0% of the target's CPU \(budget: 20000 hits/s, "
                          r"40%\)$", mon, re.M), mon
+        # hit-cost auto: one hit measured on this kernel at tstart (a trap: 0.1-1000 us).
+        m = re.search(r"^hit-cost: auto, (\d+) ns per hit, .* \(measured on this kernel\)$",
+                      mon, re.M)
+        assert m and 100 <= int(m.group(1)) <= 1_000_000, mon
 
         # The target's own work recovers; the other tracepoint keeps collecting.
         recovered = work_rate(t)
@@ -241,4 +245,4 @@ def test_bad_budgets_refused():
         assert "max-hit-rate: 5000 hits/s per tracepoint" in show, show
         assert "max-overhead: off" in show, show
         assert "trace-timeout: 90m" in show, show
-        assert "hit-cost: 20000 ns per hit" in show, show
+        assert "hit-cost: auto, measured at the first tstart (20000 ns until then)" in show, show
