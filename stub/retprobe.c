@@ -401,6 +401,26 @@ void retprobe__put(struct tp *tp)
 	free(r);
 }
 
+/*
+ * The return values as a scope (malloc'd; its types stay r's, so free() it,
+ * never dw_scope__free()): each value a parameter located in its registers
+ * at the ret, for the condition compiler and deep collection's planner.
+ */
+static struct dw_scope *vals_scope(const struct tp_ret *r)
+{
+	struct dw_scope *s = malloc(sizeof(*s));
+	size_t i;
+
+	if (!s)
+		return NULL;
+	*s = r->df.s;
+	s->nvars = r->nvals;
+	memcpy(s->vars, r->vals, r->nvals * sizeof(r->vals[0]));
+	for (i = 0; i < s->nvars; i++)
+		s->vars[i].param = true;
+	return s;
+}
+
 void retprobe__deep(struct trace *tr, struct tp *tp, struct bpfc_expr *out, size_t *n, size_t max)
 {
 	struct tp_ret *r = tp->ret;
@@ -408,16 +428,10 @@ void retprobe__deep(struct trace *tr, struct tp *tp, struct bpfc_expr *out, size
 	size_t i;
 
 	if (!r->planned && tr->deep_budget) {
-		/* The return values as a scope (registers at the ret), as deep.c plans parameters.
-		 */
-		vals = malloc(sizeof(*vals));
+		/* Planned as deep.c plans parameters. */
+		vals = vals_scope(r);
 		if (!vals)
 			return;
-		*vals = r->df.s;
-		vals->nvars = r->nvals;
-		memcpy(vals->vars, r->vals, r->nvals * sizeof(r->vals[0]));
-		for (i = 0; i < vals->nvars; i++)
-			vals->vars[i].param = true;
 		if (deep__plan(vals, tr->deep_budget, &r->plan))
 			deep__plan_free(&r->plan);
 		free(vals);
@@ -603,14 +617,11 @@ int retprobe__define(struct trace *tr, const char *const *words, size_t nwords, 
 		c_value(r);
 	if (cond_text[0]) {
 		/* The scope a condition sees: the return values, in registers at the ret. */
-		vals = malloc(sizeof(*vals));
+		vals = vals_scope(r);
 		if (!vals) {
 			err = -ENOMEM;
 			goto cleanup;
 		}
-		*vals = r->df.s;
-		vals->nvars = r->nvals;
-		memcpy(vals->vars, r->vals, r->nvals * sizeof(r->vals[0]));
 		err = mt__cond(tr, vals, cond_text, &cond, &condlen, msg, mlen);
 		if (err)
 			goto cleanup;
