@@ -1457,8 +1457,15 @@ static int load_one(struct env *env, const unsigned char *code, size_t n, bool c
 	r = bpfc_prog__build(&s, bpfc_ring__map_fd(env->ring), env->counters, &prog);
 	if (r) {
 		snprintf(msg, mlen, "build: %s", prog.msg);
-		/* Refusals of the compiler proper are fine: variables it cannot map. */
-		r = strstr(prog.msg, "assigns the builtin") || strstr(prog.msg, "is not defined")
+		/*
+		 * Refusals of the compiler proper are fine: variables it cannot map,
+		 * and a program whose blocks (each within the validator's bounds)
+		 * add up past one ring buffer record, which only the whole
+		 * tracepoint's spec can tell (-E2BIG, said in one line).
+		 */
+		r = strstr(prog.msg, "assigns the builtin") || strstr(prog.msg, "is not defined") ||
+				    (r == -E2BIG &&
+				     strstr(prog.msg, "the most one BPF ring buffer record holds"))
 			    ? 1
 			    : r;
 		goto cleanup;
