@@ -5,8 +5,9 @@ typed by DWARF, exactly as the user reads them; and the same for a C
 service from GDB.  Thread states are sampled throughout (attached())."""
 
 import re
+import time
 
-from harness import attached, gdb_pipe, lldb_batch, needs_bpf
+from harness import GdbMI, attached, gdb_pipe, lldb_batch, needs_bpf
 from harness import gdb_connect as connect
 
 MON = "process plugin packet monitor"
@@ -147,3 +148,37 @@ def test_lldb_go_server_return_string_and_handler_path():
         assert re.search(r'^r\.URL\.Path = "/greet"$', dumps, re.M), dumps
         assert re.search(r'^r\.Method = "GET"$', dumps, re.M), dumps
         assert urllib.request.urlopen(url, timeout=2).read() == b"hello, lldb\n"
+
+
+@needs_bpf
+def test_mi_monitor_trace_as_an_ide_sends_it():
+    """GDB/MI, as an IDE's debug console sends it (`-exec monitor ...` in
+    cppdbg becomes -interpreter-exec console): a tracepoint by name with a
+    condition, a return tracepoint, tstart/tstop, tframes and tdump; every
+    command ^done, the text in the console stream."""
+    with attached("cvalues-O2") as (t, stub), GdbMI(file=t.path) as mi:
+        r = mi.cmd(f"-target-select remote {stub.addr}", timeout=60)
+        assert r.cls == "connected", r.line
+
+        def mon(line):
+            r = mi.cmd(f'-interpreter-exec console "monitor {line}"')
+            assert r.cls == "done", str(r)
+            return r.console()
+
+        assert "tracepoint 1 at 0x" in mon("trace process if n > 0 collect name, it->label")
+        assert "tracepoint 2: return of process" in mon("trace -return process")
+        assert "trace started: 2 tracepoints" in mon("tstart")
+        time.sleep(0.3)
+        n = int(re.search(r"trace stopped: (\d+) frames", mon("tstop")).group(1))
+        assert n >= 4, n
+        lines_ = [x for x in mon(f"tframes 0 {n}").splitlines() if "  tp " in x]
+        assert len(lines_) == n, lines_
+        names = {"alpha": "first", "beta": "second", "gamma": "heap-third"}
+        for x in lines_:
+            m = re.search(r'tp 1  process: name="(alpha|beta|gamma)", '
+                          r'it->label="(first|second|heap-third)"$', x)
+            assert m is None or names[m.group(1)] == m.group(2), x
+            assert m or re.search(r"tp 2  process\(\) -> rax=\d+  latency ", x), x
+        d = mon("tdump 0") + mon("tdump 1")
+        assert re.search(r'^name = "(alpha|beta|gamma)"$', d, re.M), d
+        assert re.search(r"^rax = \d+$", d, re.M) and "latency = " in d, d
