@@ -382,7 +382,14 @@ def test_gdb_continue_and_interrupt():
         out = g.cmd("continue &")
         assert "Continuing." in out, out
         g.cmd("interrupt")
-        assert gdb_int(g.cmd("print counter")) >= b
+        # `interrupt` returns before GDB has taken the stop (it arrives as an
+        # asynchronous SIGINT stop); until then GDB refuses commands itself.
+        def printed():
+            out = g.cmd("print counter")
+            return None if "while the target is running" in out else out
+
+        out = wait_until(printed, 10, what="GDB to take the stop after interrupt")
+        assert gdb_int(out) >= b
         assert len(thread_lines(g.cmd("info threads"))) == 3
         out = g.cmd("detach")
         assert "detached" in out.lower(), out
