@@ -215,17 +215,6 @@ static int mon_set(struct sess *s, const struct rsp_mon_line *l, size_t arg, cha
 
 /* ---- status ------------------------------------------------------------- */
 
-static const char *const run_state[] = {
-	[TR_NOT_RUN] = "not run",
-	[TR_RUNNING] = "running",
-	[TR_STOP_USER] = "stopped by tstop",
-	[TR_STOP_FULL] = "stopped: trace buffer full",
-	[TR_STOP_PASS] = "stopped: pass count reached",
-	[TR_STOP_ERROR] = "stopped by an error",
-	[TR_STOP_DISCONNECTED] = "stopped: client disconnected",
-	[TR_STOP_EXPIRED] = "stopped: trace-timeout reached",
-};
-
 static int mon_status(struct sess *s, const struct rsp_mon_line *l, size_t arg, char *msg,
 		      size_t mlen)
 {
@@ -247,7 +236,7 @@ static int mon_status(struct sess *s, const struct rsp_mon_line *l, size_t arg, 
 		      s->tgt->pid, exe, s->tgt->launched ? "launched" : "attached", n,
 		      tgt__alive(s->tgt) ? "running, never stopped" : "exited",
 		      s->lldb ? "LLDB" : "GDB", s->nonstop ? "non-stop" : "all-stop",
-		      s->multiprocess ? "multiprocess" : "plain", run_state[tr->state],
+		      s->multiprocess ? "multiprocess" : "plain", tr__state_name(tr->state),
 		      tr->stop_msg[0] ? ": " : "", tr->stop_msg, tf_store__count(&tr->store),
 		      tr->store.size, tr->circular ? "circular" : "linear",
 		      tf_store__free(&tr->store));
@@ -413,7 +402,7 @@ static int mon_tstop(struct sess *s, const struct rsp_mon_line *l, size_t arg, c
 	if (!tr__running(s->tr)) {
 		/* It ended by itself (target exited, buffer full, guard, timeout...). */
 		sess__console(s, "trace stopped: %zu frames (it had already %s%s%s)\n",
-			      tf_store__count(&s->tr->store), run_state[s->tr->state],
+			      tf_store__count(&s->tr->store), tr__state_name(s->tr->state),
 			      s->tr->stop_msg[0] ? ": " : "", s->tr->stop_msg);
 		return 0;
 	}

@@ -825,23 +825,13 @@ int mt__delete(struct trace *tr, const char *what, struct rsp_buf *out, char *ms
 	return rsp_buf__printf(out, "deleted tracepoint %llu\n", (unsigned long long)num);
 }
 
-static const char *const run_words[] = {
-	[TR_NOT_RUN] = "not started",
-	[TR_RUNNING] = "running",
-	[TR_STOP_USER] = "stopped (tstop)",
-	[TR_STOP_FULL] = "stopped: the trace buffer is full",
-	[TR_STOP_PASS] = "stopped: a pass count was reached",
-	[TR_STOP_ERROR] = "stopped by an error",
-	[TR_STOP_DISCONNECTED] = "stopped: the client disconnected",
-};
-
 int mt__status(struct trace *tr, struct rsp_buf *out)
 {
 	size_t i;
 
 	tr__poll(tr);
 	rsp_buf__printf(out, "trace %s%s%s; %zu frames, %zu of %zu buffer bytes free\n",
-			run_words[tr->state], tr->stop_msg[0] ? ": " : "", tr->stop_msg,
+			tr__state_name(tr->state), tr->stop_msg[0] ? ": " : "", tr->stop_msg,
 			tf_store__count(&tr->store), tf_store__free(&tr->store), tr->store.size);
 	if (!tr->ntps)
 		rsp_buf__puts(out, "no tracepoints\n");

@@ -219,6 +219,24 @@ struct tp_tsv *tr__find_tsv(struct trace *tr, uint32_t num)
 	return NULL;
 }
 
+static const char *const state_names[] = {
+	[TR_NOT_RUN] = "not run",
+	[TR_RUNNING] = "running",
+	[TR_STOP_USER] = "stopped by tstop",
+	[TR_STOP_FULL] = "stopped: trace buffer full",
+	[TR_STOP_PASS] = "stopped: pass count reached",
+	[TR_STOP_ERROR] = "stopped by an error",
+	[TR_STOP_DISCONNECTED] = "stopped: client disconnected",
+	[TR_STOP_EXPIRED] = "stopped: trace-timeout reached",
+};
+
+const char *tr__state_name(enum tr_stop state)
+{
+	if ((size_t)state >= sizeof(state_names) / sizeof(state_names[0]) || !state_names[state])
+		return "in an unknown state";
+	return state_names[state];
+}
+
 bool tr__running(const struct trace *tr)
 {
 	return tr->state == TR_RUNNING;

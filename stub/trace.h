@@ -227,6 +227,8 @@ int tr__stop(struct trace *tr, enum tr_stop why, uint32_t tp, const char *msg);
 /* Drain the ring buffer into the store and check stop conditions. */
 int tr__poll(struct trace *tr);
 bool tr__running(const struct trace *tr);
+/* The run's state in words ("running", "stopped by tstop", ...), for monitor output. */
+const char *tr__state_name(enum tr_stop state);
 
 /* Replies. */
 int tr__status(struct trace *tr, struct rsp_buf *r);

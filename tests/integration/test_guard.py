@@ -157,6 +157,10 @@ def test_trace_timeout_ends_run():
         mon = g.cmd("monitor status")
         assert re.search(r"^tracing: stopped: trace-timeout reached: bpfstub: trace-timeout: "
                          r"the run ended by itself after 2s;", mon, re.M), mon
+        # monitor tstatus (LLDB's view) says the same, from the same table.
+        out = g.cmd("monitor tstatus")
+        assert re.search(r"^trace stopped: trace-timeout reached: bpfstub: trace-timeout: the "
+                         r"run ended by itself after 2s; \d+ frames", out, re.M), out
         # Set from GDB: a 1-minute timeout leaves a short run alone.
         assert "trace-timeout: 1m" in g.cmd("monitor set trace-timeout 60s")
         tstart(g)
