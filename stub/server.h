@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 struct tgt;
+struct audit;
 
 enum srv_kind {
 	SRV_TCP,
@@ -32,6 +33,7 @@ struct srv_opts {
 		uint32_t value;
 	} settings[8];
 	size_t nsettings;
+	struct audit *audit; /* audit events (stub/audit.h); NULL logs nothing */
 };
 
 /* Parse COMM ("[HOST]:PORT", "unix:PATH", "-", "stdio"); 0 or -EINVAL. */
