@@ -21,7 +21,7 @@ ifneq ($(SAN),)
 CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS  += -fsanitize=address,undefined
 endif
-LDLIBS   += $(shell pkg-config --libs libbpf libdw libelf capstone 2>/dev/null || echo -lbpf -ldw -lelf -lcapstone) -lz
+LDLIBS   += $(shell pkg-config --libs libbpf libdw libelf capstone 2>/dev/null || echo -lbpf -ldw -lelf -lcapstone) -lz -pthread
 
 RSP_SRCS  := $(wildcard rsp/*.c)
 STUB_SRCS := $(filter-out stub/main.c,$(wildcard stub/*.c))
@@ -62,7 +62,7 @@ unit: $(UNIT_BINS)
 # compiler with its emitter and record walker (no libbpf), and the SDT note
 # parser.
 FUZZ_BPF_SRCS  := $(wildcard bpf/agentx*.c) bpf/ax.c bpf/ax_check.c bpf/emit.c bpf/record.c
-FUZZ_STUB_SRCS := stub/sdt_note.c
+FUZZ_STUB_SRCS := stub/sdt_note.c stub/peer.c
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(RSP_SRCS) $(FUZZ_BPF_SRCS) $(FUZZ_STUB_SRCS)
 	@mkdir -p $(dir $@)
 	$(CLANG) -g -O1 -std=gnu11 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined \

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "monitor.h"
+#include "peer.h"
 #include "server.h"
 #include "target.h"
 
@@ -38,13 +39,24 @@ static void usage(FILE *f)
 		   "\n"
 		   "COMM is where to listen:\n"
 		   "  [HOST]:PORT   TCP (HOST defaults to 127.0.0.1; PORT 0 picks a free port).\n"
-		   "                A non-loopback HOST must be named and is warned about:\n"
-		   "                the protocol has no authentication.\n"
-		   "  unix:PATH     a Unix socket, mode 0600\n"
+		   "                HOST must be a loopback address unless --allow-remote.\n"
+		   "  unix:PATH     a Unix socket, mode 0600 (wider with --allow-user/-group)\n"
 		   "  - | stdio     stdin/stdout, for: target remote | bpfstub - --attach PID\n"
+		   "                (remotely: target remote | ssh HOST sudo bpfstub - ...)\n"
+		   "\n"
+		   "Who may connect: root, a process with CAP_SYS_PTRACE (unix sockets), the\n"
+		   "user who owns the target (if it is dumpable), and the users and groups\n"
+		   "given below; anyone else gets an error.  See docs/SECURITY.md.\n"
 		   "\n"
 		   "Options:\n"
 		   "  --attach PID  serve the running process PID\n"
+		   "  --allow-user USER|UID\n"
+		   "                also serve this user (repeatable)\n"
+		   "  --allow-group GROUP|GID\n"
+		   "                also serve members of this group (repeatable)\n"
+		   "  --allow-remote\n"
+		   "                allow a non-loopback HOST: anyone who reaches the port\n"
+		   "                can read the target's memory (prefer ssh)\n"
 		   "  --once        exit when the first client leaves (a disconnected trace\n"
 		   "                that is still running keeps bpfstub up until it stops)\n"
 		   "  --save-dir DIR\n"
@@ -73,19 +85,12 @@ static void usage(FILE *f)
 		   "3 cannot listen (address in use).\n");
 }
 
-/* Effective capabilities of this process, from /proc/self/status. */
+/* Effective capabilities of this process (all of them when unknown). */
 static unsigned long long cap_eff(void)
 {
-	unsigned long long caps = 0;
-	char line[256];
-	FILE *f = fopen("/proc/self/status", "r");
+	uint64_t caps = ~0ull;
 
-	if (!f)
-		return ~0ull;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "CapEff: %llx", &caps) == 1)
-			break;
-	fclose(f);
+	peer__cap_eff(0, &caps);
 	return caps;
 }
 
@@ -143,6 +148,28 @@ static int add_setting(struct srv_opts *o, const struct option *longopts, int c,
 	return 0;
 }
 
+/* --allow-user / --allow-group: a name or a number; an unknown name is an error. */
+static int add_allowed(struct peer_rules *r, int c, const char *arg)
+{
+	bool user = c == 'U';
+	size_t *n = user ? &r->nusers : &r->ngroups;
+	int err;
+
+	if (*n == PEER_MAX_ALLOWED) {
+		fprintf(stderr, "bpfstub: at most %d --allow-%s options\n", PEER_MAX_ALLOWED,
+			user ? "user" : "group");
+		return -E2BIG;
+	}
+	err = user ? peer__parse_user(arg, &r->users[*n]) : peer__parse_group(arg, &r->groups[*n]);
+	if (err) {
+		fprintf(stderr, "bpfstub: --allow-%s %s: no such %s\n", user ? "user" : "group",
+			arg, user ? "user" : "group");
+		return err;
+	}
+	(*n)++;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -157,6 +184,9 @@ int main(int argc, char **argv)
 		{"max-overhead", required_argument, NULL, 'O'},
 		{"hit-cost", required_argument, NULL, 'C'},
 		{"trace-timeout", required_argument, NULL, 'T'},
+		{"allow-user", required_argument, NULL, 'U'},
+		{"allow-group", required_argument, NULL, 'G'},
+		{"allow-remote", no_argument, NULL, 'r'},
 		{NULL, 0, NULL, 0},
 	};
 	static char save_dir[4096];
@@ -203,6 +233,14 @@ int main(int argc, char **argv)
 		case 'T':
 			if (add_setting(&o, longopts, c, optarg))
 				return EXIT_USAGE;
+			break;
+		case 'U':
+		case 'G':
+			if (add_allowed(&o.peers, c, optarg))
+				return EXIT_USAGE;
+			break;
+		case 'r':
+			o.peers.allow_remote = true;
 			break;
 		default:
 			usage(stderr);

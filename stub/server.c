@@ -10,6 +10,13 @@
  * are written back in order.  A second client that connects while one is
  * served gets an error reply and is closed, and the first carries on.
  *
+ * Every connection is admitted first (admit_client): who the peer is
+ * (stub/peer.c) and whether they may debug the target are decided before
+ * a single packet is answered.  A refused peer gets one E. reply, as the
+ * answer to its first packet so that GDB and LLDB print it, from a short
+ * detached thread that owns nothing but that socket: a peer that never
+ * sends cannot hold up the client being served.
+ *
  * The loop owns the only blocking I/O in bpfstub.  Writes are bounded by a
  * send timeout, so a client that stops reading cannot wedge the stub.
  */
@@ -20,7 +27,9 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +39,7 @@
 #include <unistd.h>
 
 #include "rsp/framer.h"
+#include "audit.h"
 #include "monitor.h"
 #include "server.h"
 #include "session.h"
@@ -38,9 +48,11 @@
 #include "trace.h"
 #include "tracefile.h"
 
-#define SRV_TICK_MS	  200
-#define SRV_TRACE_TICK_MS 50 /* ring buffer drain interval while tracing */
-#define SRV_READ_CHUNK	  65536
+#define SRV_TICK_MS	   200
+#define SRV_TRACE_TICK_MS  50 /* ring buffer drain interval while tracing */
+#define SRV_READ_CHUNK	   65536
+#define SRV_REFUSE_WAIT_MS 5000 /* for a refused peer's first packet */
+#define SRV_MAX_REFUSING   8	/* refusals in flight; more are just closed */
 
 static volatile sig_atomic_t srv_quit_signal;
 
@@ -90,15 +102,6 @@ int srv_parse_comm(const char *comm, struct srv_opts *o)
 	return 0;
 }
 
-static bool is_loopback(const struct sockaddr *sa)
-{
-	if (sa->sa_family == AF_INET)
-		return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
-	if (sa->sa_family == AF_INET6)
-		return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)sa)->sin6_addr);
-	return true;
-}
-
 static int listen_tcp(const struct srv_opts *o, char *where, size_t wlen)
 {
 	struct addrinfo hints = {0}, *ai = NULL;
@@ -115,11 +118,21 @@ static int listen_tcp(const struct srv_opts *o, char *where, size_t wlen)
 		fprintf(stderr, "bpfstub: cannot resolve '%s': %s\n", o->host, gai_strerror(err));
 		return -EINVAL;
 	}
-	if (!is_loopback(ai->ai_addr))
+	if (!peer__is_loopback(ai->ai_addr) && !o->peers.allow_remote) {
 		fprintf(stderr,
-			"bpfstub: warning: listening on %s, which is not loopback; the "
-			"remote protocol has no authentication, anyone who can reach this "
-			"port can read the target's memory\n",
+			"bpfstub: %s is not a loopback address: anyone who can reach it could "
+			"read the target's memory; listen on 127.0.0.1 or ::1 and use ssh (see "
+			"docs/SECURITY.md), or give --allow-remote\n",
+			o->host);
+		err = -EACCES;
+		goto cleanup;
+	}
+	if (!peer__is_loopback(ai->ai_addr))
+		fprintf(stderr,
+			"bpfstub: warning: listening on %s, which is not loopback "
+			"(--allow-remote): "
+			"the remote protocol has no authentication, anyone who can reach this "
+			"port can read the target's memory and trace it\n",
 			o->host);
 	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
@@ -153,11 +166,30 @@ cleanup:
 	return err ? err : fd;
 }
 
+/*
+ * The socket file is 0600 (root's, so only root connects) unless
+ * --allow-user/--allow-group name someone else: one group alone makes it
+ * 0660 and that group's, anything else 0666.  The file's mode only decides
+ * who reaches connect(); peer__check still decides every connection.
+ */
+static int unix_mode(const struct srv_opts *o, gid_t *group)
+{
+	const struct peer_rules *r = &o->peers;
+
+	*group = (gid_t)-1;
+	if (!r->nusers && r->ngroups == 1) {
+		*group = r->groups[0];
+		return 0660;
+	}
+	return r->nusers || r->ngroups ? 0666 : 0600;
+}
+
 static int listen_unix(const struct srv_opts *o, char *where, size_t wlen)
 {
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 	mode_t old;
-	int fd, err = 0;
+	gid_t group;
+	int fd, err = 0, mode = unix_mode(o, &group);
 
 	strcpy(sun.sun_path, o->path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -167,7 +199,9 @@ static int listen_unix(const struct srv_opts *o, char *where, size_t wlen)
 	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)))
 		err = -errno;
 	umask(old);
-	if (!err && chmod(o->path, 0600))
+	if (!err && group != (gid_t)-1 && chown(o->path, (uid_t)-1, group))
+		err = -errno;
+	if (!err && chmod(o->path, (mode_t)mode))
 		err = -errno;
 	if (!err && listen(fd, 4))
 		err = -errno;
@@ -212,25 +246,6 @@ static int write_all(int fd, const char *p, size_t len)
 	return 0;
 }
 
-/* A second client while one is served: an error reply, then closed. */
-static void refuse_client(int lfd)
-{
-	static const char msg[] = "E.bpfstub is already serving a client; one client at a time";
-	struct rsp_buf b;
-	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-
-	if (fd < 0)
-		return;
-	rsp_buf__init(&b);
-	rsp_buf__putc(&b, '+');
-	rsp_frame__encode(&b, '$', msg, sizeof(msg) - 1);
-	if (!b.oom)
-		(void)!write(fd, b.data, b.len);
-	rsp_buf__free(&b);
-	close(fd);
-	fprintf(stderr, "bpfstub: refused a second client: one client at a time\n");
-}
-
 /*
  * After D or k the client closes its end; wait briefly for that instead of
  * closing first, so unread bytes do not turn our close into a reset.
@@ -244,6 +259,171 @@ static void drain_client(int fd, char *buf)
 	while (rounds-- && poll(&p, 1, SRV_TICK_MS) > 0)
 		if (read(fd, buf, SRV_READ_CHUNK) <= 0)
 			break;
+}
+
+static void set_timeouts(int fd)
+{
+	struct timeval tv = {.tv_sec = 10};
+	int one = 1;
+
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+/* A refused peer, answered by a thread of its own. */
+struct refusal {
+	int fd;
+	char msg[600];
+};
+
+static atomic_int srv_refusing;
+
+/* Wait, bounded, until the peer's first packet is in, so the reply answers it. */
+static void await_first_packet(int fd, char *buf)
+{
+	struct rsp_framer fr;
+	struct rsp_event ev;
+	int rounds = SRV_REFUSE_WAIT_MS / SRV_TICK_MS;
+
+	if (rsp_framer__init(&fr, 4096))
+		return;
+	while (rounds--) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		size_t off = 0;
+		ssize_t n;
+
+		if (poll(&p, 1, SRV_TICK_MS) <= 0)
+			continue;
+		n = read(fd, buf, SRV_READ_CHUNK);
+		if (n <= 0)
+			break;
+		while (off < (size_t)n) {
+			off += rsp_framer__feed(&fr, buf + off, (size_t)n - off, &ev);
+			if (ev.type != RSP_EV_NONE && ev.type != RSP_EV_ACK &&
+			    ev.type != RSP_EV_NAK)
+				goto done;
+		}
+	}
+done:
+	rsp_framer__free(&fr);
+}
+
+static void *refusal_thread(void *arg)
+{
+	struct refusal *r = arg;
+	char *buf = malloc(SRV_READ_CHUNK);
+	struct rsp_buf b;
+
+	if (buf)
+		await_first_packet(r->fd, buf);
+	rsp_buf__init(&b);
+	rsp_buf__putc(&b, '+');
+	rsp_frame__encode(&b, '$', r->msg, strlen(r->msg));
+	if (!b.oom)
+		(void)write_all(r->fd, b.data, b.len);
+	rsp_buf__free(&b);
+	/*
+	 * Closed at once, no shutdown first and no waiting for the client's
+	 * next packet: LLDB 14 then waits forever for the answer to its next
+	 * packet.  The client sends nothing more before it has read the reply,
+	 * so the reset that its next packet meets cannot lose the reply.
+	 */
+	close(r->fd);
+	free(buf);
+	free(r);
+	atomic_fetch_sub(&srv_refusing, 1);
+	return NULL;
+}
+
+/*
+ * Answer fd's first packet with "E.<msg>" and close it, from a detached
+ * thread (signals blocked: they are the main loop's), so that a peer that
+ * sends nothing holds up nobody.  fd is the thread's, or closed here.
+ */
+static void refuse_peer(int fd, const char *msg)
+{
+	struct refusal *r = NULL;
+	sigset_t all, old;
+	pthread_attr_t attr;
+	pthread_t th;
+	int err = -EAGAIN;
+
+	if (atomic_fetch_add(&srv_refusing, 1) >= SRV_MAX_REFUSING)
+		goto cleanup;
+	err = -ENOMEM;
+	r = malloc(sizeof(*r));
+	if (!r)
+		goto cleanup;
+	r->fd = fd;
+	snprintf(r->msg, sizeof(r->msg), "E.%s", msg);
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	err = -pthread_create(&th, &attr, refusal_thread, r);
+	pthread_attr_destroy(&attr);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+cleanup:
+	if (err) {
+		atomic_fetch_sub(&srv_refusing, 1);
+		free(r);
+		close(fd);
+	}
+}
+
+/* Audit a connection and say on stderr what was decided. */
+static void log_peer(const struct srv_opts *o, const struct peer *p, bool accepted, const char *why)
+{
+	char uid[16] = "-";
+
+	if (p->uid_known)
+		snprintf(uid, sizeof(uid), "%u", p->uid);
+	audit__log(o->audit, "connect", "peer", p->addr, "uid", uid, "result",
+		   accepted ? "accepted" : "refused", "why", why, NULL);
+	if (!accepted)
+		fprintf(stderr, "%s\n", why);
+	else if (o->verbose)
+		fprintf(stderr, "bpfstub: client %s (uid %s) accepted: %s\n", p->addr, uid, why);
+}
+
+/*
+ * Before anything is answered: may fd's peer debug the target?  0 to
+ * serve it; -EACCES when it is refused (by peer__check, or with busy, as
+ * a second client), in which case fd is no longer the caller's.
+ */
+static int admit_client(const struct srv_opts *o, struct tgt *t, int fd, bool busy)
+{
+	static const char busy_msg[] = "bpfstub is already serving a client; one client at a time";
+	struct peer p;
+	char why[512];
+	int err;
+
+	err = peer__identify(fd, o->kind == SRV_UNIX, &p);
+	if (err)
+		snprintf(why, sizeof(why), "bpfstub: cannot tell who %s is (%s); refused",
+			 p.addr[0] ? p.addr : "the peer", strerror(-err));
+	else
+		err = peer__check(&o->peers, &p, t->pid, why, sizeof(why));
+	if (!err && busy) {
+		snprintf(why, sizeof(why), "%s", busy_msg);
+		err = -EBUSY;
+	}
+	log_peer(o, &p, !err, why);
+	if (!err)
+		return 0;
+	refuse_peer(fd, why);
+	return -EACCES;
+}
+
+/* A second client while one is served: checked, then an error reply and closed. */
+static void refuse_client(const struct srv_opts *o, struct tgt *t, int lfd)
+{
+	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	set_timeouts(fd);
+	admit_client(o, t, fd, true);
 }
 
 enum client_end {
@@ -351,7 +531,7 @@ static enum client_end serve_client(const struct srv_opts *o, struct tgt *t, str
 		 */
 		if (n > 0 && lfd >= 0 && (p[1].revents & POLLIN) &&
 		    !(p[0].revents & (POLLIN | POLLHUP | POLLERR)))
-			refuse_client(lfd);
+			refuse_client(o, t, lfd);
 		if (n > 0 && (p[0].revents & (POLLIN | POLLHUP | POLLERR))) {
 			got = read(rfd, buf, SRV_READ_CHUNK);
 			if (got < 0 && errno == EINTR)
@@ -380,15 +560,6 @@ static enum client_end serve_client(const struct srv_opts *o, struct tgt *t, str
 	sess__fini(&s);
 	free(buf);
 	return end;
-}
-
-static void set_timeouts(int fd)
-{
-	struct timeval tv = {.tv_sec = 10};
-	int one = 1;
-
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }
 
 /* --save-on-exit: keep the frames in a trace file before leaving. */
@@ -426,6 +597,10 @@ int srv_run(const struct srv_opts *o, struct tgt *t)
 	for (i = 0; i < o->nsettings; i++)
 		mon__store_setting(&tr, o->settings[i].name, o->settings[i].value);
 	if (o->kind == SRV_STDIO) {
+		struct peer p = {.kind = PEER_STDIO, .uid_known = true, .uid = getuid()};
+
+		strcpy(p.addr, "stdio");
+		log_peer(o, &p, true, "stdio (bpfstub's own user)");
 		fprintf(stderr, "bpfstub: serving pid %d on stdin/stdout\n", t->pid);
 		serve_client(o, t, &tr, STDIN_FILENO, STDOUT_FILENO, -1);
 		save_on_exit(o, &tr);
@@ -436,7 +611,7 @@ int srv_run(const struct srv_opts *o, struct tgt *t)
 				 : listen_unix(o, where, sizeof(where));
 	if (lfd < 0) {
 		tr__fini(&tr);
-		return 3;
+		return lfd == -EACCES ? 2 : 3;
 	}
 	print_connect_lines(o, where, t->pid);
 
@@ -456,6 +631,8 @@ int srv_run(const struct srv_opts *o, struct tgt *t)
 		if (cfd < 0)
 			continue;
 		set_timeouts(cfd);
+		if (admit_client(o, t, cfd, false))
+			continue;
 		if (o->verbose)
 			fprintf(stderr, "bpfstub: client connected\n");
 		end = serve_client(o, t, &tr, cfd, cfd, lfd);

@@ -8,6 +8,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "peer.h"
+
 struct tgt;
 struct audit;
 
@@ -33,7 +35,8 @@ struct srv_opts {
 		uint32_t value;
 	} settings[8];
 	size_t nsettings;
-	struct audit *audit; /* audit events (stub/audit.h); NULL logs nothing */
+	struct audit *audit;	 /* audit events (stub/audit.h); NULL logs nothing */
+	struct peer_rules peers; /* who may connect besides root and the owner */
 };
 
 /* Parse COMM ("[HOST]:PORT", "unix:PATH", "-", "stdio"); 0 or -EINVAL. */
@@ -41,7 +44,9 @@ int srv_parse_comm(const char *comm, struct srv_opts *o);
 /*
  * Listen as o says, print where and how to connect, then serve clients one
  * at a time until --once's client leaves, the target exits or a signal
- * arrives.  Returns a process exit code.
+ * arrives.  Each connection is served only if peer__check allows its peer.
+ * Returns a process exit code (2 for a non-loopback address without
+ * --allow-remote).
  */
 int srv_run(const struct srv_opts *o, struct tgt *t);
 
