@@ -273,6 +273,7 @@ static void set_timeouts(int fd)
 /* A refused peer, answered by a thread of its own. */
 struct refusal {
 	int fd;
+	bool wait_ack; /* unix socket: take the client's '+' before closing */
 	char msg[600];
 };
 
@@ -313,6 +314,7 @@ static void *refusal_thread(void *arg)
 	struct refusal *r = arg;
 	char *buf = malloc(SRV_READ_CHUNK);
 	struct rsp_buf b;
+	char ack;
 
 	if (buf)
 		await_first_packet(r->fd, buf);
@@ -323,11 +325,16 @@ static void *refusal_thread(void *arg)
 		(void)write_all(r->fd, b.data, b.len);
 	rsp_buf__free(&b);
 	/*
-	 * Closed at once, no shutdown first and no waiting for the client's
-	 * next packet: LLDB 14 then waits forever for the answer to its next
-	 * packet.  The client sends nothing more before it has read the reply,
-	 * so the reset that its next packet meets cannot lose the reply.
+	 * Then closed with no shutdown first and no waiting for the client's
+	 * next packet: LLDB 14 waits forever for the answer to it.  The client
+	 * sends nothing but its '+' before it has read the reply, so the reset
+	 * its next packet meets over TCP cannot lose the reply.  On a unix
+	 * socket writing to a closed peer fails at once, and GDB would fail on
+	 * its '+' before printing the reply: that '+' is taken first.
 	 */
+	if (r->wait_ack &&
+	    poll(&(struct pollfd){.fd = r->fd, .events = POLLIN}, 1, SRV_TICK_MS * 5) > 0)
+		(void)!read(r->fd, &ack, 1);
 	close(r->fd);
 	free(buf);
 	free(r);
@@ -340,7 +347,7 @@ static void *refusal_thread(void *arg)
  * thread (signals blocked: they are the main loop's), so that a peer that
  * sends nothing holds up nobody.  fd is the thread's, or closed here.
  */
-static void refuse_peer(int fd, const char *msg)
+static void refuse_peer(int fd, bool wait_ack, const char *msg)
 {
 	struct refusal *r = NULL;
 	sigset_t all, old;
@@ -355,6 +362,7 @@ static void refuse_peer(int fd, const char *msg)
 	if (!r)
 		goto cleanup;
 	r->fd = fd;
+	r->wait_ack = wait_ack;
 	snprintf(r->msg, sizeof(r->msg), "E.%s", msg);
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -411,7 +419,7 @@ static int admit_client(const struct srv_opts *o, struct tgt *t, int fd, bool bu
 	log_peer(o, &p, !err, why);
 	if (!err)
 		return 0;
-	refuse_peer(fd, why);
+	refuse_peer(fd, o->kind == SRV_UNIX, why);
 	return -EACCES;
 }
 
