@@ -158,8 +158,10 @@ int peer__diag_parse(const void *buf, size_t len, const struct peer_diag_req *re
 			return 0;
 		}
 		step = NLMSG_ALIGN(h.nlmsg_len);
-		if (step >= len)
+		if (step >= len) {
+			len = 0;
 			break;
+		}
 		p += step;
 		len -= step;
 	}
