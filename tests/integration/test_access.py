@@ -69,8 +69,13 @@ def throwaway_user(groups=()):
             subprocess.run(["groupdel", name], capture_output=True)
 
 
-def as_user(pw, argv):
-    return ["setpriv", f"--reuid={pw.pw_uid}", f"--regid={pw.pw_gid}", "--init-groups",
+def as_user(pw, argv, caps=()):
+    """argv run as pw; caps (e.g. "sys_ptrace") kept as ambient capabilities."""
+    keep = []
+    if caps:
+        c = ",".join("+" + x for x in caps)
+        keep = [f"--inh-caps={c}", f"--ambient-caps={c}"]
+    return ["setpriv", f"--reuid={pw.pw_uid}", f"--regid={pw.pw_gid}", "--init-groups", *keep,
             "env", "HOME=/tmp", *argv]
 
 
@@ -102,11 +107,11 @@ except Exception as e:
 """
 
 
-def raw_client_as(pw, addr, mem):
+def raw_client_as(pw, addr, mem, caps=()):
     """(first reply, what happened to the second request) for a client run as pw."""
     # The system python: the test's own may live where pw cannot read.
     python = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
-    p = subprocess.run(as_user(pw, [python, "-c", RAW_CLIENT, LIB, addr, mem]),
+    p = subprocess.run(as_user(pw, [python, "-c", RAW_CLIENT, LIB, addr, mem], caps),
                        capture_output=True, text=True, timeout=30)
     reply = re.search(r"^REPLY (.*)$", p.stdout, re.M)
     assert reply, f"raw client as {pw.pw_name} got no reply:\n{p.stdout}\n{p.stderr}"
@@ -146,20 +151,24 @@ def assert_refused(stub, t, pw, addr):
         f"a refused client's packet was handled:\n{tail(err)}"
 
 
-def assert_served(t, pw, addr):
+def assert_served(t, pw, addr, caps=()):
     mem = f"m{t.addr_of('message'):x},c"
-    reply, second = raw_client_as(pw, addr, mem)
+    reply, second = raw_client_as(pw, addr, mem, caps)
     assert reply == hexstr("hello from c"), f"{pw.pw_name}: `{mem}` -> {reply!r}"
     assert second.startswith("SECOND T"), f"{pw.pw_name}: `?` -> {second}"
 
 
 @contextlib.contextmanager
-def user_target(pw, name="counter"):
-    """A target started as pw (setpriv execs it: the pid is the same)."""
+def user_target(pw, name="counter", real_only=False):
+    """A target started as pw (setpriv execs it: the pid is the same);
+    real_only: only its real uid and gid are pw's (as a set-uid-root program)."""
     t = Target(name)
     real = t.path
     t.path = "/usr/bin/setpriv"
-    t.args = [f"--reuid={pw.pw_uid}", f"--regid={pw.pw_gid}", "--init-groups", real]
+    if real_only:
+        t.args = [f"--ruid={pw.pw_uid}", f"--rgid={pw.pw_gid}", "--keep-groups", real]
+    else:
+        t.args = [f"--reuid={pw.pw_uid}", f"--regid={pw.pw_gid}", "--init-groups", real]
     try:
         t.start()
         t.path = real
@@ -226,6 +235,18 @@ def test_refused_unix_socket_widened_for_someone_else():
             assert_refused(stub, t, pw, sock)
 
 
+def test_cap_sys_ptrace_served_over_unix_socket():
+    """A unix-socket peer holding CAP_SYS_PTRACE is served (its CapEff read
+    through the SO_PEERCRED pid); without it the same user is refused."""
+    with throwaway_user() as other, throwaway_user() as pw, sock_dir() as d:
+        sock = os.path.join(d, "stub.sock")
+        with attached("counter", comm=f"unix:{sock}", options=["--allow-user", other.pw_name],
+                      verbose=False) as (t, stub):
+            assert_served(t, pw, sock, caps=["sys_ptrace"])
+            reply, _ = raw_client_as(pw, sock, f"m{t.addr_of('message'):x},c")
+            assert REFUSED.match(reply), reply
+
+
 def test_unix_socket_default_mode_0600():
     with sock_dir() as d:
         sock = os.path.join(d, "stub.sock")
@@ -259,6 +280,16 @@ def test_owner_is_served():
         m = REFUSED.match(reply)
         assert m and f"owned by uid {pw.pw_uid} ({pw.pw_name})" in reply, reply
         t.assert_running()
+
+
+def test_set_id_target_not_owned():
+    """A target whose real uid is the user's but effective and saved uids
+    are root's (as a set-uid-root program runs): the user may not debug it."""
+    with throwaway_user() as pw, user_target(pw, real_only=True) as t, \
+            Stub.attach(t.pid) as stub:
+        uids = open(f"/proc/{t.pid}/status").read().split("Uid:")[1].split()[:3]
+        assert uids == [str(pw.pw_uid), "0", "0"], uids
+        assert_refused(stub, t, pw, stub.addr)
 
 
 def test_root_is_served():
