@@ -23,7 +23,6 @@ import stat
 import subprocess
 import sys
 import tempfile
-import time
 
 from harness import (BPFSTUB, CLIENT_ENV, ROOT, Stub, Target, ThreadStateSampler, actions,
                      attached, gdb_pipe, gdb_tfind, gdb_tstart, gdb_wait_frames, hexstr,
