@@ -45,6 +45,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -52,6 +53,9 @@
 
 #define CAP_SYS_PTRACE_BIT   19
 #define PEER_DIAG_TIMEOUT_MS 2000
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD 77 /* Linux 6.5 */
+#endif
 
 /* ---- sock_diag: pure ---------------------------------------------------- */
 
@@ -183,6 +187,8 @@ bool peer__is_loopback(const struct sockaddr *sa)
 
 /* ---- sock_diag: the I/O ------------------------------------------------- */
 
+static bool unix_peer_has_ptrace_cap(int fd, const struct peer *p);
+
 /* The uid owning the TCP socket whose local end is src and remote end dst. */
 static int diag_uid(const struct sockaddr *src, const struct sockaddr *dst, uid_t *uid)
 {
@@ -272,6 +278,7 @@ int peer__identify(int fd, bool unix_sock, struct peer *p)
 		p->uid = cred.uid;
 		p->gid = cred.gid;
 		p->pid = cred.pid;
+		p->ptrace_cap = unix_peer_has_ptrace_cap(fd, p);
 		snprintf(p->addr, sizeof(p->addr), "unix pid %d", cred.pid);
 		return 0;
 	}
@@ -352,17 +359,32 @@ static bool same_userns(pid_t pid)
 	       a.st_ino == b.st_ino;
 }
 
-/* A unix-socket peer's process holds CAP_SYS_PTRACE (and is still that peer). */
-static bool peer_has_ptrace_cap(const struct peer *p)
+/*
+ * The process that connected on fd holds CAP_SYS_PTRACE.  Its status is
+ * read by the SO_PEERCRED pid; a pidfd of the peer (SO_PEERPIDFD, Linux
+ * 6.5) then proves that pid was not recycled meanwhile (the peer is still
+ * alive), and without one its euid must at least still be the peer's.
+ */
+static bool unix_peer_has_ptrace_cap(int fd, const struct peer *p)
 {
 	struct proc_ids ids;
+	socklen_t len = sizeof(int);
+	int pidfd = -1;
+	bool ok = false;
 
-	if (p->kind != PEER_UNIX || p->pid <= 0 || read_status(p->pid, &ids))
+	if (p->pid <= 0)
 		return false;
-	/* A recycled pid would most likely belong to someone else. */
-	if (ids.uid[1] != p->uid || !same_userns(p->pid))
-		return false;
-	return ids.cap_eff & (1ull << CAP_SYS_PTRACE_BIT);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len))
+		pidfd = -1;
+	if (read_status(p->pid, &ids) || ids.uid[1] != p->uid || !same_userns(p->pid))
+		goto cleanup;
+	if (pidfd >= 0 && syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0))
+		goto cleanup;
+	ok = ids.cap_eff & (1ull << CAP_SYS_PTRACE_BIT);
+cleanup:
+	if (pidfd >= 0)
+		close(pidfd);
+	return ok;
 }
 
 static bool in_group(const struct peer *p, gid_t gid)
@@ -430,7 +452,7 @@ int peer__check(const struct peer_rules *r, const struct peer *p, pid_t pid, cha
 		snprintf(why, len, "root");
 		return 0;
 	}
-	if (peer_has_ptrace_cap(p)) {
+	if (p->kind == PEER_UNIX && p->ptrace_cap) {
 		snprintf(why, len, "CAP_SYS_PTRACE");
 		return 0;
 	}

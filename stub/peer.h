@@ -39,7 +39,8 @@ struct peer {
 	uid_t uid;
 	bool gid_known; /* unix sockets only */
 	gid_t gid;
-	pid_t pid; /* unix sockets only, else 0 */
+	pid_t pid;	 /* unix sockets only, else 0 */
+	bool ptrace_cap; /* unix: that process held CAP_SYS_PTRACE in our user ns */
 };
 
 /* A sock_diag request for one TCP socket, as sent to NETLINK_SOCK_DIAG. */
