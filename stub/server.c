@@ -30,6 +30,8 @@
 #include <unistd.h>
 
 #include "rsp/framer.h"
+#include "audit.h"
+#include "audit_trace.h"
 #include "monitor.h"
 #include "server.h"
 #include "session.h"
@@ -379,6 +381,7 @@ static enum client_end serve_client(const struct srv_opts *o, struct tgt *t, str
 	rsp_framer__free(&fr);
 	sess__fini(&s);
 	free(buf);
+	audit__log(o->audit, "disconnect", NULL);
 	return end;
 }
 
@@ -399,7 +402,8 @@ static void save_on_exit(const struct srv_opts *o, struct trace *tr)
 	if (!o->save_on_exit)
 		return;
 	tr__stop(tr, TR_STOP_USER, 0, NULL);
-	if (tfile_save_path(tr, o->save_on_exit, msg, sizeof(msg)))
+	if (audit_tr__tsave(tr, "save-on-exit", o->save_on_exit,
+			    tfile_save_path(tr, o->save_on_exit, msg, sizeof(msg)), msg))
 		fprintf(stderr, "bpfstub: cannot save the trace to %s: %s\n", o->save_on_exit, msg);
 	else
 		fprintf(stderr, "bpfstub: saved %zu trace frames to %s\n",
@@ -423,6 +427,7 @@ int srv_run(const struct srv_opts *o, struct tgt *t)
 		fprintf(stderr, "bpfstub: out of memory\n");
 		return 1;
 	}
+	tr.audit = o->audit;
 	for (i = 0; i < o->nsettings; i++)
 		mon__store_setting(&tr, o->settings[i].name, o->settings[i].value);
 	if (o->kind == SRV_STDIO) {
