@@ -35,7 +35,8 @@
  * '\\', '"' and bytes that are not UTF-8 become \n, \t, \\, \", \xNN, and
  * a value with a space, '=' or '"' is quoted; in JSON, the escapes of RFC
  * 8259 (\" \\ \n \uXXXX) and U+FFFD for a byte that is not UTF-8, so each
- * line always parses.  A value is cut at AUDIT_VALUE_MAX bytes, marked.
+ * line always parses.  A value is cut at AUDIT_VALUE_MAX bytes, marked;
+ * a key whose value is empty (or NULL) is left out.
  * Nothing the target's memory holds is ever passed here: values are the
  * definitions (locations, expressions, GDB's action strings), settings,
  * names and counts.
@@ -418,8 +419,9 @@ void audit__log(struct audit *a, const char *event, ...)
 		if (!k)
 			break;
 		v = va_arg(ap, const char *);
-		if (!v)
-			v = "";
+		/* A key without a value is left out: "why" of an accepted connection. */
+		if (!v || !*v)
+			continue;
 		if (!strcmp(k, "peer"))
 			peer = v;
 		else if (!strcmp(k, "result"))

@@ -112,7 +112,8 @@ void audit_tr__qtdv(struct trace *tr, const struct rsp_qtdv *v)
 {
 	char n[24], init[24], *name;
 
-	if (!tr->audit)
+	/* The stub's own builtin variables, which GDB sends back: not a change. */
+	if (!tr->audit || v->builtin)
 		return;
 	name = unhex(&v->name);
 	snprintf(init, sizeof(init), "%" PRId64, v->value);
