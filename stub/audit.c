@@ -22,7 +22,9 @@
  *   start (before privileges are dropped), O_APPEND | O_NOFOLLOW, created
  *   0600; it must be a regular file.  Each event is one write() of a whole
  *   line, so lines of concurrent writers never interleave.  A write that
- *   fails is said once on stderr; serving goes on (syslog still has it).
+ *   fails is said once on stderr (again after one succeeds); serving goes
+ *   on, syslog still has the event.  A syslog line is cut at 8 KiB (the
+ *   usual daemons' limit); the file has each value up to its cap.
  *
  * Every event carries the target's pid and the number of the connection it
  * belongs to ("session", counted by the accepted "connect" events; 0 before
@@ -43,6 +45,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -57,14 +60,16 @@
 #include "rsp/buf.h"
 #include "audit.h"
 
-#define AUDIT_VALUE_MAX 4096
-#define AUDIT_TRUNCATED "...[truncated]"
-#define AUDIT_PEER_MAX	256
+#define AUDIT_VALUE_MAX	 4096
+#define AUDIT_TRUNCATED	 "...[truncated]"
+#define AUDIT_PEER_MAX	 256
+#define AUDIT_SYSLOG_MAX 8192 /* rsyslog's default line; journald's is larger */
 
 struct audit {
 	int fd;		   /* --audit FILE, or -1 */
 	char *path;	   /* for messages */
 	bool write_failed; /* said once on stderr */
+	bool partial;	   /* the file ends inside a line cut short */
 	pid_t pid;	   /* bpfstub's */
 	pid_t target;	   /* 0 until audit__set_target */
 	unsigned long session;
@@ -111,6 +116,8 @@ int audit__new(struct audit **out, const char *file, char *err, size_t errlen)
 			goto fail;
 		}
 		fcntl(a->fd, F_SETFL, O_APPEND);
+		/* Past RLIMIT_FSIZE a write fails (EFBIG), said once; it must not kill bpfstub. */
+		signal(SIGXFSZ, SIG_IGN);
 	}
 	openlog("bpfstub", LOG_PID | LOG_NDELAY, LOG_AUTHPRIV);
 	*out = a;
@@ -321,24 +328,40 @@ struct pair {
 	const char *k, *v;
 };
 
-static void write_file(struct audit *a, const char *line, size_t len)
+static ssize_t write_once(int fd, const char *p, size_t len)
 {
 	ssize_t n;
 
 	do
-		n = write(a->fd, line, len);
+		n = write(fd, p, len);
 	while (n < 0 && errno == EINTR);
+	return n;
+}
+
+static void write_file(struct audit *a, const char *line, size_t len)
+{
+	const char *why;
+	ssize_t n = -1;
+
+	/* A line cut short before is ended first, so the next ones still parse. */
+	if (a->partial && write_once(a->fd, "\n", 1) == 1)
+		a->partial = false;
+	if (!a->partial)
+		n = write_once(a->fd, line, len);
 	if (n == (ssize_t)len) {
 		a->write_failed = false;
 		return;
 	}
+	why = n < 0 ? strerror(errno) : "short write (file size limit or disk full?)";
+	if (n > 0 && write_once(a->fd, "\n", 1) != 1)
+		a->partial = true;
 	if (a->write_failed)
 		return;
 	a->write_failed = true;
 	fprintf(stderr,
 		"bpfstub: --audit %s: %s; audit events still go to syslog (said once until a "
 		"write succeeds)\n",
-		a->path, n < 0 ? strerror(errno) : "short write");
+		a->path, why);
 }
 
 /*
@@ -371,8 +394,17 @@ static void emit(struct audit *a, const char *event, const struct pair *kv, size
 		if (!strcmp(kv[i].k, "result") && !strcmp(kv[i].v, "refused"))
 			prio = LOG_AUTHPRIV | LOG_WARNING;
 	}
-	if (!s.oom && s.data)
+	if (!s.oom && s.data) {
+		if (s.len > AUDIT_SYSLOG_MAX) {
+			size_t at = AUDIT_SYSLOG_MAX - sizeof(AUDIT_TRUNCATED);
+
+			/* Not inside a character: back off continuation bytes. */
+			while (at && ((unsigned char)s.data[at] & 0xc0) == 0x80)
+				at--;
+			strcpy(s.data + at, AUDIT_TRUNCATED);
+		}
 		syslog(prio, "%s", s.data);
+	}
 	rsp_buf__free(&s);
 
 	if (a->fd < 0)

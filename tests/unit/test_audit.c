@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -309,10 +310,71 @@ out:
 	rmdir(dir);
 }
 
+/*
+ * A write that fails (RLIMIT_FSIZE: EFBIG, a line cut short) is said once on
+ * stderr, does not kill the process (SIGXFSZ ignored), and once writes work
+ * again the cut line is ended so that the next events parse.
+ */
+static void test_write_error(void)
+{
+	char dir[] = "/tmp/bpfstub-unit-audit-XXXXXX", path[256], epath[256], err[256] = "";
+	char v[200], *all, *line, *save = NULL, *last = NULL;
+	struct rlimit old, lim;
+	struct audit *a = NULL;
+	int saved, efd, i, bad = 0, good = 0, said = 0;
+
+	if (!mkdtemp(dir)) {
+		CHECK(!"mkdtemp");
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/a.jsonl", dir);
+	snprintf(epath, sizeof(epath), "%s/stderr", dir);
+	CHECK(audit__new(&a, path, err, sizeof(err)) == 0);
+	memset(v, 'v', sizeof(v) - 1);
+	v[sizeof(v) - 1] = '\0';
+	fflush(stderr);
+	saved = dup(2);
+	efd = open(epath, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	dup2(efd, 2);
+	getrlimit(RLIMIT_FSIZE, &old);
+	lim = old;
+	lim.rlim_cur = 500;
+	CHECK(setrlimit(RLIMIT_FSIZE, &lim) == 0);
+	for (i = 0; i < 5; i++)
+		audit__log(a, "tp_source", "text", v, NULL);
+	setrlimit(RLIMIT_FSIZE, &old);
+	audit__log(a, "tstop", "reason", "after", NULL);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	close(efd);
+	audit__free(a);
+
+	all = read_all(epath);
+	for (line = all; (line = strstr(line, "bpfstub: --audit ")); line++)
+		said++;
+	CHECKF(said == 1, "said %d times: %s", said, all);
+	CHECKF(strstr(all, "short write") || strstr(all, "File too large"), "%s", all);
+	all = read_all(path);
+	for (line = strtok_r(all, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (j_line(line, NULL, NULL, 0))
+			good++;
+		else
+			bad++;
+		last = line;
+	}
+	CHECKF(good == 2 && bad == 1, "%d lines parse, %d do not", good, bad);
+	CHECK(last && strstr(last, "\"reason\":\"after\""));
+	unlink(epath);
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	test_json_escaping();
 	test_syslog_escaping();
 	test_file_events();
+	test_write_error();
 	return check_summary("test_audit");
 }
