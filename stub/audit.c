@@ -141,6 +141,11 @@ void audit__free(struct audit *a)
 	closelog();
 }
 
+bool audit__client(const struct audit *a)
+{
+	return a && (a->connected || !a->session);
+}
+
 void audit__set_target(struct audit *a, pid_t pid)
 {
 	if (a)

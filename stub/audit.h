@@ -16,6 +16,7 @@
 #ifndef STUB_AUDIT_H
 #define STUB_AUDIT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -38,6 +39,11 @@ void audit__log(struct audit *a, const char *event, ...) __attribute__((sentinel
 
 /* The pid served, put in every event from now on (target_pid). */
 void audit__set_target(struct audit *a, pid_t pid);
+/*
+ * Is a client connected: between an accepted "connect" and "disconnect",
+ * or always when no connection is logged at all (stdio, no access control).
+ */
+bool audit__client(const struct audit *a);
 
 /*
  * How a value is written in each sink (for the unit test): a JSON string

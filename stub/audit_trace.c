@@ -149,7 +149,7 @@ int audit_tr__tsave(struct trace *tr, const char *via, const char *file, int err
 void audit_tr__started(struct trace *tr)
 {
 	struct rsp_buf nums;
-	char locs[24], size[24];
+	char locs[24], size[24], settings[200];
 	size_t i, n = 0;
 
 	if (!tr->audit)
@@ -169,19 +169,27 @@ void audit_tr__started(struct trace *tr)
 		if (first)
 			rsp_buf__printf(&nums, "%s%u", nums.len ? "," : "", tp->num);
 	}
+	/* The settings the run collects with (monitor set, --max-hit-rate...); 0 is off. */
+	snprintf(settings, sizeof(settings),
+		 "deep-collect=%u stack-window=%u max-hit-rate=%u max-overhead=%u hit-cost=%u "
+		 "trace-timeout=%us",
+		 tr->deep_budget, tr->stack_window, tr->max_hit_rate, tr->max_overhead,
+		 tr->hit_cost_ns, tr->trace_timeout);
 	audit__log(tr->audit, "tstart", "tracepoints", nums.data ? nums.data : "", "locations",
 		   U(locs, n), "buffer_size", tr->buf_size ? U(size, tr->buf_size) : "default",
 		   "circular", tr->circular ? "on" : "off", "disconnected_tracing",
-		   tr->disconnected_ok ? "on" : "off", NULL);
+		   tr->disconnected_ok ? "on" : "off", "settings", settings, NULL);
 	rsp_buf__free(&nums);
 }
 
 void audit_tr__stopped(struct trace *tr)
 {
+	/* tstop is the client's; at bpfstub's exit (a signal, --save-on-exit) it is not. */
+	bool client = tr->state == TR_STOP_USER && audit__client(tr->audit);
 	char frames[24], tp[24];
 
-	audit__log(tr->audit, "tstop", "by", tr->state == TR_STOP_USER ? "client" : "bpfstub",
-		   "reason", tr__state_name(tr->state), "tp",
+	audit__log(tr->audit, "tstop", "by", client ? "client" : "bpfstub", "reason",
+		   tr__state_name(tr->state), "tp",
 		   tr->state == TR_STOP_PASS ? U(tp, tr->stop_tp) : "", "why", tr->stop_msg,
 		   "frames", U(frames, tf_store__count(&tr->store)), NULL);
 }

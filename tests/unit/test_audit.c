@@ -238,16 +238,20 @@ static void test_file_events(void)
 	CHECK(audit__new(&a, path, err, sizeof(err)) == 0 && a);
 	CHECK(stat(path, &st) == 0 && (st.st_mode & 07777) == 0600);
 	audit__set_target(a, 4242);
+	CHECK(audit__client(a)); /* no connection logged yet: stdio, or no access control */
 	memset(big, 'y', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
 
 	audit__log(a, "tp_source", "text", "collect \"x\"\n\\ \x01 \xff\xfe end", NULL);
 	audit__log(a, "connect", "peer", "127.0.0.1:40122", "uid", "1001", "result", "accepted",
 		   "why", "", NULL);
+	CHECK(audit__client(a));
 	audit__log(a, "tp_define", "location", big, NULL);
 	audit__log(a, "tp_detached", "by", "bpfstub", "why", "guard", NULL);
 	audit__log(a, "connect", "peer", "10.0.0.9:5", "result", "refused", "why", "busy", NULL);
+	CHECK(audit__client(a)); /* the refused one does not end it */
 	audit__log(a, "disconnect", NULL);
+	CHECK(!audit__client(a));
 	audit__log(a, "tstop", "by", "bpfstub", NULL);
 	audit__log(NULL, "ignored", "k", "v", NULL);
 	audit__free(a);
