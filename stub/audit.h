@@ -16,7 +16,9 @@
 #ifndef STUB_AUDIT_H
 #define STUB_AUDIT_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 struct audit;
 
@@ -34,5 +36,22 @@ void audit__free(struct audit *a);
  * with a NULL key.
  */
 void audit__log(struct audit *a, const char *event, ...) __attribute__((sentinel));
+
+/* The pid served, put in every event from now on (target_pid). */
+void audit__set_target(struct audit *a, pid_t pid);
+/*
+ * Is a client connected: between an accepted "connect" and "disconnect",
+ * or always when no connection is logged at all (stdio, no access control).
+ */
+bool audit__client(const struct audit *a);
+
+/*
+ * How a value is written in each sink (for the unit test): a JSON string
+ * with its quotes, always valid UTF-8; a syslog value, quoted when it holds
+ * a space, '=' or '"', with no control character left.
+ */
+struct rsp_buf;
+void audit__json_string(struct rsp_buf *b, const char *v);
+void audit__syslog_value(struct rsp_buf *b, const char *v);
 
 #endif

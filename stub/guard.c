@@ -18,6 +18,7 @@
 #include "bpf/calib.h"
 #include "rsp/buf.h"
 #include "rsp/monitor.h"
+#include "audit_trace.h"
 #include "guard.h"
 #include "target.h"
 #include "trace.h"
@@ -145,6 +146,7 @@ static void trip(struct trace *tr, struct tp *tp)
 		 tp->num, (unsigned long long)tp->addr, over, tp->num);
 	tr__enable(tr, tp->num, tp->addr, false, msg, sizeof(msg));
 	g->tripped = true;
+	audit_tr__detached(tr, tp, g->why);
 	fprintf(stderr, "bpfstub: %s\n", g->why);
 }
 

@@ -21,6 +21,7 @@
 
 #include "rsp/parse.h"
 #include "rsp/trace.h"
+#include "audit_trace.h"
 #include "handlers.h"
 #include "regs.h"
 #include "session.h"
@@ -42,6 +43,7 @@ int hdl_qtinit(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 	if (len)
 		return 0;
 	s->frame = -1;
+	audit_tr__tinit(s->tr);
 	tr__clear(s->tr);
 	return rsp_buf__puts(r, "OK");
 }
@@ -70,6 +72,9 @@ int hdl_qtdp(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 		err = tr__define_actions(s->tr, acts, w,
 					 len - (size_t)(w - a) - (acts->more ? 1 : 0), msg,
 					 sizeof(msg));
+		if (!err)
+			audit_tr__qtdp_actions(s->tr, acts->num, acts->addr, w,
+					       len - (size_t)(w - a) - (acts->more ? 1 : 0));
 		free(acts);
 	} else {
 		struct rsp_qtdp_hdr h;
@@ -82,6 +87,8 @@ int hdl_qtdp(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 		if (err)
 			return reply_msg(r, err, "malformed QTDP");
 		err = tr__define(s->tr, &h, msg, sizeof(msg));
+		if (!err)
+			audit_tr__qtdp(s->tr, h.num, h.addr);
 	}
 	if (err)
 		return reply_msg(r, err, msg);
@@ -101,6 +108,7 @@ int hdl_qtdpsrc(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 	err = tr__define_src(s->tr, &src, msg, sizeof(msg));
 	if (err)
 		return reply_msg(r, err, msg);
+	audit_tr__qtdpsrc(s->tr, &src);
 	return rsp_buf__puts(r, "OK");
 }
 
@@ -117,6 +125,7 @@ int hdl_qtdv(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 	err = tr__define_tsv(s->tr, &v, msg, sizeof(msg));
 	if (err)
 		return reply_msg(r, err, msg);
+	audit_tr__qtdv(s->tr, &v);
 	return rsp_buf__puts(r, "OK");
 }
 
@@ -143,6 +152,8 @@ int hdl_qtdisconnected(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 
 	if (len != 1 || (a[0] != '0' && a[0] != '1'))
 		return reply_msg(r, -EINVAL, "malformed QTDisconnected");
+	audit_tr__gdb_setting(s->tr, "disconnected-tracing", s->tr->disconnected_ok, a[0] == '1',
+			      true);
 	s->tr->disconnected_ok = a[0] == '1';
 	return rsp_buf__puts(r, "OK");
 }
@@ -155,6 +166,8 @@ int hdl_qtbuffer(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 	if (rsp_parse_qtbuffer(a, len, &b))
 		return reply_msg(r, -EINVAL, "malformed QTBuffer");
 	if (!b.is_size) {
+		audit_tr__gdb_setting(s->tr, "circular-trace-buffer", s->tr->circular, b.circular,
+				      true);
 		s->tr->circular = b.circular;
 		return rsp_buf__puts(r, "OK");
 	}
@@ -163,6 +176,8 @@ int hdl_qtbuffer(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 				TF_MIN_SIZE, TF_MAX_SIZE);
 		return 0;
 	}
+	audit_tr__gdb_setting(s->tr, "trace-buffer-size", s->tr->buf_size,
+			      b.size < 0 ? 0 : (uint64_t)b.size, false);
 	s->tr->buf_size = b.size < 0 ? 0 : (size_t)b.size;
 	return rsp_buf__puts(r, "OK");
 }
@@ -246,6 +261,7 @@ static int enable(struct sess *s, const char *a, size_t len, struct rsp_buf *r, 
 	err = tr__enable(s->tr, (uint32_t)num, addr, on, msg, sizeof(msg));
 	if (err)
 		return reply_msg(r, err, msg);
+	audit_tr__enable(s->tr, (uint32_t)num, addr, on);
 	return rsp_buf__puts(r, "OK");
 }
 
@@ -592,6 +608,7 @@ int hdl_qtsave(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 	tr__poll(s->tr);
 	err = tfile_save_beneath(s->tr, s->opts->save_dirfd, s->opts->save_dir, name, msg,
 				 sizeof(msg));
+	audit_tr__tsave(s->tr, "gdb", name, err, msg);
 	if (err)
 		return reply_msg(r, err, msg);
 	return rsp_buf__puts(r, "OK");

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "monitor.h"
 #include "peer.h"
 #include "server.h"
@@ -77,6 +78,10 @@ static void usage(FILE *f)
 		   "  --trace-timeout DURATION|off\n"
 		   "                a run nobody stopped ends by itself after DURATION\n"
 		   "                (90s, 30m, 2h, 1d; default 1h)\n"
+		   "  --audit FILE  append an audit event (connections, tracepoints defined,\n"
+		   "                started, stopped, saved, settings) to FILE as one JSON\n"
+		   "                object per line (created 0600; no symlinks); events go\n"
+		   "                to syslog (LOG_AUTHPRIV) with or without it\n"
 		   "  -v, --debug   log every packet to stderr\n"
 		   "  -h, --help    this text\n"
 		   "  -V, --version print the version\n"
@@ -187,6 +192,7 @@ int main(int argc, char **argv)
 		{"allow-user", required_argument, NULL, 'U'},
 		{"allow-group", required_argument, NULL, 'G'},
 		{"allow-remote", no_argument, NULL, 'r'},
+		{"audit", required_argument, NULL, 'A'},
 		{NULL, 0, NULL, 0},
 	};
 	static char save_dir[4096];
@@ -194,7 +200,7 @@ int main(int argc, char **argv)
 	struct tgt t;
 	char err[512] = "";
 	bool attach = false;
-	const char *comm = NULL;
+	const char *comm = NULL, *audit_file = NULL;
 	pid_t pid = 0;
 	int c, rc;
 
@@ -226,6 +232,9 @@ int main(int argc, char **argv)
 			break;
 		case 'S':
 			o.save_on_exit = optarg;
+			break;
+		case 'A':
+			audit_file = optarg;
 			break;
 		case 'R':
 		case 'O':
@@ -271,6 +280,11 @@ int main(int argc, char **argv)
 			comm);
 		return EXIT_USAGE;
 	}
+	/* Syslog always; FILE opened now, while bpfstub has every privilege. */
+	if (audit__new(&o.audit, audit_file, err, sizeof(err))) {
+		fprintf(stderr, "bpfstub: %s\n", err);
+		return EXIT_USAGE;
+	}
 	if (attach) {
 		if (optind + 1 != argc || parse_pid(argv[optind], &pid)) {
 			fprintf(stderr, "bpfstub: --attach takes one process id\n");
@@ -288,8 +302,12 @@ int main(int argc, char **argv)
 	}
 	if (rc) {
 		fprintf(stderr, "bpfstub: %s\n", err[0] ? err : strerror(-rc));
+		audit__free(o.audit);
 		return 1;
 	}
+	audit__set_target(o.audit, t.pid);
+	audit__log(o.audit, "start", "listen", comm, "mode", attach ? "attach" : "launch",
+		   "version", BPFSTUB_VERSION, NULL);
 	check_caps();
 	if (t.launched && o.kind != SRV_STDIO)
 		fprintf(stderr, "bpfstub: launched %s as pid %d (running, never stopped)\n",
@@ -297,5 +315,7 @@ int main(int argc, char **argv)
 
 	rc = srv_run(&o, &t);
 	tgt__close(&t);
+	audit__log(o.audit, "exit", "status", rc ? "error" : "ok", NULL);
+	audit__free(o.audit);
 	return rc;
 }

@@ -22,6 +22,7 @@
 
 #include "rsp/buf.h"
 #include "rsp/monitor.h"
+#include "audit_trace.h"
 #include "deep.h"
 #include "guard.h"
 #include "monitor.h"
@@ -580,7 +581,7 @@ static int run(struct sess *s, const struct rsp_mon_line *l, char *msg, size_t m
 			 c->usage);
 		return -EINVAL;
 	}
-	return c->fn(s, l, w, msg, mlen);
+	return audit_tr__monitor(s->tr, c->name, l, c->fn(s, l, w, msg, mlen));
 }
 
 int mon__run(struct sess *s, const char *line)

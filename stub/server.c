@@ -40,6 +40,7 @@
 
 #include "rsp/framer.h"
 #include "audit.h"
+#include "audit_trace.h"
 #include "monitor.h"
 #include "server.h"
 #include "session.h"
@@ -567,6 +568,7 @@ static enum client_end serve_client(const struct srv_opts *o, struct tgt *t, str
 	rsp_framer__free(&fr);
 	sess__fini(&s);
 	free(buf);
+	audit__log(o->audit, "disconnect", NULL);
 	return end;
 }
 
@@ -578,7 +580,8 @@ static void save_on_exit(const struct srv_opts *o, struct trace *tr)
 	if (!o->save_on_exit)
 		return;
 	tr__stop(tr, TR_STOP_USER, 0, NULL);
-	if (tfile_save_path(tr, o->save_on_exit, msg, sizeof(msg)))
+	if (audit_tr__tsave(tr, "save-on-exit", o->save_on_exit,
+			    tfile_save_path(tr, o->save_on_exit, msg, sizeof(msg)), msg))
 		fprintf(stderr, "bpfstub: cannot save the trace to %s: %s\n", o->save_on_exit, msg);
 	else
 		fprintf(stderr, "bpfstub: saved %zu trace frames to %s\n",
@@ -602,6 +605,7 @@ int srv_run(const struct srv_opts *o, struct tgt *t)
 		fprintf(stderr, "bpfstub: out of memory\n");
 		return 1;
 	}
+	tr.audit = o->audit;
 	for (i = 0; i < o->nsettings; i++)
 		mon__store_setting(&tr, o->settings[i].name, o->settings[i].value);
 	if (o->kind == SRV_STDIO) {

@@ -38,6 +38,7 @@
 #include "montrace.h"
 #include "rsp/buf.h"
 #include "rsp/trace.h"
+#include "audit_trace.h"
 #include "retprobe.h"
 #include "target.h"
 #include "trace.h"
@@ -929,6 +930,7 @@ int tr__start(struct trace *tr, char *msg, size_t mlen)
 	tr->auxv = NULL;
 	tgt__read_proc(tr->tgt, "auxv", &tr->auxv, &tr->auxv_len);
 	tr->ticks = 0;
+	audit_tr__started(tr);
 	return 0;
 }
 
@@ -958,6 +960,7 @@ int tr__stop(struct trace *tr, enum tr_stop why, uint32_t tp, const char *msg)
 		tr->stop_tp = tp;
 		snprintf(tr->stop_msg, sizeof(tr->stop_msg), "%s", msg ? msg : "");
 		tr->stop_us = now_us(CLOCK_REALTIME);
+		audit_tr__stopped(tr);
 	}
 	/* Inside the ring's own callback the ring must live on: tr__poll frees it. */
 	if (!tr->consuming)

@@ -33,6 +33,7 @@ struct rsp_qtdv;
 struct rsp_qtro;
 struct tp_mon; /* stub/montrace.h */
 struct tp_ret; /* stub/retprobe.h */
+struct audit;  /* stub/audit.h */
 
 enum tp_action_kind {
 	TPA_REGS,
@@ -187,6 +188,7 @@ struct trace {
 	unsigned ticks;
 
 	struct deep *deep; /* DWARF cache and deep-collection notes (stub/deep.h) */
+	struct audit *audit; /* audit events (stub/audit_trace.h); NULL: none */
 };
 
 int tr__init(struct trace *tr, struct tgt *t);
