@@ -15,6 +15,7 @@ import contextlib
 import os
 import pwd
 import grp
+import json
 import re
 import secrets
 import shutil
@@ -463,3 +464,42 @@ def test_ssh_stdio_traces_end_to_end():
         out = g.cmd("detach")
         assert "detached" in out.lower(), out
         t.assert_running()
+
+
+# --------------------------------------------------------------------------
+# audited
+
+
+def test_connections_are_audited():
+    """Every connection is one audit event before anything is served: a
+    refused one with the peer, its uid and why; an accepted one likewise;
+    and what the accepted client changes carries its peer and session."""
+    d = tempfile.mkdtemp(prefix="bpfsacc-audit-")
+    log = os.path.join(d, "audit.jsonl")
+    try:
+        with throwaway_user() as pw, attached("counter", options=["--audit", log]) as (t, stub):
+            assert_refused(stub, t, pw, stub.addr)
+            gdb_as(pwd.getpwuid(0), stub.addr, "monitor set max-hit-rate 12345")
+            with open(log) as f:
+                events = [json.loads(line) for line in f]
+        conns = [e for e in events if e["event"] == "connect"]
+        refused = [e for e in conns if e.get("result") == "refused"]
+        accepted = [e for e in conns if e.get("result") == "accepted"]
+        assert refused and accepted, f"connect events: {conns}"
+        for e in refused:
+            assert e["uid"] == str(pw.pw_uid), e
+            assert re.match(r"127\.0\.0\.1:\d+$", e["peer"]), e
+            assert f"uid {pw.pw_uid} ({pw.pw_name}) may not debug pid {t.pid}" in e["why"], e
+            assert e["session"] == 0, e
+        root = accepted[-1]
+        assert root["uid"] == "0" and root["session"] >= 1, root
+        change = [e for e in events if e["event"] == "setting" and
+                  "12345" in json.dumps(e)]
+        assert change, f"no setting event: {events}"
+        assert change[0]["session"] == root["session"] and change[0]["peer"] == root["peer"], \
+            (change[0], root)
+        # Nothing of the target: its string never appears in the audit.
+        with open(log) as f:
+            assert "hello from c" not in f.read()
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
