@@ -31,6 +31,7 @@
 
 #include "rsp/framer.h"
 #include "monitor.h"
+#include "privs.h"
 #include "server.h"
 #include "session.h"
 #include "tdump.h"
@@ -406,6 +407,20 @@ static void save_on_exit(const struct srv_opts *o, struct trace *tr)
 			tf_store__count(&tr->store), o->save_on_exit);
 }
 
+/* Listening, the target open, no client yet: keep only what serving needs (stub/privs.c). */
+static int drop_privs(const struct srv_opts *o)
+{
+	char msg[512];
+
+	if (privs__drop(msg, sizeof(msg))) {
+		fprintf(stderr, "bpfstub: cannot drop privileges: %s\n", msg);
+		return -1;
+	}
+	if (o->verbose)
+		fprintf(stderr, "bpfstub: %s\n", msg);
+	return 0;
+}
+
 int srv_run(const struct srv_opts *o, struct tgt *t)
 {
 	struct sigaction sa = {.sa_handler = on_quit_signal};
@@ -426,6 +441,10 @@ int srv_run(const struct srv_opts *o, struct tgt *t)
 	for (i = 0; i < o->nsettings; i++)
 		mon__store_setting(&tr, o->settings[i].name, o->settings[i].value);
 	if (o->kind == SRV_STDIO) {
+		if (drop_privs(o)) {
+			tr__fini(&tr);
+			return 1;
+		}
 		fprintf(stderr, "bpfstub: serving pid %d on stdin/stdout\n", t->pid);
 		serve_client(o, t, &tr, STDIN_FILENO, STDOUT_FILENO, -1);
 		save_on_exit(o, &tr);
@@ -437,6 +456,13 @@ int srv_run(const struct srv_opts *o, struct tgt *t)
 	if (lfd < 0) {
 		tr__fini(&tr);
 		return 3;
+	}
+	if (drop_privs(o)) {
+		tr__fini(&tr);
+		close(lfd);
+		if (o->kind == SRV_UNIX)
+			unlink(o->path);
+		return 1;
 	}
 	print_connect_lines(o, where, t->pid);
 
