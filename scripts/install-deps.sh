@@ -13,6 +13,7 @@ PKGS=(
 	procps python3 curl babeltrace2
 	systemtap-sdt-dev
 	libcapstone-dev
+	libcap2-bin passwd util-linux
 )
 
 missing=()
