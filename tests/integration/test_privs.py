@@ -162,13 +162,6 @@ def setcap_dir():
     raise Skip("no directory outside a nosuid mount for a file-capability binary")
 
 
-def plain_user_binary():
-    """The release build: under SAN=1 ./bpfstub has ASan, whose runtime does not
-    run in a process made non-dumpable by file capabilities (see the docs)."""
-    rel = os.path.join(ROOT, "build", "rel", "bpfstub")
-    return rel if os.environ.get("BPFSTUB_SAN") and os.access(rel, os.X_OK) else BPFSTUB
-
-
 @needs_bpf
 def test_plain_user_with_the_readme_file_capabilities():
     require_stub()
@@ -186,7 +179,7 @@ def test_plain_user_with_the_readme_file_capabilities():
         created = True
         stub_copy = os.path.join(d, "bpfstub")
         prog = os.path.join(d, "counter")
-        shutil.copy(plain_user_binary(), stub_copy)
+        shutil.copy(BPFSTUB, stub_copy)
         shutil.copy(target_path("counter"), prog)
         os.chmod(stub_copy, 0o755)
         os.chmod(prog, 0o755)
