@@ -12,7 +12,8 @@ bpfstub carrying exactly the file capabilities the README names
 (cap_sys_ptrace,cap_bpf,cap_perfmon+ep); the same trace must work.  That
 user cannot follow /proc/PID/map_files (CAP_CHECKPOINT_RESTORE) nor create
 perf uprobes (CAP_SYS_ADMIN since Linux 6.16), so this exercises the
-open-through-the-target's-root fallback and the uprobe_multi links.
+open-through-the-target's-root fallback (and its refusal of a file replaced
+under the target) and the uprobe_multi links.
 """
 
 import os
@@ -199,6 +200,21 @@ def test_plain_user_with_the_readme_file_capabilities():
                 assert_status_line(trace_compute(stub, prog), mask(USER_CAPS))
                 assert_dropped(stub.proc.pid, mask(USER_CAPS), bounding=False,
                                what="bpfstub after the trace")
+
+                # The target's file replaced under it: without map_files the path
+                # names another inode now, and the fallback refuses it.
+                shutil.copy(target_path("counter"), prog + ".new")
+                os.replace(prog + ".new", prog)
+                with gdb_pipe(file=prog) as g:
+                    gdb_connect(g, stub)
+                    g.cmd("trace compute")
+                    g.cmd(actions("collect calls"))
+                    out = g.cmd("tstart")
+                    assert re.search(r"was deleted since pid \d+ mapped it|is not the file it maps",
+                                     out), f"tstart on a replaced file:\n{out}"
+                    assert "map_files" in out, out
+                    g.cmd("detach")
+                assert stub.alive() and t.alive()
     finally:
         if created:
             subprocess.run(["userdel", "-r", user], capture_output=True)
