@@ -215,8 +215,8 @@ static int open_in_root(const struct bpfc_probe *p, int why, char *err, size_t e
 			 (int)p->pid, strerror(why));
 	if (l >= sl && !strcmp(p->map_path + l - sl, DELETED_SUFFIX)) {
 		ret = -ENOENT;
-		rsp_msgf(err, errlen, "%s was deleted since pid %d mapped it%s", p->map_path,
-			 (int)p->pid, because);
+		rsp_msgf(err, errlen, "%.*s was deleted or replaced since pid %d mapped it%s",
+			 (int)(l - sl), p->map_path, (int)p->pid, because);
 		goto cleanup;
 	}
 	snprintf(root, sizeof(root), "/proc/%d/root", (int)p->pid);

@@ -13,7 +13,8 @@ bpfstub carrying exactly the file capabilities the README names
 user cannot follow /proc/PID/map_files (CAP_CHECKPOINT_RESTORE) nor create
 perf uprobes (CAP_SYS_ADMIN since Linux 6.16), so this exercises the
 open-through-the-target's-root fallback (and its refusal of a file replaced
-under the target) and the uprobe_multi links.
+under the target) and the uprobe_multi links.  Then root's bpfstub, after
+its drop, serves that other user's process, file replaced and all.
 """
 
 import os
@@ -210,11 +211,25 @@ def test_plain_user_with_the_readme_file_capabilities():
                     g.cmd("trace compute")
                     g.cmd(actions("collect calls"))
                     out = g.cmd("tstart")
-                    assert re.search(r"was deleted since pid \d+ mapped it|is not the file it maps",
-                                     out), f"tstart on a replaced file:\n{out}"
+                    refused = r"deleted or replaced since pid \d+ mapped it|is not the file it maps"
+                    assert re.search(refused, out), f"tstart on a replaced file:\n{out}"
                     assert "map_files" in out, out
                     g.cmd("detach")
                 assert stub.alive() and t.alive()
+
+            # Root's bpfstub, after its drop, serves this other user's process:
+            # the target's auxv is the user's 0400 file (CAP_DAC_READ_SEARCH), and
+            # its file was replaced above, so only map_files leads to the code it
+            # runs (CAP_CHECKPOINT_RESTORE).
+            with Stub.attach(t.pid) as stub:
+                want = expected_root_caps()
+                assert_dropped(stub.proc.pid, want, what="root's bpfstub")
+                with gdb_pipe(file=prog) as g:
+                    gdb_connect(g, stub)
+                    out = g.cmd("info auxv")
+                    assert "AT_ENTRY" in out, f"info auxv:\n{out}"
+                    g.cmd("detach")
+                assert_status_line(trace_compute(stub, prog), want)
     finally:
         if created:
             subprocess.run(["userdel", "-r", user], capture_output=True)
