@@ -22,13 +22,16 @@
  *                    counters, the collectors of every tracepoint); also
  *                    the hit-cost calibration at the first tstart.
  *   CAP_DAC_READ_SEARCH
- *                    read the target's files (executable, libraries, the
- *                    debug info next to them) whatever their mode or the
- *                    mode of the directories above them: a binary in
- *                    another user's 0700 home, a rootless container's
- *                    rootfs, a 0711 executable.  uid 0 without it is just
- *                    another user to the permission checks.  Read and
- *                    search only: it writes nothing.
+ *                    read another user's target at all: its /proc/PID/mem
+ *                    (0600) and auxv (0400, read again at every tstart and
+ *                    qXfer:auxv) are files of its owner.  Also read the
+ *                    target's files (executable, libraries, the debug
+ *                    info next to them) whatever their mode or the mode
+ *                    of the directories above them: a binary in another
+ *                    user's 0700 home, a rootless container's rootfs, a
+ *                    0711 executable.  uid 0 without it is just another
+ *                    user to the permission checks.  Read and search
+ *                    only: it writes nothing.
  *   CAP_CHECKPOINT_RESTORE
  *                    follow /proc/PID/map_files/START-END, the one way to
  *                    the file a mapping really maps when it was deleted or
