@@ -21,6 +21,7 @@ import os
 import platform
 import re
 import secrets
+import select
 import shutil
 import subprocess
 import tempfile
@@ -137,8 +138,15 @@ def test_root_keeps_only_the_documented_capabilities():
             wait_until(serving, 10, what="bpfstub serving stdio")
             assert p.poll() is None, f"bpfstub exited: {p.returncode}"
             assert_dropped(p.pid, want, what="bpfstub on stdio")
-            p.stdin.write(b"+$qC#b4")
+            # ... and still serves: qC gets its reply.
+            p.stdin.write(b"$qC#b4")
             p.stdin.flush()
+            reply = b""
+            while not re.search(rb"\$QC[^#]*#", reply):
+                ready, _, _ = select.select([p.stdout], [], [], 10)
+                chunk = os.read(p.stdout.fileno(), 4096) if ready else b""
+                assert chunk, f"no reply to qC on stdio (got {reply!r})"
+                reply += chunk
         finally:
             p.stdin.close()
             rc = p.wait(10)
