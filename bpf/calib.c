@@ -62,12 +62,14 @@ static uint64_t time_calls(int n)
 int bpfc_calib__hit_cost(uint32_t *ns, char *msg, size_t mlen)
 {
 	static const struct bpf_insn empty[] = {BPF_MOV64_IMM(BPFC_R0, 0), BPF_EXIT_INSN()};
+	LIBBPF_OPTS(bpf_prog_load_opts, opts,
+		    .expected_attach_type = (enum bpf_attach_type)bpfc_probe__prog_attach_type());
 	struct bpfc_probe p;
 	uint64_t base, probed, per;
 	char why[200] = "";
 	int fd, err;
 
-	fd = bpf_prog_load(BPF_PROG_TYPE_KPROBE, "bpfstub_calib", "GPL", empty, 2, NULL);
+	fd = bpf_prog_load(BPF_PROG_TYPE_KPROBE, "bpfstub_calib", "GPL", empty, 2, &opts);
 	if (fd < 0) {
 		snprintf(msg, mlen, "cannot load an empty BPF program: %s", strerror(-fd));
 		return fd;

@@ -60,6 +60,7 @@
 #include "bpf/collect.h"
 #include "bpf/emit.h"
 #include "bpf/insn.h"
+#include "bpf/probe.h"
 
 /* Record layout offsets. */
 #define OFF_TP	 0
@@ -515,7 +516,8 @@ cleanup:
 
 int bpfc_prog__load(struct bpfc_prog *p)
 {
-	LIBBPF_OPTS(bpf_prog_load_opts, opts);
+	LIBBPF_OPTS(bpf_prog_load_opts, opts,
+		    .expected_attach_type = (enum bpf_attach_type)bpfc_probe__prog_attach_type());
 	char name[BPF_OBJ_NAME_LEN];
 	char *log = NULL;
 	int fd, err;

@@ -5,7 +5,17 @@
  * Each step distrusts the one before: the maps line says the address is
  * executable, the ELF program headers must agree that the file offset is
  * code (a PT_LOAD with PF_X), and the file opened must be the one mapped
- * (same inode).  Only then does the kernel get the probe.  The uprobe PMU
+ * (same device and inode).  Only then does the kernel get the probe, and it
+ * gets the very file checked: the open fd, named as /proc/self/fd/N.
+ *
+ * That file comes from /proc/PID/map_files/START-END when bpfstub may
+ * follow those links (CAP_CHECKPOINT_RESTORE or CAP_SYS_ADMIN): they work
+ * in containers and for files deleted or replaced since they were mapped.
+ * Without it (a user given only CAP_SYS_PTRACE, CAP_BPF and CAP_PERFMON)
+ * the path maps shows is opened inside the target's root (openat2 with
+ * RESOLVE_IN_ROOT: no escape through '..' or absolute symlinks) and
+ * accepted only if its (dev, ino) is what maps shows for the mapping; a
+ * deleted or replaced file is refused, never guessed.  The uprobe PMU
  * is used directly through perf_event_open (its type number comes from
  * sysfs), so nothing depends on tracefs being mounted, and the perf event
  * is bound to the target pid so the breakpoint only fires in that process.
@@ -29,8 +39,12 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
+#include <linux/capability.h>
+#include <linux/openat2.h>
 #include <linux/perf_event.h>
 #include <bpf/bpf.h>
 
@@ -60,12 +74,13 @@ static int find_mapping(struct bpfc_probe *p, char *err, size_t errlen)
 	}
 	while (getline(&line, &cap, f) > 0) {
 		unsigned long long start, end, off, inode;
+		unsigned int major, minor;
 		char perms[5];
 		int n = 0;
 		size_t l;
 
-		if (sscanf(line, "%llx-%llx %4s %llx %*s %llu %n", &start, &end, perms, &off,
-			   &inode, &n) < 5)
+		if (sscanf(line, "%llx-%llx %4s %llx %x:%x %llu %n", &start, &end, perms, &off,
+			   &major, &minor, &inode, &n) < 7)
 			continue;
 		if (p->addr < start || p->addr >= end)
 			continue;
@@ -73,6 +88,8 @@ static int find_mapping(struct bpfc_probe *p, char *err, size_t errlen)
 		p->map_start = start;
 		p->map_end = end;
 		p->map_offset = off;
+		p->map_inode = inode;
+		p->map_dev = makedev(major, minor);
 		l = strcspn(line + n, "\n");
 		if (l >= sizeof(p->map_path))
 			l = sizeof(p->map_path) - 1;
@@ -176,24 +193,101 @@ static void map_files_path(const struct bpfc_probe *p, char *buf, size_t len)
 		 (unsigned long long)p->map_start, (unsigned long long)p->map_end);
 }
 
-/* /proc/PID/root/PATH, or -ENOENT if the mapped file was deleted. */
-static int real_path(const struct bpfc_probe *p, char *buf, size_t len)
+/*
+ * The mapped file by its path inside the target's root, only if it is
+ * still the (dev, ino) maps shows.  why: why map_files was not used (0
+ * if it was not tried).  fd or -errno + message.
+ */
+static int open_in_root(const struct bpfc_probe *p, int why, char *err, size_t errlen)
 {
+	struct open_how how = {
+		.flags = O_RDONLY | O_CLOEXEC,
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	};
 	size_t l = strlen(p->map_path), sl = strlen(DELETED_SUFFIX);
-	int n;
+	char root[64], because[160] = "";
+	int rfd = -1, fd = -1, ret;
+	struct stat st;
 
-	if (l >= sl && !strcmp(p->map_path + l - sl, DELETED_SUFFIX))
-		return -ENOENT;
-	n = snprintf(buf, len, "/proc/%d/root%s", (int)p->pid, p->map_path);
-	if (n < 0 || (size_t)n >= len)
-		return -ENAMETOOLONG;
-	return 0;
+	if (why)
+		snprintf(because, sizeof(because),
+			 " (/proc/%d/map_files: %s; following it needs CAP_CHECKPOINT_RESTORE)",
+			 (int)p->pid, strerror(why));
+	if (l >= sl && !strcmp(p->map_path + l - sl, DELETED_SUFFIX)) {
+		ret = -ENOENT;
+		rsp_msgf(err, errlen, "%.*s was deleted or replaced since pid %d mapped it%s",
+			 (int)(l - sl), p->map_path, (int)p->pid, because);
+		goto cleanup;
+	}
+	snprintf(root, sizeof(root), "/proc/%d/root", (int)p->pid);
+	rfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rfd < 0) {
+		ret = errno == ENOENT ? -ESRCH : -errno;
+		rsp_msgf(err, errlen, "cannot open %s: %s%s", root, strerror(errno), because);
+		goto cleanup;
+	}
+	fd = (int)syscall(SYS_openat2, rfd, p->map_path, &how, sizeof(how));
+	if (fd < 0 && errno == ENOSYS) {
+		/* pre-5.6 kernel: the (dev, ino) check below still bounds what opens */
+		fd = openat(rfd, p->map_path + 1, O_RDONLY | O_CLOEXEC);
+	}
+	if (fd < 0) {
+		ret = -errno;
+		rsp_msgf(err, errlen, "cannot open %s in pid %d's root: %s%s", p->map_path,
+			 (int)p->pid, strerror(errno), because);
+		goto cleanup;
+	}
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		ret = -ENOENT;
+		rsp_msgf(err, errlen, "%s is not a regular file", p->map_path);
+		goto cleanup;
+	}
+	if (st.st_ino != p->map_inode || st.st_dev != p->map_dev) {
+		ret = -ESTALE;
+		rsp_msgf(err, errlen,
+			 "%s in pid %d's root is not the file it maps (replaced since, or "
+			 "another file system's view)%s",
+			 p->map_path, (int)p->pid, because);
+		goto cleanup;
+	}
+	ret = fd;
+	fd = -1;
+cleanup:
+	if (fd >= 0)
+		close(fd);
+	if (rfd >= 0)
+		close(rfd);
+	return ret;
 }
 
-int bpfc_probe__resolve(struct bpfc_probe *p, pid_t pid, __u64 addr, char *err, size_t errlen)
+/* Open the mapped file as how says, p->path saying where; fd or -errno + message. */
+static int open_mapped(struct bpfc_probe *p, enum bpfc_probe_path how, char *err, size_t errlen)
 {
 	char path[PATH_MAX];
-	struct stat st;
+	int fd, why = 0;
+
+	if (how != BPFC_PROBE_PATH_REAL) {
+		map_files_path(p, path, sizeof(path));
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			snprintf(p->path, sizeof(p->path), "%s", path);
+			return fd;
+		}
+		why = errno;
+		if (why == ENOENT || how == BPFC_PROBE_PATH_MAP_FILES) {
+			rsp_msgf(err, errlen, "cannot open %s (%s): %s", path, p->map_path,
+				 strerror(why));
+			return why == ENOENT ? -ESRCH : -why;
+		}
+	}
+	snprintf(p->path, sizeof(p->path), "/proc/%d/root%.4000s", (int)p->pid, p->map_path);
+	return open_in_root(p, why, err, errlen);
+}
+
+/* resolve(), leaving the checked file open: fd or -errno + message. */
+static int resolve_fd(struct bpfc_probe *p, pid_t pid, __u64 addr, enum bpfc_probe_path how,
+		      char *err, size_t errlen)
+{
 	int fd = -1, ret;
 
 	memset(p, 0, sizeof(*p));
@@ -210,25 +304,30 @@ int bpfc_probe__resolve(struct bpfc_probe *p, pid_t pid, __u64 addr, char *err, 
 	if (ret)
 		goto cleanup;
 	p->file_offset = addr - p->map_start + p->map_offset;
-
-	map_files_path(p, path, sizeof(path));
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open_mapped(p, how, err, errlen);
 	if (fd < 0) {
-		ret = errno == ENOENT ? -ESRCH : -errno;
-		rsp_msgf(err, errlen, "cannot open %s (%s): %s", path, p->map_path,
-			 strerror(errno));
-		goto cleanup;
-	}
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-		ret = -ENOENT;
-		rsp_msgf(err, errlen, "%s is not a regular file", p->map_path);
+		ret = fd;
 		goto cleanup;
 	}
 	ret = check_elf(p, fd, err, errlen);
+	if (!ret) {
+		ret = fd;
+		fd = -1;
+	}
 cleanup:
 	if (fd >= 0)
 		close(fd);
 	return ret;
+}
+
+int bpfc_probe__resolve(struct bpfc_probe *p, pid_t pid, __u64 addr, char *err, size_t errlen)
+{
+	int fd = resolve_fd(p, pid, addr, BPFC_PROBE_PATH_AUTO, err, errlen);
+
+	if (fd < 0)
+		return fd;
+	close(fd);
+	return 0;
 }
 
 static int uprobe_type(void)
@@ -266,16 +365,62 @@ static int open_uprobe(const struct bpfc_probe *p, int type, const char *path)
 	return fd < 0 ? -errno : fd;
 }
 
-/* Same inode as the mapping?  (Guards /proc/PID/root/PATH against a replaced file.) */
-static int same_file(const char *path, const struct bpfc_probe *p)
-{
-	struct stat a, b;
-	char mf[PATH_MAX];
+/* The BPF_LINK_CREATE attributes of a uprobe_multi link (uapi linux/bpf.h, 6.6). */
+union multi_attr {
+	struct {
+		__u32 prog_fd, target_fd, attach_type, flags;
+		__aligned_u64 path, offsets, ref_ctr_offsets, cookies;
+		__u32 cnt, multi_flags, pid;
+	} link;
+	__u8 size[128];
+};
 
-	map_files_path(p, mf, sizeof(mf));
-	if (stat(path, &a) || stat(mf, &b))
-		return 0;
-	return a.st_ino == b.st_ino && a.st_dev == b.st_dev;
+/* A uprobe_multi link of one uprobe running prog_fd, only in p->pid; fd or -errno. */
+static int open_multi(const struct bpfc_probe *p, int prog_fd, const char *path)
+{
+	__u64 off = p->file_offset, ref = p->ref_ctr_offset;
+	union multi_attr a;
+	int fd;
+
+	memset(&a, 0, sizeof(a));
+	a.link.prog_fd = (__u32)prog_fd;
+	a.link.attach_type = BPFC_TRACE_UPROBE_MULTI;
+	a.link.path = (__u64)(uintptr_t)path;
+	a.link.offsets = (__u64)(uintptr_t)&off;
+	a.link.ref_ctr_offsets = ref ? (__u64)(uintptr_t)&ref : 0;
+	a.link.cnt = 1;
+	a.link.pid = (__u32)p->pid;
+	fd = (int)syscall(SYS_bpf, BPF_LINK_CREATE, &a, sizeof(a));
+	return fd < 0 ? -errno : fd;
+}
+
+/* Is CAP_SYS_ADMIN in this thread's effective set? */
+static bool sys_admin(void)
+{
+	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
+
+	memset(d, 0, sizeof(d));
+	if (syscall(SYS_capget, &h, d))
+		return false;
+	return d[CAP_TO_INDEX(CAP_SYS_ADMIN)].effective & CAP_TO_MASK(CAP_SYS_ADMIN);
+}
+
+bool bpfc_probe__multi_supported(void)
+{
+	static int yes = -1;
+	struct utsname u;
+	int major, minor;
+
+	if (yes < 0)
+		yes = !uname(&u) && sscanf(u.release, "%d.%d", &major, &minor) == 2 &&
+		      (major > 6 || (major == 6 && minor >= 6));
+	return yes;
+}
+
+int bpfc_probe__prog_attach_type(void)
+{
+	return !sys_admin() && bpfc_probe__multi_supported() ? BPFC_TRACE_UPROBE_MULTI : 0;
 }
 
 int bpfc_probe__attach(struct bpfc_probe *p, pid_t pid, __u64 addr, int prog_fd,
@@ -288,12 +433,14 @@ int bpfc_probe__attach_refctr(struct bpfc_probe *p, pid_t pid, __u64 addr, int p
 			      enum bpfc_probe_path how, __u64 ref_ctr_offset, char *err,
 			      size_t errlen)
 {
-	char path[PATH_MAX];
-	int type, ret;
+	char path[64];
+	int fd = -1, type, ret;
+	bool multi;
 
-	ret = bpfc_probe__resolve(p, pid, addr, err, errlen);
-	if (ret)
+	ret = resolve_fd(p, pid, addr, how, err, errlen);
+	if (ret < 0)
 		goto cleanup;
+	fd = ret;
 	if (ref_ctr_offset >> (64 - UPROBE_REF_CTR_SHIFT)) {
 		ret = -E2BIG;
 		rsp_msgf(err, errlen, "the SDT semaphore of 0x%llx is beyond 4 GiB into %s",
@@ -307,28 +454,16 @@ int bpfc_probe__attach_refctr(struct bpfc_probe *p, pid_t pid, __u64 addr, int p
 		goto cleanup;
 	}
 	type = uprobe_type();
-	if (type < 0) {
+	if (type < 0 && bpfc_probe__prog_attach_type() != BPFC_TRACE_UPROBE_MULTI) {
 		ret = type;
 		rsp_msgf(err, errlen, "the kernel has no uprobe PMU (%s)", UPROBE_TYPE_PATH);
 		goto cleanup;
 	}
 
-	ret = -ENOENT;
-	if (how != BPFC_PROBE_PATH_REAL) {
-		map_files_path(p, path, sizeof(path));
-		ret = open_uprobe(p, type, path);
-	}
-	if (ret < 0 && how != BPFC_PROBE_PATH_MAP_FILES && ret != -ESRCH) {
-		int first = ret;
-
-		ret = real_path(p, path, sizeof(path));
-		if (!ret && !same_file(path, p))
-			ret = -ESTALE;
-		if (!ret)
-			ret = open_uprobe(p, type, path);
-		if (ret < 0 && how == BPFC_PROBE_PATH_AUTO)
-			ret = first;
-	}
+	/* The kernel follows this magic link to the very file checked above. */
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	multi = bpfc_probe__prog_attach_type() == BPFC_TRACE_UPROBE_MULTI;
+	ret = multi ? open_multi(p, prog_fd, path) : open_uprobe(p, type, path);
 	if (ret < 0) {
 		/* 524 is the kernel's ENOTSUPP: an instruction uprobes refuse (e.g. lock-prefixed).
 		 */
@@ -345,8 +480,12 @@ int bpfc_probe__attach_refctr(struct bpfc_probe *p, pid_t pid, __u64 addr, int p
 				 : strerror(-ret));
 		goto cleanup;
 	}
+	if (multi) {
+		p->link_fd = ret;
+		ret = 0;
+		goto cleanup;
+	}
 	p->perf_fd = ret;
-	snprintf(p->path, sizeof(p->path), "%s", path);
 
 	ret = bpf_link_create(prog_fd, p->perf_fd, BPF_PERF_EVENT, NULL);
 	if (ret >= 0) {
@@ -364,6 +503,8 @@ int bpfc_probe__attach_refctr(struct bpfc_probe *p, pid_t pid, __u64 addr, int p
 	}
 	ret = 0;
 cleanup:
+	if (fd >= 0)
+		close(fd);
 	if (ret)
 		bpfc_probe__detach(p);
 	return ret;

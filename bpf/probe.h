@@ -7,10 +7,15 @@
  * checks the address lies in code (an executable mapping and, in the ELF
  * file itself, an executable PT_LOAD), creates a uprobe perf event that
  * fires only in the target's address space (all its threads) and attaches
- * a loaded BPF program to it.  The file is named to the kernel through
+ * a loaded BPF program to it.  The file is opened through
  * /proc/PID/map_files/START-END, which resolves to the very file mapped
  * even inside another mount namespace or after the file was deleted or
- * replaced; /proc/PID/root/PATH is the fallback.
+ * replaced.  Following map_files needs CAP_CHECKPOINT_RESTORE (or
+ * CAP_SYS_ADMIN); without it the file is opened by its path inside the
+ * target's root (/proc/PID/root, no escape through '..' or symlinks) and
+ * its device and inode must be the ones /proc/PID/maps shows.  Either way
+ * the kernel is handed that open file (/proc/self/fd/N), so a path
+ * swapped after the checks cannot redirect the probe.
  *
  * While the probe exists the kernel has written a breakpoint (int3) into
  * the target's copy of the code page.  Memory reads served to GDB must not
@@ -24,6 +29,7 @@
 #define BPF_PROBE_H
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 #include <linux/types.h>
@@ -33,7 +39,7 @@
 enum bpfc_probe_path {
 	BPFC_PROBE_PATH_AUTO,	   /* map_files, then the real path */
 	BPFC_PROBE_PATH_MAP_FILES, /* /proc/PID/map_files/START-END only */
-	BPFC_PROBE_PATH_REAL,	   /* /proc/PID/root/PATH only */
+	BPFC_PROBE_PATH_REAL,	   /* PATH under /proc/PID/root only, (dev, ino) checked */
 };
 
 struct bpfc_probe {
@@ -42,19 +48,23 @@ struct bpfc_probe {
 	__u64 map_start, map_end, map_offset; /* the mapping containing addr */
 	__u64 file_offset;		      /* of addr in the file */
 	__u64 ref_ctr_offset;		      /* file offset of an SDT semaphore, 0 none */
+	__u64 map_inode;		      /* the mapped file's inode, as maps shows it */
+	dev_t map_dev;			      /* and its device */
 	char map_path[PATH_MAX];	      /* the path as /proc/PID/maps shows it */
-	char path[PATH_MAX];		      /* the path handed to the kernel */
+	char path[PATH_MAX];		      /* where the file was opened: map_files or root */
 	__u8 orig[BPFC_PROBE_ORIG_LEN];	      /* file bytes at addr */
 	size_t norig;			      /* valid bytes in orig (less near a segment's end) */
-	int perf_fd;			      /* -1 when not attached */
+	int perf_fd;			      /* -1 when not attached or a uprobe_multi link */
 	int link_fd;			      /* -1 when attached through the ioctl fallback */
 };
 
 /*
- * Find addr in pid's mappings and its file; fill everything but the fds
- * (left -1).  -ESRCH (no such pid), -ENOENT (not code: message names the
- * address and pid), -ENOEXEC (not an x86-64 ELF), other -errno.  The
- * message for the caller goes to err (may be NULL).
+ * Find addr in pid's mappings and its file (map_files, else the checked
+ * path: BPFC_PROBE_PATH_AUTO); fill everything but the fds (left -1).
+ * -ESRCH (no such pid), -ENOENT (not code: message names the address and
+ * pid), -ENOEXEC (not an x86-64 ELF), -ESTALE (the path now names another
+ * file), other -errno.  The message for the caller goes to err (may be
+ * NULL).
  */
 int bpfc_probe__resolve(struct bpfc_probe *p, pid_t pid, __u64 addr, char *err, size_t errlen);
 
@@ -71,6 +81,23 @@ int bpfc_probe__attach(struct bpfc_probe *p, pid_t pid, __u64 addr, int prog_fd,
 int bpfc_probe__attach_refctr(struct bpfc_probe *p, pid_t pid, __u64 addr, int prog_fd,
 			      enum bpfc_probe_path how, __u64 ref_ctr_offset, char *err,
 			      size_t errlen);
+
+/*
+ * How the uprobe is made.  A perf event of the uprobe PMU takes
+ * CAP_SYS_ADMIN since Linux 6.16 (and the stable kernels it went back
+ * to: "perf: Revert to requiring CAP_SYS_ADMIN for uprobes"); a BPF
+ * uprobe_multi link (Linux 6.6) takes only CAP_BPF and CAP_PERFMON.  So
+ * without CAP_SYS_ADMIN (bpfstub after stub/privs.c dropped it, or a user
+ * given only the documented capabilities) probes are uprobe_multi links,
+ * and their programs must be loaded for it: prog_attach_type() is the
+ * expected_attach_type for bpf_prog_load() of a program to attach here,
+ * BPFC_TRACE_UPROBE_MULTI or 0 (perf event).  The program is the same.
+ */
+#define BPFC_TRACE_UPROBE_MULTI 48 /* enum bpf_attach_type, absent from older headers */
+int bpfc_probe__prog_attach_type(void);
+
+/* Has the kernel uprobe_multi links (Linux 6.6)? */
+bool bpfc_probe__multi_supported(void);
 
 /* Remove the probe (idempotent; valid after any attach or resolve call). */
 void bpfc_probe__detach(struct bpfc_probe *p);

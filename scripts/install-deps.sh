@@ -13,7 +13,7 @@ PKGS=(
 	procps python3 curl babeltrace2
 	systemtap-sdt-dev
 	libcapstone-dev
-	openssh-server openssh-client passwd util-linux
+	openssh-server openssh-client libcap2-bin passwd util-linux
 )
 
 missing=()

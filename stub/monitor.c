@@ -27,6 +27,7 @@
 #include "guard.h"
 #include "monitor.h"
 #include "montrace.h"
+#include "privs.h"
 #include "retprobe.h"
 #include "session.h"
 #include "tdump.h"
@@ -221,7 +222,7 @@ static int mon_status(struct sess *s, const struct rsp_mon_line *l, size_t arg, 
 {
 	struct trace *tr = s->tr;
 	struct tgt_thread *th = NULL;
-	char exe[4096] = "?";
+	char exe[4096] = "?", privs[512];
 	struct rsp_buf b;
 	size_t n = 0, i;
 
@@ -243,7 +244,8 @@ static int mon_status(struct sess *s, const struct rsp_mon_line *l, size_t arg, 
 		      tf_store__free(&tr->store));
 	if (tr->lost)
 		sess__console(s, "; %llu frames lost (buffer full)", (unsigned long long)tr->lost);
-	sess__console(s, "\n");
+	privs__describe(privs, sizeof(privs));
+	sess__console(s, "\n%s\n", privs);
 	for (i = 0; i < tr->ntps; i++) {
 		struct tp *tp = &tr->tps[i];
 		struct bpfc_counts c;

@@ -42,6 +42,7 @@
 #include "audit.h"
 #include "audit_trace.h"
 #include "monitor.h"
+#include "privs.h"
 #include "server.h"
 #include "session.h"
 #include "tdump.h"
@@ -588,6 +589,20 @@ static void save_on_exit(const struct srv_opts *o, struct trace *tr)
 			tf_store__count(&tr->store), o->save_on_exit);
 }
 
+/* Listening, the target open, no client yet: keep only what serving needs (stub/privs.c). */
+static int drop_privs(const struct srv_opts *o)
+{
+	char msg[512];
+
+	if (privs__drop(msg, sizeof(msg))) {
+		fprintf(stderr, "bpfstub: cannot drop privileges: %s\n", msg);
+		return -1;
+	}
+	if (o->verbose)
+		fprintf(stderr, "bpfstub: %s\n", msg);
+	return 0;
+}
+
 int srv_run(const struct srv_opts *o, struct tgt *t)
 {
 	struct sigaction sa = {.sa_handler = on_quit_signal};
@@ -611,6 +626,10 @@ int srv_run(const struct srv_opts *o, struct tgt *t)
 	if (o->kind == SRV_STDIO) {
 		struct peer p = {.kind = PEER_STDIO, .uid_known = true, .uid = getuid()};
 
+		if (drop_privs(o)) {
+			tr__fini(&tr);
+			return 1;
+		}
 		strcpy(p.addr, "stdio");
 		log_peer(o, &p, true, "stdio (bpfstub's own user)");
 		fprintf(stderr, "bpfstub: serving pid %d on stdin/stdout\n", t->pid);
@@ -624,6 +643,13 @@ int srv_run(const struct srv_opts *o, struct tgt *t)
 	if (lfd < 0) {
 		tr__fini(&tr);
 		return lfd == -EACCES ? 2 : 3;
+	}
+	if (drop_privs(o)) {
+		tr__fini(&tr);
+		close(lfd);
+		if (o->kind == SRV_UNIX)
+			unlink(o->path);
+		return 1;
 	}
 	print_connect_lines(o, where, t->pid);
 

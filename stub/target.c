@@ -298,8 +298,8 @@ static void init_tgt(struct tgt *t, pid_t pid)
 static void perm_err(char *err, size_t errlen, pid_t pid)
 {
 	rsp_msgf(err, errlen,
-		 "cannot access pid %d: permission denied (bpfstub needs CAP_SYS_PTRACE to read "
-		 "another user's process; run as root)",
+		 "cannot access pid %d: permission denied (bpfstub needs CAP_SYS_PTRACE and "
+		 "CAP_DAC_READ_SEARCH to read another user's process; run as root)",
 		 (int)pid);
 }
 

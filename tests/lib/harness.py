@@ -180,8 +180,10 @@ class Target:
     The program must print "ready <pid>[ <port>]" on stdout.
     """
 
-    def __init__(self, name, args=(), ready_timeout=10, fixed_stack=False):
+    def __init__(self, name, args=(), ready_timeout=10, fixed_stack=False, prefix=()):
         self.name = name
+        # prefix: a command that execs the program, e.g. setpriv to run it as another user.
+        self.prefix = list(prefix)
         # fixed_stack: no ASLR (so no random gap below the stack's end) and a
         # small environment, so the main thread's stack depth is known.
         self.fixed_stack = fixed_stack
@@ -201,6 +203,7 @@ class Target:
         if self.fixed_stack:
             argv = ["setarch", "x86_64", "-R", *argv]
             env = {"PATH": "/usr/bin:/bin", "LC_ALL": "C"}
+        argv = [*self.prefix, *argv]
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, env=env,
                                      stdout=subprocess.PIPE, stderr=self._stderr)
         line = _readline_timeout(self.proc.stdout, self.ready_timeout)
@@ -357,10 +360,12 @@ class Stub:
     """
 
     def __init__(self, args=(), comm="127.0.0.1:0", options=(), verbose=True,
-                 start_timeout=10):
+                 start_timeout=10, prefix=(), binary=None):
         require_stub()
-        self.argv = [BPFSTUB, *(["-v"] if verbose else []), *map(str, options), comm,
-                     *map(str, args)]
+        # prefix: a command that execs bpfstub, e.g. setpriv to run it as another
+        # user; binary: another copy of bpfstub (e.g. one with file capabilities).
+        self.argv = [*prefix, binary or BPFSTUB, *(["-v"] if verbose else []),
+                     *map(str, options), comm, *map(str, args)]
         self.comm = comm
         self.start_timeout = start_timeout
         self.proc = None
