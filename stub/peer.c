@@ -378,7 +378,9 @@ static bool unix_peer_has_ptrace_cap(int fd, const struct peer *p)
 		pidfd = -1;
 	if (read_status(p->pid, &ids) || ids.uid[1] != p->uid || !same_userns(p->pid))
 		goto cleanup;
-	if (pidfd >= 0 && syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0))
+	/* Signal 0 only asks "alive?": EPERM (bpfstub holds no CAP_KILL after
+	 * stub/privs.c) still means alive, ESRCH means gone. */
+	if (pidfd >= 0 && syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) && errno == ESRCH)
 		goto cleanup;
 	ok = ids.cap_eff & (1ull << CAP_SYS_PTRACE_BIT);
 cleanup:
