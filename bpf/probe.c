@@ -42,6 +42,26 @@
 #define UPROBE_REF_CTR_SHIFT 32
 #define DELETED_SUFFIX	     " (deleted)"
 
+/*
+ * uprobe_multi links (Linux 6.6), which Debian 12's libbpf 1.1 and its
+ * 6.1 uapi headers do not know: the BPF_LINK_CREATE attributes as
+ * include/uapi/linux/bpf.h has them (the attach type: probe.h).
+ */
+struct link_create_umulti {
+	__u32 prog_fd;
+	__u32 target_fd;
+	__u32 attach_type;
+	__u32 flags;
+	__aligned_u64 path;
+	__aligned_u64 offsets;
+	__aligned_u64 ref_ctr_offsets;
+	__aligned_u64 cookies;
+	__u32 cnt;
+	__u32 umulti_flags;
+	__u32 pid;
+	__u32 pad;
+};
+
 /* Find addr in /proc/PID/maps and fill the mapping fields of p. */
 static int find_mapping(struct bpfc_probe *p, char *err, size_t errlen)
 {
@@ -278,6 +298,64 @@ static int same_file(const char *path, const struct bpfc_probe *p)
 	return a.st_ino == b.st_ino && a.st_dev == b.st_dev;
 }
 
+/* A uprobe_multi link of one site for path: fd or -errno. */
+static int link_umulti(const struct bpfc_probe *p, int prog_fd, const char *path)
+{
+	struct link_create_umulti a;
+	__u64 off = p->file_offset, ref = p->ref_ctr_offset;
+	int fd;
+
+	memset(&a, 0, sizeof(a));
+	a.prog_fd = (__u32)prog_fd;
+	a.attach_type = BPFC_TRACE_UPROBE_MULTI;
+	a.path = (__u64)(uintptr_t)path;
+	a.offsets = (__u64)(uintptr_t)&off;
+	a.ref_ctr_offsets = ref ? (__u64)(uintptr_t)&ref : 0;
+	a.cnt = 1;
+	a.pid = (__u32)p->pid;
+	fd = (int)syscall(SYS_bpf, BPF_LINK_CREATE, &a, sizeof(a));
+	return fd < 0 ? -errno : fd;
+}
+
+bool bpfc_probe__multi_ok(void)
+{
+	static const struct bpf_insn ret0[] = {
+		{.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = 0, .imm = 0},
+		{.code = BPF_JMP | BPF_EXIT},
+	};
+	static int ok = -1;
+	struct bpfc_probe p;
+	const char *no;
+	int fd, l;
+
+	if (ok >= 0)
+		return ok;
+	ok = 0;
+	no = getenv("BPFSTUB_NO_UPROBE_MULTI");
+	if (no && *no && strcmp(no, "0"))
+		return false;
+	fd = bpfc_probe__load_multi(ret0, 2);
+	if (fd < 0)
+		return false;
+	/* A kernel that has the links looks the path up: ENOENT; one that has not: EINVAL. */
+	memset(&p, 0, sizeof(p));
+	p.pid = getpid();
+	l = link_umulti(&p, fd, "/nonexistent/bpfstub-uprobe-multi-probe");
+	if (l >= 0)
+		close(l);
+	ok = l == -ENOENT;
+	close(fd);
+	return ok;
+}
+
+int bpfc_probe__load_multi(const struct bpf_insn *insns, size_t n)
+{
+	LIBBPF_OPTS(bpf_prog_load_opts, opts);
+
+	opts.expected_attach_type = (enum bpf_attach_type)BPFC_TRACE_UPROBE_MULTI;
+	return bpf_prog_load(BPF_PROG_TYPE_KPROBE, "bpfstub_umulti", "GPL", insns, n, &opts);
+}
+
 int bpfc_probe__attach(struct bpfc_probe *p, pid_t pid, __u64 addr, int prog_fd,
 		       enum bpfc_probe_path how, char *err, size_t errlen)
 {
@@ -287,6 +365,13 @@ int bpfc_probe__attach(struct bpfc_probe *p, pid_t pid, __u64 addr, int prog_fd,
 int bpfc_probe__attach_refctr(struct bpfc_probe *p, pid_t pid, __u64 addr, int prog_fd,
 			      enum bpfc_probe_path how, __u64 ref_ctr_offset, char *err,
 			      size_t errlen)
+{
+	return bpfc_probe__attach_ex(p, pid, addr, prog_fd, false, how, ref_ctr_offset, err,
+				     errlen);
+}
+
+int bpfc_probe__attach_ex(struct bpfc_probe *p, pid_t pid, __u64 addr, int prog_fd, bool multi,
+			  enum bpfc_probe_path how, __u64 ref_ctr_offset, char *err, size_t errlen)
 {
 	char path[PATH_MAX];
 	int type, ret;
@@ -306,7 +391,7 @@ int bpfc_probe__attach_refctr(struct bpfc_probe *p, pid_t pid, __u64 addr, int p
 		rsp_msgf(err, errlen, "no BPF program to attach");
 		goto cleanup;
 	}
-	type = uprobe_type();
+	type = multi ? 0 : uprobe_type();
 	if (type < 0) {
 		ret = type;
 		rsp_msgf(err, errlen, "the kernel has no uprobe PMU (%s)", UPROBE_TYPE_PATH);
@@ -316,7 +401,7 @@ int bpfc_probe__attach_refctr(struct bpfc_probe *p, pid_t pid, __u64 addr, int p
 	ret = -ENOENT;
 	if (how != BPFC_PROBE_PATH_REAL) {
 		map_files_path(p, path, sizeof(path));
-		ret = open_uprobe(p, type, path);
+		ret = multi ? link_umulti(p, prog_fd, path) : open_uprobe(p, type, path);
 	}
 	if (ret < 0 && how != BPFC_PROBE_PATH_MAP_FILES && ret != -ESRCH) {
 		int first = ret;
@@ -325,7 +410,7 @@ int bpfc_probe__attach_refctr(struct bpfc_probe *p, pid_t pid, __u64 addr, int p
 		if (!ret && !same_file(path, p))
 			ret = -ESTALE;
 		if (!ret)
-			ret = open_uprobe(p, type, path);
+			ret = multi ? link_umulti(p, prog_fd, path) : open_uprobe(p, type, path);
 		if (ret < 0 && how == BPFC_PROBE_PATH_AUTO)
 			ret = first;
 	}
@@ -345,8 +430,14 @@ int bpfc_probe__attach_refctr(struct bpfc_probe *p, pid_t pid, __u64 addr, int p
 				 : strerror(-ret));
 		goto cleanup;
 	}
-	p->perf_fd = ret;
 	snprintf(p->path, sizeof(p->path), "%s", path);
+	if (multi) {
+		/* The link is the probe: no perf event. */
+		p->link_fd = ret;
+		ret = 0;
+		goto cleanup;
+	}
+	p->perf_fd = ret;
 
 	ret = bpf_link_create(prog_fd, p->perf_fd, BPF_PERF_EVENT, NULL);
 	if (ret >= 0) {
@@ -385,20 +476,26 @@ const __u8 *bpfc_probe__orig_bytes(const struct bpfc_probe *p, size_t *len)
 	return p->orig;
 }
 
-void bpfc_probe__patch(const struct bpfc_probe *p, __u64 addr, void *buf, size_t len)
+void bpfc_probe__patch_orig(__u64 at, const __u8 *orig, size_t norig, __u64 addr, void *buf,
+			    size_t len)
 {
 	static const __u8 nop5[5] = {0x0f, 0x1f, 0x44, 0x00, 0x00};
 	size_t n = 1, i;
 	__u8 *b = buf;
 
-	if (!p->norig)
+	if (!norig)
 		return;
-	if (p->norig >= sizeof(nop5) && !memcmp(p->orig, nop5, sizeof(nop5)))
+	if (norig >= sizeof(nop5) && !memcmp(orig, nop5, sizeof(nop5)))
 		n = sizeof(nop5);
 	for (i = 0; i < n; i++) {
-		__u64 a = p->addr + i;
+		__u64 a = at + i;
 
 		if (a >= addr && a - addr < len)
-			b[a - addr] = p->orig[i];
+			b[a - addr] = orig[i];
 	}
+}
+
+void bpfc_probe__patch(const struct bpfc_probe *p, __u64 addr, void *buf, size_t len)
+{
+	bpfc_probe__patch_orig(p->addr, p->orig, p->norig, addr, buf, len);
 }
