@@ -179,9 +179,9 @@ struct trace {
 	struct bpfc_ring *ring;
 	bool consuming; /* inside bpfc_ring__consume(): the ring must stay */
 	int counters_fd;
-	int tsv_fd;  /* trace state variables: slot i is tsvs[i] */
-	int gate_fd; /* pass-count gate, one slot per location */
-	int stop_fd; /* stop switches: one per program (bpf/collect.h), any run */
+	int tsv_fd;	    /* trace state variables: slot i is tsvs[i] */
+	int gate_fd;	    /* pass-count gate, one slot per location */
+	int stop_fd;	    /* stop switches: one per program (bpf/collect.h), any run */
 	uint32_t stop_next; /* the next switch to try */
 	uint32_t nslots;
 	uint64_t lost;		  /* records that did not fit (store full) */

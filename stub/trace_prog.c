@@ -251,9 +251,8 @@ int tr_prog__attach(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
 		if (err)
 			return err;
 	}
-	err = bpfc_probe__attach_ex(&tp->probe, tr->tgt->pid, tp->addr, tp->prog.fd,
-				    tp->prog.multi, BPFC_PROBE_PATH_AUTO, site.ref_ctr_offset, why,
-				    sizeof(why));
+	err = bpfc_probe__attach_ex(&tp->probe, tr->tgt->pid, tp->addr, tp->prog.fd, tp->prog.multi,
+				    BPFC_PROBE_PATH_AUTO, site.ref_ctr_offset, why, sizeof(why));
 	if (err) {
 		if (tp->ret)
 			retprobe__entry_put(tp);

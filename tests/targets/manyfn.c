@@ -21,6 +21,8 @@
 volatile long passes;
 volatile long counter; /* the sum so far (harness: assert_running) */
 
+/* The functions and their table, by hundreds. */
+/* clang-format off */
 #define F(n)                                                                                       \
 	NOINLINE long fn##n(long x)                                                                \
 	{                                                                                          \
@@ -40,6 +42,7 @@ F100(0) F100(1) F100(2) F100(3) F100(4) F100(5) F100(6) F100(7) F100(8) F100(9)
 
 static long (*const fns[NFN])(long) = {P100(0) P100(1) P100(2) P100(3) P100(4) P100(5) P100(6)
 					       P100(7) P100(8) P100(9)};
+/* clang-format on */
 
 int main(int argc, char **argv)
 {
