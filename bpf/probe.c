@@ -14,6 +14,12 @@
  * offset as the uprobe's reference counter (config bits 32-63): the kernel
  * raises it while the probe is installed (stub/sdt.h says why).
  *
+ * On Linux 6.6+ the probe is a uprobe_multi link of one site instead of a
+ * perf event (bpfc_probe__attach_ex(); the program loaded for it): its
+ * release takes no global lock, where a perf event's program is taken off
+ * under bpf_event_mutex across an RCU grace period, so that releases of
+ * perf events run one after another and hold up new attaches.
+ *
  * Nothing here stops, signals or ptraces the target.  The target may
  * exit at any moment; every step then fails with an error, never a crash.
  */

@@ -24,6 +24,13 @@
  * Each location has its own counter slot, and the slot number is what the
  * program writes as the record's "tp": several locations share one GDB
  * tracepoint number, and the slot tells them apart.
+ *
+ * Stopping never waits on the kernel (releasing a uprobe waits for RCU
+ * grace periods, ~110 ms each).  Detaching a location, for tstop, QTDisable,
+ * tdelete, detach or a client leaving, turns its program's stop switch off
+ * (one map update: the program returns at once, so nothing after the stop
+ * is kept) and hands the uprobe's fds to bpf/reap.h's threads.  Switches
+ * are handed out by tr__stop_take(), never to two programs that may run.
  */
 #include <errno.h>
 #include <stdio.h>
