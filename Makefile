@@ -115,6 +115,7 @@ $(BUILD)/bench/httpload: bench/httpload.c bench/bench_clock.h
 bench: bpfstub targets $(BUILD)/bench/loop $(BUILD)/bench/empty_probe $(BUILD)/bench/httpload
 	python3 bench/run.py
 	python3 bench/service.py
+	python3 bench/many_tp.py
 
 install: bpfstub
 	install -D -m 0755 bpfstub $(DESTDIR)$(PREFIX)/bin/bpfstub

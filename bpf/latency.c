@@ -13,6 +13,7 @@
 #include "bpf/emit.h"
 #include "bpf/insn.h"
 #include "bpf/latency.h"
+#include "bpf/probe.h"
 
 #define KEY_OFF	 (-32) /* stack: { id, depth } */
 #define VAL_OFF	 (-40) /* stack: the entry time */
@@ -59,7 +60,8 @@ static void emit_key(struct bpfc_emit *e, const struct bpfc_lat *lat)
 	bpfc_emit__bind(e, l_ok);
 }
 
-int bpfc_lat__entry_prog(const struct bpfc_lat *lat, struct bpfc_prog *out)
+int bpfc_lat__entry_prog(const struct bpfc_lat *lat, const struct bpfc_stop *stop,
+			 struct bpfc_prog *out)
 {
 	struct bpfc_emit e;
 	int err;
@@ -67,6 +69,7 @@ int bpfc_lat__entry_prog(const struct bpfc_lat *lat, struct bpfc_prog *out)
 	bpfc_emit__init(&e);
 	memset(out, 0, sizeof(*out));
 	out->fd = -1;
+	bpfc_stop__emit(&e, stop);
 	bpfc_emit__insn(&e, BPF_MOV64_REG(BPFC_R6, BPFC_R1));
 	emit_key(&e, lat);
 	bpfc_emit__insn(&e, BPF_EMIT_CALL(BPF_FUNC_ktime_get_ns));
@@ -86,6 +89,7 @@ int bpfc_lat__entry_prog(const struct bpfc_lat *lat, struct bpfc_prog *out)
 		goto cleanup;
 	}
 	out->insns = bpfc_emit__take(&e, &out->ninsns);
+	out->multi = bpfc_probe__multi_ok();
 	err = bpfc_prog__load(out);
 	if (err)
 		snprintf(out->msg, sizeof(out->msg), "the kernel refused the entry program: %s",

@@ -30,6 +30,7 @@
 
 struct bpfc_emit;
 struct bpfc_prog;
+struct bpfc_stop;
 
 #define BPFC_LAT_ENTRIES 16384 /* open calls remembered (LRU) */
 #define BPFC_GO_STACK_HI 8     /* offsetof(runtime.g, stack.hi) in Go 1.x: g.stack comes first */
@@ -43,8 +44,12 @@ struct bpfc_lat {
 
 /* The LRU hash of open calls: fd or -errno. */
 int bpfc_lat__map_create(void);
-/* The entry program (r6 = ctx on entry): build and load it into out. */
-int bpfc_lat__entry_prog(const struct bpfc_lat *lat, struct bpfc_prog *out);
+/*
+ * The entry program (r6 = ctx on entry): build and load it into out, with
+ * stop switch stop first (bpf/collect.h; NULL: none).
+ */
+int bpfc_lat__entry_prog(const struct bpfc_lat *lat, const struct bpfc_stop *stop,
+			 struct bpfc_prog *out);
 /*
  * In a return program, after the record's header (r6 = ctx, r7 = the
  * record): the V block at record offset blk_off (BPFC_TBLK_SIZE bytes).

@@ -24,6 +24,12 @@
  * offset as the uprobe's reference counter (config bits 32-63): the kernel
  * raises it while the probe is installed (stub/sdt.h says why).
  *
+ * On Linux 6.6+ the probe is a uprobe_multi link of one site instead of a
+ * perf event (bpfc_probe__attach_ex(); the program loaded for it): its
+ * release takes no global lock, where a perf event's program is taken off
+ * under bpf_event_mutex across an RCU grace period, so that releases of
+ * perf events run one after another and hold up new attaches.
+ *
  * Nothing here stops, signals or ptraces the target.  The target may
  * exit at any moment; every step then fails with an error, never a crash.
  */
@@ -55,6 +61,26 @@
 /* include/linux/trace_events.h: where the uprobe PMU takes ref_ctr_offset in attr.config. */
 #define UPROBE_REF_CTR_SHIFT 32
 #define DELETED_SUFFIX	     " (deleted)"
+
+/*
+ * uprobe_multi links (Linux 6.6), which Debian 12's libbpf 1.1 and its
+ * 6.1 uapi headers do not know: the BPF_LINK_CREATE attributes as
+ * include/uapi/linux/bpf.h has them (the attach type: probe.h).
+ */
+struct link_create_umulti {
+	__u32 prog_fd;
+	__u32 target_fd;
+	__u32 attach_type;
+	__u32 flags;
+	__aligned_u64 path;
+	__aligned_u64 offsets;
+	__aligned_u64 ref_ctr_offsets;
+	__aligned_u64 cookies;
+	__u32 cnt;
+	__u32 umulti_flags;
+	__u32 pid;
+	__u32 pad;
+};
 
 /* Find addr in /proc/PID/maps and fill the mapping fields of p. */
 static int find_mapping(struct bpfc_probe *p, char *err, size_t errlen)
@@ -365,35 +391,6 @@ static int open_uprobe(const struct bpfc_probe *p, int type, const char *path)
 	return fd < 0 ? -errno : fd;
 }
 
-/* The BPF_LINK_CREATE attributes of a uprobe_multi link (uapi linux/bpf.h, 6.6). */
-union multi_attr {
-	struct {
-		__u32 prog_fd, target_fd, attach_type, flags;
-		__aligned_u64 path, offsets, ref_ctr_offsets, cookies;
-		__u32 cnt, multi_flags, pid;
-	} link;
-	__u8 size[128];
-};
-
-/* A uprobe_multi link of one uprobe running prog_fd, only in p->pid; fd or -errno. */
-static int open_multi(const struct bpfc_probe *p, int prog_fd, const char *path)
-{
-	__u64 off = p->file_offset, ref = p->ref_ctr_offset;
-	union multi_attr a;
-	int fd;
-
-	memset(&a, 0, sizeof(a));
-	a.link.prog_fd = (__u32)prog_fd;
-	a.link.attach_type = BPFC_TRACE_UPROBE_MULTI;
-	a.link.path = (__u64)(uintptr_t)path;
-	a.link.offsets = (__u64)(uintptr_t)&off;
-	a.link.ref_ctr_offsets = ref ? (__u64)(uintptr_t)&ref : 0;
-	a.link.cnt = 1;
-	a.link.pid = (__u32)p->pid;
-	fd = (int)syscall(SYS_bpf, BPF_LINK_CREATE, &a, sizeof(a));
-	return fd < 0 ? -errno : fd;
-}
-
 /* Is CAP_SYS_ADMIN in this thread's effective set? */
 static bool sys_admin(void)
 {
@@ -406,21 +403,67 @@ static bool sys_admin(void)
 	return d[CAP_TO_INDEX(CAP_SYS_ADMIN)].effective & CAP_TO_MASK(CAP_SYS_ADMIN);
 }
 
-bool bpfc_probe__multi_supported(void)
-{
-	static int yes = -1;
-	struct utsname u;
-	int major, minor;
-
-	if (yes < 0)
-		yes = !uname(&u) && sscanf(u.release, "%d.%d", &major, &minor) == 2 &&
-		      (major > 6 || (major == 6 && minor >= 6));
-	return yes;
-}
-
 int bpfc_probe__prog_attach_type(void)
 {
-	return !sys_admin() && bpfc_probe__multi_supported() ? BPFC_TRACE_UPROBE_MULTI : 0;
+	return !sys_admin() && bpfc_probe__multi_ok() ? BPFC_TRACE_UPROBE_MULTI : 0;
+}
+
+/* A uprobe_multi link of one site for path: fd or -errno. */
+static int link_umulti(const struct bpfc_probe *p, int prog_fd, const char *path)
+{
+	struct link_create_umulti a;
+	__u64 off = p->file_offset, ref = p->ref_ctr_offset;
+	int fd;
+
+	memset(&a, 0, sizeof(a));
+	a.prog_fd = (__u32)prog_fd;
+	a.attach_type = BPFC_TRACE_UPROBE_MULTI;
+	a.path = (__u64)(uintptr_t)path;
+	a.offsets = (__u64)(uintptr_t)&off;
+	a.ref_ctr_offsets = ref ? (__u64)(uintptr_t)&ref : 0;
+	a.cnt = 1;
+	a.pid = (__u32)p->pid;
+	fd = (int)syscall(SYS_bpf, BPF_LINK_CREATE, &a, sizeof(a));
+	return fd < 0 ? -errno : fd;
+}
+
+bool bpfc_probe__multi_ok(void)
+{
+	static const struct bpf_insn ret0[] = {
+		{.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = 0, .imm = 0},
+		{.code = BPF_JMP | BPF_EXIT},
+	};
+	static int ok = -1;
+	struct bpfc_probe p;
+	const char *no;
+	int fd, l;
+
+	if (ok >= 0)
+		return ok;
+	ok = 0;
+	no = getenv("BPFSTUB_NO_UPROBE_MULTI");
+	if (no && *no && strcmp(no, "0"))
+		return false;
+	fd = bpfc_probe__load_multi(ret0, 2);
+	if (fd < 0)
+		return false;
+	/* A kernel that has the links looks the path up: ENOENT; one that has not: EINVAL. */
+	memset(&p, 0, sizeof(p));
+	p.pid = getpid();
+	l = link_umulti(&p, fd, "/nonexistent/bpfstub-uprobe-multi-probe");
+	if (l >= 0)
+		close(l);
+	ok = l == -ENOENT;
+	close(fd);
+	return ok;
+}
+
+int bpfc_probe__load_multi(const struct bpf_insn *insns, size_t n)
+{
+	LIBBPF_OPTS(bpf_prog_load_opts, opts);
+
+	opts.expected_attach_type = (enum bpf_attach_type)BPFC_TRACE_UPROBE_MULTI;
+	return bpf_prog_load(BPF_PROG_TYPE_KPROBE, "bpfstub_umulti", "GPL", insns, n, &opts);
 }
 
 int bpfc_probe__attach(struct bpfc_probe *p, pid_t pid, __u64 addr, int prog_fd,
@@ -433,9 +476,16 @@ int bpfc_probe__attach_refctr(struct bpfc_probe *p, pid_t pid, __u64 addr, int p
 			      enum bpfc_probe_path how, __u64 ref_ctr_offset, char *err,
 			      size_t errlen)
 {
+	return bpfc_probe__attach_ex(p, pid, addr, prog_fd,
+				     bpfc_probe__prog_attach_type() == BPFC_TRACE_UPROBE_MULTI, how,
+				     ref_ctr_offset, err, errlen);
+}
+
+int bpfc_probe__attach_ex(struct bpfc_probe *p, pid_t pid, __u64 addr, int prog_fd, bool multi,
+			  enum bpfc_probe_path how, __u64 ref_ctr_offset, char *err, size_t errlen)
+{
 	char path[64];
 	int fd = -1, type, ret;
-	bool multi;
 
 	ret = resolve_fd(p, pid, addr, how, err, errlen);
 	if (ret < 0)
@@ -453,8 +503,8 @@ int bpfc_probe__attach_refctr(struct bpfc_probe *p, pid_t pid, __u64 addr, int p
 		rsp_msgf(err, errlen, "no BPF program to attach");
 		goto cleanup;
 	}
-	type = uprobe_type();
-	if (type < 0 && bpfc_probe__prog_attach_type() != BPFC_TRACE_UPROBE_MULTI) {
+	type = multi ? 0 : uprobe_type();
+	if (type < 0) {
 		ret = type;
 		rsp_msgf(err, errlen, "the kernel has no uprobe PMU (%s)", UPROBE_TYPE_PATH);
 		goto cleanup;
@@ -462,8 +512,7 @@ int bpfc_probe__attach_refctr(struct bpfc_probe *p, pid_t pid, __u64 addr, int p
 
 	/* The kernel follows this magic link to the very file checked above. */
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	multi = bpfc_probe__prog_attach_type() == BPFC_TRACE_UPROBE_MULTI;
-	ret = multi ? open_multi(p, prog_fd, path) : open_uprobe(p, type, path);
+	ret = multi ? link_umulti(p, prog_fd, path) : open_uprobe(p, type, path);
 	if (ret < 0) {
 		/* 524 is the kernel's ENOTSUPP: an instruction uprobes refuse (e.g. lock-prefixed).
 		 */
@@ -481,6 +530,7 @@ int bpfc_probe__attach_refctr(struct bpfc_probe *p, pid_t pid, __u64 addr, int p
 		goto cleanup;
 	}
 	if (multi) {
+		/* The link is the probe: no perf event. */
 		p->link_fd = ret;
 		ret = 0;
 		goto cleanup;
@@ -526,20 +576,26 @@ const __u8 *bpfc_probe__orig_bytes(const struct bpfc_probe *p, size_t *len)
 	return p->orig;
 }
 
-void bpfc_probe__patch(const struct bpfc_probe *p, __u64 addr, void *buf, size_t len)
+void bpfc_probe__patch_orig(__u64 at, const __u8 *orig, size_t norig, __u64 addr, void *buf,
+			    size_t len)
 {
 	static const __u8 nop5[5] = {0x0f, 0x1f, 0x44, 0x00, 0x00};
 	size_t n = 1, i;
 	__u8 *b = buf;
 
-	if (!p->norig)
+	if (!norig)
 		return;
-	if (p->norig >= sizeof(nop5) && !memcmp(p->orig, nop5, sizeof(nop5)))
+	if (norig >= sizeof(nop5) && !memcmp(orig, nop5, sizeof(nop5)))
 		n = sizeof(nop5);
 	for (i = 0; i < n; i++) {
-		__u64 a = p->addr + i;
+		__u64 a = at + i;
 
 		if (a >= addr && a - addr < len)
-			b[a - addr] = p->orig[i];
+			b[a - addr] = orig[i];
 	}
+}
+
+void bpfc_probe__patch(const struct bpfc_probe *p, __u64 addr, void *buf, size_t len)
+{
+	bpfc_probe__patch_orig(p->addr, p->orig, p->norig, addr, buf, len);
 }

@@ -24,6 +24,10 @@
  *
  * Detach is closing the fds; if the holder dies the kernel closes them
  * and removes the breakpoint, so a crashed stub leaves no trace behind.
+ * Closing waits for the kernel (two RCU grace periods, ~110 ms): the stub
+ * stops a probe's program first and hands the fds to bpf/reap.h, which
+ * closes them off the serving thread; bpfc_probe__detach() closes them
+ * here and now (calibration, failed attaches, tools).
  */
 #ifndef BPF_PROBE_H
 #define BPF_PROBE_H
@@ -35,6 +39,8 @@
 #include <linux/types.h>
 
 #define BPFC_PROBE_ORIG_LEN 16
+/* enum bpf_attach_type's BPF_TRACE_UPROBE_MULTI (Linux 6.6; not in 6.1's headers). */
+#define BPFC_TRACE_UPROBE_MULTI 48
 
 enum bpfc_probe_path {
 	BPFC_PROBE_PATH_AUTO,	   /* map_files, then the real path */
@@ -92,12 +98,29 @@ int bpfc_probe__attach_refctr(struct bpfc_probe *p, pid_t pid, __u64 addr, int p
  * and their programs must be loaded for it: prog_attach_type() is the
  * expected_attach_type for bpf_prog_load() of a program to attach here,
  * BPFC_TRACE_UPROBE_MULTI or 0 (perf event).  The program is the same.
+ * bpfc_probe__attach() and _refctr() follow it; the trace's own programs
+ * choose explicitly (bpfc_probe__attach_ex(), below).
  */
-#define BPFC_TRACE_UPROBE_MULTI 48 /* enum bpf_attach_type, absent from older headers */
 int bpfc_probe__prog_attach_type(void);
 
-/* Has the kernel uprobe_multi links (Linux 6.6)? */
-bool bpfc_probe__multi_supported(void);
+/*
+ * bpfc_probe__attach_refctr(), through a uprobe_multi link of one site (Linux 6.6) when multi
+ * is true: prog_fd must then be loaded for it (bpfc_probe__load_multi(),
+ * bpfc_prog.multi).  Such a link is released without the global mutex a
+ * perf event's BPF program is taken off under, so releases run in
+ * parallel (bpf/reap.h); the probe has a link_fd and no perf_fd.
+ */
+int bpfc_probe__attach_ex(struct bpfc_probe *p, pid_t pid, __u64 addr, int prog_fd, bool multi,
+			  enum bpfc_probe_path how, __u64 ref_ctr_offset, char *err, size_t errlen);
+/*
+ * Does the kernel have uprobe_multi links?  Asked once (a program loaded
+ * for them, a link to a path that does not exist: ENOENT says yes).
+ * BPFSTUB_NO_UPROBE_MULTI=1 in the environment says no.
+ */
+bool bpfc_probe__multi_ok(void);
+struct bpf_insn;
+/* Load insns as a program for uprobe_multi links: fd or -errno. */
+int bpfc_probe__load_multi(const struct bpf_insn *insns, size_t n);
 
 /* Remove the probe (idempotent; valid after any attach or resolve call). */
 void bpfc_probe__detach(struct bpfc_probe *p);
@@ -111,5 +134,8 @@ const __u8 *bpfc_probe__orig_bytes(const struct bpfc_probe *p, size_t *len);
  * instruction is a 5-byte nop the kernel may turn into a call).
  */
 void bpfc_probe__patch(const struct bpfc_probe *p, __u64 addr, void *buf, size_t len);
+/* The same for a probe at `at` whose original bytes are orig (norig of them). */
+void bpfc_probe__patch_orig(__u64 at, const __u8 *orig, size_t norig, __u64 addr, void *buf,
+			    size_t len);
 
 #endif

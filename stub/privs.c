@@ -176,7 +176,7 @@ static unsigned long long wanted(int last)
 
 	if (last >= CAP_BPF)
 		w |= BIT(CAP_PERFMON) | BIT(CAP_BPF);
-	if (last < CAP_BPF || !bpfc_probe__multi_supported())
+	if (last < CAP_BPF || !bpfc_probe__multi_ok())
 		w |= BIT(CAP_SYS_ADMIN);
 	if (last >= CAP_CHECKPOINT_RESTORE)
 		w |= BIT(CAP_CHECKPOINT_RESTORE);

@@ -25,6 +25,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bpf/reap.h"
 #include "rsp/buf.h"
 #include "rsp/monitor.h"
 #include "montrace.h"
@@ -342,7 +343,13 @@ int retprobe__prepare(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
 	if (r->entry_prog.fd >= 0)
 		return 0;
 	bpfc_prog__free(&r->entry_prog);
-	err = bpfc_lat__entry_prog(&r->lat, &r->entry_prog);
+	if (!r->entry_stop_held) {
+		err = tr__stop_take(tr, &r->entry_stop, msg, mlen);
+		if (err)
+			return err;
+		r->entry_stop_held = true;
+	}
+	err = bpfc_lat__entry_prog(&r->lat, &r->entry_stop, &r->entry_prog);
 	if (err)
 		rsp_msgf(msg, mlen, "tracepoint %u: %s", tp->num, r->entry_prog.msg);
 	return err;
@@ -361,8 +368,8 @@ int retprobe__entry_get(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
 	err = retprobe__prepare(tr, tp, msg, mlen);
 	if (err)
 		return err;
-	err = bpfc_probe__attach(&r->entry_probe, tr->tgt->pid, r->entry, r->entry_prog.fd,
-				 BPFC_PROBE_PATH_AUTO, why, sizeof(why));
+	err = bpfc_probe__attach_ex(&r->entry_probe, tr->tgt->pid, r->entry, r->entry_prog.fd,
+				    r->entry_prog.multi, BPFC_PROBE_PATH_AUTO, 0, why, sizeof(why));
 	if (err) {
 		rsp_msgf(msg, mlen, "tracepoint %u: entry of %s at 0x%llx: %s", tp->num, r->func,
 			 (unsigned long long)r->entry, why);
@@ -373,15 +380,34 @@ int retprobe__entry_get(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
 	return 0;
 }
 
+/*
+ * The entry probe goes: its program stops at once, the uprobe is released
+ * in the background (bpf/reap.h), and the program with its switch goes
+ * (the next entry_get loads one with a new switch: this one stays off).
+ */
+static void entry_release(struct tp_ret *r)
+{
+	if (r->entry_on) {
+		bpfc_stop__set(&r->entry_stop, false);
+		bpfc_reap__probe(&r->entry_probe, (int)r->entry_stop.id);
+	}
+	r->entry_on = false;
+	bpfc_prog__free(&r->entry_prog);
+	r->entry_stop_held = false;
+}
+
+bool retprobe__entry_stop_held(const struct tp_ret *r, uint32_t id)
+{
+	return r->entry_stop_held && r->entry_stop.id == id;
+}
+
 void retprobe__entry_put(struct tp *tp)
 {
 	struct tp_ret *r = tp->ret;
 
 	if (!r->attached || --r->attached)
 		return;
-	if (r->entry_on)
-		bpfc_probe__detach(&r->entry_probe);
-	r->entry_on = false;
+	entry_release(r);
 }
 
 void retprobe__put(struct tp *tp)
@@ -391,9 +417,7 @@ void retprobe__put(struct tp *tp)
 	tp->ret = NULL;
 	if (!r || --r->refs)
 		return;
-	if (r->entry_on)
-		bpfc_probe__detach(&r->entry_probe);
-	bpfc_prog__free(&r->entry_prog);
+	entry_release(r);
 	if (r->lat.map_fd >= 0)
 		close(r->lat.map_fd);
 	deep__plan_free(&r->plan);

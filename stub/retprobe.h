@@ -49,6 +49,8 @@ struct tp_ret {
 	struct bpfc_lat lat; /* map_fd -1 until the first install */
 	struct bpfc_prog entry_prog;
 	struct bpfc_probe entry_probe;
+	struct bpfc_stop entry_stop; /* entry_prog's stop switch, while entry_stop_held */
+	bool entry_stop_held;
 	bool entry_on;
 	char cond[256]; /* `if COND` as typed (words joined), "" none */
 	/* What the return values point to (deep collection), planned at the first install. */
@@ -76,6 +78,8 @@ int retprobe__define(struct trace *tr, const char *const *words, size_t nwords, 
 int retprobe__prepare(struct trace *tr, struct tp *tp, char *msg, size_t mlen);
 int retprobe__entry_get(struct trace *tr, struct tp *tp, char *msg, size_t mlen);
 void retprobe__entry_put(struct tp *tp);
+/* Does r's entry program hold stop switch id (tr__stop_take)? */
+bool retprobe__entry_stop_held(const struct tp_ret *r, uint32_t id);
 /* tp_free: drop tp's reference. */
 void retprobe__put(struct tp *tp);
 /*

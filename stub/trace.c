@@ -24,6 +24,13 @@
  * Each location has its own counter slot, and the slot number is what the
  * program writes as the record's "tp": several locations share one GDB
  * tracepoint number, and the slot tells them apart.
+ *
+ * Stopping never waits on the kernel (releasing a uprobe waits for RCU
+ * grace periods, ~110 ms each).  Detaching a location, for tstop, QTDisable,
+ * tdelete, detach or a client leaving, turns its program's stop switch off
+ * (one map update: the program returns at once, so nothing after the stop
+ * is kept) and hands the uprobe's fds to bpf/reap.h's threads.  Switches
+ * are handed out by tr__stop_take(), never to two programs that may run.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -32,6 +39,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bpf/reap.h"
 #include "bpf/record.h"
 #include "bpf/ring.h"
 #include "deep.h"
@@ -101,6 +109,7 @@ int tr__init(struct trace *tr, struct tgt *t)
 	tr->counters_fd = -1;
 	tr->tsv_fd = -1;
 	tr->gate_fd = -1;
+	tr->stop_fd = -1;
 	tr->deep_budget = TR_DEEP_BUDGET_DEFAULT;
 	tr->stack_window = TR_STACK_WINDOW_DEFAULT;
 	tr->max_hit_rate = TR_MAX_HIT_RATE_DEFAULT;
@@ -164,8 +173,12 @@ void tr__fini(struct trace *tr)
 		close(tr->tsv_fd);
 	if (tr->gate_fd >= 0)
 		close(tr->gate_fd);
+	if (tr->stop_fd >= 0)
+		close(tr->stop_fd);
 	tf_store__fini(&tr->store);
 	deep__free(tr->deep);
+	/* The uprobes still being released: closed before the process ends (bpf/reap.h). */
+	bpfc_reap__drain();
 }
 
 int tr__clear(struct trace *tr)
@@ -934,6 +947,51 @@ int tr__start(struct trace *tr, char *msg, size_t mlen)
 	return 0;
 }
 
+static bool stop_held(const struct trace *tr, uint32_t id)
+{
+	size_t i;
+
+	for (i = 0; i < tr->ntps; i++) {
+		const struct tp *tp = &tr->tps[i];
+
+		if (tp->stop_held && tp->stop.id == id)
+			return true;
+		if (tp->ret && retprobe__entry_stop_held(tp->ret, id))
+			return true;
+	}
+	return false;
+}
+
+int tr__stop_take(struct trace *tr, struct bpfc_stop *s, char *msg, size_t mlen)
+{
+	uint32_t k, id;
+	int err;
+
+	if (tr->stop_fd < 0) {
+		err = bpfc_stop__create(BPFC_STOP_SLOTS);
+		if (err < 0) {
+			snprintf(msg, mlen, "cannot create BPF maps: %s", strerror(-err));
+			return err;
+		}
+		tr->stop_fd = err;
+	}
+	for (k = 0; k < BPFC_STOP_SLOTS; k++) {
+		id = (tr->stop_next + k) % BPFC_STOP_SLOTS;
+		if (stop_held(tr, id) || bpfc_reap__busy((int)id))
+			continue;
+		tr->stop_next = id + 1;
+		s->fd = tr->stop_fd;
+		s->id = id;
+		err = bpfc_stop__set(s, true);
+		if (err)
+			snprintf(msg, mlen, "cannot set a stop switch: %s", strerror(-err));
+		return err;
+	}
+	snprintf(msg, mlen, "no free stop switch: %zu uprobes are still being released",
+		 bpfc_reap__pending());
+	return -EBUSY;
+}
+
 void tr__counts(struct trace *tr, const struct tp *tp, struct bpfc_counts *c)
 {
 	memset(c, 0, sizeof(*c));
@@ -945,7 +1003,12 @@ int tr__stop(struct trace *tr, enum tr_stop why, uint32_t tp, const char *msg)
 {
 	if (tr->state != TR_RUNNING)
 		return 0;
-	/* Detach first, then keep every frame that was already collected. */
+	/*
+	 * Stop every program first (its stop switch: one map update each),
+	 * then keep every frame already collected; the uprobes are released
+	 * in the background (bpf/reap.h), so this answers at once however many
+	 * there are.
+	 */
 	{
 		size_t i;
 
@@ -1135,6 +1198,8 @@ void tr__unpatch(const struct trace *tr, uint64_t addr, void *buf, size_t len)
 		if (r && r->entry_on)
 			bpfc_probe__patch(&r->entry_probe, addr, buf, len);
 	}
+	/* Uprobes being released: their int3 may still be there. */
+	bpfc_reap__patch(tr->tgt->pid, addr, buf, len);
 }
 
 /* ---- upload (qTfP/qTsP and trace files) --------------------------------- */

@@ -79,6 +79,8 @@ struct tp {
 	uint32_t slot;
 	struct bpfc_prog prog;
 	struct bpfc_probe probe;
+	struct bpfc_stop stop; /* prog's stop switch (bpf/collect.h), while stop_held */
+	bool stop_held;
 	uint64_t frames; /* stored in the frame store this run */
 	uint64_t bytes;	 /* their size */
 	uint64_t late;	 /* records that arrived after the run stopped */
@@ -178,8 +180,10 @@ struct trace {
 	struct bpfc_ring *ring;
 	bool consuming; /* inside bpfc_ring__consume(): the ring must stay */
 	int counters_fd;
-	int tsv_fd;  /* trace state variables: slot i is tsvs[i] */
-	int gate_fd; /* pass-count gate, one slot per location */
+	int tsv_fd;	    /* trace state variables: slot i is tsvs[i] */
+	int gate_fd;	    /* pass-count gate, one slot per location */
+	int stop_fd;	    /* stop switches: one per program (bpf/collect.h), any run */
+	uint32_t stop_next; /* the next switch to try */
 	uint32_t nslots;
 	uint64_t lost;		  /* records that did not fit (store full) */
 	uint64_t mono_to_wall_us; /* add to CLOCK_MONOTONIC for wall-clock time */
@@ -246,6 +250,12 @@ void tr__counts(struct trace *tr, const struct tp *tp, struct bpfc_counts *c);
  * first non-zero return.
  */
 int tr__upload(struct trace *tr, int (*cb)(void *ctx, const char *item), void *ctx);
+
+/*
+ * A stop switch for a new program (bpf/collect.h), turned on: one that no
+ * program held here uses, nor any uprobe still being released (bpf/reap.h).
+ */
+int tr__stop_take(struct trace *tr, struct bpfc_stop *s, char *msg, size_t mlen);
 
 /* Live memory reads must show the code as it is, not the probes' int3. */
 void tr__unpatch(const struct trace *tr, uint64_t addr, void *buf, size_t len);

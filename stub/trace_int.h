@@ -18,7 +18,7 @@
 
 #include "trace.h"
 
-#define TR_MAX_TPS 256 /* locations, and trace state variables */
+#define TR_MAX_TPS 2048 /* locations, and trace state variables */
 
 /* A builtin variable still ours: a number GDB gave to one of its own is not. */
 static inline bool tr_int__is_builtin(struct trace *tr, uint32_t num)

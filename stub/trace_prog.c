@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bpf/reap.h"
 #include "bpf/record.h"
 #include "bpf/ring.h"
 #include "deep.h"
@@ -136,6 +137,7 @@ static int build_load(struct trace *tr, struct tp *tp, const struct bpfc_spec *s
 			 tp->prog.msg[0] ? tp->prog.msg : strerror(-err));
 		return err;
 	}
+	tp->prog.multi = bpfc_probe__multi_ok();
 	err = bpfc_prog__load(&tp->prog);
 	if (err)
 		snprintf(msg, mlen, "tracepoint %u: the kernel refused its BPF program: %s%s%.120s",
@@ -216,6 +218,13 @@ int tr_prog__load(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
 	fill_vars(tr, &spec.vars, slots);
 	spec.pass = tp->pass;
 	spec.gate_fd = tr->gate_fd;
+	if (!tp->stop_held) {
+		err = tr__stop_take(tr, &tp->stop, msg, mlen);
+		if (err)
+			return err;
+		tp->stop_held = true;
+	}
+	spec.stop = &tp->stop;
 	err = build_load(tr, tp, &spec, msg, mlen);
 	if (err && nexpr > ngdb) {
 		/* Refused with deep collection: the tracepoint goes on without it. */
@@ -242,9 +251,8 @@ int tr_prog__attach(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
 		if (err)
 			return err;
 	}
-	err = bpfc_probe__attach_refctr(&tp->probe, tr->tgt->pid, tp->addr, tp->prog.fd,
-					BPFC_PROBE_PATH_AUTO, site.ref_ctr_offset, why,
-					sizeof(why));
+	err = bpfc_probe__attach_ex(&tp->probe, tr->tgt->pid, tp->addr, tp->prog.fd, tp->prog.multi,
+				    BPFC_PROBE_PATH_AUTO, site.ref_ctr_offset, why, sizeof(why));
 	if (err) {
 		if (tp->ret)
 			retprobe__entry_put(tp);
@@ -267,14 +275,20 @@ int tr_prog__install(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
 	return err ? err : tr_prog__attach(tr, tp, msg, mlen);
 }
 
-/* Detach and free tp's program (loaded by a QTStart that failed, too). */
+/*
+ * Detach and free tp's program (loaded by a QTStart that failed, too).
+ * The program stops at once (its stop switch); its uprobe goes in the
+ * background (bpf/reap.h), keeping the switch busy until it is closed.
+ */
 void tr_prog__uninstall(struct tp *tp)
 {
 	if (tp->installed) {
-		bpfc_probe__detach(&tp->probe);
+		bpfc_stop__set(&tp->stop, false);
+		bpfc_reap__probe(&tp->probe, (int)tp->stop.id);
 		if (tp->ret)
 			retprobe__entry_put(tp);
 	}
 	bpfc_prog__free(&tp->prog);
+	tp->stop_held = false;
 	tp->installed = false;
 }

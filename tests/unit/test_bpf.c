@@ -36,6 +36,7 @@
 #include "bpf/emit.h"
 #include "bpf/insn.h"
 #include "bpf/probe.h"
+#include "bpf/reap.h"
 #include "bpf/record.h"
 #include "bpf/ring.h"
 
@@ -698,6 +699,64 @@ static void test_killed_holder(struct tctx *t, pid_t pid, __u64 addr, __u8 orig,
 	      c, during, b, orig);
 }
 
+/*
+ * A stop switch turned off stops its program at once, with the uprobe
+ * still attached; the uprobe then goes through the reaper (bpf/reap.h),
+ * whose patch shows the original code meanwhile; drain closes it.
+ */
+static void test_stop_reap(struct tctx *t, struct env *env, pid_t pid, __u64 fn, const __u8 *code)
+{
+	struct bpfc_spec spec = {.tp = 9, .slot = 5, .flags = BPFC_SPEC_NO_REGS};
+	struct bpfc_stop sw = {.fd = -1, .id = 3};
+	struct bpfc_counts c1, c2, c3;
+	struct bpfc_probe pr;
+	struct bpfc_prog prog = {.fd = -1};
+	char err[256] = "";
+	__u8 win[4], now[4];
+	int r;
+
+	sw.fd = bpfc_stop__create(16);
+	CHECK(t, sw.fd >= 0, "stop map: %s", strerror(-sw.fd));
+	if (sw.fd < 0)
+		return;
+	spec.stop = &sw;
+	r = bpfc_stop__set(&sw, true);
+	if (!r)
+		r = bpfc_prog__build(&spec, bpfc_ring__map_fd(env->ring), env->counters, &prog);
+	prog.multi = bpfc_probe__multi_ok();
+	if (!r)
+		r = bpfc_prog__load(&prog);
+	if (!r)
+		r = bpfc_probe__attach_ex(&pr, pid, fn, prog.fd, prog.multi, BPFC_PROBE_PATH_AUTO,
+					  0, err, sizeof(err));
+	CHECK(t, !r, "stop switch program (multi %d): %s %s", prog.multi, strerror(-r), err);
+	if (r)
+		goto cleanup;
+	printf("bpf: info: uprobe_multi links: %s\n", prog.multi ? "yes" : "no");
+	sleep_ms(100);
+	bpfc_counters__read(env->counters, 5, &c1);
+	bpfc_stop__set(&sw, false);
+	bpfc_counters__read(env->counters, 5, &c2);
+	sleep_ms(100);
+	bpfc_counters__read(env->counters, 5, &c3);
+	CHECK(t, c1.hits > 0 && c3.hits == c2.hits,
+	      "stop switch: %llu hits on, %llu more after it was turned off",
+	      (unsigned long long)c1.hits, (unsigned long long)(c3.hits - c2.hits));
+	bpfc_reap__probe(&pr, (int)sw.id);
+	CHECK(t, pr.link_fd < 0 && pr.perf_fd < 0, "reap left the probe's fds");
+	read_mem(pid, fn - 2, win, sizeof(win));
+	bpfc_reap__patch(pid, fn - 2, win, sizeof(win));
+	CHECK(t, win[2] == code[0], "reap patch: 0x%02x, want 0x%02x", win[2], code[0]);
+	bpfc_reap__drain();
+	read_mem(pid, fn, now, sizeof(now));
+	CHECK(t, !bpfc_reap__busy((int)sw.id) && !bpfc_reap__pending() && now[0] == code[0],
+	      "after drain: busy %d, %zu pending, code 0x%02x (want 0x%02x)",
+	      bpfc_reap__busy((int)sw.id), bpfc_reap__pending(), now[0], code[0]);
+cleanup:
+	bpfc_prog__free(&prog);
+	close(sw.fd);
+}
+
 static void test_live(struct tctx *t, struct env *env)
 {
 	struct victim va = {-1, -1}, vb = {-1, -1}, vp = {-1, -1};
@@ -831,6 +890,8 @@ static void test_live(struct tctx *t, struct env *env)
 
 	test_killed_holder(t, va.pid, fn, code[0], prog.fd);
 	env->rx = NULL;
+	bpfc_ring__consume(env->ring);
+	test_stop_reap(t, env, va.pid, fn, code);
 	bpfc_ring__consume(env->ring);
 	env->rx = &rx;
 
