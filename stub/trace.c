@@ -23,10 +23,11 @@
  * in the ring when the run stopped and the stop's drain ran out of time.
  *
  * A drain never starves anything.  The programs can write faster than the
- * stub stores (two threads in a tight loop: ~110k records/s against ~70k
- * stored/s on this VM), and a drain that runs until the ring is empty then
- * runs until the trace buffer is full: the server's one thread, and with
- * it the overhead guard, the expiry and the client, waited seconds.  So
+ * stub stores (two threads hitting a tracepoint in a tight loop wrote
+ * ~110k records/s while ~70k/s were stored), and a drain that runs until
+ * the ring is empty then runs until the trace buffer is full: the server's
+ * one thread, and with it the overhead guard, the expiry and the client,
+ * waited seconds.  So
  * each drain takes at most TR_DRAIN_TICK_NS or TR_DRAIN_TICK_RECORDS
  * (bpfc_ring__drain()); what it leaves stays in the ring for the next one,
  * and tr__backlog() tells the server to drain again without waiting its
@@ -67,10 +68,12 @@
  * two drains, so a packet waits at most about two drains (the loop's and
  * its handler's) however fast the programs write, and 10 ms of storing is
  * ~100x what one turn of the loop costs (poll(2), the guard's clock check),
- * so back-to-back drains lose no throughput.  The record cap bounds a drain
- * where the clock is read only every BPFC_RING_CLOCK_EVERY records: 16384
- * records are ~5 ms of `collect $regs` frames with the default stack window
- * on this VM, two rings' worth of them.
+ * so back-to-back drains lose no throughput.  A 10 ms drain stores ~3,500
+ * `collect $regs` frames with the default stack window on this VM (2.5-3 us
+ * each, first touch of the store's pages included): about one 8 MiB ring.
+ * The record cap is a second bound that does not depend on the clock, far
+ * enough above that to leave frames of that size to the clock; it bites on
+ * small records.
  */
 #define TR_DRAIN_TICK_NS      (10 * 1000000ull)
 #define TR_DRAIN_TICK_RECORDS 16384u
