@@ -65,13 +65,15 @@ def test_runaway_tracepoint_detached_within_1s():
     with attached("hotloop") as (t, stub), gdb_pipe(file=t.path) as g:
         connect(g, stub)
         trace_hot(g)
-        took, waits = [], []
+        took, waits, longest = [], [], []
         for i in range(ROUNDS):
             tstart(g)
             t0 = time.monotonic()
+            longest.append(0)
             while True:
                 st, wait = timed_tstatus(g)
                 waits.append(wait)
+                longest[i] = max(longest[i], wait)
                 if GUARD_NOTE.search(st.text):
                     break
                 assert st.running, f"run {i}: the trace stopped:\n{st}"
@@ -83,7 +85,10 @@ def test_runaway_tracepoint_detached_within_1s():
         print(f"detached after (s): min {min(took):.3f} median {statistics.median(took):.3f} "
               f"max {max(took):.3f}; tstatus (s): median {statistics.median(waits):.3f} "
               f"max {max(waits):.3f} of {len(waits)}")
-        late = [f"run {i}: {s:.3f} s" for i, s in enumerate(took) if s > DETACH_WITHIN]
+        # A tstatus that waited long is one bpfstub answered after the detach
+        # itself (the kernel releasing the uprobe), not after a drain.
+        late = [f"run {i}: {s:.3f} s (longest tstatus {longest[i]:.3f} s)"
+                for i, s in enumerate(took) if s > DETACH_WITHIN]
         assert not late, f"detached later than {DETACH_WITHIN} s: {late}; all: {took}"
         assert max(waits) < ANSWER_WITHIN, f"tstatus took up to {max(waits):.3f} s"
 
