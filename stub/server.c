@@ -492,9 +492,19 @@ static int feed_bytes(struct sess *s, struct rsp_framer *fr, const char *buf, si
 	return err;
 }
 
+/*
+ * While tracing, the loop drains the ring every SRV_TRACE_TICK_MS, or at
+ * once when the last drain stopped at its budget with records left
+ * (tr__backlog): each drain is bounded (stub/trace.c), and the client's
+ * bytes, the guard and the expiry are handled between two drains, so a
+ * flood slows nothing down but the drain itself.  The loop waits again as
+ * soon as a drain empties the ring.
+ */
 static int tick_ms(const struct trace *tr)
 {
-	return tr__running(tr) ? SRV_TRACE_TICK_MS : SRV_TICK_MS;
+	if (!tr__running(tr))
+		return SRV_TICK_MS;
+	return tr__backlog(tr) ? 0 : SRV_TRACE_TICK_MS;
 }
 
 static enum client_end serve_client(const struct srv_opts *o, struct tgt *t, struct trace *tr,

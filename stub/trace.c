@@ -19,7 +19,23 @@
  * adding the builtin trace state variables (trace_timestamp, trace_thread)
  * as V blocks.  Every record is accounted for: stored, or counted as lost
  * because the store was full, or counted by the kernel as dropped because
- * the ring was full.
+ * the ring was full, or (rarely) counted as dropped because it was still
+ * in the ring when the run stopped and the stop's drain ran out of time.
+ *
+ * A drain never starves anything.  The programs can write faster than the
+ * stub stores (two threads hitting a tracepoint in a tight loop wrote
+ * ~110k records/s while ~70k/s were stored), and a drain that runs until
+ * the ring is empty then runs until the trace buffer is full: the server's
+ * one thread, and with it the overhead guard, the expiry and the client,
+ * waited seconds.  So
+ * each drain takes at most TR_DRAIN_TICK_NS or TR_DRAIN_TICK_RECORDS
+ * (bpfc_ring__drain()); what it leaves stays in the ring for the next one,
+ * and tr__backlog() tells the server to drain again without waiting its
+ * tick, after serving the client.  Nothing is lost to the bound: when the
+ * ring fills meanwhile, the programs' reservations fail and the kernel's
+ * counters count the drops, as with any ring too slow to drain.  The guard
+ * reads hits from the kernel's counters, so it sees a flood whether or not
+ * its frames are drained yet.
  *
  * Each location has its own counter slot, and the slot number is what the
  * program writes as the record's "tp": several locations share one GDB
@@ -54,6 +70,50 @@
 
 #define TR_MAX_ACTIONS 1024	  /* per location: bounds what a client can make us keep */
 #define TR_RING_SIZE   (8u << 20) /* 8 MiB: ~30k frames of registers + 64 bytes between drains */
+
+/*
+ * How much of the ring one drain takes (docs/PERFORMANCE.md, "Drain per
+ * tick").  10 ms: the server serves the client and runs the guard between
+ * two drains, so a packet waits at most about two drains (the loop's and
+ * its handler's) however fast the programs write, and 10 ms of storing is
+ * ~100x what one turn of the loop costs (poll(2), the guard's clock check),
+ * so back-to-back drains lose no throughput.  A 10 ms drain stores ~3,500
+ * `collect $regs` frames with the default stack window on this VM (2.5-3 us
+ * each, first touch of the store's pages included): about one 8 MiB ring.
+ * The record cap is a second bound that does not depend on the clock, far
+ * enough above that to leave frames of that size to the clock; it bites on
+ * small records.
+ */
+#define TR_DRAIN_TICK_NS      (10 * 1000000ull)
+#define TR_DRAIN_TICK_RECORDS 16384u
+/*
+ * Stopping drains what is in the ring (at most TR_RING_SIZE bytes, however
+ * much is written meanwhile) for at most TR_DRAIN_STOP_NS; what is left
+ * then is walked without being stored and counted as dropped (tp->unread).
+ * With the programs detached first, a full 8 MiB ring of `collect $regs`
+ * frames takes ~10 ms to store here: the bound is for slower machines.
+ */
+#define TR_DRAIN_STOP_NS (100 * 1000000ull)
+
+/* One drain's budget, and what becomes of the records it leaves. */
+struct drain {
+	struct bpfc_ring_budget budget;
+	bool rest_dropped; /* the run ends: what the budget leaves counts as dropped */
+};
+
+/* tr__poll: bounded, so that the guard, the expiry and the client run. */
+static const struct drain drain_tick = {
+	.budget = {.records = TR_DRAIN_TICK_RECORDS, .ns = TR_DRAIN_TICK_NS},
+};
+/* tr__stop: what is in the ring, for a while; the rest is dropped. */
+static const struct drain drain_stop = {
+	.budget = {.bytes = TR_RING_SIZE, .ns = TR_DRAIN_STOP_NS},
+	.rest_dropped = true,
+};
+/* tp_remove: every record written before (a ring's worth at most), stored. */
+static const struct drain drain_all = {
+	.budget = {.bytes = TR_RING_SIZE},
+};
 
 static const struct {
 	uint32_t num;
@@ -256,7 +316,7 @@ bool tr__running(const struct trace *tr)
 	return tr->state == TR_RUNNING;
 }
 
-static void consume(struct trace *tr);
+static bool consume(struct trace *tr, const struct drain *d);
 
 /* ---- definitions -------------------------------------------------------- */
 
@@ -444,9 +504,10 @@ int tr__add(struct trace *tr, struct tp *in, char *msg, size_t mlen)
 
 /*
  * Remove tps[i].  The records in the ring name tracepoints by index (slot),
- * so every tracepoint after it is detached, the ring drained, the array
- * closed up (each one's hit counts move to its new slot), and those that
- * were running attached again there.
+ * so every tracepoint after it is detached, the ring drained (all of it that
+ * was written before: the others may go on writing), the array closed up
+ * (each one's hit counts move to its new slot), and those that were running
+ * attached again there.
  */
 static int tp_remove(struct trace *tr, size_t i, char *msg, size_t mlen)
 {
@@ -461,7 +522,7 @@ static int tp_remove(struct trace *tr, size_t i, char *msg, size_t mlen)
 		tr_prog__uninstall(&tr->tps[j]);
 	}
 	if (tr->ring && !tr->consuming)
-		consume(tr);
+		consume(tr, &drain_all);
 	tp_free(&tr->tps[i]);
 	memmove(&tr->tps[i], &tr->tps[i + 1], (tr->ntps - i - 1) * sizeof(*tr->tps));
 	memmove(&was[i], &was[i + 1], (tr->ntps - i - 1) * sizeof(*was));
@@ -795,6 +856,11 @@ static int on_record(void *ctx, void *data, size_t len)
 		tp->late++;
 		return 0;
 	}
+	/* The run is stopping and its drain ran out of time (TR_DRAIN_STOP_NS). */
+	if (tr->discarding) {
+		tp->unread++;
+		return 0;
+	}
 	if (bpfc_rec__foreach_block(data, len, count_block, &c, NULL) < 0)
 		return 0;
 	/* Usage (qTP) counts what the actions collected, as gdbserver: not
@@ -825,12 +891,32 @@ static int on_record(void *ctx, void *data, size_t len)
 	return 0;
 }
 
-/* Drain the ring; on_record may stop the run meanwhile (pass count, full). */
-static void consume(struct trace *tr)
+/*
+ * Drain the ring within d's budget; on_record may stop the run meanwhile
+ * (pass count, full).  True if records may be left in the ring.
+ *
+ * Records left once the run has ended (stopped here or in on_record) are
+ * walked without being stored, so that every one is accounted for before
+ * the ring goes: as late hits if on_record stopped the run, as dropped if
+ * the stop's drain ran out of time.  The programs are detached (or no
+ * longer collect) by then, so the ring holds at most its size, and walking
+ * it costs tens of nanoseconds a record.
+ */
+static bool consume(struct trace *tr, const struct drain *d)
 {
+	static const struct bpfc_ring_budget rest = {.bytes = TR_RING_SIZE};
+	bool more = false;
+
 	tr->consuming = true;
-	bpfc_ring__consume(tr->ring);
+	bpfc_ring__drain(tr->ring, &d->budget, &more);
+	if (more && (d->rest_dropped || tr->state != TR_RUNNING)) {
+		tr->discarding = true;
+		bpfc_ring__drain(tr->ring, &rest, &more);
+		tr->discarding = false;
+	}
 	tr->consuming = false;
+	tr->backlog = more;
+	return more;
 }
 
 static void release_kernel(struct trace *tr)
@@ -897,7 +983,7 @@ int tr__start(struct trace *tr, char *msg, size_t mlen)
 	for (i = 0; i < tr->ntps; i++) {
 		struct tp *tp = &tr->tps[i];
 
-		tp->frames = tp->bytes = tp->late = 0;
+		tp->frames = tp->bytes = tp->late = tp->unread = 0;
 		bpfc_counters__reset(tr->counters_fd, tp->slot);
 		bpfc_gate__reset(tr->gate_fd, tp->slot);
 	}
@@ -997,6 +1083,9 @@ void tr__counts(struct trace *tr, const struct tp *tp, struct bpfc_counts *c)
 	memset(c, 0, sizeof(*c));
 	if (tr->counters_fd >= 0)
 		bpfc_counters__read(tr->counters_fd, tp->slot, c);
+	/* Written to the ring, never read: dropped all the same. */
+	c->drops += tp->unread;
+	c->frames -= tp->unread < c->frames ? tp->unread : c->frames;
 }
 
 int tr__stop(struct trace *tr, enum tr_stop why, uint32_t tp, const char *msg)
@@ -1016,7 +1105,7 @@ int tr__stop(struct trace *tr, enum tr_stop why, uint32_t tp, const char *msg)
 			tr_prog__uninstall(&tr->tps[i]);
 	}
 	if (!tr->consuming && tr->ring)
-		consume(tr);
+		consume(tr, &drain_stop);
 	/* A stop from inside on_record (pass count, full) lands here too. */
 	if (tr->state == TR_RUNNING) {
 		tr->state = why;
@@ -1050,12 +1139,17 @@ bool tr__same_image(struct trace *tr)
 	return !exec_happened(tr);
 }
 
+bool tr__backlog(const struct trace *tr)
+{
+	return tr->state == TR_RUNNING && tr->ring && tr->backlog;
+}
+
 int tr__poll(struct trace *tr)
 {
 	if (tr->state != TR_RUNNING)
 		return 0;
 	if (tr->ring)
-		consume(tr);
+		consume(tr, &drain_tick);
 	if (tr->state != TR_RUNNING) {
 		release_kernel(tr);
 		return 0;

@@ -84,6 +84,7 @@ struct tp {
 	uint64_t frames; /* stored in the frame store this run */
 	uint64_t bytes;	 /* their size */
 	uint64_t late;	 /* records that arrived after the run stopped */
+	uint64_t unread; /* records left in the ring when the run stopped: dropped */
 
 	/* its hit rate and cost (stub/guard.h) */
 	struct guard_tp guard;
@@ -178,7 +179,9 @@ struct trace {
 	uint64_t start_mono_us; /* CLOCK_MONOTONIC at tstart, for trace-timeout */
 
 	struct bpfc_ring *ring;
-	bool consuming; /* inside bpfc_ring__consume(): the ring must stay */
+	bool consuming;	 /* inside a drain of the ring: the ring must stay */
+	bool discarding; /* the run ends: records are counted as dropped, not stored */
+	bool backlog;	 /* the last drain stopped at its budget: records may be left */
 	int counters_fd;
 	int tsv_fd;	    /* trace state variables: slot i is tsvs[i] */
 	int gate_fd;	    /* pass-count gate, one slot per location */
@@ -230,8 +233,13 @@ int tr__define_ret(struct trace *tr, uint32_t num, uint64_t addr, struct tp_ret 
 /* The run. */
 int tr__start(struct trace *tr, char *msg, size_t mlen);
 int tr__stop(struct trace *tr, enum tr_stop why, uint32_t tp, const char *msg);
-/* Drain the ring buffer into the store and check stop conditions. */
+/*
+ * Drain the ring buffer into the store (a bounded amount: stub/trace.c),
+ * check stop conditions, run the guard and the expiry.
+ */
 int tr__poll(struct trace *tr);
+/* A run is on and the last drain left records in the ring: poll again soon. */
+bool tr__backlog(const struct trace *tr);
 bool tr__running(const struct trace *tr);
 /* The run's state in words ("running", "stopped by tstop", ...), for monitor output. */
 const char *tr__state_name(enum tr_stop state);

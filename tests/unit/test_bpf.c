@@ -568,6 +568,58 @@ static int make_prog(struct env *env, __u32 tp, __u32 slot, const struct bpfc_me
 	return err;
 }
 
+/*
+ * bpfc_ring__drain() stops at each kind of budget, leaving the rest in the
+ * ring, and a budget of the ring's size takes what is left: ~180 records
+ * from the victim (its two threads call victim() every millisecond).
+ */
+static void test_drain_budget(struct tctx *t, struct env *env, pid_t pid, __u64 fn)
+{
+	const struct bpfc_ring_budget by_records = {.records = 5}, by_time = {.ns = 1},
+				      by_bytes = {.bytes = 1}, all = {.bytes = 4u << 20};
+	struct rx *rx = env->rx;
+	struct bpfc_counts cnt;
+	struct bpfc_probe pr;
+	struct bpfc_prog prog;
+	bool more = false;
+	char err[256];
+	int r, n[4];
+
+	memset(&prog, 0, sizeof(prog));
+	prog.fd = -1;
+	env->rx = NULL;
+	bpfc_ring__consume(env->ring);
+	bpfc_counters__reset(env->counters, 6);
+	r = make_prog(env, 10, 6, NULL, 0, &prog);
+	if (!r)
+		r = bpfc_probe__attach(&pr, pid, fn, prog.fd, BPFC_PROBE_PATH_AUTO, err,
+				       sizeof(err));
+	CHECK(t, !r, "drain budget: attach: %s", r ? err : "");
+	if (r)
+		goto cleanup;
+	sleep_ms(100);
+	bpfc_probe__detach(&pr);
+	n[0] = bpfc_ring__drain(env->ring, &by_records, &more);
+	CHECK(t, n[0] == 5 && more, "drain of 5 records: %d, more %d", n[0], more);
+	n[1] = bpfc_ring__drain(env->ring, &by_time, &more);
+	CHECK(t, n[1] == BPFC_RING_CLOCK_EVERY && more,
+	      "drain of 1 ns: %d records (want %d, the clock's period), more %d", n[1],
+	      BPFC_RING_CLOCK_EVERY, more);
+	n[2] = bpfc_ring__drain(env->ring, &by_bytes, &more);
+	CHECK(t, n[2] == 1 && more, "drain of 1 byte: %d records, more %d", n[2], more);
+	n[3] = bpfc_ring__drain(env->ring, &all, &more);
+	CHECK(t, n[3] > 0 && !more, "drain of the ring's size: %d records, more %d", n[3], more);
+	r = bpfc_counters__read(env->counters, 6, &cnt);
+	CHECK(t, !r && !cnt.drops && cnt.frames == (__u64)(n[0] + n[1] + n[2] + n[3]),
+	      "drains took %d + %d + %d + %d records of %llu written (%llu drops)", n[0], n[1],
+	      n[2], n[3], (unsigned long long)cnt.frames, (unsigned long long)cnt.drops);
+	r = bpfc_ring__drain(env->ring, &by_records, &more);
+	CHECK(t, r == 0 && !more, "drain of an empty ring: %d, more %d", r, more);
+cleanup:
+	bpfc_prog__free(&prog);
+	env->rx = rx;
+}
+
 static void test_spec_limits(struct tctx *t, struct env *env)
 {
 	/* header + r block + M header + fill = BPFC_REC_MAX exactly. */
@@ -873,6 +925,8 @@ static void test_live(struct tctx *t, struct env *env)
 	      "counters: %d hits %llu frames %llu drops %llu, records %zu, consume %d", r,
 	      (unsigned long long)cnt.hits, (unsigned long long)cnt.frames,
 	      (unsigned long long)cnt.drops, rx.n, cons);
+
+	test_drain_budget(t, env, va.pid, fn);
 
 	/* The real path (/proc/PID/root/PATH) works too; only va is probed. */
 	r = make_prog(env, 8, 4, NULL, 0, &prog2);
