@@ -24,7 +24,7 @@ endif
 LDLIBS   += $(shell pkg-config --libs libbpf libdw libelf capstone 2>/dev/null || echo -lbpf -ldw -lelf -lcapstone) -lz -pthread
 
 RSP_SRCS  := $(wildcard rsp/*.c)
-STUB_SRCS := $(filter-out stub/main.c,$(wildcard stub/*.c))
+STUB_SRCS := $(filter-out stub/serve/main.c,$(wildcard stub/*/*.c))
 BPF_SRCS  := $(wildcard bpf/*.c)
 LIB_SRCS  := $(RSP_SRCS) $(STUB_SRCS) $(BPF_SRCS)
 LIB_OBJS  := $(LIB_SRCS:%.c=$(O)/%.o)
@@ -44,7 +44,7 @@ all: bpfstub
 bpfstub: $(O)/bpfstub
 	cp $< $@.tmp && mv -f $@.tmp $@
 
-$(O)/bpfstub: $(O)/stub/main.o $(LIB_OBJS)
+$(O)/bpfstub: $(O)/stub/serve/main.o $(LIB_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(O)/%.o: %.c
@@ -62,7 +62,7 @@ unit: $(UNIT_BINS)
 # compiler with its emitter and record walker (no libbpf), and the SDT note
 # parser.
 FUZZ_BPF_SRCS  := $(wildcard bpf/agentx*.c) bpf/ax.c bpf/ax_check.c bpf/emit.c bpf/record.c
-FUZZ_STUB_SRCS := stub/sdt_note.c stub/peer.c
+FUZZ_STUB_SRCS := stub/program/sdt_note.c stub/serve/peer.c
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(RSP_SRCS) $(FUZZ_BPF_SRCS) $(FUZZ_STUB_SRCS)
 	@mkdir -p $(dir $@)
 	$(CLANG) -g -O1 -std=gnu11 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined \
@@ -70,8 +70,8 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(RSP_SRCS) $(FUZZ_BPF_SRCS) $(FUZZ_ST
 
 # The DWARF fuzzer also takes the DWARF layer and the deep-collection planner,
 # with libdw and libelf (and target.c, which the layer's cache calls).
-$(BUILD)/fuzz/fuzz_dwarf: tests/fuzz/fuzz_dwarf.c $(RSP_SRCS) $(FUZZ_BPF_SRCS) stub/dwarf.c stub/dwarf_lookup.c stub/dwarf_cache.c \
-		stub/deep.c stub/target.c
+$(BUILD)/fuzz/fuzz_dwarf: tests/fuzz/fuzz_dwarf.c $(RSP_SRCS) $(FUZZ_BPF_SRCS) stub/program/dwarf.c stub/program/dwarf_lookup.c \
+		stub/program/dwarf_cache.c stub/trace/deep.c stub/program/target.c
 	@mkdir -p $(dir $@)
 	$(CLANG) -g -O1 -std=gnu11 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined \
 		-o $@ $^ -ldw -lelf

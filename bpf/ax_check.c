@@ -216,7 +216,7 @@ struct st {
 	/*
 	 * bit i: slot i is at most bnd[i] on every path (a constant, or a
 	 * bit_and with one): "len; const 255; bit_and; trace" reserves 255
-	 * bytes, not BPFC_AX_TRACE_MAX (stub/deep.c bounds its lengths so).
+	 * bytes, not BPFC_AX_TRACE_MAX (stub/trace/deep.c bounds its lengths so).
 	 */
 	__u64 bounded;
 	__u64 bnd[BPFC_AX_MAX_DEPTH];

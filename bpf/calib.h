@@ -2,7 +2,7 @@
 /*
  * bpf/calib.h - what one uprobe hit costs on this kernel, measured.
  *
- * The overhead guard (stub/guard.h) estimates the CPU a tracepoint costs
+ * The overhead guard (stub/trace/guard.h) estimates the CPU a tracepoint costs
  * the target as hits x the cost of one hit.  That cost is the kernel's
  * (trap, the program, the single-step of the displaced instruction) and
  * varies by machine by more than an order of magnitude (~20 us on a VM

@@ -2,7 +2,7 @@
 /*
  * bpf/latency.h - latency measured in the kernel, for return probes.
  *
- * A return probe (stub/retprobe.c) is a uprobe at the function's entry
+ * A return probe (stub/trace/retprobe.c) is a uprobe at the function's entry
  * plus one on each of its return instructions: never a uretprobe, which
  * rewrites the return address on the stack (Go's stack growth and its
  * tracebacks read that address).  The entry program stores

@@ -22,7 +22,7 @@
  *
  * A probe at an SDT site with a semaphore carries the semaphore's file
  * offset as the uprobe's reference counter (config bits 32-63): the kernel
- * raises it while the probe is installed (stub/sdt.h says why).
+ * raises it while the probe is installed (stub/program/sdt.h says why).
  *
  * On Linux 6.6+ the probe is a uprobe_multi link of one site instead of a
  * perf event (bpfc_probe__attach_ex(); the program loaded for it): its

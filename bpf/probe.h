@@ -93,7 +93,7 @@ int bpfc_probe__attach_refctr(struct bpfc_probe *p, pid_t pid, __u64 addr, int p
  * CAP_SYS_ADMIN since Linux 6.16 (and the stable kernels it went back
  * to: "perf: Revert to requiring CAP_SYS_ADMIN for uprobes"); a BPF
  * uprobe_multi link (Linux 6.6) takes only CAP_BPF and CAP_PERFMON.  So
- * without CAP_SYS_ADMIN (bpfstub after stub/privs.c dropped it, or a user
+ * without CAP_SYS_ADMIN (bpfstub after stub/serve/privs.c dropped it, or a user
  * given only the documented capabilities) probes are uprobe_multi links,
  * and their programs must be loaded for it: prog_attach_type() is the
  * expected_attach_type for bpf_prog_load() of a program to attach here,

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
+#include "rsp/buf.h"
 
 void rsp_buf__init(struct rsp_buf *b)
 {

@@ -21,7 +21,7 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "dispatch.h"
+#include "rsp/dispatch.h"
 
 static bool is_boundary(char ch)
 {

@@ -20,7 +20,7 @@
 
 #include <stddef.h>
 
-#include "buf.h"
+#include "rsp/buf.h"
 
 struct rsp_handler {
 	const char *name;

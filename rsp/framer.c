@@ -43,8 +43,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "framer.h"
-#include "parse.h"
+#include "rsp/framer.h"
+#include "rsp/parse.h"
 
 int rsp_framer__init(struct rsp_framer *f, size_t max_payload)
 {

@@ -21,7 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "buf.h"
+#include "rsp/buf.h"
 
 enum rsp_event_type {
 	RSP_EV_NONE = 0,     /* all input consumed, nothing complete yet */

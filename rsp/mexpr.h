@@ -18,7 +18,7 @@
  * result names (~r0) and names with dots are NOT names (p.Label is a member).
  * INTEGER is decimal, 0x hex, or negative decimal.  Nothing is resolved
  * here: stub/ resolves names against the DWARF scope at the tracepoint's pc
- * (stub/montrace.c compiles to agent bytecode, stub/mprint.c evaluates over
+ * (stub/trace/montrace.c compiles to agent bytecode, stub/views/mprint.c evaluates over
  * a collected frame).  Errors are one line naming the problem and where.
  */
 #ifndef RSP_MEXPR_H

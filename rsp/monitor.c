@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "monitor.h"
+#include "rsp/monitor.h"
 
 static bool is_blank(char ch)
 {

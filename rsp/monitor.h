@@ -3,7 +3,7 @@
  * rsp/monitor.h - the words of a `monitor` command line (qRcmd), pure.
  *
  * GDB's `monitor set stack-window 4k` arrives as qRcmd,<hex of the line>.
- * stub/monitor.c decodes the hex and owns what commands mean; this file
+ * stub/serve/monitor.c decodes the hex and owns what commands mean; this file
  * only takes the line apart: words separated by blanks, "double" or
  * 'single' quotes around a word with blanks (a backslash escapes the next
  * character inside double quotes), and the values commands take (sizes

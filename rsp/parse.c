@@ -34,7 +34,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "parse.h"
+#include "rsp/parse.h"
 
 int rsp_hexval(unsigned char ch)
 {

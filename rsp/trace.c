@@ -49,8 +49,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "parse.h"
-#include "trace.h"
+#include "rsp/parse.h"
+#include "rsp/trace.h"
 
 static bool at(const struct rsp_cursor *c, char ch)
 {

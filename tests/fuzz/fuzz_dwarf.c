@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * tests/fuzz/fuzz_dwarf.c - arbitrary bytes as an ELF file for the DWARF
- * layer (stub/dwarf.c) and the deep-collection planner (stub/deep.c).
+ * layer (stub/program/dwarf.c) and the deep-collection planner (stub/trace/deep.c).
  *
  * The input goes through elf_memory and dwarf_begin_elf (dw_file__open_mem);
  * if libdw accepts it, the layer indexes its functions and asks for the
@@ -15,8 +15,8 @@
 #include <string.h>
 
 #include "bpf/ax.h"
-#include "stub/deep.h"
-#include "stub/dwarf.h"
+#include "stub/trace/deep.h"
+#include "stub/program/dwarf.h"
 
 /*
  * libdw 0.188's dwarf_getscopes() leaks its scope array when the second walk

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * tests/fuzz/fuzz_peer.c - libFuzzer target for the sock_diag reply parser
- * (peer__diag_parse in stub/peer.c).
+ * (peer__diag_parse in stub/serve/peer.c).
  *
  * The input's first 2 bytes choose the request (IPv4 or IPv6, sequence
  * number), the rest is the kernel's reply, copied into a buffer of exactly
@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "stub/peer.h"
+#include "stub/serve/peer.h"
 
 static void check(int ok)
 {

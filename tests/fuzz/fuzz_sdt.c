@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * tests/fuzz/fuzz_sdt.c - libFuzzer target for stub/sdt_note.c.
+ * tests/fuzz/fuzz_sdt.c - libFuzzer target for stub/program/sdt_note.c.
  *
  * The input is the contents of a note section, as read from an untrusted
  * ELF file, copied into a buffer of exactly that size so reading one byte
@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "stub/sdt_note.h"
+#include "stub/program/sdt_note.h"
 
 static void check(int ok)
 {

@@ -1,4 +1,4 @@
-"""The audit log (stub/audit.c, stub/audit_trace.c): every change to what
+"""The audit log (stub/base/audit.c, stub/trace/audit_trace.c): every change to what
 is collected is one line to syslog and, with --audit FILE, one JSON object
 per line appended to FILE; nothing collected is ever in it.
 

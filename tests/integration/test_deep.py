@@ -1,7 +1,7 @@
-"""Deep collection (stub/deep.c): with only `collect $regs`, GDB's own
+"""Deep collection (stub/trace/deep.c): with only `collect $regs`, GDB's own
 `info args`, `print *it`, `print name`, `print tags` show whole values in
 tfind, because bpfstub's program also collects what the parameters point to
-(read from the target's DWARF, stub/dwarf.c).
+(read from the target's DWARF, stub/program/dwarf.c).
 
 Targets (tests/targets): deep_c.c at -O2 and -O0, PIE: process(it, name, n)
 with it = &items[i % 2], name = "alpha" / "bravo-charlie", n = i;

@@ -1,4 +1,4 @@
-"""The drain never starves anything (stub/trace.c, bpf/ring.c): each drain of
+"""The drain never starves anything (stub/trace/trace.c, bpf/ring.c): each drain of
 the ring buffer is bounded, so the overhead guard, the expiry and the client
 run on time however fast the tracepoints write.
 

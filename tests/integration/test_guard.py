@@ -1,4 +1,4 @@
-"""What a trace may cost the target (stub/guard.c): the overhead guard,
+"""What a trace may cost the target (stub/trace/guard.c): the overhead guard,
 trace-timeout expiry, and a default trace buffer that lasts.
 
 Target: tests/targets/hotloop.c.  Threads hot-1 and hot-2 call hot(k, i)

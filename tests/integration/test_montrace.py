@@ -1,4 +1,4 @@
-"""`monitor trace` (stub/montrace.c): tracepoints defined by a monitor line,
+"""`monitor trace` (stub/trace/montrace.c): tracepoints defined by a monitor line,
 from LLDB (`process plugin packet monitor ...`) and GDB, in the same trace
 as GDB's own.  Values are checked through GDB's own view of the frames
 (tfind, print, info args): the typed `monitor tdump` is another module's.

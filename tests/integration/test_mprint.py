@@ -1,4 +1,4 @@
-"""Typed values of stored frames (stub/mprint.c, stub/tdump.c): `monitor
+"""Typed values of stored frames (stub/views/mprint.c, stub/views/tdump.c): `monitor
 tdump`, `monitor tframes` and `monitor tlive`, from real gdb and real lldb.
 
 Frames are made with GDB's own tracepoints (`trace FUNC`, `collect $regs`):

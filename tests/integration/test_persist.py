@@ -842,7 +842,7 @@ def test_long_trace_circular():
     circular buffer (gdbserver's default, set): frames created = hits -
     drops, the buffer keeps a bounded number of frames, the kept frames are
     right, and bpfstub's memory stays below the buffer size + 40 MB."""
-    # A tight loop on purpose: the overhead guard (stub/guard.c) is turned off.
+    # A tight loop on purpose: the overhead guard (stub/trace/guard.c) is turned off.
     with Target("counter", ["0", HOT_THREADS]) as t, ThreadStateSampler(t.pid), \
             Stub.attach(t.pid, options=GUARD_OFF) as stub:
         with gdb_pipe(file=t.path) as g:

@@ -32,7 +32,7 @@ from harness import (BPFSTUB, ROOT, Skip, Stub, Target, actions, gdb_connect, gd
 
 CAP_NAMES = {2: "cap_dac_read_search", 19: "cap_sys_ptrace", 21: "cap_sys_admin",
              38: "cap_perfmon", 39: "cap_bpf", 40: "cap_checkpoint_restore"}
-# What bpfstub keeps (stub/privs.c; docs/SECURITY.md, "Privileges").
+# What bpfstub keeps (stub/serve/privs.c; docs/SECURITY.md, "Privileges").
 KEPT = ("cap_dac_read_search", "cap_sys_ptrace", "cap_perfmon", "cap_bpf",
         "cap_checkpoint_restore")
 # What the README promises is enough for a plain user.

@@ -536,7 +536,7 @@ def test_ax_tsv_concurrent_increments():
     total = nthreads * per
     with tempfile.TemporaryDirectory(prefix="bpfstub-burst-") as tmp:
         go = os.path.join(tmp, "go")
-        # A tight loop on purpose: the overhead guard (stub/guard.c) is turned off.
+        # A tight loop on purpose: the overhead guard (stub/trace/guard.c) is turned off.
         with attached("counter", ["--burst", nthreads, per, go],
                       options=["--max-hit-rate", "off", "--max-overhead", "off"]) as (t, stub), \
                 gdb_pipe(file=t.path) as g:

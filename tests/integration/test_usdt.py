@@ -12,7 +12,7 @@ value + 1) and lowers it after tstop (value - 1).  bpfstub writes nothing:
 the uprobe carries the semaphore as the kernel's reference counter, so the
 kernel raises it while the tracepoint is attached; GDB's write of exactly
 that semaphore gets OK, and every other write is still refused
-(stub/sdt.h).  The checks are what a user sees: no warning from GDB, the
+(stub/program/sdt.h).  The checks are what a user sees: no warning from GDB, the
 probe arguments in every frame, the semaphore in the live target.
 """
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * deep_c.c - target for deep collection (stub/deep.c): a C function whose
+ * deep_c.c - target for deep collection (stub/trace/deep.c): a C function whose
  * arguments point to what a user wants to see.
  *
  * process(it, name, n) is noinline; main calls it every 2 ms with

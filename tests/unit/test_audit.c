@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * tests/unit/test_audit.c - the audit sinks' escaping (stub/audit.c): each
+ * tests/unit/test_audit.c - the audit sinks' escaping (stub/base/audit.c): each
  * value as a JSON string and as a syslog value, exactly, for quotes,
  * backslashes, control characters, invalid UTF-8 and values past the cap;
  * then whole events appended to a file, each line checked by a small JSON
@@ -18,9 +18,9 @@
 #include <unistd.h>
 
 #define CHECK_COUNTERS
-#include "check.h"
+#include "tests/unit/check.h"
 #include "rsp/buf.h"
-#include "stub/audit.h"
+#include "stub/base/audit.h"
 
 static char *json(const char *v)
 {

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * tests/unit/test_dwarf.c - the DWARF layer (stub/dwarf.c) and deep
- * collection (stub/deep.c) on real programs.
+ * tests/unit/test_dwarf.c - the DWARF layer (stub/program/dwarf.c) and deep
+ * collection (stub/trace/deep.c) on real programs.
  *
  * Targets: tests/targets/deep_c.c at -O0 and -O2 (PIE) and the Go program
  * tests/targets/deepgo (built by `make -C tests/targets`, which this test
@@ -35,11 +35,11 @@
 #include "bpf/probe.h"
 #include "bpf/record.h"
 #include "bpf/ring.h"
-#include "stub/deep.h"
-#include "stub/dwarf.h"
+#include "stub/trace/deep.h"
+#include "stub/program/dwarf.h"
 #include "rsp/buf.h"
-#include "stub/target.h"
-#include "stub/trace.h"
+#include "stub/program/target.h"
+#include "stub/trace/trace.h"
 #include "tests/unit/bpf_env.h"
 #include "tests/unit/check.h"
 

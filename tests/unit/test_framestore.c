@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * tests/unit/test_framestore.c - unit tests for stub/framestore.c.
+ * tests/unit/test_framestore.c - unit tests for stub/trace/framestore.c.
  *
  * Plain C, no framework.  The store is checked against a model written
  * from framestore.h's contract alone: frames are kept whole and contiguous
@@ -25,8 +25,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "stub/framestore.h"
-#include "stub/regs.h"
+#include "stub/trace/framestore.h"
+#include "stub/program/regs.h"
 
 static unsigned long n_pass, n_fail;
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * tests/unit/test_mprint.c - the typed value printer (stub/mprint.c) over
+ * tests/unit/test_mprint.c - the typed value printer (stub/views/mprint.c) over
  * hand-made frames (an R block and M blocks, as BPF would store them) and
  * hand-made DWARF types: exact text for C and Go values, <not collected>
  * for what a frame lacks, and the expression evaluator of tdump.
@@ -10,11 +10,11 @@
 #include <string.h>
 
 #define CHECK_COUNTERS
-#include "check.h"
+#include "tests/unit/check.h"
 #include "rsp/buf.h"
 #include "rsp/mexpr.h"
-#include "stub/mprint.h"
-#include "stub/regs.h"
+#include "stub/views/mprint.h"
+#include "stub/program/regs.h"
 
 #define DW_ATE_boolean	   0x02
 #define DW_ATE_float	   0x04

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * tests/unit/test_peer.c - who is connected (stub/peer.c).
+ * tests/unit/test_peer.c - who is connected (stub/serve/peer.c).
  *
  * Part 1 builds sock_diag requests (IPv4, IPv6, v4-mapped asked as IPv4)
  * and feeds the reply parser hand-made kernel replies: the answer, an
@@ -22,8 +22,8 @@
 #include <unistd.h>
 
 #define CHECK_COUNTERS
-#include "check.h"
-#include "stub/peer.h"
+#include "tests/unit/check.h"
+#include "stub/serve/peer.h"
 
 static struct sockaddr_in in4(const char *a, unsigned short port)
 {

@@ -5,11 +5,11 @@
  * bytes that are no instruction.
  */
 #define CHECK_COUNTERS
-#include "check.h"
+#include "tests/unit/check.h"
 
 #include <stdint.h>
 
-#include "stub/retprobe.h"
+#include "stub/trace/retprobe.h"
 
 static void test_decode(void)
 {

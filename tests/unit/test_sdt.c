@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * tests/unit/test_sdt.c - SDT notes (stub/sdt_note.c) and semaphores (stub/sdt.c).
+ * tests/unit/test_sdt.c - SDT notes (stub/program/sdt_note.c) and semaphores (stub/program/sdt.c).
  *
  * Part 1 feeds the pure parser hand-made note sections: well-formed notes
  * of both address sizes, notes of other owners between them, and every
@@ -10,7 +10,7 @@
  *
  * Part 2 uses this very program: it has two <sys/sdt.h> probes, one with a
  * semaphore and one without, as the compiler and linker lay them out.  The
- * notes are read back from /proc/self/exe, and stub/sdt.c must find the
+ * notes are read back from /proc/self/exe, and stub/program/sdt.c must find the
  * site with a semaphore at its run-time address (PIE or not), give the
  * semaphore's file offset for the uprobe's reference counter and its
  * run-time address, and acknowledge exactly GDB's +-1 write of it.
@@ -28,12 +28,12 @@
 #include <unistd.h>
 
 #define CHECK_COUNTERS
-#include "check.h"
+#include "tests/unit/check.h"
 #include "rsp/parse.h"
-#include "stub/sdt.h"
-#include "stub/sdt_note.h"
-#include "stub/target.h"
-#include "stub/trace.h"
+#include "stub/program/sdt.h"
+#include "stub/program/sdt_note.h"
+#include "stub/program/target.h"
+#include "stub/trace/trace.h"
 
 __extension__ unsigned short sdtunit_sema_semaphore __attribute__((unused))
 __attribute__((section(".probes")));
@@ -254,7 +254,7 @@ static int find_own(void *arg, const struct sdt_note *n)
 	return 0;
 }
 
-/* Read the .note.stapsdt of /proc/self/exe with libelf, as stub/sdt.c does. */
+/* Read the .note.stapsdt of /proc/self/exe with libelf, as stub/program/sdt.c does. */
 static int read_own_notes(struct own *o)
 {
 	Elf_Scn *scn = NULL;

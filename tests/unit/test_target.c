@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * tests/unit/test_target.c - stub/target.c against real processes.
+ * tests/unit/test_target.c - stub/program/target.c against real processes.
  *
  * The test forks a child of itself that starts a second thread, sets a
  * global to a known value and sleeps; since a forked child shares the
@@ -24,7 +24,7 @@
 #include <unistd.h>
 
 #include "rsp/buf.h"
-#include "stub/target.h"
+#include "stub/program/target.h"
 
 #define MAGIC 0x1122334455667788ull
 

@@ -1,0 +1,985 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * stub/program/dwarf.c - the core of the DWARF layer on libdw (stub/program/dwarf.h).
+ *
+ * Three parts:
+ *  - struct dw_file: one ELF image with its Dwarf (from the file itself or a
+ *    separate debug file) and its CFI (.debug_frame from the Dwarf, else
+ *    .eh_frame from the ELF).  Everything in file addresses.
+ *  - scopes: the function at a pc (dwarf_getscopes: inlined instances and
+ *    lexical blocks included), its parameters and locals, each location
+ *    evaluated at that pc into register/memory pieces (loc_eval), and types
+ *    copied out of libdw (dw_int_type_conv), so a scope stands alone.
+ *  - struct dw_cache (stub/program/dwarf_cache.c): the target's files, by mapping.
+ *
+ * The queries built on this core (a function by name, FILE:LINE or entry,
+ * where GDB puts its tracepoint, its results, a struct member's offset, the
+ * Go type at a runtime address) live in stub/program/dwarf_lookup.c; what the two
+ * share (struct dw_file, type conversion, the CU at a pc) is in
+ * stub/program/dwarf_int.h, which nothing else includes.
+ *
+ * libdw reads what it is given; every value from it is checked before use
+ * (no attribute, a form of the wrong class, an expression this layer does
+ * not follow: the piece is DWP_UNAVAIL with a reason), so corrupt DWARF
+ * gives a message, never a crash (tests/fuzz/fuzz_dwarf.c).
+ */
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <elfutils/libdwelf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <linux/openat2.h>
+
+#include "rsp/buf.h"
+#include "stub/program/dwarf.h"
+#include "stub/program/dwarf_int.h"
+#include "stub/program/target.h"
+
+/* The Go toolchain's own attributes (cmd/internal/dwarf). */
+#define DW_AT_go_kind  0x2900
+#define DW_AT_go_elem  0x2902
+#define GO_KIND_ARRAY  17
+#define GO_KIND_CHAN   18
+#define GO_KIND_IFACE  20
+#define GO_KIND_MAP    21
+#define GO_KIND_SLICE  23
+#define GO_KIND_STRING 24
+#define MAX_TYPES      512 /* types copied into one scope */
+#define DEBUG_ROOT     "/usr/lib/debug"
+
+/* ---- small things ---- */
+
+/* DWARF x86-64 numbering (psABI) -> GDB amd64. */
+static const int gdb_regs[17] = {0, 3, 2, 1, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+
+int dw__gdb_reg(int r)
+{
+	return r >= 0 && r < (int)(sizeof(gdb_regs) / sizeof(gdb_regs[0])) ? gdb_regs[r] : -1;
+}
+
+const struct dw_type *dw_type__strip(const struct dw_type *t)
+{
+	int n = 0;
+
+	while (t && t->kind == DWT_TYPEDEF && t->target && n++ < 16)
+		t = t->target;
+	return t;
+}
+
+const char *dw_type__name(const struct dw_type *t, char *buf, size_t len)
+{
+	char inner[96];
+	const struct dw_type *s;
+
+	if (!t) {
+		snprintf(buf, len, "void");
+		return buf;
+	}
+	if (t->name) {
+		s = dw_type__strip(t);
+		if (s && (s->kind == DWT_STRUCT || s->kind == DWT_UNION) && t->kind == s->kind &&
+		    !strchr(t->name, '.') && strcmp(t->name, "string") && t->name[0] != '[')
+			snprintf(buf, len, "%s %s", s->kind == DWT_STRUCT ? "struct" : "union",
+				 t->name);
+		else
+			snprintf(buf, len, "%s", t->name);
+		return buf;
+	}
+	switch (t->kind) {
+	case DWT_PTR:
+		snprintf(buf, len, "%s *", dw_type__name(t->target, inner, sizeof(inner)));
+		break;
+	case DWT_ARRAY:
+		snprintf(buf, len, "%s [%lld]", dw_type__name(t->target, inner, sizeof(inner)),
+			 (long long)t->count);
+		break;
+	case DWT_VOID:
+		snprintf(buf, len, "void");
+		break;
+	default:
+		snprintf(buf, len, "<anonymous>");
+	}
+	return buf;
+}
+
+/* ---- types ---- */
+
+struct dw_conv {
+	struct dw_scope *s;
+	size_t ntypes;
+	struct {
+		Dwarf_Off off;
+		int depth;
+		struct dw_type *t;
+	} memo[MAX_TYPES];
+	size_t nmemo;
+	bool go;
+};
+
+static char *dup_name(Dwarf_Die *die)
+{
+	const char *n = dwarf_diename(die);
+
+	return n ? strndup(n, DW_NAME_MAX) : NULL;
+}
+
+struct dw_conv *dw_int_conv_new(struct dw_scope *s, bool go)
+{
+	struct dw_conv *c = calloc(1, sizeof(*c));
+
+	if (c) {
+		c->s = s;
+		c->go = go;
+	}
+	return c;
+}
+
+static int64_t go_kind(Dwarf_Die *die)
+{
+	Dwarf_Attribute a;
+	Dwarf_Word w;
+
+	if (!dwarf_attr(die, DW_AT_go_kind, &a) || dwarf_formudata(&a, &w))
+		return -1;
+	return (int64_t)w;
+}
+
+/* The type the DIE's DW_AT_type (or attribute at) names; NULL when none. */
+struct dw_type *dw_int_type_of(struct dw_conv *c, Dwarf_Die *die, unsigned int at, int depth)
+{
+	Dwarf_Attribute a;
+	Dwarf_Die t;
+
+	if (!dwarf_attr_integrate(die, at, &a) || !dwarf_formref_die(&a, &t))
+		return NULL;
+	return dw_int_type_conv(c, &t, depth);
+}
+
+static void conv_members(struct dw_conv *c, Dwarf_Die *die, struct dw_type *t, int depth)
+{
+	Dwarf_Die ch;
+	size_t cap = 0;
+
+	if (dwarf_child(die, &ch))
+		return;
+	do {
+		int tag = dwarf_tag(&ch);
+		Dwarf_Attribute a;
+		Dwarf_Word w;
+
+		if (t->kind == DWT_ENUM && tag == DW_TAG_enumerator) {
+			Dwarf_Sword sv;
+
+			if (t->nenums == DW_MAX_MEMBERS)
+				break;
+			if (!cap) {
+				t->enums = calloc(DW_MAX_MEMBERS, sizeof(*t->enums));
+				if (!t->enums)
+					return;
+				cap = DW_MAX_MEMBERS;
+			}
+			t->enums[t->nenums].name = dup_name(&ch);
+			if (dwarf_attr(&ch, DW_AT_const_value, &a) && !dwarf_formsdata(&a, &sv))
+				t->enums[t->nenums].value = sv;
+			t->nenums++;
+			continue;
+		}
+		if (t->kind == DWT_ARRAY && tag == DW_TAG_subrange_type) {
+			Dwarf_Sword sv;
+
+			if (dwarf_attr(&ch, DW_AT_count, &a) && !dwarf_formudata(&a, &w))
+				t->count = (int64_t)w;
+			else if (dwarf_attr(&ch, DW_AT_upper_bound, &a) &&
+				 !dwarf_formsdata(&a, &sv))
+				t->count = sv + 1;
+			break; /* the first dimension */
+		}
+		if (tag != DW_TAG_member || t->kind == DWT_ARRAY || t->kind == DWT_ENUM)
+			continue;
+		if (t->nmembers == DW_MAX_MEMBERS)
+			break;
+		if (!cap) {
+			t->members = calloc(DW_MAX_MEMBERS, sizeof(*t->members));
+			if (!t->members)
+				return;
+			cap = DW_MAX_MEMBERS;
+		}
+		t->members[t->nmembers].name = dup_name(&ch);
+		if (dwarf_attr(&ch, DW_AT_data_member_location, &a) && !dwarf_formudata(&a, &w))
+			t->members[t->nmembers].offset = w;
+		t->members[t->nmembers].type = dw_int_type_of(c, &ch, DW_AT_type, depth + 1);
+		t->nmembers++;
+	} while (dwarf_siblingof(&ch, &ch) == 0);
+}
+
+const struct dw_member *dw_type__member(const struct dw_type *t, const char *name)
+{
+	size_t i;
+
+	for (i = 0; t && i < t->nmembers; i++)
+		if (t->members[i].name && !strcmp(t->members[i].name, name))
+			return &t->members[i];
+	return NULL;
+}
+
+/* Go's struct-shaped types, by DW_AT_go_kind and by the names the toolchain gives them. */
+static void go_classify(struct dw_conv *c, Dwarf_Die *die, struct dw_type *t, int depth)
+{
+	int64_t k = go_kind(die);
+	const struct dw_member *m;
+
+	if (t->kind == DWT_STRUCT &&
+	    (k == GO_KIND_STRING || (k < 0 && c->go && t->name && !strcmp(t->name, "string")))) {
+		t->kind = DWT_GO_STRING;
+	} else if (t->kind == DWT_STRUCT && (k == GO_KIND_SLICE || (k < 0 && c->go && t->name &&
+								    !strncmp(t->name, "[]", 2)))) {
+		t->kind = DWT_GO_SLICE;
+		m = dw_type__member(t, "array");
+		if (m && m->type && m->type->kind == DWT_PTR)
+			t->target = m->type->target;
+		else
+			t->target = dw_int_type_of(c, die, DW_AT_go_elem, depth + 1);
+	} else if (t->kind == DWT_STRUCT && t->name && !strcmp(t->name, "runtime.iface")) {
+		t->kind = DWT_GO_IFACE;
+	} else if (t->kind == DWT_STRUCT && t->name && !strcmp(t->name, "runtime.eface")) {
+		t->kind = DWT_GO_EFACE;
+	} else if (k == GO_KIND_MAP || (c->go && t->name && !strncmp(t->name, "map[", 4))) {
+		t->kind = DWT_GO_MAP;
+	} else if (k == GO_KIND_CHAN || (c->go && t->name && !strncmp(t->name, "chan ", 5))) {
+		t->kind = DWT_GO_CHAN;
+	}
+	/* A Go map or chan is a pointer: keep what it points to as target. */
+	if ((t->kind == DWT_GO_MAP || t->kind == DWT_GO_CHAN) && !t->size)
+		t->size = 8;
+}
+
+struct dw_type *dw_int_type_conv(struct dw_conv *c, Dwarf_Die *die, int depth)
+{
+	struct dw_type *t;
+	Dwarf_Attribute a;
+	Dwarf_Word w;
+	Dwarf_Off off = dwarf_dieoffset(die);
+	int tag = dwarf_tag(die);
+	size_t i;
+
+	/* cv-qualifiers and atomic: what they qualify (the layer reads, never writes). */
+	if (tag == DW_TAG_const_type || tag == DW_TAG_volatile_type ||
+	    tag == DW_TAG_restrict_type || tag == DW_TAG_atomic_type) {
+		t = depth < DW_TYPE_DEPTH * 2 ? dw_int_type_of(c, die, DW_AT_type, depth) : NULL;
+		if (t)
+			return t;
+	}
+	for (i = 0; i < c->nmemo; i++)
+		if (c->memo[i].off == off && (!c->memo[i].t->cut || c->memo[i].depth <= depth))
+			return c->memo[i].t;
+	if (c->ntypes >= MAX_TYPES)
+		return NULL;
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	t->next_alloc = c->s->alloc;
+	c->s->alloc = t;
+	c->ntypes++;
+	if (c->nmemo < MAX_TYPES) {
+		c->memo[c->nmemo].off = off;
+		c->memo[c->nmemo].depth = depth;
+		c->memo[c->nmemo].t = t;
+		c->nmemo++;
+	}
+	t->count = -1;
+	t->name = dup_name(die);
+	if (dwarf_attr(die, DW_AT_byte_size, &a) && !dwarf_formudata(&a, &w))
+		t->size = w;
+	switch (tag) {
+	case DW_TAG_base_type:
+		t->kind = DWT_BASE;
+		if (dwarf_attr(die, DW_AT_encoding, &a) && !dwarf_formudata(&a, &w))
+			t->encoding = (int)w;
+		return t;
+	case DW_TAG_pointer_type:
+	case DW_TAG_reference_type:
+	case DW_TAG_rvalue_reference_type:
+		t->kind = DWT_PTR;
+		if (!t->size)
+			t->size = 8;
+		break;
+	case DW_TAG_structure_type:
+		t->kind = DWT_STRUCT;
+		break;
+	case DW_TAG_union_type:
+		t->kind = DWT_UNION;
+		break;
+	case DW_TAG_class_type:
+		t->kind = DWT_CLASS;
+		break;
+	case DW_TAG_array_type:
+		t->kind = DWT_ARRAY;
+		break;
+	case DW_TAG_typedef:
+		t->kind = DWT_TYPEDEF;
+		break;
+	case DW_TAG_enumeration_type:
+		t->kind = DWT_ENUM;
+		break;
+	case DW_TAG_subroutine_type:
+		t->kind = DWT_FUNC;
+		return t;
+	case DW_TAG_unspecified_type:
+		t->kind = DWT_VOID;
+		return t;
+	default:
+		t->kind = DWT_UNKNOWN;
+		return t;
+	}
+	if (depth >= DW_TYPE_DEPTH) {
+		t->cut = true;
+		return t;
+	}
+	if (t->kind == DWT_PTR || t->kind == DWT_TYPEDEF || t->kind == DWT_ARRAY) {
+		t->target = dw_int_type_of(c, die, DW_AT_type, depth + 1);
+		if (!t->target && t->kind == DWT_PTR) {
+			/* void *: a VOID type of its own. */
+			struct dw_type *v = calloc(1, sizeof(*v));
+
+			if (v) {
+				v->kind = DWT_VOID;
+				v->next_alloc = c->s->alloc;
+				c->s->alloc = v;
+				t->target = v;
+			}
+		}
+	}
+	if (t->kind != DWT_PTR && t->kind != DWT_TYPEDEF)
+		conv_members(c, die, t, depth);
+	if (t->kind == DWT_ARRAY && !t->size && t->target && t->count > 0)
+		t->size = t->target->size * (uint64_t)t->count;
+	if (t->kind == DWT_TYPEDEF && !t->size && t->target)
+		t->size = t->target->size;
+	go_classify(c, die, t, depth);
+	return t;
+}
+
+void dw_scope__free(struct dw_scope *s)
+{
+	struct dw_type *t, *n;
+	size_t i;
+
+	if (!s)
+		return;
+	for (t = s->alloc; t; t = n) {
+		n = t->next_alloc;
+		for (i = 0; i < t->nmembers; i++)
+			free(t->members[i].name);
+		for (i = 0; i < t->nenums; i++)
+			free(t->enums[i].name);
+		free(t->members);
+		free(t->enums);
+		free(t->name);
+		free(t);
+	}
+	s->alloc = NULL;
+	s->nvars = 0;
+}
+
+/* ---- locations ---- */
+
+/* An address as "reg + off" (reg -1: absolute). */
+struct addr {
+	bool ok;
+	int reg;
+	int64_t off;
+};
+
+struct loc_ctx {
+	struct dw_file *f;
+	uint64_t pc, entry, bias;
+	Dwarf_Die *fn; /* the subprogram with DW_AT_frame_base */
+};
+
+/* CFA at pc from CFI: libdw gives it as an expression, normally DW_OP_bregN off. */
+static struct addr cfa_at(struct dw_file *f, uint64_t pc, char *why, size_t wlen)
+{
+	Dwarf_CFI *cfis[2] = {dwarf_getcfi(f->dw), f->eh_cfi};
+	struct addr r = {0};
+	size_t i;
+
+	for (i = 0; i < 2 && !r.ok; i++) {
+		Dwarf_Frame *fr = NULL;
+		Dwarf_Op *ops = NULL;
+		size_t nops = 0;
+
+		if (!cfis[i] || dwarf_cfi_addrframe(cfis[i], pc, &fr) || !fr)
+			continue;
+		/* A register + offset rule comes back as DW_OP_bregx reg, off. */
+		if (!dwarf_frame_cfa(fr, &ops, &nops) && nops >= 1 && ops[0].atom == DW_OP_bregx) {
+			r.ok = nops == 1;
+			r.reg = (int)ops[0].number;
+			r.off = (int64_t)ops[0].number2;
+		} else if (nops >= 1 && ops && ops[0].atom >= DW_OP_breg0 &&
+			   ops[0].atom <= DW_OP_breg31) {
+			r.ok = true;
+			r.reg = ops[0].atom - DW_OP_breg0;
+			r.off = (int64_t)ops[0].number;
+			if (nops == 2 && ops[1].atom == DW_OP_plus_uconst)
+				r.off += (int64_t)ops[1].number;
+			else if (nops != 1)
+				r.ok = false;
+		}
+		free(fr);
+	}
+	if (!r.ok)
+		rsp_msgf(why, wlen, "no CFA at 0x%llx", (unsigned long long)pc);
+	return r;
+}
+
+static struct addr frame_base(struct loc_ctx *x, char *why, size_t wlen)
+{
+	struct addr r = {0};
+	Dwarf_Attribute a;
+	Dwarf_Op *ops;
+	size_t nops;
+
+	if (!x->fn || !dwarf_attr(x->fn, DW_AT_frame_base, &a) ||
+	    dwarf_getlocation_addr(&a, x->pc, &ops, &nops, 1) != 1 || nops < 1) {
+		rsp_msgf(why, wlen, "no frame base");
+		return r;
+	}
+	if (ops[0].atom == DW_OP_call_frame_cfa && nops == 1)
+		return cfa_at(x->f, x->pc, why, wlen);
+	if (ops[0].atom >= DW_OP_breg0 && ops[0].atom <= DW_OP_breg31 && nops == 1) {
+		r.ok = true;
+		r.reg = ops[0].atom - DW_OP_breg0;
+		r.off = (int64_t)ops[0].number;
+	} else if (ops[0].atom >= DW_OP_reg0 && ops[0].atom <= DW_OP_reg31 && nops == 1) {
+		r.ok = true;
+		r.reg = ops[0].atom - DW_OP_reg0;
+	} else {
+		rsp_msgf(why, wlen, "frame base DW_OP 0x%x not followed", ops[0].atom);
+	}
+	return r;
+}
+
+/* DW_OP_entry_value's block: the register it names when it is one DW_OP_regN. */
+static int entry_reg(const Dwarf_Op *op)
+{
+	const unsigned char *b = (const unsigned char *)(uintptr_t)op->number2;
+
+	if (op->number == 1 && b && b[0] >= DW_OP_reg0 && b[0] <= DW_OP_reg31)
+		return b[0] - DW_OP_reg0;
+	return -1;
+}
+
+void dw_loc__unavail(struct dw_loc *l, const char *why)
+{
+	memset(l, 0, sizeof(*l));
+	l->npieces = 1;
+	l->pieces[0].kind = DWP_UNAVAIL;
+	l->pieces[0].reg = -1;
+	snprintf(l->why, sizeof(l->why), "%s", why);
+}
+
+/* Evaluate ops (valid at x->pc) into pieces. */
+static void loc_eval(struct loc_ctx *x, const Dwarf_Op *ops, size_t nops, struct dw_loc *l)
+{
+	struct dw_piece cur = {.kind = DWP_UNAVAIL, .reg = -1};
+	bool have = false;
+	char why[96] = "";
+	size_t i;
+
+	memset(l, 0, sizeof(*l));
+	for (i = 0; i < nops; i++) {
+		const Dwarf_Op *o = &ops[i];
+		unsigned int at = o->atom;
+		struct addr fb;
+
+		if (at >= DW_OP_reg0 && at <= DW_OP_reg31) {
+			cur = (struct dw_piece){DWP_REG, (int)(at - DW_OP_reg0), 0, 0};
+		} else if (at == DW_OP_regx) {
+			cur = (struct dw_piece){DWP_REG, (int)o->number, 0, 0};
+		} else if (at >= DW_OP_breg0 && at <= DW_OP_breg31) {
+			cur = (struct dw_piece){DWP_MEM, (int)(at - DW_OP_breg0),
+						(int64_t)o->number, 0};
+		} else if (at == DW_OP_bregx) {
+			cur = (struct dw_piece){DWP_MEM, (int)o->number, (int64_t)o->number2, 0};
+		} else if (at == DW_OP_fbreg) {
+			fb = frame_base(x, why, sizeof(why));
+			if (!fb.ok)
+				goto unavail;
+			cur = (struct dw_piece){DWP_MEM, fb.reg, fb.off + (int64_t)o->number, 0};
+		} else if (at == DW_OP_call_frame_cfa) {
+			fb = cfa_at(x->f, x->pc, why, sizeof(why));
+			if (!fb.ok)
+				goto unavail;
+			cur = (struct dw_piece){DWP_MEM, fb.reg, fb.off, 0};
+		} else if (at == DW_OP_addr) {
+			cur = (struct dw_piece){DWP_MEM, -1, (int64_t)(o->number + x->bias), 0};
+		} else if ((at >= DW_OP_lit0 && at <= DW_OP_lit31) || at == DW_OP_constu ||
+			   at == DW_OP_consts || at == DW_OP_const1u || at == DW_OP_const2u ||
+			   at == DW_OP_const4u || at == DW_OP_const8u || at == DW_OP_const1s ||
+			   at == DW_OP_const2s || at == DW_OP_const4s || at == DW_OP_const8s) {
+			int64_t v = at <= DW_OP_lit31 && at >= DW_OP_lit0
+					    ? (int64_t)(at - DW_OP_lit0)
+					    : (int64_t)o->number;
+
+			cur = (struct dw_piece){DWP_MEM, -1, v, 0};
+		} else if (at == DW_OP_plus_uconst &&
+			   (cur.kind == DWP_MEM || cur.kind == DWP_VALUE)) {
+			cur.off += (int64_t)o->number;
+		} else if (at == DW_OP_stack_value) {
+			if (cur.kind == DWP_MEM)
+				cur.kind = DWP_VALUE;
+			else if (cur.kind != DWP_REG)
+				goto unavail;
+		} else if (at == DW_OP_entry_value || at == DW_OP_GNU_entry_value) {
+			int r = entry_reg(o);
+
+			if (r < 0 || x->pc != x->entry) {
+				snprintf(why, sizeof(why),
+					 "entry value (only known at the entry pc)");
+				goto unavail;
+			}
+			/* At the entry pc the register still holds its entry value. */
+			cur = (struct dw_piece){DWP_REG, r, 0, 0};
+		} else if (at == DW_OP_piece) {
+			if (l->npieces == DW_MAX_PIECES) {
+				snprintf(why, sizeof(why), "more than %d pieces", DW_MAX_PIECES);
+				goto unavail;
+			}
+			cur.size = (uint32_t)o->number;
+			l->pieces[l->npieces++] = cur;
+			cur = (struct dw_piece){.kind = DWP_UNAVAIL, .reg = -1};
+			have = true;
+			continue;
+		} else {
+			snprintf(why, sizeof(why), "DW_OP 0x%x not followed", at);
+			goto unavail;
+		}
+		have = true;
+	}
+	if (!have) {
+		dw_loc__unavail(l, "optimized out");
+		return;
+	}
+	if (!l->npieces)
+		l->pieces[l->npieces++] = cur;
+	for (i = 0; i < l->npieces; i++)
+		if (l->pieces[i].kind == DWP_UNAVAIL)
+			snprintf(l->why, sizeof(l->why), "a piece is optimized out");
+	return;
+unavail:
+	dw_loc__unavail(l, why[0] ? why : "not available");
+}
+
+static void var_loc(struct loc_ctx *x, Dwarf_Die *v, struct dw_loc *l)
+{
+	Dwarf_Attribute a;
+	Dwarf_Op *ops;
+	size_t nops;
+	int n;
+
+	if (!dwarf_attr(v, DW_AT_location, &a)) {
+		dw_loc__unavail(l, dwarf_hasattr_integrate(v, DW_AT_const_value) ? "a constant"
+										 : "optimized out");
+		return;
+	}
+	n = dwarf_getlocation_addr(&a, x->pc, &ops, &nops, 1);
+	if (n < 0) {
+		dw_loc__unavail(l, dwarf_errmsg(-1));
+		return;
+	}
+	if (n == 0) {
+		dw_loc__unavail(l, "not available at this pc");
+		return;
+	}
+	loc_eval(x, ops, nops, l);
+}
+
+/* ---- the file ---- */
+
+static bool has_section(Elf *elf, const char *want, const char *zwant)
+{
+	size_t shstrndx;
+	Elf_Scn *scn = NULL;
+
+	if (elf_getshdrstrndx(elf, &shstrndx))
+		return false;
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		const char *n;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS)
+			continue;
+		n = elf_strptr(elf, shstrndx, sh.sh_name);
+		if (n && (!strcmp(n, want) || !strcmp(n, zwant)))
+			return true;
+	}
+	return false;
+}
+
+/* Open path under root_fd (the target's root; -1: the host's). */
+static int open_in_root(int root_fd, const char *path)
+{
+	struct open_how how = {
+		.flags = O_RDONLY | O_CLOEXEC,
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	};
+
+	if (root_fd < 0)
+		return open(path, O_RDONLY | O_CLOEXEC);
+	return (int)syscall(SYS_openat2, root_fd, path, &how, sizeof(how));
+}
+
+/* A debug file candidate: an ELF whose DWARF libdw accepts. */
+static int try_debug(struct dw_file *f, int root_fd, const char *path)
+{
+	int roots[2] = {root_fd, -1}, i;
+
+	for (i = 0; i < (root_fd >= 0 ? 2 : 1); i++) {
+		int fd = open_in_root(roots[i], path);
+		Elf *elf;
+		Dwarf *dw;
+
+		if (fd < 0)
+			continue;
+		elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+		dw = elf && elf_kind(elf) == ELF_K_ELF ? dwarf_begin_elf(elf, DWARF_C_READ, NULL)
+						       : NULL;
+		if (dw) {
+			f->dbg_fd = fd;
+			f->dbg_elf = elf;
+			f->dw = dw;
+			snprintf(f->debug_path, sizeof(f->debug_path), "%s", path);
+			return 0;
+		}
+		if (elf)
+			elf_end(elf);
+		close(fd);
+	}
+	return -ENOENT;
+}
+
+/* Separate debug info: by build-id, then by .gnu_debuglink next to the file and under
+ * /usr/lib/debug. */
+static int find_debug(struct dw_file *f, const char *path, int root_fd)
+{
+	char p[512], dir[256];
+	const unsigned char *id;
+	const char *link, *slash;
+	GElf_Word crc;
+	ssize_t n;
+	int i, k;
+
+	n = dwelf_elf_gnu_build_id(f->elf, (const void **)&id);
+	if (n > 1 && n <= 64) {
+		k = snprintf(p, sizeof(p), DEBUG_ROOT "/.build-id/%02x/", id[0]);
+		for (i = 1; i < n && k + 3 < (int)sizeof(p); i++)
+			k += snprintf(p + k, sizeof(p) - (size_t)k, "%02x", id[i]);
+		snprintf(p + k, sizeof(p) - (size_t)k, ".debug");
+		if (!try_debug(f, root_fd, p))
+			return 0;
+	}
+	link = dwelf_elf_gnu_debuglink(f->elf, &crc);
+	if (!link || !*link || strchr(link, '/') || !path)
+		return -ENOENT;
+	slash = strrchr(path, '/');
+	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) : 0, path);
+	snprintf(p, sizeof(p), "%s/%s", dir, link);
+	if (strcmp(p, path) && !try_debug(f, root_fd, p))
+		return 0;
+	snprintf(p, sizeof(p), "%s/.debug/%s", dir, link);
+	if (!try_debug(f, root_fd, p))
+		return 0;
+	snprintf(p, sizeof(p), DEBUG_ROOT "%s/%s", dir, link);
+	return try_debug(f, root_fd, p);
+}
+
+/* Walk every CU header once: libdw refuses corrupt units here rather than later. */
+static int check_units(struct dw_file *f, char *msg, size_t mlen, const char *name)
+{
+	Dwarf_Off off = 0, next;
+	size_t hsize;
+	int n = 0, r;
+
+	while ((r = dwarf_nextcu(f->dw, off, &next, &hsize, NULL, NULL, NULL)) == 0) {
+		Dwarf_Die cu;
+
+		if (!dwarf_offdie(f->dw, off + hsize, &cu)) {
+			rsp_msgf(msg, mlen, "corrupt DWARF in %s refused: unit at 0x%llx: %s", name,
+				 (unsigned long long)off, dwarf_errmsg(-1));
+			return -EINVAL;
+		}
+		off = next;
+		n++;
+	}
+	if (r < 0) {
+		rsp_msgf(msg, mlen, "corrupt DWARF in %s refused: %s", name, dwarf_errmsg(-1));
+		return -EINVAL;
+	}
+	if (!n) {
+		rsp_msgf(msg, mlen, "no DWARF for %s: no compilation unit", name);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+static int file_init(struct dw_file *f, const char *path, int root_fd, char *msg, size_t mlen)
+{
+	const char *name = path ? path : "the file";
+	GElf_Ehdr eh;
+	int err;
+
+	if (!f->elf || elf_kind(f->elf) != ELF_K_ELF || !gelf_getehdr(f->elf, &eh)) {
+		rsp_msgf(msg, mlen, "no DWARF for %s: not an ELF file", name);
+		return -ENOEXEC;
+	}
+	if (has_section(f->elf, ".debug_info", ".zdebug_info")) {
+		f->dw = dwarf_begin_elf(f->elf, DWARF_C_READ, NULL);
+		if (!f->dw) {
+			rsp_msgf(msg, mlen, "corrupt DWARF in %s refused: %s", name,
+				 dwarf_errmsg(-1));
+			return -EINVAL;
+		}
+	} else if (root_fd < -1 || find_debug(f, path, root_fd)) {
+		rsp_msgf(msg, mlen,
+			 "no DWARF for %s: stripped (no .debug_info, no debug file by build-id or "
+			 "debuglink)",
+			 name);
+		return -ENOENT;
+	}
+	err = check_units(f, msg, mlen, name);
+	if (err)
+		return err;
+	f->eh_cfi = dwarf_getcfi_elf(f->elf);
+	return 0;
+}
+
+int dw_file__open_fd(struct dw_file **out, int fd, const char *path, int root_fd, char *msg,
+		     size_t mlen)
+{
+	struct dw_file *f;
+	int err;
+
+	*out = NULL;
+	elf_version(EV_CURRENT);
+	f = calloc(1, sizeof(*f));
+	if (!f) {
+		close(fd);
+		return -ENOMEM;
+	}
+	f->fd = fd;
+	f->dbg_fd = -1;
+	f->elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	err = file_init(f, path, root_fd, msg, mlen);
+	if (err) {
+		dw_file__close(f);
+		return err;
+	}
+	*out = f;
+	return 0;
+}
+
+int dw_file__open_mem(struct dw_file **out, const void *buf, size_t len, char *msg, size_t mlen)
+{
+	struct dw_file *f;
+	int err;
+
+	*out = NULL;
+	elf_version(EV_CURRENT);
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	f->fd = -1;
+	f->dbg_fd = -1;
+	/* libelf may decompress sections in place of its own copies, never in buf. */
+	f->elf = elf_memory((char *)(uintptr_t)buf, len);
+	err = file_init(f, NULL, -2, msg, mlen);
+	if (err) {
+		dw_file__close(f);
+		return err;
+	}
+	*out = f;
+	return 0;
+}
+
+void dw_file__close(struct dw_file *f)
+{
+	if (!f)
+		return;
+	if (f->eh_cfi)
+		dwarf_cfi_end(f->eh_cfi);
+	if (f->dw)
+		dwarf_end(f->dw);
+	if (f->dbg_elf)
+		elf_end(f->dbg_elf);
+	if (f->elf)
+		elf_end(f->elf);
+	if (f->dbg_fd >= 0)
+		close(f->dbg_fd);
+	if (f->fd >= 0)
+		close(f->fd);
+	free(f);
+}
+
+const char *dw_file__debug_path(const struct dw_file *f)
+{
+	return f->debug_path[0] ? f->debug_path : NULL;
+}
+
+/* The CU holding pc: aranges when the producer wrote them, else every CU's ranges. */
+bool dw_int_cu_at(struct dw_file *f, uint64_t pc, Dwarf_Die *cu)
+{
+	Dwarf_Off off = 0, next;
+	size_t hsize;
+
+	if (dwarf_addrdie(f->dw, pc, cu))
+		return true;
+	while (dwarf_nextcu(f->dw, off, &next, &hsize, NULL, NULL, NULL) == 0) {
+		if (dwarf_offdie(f->dw, off + hsize, cu) && dwarf_haspc(cu, pc) > 0)
+			return true;
+		off = next;
+	}
+	return false;
+}
+
+static void add_var(struct dw_scope *s, struct dw_conv *c, struct loc_ctx *x, Dwarf_Die *v,
+		    bool param)
+{
+	struct dw_var *d;
+	const char *n = dwarf_diename(v);
+
+	/* Artificial ones are the compiler's, but for C++'s `this`. */
+	if (!n || (dwarf_hasattr(v, DW_AT_artificial) && strcmp(n, "this")))
+		return;
+	/* Go's results (~r0) are parameters with DW_AT_variable_parameter 1 and no value yet. */
+	if (s->go && param && n[0] == '~')
+		return;
+	if (s->nvars == DW_MAX_VARS) {
+		s->nvars_dropped++;
+		return;
+	}
+	d = &s->vars[s->nvars++];
+	snprintf(d->name, sizeof(d->name), "%s", n);
+	d->param = param;
+	d->type = dw_int_type_of(c, v, DW_AT_type, 0);
+	var_loc(x, v, &d->loc);
+}
+
+int dw_file__scope(struct dw_file *f, uint64_t pc, uint64_t bias, struct dw_scope *out, char *msg,
+		   size_t mlen)
+{
+	Dwarf_Die cu, *scopes = NULL, *fn = NULL, *sub = NULL;
+	struct dw_conv *c = NULL;
+	struct loc_ctx x = {0};
+	Dwarf_Attribute a;
+	Dwarf_Word lang;
+	Dwarf_Addr lo;
+	int n, i, fi = -1, err;
+
+	memset(out, 0, sizeof(*out));
+	out->pc = pc + bias;
+	if (!dw_int_cu_at(f, pc, &cu)) {
+		rsp_msgf(msg, mlen, "no DWARF unit holds 0x%llx", (unsigned long long)pc);
+		return -ENOENT;
+	}
+	out->go = dwarf_attr(&cu, DW_AT_language, &a) && !dwarf_formudata(&a, &lang) &&
+		  lang == DW_LANG_Go;
+	n = dwarf_getscopes(&cu, pc, &scopes);
+	if (n < 0) {
+		rsp_msgf(msg, mlen, "DWARF scopes at 0x%llx: %s", (unsigned long long)pc,
+			 dwarf_errmsg(-1));
+		err = -EINVAL;
+		goto cleanup;
+	}
+	for (i = 0; i < n; i++) {
+		int tag = dwarf_tag(&scopes[i]);
+
+		if (fi < 0 && (tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine)) {
+			fi = i;
+			fn = &scopes[i];
+		}
+		if (tag == DW_TAG_subprogram && !sub)
+			sub = &scopes[i];
+	}
+	if (!fn) {
+		rsp_msgf(msg, mlen, "no function with DWARF holds 0x%llx", (unsigned long long)pc);
+		err = -ENOENT;
+		goto cleanup;
+	}
+	snprintf(out->func, sizeof(out->func), "%s", dwarf_diename(fn) ? dwarf_diename(fn) : "??");
+	out->inlined = dwarf_tag(fn) == DW_TAG_inlined_subroutine;
+	if (dwarf_entrypc(fn, &lo) && dwarf_lowpc(fn, &lo))
+		lo = pc;
+	out->entry = lo + bias;
+	c = dw_int_conv_new(out, out->go);
+	if (!c) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	x.f = f;
+	x.pc = pc;
+	x.entry = lo;
+	if (sub && sub != fn && dwarf_entrypc(sub, &x.entry) && dwarf_lowpc(sub, &x.entry))
+		x.entry = lo;
+	x.bias = bias;
+	x.fn = sub;
+	/* Parameters of the function, then locals from the innermost block out. */
+	for (i = fi; i >= 0; i--) {
+		Dwarf_Die ch;
+
+		if (dwarf_child(&scopes[i], &ch))
+			continue;
+		do {
+			int tag = dwarf_tag(&ch);
+
+			if (tag == DW_TAG_formal_parameter && i == fi)
+				add_var(out, c, &x, &ch, true);
+		} while (dwarf_siblingof(&ch, &ch) == 0);
+	}
+	for (i = 0; i <= fi; i++) {
+		Dwarf_Die ch;
+
+		if (dwarf_child(&scopes[i], &ch))
+			continue;
+		do {
+			if (dwarf_tag(&ch) == DW_TAG_variable)
+				add_var(out, c, &x, &ch, false);
+		} while (dwarf_siblingof(&ch, &ch) == 0);
+	}
+	err = 0;
+cleanup:
+	free(c);
+	free(scopes);
+	if (err)
+		dw_scope__free(out);
+	return err;
+}
+
+/* Load bias of the file mapped at m: runtime = file vaddr + bias. */
+int dw_file__map_bias(const struct dw_file *f, const struct tgt_map *m, uint64_t *bias)
+{
+	size_t i, nph;
+
+	if (elf_getphdrnum(f->elf, &nph))
+		return -ENOEXEC;
+	for (i = 0; i < nph; i++) {
+		GElf_Phdr ph;
+
+		if (!gelf_getphdr(f->elf, (int)i, &ph) || ph.p_type != PT_LOAD)
+			continue;
+		if (m->offset >= (ph.p_offset & ~0xfffull) &&
+		    m->offset < ph.p_offset + ph.p_filesz) {
+			*bias = m->start - m->offset - (ph.p_vaddr - ph.p_offset);
+			return 0;
+		}
+	}
+	return -ENOENT;
+}

@@ -1,0 +1,265 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * stub/program/dwarf.h - what the target's DWARF says about a pc: the function, its
+ * parameters and locals with their locations at that pc, and their types.
+ *
+ * One module on libdw, for everything in bpfstub that reads debug info:
+ * deep collection at tstart (stub/trace/deep.c) today, tracepoints by function
+ * name or FILE:LINE and typed printing of values later.
+ *
+ * Files are those the target maps (executable, shared objects), opened
+ * through /proc/PID/map_files (or the target's root), loaded on first use
+ * and kept in a small cache (at most DW_MAX_FILES files; the least recently
+ * used one is closed for a new one).  The DWARF may be in the file or in a
+ * separate debug file found by build-id (/usr/lib/debug/.build-id/xx/yyyy.debug)
+ * or by .gnu_debuglink; compressed sections (SHF_COMPRESSED, as Go emits,
+ * and the older .zdebug_*) are decompressed by libelf/libdw.
+ *
+ * Addresses: the cache speaks runtime addresses (the target's), a struct
+ * dw_file speaks file addresses (the ELF's p_vaddr); a mapping's load bias
+ * converts.  Locations in a struct dw_loc are runtime (DW_OP_addr is biased).
+ *
+ * Nothing here is fatal: bad, missing or corrupt DWARF gives -errno and a
+ * one-line message naming the file.  Types are copied out of libdw into the
+ * scope (bounded: DW_TYPE_DEPTH levels, DW_MAX_MEMBERS members), so a scope
+ * outlives the cache entry it came from.
+ */
+#ifndef STUB_DWARF_H
+#define STUB_DWARF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct tgt;
+struct tgt_map;
+struct dw_file;
+
+#define DW_MAX_FILES   8  /* files cached at once */
+#define DW_MAX_VARS    32 /* parameters and locals in a scope */
+#define DW_MAX_PIECES  4  /* DW_OP_piece parts of one location */
+#define DW_MAX_MEMBERS 32 /* members (or enumerators) copied per type */
+#define DW_TYPE_DEPTH  6  /* pointer/member levels copied below a variable */
+#define DW_NAME_MAX    128
+
+enum dw_type_kind {
+	DWT_UNKNOWN,
+	DWT_VOID,
+	DWT_BASE, /* encoding: DW_ATE_* */
+	DWT_PTR,  /* target */
+	DWT_STRUCT,
+	DWT_UNION,
+	DWT_CLASS,
+	DWT_ARRAY,   /* target, count (-1 unknown) */
+	DWT_TYPEDEF, /* target */
+	DWT_ENUM,    /* enums */
+	DWT_FUNC,
+	/* Go, as the Go toolchain describes them (struct-shaped in DWARF) */
+	DWT_GO_STRING, /* {str *uint8, len int} */
+	DWT_GO_SLICE,  /* {array *T, len, cap}: target is T */
+	DWT_GO_IFACE,  /* runtime.iface {tab, data} */
+	DWT_GO_EFACE,  /* runtime.eface {_type, data} */
+	DWT_GO_MAP,    /* map[K]V: a pointer to runtime.hmap */
+	DWT_GO_CHAN,   /* chan T: a pointer to runtime.hchan */
+};
+
+struct dw_type;
+
+struct dw_member {
+	char *name;
+	uint64_t offset;
+	struct dw_type *type;
+};
+
+struct dw_enumerator {
+	char *name;
+	int64_t value;
+};
+
+struct dw_type {
+	enum dw_type_kind kind;
+	char *name; /* NULL when anonymous */
+	uint64_t size;
+	int encoding;		/* DW_ATE_* of a base type */
+	struct dw_type *target; /* pointer, typedef, array element, slice element */
+	int64_t count;		/* array elements, -1 unknown */
+	struct dw_member *members;
+	size_t nmembers;
+	struct dw_enumerator *enums;
+	size_t nenums;
+	bool cut;		    /* DW_TYPE_DEPTH reached: target/members not copied */
+	struct dw_type *next_alloc; /* the scope's list, for freeing */
+};
+
+enum dw_piece_kind {
+	DWP_UNAVAIL, /* optimized out, or an expression this layer does not follow */
+	DWP_REG,     /* the value is in register reg */
+	DWP_MEM,     /* the value is in memory at reg + off (reg -1: at off) */
+	DWP_VALUE,   /* the value is reg + off itself (reg -1: the constant off) */
+};
+
+struct dw_piece {
+	enum dw_piece_kind kind;
+	int reg;       /* DWARF x86-64 register number, -1 none */
+	int64_t off;   /* runtime address when reg is -1 */
+	uint32_t size; /* bytes; 0: the whole value (a single piece) */
+};
+
+struct dw_loc {
+	size_t npieces;
+	struct dw_piece pieces[DW_MAX_PIECES];
+	char why[96]; /* for a DWP_UNAVAIL piece: why */
+};
+
+struct dw_var {
+	char name[64];
+	bool param;
+	struct dw_type *type;
+	struct dw_loc loc; /* at the scope's pc */
+};
+
+struct dw_scope {
+	char func[DW_NAME_MAX]; /* the innermost function (inlined or not) holding pc */
+	char path[512];		/* the file the function is in (as the target maps it) */
+	uint64_t pc;		/* runtime */
+	uint64_t entry;		/* runtime entry of func (its low pc) */
+	bool inlined;		/* func is an inlined instance */
+	bool go;		/* the CU is Go (DW_LANG_Go) */
+	size_t nvars;
+	struct dw_var vars[DW_MAX_VARS];
+	size_t nvars_dropped; /* beyond DW_MAX_VARS */
+	struct dw_type *alloc;
+};
+
+void dw_scope__free(struct dw_scope *s);
+
+/* DWARF x86-64 register number -> GDB's amd64 number (rax 0 rbx 1 ...), or -1. */
+int dw__gdb_reg(int dwarf_reg);
+/* l becomes one DWP_UNAVAIL piece, with why. */
+void dw_loc__unavail(struct dw_loc *l, const char *why);
+/* Strip typedefs and cv-qualifiers (NULL stays NULL). */
+const struct dw_type *dw_type__strip(const struct dw_type *t);
+/* The member called name of a struct-like type (not stripped), or NULL. */
+const struct dw_member *dw_type__member(const struct dw_type *t, const char *name);
+/* "char *", "struct item *", "string", "[]string" ... into buf. */
+const char *dw_type__name(const struct dw_type *t, char *buf, size_t len);
+
+/* ---- one ELF file (file addresses) ---- */
+
+/*
+ * Open an ELF image for DWARF.  dw_file__open_fd takes over fd (closed by
+ * dw_file__close) and looks for a separate debug file under root_fd
+ * (-1: the host's /), path is the file's name as the target sees it.
+ * dw_file__open_mem reads len bytes at buf (kept by the caller until close),
+ * with no separate debug file.  0, or -ENOENT (no DWARF: a stripped file),
+ * -EINVAL (DWARF libdw refuses: corrupt), -errno; msg says which.
+ */
+int dw_file__open_fd(struct dw_file **out, int fd, const char *path, int root_fd, char *msg,
+		     size_t mlen);
+int dw_file__open_mem(struct dw_file **out, const void *buf, size_t len, char *msg, size_t mlen);
+void dw_file__close(struct dw_file *f);
+/* Where the DWARF came from: the file itself or the debug file's path. */
+const char *dw_file__debug_path(const struct dw_file *f);
+/* Load bias of f mapped at m (runtime = file vaddr + bias); -ENOENT if no
+ * PT_LOAD segment holds m's file offset. */
+int dw_file__map_bias(const struct dw_file *f, const struct tgt_map *m, uint64_t *bias);
+
+/*
+ * The scope at file address pc: bias is added to every address reported
+ * (0 for file addresses).  0, -ENOENT (no function with DWARF holds pc),
+ * -EINVAL (DWARF libdw refuses) with msg.
+ */
+int dw_file__scope(struct dw_file *f, uint64_t pc, uint64_t bias, struct dw_scope *out, char *msg,
+		   size_t mlen);
+/* Entry pcs (file addresses) of functions named name: count found (<= max), or -errno. */
+int dw_file__func_pcs(struct dw_file *f, const char *name, uint64_t *pcs, size_t max);
+/* Statement pcs of FILE:LINE (file is a path or its tail): count (<= max), or -errno. */
+int dw_file__line_pcs(struct dw_file *f, const char *file, int line, uint64_t *pcs, size_t max);
+/*
+ * Go: the type whose runtime._type is at file address addr (an interface's
+ * dynamic type, by DW_AT_go_runtime_type), converted into s's types (freed
+ * with s), its DWARF name ("*main.Point", "int64") into name.  0, or
+ * -ENOENT / -ENOMEM with the reason in name.
+ */
+int dw_file__go_rtype(struct dw_file *f, uint64_t addr, struct dw_scope *s,
+		      const struct dw_type **out, char *name, size_t nlen);
+/* Where GDB's `trace FUNC` puts a tracepoint for the function entering at entry. */
+int dw_file__after_prologue(struct dw_file *f, uint64_t entry, uint64_t *pc);
+/* Byte offset of member in the top-level struct type named type: 0 or -ENOENT. */
+int dw_file__member_offset(struct dw_file *f, const char *type, const char *member, int64_t *off);
+/* Number of functions with a pc (walks every CU: the indexing cost). */
+int dw_file__count_funcs(struct dw_file *f);
+
+/*
+ * What a return probe needs of the function whose entry (file address) is
+ * entry: its pc ranges, its results and, in a Go file, where runtime.g
+ * keeps goid.  Go: s.vars are the results (formal parameters with
+ * DW_AT_variable_parameter: ~r0, ~r1 or named), typed, locations left
+ * empty (the caller assigns registers by the Go ABI).  C: ret_type is the
+ * subprogram's DW_AT_type (NULL: void).  Addresses are runtime (+ bias).
+ * 0, -ENOENT (no function starts at entry), -ENOMEM; free with
+ * dw_scope__free(&out->s).
+ */
+#define DW_FUNC_RANGES 8
+struct dw_func {
+	struct dw_scope s; /* func, entry, go; vars: Go results */
+	uint64_t ranges[DW_FUNC_RANGES][2];
+	size_t nranges;
+	struct dw_type *ret_type; /* C */
+	int64_t goid_off;	  /* offset of goid in runtime.g, -1 unknown */
+	int64_t stack_hi_off;	  /* offset of stack.hi in runtime.g, -1 unknown */
+};
+int dw_file__func_results(struct dw_file *f, uint64_t entry, uint64_t bias, struct dw_func *out,
+			  char *msg, size_t mlen);
+
+/* Has the ELF file open at fd a function symbol called name (symtab or dynsym)? */
+bool dw_elf__has_func(int fd, const char *name);
+
+/* ---- the target's files (runtime addresses), cached ---- */
+
+struct dw_cache;
+
+struct dw_cache *dw_cache__new(void);
+void dw_cache__free(struct dw_cache *c);
+/* Forget every file (the target exec'd, or a new run). */
+void dw_cache__flush(struct dw_cache *c);
+
+/*
+ * The scope at runtime pc of the target t: finds the mapping, opens (or
+ * reuses) its file and DWARF.  Same returns as dw_file__scope; -ENOENT with
+ * "no DWARF for PATH: ..." for a stripped file.
+ */
+int dw_cache__scope(struct dw_cache *c, struct tgt *t, uint64_t pc, struct dw_scope *out, char *msg,
+		    size_t mlen);
+/*
+ * Runtime entry pcs of function name in every file the target maps (e.g.
+ * "process", "main.handle"); FILE:LINE likewise.  Count, or -errno.
+ */
+int dw_cache__func_pcs(struct dw_cache *c, struct tgt *t, const char *name, uint64_t *pcs,
+		       size_t max);
+/* dw_file__func_results for the function at runtime entry; out->s.path is its file. */
+int dw_cache__func_results(struct dw_cache *c, struct tgt *t, uint64_t entry, struct dw_func *out,
+			   char *msg, size_t mlen);
+/*
+ * A file the target maps that has no DWARF but a function symbol called
+ * name (a stripped file): 1 with its path, else 0.
+ */
+int dw_cache__stripped_func(struct dw_cache *c, struct tgt *t, const char *name, char *path,
+			    size_t plen);
+int dw_cache__line_pcs(struct dw_cache *c, struct tgt *t, const char *file, int line, uint64_t *pcs,
+		       size_t max);
+/* dw_file__go_rtype() at runtime address addr of the target t. */
+int dw_cache__go_rtype(struct dw_cache *c, struct tgt *t, uint64_t addr, struct dw_scope *s,
+		       const struct dw_type **out, char *name, size_t nlen);
+/* dw_file__after_prologue for a runtime entry pc. */
+int dw_cache__after_prologue(struct dw_cache *c, struct tgt *t, uint64_t entry, uint64_t *pc);
+/*
+ * For the Go program mapped at runtime pc: the byte offset of runtime.g's
+ * goid (Go keeps the current g in r14 on amd64, so a frame can show the
+ * goroutine id).  0, or -ENOENT with msg (not Go, or no DWARF).
+ */
+int dw_cache__go_goid(struct dw_cache *c, struct tgt *t, uint64_t pc, int64_t *off, char *msg,
+		      size_t mlen);
+
+#endif

@@ -1,0 +1,315 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * stub/program/sdt.c - SDT probe sites and semaphores of the files a target maps.
+ *
+ * Why a uprobe reference counter instead of the write GDB asks for, and
+ * which write is still acknowledged: see sdt.h.  Here: for a run-time
+ * address, find its mapping (/proc/PID/maps), open the very file mapped
+ * (/proc/PID/map_files, else the path under the target's root, checked to
+ * be a mapped file), read its .note.stapsdt notes once (libelf; parsed by
+ * the pure sdt_note.c), and keep, per probe, the file offsets of its site
+ * and semaphore: the kernel speaks in file offsets, and so does the
+ * comparison with an address, which goes through the mapping that holds it
+ * whatever the load address (PIE, shared objects, prelinked files).
+ *
+ * The cache is small and process-wide: files are identified by (device,
+ * inode, size, mtime), so it is right for any target, and a file rewritten
+ * in place is read again.  Files without notes are cached too (empty), so
+ * a tstart with many tracepoints in one big library reads it once.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "rsp/parse.h"
+#include "stub/program/sdt.h"
+#include "stub/program/sdt_note.h"
+#include "stub/program/target.h"
+#include "stub/trace/trace.h"
+
+#define SDT_CACHE_FILES 16
+#define SDT_MAX_PROBES	65536	    /* per file */
+#define SDT_MAX_NOTES	(16u << 20) /* bytes of .note.stapsdt read per file */
+#define SDT_MAX_SEGS	64
+
+struct sdt_probe {
+	uint64_t pc, pc_off;   /* the site: link-time vaddr, file offset */
+	uint64_t sem, sem_off; /* the semaphore, 0 0 if none (or not in a writable segment) */
+	char what[128];	       /* provider:name */
+};
+
+struct sdt_file {
+	bool used;
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
+	unsigned long last_use;
+	struct sdt_probe *probes;
+	size_t n;
+};
+
+static struct sdt_file cache[SDT_CACHE_FILES];
+static unsigned long cache_clock;
+
+void sdt__forget(void)
+{
+	size_t i;
+
+	for (i = 0; i < SDT_CACHE_FILES; i++) {
+		free(cache[i].probes);
+		memset(&cache[i], 0, sizeof(cache[i]));
+	}
+}
+
+/* ---- reading one file's notes --------------------------------------------- */
+
+struct collect {
+	struct sdt_file *f;
+	const struct sdt_seg *segs;
+	size_t nsegs;
+	size_t cap; /* of f->probes */
+	bool have_base;
+	uint64_t base_now;
+};
+
+static int add_note(void *arg, const struct sdt_note *note)
+{
+	struct collect *c = arg;
+	struct sdt_file *f = c->f;
+	struct sdt_note n = *note;
+	struct sdt_probe *p;
+
+	if (f->n == c->cap)
+		return 1;
+	if (c->have_base)
+		sdt_note__adjust(&n, c->base_now);
+	p = &f->probes[f->n];
+	memset(p, 0, sizeof(*p));
+	if (sdt_note__file_offset(c->segs, c->nsegs, n.pc, 1, true, false, &p->pc_off))
+		return 0; /* a site outside the code: no tracepoint can be there */
+	p->pc = n.pc;
+	/* A semaphore outside the file part of a writable segment cannot be counted. */
+	if (n.semaphore &&
+	    !sdt_note__file_offset(c->segs, c->nsegs, n.semaphore, 2, false, true, &p->sem_off))
+		p->sem = n.semaphore;
+	snprintf(p->what, sizeof(p->what), "%.60s:%.60s", n.provider, n.name);
+	f->n++;
+	return 0;
+}
+
+/* Count the notes first (bounded), then fill f->probes: two walks, one allocation. */
+static int count_note(void *arg, const struct sdt_note *n)
+{
+	size_t *cnt = arg;
+
+	return ++*cnt >= SDT_MAX_PROBES;
+}
+
+static int load_notes(struct sdt_file *f, int fd)
+{
+	struct sdt_seg segs[SDT_MAX_SEGS];
+	struct collect c = {.f = f, .segs = segs};
+	size_t nph, shstrndx, i, cnt = 0;
+	Elf_Scn *scn = NULL, *notes[8];
+	size_t nnotes = 0;
+	unsigned asz;
+	Elf *elf = NULL;
+	GElf_Ehdr eh;
+	int err = 0;
+
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return -ENOSYS;
+	elf = elf_begin(fd, ELF_C_READ, NULL);
+	if (!elf || elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, &eh) ||
+	    elf_getphdrnum(elf, &nph) || elf_getshdrstrndx(elf, &shstrndx)) {
+		err = -ENOEXEC;
+		goto cleanup;
+	}
+	asz = gelf_getclass(elf) == ELFCLASS64 ? 8 : 4;
+	for (i = 0; i < nph && c.nsegs < SDT_MAX_SEGS; i++) {
+		GElf_Phdr ph;
+
+		if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_LOAD)
+			continue;
+		segs[c.nsegs].vaddr = ph.p_vaddr;
+		segs[c.nsegs].offset = ph.p_offset;
+		segs[c.nsegs].filesz = ph.p_filesz;
+		segs[c.nsegs].exec = ph.p_flags & PF_X;
+		segs[c.nsegs].write = ph.p_flags & PF_W;
+		c.nsegs++;
+	}
+	while ((scn = elf_nextscn(elf, scn)) != NULL) {
+		const char *name;
+		GElf_Shdr sh;
+
+		if (!gelf_getshdr(scn, &sh))
+			continue;
+		name = elf_strptr(elf, shstrndx, sh.sh_name);
+		if (!name)
+			continue;
+		if (!strcmp(name, ".stapsdt.base")) {
+			c.have_base = true;
+			c.base_now = sh.sh_addr;
+		} else if (!strcmp(name, ".note.stapsdt") && sh.sh_type == SHT_NOTE &&
+			   !(sh.sh_flags & SHF_COMPRESSED) && sh.sh_size <= SDT_MAX_NOTES &&
+			   nnotes < sizeof(notes) / sizeof(notes[0])) {
+			notes[nnotes++] = scn;
+		}
+	}
+	for (i = 0; i < nnotes; i++) {
+		Elf_Data *d = elf_rawdata(notes[i], NULL);
+
+		if (d && d->d_buf)
+			sdt_note__parse(d->d_buf, d->d_size, asz, count_note, &cnt, NULL);
+	}
+	if (!cnt)
+		goto cleanup;
+	f->probes = calloc(cnt, sizeof(*f->probes));
+	if (!f->probes) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	c.cap = cnt;
+	for (i = 0; i < nnotes; i++) {
+		Elf_Data *d = elf_rawdata(notes[i], NULL);
+
+		if (d && d->d_buf && f->n < cnt)
+			sdt_note__parse(d->d_buf, d->d_size, asz, add_note, &c, NULL);
+	}
+cleanup:
+	if (elf)
+		elf_end(elf);
+	return err;
+}
+
+/* The cached notes of the file open as fd (read now if needed); NULL on error. */
+static struct sdt_file *file_notes(int fd)
+{
+	struct sdt_file *f, *victim = &cache[0];
+	struct stat st;
+	size_t i;
+
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode))
+		return NULL;
+	for (i = 0; i < SDT_CACHE_FILES; i++) {
+		f = &cache[i];
+		if (f->used && f->dev == st.st_dev && f->ino == st.st_ino &&
+		    f->size == st.st_size && f->mtime.tv_sec == st.st_mtim.tv_sec &&
+		    f->mtime.tv_nsec == st.st_mtim.tv_nsec) {
+			f->last_use = ++cache_clock;
+			return f;
+		}
+		if (!f->used || (victim->used && f->last_use < victim->last_use))
+			victim = f;
+	}
+	f = victim;
+	free(f->probes);
+	memset(f, 0, sizeof(*f));
+	if (load_notes(f, fd) == -ENOMEM) {
+		free(f->probes);
+		memset(f, 0, sizeof(*f));
+		return NULL;
+	}
+	/* Not an ELF file, or no notes: cached as "no probes". */
+	f->used = true;
+	f->dev = st.st_dev;
+	f->ino = st.st_ino;
+	f->size = st.st_size;
+	f->mtime = st.st_mtim;
+	f->last_use = ++cache_clock;
+	return f;
+}
+
+/* ---- run-time addresses --------------------------------------------------- */
+
+int sdt__site(struct tgt *t, uint64_t addr, struct sdt_site *site)
+{
+	struct tgt_map m, dm;
+	struct sdt_file *f;
+	uint64_t off, sem_addr;
+	size_t i;
+	int fd = -1, err;
+
+	memset(site, 0, sizeof(*site));
+	err = tgt__region(t, addr, &m);
+	if (err)
+		goto cleanup;
+	if (m.perms[2] != 'x' || !m.inode || m.path[0] != '/') {
+		err = -ENOENT;
+		goto cleanup;
+	}
+	fd = tgt__open_mapping(t, &m);
+	if (fd < 0) {
+		err = fd;
+		goto cleanup;
+	}
+	f = file_notes(fd);
+	if (!f) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	off = addr - m.start + m.offset;
+	err = 0;
+	for (i = 0; i < f->n; i++) {
+		const struct sdt_probe *p = &f->probes[i];
+
+		if (p->pc_off != off || !p->sem)
+			continue;
+		site->ref_ctr_offset = p->sem_off;
+		snprintf(site->probe, sizeof(site->probe), "%s", p->what);
+		/* Same file, same load bias: the semaphore is where the site is, plus the
+		 * distance between them as linked.  Check that the target maps it there. */
+		sem_addr = addr + (p->sem - p->pc);
+		if (!tgt__region(t, sem_addr, &dm) && dm.perms[1] == 'w' && dm.inode == m.inode &&
+		    sem_addr - dm.start + dm.offset == p->sem_off && dm.end - sem_addr >= 2)
+			site->sem_addr = sem_addr;
+		err = 1;
+		break;
+	}
+cleanup:
+	if (fd >= 0)
+		close(fd);
+	return err;
+}
+
+/* ---- the one write acknowledged ------------------------------------------- */
+
+bool sdt__semaphore_write(struct trace *tr, const struct rsp_write_req *w, bool hex)
+{
+	const unsigned char *d = (const unsigned char *)w->data;
+	unsigned char cur[2], val[2];
+	struct sdt_site site;
+	bool known = false;
+	size_t i;
+
+	if (!tr || !tr->tgt || w->len != 2 || w->data_len != (hex ? 4 : 2))
+		return false;
+	for (i = 0; i < 2; i++) {
+		if (hex) {
+			int hi = rsp_hexval(d[2 * i]), lo = rsp_hexval(d[2 * i + 1]);
+
+			if (hi < 0 || lo < 0)
+				return false;
+			val[i] = (unsigned char)(hi << 4 | lo);
+		} else {
+			val[i] = d[i];
+		}
+	}
+	for (i = 0; i < tr->ntps && !known; i++)
+		known = sdt__site(tr->tgt, tr->tps[i].addr, &site) == 1 && site.sem_addr == w->addr;
+	if (!known || tgt__read_mem(tr->tgt, w->addr, cur, 2) != 2)
+		return false;
+	/* unsigned short, little-endian (x86-64): GDB sends the value it read +1 or -1 */
+	{
+		unsigned now = cur[0] | cur[1] << 8, want = val[0] | val[1] << 8;
+
+		return want == ((now + 1) & 0xffff) || want == ((now - 1) & 0xffff);
+	}
+}

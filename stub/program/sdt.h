@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * stub/program/sdt.h - SystemTap SDT (USDT) probes with semaphores, without writes.
+ *
+ * A <sys/sdt.h> probe may be guarded by a semaphore: an unsigned short in
+ * the program's data (section .probes) that the program tests before the
+ * probe site, so the site is skipped, arguments and all, until a tracer
+ * raises it.  GDB's `trace -probe-stap PROVIDER:NAME` raises it at tstart
+ * the only way a debugger can, with a memory write (read it, write it + 1;
+ * at tstop, after QTStop, read it, write it - 1).  bpfstub never writes to
+ * the target, and must not start now: the program is running, and a
+ * read-modify-write from outside races with everyone else's.
+ *
+ * The kernel has the race-free way, and bpfstub uses it: a uprobe created
+ * with a reference counter (the uprobe PMU's ref_ctr_offset, a FILE offset
+ * of the semaphore in the same file as the probe site) makes the kernel
+ * raise the semaphore in every process where it installs the breakpoint,
+ * and lower it when the probe goes, even if bpfstub dies.  So at tstart
+ * (or whenever a tracepoint is installed), a tracepoint whose address is
+ * the site of an SDT probe with a semaphore gets its uprobe with that
+ * reference counter (sdt__site()), and the semaphore is non-zero for
+ * exactly as long as the tracepoint is attached.
+ *
+ * GDB does not know that and still writes.  That write, and only that one,
+ * is answered OK and, like every write, not performed
+ * (sdt__semaphore_write()): the address must be the semaphore of the SDT
+ * probe at the address of a tracepoint GDB defined, relocated to where the
+ * target has that file mapped (PIE and shared objects), 2 bytes, and the
+ * value the current one plus or minus 1 - what GDB's
+ * stap_modify_semaphore() sends.  Every other write is still refused, so
+ * `set var some_semaphore = 1` by hand is refused unless it is exactly
+ * what a tracepoint makes the kernel do anyway.
+ *
+ * The notes of each file are read with libelf once and cached by (device,
+ * inode, size, mtime); parsing is in the pure stub/program/sdt_note.c.  Malformed
+ * notes are skipped, never fatal: a tracepoint then simply gets no
+ * reference counter.
+ */
+#ifndef STUB_SDT_H
+#define STUB_SDT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct tgt;
+struct trace;
+struct rsp_write_req;
+
+struct sdt_site {
+	uint64_t ref_ctr_offset; /* file offset of the semaphore: the uprobe's reference counter */
+	uint64_t sem_addr;	 /* run-time address of the semaphore in the target, 0 unknown */
+	char probe[128];	 /* "provider:name" */
+};
+
+/*
+ * Is the run-time address addr of t an SDT probe site whose probe has a
+ * semaphore?  1 and *site, 0 (not a probe site, or no semaphore, or the
+ * file has no usable notes), or -errno (the address is not in a mapped
+ * file, the target is gone).
+ */
+int sdt__site(struct tgt *t, uint64_t addr, struct sdt_site *site);
+
+/*
+ * Is the memory write w (M: hex data, X: binary) GDB raising or lowering
+ * the semaphore of an SDT probe at which a tracepoint of tr is defined?
+ * Then the caller answers OK and writes nothing (see above).
+ */
+bool sdt__semaphore_write(struct trace *tr, const struct rsp_write_req *w, bool hex);
+
+/* Forget every cached file (tests). */
+void sdt__forget(void);
+
+#endif

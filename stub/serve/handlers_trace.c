@@ -1,0 +1,615 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * stub/serve/handlers_trace.c - the tracepoint packets.
+ *
+ * These are the handlers behind the QT and qT rows of the one table in
+ * handlers.c: they parse (rsp/trace.c), call the trace state (trace.c) and
+ * format the reply.  Errors are "E.<text>" so GDB shows the user why, e.g.
+ * "Target returns error code '.while-stepping needs single-stepping...'".
+ *
+ * Trace frames: QTFrame selects one for this session (s->frame); while one
+ * is selected, g, p and m answer from it (handlers.c asks hdl_frame_*):
+ * registers from its R block, with rip always the tracepoint's address and
+ * what BPF cannot see unavailable; memory from its M blocks, or live for
+ * the read-only ranges GDB declared with QTro (code, string literals).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "rsp/parse.h"
+#include "rsp/trace.h"
+#include "stub/trace/audit_trace.h"
+#include "stub/serve/handlers.h"
+#include "stub/program/regs.h"
+#include "stub/serve/session.h"
+#include "stub/program/target.h"
+#include "stub/serve/server.h"
+#include "stub/trace/trace.h"
+#include "stub/trace/tracefile.h"
+
+static int reply_msg(struct rsp_buf *r, int err, const char *msg)
+{
+	rsp_buf__reset(r);
+	return rsp_buf__printf(r, "E.%s", msg[0] ? msg : strerror(err < 0 ? -err : err));
+}
+
+int hdl_qtinit(void *ctx, const char *a, size_t len, struct rsp_buf *r)
+{
+	struct sess *s = ctx;
+
+	if (len)
+		return 0;
+	s->frame = -1;
+	audit_tr__tinit(s->tr);
+	tr__clear(s->tr);
+	return rsp_buf__puts(r, "OK");
+}
+
+int hdl_qtdp(void *ctx, const char *a, size_t len, struct rsp_buf *r)
+{
+	struct sess *s = ctx;
+	char msg[256] = "";
+	int err;
+
+	if (len && a[0] == '-') {
+		struct rsp_qtdp_actions *acts = malloc(sizeof(*acts));
+		const char *w;
+
+		if (!acts)
+			return -ENOMEM;
+		err = rsp_parse_qtdp_actions(a + 1, len - 1, acts);
+		if (err) {
+			free(acts);
+			return reply_msg(r, err, "malformed QTDP actions");
+		}
+		/* Keep the action text after "<n>:<addr>:" for the upload later. */
+		w = memchr(a + 1, ':', len - 1);
+		w = w ? memchr(w + 1, ':', len - (size_t)(w + 1 - a)) : NULL;
+		w = w ? w + 1 : a + len;
+		err = tr__define_actions(s->tr, acts, w,
+					 len - (size_t)(w - a) - (acts->more ? 1 : 0), msg,
+					 sizeof(msg));
+		if (!err)
+			audit_tr__qtdp_actions(s->tr, acts->num, acts->addr, w,
+					       len - (size_t)(w - a) - (acts->more ? 1 : 0));
+		free(acts);
+	} else {
+		struct rsp_qtdp_hdr h;
+
+		err = rsp_parse_qtdp_hdr(a, len, &h);
+		if (err == -EOPNOTSUPP)
+			return reply_msg(r, err,
+					 "static tracepoints (-m, ust markers) are not supported; "
+					 "use an ordinary or fast tracepoint");
+		if (err)
+			return reply_msg(r, err, "malformed QTDP");
+		err = tr__define(s->tr, &h, msg, sizeof(msg));
+		if (!err)
+			audit_tr__qtdp(s->tr, h.num, h.addr);
+	}
+	if (err)
+		return reply_msg(r, err, msg);
+	return rsp_buf__puts(r, "OK");
+}
+
+int hdl_qtdpsrc(void *ctx, const char *a, size_t len, struct rsp_buf *r)
+{
+	struct sess *s = ctx;
+	struct rsp_qtdpsrc src;
+	char msg[128] = "";
+	int err;
+
+	err = rsp_parse_qtdpsrc(a, len, &src);
+	if (err)
+		return reply_msg(r, err, "malformed QTDPsrc");
+	err = tr__define_src(s->tr, &src, msg, sizeof(msg));
+	if (err)
+		return reply_msg(r, err, msg);
+	audit_tr__qtdpsrc(s->tr, &src);
+	return rsp_buf__puts(r, "OK");
+}
+
+int hdl_qtdv(void *ctx, const char *a, size_t len, struct rsp_buf *r)
+{
+	struct sess *s = ctx;
+	struct rsp_qtdv v;
+	char msg[128] = "";
+	int err;
+
+	err = rsp_parse_qtdv(a, len, &v);
+	if (err)
+		return reply_msg(r, err, "malformed QTDV");
+	err = tr__define_tsv(s->tr, &v, msg, sizeof(msg));
+	if (err)
+		return reply_msg(r, err, msg);
+	audit_tr__qtdv(s->tr, &v);
+	return rsp_buf__puts(r, "OK");
+}
+
+int hdl_qtro(void *ctx, const char *a, size_t len, struct rsp_buf *r)
+{
+	struct sess *s = ctx;
+	struct rsp_qtro *ro = malloc(sizeof(*ro));
+	int err;
+
+	if (!ro)
+		return -ENOMEM;
+	err = rsp_parse_qtro(a, len, ro);
+	if (!err)
+		err = tr__set_ro(s->tr, ro);
+	free(ro);
+	if (err)
+		return reply_msg(r, err, "malformed QTro");
+	return rsp_buf__puts(r, "OK");
+}
+
+int hdl_qtdisconnected(void *ctx, const char *a, size_t len, struct rsp_buf *r)
+{
+	struct sess *s = ctx;
+
+	if (len != 1 || (a[0] != '0' && a[0] != '1'))
+		return reply_msg(r, -EINVAL, "malformed QTDisconnected");
+	audit_tr__gdb_setting(s->tr, "disconnected-tracing", s->tr->disconnected_ok, a[0] == '1',
+			      true);
+	s->tr->disconnected_ok = a[0] == '1';
+	return rsp_buf__puts(r, "OK");
+}
+
+int hdl_qtbuffer(void *ctx, const char *a, size_t len, struct rsp_buf *r)
+{
+	struct sess *s = ctx;
+	struct rsp_qtbuffer b;
+
+	if (rsp_parse_qtbuffer(a, len, &b))
+		return reply_msg(r, -EINVAL, "malformed QTBuffer");
+	if (!b.is_size) {
+		audit_tr__gdb_setting(s->tr, "circular-trace-buffer", s->tr->circular, b.circular,
+				      true);
+		s->tr->circular = b.circular;
+		return rsp_buf__puts(r, "OK");
+	}
+	if (b.size >= 0 && (b.size < TF_MIN_SIZE || b.size > TF_MAX_SIZE)) {
+		rsp_buf__printf(r, "E.trace buffer size must be between %u and %u bytes",
+				TF_MIN_SIZE, TF_MAX_SIZE);
+		return 0;
+	}
+	audit_tr__gdb_setting(s->tr, "trace-buffer-size", s->tr->buf_size,
+			      b.size < 0 ? 0 : (uint64_t)b.size, false);
+	s->tr->buf_size = b.size < 0 ? 0 : (size_t)b.size;
+	return rsp_buf__puts(r, "OK");
+}
+
+static void set_hex(char **dst, const struct rsp_hexblob *b)
+{
+	free(*dst);
+	*dst = strndup(b->hex, 2 * b->len);
+}
+
+int hdl_qtnotes(void *ctx, const char *a, size_t len, struct rsp_buf *r)
+{
+	struct sess *s = ctx;
+	struct rsp_qtnotes n;
+
+	if (rsp_parse_qtnotes(a, len, &n))
+		return reply_msg(r, -EINVAL, "malformed QTNotes");
+	if (n.has_user)
+		set_hex(&s->tr->user_hex, &n.user);
+	if (n.has_notes)
+		set_hex(&s->tr->notes_hex, &n.notes);
+	if (n.has_tstop)
+		set_hex(&s->tr->stop_notes_hex, &n.tstop);
+	return rsp_buf__puts(r, "OK");
+}
+
+int hdl_qtstart(void *ctx, const char *a, size_t len, struct rsp_buf *r)
+{
+	struct sess *s = ctx;
+	char msg[512] = "";
+	int err;
+
+	if (len)
+		return 0;
+	s->frame = -1;
+	err = tr__start(s->tr, msg, sizeof(msg));
+	if (err)
+		return reply_msg(r, err, msg);
+	return rsp_buf__puts(r, "OK");
+}
+
+int hdl_qtstop(void *ctx, const char *a, size_t len, struct rsp_buf *r)
+{
+	struct sess *s = ctx;
+
+	if (len)
+		return 0;
+	tr__stop(s->tr, TR_STOP_USER, 0, NULL);
+	return rsp_buf__puts(r, "OK");
+}
+
+int hdl_qtstatus(void *ctx, const char *a, size_t len, struct rsp_buf *r)
+{
+	struct sess *s = ctx;
+
+	if (len)
+		return 0;
+	return tr__status(s->tr, r);
+}
+
+int hdl_qtp(void *ctx, const char *a, size_t len, struct rsp_buf *r)
+{
+	struct sess *s = ctx;
+	uint64_t num, addr;
+
+	if (rsp_parse_tp_addr(a, len, &num, &addr) || num > UINT32_MAX)
+		return reply_msg(r, -EINVAL, "malformed qTP");
+	if (tr__tp_status(s->tr, (uint32_t)num, addr, r))
+		return reply_msg(r, -ENOENT, "no such tracepoint");
+	return 0;
+}
+
+static int enable(struct sess *s, const char *a, size_t len, struct rsp_buf *r, bool on)
+{
+	uint64_t num, addr;
+	char msg[256] = "";
+	int err;
+
+	if (rsp_parse_tp_addr(a, len, &num, &addr) || num > UINT32_MAX)
+		return reply_msg(r, -EINVAL, "malformed QTEnable/QTDisable");
+	err = tr__enable(s->tr, (uint32_t)num, addr, on, msg, sizeof(msg));
+	if (err)
+		return reply_msg(r, err, msg);
+	audit_tr__enable(s->tr, (uint32_t)num, addr, on);
+	return rsp_buf__puts(r, "OK");
+}
+
+int hdl_qtenable(void *ctx, const char *a, size_t len, struct rsp_buf *r)
+{
+	return enable(ctx, a, len, r, true);
+}
+
+int hdl_qtdisable(void *ctx, const char *a, size_t len, struct rsp_buf *r)
+{
+	return enable(ctx, a, len, r, false);
+}
+
+/* ---- trace state variables ---------------------------------------------- */
+
+static int put_tsv(struct rsp_buf *r, const struct tp_tsv *v)
+{
+	return rsp_buf__printf(r, "%x:%016llx:%d:%s", v->num, (unsigned long long)v->initial,
+			       v->builtin ? 1 : 0, v->name_hex ? v->name_hex : "");
+}
+
+int hdl_qtsv(void *ctx, const char *a, size_t len, struct rsp_buf *r)
+{
+	struct sess *s = ctx;
+
+	if (s->tsv_next >= s->tr->ntsvs)
+		return rsp_buf__putc(r, 'l');
+	return put_tsv(r, &s->tr->tsvs[s->tsv_next++]);
+}
+
+int hdl_qtfv(void *ctx, const char *a, size_t len, struct rsp_buf *r)
+{
+	struct sess *s = ctx;
+
+	s->tsv_next = 0;
+	return hdl_qtsv(ctx, a, len, r);
+}
+
+static uint64_t wall_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+int hdl_qtv(void *ctx, const char *a, size_t len, struct rsp_buf *r)
+{
+	struct sess *s = ctx;
+	struct tf_frame f;
+	struct tp_tsv *v;
+	uint64_t num;
+	int64_t val;
+
+	if (rsp_parse_hex_u64(a, len, &num) || num > UINT32_MAX)
+		return reply_msg(r, -EINVAL, "malformed qTV");
+	v = tr__find_tsv(s->tr, (uint32_t)num);
+	if (!v)
+		return rsp_buf__putc(r, 'U');
+	if (s->frame >= 0) {
+		if (tf_store__get(&s->tr->store, (size_t)s->frame, &f) ||
+		    tf_frame__tsv(&f, (uint32_t)num, &val))
+			return rsp_buf__putc(r, 'U');
+		return rsp_buf__printf(r, "V%llx", (unsigned long long)val);
+	}
+	if (v->builtin && v->num == 1)
+		return rsp_buf__printf(r, "V%llx", (unsigned long long)wall_us());
+	if (v->builtin)
+		return rsp_buf__putc(r, 'U');
+	return rsp_buf__printf(r, "V%llx", (unsigned long long)tr__tsv_value(s->tr, v));
+}
+
+/* ---- frames ------------------------------------------------------------- */
+
+/* The PC of a stored frame: rip from its R block; a frame without one
+ * (no action collected registers) was hit at its tracepoint's address (the
+ * first location of that number, as gdbserver). */
+static uint64_t frame_pc(const struct trace *tr, const struct tf_frame *f)
+{
+	const uint8_t *regs = tf_frame__regs(f);
+	uint64_t pc = 0;
+	int i, off = regs_offset(AMD64_RIP);
+	size_t k;
+
+	if (!regs) {
+		for (k = 0; k < tr->ntps; k++)
+			if (tr->tps[k].num == f->tp)
+				return tr->tps[k].addr;
+		return 0;
+	}
+	for (i = 7; i >= 0; i--)
+		pc = pc << 8 | regs[off + i];
+	return pc;
+}
+
+static bool frame_matches(const struct trace *tr, const struct tf_frame *f,
+			  const struct rsp_qtframe *q)
+{
+	uint64_t pc;
+
+	switch (q->kind) {
+	case RSP_QTF_TDP:
+		return f->tp == q->a;
+	case RSP_QTF_PC:
+		return frame_pc(tr, f) == q->a;
+	case RSP_QTF_RANGE:
+		pc = frame_pc(tr, f);
+		return pc >= q->a && pc <= q->b;
+	case RSP_QTF_OUTSIDE:
+		pc = frame_pc(tr, f);
+		return pc < q->a || pc > q->b;
+	default:
+		return false;
+	}
+}
+
+int hdl_qtframe(void *ctx, const char *a, size_t len, struct rsp_buf *r)
+{
+	struct sess *s = ctx;
+	struct rsp_qtframe q;
+	struct tf_frame f;
+	size_t n, count;
+
+	if (rsp_parse_qtframe(a, len, &q))
+		return reply_msg(r, -EINVAL, "malformed QTFrame");
+	/* Let frames still in the ring buffer be found too. */
+	tr__poll(s->tr);
+	count = tf_store__count(&s->tr->store);
+	if (q.kind == RSP_QTF_NUMBER) {
+		if (q.a == 0xffffffff) {
+			s->frame = -1;
+			return rsp_buf__puts(r, "F-1");
+		}
+		/* Not found: the selection stays, as gdbserver (GDB keeps its
+		 * own when the user's tfind fails). */
+		if (q.a >= count)
+			return rsp_buf__puts(r, "F-1");
+		n = (size_t)q.a;
+	} else {
+		/* Search forward from the frame after the current one, as gdbserver. */
+		for (n = (size_t)(s->frame + 1); n < count; n++)
+			if (!tf_store__get(&s->tr->store, n, &f) && frame_matches(s->tr, &f, &q))
+				break;
+		if (n >= count)
+			return rsp_buf__puts(r, "F-1");
+	}
+	tf_store__get(&s->tr->store, n, &f);
+	s->frame = (long)n;
+	return rsp_buf__printf(r, "F%zxT%x", n, f.tp);
+}
+
+struct tfi_ctx {
+	struct rsp_buf *o;
+};
+
+static int tfi_block(void *ctx, char type, const uint8_t *p, size_t len)
+{
+	struct rsp_buf *o = ((struct tfi_ctx *)ctx)->o;
+	uint64_t addr = 0;
+	uint32_t num = 0;
+	int i;
+
+	if (type == 'M') {
+		for (i = 7; i >= 0; i--)
+			addr = addr << 8 | p[i];
+		rsp_buf__printf(o, "<memory start=\"0x%llx\" length=\"0x%x\"/>",
+				(unsigned long long)addr, (unsigned)(p[8] | p[9] << 8));
+	} else if (type == 'V') {
+		for (i = 3; i >= 0; i--)
+			num = num << 8 | p[i];
+		rsp_buf__printf(o, "<tvar id=\"%u\"/>", num);
+	}
+	return 0;
+}
+
+int hdl_frame_info_xml(struct sess *s, struct rsp_buf *o)
+{
+	struct tfi_ctx c = {.o = o};
+	struct tf_frame f;
+
+	if (s->frame < 0 || tf_store__get(&s->tr->store, (size_t)s->frame, &f))
+		return -ENOENT;
+	rsp_buf__puts(o, "<traceframe-info>");
+	tf_frame__foreach(&f, tfi_block, &c);
+	rsp_buf__puts(o, "</traceframe-info>");
+	return o->oom ? -ENOMEM : 0;
+}
+
+/* Registers BPF sees in pt_regs: rax..r15, rip, eflags, cs, ss, orig_rax. */
+static bool reg_collected(unsigned i)
+{
+	return i <= 19 || i == 57;
+}
+
+int hdl_frame_regs(struct sess *s, int regno, struct rsp_buf *r)
+{
+	const struct reg_desc *d;
+	const uint8_t *regs = NULL;
+	struct tf_frame f;
+	unsigned i, lo, hi;
+
+	if (tf_store__get(&s->tr->store, (size_t)s->frame, &f))
+		return -ENOENT;
+	regs = tf_frame__regs(&f);
+	lo = regno < 0 ? 0 : (unsigned)regno;
+	hi = regno < 0 ? AMD64_NUM : (unsigned)regno + 1;
+	for (i = lo; i < hi; i++) {
+		d = regs_desc(i);
+		if (i == AMD64_RIP) {
+			/* rip is always the tracepoint's address. */
+			rsp_buf__put_le_hex(r, frame_pc(s->tr, &f), 8);
+		} else if (regs && reg_collected(i)) {
+			rsp_buf__put_hex(r, regs + regs_offset(i), d->bits / 8);
+		} else {
+			rsp_buf__put_unavail(r, d->bits / 8);
+		}
+	}
+	return 0;
+}
+
+/*
+ * How many bytes from addr (at most len) lie in a read-only mapping of a
+ * file (text, .rodata, the read-only segments of shared objects): they
+ * cannot have changed since the hit, so a trace frame may show them live.
+ * 0 for anything else (stack, heap, data, anonymous memory, [vdso]).
+ */
+static size_t ro_file_bytes(struct sess *s, uint64_t addr, size_t len)
+{
+	struct tgt_map m;
+
+	if (tgt__region(s->tgt, addr, &m) || m.perms[0] != 'r' || m.perms[1] == 'w' ||
+	    m.path[0] != '/')
+		return 0;
+	return m.end - addr < len ? (size_t)(m.end - addr) : len;
+}
+
+ssize_t hdl_frame_live_mem(struct sess *s, uint64_t addr, void *buf, size_t len)
+{
+	ssize_t n;
+
+	/*
+	 * Not collected, but constant: the QTro ranges GDB declared (code,
+	 * rodata) and read-only file mappings, read live without the probes'
+	 * int3s, as long as the target still runs the image that was traced.
+	 */
+	if (!tr__is_ro(s->tr, addr, len)) {
+		len = ro_file_bytes(s, addr, len);
+		if (!len)
+			return -EIO;
+	}
+	if (!tr__same_image(s->tr))
+		return -EIO;
+	n = tgt__read_mem(s->tgt, addr, buf, len);
+	if (n > 0)
+		tr__unpatch(s->tr, addr, buf, (size_t)n);
+	return n;
+}
+
+ssize_t hdl_frame_mem(struct sess *s, uint64_t addr, void *buf, size_t len)
+{
+	struct tf_frame f;
+	size_t got;
+
+	if (tf_store__get(&s->tr->store, (size_t)s->frame, &f))
+		return -ENOENT;
+	got = tf_frame__read_mem(&f, addr, buf, len);
+	if (got)
+		return (ssize_t)got;
+	return hdl_frame_live_mem(s, addr, buf, len);
+}
+
+/* ---- upload, raw frames, saving ----------------------------------------- */
+
+static int collect_item(void *ctx, const char *item)
+{
+	struct sess *s = ctx;
+	char **u = realloc(s->upload, (s->nupload + 1) * sizeof(*u));
+
+	if (!u)
+		return -ENOMEM;
+	s->upload = u;
+	u[s->nupload] = strdup(item);
+	if (!u[s->nupload])
+		return -ENOMEM;
+	s->nupload++;
+	return 0;
+}
+
+int hdl_qtsp(void *ctx, const char *a, size_t len, struct rsp_buf *r)
+{
+	struct sess *s = ctx;
+
+	if (s->upload_next >= s->nupload)
+		return rsp_buf__putc(r, 'l');
+	return rsp_buf__puts(r, s->upload[s->upload_next++]);
+}
+
+int hdl_qtfp(void *ctx, const char *a, size_t len, struct rsp_buf *r)
+{
+	struct sess *s = ctx;
+	int err;
+
+	sess__upload_free(s);
+	err = tr__upload(s->tr, collect_item, s);
+	if (err) {
+		sess__upload_free(s);
+		return reply_msg(r, err, "cannot list the tracepoints");
+	}
+	return hdl_qtsp(ctx, a, len, r);
+}
+
+int hdl_qtbuffer_read(void *ctx, const char *a, size_t len, struct rsp_buf *r)
+{
+	struct sess *s = ctx;
+	uint64_t off, n;
+	uint8_t *buf;
+	size_t got;
+
+	if (rsp_parse_qtbuffer_read(a, len, &off, &n))
+		return reply_msg(r, -EINVAL, "malformed qTBuffer");
+	if (n > (SESS_PACKET_SIZE - 16) / 2)
+		n = (SESS_PACKET_SIZE - 16) / 2;
+	tr__poll(s->tr);
+	buf = malloc(n ? n : 1);
+	if (!buf)
+		return -ENOMEM;
+	got = tf_store__read_raw(&s->tr->store, off, buf, n);
+	if (got)
+		rsp_buf__put_hex(r, buf, got);
+	else
+		rsp_buf__putc(r, 'l');
+	free(buf);
+	return 0;
+}
+
+int hdl_qtsave(void *ctx, const char *a, size_t len, struct rsp_buf *r)
+{
+	struct sess *s = ctx;
+	char name[4096], msg[512] = "";
+	int err;
+
+	if (rsp_parse_hex_string(a, len, name, sizeof(name)) || !name[0])
+		return reply_msg(r, -EINVAL, "malformed QTSave");
+	tr__poll(s->tr);
+	err = tfile_save_beneath(s->tr, s->opts->save_dirfd, s->opts->save_dir, name, msg,
+				 sizeof(msg));
+	audit_tr__tsave(s->tr, "gdb", name, err, msg);
+	if (err)
+		return reply_msg(r, err, msg);
+	return rsp_buf__puts(r, "OK");
+}

@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * stub/serve/session.c - one client connection's state and its replies.
+ *
+ * sess__handle() is the whole life of a packet after framing: dispatch
+ * through the handler table, then frame the reply into the transmit queue
+ * (remembering it for a '-' retransmit).  Extra packets a handler wants to
+ * send first (monitor output) are framed into the same queue by
+ * sess__console(), so ordering is simply the order of appends.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "rsp/framer.h"
+#include "stub/serve/server.h"
+#include "stub/serve/session.h"
+
+void sess__init(struct sess *s, struct tgt *t, struct trace *tr, const struct srv_opts *opts)
+{
+	int i;
+
+	memset(s, 0, sizeof(*s));
+	s->tgt = t;
+	s->tr = tr;
+	s->frame = -1;
+	s->opts = opts;
+	s->stop_tid = t->pid;
+	for (i = 0; i < XFER_NUM; i++)
+		rsp_buf__init(&s->xfer[i]);
+	for (i = 0; i < SESS_VFILE_MAX; i++)
+		s->vfile_fd[i] = -1;
+	rsp_buf__init(&s->notify);
+	rsp_buf__init(&s->tx);
+	rsp_buf__init(&s->last);
+}
+
+void sess__fini(struct sess *s)
+{
+	int i;
+
+	for (i = 0; i < XFER_NUM; i++)
+		rsp_buf__free(&s->xfer[i]);
+	for (i = 0; i < SESS_VFILE_MAX; i++)
+		if (s->vfile_fd[i] >= 0)
+			close(s->vfile_fd[i]);
+	free(s->thread_list);
+	sess__upload_free(s);
+	rsp_buf__free(&s->notify);
+	rsp_buf__free(&s->tx);
+	rsp_buf__free(&s->last);
+}
+
+void sess__upload_free(struct sess *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->nupload; i++)
+		free(s->upload[i]);
+	free(s->upload);
+	s->upload = NULL;
+	s->nupload = s->upload_next = 0;
+}
+
+static void log_packet(struct sess *s, const char *dir, const char *p, size_t len)
+{
+	size_t i, n = len > 512 ? 512 : len;
+
+	if (!s->opts || s->opts->verbose < 1)
+		return;
+	fprintf(stderr, "bpfstub: %s ", dir);
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+
+		if (c >= 0x20 && c < 0x7f)
+			fputc(c, stderr);
+		else
+			fprintf(stderr, "\\x%02x", c);
+	}
+	fprintf(stderr, "%s\n", len > n ? "..." : "");
+}
+
+int sess__send(struct sess *s, char start, const char *payload, size_t len)
+{
+	size_t at = s->tx.len;
+	int err;
+
+	log_packet(s, start == '%' ? "notify" : "->", payload, len);
+	err = rsp_frame__encode(&s->tx, start, payload, len);
+	if (err)
+		return err;
+	if (start == '$') {
+		rsp_buf__reset(&s->last);
+		rsp_buf__put(&s->last, s->tx.data + at, s->tx.len - at);
+	}
+	return s->tx.oom ? -ENOMEM : 0;
+}
+
+int sess__console(struct sess *s, const char *fmt, ...)
+{
+	struct rsp_buf text, pkt;
+	va_list ap;
+	int err;
+
+	rsp_buf__init(&text);
+	rsp_buf__init(&pkt);
+	va_start(ap, fmt);
+	rsp_buf__vprintf(&text, fmt, ap);
+	va_end(ap);
+	rsp_buf__putc(&pkt, 'O');
+	rsp_buf__put_hex(&pkt, text.data ? text.data : "", text.len);
+	err = pkt.oom ? -ENOMEM : sess__send(s, '$', pkt.data, pkt.len);
+	rsp_buf__free(&text);
+	rsp_buf__free(&pkt);
+	return err;
+}
+
+int sess__handle(struct sess *s, const char *pkt, size_t len)
+{
+	struct rsp_buf reply;
+	bool was_running = s->running;
+	int err;
+
+	log_packet(s, "<-", pkt, len);
+	rsp_buf__init(&reply);
+	err = sess__dispatch(s, pkt, len, &reply);
+	if (reply.oom) {
+		rsp_buf__reset(&reply);
+		rsp_buf__puts(&reply, "E.out of memory");
+	}
+	/* A resume in all-stop is answered only by the stop that 0x03 brings. */
+	if (!err && !(s->running && !was_running && !reply.len))
+		err = sess__send(s, '$', reply.data ? reply.data : "", reply.len);
+	if (!err && s->notify.len) {
+		err = sess__send(s, '%', s->notify.data, s->notify.len);
+		rsp_buf__reset(&s->notify);
+	}
+	rsp_buf__free(&reply);
+	return err;
+}
+
+int sess__interrupt(struct sess *s)
+{
+	struct rsp_buf r;
+	int err;
+
+	log_packet(s, "<-", "\\x03", 4);
+	if (s->nonstop || !s->running)
+		return 0;
+	s->running = false;
+	rsp_buf__init(&r);
+	sess__stop_reply(s, &r, 2);
+	err = r.oom ? -ENOMEM : sess__send(s, '$', r.data, r.len);
+	rsp_buf__free(&r);
+	return err;
+}
+
+int sess__exit_reply(struct sess *s, struct rsp_buf *r)
+{
+	int st = s->tgt->exit_status;
+
+	if (s->tgt->launched && WIFSIGNALED(st))
+		rsp_buf__printf(r, "X%02x", WTERMSIG(st));
+	else
+		rsp_buf__printf(r, "W%02x",
+				s->tgt->launched && WIFEXITED(st) ? WEXITSTATUS(st) : 0);
+	if (s->multiprocess)
+		rsp_buf__printf(r, ";process:%x", (unsigned)s->tgt->pid);
+	s->running = false;
+	s->quit_after_close = true;
+	return r->oom ? -ENOMEM : 0;
+}
+
+int sess__target_exited(struct sess *s)
+{
+	struct rsp_buf r;
+	int err;
+
+	rsp_buf__init(&r);
+	err = sess__exit_reply(s, &r);
+	if (!err)
+		err = sess__send(s, s->nonstop ? '%' : '$', r.data, r.len);
+	rsp_buf__free(&r);
+	return err;
+}

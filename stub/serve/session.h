@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * stub/serve/session.h - the state of one client connection.
+ *
+ * The server (server.c) owns the socket and the framer; the handlers
+ * (handlers.c) own the meaning of packets.  They meet here: a struct sess
+ * holds the protocol state a client negotiated (ack mode, multiprocess ids,
+ * non-stop, LLDB's thread suffix), the thread selections, open vFile
+ * descriptors, and the transmit queue that handlers append extra packets
+ * to (monitor output, non-stop notifications) ahead of their reply.
+ */
+#ifndef STUB_SESSION_H
+#define STUB_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "rsp/buf.h"
+#include "stub/program/target.h"
+
+#define SESS_PACKET_SIZE 0x4000
+#define SESS_VFILE_MAX	 16
+
+struct srv_opts;
+
+enum sess_xfer_obj {
+	XFER_THREADS,
+	XFER_LIBRARIES,
+	XFER_FEATURES,
+	XFER_TRACEFRAME,
+	XFER_OSDATA,
+	XFER_NUM,
+};
+
+struct trace;
+
+struct sess {
+	struct tgt *tgt;
+	struct trace *tr; /* the server's: outlives this session */
+	long frame;	  /* selected trace frame (QTFrame), -1 for none: live */
+	size_t tsv_next;  /* qTfV/qTsV cursor */
+	char **upload;	  /* qTfP snapshot, sent one item per qTsP */
+	size_t nupload, upload_next;
+	const struct srv_opts *opts;
+
+	bool noack;		/* QStartNoAckMode accepted */
+	bool multiprocess;	/* client offered multiprocess+: p<pid>.<tid> ids */
+	bool nonstop;		/* QNonStop:1 */
+	bool lldb;		/* client is LLDB (thread suffix, qHostInfo): never send 'x' */
+	bool error_strings;	/* LLDB's QEnableErrorStrings: "E01;<hex text>" */
+	bool running;		/* all-stop LLDB: resumed, silent until 0x03 */
+	bool close_after_reply; /* D, vKill: drop the client once replied */
+	bool quit_after_close;	/* target gone: the server exits after this client */
+
+	/* monitor tlive (stub/views/tdump.c): an all-stop continue streams each new frame */
+	bool tlive;
+	uint64_t live_next;    /* frames created before this were shown or counted */
+	uint64_t live_win_ms;  /* start of the current one-second window, 0 none */
+	unsigned live_lines;   /* lines sent in it */
+	uint64_t live_skipped; /* hits left out in it */
+
+	pid_t g_tid;	/* Hg selection, 0 = any */
+	pid_t stop_tid; /* thread the stop reply named */
+
+	/* qfThreadInfo/qsThreadInfo snapshot */
+	pid_t *thread_list;
+	size_t thread_count, thread_next;
+
+	/* qXfer objects are generated at offset 0 and sliced after. */
+	struct rsp_buf xfer[XFER_NUM];
+
+	int vfile_fd[SESS_VFILE_MAX];
+
+	struct rsp_buf notify; /* a %Stop payload to send after the reply */
+	struct rsp_buf tx;     /* framed bytes waiting to be written */
+	struct rsp_buf last;   /* the last framed reply, for a '-' retransmit */
+};
+
+void sess__init(struct sess *s, struct tgt *t, struct trace *tr, const struct srv_opts *opts);
+void sess__fini(struct sess *s);
+/* Forget the qTfP snapshot. */
+void sess__upload_free(struct sess *s);
+/* Frame and queue a packet ('$') or notification ('%') ahead of the reply. */
+int sess__send(struct sess *s, char start, const char *payload, size_t len);
+/* Queue monitor output as an O packet (hex text). */
+int sess__console(struct sess *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/*
+ * Handle one packet: dispatch it and queue the framed reply.  An empty
+ * reply is sent as "$#00" (not supported).  No reply at all is queued
+ * while the all-stop target is "running" after c/vCont;c.
+ */
+int sess__handle(struct sess *s, const char *pkt, size_t len);
+/* The 0x03 interrupt. */
+int sess__interrupt(struct sess *s);
+/* The target went away while a client is connected: send W/X. */
+int sess__target_exited(struct sess *s);
+/* The W<status>/X<sig> payload for a target that is gone. */
+int sess__exit_reply(struct sess *s, struct rsp_buf *r);
+/* "T<sig>thread:<id>;<expedited pc, sp>" for the reported thread (handlers.c). */
+int sess__stop_reply(struct sess *s, struct rsp_buf *r, unsigned sig);
+/* The qSupported reply, from the handler table (handlers.c). */
+int sess__supported(struct rsp_buf *out);
+/* Find and run the handler; an unknown packet leaves reply empty (handlers.c). */
+int sess__dispatch(struct sess *s, const char *pkt, size_t len, struct rsp_buf *reply);
+
+#endif

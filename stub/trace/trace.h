@@ -1,0 +1,278 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * stub/trace/trace.h - tracepoints, trace state variables and the trace run.
+ *
+ * One struct trace lives as long as the server (not a client session), so
+ * a run can outlast the connection that started it.  It holds what GDB
+ * defined (QTDP, QTDPsrc, QTDV, QTro, QTBuffer, QTNotes), turns each
+ * enabled tracepoint into one BPF program on a uprobe when the run starts
+ * (or at once, when GDB adds one during a run), moves records from the BPF
+ * ring buffer into the frame store on every server tick, and decides when
+ * the run stops and why (tstop, tfull, tpasscount, terror, tdisconnected).
+ */
+#ifndef STUB_TRACE_H
+#define STUB_TRACE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bpf/collect.h"
+#include "bpf/probe.h"
+#include "stub/trace/framestore.h"
+#include "stub/trace/guard.h"
+
+struct rsp_buf;
+struct tgt;
+struct deep;
+struct bpfc_ring;
+struct rsp_qtdp_hdr;
+struct rsp_qtdp_actions;
+struct rsp_qtdpsrc;
+struct rsp_qtdv;
+struct rsp_qtro;
+struct tp_mon; /* stub/trace/montrace.h */
+struct tp_ret; /* stub/trace/retprobe.h */
+struct audit;  /* stub/base/audit.h */
+
+enum tp_action_kind {
+	TPA_REGS,
+	TPA_MEM,
+	TPA_EXPR,
+};
+
+struct tp_action {
+	enum tp_action_kind kind;
+	uint64_t regmask[2];
+	int32_t basereg;
+	int64_t offset;
+	uint64_t len;
+	uint8_t *ax; /* agent expression bytecode */
+	size_t axlen;
+	char *wire; /* the action as GDB sent it, for qTfP upload */
+};
+
+struct tp_src {
+	char type[8];
+	char *hex; /* the QTDPsrc text, hex as sent */
+	uint64_t start, slen;
+};
+
+struct tp {
+	uint32_t num;
+	uint64_t addr;
+	bool enabled;
+	uint64_t step;
+	uint64_t pass;
+	uint8_t *cond;
+	size_t condlen;
+	struct tp_action *act;
+	size_t nact;
+	struct tp_src *src;
+	size_t nsrc;
+	bool complete;	    /* GDB sent its last packet (see settle() in trace.c) */
+	struct tp_mon *mon; /* defined by `monitor trace` (stub/trace/montrace.c); NULL: by GDB */
+	struct tp_ret *ret; /* a `monitor trace -return` location (stub/trace/retprobe.c), or NULL */
+
+	/* during a run */
+	bool installed;
+	uint32_t slot;
+	struct bpfc_prog prog;
+	struct bpfc_probe probe;
+	struct bpfc_stop stop; /* prog's stop switch (bpf/collect.h), while stop_held */
+	bool stop_held;
+	uint64_t frames; /* stored in the frame store this run */
+	uint64_t bytes;	 /* their size */
+	uint64_t late;	 /* records that arrived after the run stopped */
+	uint64_t unread; /* records left in the ring when the run stopped: dropped */
+
+	/* its hit rate and cost (stub/trace/guard.h) */
+	struct guard_tp guard;
+};
+
+struct tp_tsv {
+	uint32_t num;
+	int64_t initial;
+	int64_t value;
+	bool builtin;
+	char *name_hex;
+};
+
+/*
+ * Settings (monitor set ..., stub/serve/monitor.c).  A change applies to the
+ * tracepoints installed after it (the next tstart, or one added during a
+ * run).  The defaults are chosen by measurement (docs/PERFORMANCE.md).
+ */
+#define TR_DEEP_BUDGET_DEFAULT	2048u /* bytes per hit for deep collection */
+#define TR_DEEP_BUDGET_MAX	16384u
+#define TR_STACK_WINDOW_DEFAULT 2048u /* bytes of stack above rsp per hit */
+#define TR_STACK_WINDOW_MAX	8192u
+/*
+ * The overhead guard (stub/trace/guard.h).  A hit costs ~17-20 us at an ordinary
+ * (single-stepped) site on this VM and ~0.5 us where the kernel emulates
+ * the instruction (docs/PERFORMANCE.md): hit-cost (auto: measured on the
+ * kernel at an ordinary site, bpf/calib.h) takes the dear case, so the CPU
+ * estimate errs on the side of the target.  Measured with the Go
+ * test server's handler traced under a closed-loop load (PERFORMANCE.md,
+ * "The overhead guard"): ~30% estimated for requests of ~70 us of server
+ * CPU (throughput -6%: left alone), ~43% for tiny ones (throughput
+ * halved: detached); a function in a tight loop: ~100%, ~100,000 hits/s.
+ */
+#define TR_MAX_HIT_RATE_DEFAULT 20000u	  /* hits/s per tracepoint location */
+#define TR_MAX_HIT_RATE_MAX	10000000u /* beyond what any trap allows */
+#define TR_MAX_OVERHEAD_DEFAULT 40u	  /* % of the target's CPU, per location */
+#define TR_MAX_OVERHEAD_MAX	100u
+#define TR_HIT_COST_DEFAULT	20000u /* ns per hit when it cannot be measured (auto) */
+#define TR_HIT_COST_MAX		10000000u
+/* A run nobody stops ends after this long (seconds); 0 = never. */
+#define TR_TRACE_TIMEOUT_DEFAULT 3600u
+#define TR_TRACE_TIMEOUT_MAX	 (30u * 86400u)
+
+/* The builtin trace state variables every frame carries (V blocks). */
+#define TR_TSV_TIMESTAMP 1 /* wall-clock microseconds of the hit */
+#define TR_TSV_THREAD	 2 /* the hitting thread's id */
+#define TR_TSV_LATENCY	 3 /* return tracepoints' frames: ns since the entry (stub/trace/retprobe.c) */
+
+enum tr_stop {
+	TR_NOT_RUN,
+	TR_RUNNING,
+	TR_STOP_USER,	      /* tstop */
+	TR_STOP_FULL,	      /* tfull */
+	TR_STOP_PASS,	      /* tpasscount:<tp> */
+	TR_STOP_ERROR,	      /* terror:<msg>:<tp> */
+	TR_STOP_DISCONNECTED, /* tdisconnected */
+	TR_STOP_EXPIRED,      /* tstop:<note>: trace-timeout reached */
+};
+
+struct trace {
+	struct tgt *tgt;
+	struct tp *tps;
+	size_t ntps;
+	struct tp_tsv *tsvs;
+	size_t ntsvs;
+	struct {
+		uint64_t start, end;
+	} * ro;
+	size_t nro;
+	uint32_t deep_budget;  /* bytes per hit for deep collection; 0 = off */
+	uint32_t stack_window; /* bytes of stack above rsp collected per hit; 0 = off */
+
+	/* The overhead guard and expiry (stub/trace/guard.h); 0 = off. */
+	uint32_t max_hit_rate;	/* hits/s per location before the guard detaches it */
+	uint32_t max_overhead;	/* % of the target's CPU per location */
+	uint32_t hit_cost_ns;	/* what one hit is taken to cost the target; 0: auto (measured) */
+	uint32_t hit_cost_measured; /* auto: bpfc_calib__hit_cost() at the first tstart, 0 not yet */
+	char hit_cost_msg[160];	    /* auto: why it could not be measured ("" if it was) */
+	uint32_t trace_timeout; /* seconds a run may last */
+	struct guard guard;
+
+	struct tf_store store;
+	size_t buf_size; /* QTBuffer:size, 0 = default */
+	bool circular;
+	bool disconnected_ok; /* QTDisconnected:1 */
+	char *user_hex, *notes_hex, *stop_notes_hex;
+
+	enum tr_stop state;
+	uint32_t stop_tp;
+	char stop_msg[256];
+	uint64_t start_us, stop_us;
+	uint64_t start_mono_us; /* CLOCK_MONOTONIC at tstart, for trace-timeout */
+
+	struct bpfc_ring *ring;
+	bool consuming;	 /* inside a drain of the ring: the ring must stay */
+	bool discarding; /* the run ends: records are counted as dropped, not stored */
+	bool backlog;	 /* the last drain stopped at its budget: records may be left */
+	int counters_fd;
+	int tsv_fd;	    /* trace state variables: slot i is tsvs[i] */
+	int gate_fd;	    /* pass-count gate, one slot per location */
+	int stop_fd;	    /* stop switches: one per program (bpf/collect.h), any run */
+	uint32_t stop_next; /* the next switch to try */
+	uint32_t nslots;
+	uint64_t lost;		  /* records that did not fit (store full) */
+	uint64_t mono_to_wall_us; /* add to CLOCK_MONOTONIC for wall-clock time */
+	char *auxv;		  /* at tstart: an exec changes it */
+	size_t auxv_len;
+	unsigned ticks;
+
+	struct deep *deep; /* DWARF cache and deep-collection notes (stub/trace/deep.h) */
+	struct audit *audit; /* audit events (stub/trace/audit_trace.h); NULL: none */
+};
+
+int tr__init(struct trace *tr, struct tgt *t);
+void tr__fini(struct trace *tr);
+/* QTinit: stop, forget every definition and frame. */
+int tr__clear(struct trace *tr);
+
+/* Definitions.  On an error, msg gets text for an "E." reply. */
+int tr__define(struct trace *tr, const struct rsp_qtdp_hdr *h, char *msg, size_t mlen);
+int tr__define_actions(struct trace *tr, const struct rsp_qtdp_actions *a, const char *wire,
+		       size_t wlen, char *msg, size_t mlen);
+int tr__define_src(struct trace *tr, const struct rsp_qtdpsrc *s, char *msg, size_t mlen);
+int tr__define_tsv(struct trace *tr, const struct rsp_qtdv *v, char *msg, size_t mlen);
+int tr__set_ro(struct trace *tr, const struct rsp_qtro *ro);
+int tr__enable(struct trace *tr, uint32_t num, uint64_t addr, bool on, char *msg, size_t mlen);
+struct tp *tr__find(struct trace *tr, uint32_t num, uint64_t addr);
+/*
+ * A whole definition made here (monitor trace): tr takes in's allocations
+ * (in is zeroed), gives it a slot, and installs it at once during a run.
+ * On an error nothing is left behind (in's allocations are freed).
+ */
+int tr__add(struct trace *tr, struct tp *in, char *msg, size_t mlen);
+/* Forget every location of tracepoint num, detaching it first: 0 or -ENOENT. */
+int tr__delete(struct trace *tr, uint32_t num, char *msg, size_t mlen);
+/* Room for n more locations?  -E2BIG with msg if not. */
+int tr__room(struct trace *tr, size_t n, char *msg, size_t mlen);
+/*
+ * One location of a return tracepoint (stub/trace/retprobe.c): defined complete
+ * and enabled, sharing ret (its count is taken), with condition bytecode
+ * cond (copied; condlen 0: none), installed at once while a run is on.
+ */
+int tr__define_ret(struct trace *tr, uint32_t num, uint64_t addr, struct tp_ret *ret,
+		   const uint8_t *cond, size_t condlen, char *msg, size_t mlen);
+
+/* The run. */
+int tr__start(struct trace *tr, char *msg, size_t mlen);
+int tr__stop(struct trace *tr, enum tr_stop why, uint32_t tp, const char *msg);
+/*
+ * Drain the ring buffer into the store (a bounded amount: stub/trace/trace.c),
+ * check stop conditions, run the guard and the expiry.
+ */
+int tr__poll(struct trace *tr);
+/* A run is on and the last drain left records in the ring: poll again soon. */
+bool tr__backlog(const struct trace *tr);
+bool tr__running(const struct trace *tr);
+/* The run's state in words ("running", "stopped by tstop", ...), for monitor output. */
+const char *tr__state_name(enum tr_stop state);
+
+/* Replies. */
+int tr__status(struct trace *tr, struct rsp_buf *r);
+int tr__tp_status(struct trace *tr, uint32_t num, uint64_t addr, struct rsp_buf *r);
+/* Hits of this run: the kernel's count less those after the run stopped. */
+uint64_t tr__hits(struct trace *tr, const struct tp *tp);
+/* Counters summed over every location of tp num (for monitor status). */
+void tr__counts(struct trace *tr, const struct tp *tp, struct bpfc_counts *c);
+
+/*
+ * Every definition as qTfP/qTsP items ("T...", "A...", "Z..."), in the
+ * order GDB needs them (descending tracepoint number).  Stops at cb's
+ * first non-zero return.
+ */
+int tr__upload(struct trace *tr, int (*cb)(void *ctx, const char *item), void *ctx);
+
+/*
+ * A stop switch for a new program (bpf/collect.h), turned on: one that no
+ * program held here uses, nor any uprobe still being released (bpf/reap.h).
+ */
+int tr__stop_take(struct trace *tr, struct bpfc_stop *s, char *msg, size_t mlen);
+
+/* Live memory reads must show the code as it is, not the probes' int3. */
+void tr__unpatch(const struct trace *tr, uint64_t addr, void *buf, size_t len);
+/* Is [addr, addr+len) inside a QTro range (relocated for a PIE)? */
+bool tr__is_ro(const struct trace *tr, uint64_t addr, uint64_t len);
+/* Does the target still run the image traced (no exec since tstart)? */
+bool tr__same_image(struct trace *tr);
+struct tp_tsv *tr__find_tsv(struct trace *tr, uint32_t num);
+/* A variable's current value: from the BPF map once a run has started. */
+int64_t tr__tsv_value(struct trace *tr, const struct tp_tsv *v);
+
+#endif

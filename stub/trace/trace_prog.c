@@ -1,0 +1,294 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * stub/trace/trace_prog.c - one tracepoint location becomes a loaded, attached
+ * BPF program, and goes back to nothing.
+ *
+ * stub/trace/trace.c keeps what GDB defined and decides when a location runs;
+ * this file decides what its program collects.  GDB's memory ranges and a
+ * stack window become M blocks (cut to what one ring buffer record holds),
+ * GDB's expressions and the condition go in as agent bytecode, then deep
+ * collection (stub/trace/deep.h) or a return location's values (stub/trace/retprobe.h)
+ * after them.  A program the kernel refuses with deep collection is built
+ * again without it, so the tracepoint still runs.  Attaching is a uprobe
+ * filtered on the target's pid (bpf/probe.c), raising an SDT semaphore
+ * where the site has one (stub/program/sdt.h), after a return location's entry
+ * probe.
+ *
+ * It is its own file because none of this is the trace's state: it reads
+ * the trace's maps and variables and writes only the location's program.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "bpf/reap.h"
+#include "bpf/record.h"
+#include "bpf/ring.h"
+#include "stub/trace/deep.h"
+#include "stub/program/regs.h"
+#include "stub/trace/retprobe.h"
+#include "rsp/trace.h"
+#include "stub/program/sdt.h"
+#include "stub/program/target.h"
+#include "stub/trace/trace.h"
+#include "stub/trace/trace_int.h"
+
+#define TR_REG_RSP 7 /* GDB's amd64 register number */
+
+/* One range into mem[], in chunks an M block holds; -E2BIG past the record's room. */
+static int add_range(struct tp *tp, struct bpfc_mem *mem, size_t cap, size_t *n, size_t *total,
+		     int basereg, int64_t offset, uint64_t len, unsigned flags, char *msg,
+		     size_t mlen)
+{
+	uint64_t left, off;
+
+	for (left = len, off = 0; left;) {
+		uint64_t chunk = left > BPFC_MEM_MAX ? BPFC_MEM_MAX : left;
+
+		if (*n == cap) {
+			snprintf(msg, mlen, "tracepoint %u: more than %zu memory ranges", tp->num,
+				 cap);
+			return -E2BIG;
+		}
+		mem[*n].basereg = basereg < 0 ? BPFC_BASEREG_ABS : basereg;
+		mem[*n].offset = offset + (int64_t)off;
+		mem[*n].len = (uint32_t)chunk;
+		mem[*n].flags = flags;
+		*total += bpfc_mem__blk_size(&mem[*n]);
+		if (*total > BPFC_REC_MAX - REGS_G_SIZE - 64) {
+			snprintf(msg, mlen,
+				 "tracepoint %u collects more than %u bytes per hit, the "
+				 "most one BPF ring buffer record holds",
+				 tp->num, BPFC_REC_MAX - REGS_G_SIZE - 64);
+			return -E2BIG;
+		}
+		(*n)++;
+		left -= chunk;
+		off += chunk;
+	}
+	return 0;
+}
+
+/*
+ * GDB's memory ranges, then the stack window: `window` bytes above rsp
+ * (GDB register 7), so that `bt` in tfind unwinds through the callers.
+ * The window only helps a frame that has the registers, and it gives way
+ * (shrinks or goes) when GDB's own ranges leave no room in the record.
+ * A read that runs off the top of the stack mapping fails whole
+ * (bpf_probe_read_user zeroes its buffer), so the window is clamped: it
+ * keeps what lies below the first unmapped page (BPFC_MEM_CLAMP).
+ */
+static int build_spec(struct tp *tp, bool regs, uint32_t window, struct bpfc_mem *mem, size_t cap,
+		      size_t *n, char *msg, size_t mlen)
+{
+	size_t i, total = 0, room;
+	int err;
+
+	*n = 0;
+	for (i = 0; i < tp->nact; i++) {
+		const struct tp_action *a = &tp->act[i];
+
+		if (a->kind != TPA_MEM)
+			continue;
+		err = add_range(tp, mem, cap, n, &total, a->basereg, a->offset, a->len, 0, msg,
+				mlen);
+		if (err)
+			return err;
+	}
+	room = BPFC_REC_MAX - REGS_G_SIZE - 64 - total;
+	if (!regs || !window || *n == cap || room <= BPFC_VBLK_HDR * 4)
+		return 0;
+	/* Leave room for the blocks of a tracepoint's expressions. */
+	room = (room - BPFC_VBLK_HDR * 4) / 2;
+	if (window > room)
+		window = (uint32_t)room;
+	return add_range(tp, mem, cap, n, &total, TR_REG_RSP, 0, window, BPFC_MEM_CLAMP, msg, mlen);
+}
+
+/* The variables map: GDB's numbers to map slots (index in tr->tsvs). */
+static void fill_vars(struct trace *tr, struct bpfc_tsvs *v, struct bpfc_tsv_slot *slots)
+{
+	size_t i;
+
+	memset(v, 0, sizeof(*v));
+	v->fd = tr->tsv_fd;
+	for (i = 0; i < tr->ntsvs; i++) {
+		slots[i].num = tr->tsvs[i].num;
+		slots[i].slot = (uint32_t)i;
+	}
+	v->map = slots;
+	v->n = tr->ntsvs;
+	/* A number GDB gave to one of its own variables is no longer builtin. */
+	v->timestamp = tr_int__is_builtin(tr, TR_TSV_TIMESTAMP) ? TR_TSV_TIMESTAMP : 0;
+	v->timestamp_offset_us = (int64_t)tr->mono_to_wall_us;
+	v->thread = tr_int__is_builtin(tr, TR_TSV_THREAD) ? TR_TSV_THREAD : 0;
+}
+
+/* Build, then load, tp's program from spec; msg says which step failed. */
+static int build_load(struct trace *tr, struct tp *tp, const struct bpfc_spec *spec, char *msg,
+		      size_t mlen)
+{
+	int err;
+
+	bpfc_prog__free(&tp->prog);
+	err = bpfc_prog__build(spec, bpfc_ring__map_fd(tr->ring), tr->counters_fd, &tp->prog);
+	if (err) {
+		snprintf(msg, mlen, "tracepoint %u: %s", tp->num,
+			 tp->prog.msg[0] ? tp->prog.msg : strerror(-err));
+		return err;
+	}
+	tp->prog.multi = bpfc_probe__multi_ok();
+	err = bpfc_prog__load(&tp->prog);
+	if (err)
+		snprintf(msg, mlen, "tracepoint %u: the kernel refused its BPF program: %s%s%.120s",
+			 tp->num, strerror(-err), tp->prog.log ? ": " : "",
+			 tp->prog.log ? tp->prog.log : "");
+	return err;
+}
+
+/* Build and load tp's BPF program (not attached yet). */
+int tr_prog__load(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
+{
+	struct bpfc_tsv_slot slots[TR_MAX_TPS];
+	struct bpfc_expr exprs[RSP_TP_ACTIONS_MAX * 4], cond;
+	struct bpfc_mem mem[64];
+	struct bpfc_spec spec = {0};
+	size_t nmem, i, nexpr = 0, ngdb;
+	bool regs = false;
+	int err;
+
+	/* Registers only when an action asks for them (an R action), as
+	 * gdbserver: a frame without them shows them <unavailable>. */
+	for (i = 0; i < tp->nact; i++)
+		regs |= tp->act[i].kind == TPA_REGS;
+	/* A return location: registers, latency and (Go) the goroutine id, no
+	 * stack window (its cost would exceed the return probe's budget). */
+	if (tp->ret) {
+		err = retprobe__prepare(tr, tp, msg, mlen);
+		if (err)
+			return err;
+		regs = true;
+		tp->ret->lat.tsv = tr_int__is_builtin(tr, TR_TSV_LATENCY) ? TR_TSV_LATENCY : 0;
+		spec.lat = &tp->ret->lat;
+	}
+	err = build_spec(tp, regs, tp->ret ? 0 : tr->stack_window, mem,
+			 sizeof(mem) / sizeof(mem[0]), &nmem, msg, mlen);
+	if (err)
+		return err;
+	if (tp->ret && tp->ret->go && tp->ret->goid_off >= 0 &&
+	    nmem < sizeof(mem) / sizeof(mem[0])) {
+		mem[nmem].basereg = 14; /* r14: the current g */
+		mem[nmem].offset = tp->ret->goid_off;
+		mem[nmem].len = 8;
+		mem[nmem].flags = 0;
+		nmem++;
+	}
+	spec.tp = tp->slot;
+	spec.slot = tp->slot;
+	spec.mem = mem;
+	spec.nmem = nmem;
+	spec.flags = regs ? 0 : BPFC_SPEC_NO_REGS;
+	if (tp->cond) {
+		cond.code = tp->cond;
+		cond.len = tp->condlen;
+		spec.cond = &cond;
+	}
+	for (i = 0; i < tp->nact; i++) {
+		const struct tp_action *a = &tp->act[i];
+
+		/* "end" alone (what GDB sends for an optimized-out variable) does nothing. */
+		if (a->kind != TPA_EXPR || (a->axlen == 1 && a->ax[0] == BPFC_AXOP_END))
+			continue;
+		if (nexpr == sizeof(exprs) / sizeof(exprs[0])) {
+			snprintf(msg, mlen, "tracepoint %u: too many expressions", tp->num);
+			return -E2BIG;
+		}
+		exprs[nexpr].code = a->ax;
+		exprs[nexpr].len = a->axlen;
+		nexpr++;
+	}
+	/* Deep collection (stub/trace/deep.h) comes after GDB's own expressions. */
+	ngdb = nexpr;
+	if (!tp->ret)
+		deep__append(tr, tp, exprs, &nexpr, sizeof(exprs) / sizeof(exprs[0]));
+	else
+		retprobe__deep(tr, tp, exprs, &nexpr, sizeof(exprs) / sizeof(exprs[0]));
+	spec.actions = exprs;
+	spec.nactions = nexpr;
+	fill_vars(tr, &spec.vars, slots);
+	spec.pass = tp->pass;
+	spec.gate_fd = tr->gate_fd;
+	if (!tp->stop_held) {
+		err = tr__stop_take(tr, &tp->stop, msg, mlen);
+		if (err)
+			return err;
+		tp->stop_held = true;
+	}
+	spec.stop = &tp->stop;
+	err = build_load(tr, tp, &spec, msg, mlen);
+	if (err && nexpr > ngdb) {
+		/* Refused with deep collection: the tracepoint goes on without it. */
+		deep__refused(tr, tp, msg);
+		spec.nactions = ngdb;
+		err = build_load(tr, tp, &spec, msg, mlen);
+	}
+	return err;
+}
+
+/* Attach tp's loaded program: from now on it collects. */
+int tr_prog__attach(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
+{
+	struct sdt_site site;
+	char why[200];
+	int err;
+
+	/* An SDT probe site with a semaphore: the kernel raises it while attached (sdt.h). */
+	if (sdt__site(tr->tgt, tp->addr, &site) != 1)
+		site.ref_ctr_offset = 0;
+	/* A return location: its function's entry probe first (retprobe.h). */
+	if (tp->ret) {
+		err = retprobe__entry_get(tr, tp, msg, mlen);
+		if (err)
+			return err;
+	}
+	err = bpfc_probe__attach_ex(&tp->probe, tr->tgt->pid, tp->addr, tp->prog.fd, tp->prog.multi,
+				    BPFC_PROBE_PATH_AUTO, site.ref_ctr_offset, why, sizeof(why));
+	if (err) {
+		if (tp->ret)
+			retprobe__entry_put(tp);
+		snprintf(msg, mlen, "tracepoint %u at 0x%llx: %s", tp->num,
+			 (unsigned long long)tp->addr, why);
+		return err;
+	}
+	tp->installed = true;
+	guard__tp_attached(tp);
+	return 0;
+}
+
+int tr_prog__install(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
+{
+	int err;
+
+	if (tp->installed || !tp->enabled)
+		return 0;
+	err = tr_prog__load(tr, tp, msg, mlen);
+	return err ? err : tr_prog__attach(tr, tp, msg, mlen);
+}
+
+/*
+ * Detach and free tp's program (loaded by a QTStart that failed, too).
+ * The program stops at once (its stop switch); its uprobe goes in the
+ * background (bpf/reap.h), keeping the switch busy until it is closed.
+ */
+void tr_prog__uninstall(struct tp *tp)
+{
+	if (tp->installed) {
+		bpfc_stop__set(&tp->stop, false);
+		bpfc_reap__probe(&tp->probe, (int)tp->stop.id);
+		if (tp->ret)
+			retprobe__entry_put(tp);
+	}
+	bpfc_prog__free(&tp->prog);
+	tp->stop_held = false;
+	tp->installed = false;
+}

@@ -1,0 +1,507 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * stub/views/tdump.c - stored frames as text (see tdump.h).
+ *
+ * A frame is looked at as tfind shows it (stub/views/mprint.h's view over its
+ * blocks, with the live read-only rule of handlers_trace.c), named by the
+ * DWARF scope at its pc.  The frame's time and thread are the builtin
+ * trace state variables every frame carries; a Go frame's goroutine id is
+ * runtime.g.goid read from the frame's memory at r14 (Go's g register on
+ * amd64), when the hit collected it.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sys/types.h>
+
+#include "rsp/buf.h"
+#include "rsp/mexpr.h"
+#include "stub/trace/deep.h"
+#include "stub/program/dwarf.h"
+#include "stub/serve/handlers.h"
+#include "stub/trace/montrace.h"
+#include "stub/views/mprint.h"
+#include "stub/program/regs.h"
+#include "stub/trace/retprobe.h"
+#include "stub/serve/session.h"
+#include "stub/views/tdump.h"
+#include "stub/trace/trace.h"
+
+#define SUMMARY_MAX  160 /* bytes of values on a tframes line */
+#define LIVE_PER_SEC 20	 /* tlive lines per second before hits are only counted */
+
+/* One stored frame, its view and its scope. */
+struct fview {
+	struct sess *s;
+	size_t n;
+	struct tf_frame f;
+	struct mprint_frame v;
+	struct dw_scope sc; /* valid when !scope_err */
+	int scope_err;
+	char why[200];
+};
+
+static ssize_t live_mem(void *ctx, uint64_t addr, void *buf, size_t len)
+{
+	return hdl_frame_live_mem(((struct fview *)ctx)->s, addr, buf, len);
+}
+
+static const struct dw_type *go_type(void *ctx, uint64_t rtype, char *name, size_t nlen)
+{
+	struct fview *fv = ctx;
+	struct dw_cache *c = deep__cache(fv->s->tr);
+	const struct dw_type *t = NULL;
+
+	if (!c || fv->scope_err) {
+		snprintf(name, nlen, "no DWARF");
+		return NULL;
+	}
+	dw_cache__go_rtype(c, fv->s->tgt, rtype, &fv->sc, &t, name, nlen);
+	return t;
+}
+
+/* The pc of a frame: rip, else its tracepoint's address (as tfind). */
+static uint64_t view_pc(struct trace *tr, const struct fview *fv)
+{
+	size_t k;
+
+	if (fv->v.regs)
+		return fv->v.pc;
+	for (k = 0; k < tr->ntps; k++)
+		if (tr->tps[k].num == fv->f.tp)
+			return tr->tps[k].addr;
+	return 0;
+}
+
+static void view_fini(struct fview *fv)
+{
+	if (!fv->scope_err)
+		dw_scope__free(&fv->sc);
+	free(fv);
+}
+
+/* Frame n as a view with its scope (scope_err/why when none); NULL: no frame n or no memory. */
+static struct fview *view_get(struct sess *s, size_t n, int *err)
+{
+	struct fview *fv = calloc(1, sizeof(*fv));
+	struct dw_cache *c = deep__cache(s->tr);
+
+	*err = -ENOMEM;
+	if (!fv)
+		return NULL;
+	*err = tf_store__get(&s->tr->store, n, &fv->f);
+	if (*err) {
+		free(fv);
+		return NULL;
+	}
+	fv->s = s;
+	fv->n = n;
+	mprint__frame(&fv->v, &fv->f);
+	fv->v.live = live_mem;
+	fv->v.go_type = go_type;
+	fv->v.ctx = fv;
+	fv->v.pc = view_pc(s->tr, fv);
+	fv->scope_err = -ENOENT;
+	snprintf(fv->why, sizeof(fv->why), "no DWARF cache");
+	if (c)
+		fv->scope_err =
+			dw_cache__scope(c, s->tgt, fv->v.pc, &fv->sc, fv->why, sizeof(fv->why));
+	return fv;
+}
+
+static bool builtin_tsv(struct fview *fv, uint32_t num, int64_t *val)
+{
+	struct tp_tsv *v = tr__find_tsv(fv->s->tr, num);
+
+	return v && v->builtin && !tf_frame__tsv(&fv->f, num, val);
+}
+
+/* Text to the console one line per O packet (a client's packet size bounds one). */
+static void console_lines(struct sess *s, const char *text)
+{
+	const char *nl;
+
+	while (text && *text) {
+		nl = strchr(text, '\n');
+		if (!nl) {
+			sess__console(s, "%s\n", text);
+			return;
+		}
+		sess__console(s, "%.*s\n", (int)(nl - text), text);
+		text = nl + 1;
+	}
+}
+
+/* "13:01:02.123456" (local time) or "-". */
+static void put_time(struct fview *fv, struct rsp_buf *out)
+{
+	int64_t us;
+	time_t sec;
+	struct tm tm;
+
+	if (!builtin_tsv(fv, TR_TSV_TIMESTAMP, &us) || us < 0) {
+		rsp_buf__puts(out, "-");
+		return;
+	}
+	sec = (time_t)(us / 1000000);
+	localtime_r(&sec, &tm);
+	rsp_buf__printf(out, "%02d:%02d:%02d.%06lld", tm.tm_hour, tm.tm_min, tm.tm_sec,
+			(long long)(us % 1000000));
+}
+
+/* A Go frame's goroutine id: runtime.g.goid at r14 in the frame's memory. */
+static bool goroutine(struct fview *fv, int64_t *id)
+{
+	struct dw_cache *c = deep__cache(fv->s->tr);
+	uint64_t g;
+	int64_t off;
+	char msg[200];
+
+	if (!c || !mprint__reg(&fv->v, 14, &g) || !g ||
+	    dw_cache__go_goid(c, fv->s->tgt, fv->v.pc, &off, msg, sizeof(msg)))
+		return false;
+	return mprint__read(&fv->v, g + (uint64_t)off, id, 8);
+}
+
+static bool is_go(const struct fview *fv)
+{
+	return !fv->scope_err && fv->sc.go;
+}
+
+/* "thread 4242  goroutine 1" (goroutine only for Go; "-" for what is missing). */
+static void put_who(struct fview *fv, struct rsp_buf *out)
+{
+	int64_t v;
+
+	if (builtin_tsv(fv, TR_TSV_THREAD, &v))
+		rsp_buf__printf(out, "thread %lld", (long long)v);
+	else
+		rsp_buf__puts(out, "thread -");
+	if (!is_go(fv))
+		return;
+	if (goroutine(fv, &v))
+		rsp_buf__printf(out, "  goroutine %lld", (long long)v);
+	else
+		rsp_buf__puts(out, "  goroutine -");
+}
+
+/* The tracepoint that made the frame (any location of its number). */
+static const struct tp *frame_tp(const struct fview *fv)
+{
+	size_t k;
+
+	for (k = 0; k < fv->s->tr->ntps; k++)
+		if (fv->s->tr->tps[k].num == fv->f.tp)
+			return &fv->s->tr->tps[k];
+	return NULL;
+}
+
+/* A return frame's latency ($latency_ns), "1.234 ms"; false without one. */
+static bool put_latency(struct fview *fv, struct rsp_buf *out)
+{
+	int64_t ns;
+
+	if (!builtin_tsv(fv, TR_TSV_LATENCY, &ns) || ns < 0)
+		return false;
+	if (ns < 1000)
+		rsp_buf__printf(out, "%lld ns", (long long)ns);
+	else if (ns < 1000000)
+		rsp_buf__printf(out, "%.3f us", ns / 1e3);
+	else if (ns < 1000000000)
+		rsp_buf__printf(out, "%.3f ms", ns / 1e6);
+	else
+		rsp_buf__printf(out, "%.3f s", ns / 1e9);
+	return true;
+}
+
+/*
+ * A return frame's values (retprobe__values: registers at the return
+ * instruction, typed by DWARF): "name = value" lines, or with sep ", "
+ * one "name=value, ..." run for a frame's summary line.
+ */
+static void put_returns(struct fview *fv, const struct tp *tp, bool line, struct rsp_buf *out)
+{
+	struct dw_var vals[16];
+	char msg[160];
+	int n, i;
+
+	n = retprobe__values(fv->s->tr, tp, vals, 16, msg, sizeof(msg));
+	if (n < 0) {
+		rsp_buf__printf(out, line ? "<%s>" : "(return values: %s)\n", msg);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		rsp_buf__printf(out, line ? "%s%s=" : "%s%s = ", line && i ? ", " : "",
+				vals[i].name);
+		if (vals[i].loc.npieces && vals[i].loc.pieces[0].kind == DWP_UNAVAIL)
+			rsp_buf__printf(out, "<not collected: %s>", vals[i].loc.why);
+		else
+			mprint__value(out, vals[i].type, &vals[i].loc, &fv->v, is_go(fv));
+		if (!line)
+			rsp_buf__putc(out, '\n');
+	}
+}
+
+static void dump_exprs(struct fview *fv, const char *const *texts, size_t n, struct rsp_buf *out);
+
+/* A monitor tracepoint that names its values (no $args, no $regs). */
+static bool named_only(const struct tp_mon *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->nexprs; i++)
+		if (m->exprs[i][0] == '$')
+			return false;
+	return m->nexprs > 0;
+}
+
+/* Its "name = value" lines as one "name=value, ..." run, cut at SUMMARY_MAX. */
+static void put_exprs_line(struct fview *fv, const struct tp_mon *m, struct rsp_buf *out)
+{
+	struct rsp_buf b;
+	const char *p;
+	bool named = false; /* the line's "name = " is behind */
+	size_t n = 0;
+
+	rsp_buf__init(&b);
+	dump_exprs(fv, (const char *const *)m->exprs, m->nexprs, &b);
+	for (p = b.data; p && *p && n < SUMMARY_MAX; p++, n++) {
+		if (*p == '\n') {
+			if (p[1])
+				rsp_buf__puts(out, ", ");
+			named = false;
+		} else if (!named && !strncmp(p, " = ", 3)) {
+			rsp_buf__putc(out, '=');
+			p += 2;
+			named = true;
+		} else {
+			rsp_buf__putc(out, *p);
+		}
+	}
+	if (p && *p)
+		rsp_buf__puts(out, "...");
+	rsp_buf__free(&b);
+}
+
+static int line_of(struct fview *fv, struct rsp_buf *out)
+{
+	const struct tp *tp = frame_tp(fv);
+
+	rsp_buf__printf(out, "%zu  ", fv->n);
+	put_time(fv, out);
+	rsp_buf__puts(out, "  ");
+	put_who(fv, out);
+	rsp_buf__printf(out, "  tp %u  ", fv->f.tp);
+	if (fv->scope_err) {
+		rsp_buf__printf(out, "0x%llx (%s)", (unsigned long long)fv->v.pc, fv->why);
+	} else if (tp && tp->ret) {
+		/* A return: what it returned and how long the call took. */
+		rsp_buf__printf(out, "%s() -> ", fv->sc.func);
+		put_returns(fv, tp, true, out);
+		rsp_buf__puts(out, "  latency ");
+		if (!put_latency(fv, out))
+			rsp_buf__puts(out, "unknown");
+	} else if (tp && tp->mon && named_only(tp->mon)) {
+		/* `collect p.Label, tags[1]`: what the user named, on one line. */
+		rsp_buf__printf(out, "%s: ", fv->sc.func);
+		put_exprs_line(fv, tp->mon, out);
+	} else {
+		rsp_buf__printf(out, "%s(", fv->sc.func);
+		mprint__args_summary(out, &fv->sc, &fv->v, SUMMARY_MAX);
+		rsp_buf__putc(out, ')');
+	}
+	return out->oom ? -ENOMEM : 0;
+}
+
+int tdump__line(struct sess *s, size_t n, struct rsp_buf *out)
+{
+	struct fview *fv = view_get(s, n, &(int){0});
+	int err;
+
+	if (!fv)
+		return -ENOENT;
+	err = line_of(fv, out);
+	view_fini(fv);
+	return err;
+}
+
+int tdump__frames(struct sess *s, size_t from, size_t count)
+{
+	size_t total, n;
+	struct rsp_buf b;
+	int err = 0;
+
+	tr__poll(s->tr);
+	total = tf_store__count(&s->tr->store);
+	if (from >= total) {
+		sess__console(s, "no frames from %zu (%zu stored)\n", from, total);
+		return 0;
+	}
+	rsp_buf__init(&b);
+	for (n = from; n < total && n - from < count && !err; n++) {
+		rsp_buf__reset(&b);
+		err = tdump__line(s, n, &b);
+		if (!err)
+			sess__console(s, "%s\n", b.data);
+	}
+	if (!err && n < total)
+		sess__console(s, "(%zu more: monitor tframes %zu)\n", total - n, n);
+	rsp_buf__free(&b);
+	return err;
+}
+
+/*
+ * A monitor tracepoint's collections (stub/trace/montrace.c keeps their texts in
+ * tp->mon): each EXPR as `TEXT = VALUE`.  Given as (texts, n) so the
+ * printer does not depend on struct tp_mon's layout.
+ */
+static void dump_exprs(struct fview *fv, const char *const *texts, size_t n, struct rsp_buf *out)
+{
+	struct mx_expr *e = malloc(sizeof(*e));
+	char msg[160];
+	size_t i;
+
+	if (!e)
+		return;
+	for (i = 0; i < n; i++) {
+		if (mx_parse_value(texts[i], strlen(texts[i]), e, msg, sizeof(msg)))
+			rsp_buf__printf(out, "%s = <%s>\n", texts[i], msg);
+		else
+			mprint__expr(out, e, texts[i], &fv->sc, &fv->v);
+	}
+	free(e);
+}
+
+/* A `monitor trace -return` frame: its return values and the call's latency. */
+static void dump_return(struct fview *fv, const struct tp *tp, struct rsp_buf *out)
+{
+	put_returns(fv, tp, false, out);
+	rsp_buf__puts(out, "latency = ");
+	if (!put_latency(fv, out))
+		rsp_buf__puts(out, "unknown (the call began before the trace)");
+	rsp_buf__putc(out, '\n');
+}
+
+static void dump_values(struct fview *fv, struct rsp_buf *out)
+{
+	static const char *const args[] = {"$args"};
+	const struct tp *tp = frame_tp(fv);
+	if (fv->scope_err) {
+		rsp_buf__printf(out, "(no values: %s)\n", fv->why);
+		return;
+	}
+	if (tp && tp->ret) {
+		dump_return(fv, tp, out);
+		return;
+	}
+	/* A `monitor trace` tracepoint: its own expressions ($args, $regs among them). */
+	if (tp && tp->mon) {
+		dump_exprs(fv, (const char *const *)tp->mon->exprs, tp->mon->nexprs, out);
+		return;
+	}
+	if (!fv->v.regs) {
+		rsp_buf__puts(out, "(no registers collected: `collect $regs` in the tracepoint's "
+				   "actions lets tdump show the parameters)\n");
+		return;
+	}
+	dump_exprs(fv, args, 1, out);
+}
+
+int tdump__frame(struct sess *s, long n, char *msg, size_t mlen)
+{
+	struct fview *fv;
+	struct rsp_buf b;
+	size_t total;
+	int err;
+
+	tr__poll(s->tr);
+	total = tf_store__count(&s->tr->store);
+	if (n < 0)
+		n = s->frame >= 0 ? s->frame : (long)total - 1;
+	if (n < 0 || (size_t)n >= total) {
+		rsp_msgf(msg, mlen, "no frame %ld (%zu stored)", n, total);
+		return -ENOENT;
+	}
+	fv = view_get(s, (size_t)n, &err);
+	if (!fv) {
+		rsp_msgf(msg, mlen, "frame %ld: %s", n, strerror(-err));
+		return err;
+	}
+	rsp_buf__init(&b);
+	rsp_buf__printf(&b, "frame %ld: tracepoint %u, ", n, fv->f.tp);
+	if (!fv->scope_err)
+		rsp_buf__printf(&b, "%s", fv->sc.func);
+	rsp_buf__printf(&b, " at 0x%llx, ", (unsigned long long)fv->v.pc);
+	put_who(fv, &b);
+	rsp_buf__puts(&b, ", ");
+	put_time(fv, &b);
+	rsp_buf__putc(&b, '\n');
+	dump_values(fv, &b);
+	err = b.oom ? -ENOMEM : 0;
+	if (!err)
+		console_lines(s, b.data);
+	rsp_buf__free(&b);
+	view_fini(fv);
+	return err;
+}
+
+/* ---- tlive --------------------------------------------------------------- */
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void tdump__live_start(struct sess *s)
+{
+	tr__poll(s->tr);
+	s->live_next = s->tr->store.created;
+	s->live_win_ms = 0;
+	s->live_lines = 0;
+	s->live_skipped = 0;
+}
+
+void tdump__live_tick(struct sess *s)
+{
+	const struct tf_store *st = &s->tr->store;
+	uint64_t oldest = st->created - tf_store__count(st), now = now_ms();
+	struct rsp_buf b;
+
+	if (!s->tlive || !s->running || s->nonstop)
+		return;
+	if (s->live_win_ms && now - s->live_win_ms >= 1000) {
+		if (s->live_skipped)
+			sess__console(s, "... %llu hits not shown\n",
+				      (unsigned long long)s->live_skipped);
+		s->live_win_ms = 0;
+		s->live_lines = 0;
+		s->live_skipped = 0;
+	}
+	/* Frames dropped from a circular store before they were shown count as left out. */
+	if (s->live_next < oldest) {
+		s->live_skipped += oldest - s->live_next;
+		s->live_next = oldest;
+	}
+	rsp_buf__init(&b);
+	for (; s->live_next < st->created; s->live_next++) {
+		if (!s->live_win_ms)
+			s->live_win_ms = now;
+		if (s->live_lines >= LIVE_PER_SEC) {
+			s->live_skipped += st->created - s->live_next;
+			s->live_next = st->created;
+			break;
+		}
+		rsp_buf__reset(&b);
+		if (!tdump__line(s, (size_t)(s->live_next - oldest), &b)) {
+			sess__console(s, "%s\n", b.data);
+			s->live_lines++;
+		}
+	}
+	rsp_buf__free(&b);
+}
