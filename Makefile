@@ -1,7 +1,9 @@
 # bpfstub - a GDB/LLDB remote stub that never stops the target.
 #
 #   make             build ./bpfstub
-#   make check       unit tests, a short fuzz run, then the tests with real gdb/lldb/BPF
+#   make check       the layers check, unit tests, a short fuzz run, then the
+#                    tests with real gdb/lldb/BPF
+#   make layers      circles, upward arrows and long files (scripts/layers.py)
 #   make SAN=1 check the same under ASan + UBSan
 #   make fuzz        build the libFuzzer targets (clang)
 #   make install PREFIX=/usr/local
@@ -37,7 +39,7 @@ FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 FUZZ_SECONDS ?= 10
 
-.PHONY: bpfstub all check unit fuzz fuzz-smoke integration install clean demo bench targets
+.PHONY: bpfstub all check layers unit fuzz fuzz-smoke integration install clean demo bench targets
 
 all: bpfstub
 
@@ -92,7 +94,13 @@ targets:
 integration: bpfstub targets
 	BPFSTUB_SAN=$(SAN) python3 tests/run.py
 
+# The object graph from the objects' own symbols: fails on any circle, any
+# arrow from a lower layer to a higher one, any source file past 1,300 lines.
+layers: bpfstub
+	python3 scripts/layers.py $(O)
+
 check: bpfstub
+	$(MAKE) layers
 	$(MAKE) unit
 	$(MAKE) fuzz-smoke
 	$(MAKE) integration
