@@ -29,6 +29,7 @@
 
 #include "bpf/ax.h"
 #include "bpf/latency.h"
+#include "bpf/prog.h"
 #include "bpf/record.h"
 
 /* One memory range is at most this long (the M block's 16-bit length). */
@@ -68,21 +69,6 @@ static inline size_t bpfc_mem__blk_size(const struct bpfc_mem *m)
 
 #define BPFC_SPEC_NO_REGS 0x1u /* omit the R block */
 
-/*
- * A stop switch: entry id of a stop map (bpfc_stop__create()), one __u64,
- * 0 = on, anything else = off.  A program with a switch reads it before
- * anything else and returns at once when it is off.  Stopping a program is
- * one map update, answered at once; taking it off its uprobe waits for the
- * kernel (bpf/reap.h) and can then happen in the background.  A switch
- * turned off stays off for that program: a new program gets a new id.
- */
-#define BPFC_STOP_SLOTS 16384
-
-struct bpfc_stop {
-	int fd; /* the stop map, -1: no switch */
-	__u32 id;
-};
-
 /* Agent bytecode as GDB sent it (decoded from hex). */
 struct bpfc_expr {
 	const void *code;
@@ -114,17 +100,6 @@ struct bpfc_spec {
 	const struct bpfc_stop *stop;
 };
 
-struct bpfc_prog {
-	struct bpf_insn *insns;
-	size_t ninsns;
-	__u32 tp;
-	__u32 rec_size; /* bytes reserved in the ring buffer per hit */
-	int fd;		/* loaded program, -1 before bpfc_prog__load() */
-	bool multi;	/* load it for uprobe_multi links (bpf/probe.h), not perf events */
-	char *log;	/* verifier log of a failed load (NUL-terminated), or NULL */
-	char msg[192];	/* why bpfc_prog__build() failed: one line, for GDB */
-};
-
 /*
  * Generate the program for spec, writing records to ringbuf_fd and
  * counting in counters_fd (both are checked: map types, record fits the
@@ -135,13 +110,6 @@ struct bpfc_prog {
  */
 int bpfc_prog__build(const struct bpfc_spec *spec, int ringbuf_fd, int counters_fd,
 		     struct bpfc_prog *out);
-/*
- * Load as BPF_PROG_TYPE_KPROBE, license GPL (for uprobe_multi links when
- * p->multi, set between build and load).  0, or -errno from the
- * kernel; on a verifier rejection p->log holds the log.
- */
-int bpfc_prog__load(struct bpfc_prog *p);
-void bpfc_prog__free(struct bpfc_prog *p);
 
 /*
  * Counters: one per-CPU {hits, frames, drops} per slot.  A program adds to
@@ -168,14 +136,6 @@ int bpfc_counters__move(int fd, __u32 from, __u32 to);
 /* The pass-count gate: a shared array of nslots __u64 hit counts (zero). */
 int bpfc_gate__create(__u32 nslots);
 int bpfc_gate__reset(int fd, __u32 slot);
-
-/* A stop map of nslots switches, all on: fd, or -errno. */
-int bpfc_stop__create(__u32 nslots);
-/* Turn s on (a new program's) or off (stop it). */
-int bpfc_stop__set(const struct bpfc_stop *s, bool on);
-struct bpfc_emit;
-/* At a program's start (r1 = ctx, nothing else live): return 0 if s is off. */
-void bpfc_stop__emit(struct bpfc_emit *e, const struct bpfc_stop *s);
 
 /*
  * Trace state variables: an array map of nslots __s64 values (all zero):

@@ -9,11 +9,12 @@
 
 #include <bpf/bpf.h>
 
-#include "bpf/collect.h"
 #include "bpf/emit.h"
 #include "bpf/insn.h"
 #include "bpf/latency.h"
 #include "bpf/probe.h"
+#include "bpf/prog.h"
+#include "bpf/record.h"
 
 #define KEY_OFF	 (-32) /* stack: { id, depth } */
 #define VAL_OFF	 (-40) /* stack: the entry time */

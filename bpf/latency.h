@@ -46,7 +46,7 @@ struct bpfc_lat {
 int bpfc_lat__map_create(void);
 /*
  * The entry program (r6 = ctx on entry): build and load it into out, with
- * stop switch stop first (bpf/collect.h; NULL: none).
+ * stop switch stop first (bpf/prog.h; NULL: none).
  */
 int bpfc_lat__entry_prog(const struct bpfc_lat *lat, const struct bpfc_stop *stop,
 			 struct bpfc_prog *out);
