@@ -18,6 +18,7 @@
 #include <bpf/bpf.h>
 
 #include "bpf/calib.h"
+#include "bpf/clock.h"
 #include "bpf/insn.h"
 #include "bpf/probe.h"
 
@@ -36,27 +37,19 @@ long bpfc_calib_site(const long *p);
 #define CALIB_WARMUP 20
 #define CALIB_CALLS  400
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* Nanoseconds for n calls of the site. */
 static uint64_t time_calls(int n)
 {
 	long (*volatile fn)(const long *) = bpfc_calib_site;
 	volatile long sink = 0;
 	long v = 1;
-	uint64_t t0 = now_ns();
+	uint64_t t0 = bpfc_clock__ns(CLOCK_MONOTONIC);
 	int i;
 
 	for (i = 0; i < n; i++)
 		sink += fn(&v);
 	(void)sink;
-	return now_ns() - t0;
+	return bpfc_clock__ns(CLOCK_MONOTONIC) - t0;
 }
 
 int bpfc_calib__hit_cost(uint32_t *ns, char *msg, size_t mlen)

@@ -24,6 +24,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "bpf/clock.h"
 #include "bpf/ring.h"
 
 struct bpfc_ring {
@@ -38,14 +39,6 @@ struct bpfc_ring {
 	bool spent;
 };
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* libbpf's callback: the user's, then the budget (see the top of this file). */
 static int deliver(void *ctx, void *data, size_t len)
 {
@@ -59,7 +52,8 @@ static int deliver(void *ctx, void *data, size_t len)
 	r->records++;
 	r->bytes += (len + 8 + 7) & ~(size_t)7;
 	if ((b->records && r->records >= b->records) || (b->bytes && r->bytes >= b->bytes) ||
-	    (b->ns && r->records % BPFC_RING_CLOCK_EVERY == 0 && mono_ns() >= r->deadline_ns)) {
+	    (b->ns && r->records % BPFC_RING_CLOCK_EVERY == 0 &&
+	     bpfc_clock__ns(CLOCK_MONOTONIC) >= r->deadline_ns)) {
 		r->spent = true;
 		return -EAGAIN;
 	}
@@ -132,7 +126,7 @@ int bpfc_ring__drain(struct bpfc_ring *r, const struct bpfc_ring_budget *b, bool
 	int n;
 
 	r->budget = b;
-	r->deadline_ns = b->ns ? mono_ns() + b->ns : 0;
+	r->deadline_ns = b->ns ? bpfc_clock__ns(CLOCK_MONOTONIC) + b->ns : 0;
 	r->records = r->bytes = 0;
 	r->spent = false;
 	n = ring_buffer__consume(r->rb);

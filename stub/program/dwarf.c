@@ -40,6 +40,7 @@
 #include <linux/openat2.h>
 
 #include "rsp/buf.h"
+#include "stub/base/sys.h"
 #include "stub/program/dwarf.h"
 #include "stub/program/dwarf_int.h"
 #include "stub/program/target.h"
@@ -628,14 +629,10 @@ static bool has_section(Elf *elf, const char *want, const char *zwant)
 /* Open path under root_fd (the target's root; -1: the host's). */
 static int open_in_root(int root_fd, const char *path)
 {
-	struct open_how how = {
-		.flags = O_RDONLY | O_CLOEXEC,
-		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-	};
-
 	if (root_fd < 0)
 		return open(path, O_RDONLY | O_CLOEXEC);
-	return (int)syscall(SYS_openat2, root_fd, path, &how, sizeof(how));
+	return sys__openat2(root_fd, path, O_RDONLY | O_CLOEXEC,
+			    RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
 }
 
 /* A debug file candidate: an ELF whose DWARF libdw accepts. */

@@ -48,6 +48,7 @@
 #include <linux/openat2.h>
 
 #include "rsp/buf.h"
+#include "stub/base/sys.h"
 #include "stub/program/target.h"
 
 #define PROC_FILE_MAX (64u << 20)
@@ -1057,17 +1058,14 @@ static int is_mapped_file(struct tgt *t, const struct stat *want)
 
 int tgt__open_mapped_file(struct tgt *t, const char *path)
 {
-	struct open_how how = {
-		.flags = O_RDONLY | O_CLOEXEC,
-		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-	};
 	struct stat st;
 	int fd, err;
 
 	if (!path || path[0] != '/' || t->root_fd < 0)
 		return -ENOENT;
-	fd = (int)syscall(SYS_openat2, t->root_fd, path, &how, sizeof(how));
-	if (fd < 0 && errno == ENOSYS) {
+	fd = sys__openat2(t->root_fd, path, O_RDONLY | O_CLOEXEC,
+			  RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+	if (fd == -ENOSYS) {
 		/* pre-5.6 kernel: the (dev, ino) check below still bounds what opens */
 		fd = openat(t->root_fd, path + 1, O_RDONLY | O_CLOEXEC);
 	}

@@ -40,6 +40,7 @@
 
 #include "rsp/framer.h"
 #include "stub/base/audit.h"
+#include "stub/base/sys.h"
 #include "stub/trace/audit_trace.h"
 #include "stub/serve/monitor.h"
 #include "stub/serve/privs.h"
@@ -233,21 +234,6 @@ static void print_connect_lines(const struct srv_opts *o, const char *where, pid
 	fflush(stdout);
 }
 
-static int write_all(int fd, const char *p, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EPIPE;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /*
  * After D or k the client closes its end; wait briefly for that instead of
  * closing first, so unread bytes do not turn our close into a reset.
@@ -324,7 +310,7 @@ static void *refusal_thread(void *arg)
 	rsp_buf__putc(&b, '+');
 	rsp_frame__encode(&b, '$', r->msg, strlen(r->msg));
 	if (!b.oom)
-		(void)write_all(r->fd, b.data, b.len);
+		(void)sys__write_all(r->fd, b.data, b.len);
 	rsp_buf__free(&b);
 	/*
 	 * Then closed with no shutdown first and no waiting for the client's
@@ -562,7 +548,7 @@ static enum client_end serve_client(const struct srv_opts *o, struct tgt *t, str
 				break;
 		}
 		if (s.tx.len) {
-			if (write_all(wfd, s.tx.data, s.tx.len))
+			if (sys__write_all(wfd, s.tx.data, s.tx.len))
 				break;
 			rsp_buf__reset(&s.tx);
 		}

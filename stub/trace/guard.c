@@ -16,20 +16,13 @@
 #include <unistd.h>
 
 #include "bpf/calib.h"
+#include "bpf/clock.h"
 #include "rsp/buf.h"
 #include "rsp/monitor.h"
 #include "stub/trace/audit_trace.h"
 #include "stub/trace/guard.h"
 #include "stub/program/target.h"
 #include "stub/trace/trace.h"
-
-static uint64_t mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 /* The target's utime + stime in ns, from /proc/PID/stat. */
 static int target_cpu_ns(struct trace *tr, uint64_t *ns)
@@ -80,7 +73,7 @@ uint32_t guard__hit_cost(const struct trace *tr)
 void guard__tp_attached(struct tp *tp)
 {
 	memset(&tp->guard, 0, sizeof(tp->guard));
-	tp->guard.since_us = mono_us();
+	tp->guard.since_us = bpfc_clock__us(CLOCK_MONOTONIC);
 }
 
 /* The index of sample i (0 = the first of the run); i < n. */
@@ -165,7 +158,7 @@ static void check_expiry(struct trace *tr, uint64_t now)
 void guard__tick(struct trace *tr)
 {
 	struct guard *g = &tr->guard;
-	uint64_t now = mono_us(), cpu = 0;
+	uint64_t now = bpfc_clock__us(CLOCK_MONOTONIC), cpu = 0;
 	size_t i, k;
 
 	if (!tr__running(tr))

@@ -55,6 +55,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bpf/clock.h"
 #include "bpf/reap.h"
 #include "bpf/record.h"
 #include "bpf/ring.h"
@@ -123,14 +124,6 @@ static const struct {
 	{TR_TSV_THREAD, "trace_thread"},
 	{TR_TSV_LATENCY, "latency_ns"},
 };
-
-static uint64_t now_us(clockid_t clk)
-{
-	struct timespec ts;
-
-	clock_gettime(clk, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 static void hex_of(const char *s, char *out, size_t cap)
 {
@@ -995,8 +988,8 @@ int tr__start(struct trace *tr, char *msg, size_t mlen)
 	tr->stop_msg[0] = '\0';
 	tr->stop_tp = 0;
 	/* Wall clock minus the monotonic clock: for frame timestamps. */
-	tr->start_us = now_us(CLOCK_REALTIME);
-	tr->start_mono_us = now_us(CLOCK_MONOTONIC);
+	tr->start_us = bpfc_clock__us(CLOCK_REALTIME);
+	tr->start_mono_us = bpfc_clock__us(CLOCK_MONOTONIC);
 	tr->mono_to_wall_us = tr->start_us - tr->start_mono_us;
 	tr->stop_us = 0;
 	guard__reset(tr);
@@ -1111,7 +1104,7 @@ int tr__stop(struct trace *tr, enum tr_stop why, uint32_t tp, const char *msg)
 		tr->state = why;
 		tr->stop_tp = tp;
 		snprintf(tr->stop_msg, sizeof(tr->stop_msg), "%s", msg ? msg : "");
-		tr->stop_us = now_us(CLOCK_REALTIME);
+		tr->stop_us = bpfc_clock__us(CLOCK_REALTIME);
 		audit_tr__stopped(tr);
 	}
 	/* Inside the ring's own callback the ring must live on: tr__poll frees it. */

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "rsp/buf.h"
+#include "stub/base/sys.h"
 #include "stub/program/regs.h"
 #include "stub/program/target.h"
 #include "stub/trace/trace.h"
@@ -82,23 +83,6 @@ static int header(struct trace *tr, struct rsp_buf *b)
 	return err ? err : b->oom ? -ENOMEM : 0;
 }
 
-static int write_all(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-
-	while (n) {
-		ssize_t w = write(fd, c, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return w < 0 ? -errno : -EIO;
-		c += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 int tfile_write(struct trace *tr, int fd)
 {
 	static const char end[2] = {0, 0};
@@ -111,14 +95,14 @@ int tfile_write(struct trace *tr, int fd)
 	rsp_buf__init(&b);
 	err = header(tr, &b);
 	if (!err)
-		err = write_all(fd, b.data, b.len);
+		err = sys__write_all(fd, b.data, b.len);
 	rsp_buf__free(&b);
 	while (!err && (n = tf_store__read_raw(&tr->store, off, chunk, sizeof(chunk))) > 0) {
-		err = write_all(fd, chunk, n);
+		err = sys__write_all(fd, chunk, n);
 		off += n;
 	}
 	if (!err)
-		err = write_all(fd, end, sizeof(end));
+		err = sys__write_all(fd, end, sizeof(end));
 	return err;
 }
 
@@ -179,10 +163,6 @@ cleanup:
 int tfile_save_beneath(struct trace *tr, int save_dirfd, const char *save_dir, const char *name,
 		       char *msg, size_t mlen)
 {
-	struct open_how how = {
-		.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
-		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
-	};
 	size_t dlen;
 	char parent[4096];
 	const char *base, *rel = name;
@@ -212,9 +192,10 @@ int tfile_save_beneath(struct trace *tr, int save_dirfd, const char *save_dir, c
 		snprintf(msg, mlen, "bad file name '%s'", name);
 		return err;
 	}
-	pfd = (int)syscall(SYS_openat2, save_dirfd, parent, &how, sizeof(how));
+	pfd = sys__openat2(save_dirfd, parent, O_PATH | O_DIRECTORY | O_CLOEXEC,
+			   RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
 	if (pfd < 0) {
-		err = -errno;
+		err = pfd;
 		snprintf(msg, mlen, "'%s' is not a directory inside %s%s", parent, save_dir,
 			 err == -EXDEV || err == -ELOOP ? " (no '..' or symlinks)" : "");
 		return err;

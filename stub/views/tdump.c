@@ -17,6 +17,7 @@
 
 #include <sys/types.h>
 
+#include "bpf/clock.h"
 #include "rsp/buf.h"
 #include "rsp/mexpr.h"
 #include "stub/trace/deep.h"
@@ -450,14 +451,6 @@ int tdump__frame(struct sess *s, long n, char *msg, size_t mlen)
 
 /* ---- tlive --------------------------------------------------------------- */
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 void tdump__live_start(struct sess *s)
 {
 	tr__poll(s->tr);
@@ -470,7 +463,7 @@ void tdump__live_start(struct sess *s)
 void tdump__live_tick(struct sess *s)
 {
 	const struct tf_store *st = &s->tr->store;
-	uint64_t oldest = st->created - tf_store__count(st), now = now_ms();
+	uint64_t oldest = st->created - tf_store__count(st), now = bpfc_clock__ms(CLOCK_MONOTONIC);
 	struct rsp_buf b;
 
 	if (!s->tlive || !s->running || s->nonstop)
