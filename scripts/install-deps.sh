@@ -5,7 +5,7 @@
 set -euo pipefail
 
 PKGS=(
-	build-essential make pkg-config clang
+	build-essential make pkg-config clang # build-essential: gcc, binutils (nm for scripts/layers.py)
 	libbpf-dev libelf-dev libdw-dev zlib1g-dev
 	gdb gdbserver lldb python3-lldb-14
 	golang-go
