@@ -280,26 +280,25 @@ int main(int argc, char **argv)
 			comm);
 		return EXIT_USAGE;
 	}
+	if (attach && (optind + 1 != argc || parse_pid(argv[optind], &pid))) {
+		fprintf(stderr, "bpfstub: --attach takes one process id\n");
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (!attach && optind >= argc) {
+		fprintf(stderr, "bpfstub: give --attach PID or a program to run\n");
+		usage(stderr);
+		return EXIT_USAGE;
+	}
 	/* Syslog always; FILE opened now, while bpfstub has every privilege. */
 	if (audit__new(&o.audit, audit_file, err, sizeof(err))) {
 		fprintf(stderr, "bpfstub: %s\n", err);
 		return EXIT_USAGE;
 	}
-	if (attach) {
-		if (optind + 1 != argc || parse_pid(argv[optind], &pid)) {
-			fprintf(stderr, "bpfstub: --attach takes one process id\n");
-			usage(stderr);
-			return EXIT_USAGE;
-		}
+	if (attach)
 		rc = tgt__attach(&t, pid, err, sizeof(err));
-	} else {
-		if (optind >= argc) {
-			fprintf(stderr, "bpfstub: give --attach PID or a program to run\n");
-			usage(stderr);
-			return EXIT_USAGE;
-		}
+	else
 		rc = tgt__launch(&t, argv + optind, err, sizeof(err));
-	}
 	if (rc) {
 		fprintf(stderr, "bpfstub: %s\n", err[0] ? err : strerror(-rc));
 		audit__free(o.audit);
