@@ -6,6 +6,10 @@
  * qSupported feature it implements (if any) and the function that answers
  * it.  The same table produces the qSupported reply, so bpfstub advertises
  * exactly what it implements; a packet with no row gets the empty reply.
+ * The server hands every packet here (hdl__packet: dispatch, then the
+ * framed reply queued on the session), so the session below knows nothing
+ * of this table.  A selected trace frame is read through the frame view
+ * (stub/views/frame.h), the same one the monitor's tdump prints.
  *
  * The target is never stopped, so the answers keep up a careful fiction
  * that both GDB and LLDB accept (see shared/docs/client-behaviour.md):
