@@ -312,10 +312,11 @@ static uint64_t wall_us(void)
 int hdl__qtv(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 {
 	struct sess *s = ctx;
-	struct tf_frame f;
+	struct fview fv;
 	struct tp_tsv *v;
 	uint64_t num;
 	int64_t val;
+	int err;
 
 	if (rsp_parse_hex_u64(a, len, &num) || num > UINT32_MAX)
 		return reply_msg(r, -EINVAL, "malformed qTV");
@@ -323,8 +324,12 @@ int hdl__qtv(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 	if (!v)
 		return rsp_buf__putc(r, 'U');
 	if (s->frame >= 0) {
-		if (tf_store__get(&s->tr->store, (size_t)s->frame, &f) ||
-		    tf_frame__tsv(&f, (uint32_t)num, &val))
+		/* The value the selected frame recorded, if it did. */
+		err = fview__open(&fv, s->tr, s->tgt, (size_t)s->frame);
+		if (!err)
+			err = fview__tsv(&fv, (uint32_t)num, &val);
+		fview__close(&fv);
+		if (err)
 			return rsp_buf__putc(r, 'U');
 		return rsp_buf__printf(r, "V%llx", (unsigned long long)val);
 	}

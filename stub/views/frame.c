@@ -178,6 +178,11 @@ ssize_t fview__mem(const struct fview *fv, uint64_t addr, void *buf, size_t len)
 	return fview__live_mem(fv, addr, buf, len);
 }
 
+int fview__tsv(const struct fview *fv, uint32_t num, int64_t *val)
+{
+	return tf_frame__tsv(&fv->f, num, val);
+}
+
 static int tfi_block(void *ctx, char type, const uint8_t *p, size_t len)
 {
 	struct rsp_buf *o = ctx;

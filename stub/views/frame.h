@@ -60,6 +60,8 @@ ssize_t fview__mem(const struct fview *fv, uint64_t addr, void *buf, size_t len)
  * mappings), read live from the target while it runs the traced image.
  */
 ssize_t fview__live_mem(const struct fview *fv, uint64_t addr, void *buf, size_t len);
+/* The value trace state variable num had in the frame (its V block): 0 or -ENOENT. */
+int fview__tsv(const struct fview *fv, uint32_t num, int64_t *val);
 /* qXfer:traceframe-info:read's document. */
 int fview__info_xml(const struct fview *fv, struct rsp_buf *o);
 

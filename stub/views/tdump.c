@@ -63,7 +63,7 @@ static bool builtin_tsv(struct fview *fv, uint32_t num, int64_t *val)
 {
 	struct tp_tsv *v = tr__find_tsv(fv->tr, num);
 
-	return v && v->builtin && !tf_frame__tsv(&fv->f, num, val);
+	return v && v->builtin && !fview__tsv(fv, num, val);
 }
 
 /* "13:01:02.123456" (local time) or "-". */
