@@ -6,6 +6,10 @@
  * qSupported feature it implements (if any) and the function that answers
  * it.  The same table produces the qSupported reply, so bpfstub advertises
  * exactly what it implements; a packet with no row gets the empty reply.
+ * The server hands every packet here (hdl__packet: dispatch, then the
+ * framed reply queued on the session), so the session below knows nothing
+ * of this table.  A selected trace frame is read through the frame view
+ * (stub/views/frame.h), the same one the monitor's tdump prints.
  *
  * The target is never stopped, so the answers keep up a careful fiction
  * that both GDB and LLDB accept (see shared/docs/client-behaviour.md):
@@ -49,7 +53,8 @@
 #include "stub/program/sdt.h"
 #include "stub/serve/server.h"
 #include "stub/serve/session.h"
-#include "stub/views/tdump.h"
+#include "stub/serve/tlive.h"
+#include "stub/views/frame.h"
 #include "stub/trace/trace.h"
 
 /* The largest memory read served at once (m, x): well inside PacketSize. */
@@ -146,8 +151,8 @@ static int stop_reply_tid(struct sess *s, struct rsp_buf *r, unsigned sig, pid_t
 	return 0;
 }
 
-/* The stop reply for the main thread (tid == pid). */
-int sess__stop_reply(struct sess *s, struct rsp_buf *r, unsigned sig)
+/* "T<sig>thread:<id>;<expedited pc, sp>" for the main thread (tid == pid). */
+static int stop_reply(struct sess *s, struct rsp_buf *r, unsigned sig)
 {
 	return stop_reply_tid(s, r, sig, s->tgt->pid);
 }
@@ -208,6 +213,8 @@ static int parse_xfer_args(const char *a, size_t len, char *annex, size_t cap, u
 
 /* ---- connection and queries --------------------------------------------- */
 
+static int supported(struct rsp_buf *out);
+
 static int h_qsupported(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 {
 	struct sess *s = ctx;
@@ -216,7 +223,7 @@ static int h_qsupported(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 	if (rsp_parse_qsupported(a, len, &f))
 		return reply_error(s, r, "malformed qSupported");
 	s->multiprocess = f.multiprocess;
-	return sess__supported(r);
+	return supported(r);
 }
 
 static int h_noack(void *ctx, const char *a, size_t len, struct rsp_buf *r)
@@ -277,9 +284,9 @@ static int h_stop_reason(void *ctx, const char *a, size_t len, struct rsp_buf *r
 		 * never runs its event loop for a %Stop notification.  GDB then
 		 * shows that thread stopped (the others running) until `continue`.
 		 */
-		return sess__stop_reply(s, r, 0);
+		return stop_reply(s, r, 0);
 	}
-	return sess__stop_reply(s, r, 5);
+	return stop_reply(s, r, 5);
 }
 
 static int h_fthreadinfo(void *ctx, const char *a, size_t len, struct rsp_buf *r);
@@ -406,6 +413,35 @@ static pid_t reg_thread(struct sess *s, const struct rsp_thread_suffix *sfx)
 	return tid ? tid : s->tgt->pid;
 }
 
+/*
+ * With a trace frame selected (s->frame >= 0), g, p and m answer from it
+ * as tfind shows it: the frame view (stub/views/frame.h) of that frame.
+ */
+static int frame_regs(struct sess *s, int regno, struct rsp_buf *r)
+{
+	struct fview fv;
+	int err;
+
+	err = fview__open(&fv, s->tr, s->tgt, (size_t)s->frame);
+	if (err)
+		return err;
+	err = fview__regs(&fv, regno, r);
+	fview__close(&fv);
+	return err;
+}
+
+static ssize_t frame_mem(struct sess *s, uint64_t addr, void *buf, size_t len)
+{
+	struct fview fv;
+	ssize_t n;
+
+	if (fview__open(&fv, s->tr, s->tgt, (size_t)s->frame))
+		return -ENOENT;
+	n = fview__mem(&fv, addr, buf, len);
+	fview__close(&fv);
+	return n;
+}
+
 static int h_g(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 {
 	struct sess *s = ctx;
@@ -418,7 +454,7 @@ static int h_g(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 	if (rsp_parse_thread_suffix(a, len, &sfx))
 		return reply_error(s, r, "malformed g packet");
 	if (s->frame >= 0)
-		return hdl_frame_regs(s, -1, r);
+		return frame_regs(s, -1, r);
 	if (s->lldb)
 		return reply_error(s, r, "registers of a running thread are unknown; use p");
 	tid = reg_thread(s, &sfx);
@@ -451,7 +487,7 @@ static int h_p(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 	if (!d)
 		return reply_error(s, r, "no register %llu", (unsigned long long)req.regno);
 	if (s->frame >= 0)
-		return hdl_frame_regs(s, (int)req.regno, r);
+		return frame_regs(s, (int)req.regno, r);
 	tid = reg_thread(s, &req.thread);
 	thread_pc_sp(s, tid, &pc, &sp, &have_sp);
 	if (req.regno == AMD64_RIP)
@@ -482,7 +518,7 @@ static int read_mem_checked(struct sess *s, const char *a, size_t len, struct rs
 	if (!*buf)
 		return -ENOMEM;
 	if (s->frame >= 0) {
-		*got = hdl_frame_mem(s, m.addr, *buf, m.len);
+		*got = frame_mem(s, m.addr, *buf, m.len);
 	} else {
 		*got = tgt__read_mem(s->tgt, m.addr, *buf, m.len);
 		/* Show the code as it is, not the int3 of an installed probe. */
@@ -614,7 +650,7 @@ static int refuse_step(struct sess *s, struct rsp_buf *r)
  * like a hit of an accepted breakpoint, T00 is shown as an exception.
  * LLDB, which has no tracepoints, keeps the old way: silent until 0x03.
  * With `monitor tlive on`, GDB too stays in the resume until 0x03, and each
- * new frame is printed on the console meanwhile (stub/views/tdump.c).
+ * new frame is printed on the console meanwhile (stub/serve/tlive.c).
  */
 static int h_continue(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 {
@@ -625,14 +661,14 @@ static int h_continue(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 			sess__console(s, "bpfstub: tlive: each hit is printed as it is collected; "
 					 "interrupt (Ctrl-C) to get the prompt back.\n");
 		s->running = true;
-		tdump__live_start(s);
+		tlive__start(s);
 		return 0;
 	}
 	sess__console(s, "bpfstub: the target never stops, so it runs on: tracepoints keep "
 			 "collecting, breakpoints never fire. Reported as stopped by SIGINT "
 			 "so that GDB takes commands.\n");
 	s->running = false;
-	return sess__stop_reply(s, r, 2);
+	return stop_reply(s, r, 2);
 }
 
 static int h_step(void *ctx, const char *a, size_t len, struct rsp_buf *r)
@@ -777,7 +813,7 @@ static int h_vattach(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 				   s->tgt->pid);
 	s->running = false;
 	if (!s->nonstop)
-		return sess__stop_reply(s, r, 5);
+		return stop_reply(s, r, 5);
 	queue_stop_notification(s, s->tgt->pid);
 	return rsp_buf__puts(r, "OK");
 }
@@ -853,7 +889,14 @@ static int gen_features(struct sess *s, struct rsp_buf *o)
 
 static int gen_traceframe(struct sess *s, struct rsp_buf *o)
 {
-	return hdl_frame_info_xml(s, o);
+	struct fview fv;
+	int err;
+
+	if (s->frame < 0 || fview__open(&fv, s->tr, s->tgt, (size_t)s->frame))
+		return -ENOENT;
+	err = fview__info_xml(&fv, o);
+	fview__close(&fv);
+	return err;
 }
 
 static int h_xfer_traceframe(void *ctx, const char *a, size_t len, struct rsp_buf *r)
@@ -1079,11 +1122,11 @@ static const struct rsp_handler handlers[] = {
 	{"qXfer:libraries-svr4:read:", "qXfer:libraries-svr4:read+", h_xfer_libraries},
 	{"qXfer:threads:read:", "qXfer:threads:read+", h_xfer_threads},
 	{"qXfer:osdata:read:", "qXfer:osdata:read+", h_xfer_osdata},
-	{"vFile:setfs:", NULL, hdl_vfile_setfs},
-	{"vFile:open:", NULL, hdl_vfile_open},
-	{"vFile:pread:", NULL, hdl_vfile_pread},
-	{"vFile:close:", NULL, hdl_vfile_close},
-	{"vFile:fstat:", NULL, hdl_vfile_fstat},
+	{"vFile:setfs:", NULL, hdl__vfile_setfs},
+	{"vFile:open:", NULL, hdl__vfile_open},
+	{"vFile:pread:", NULL, hdl__vfile_pread},
+	{"vFile:close:", NULL, hdl__vfile_close},
+	{"vFile:fstat:", NULL, hdl__vfile_fstat},
 	{"qSymbol:", NULL, h_ok},
 	{"QThreadSuffixSupported", NULL, h_thread_suffix},
 	{"QListThreadsInStopReply", NULL, h_ok},
@@ -1093,39 +1136,41 @@ static const struct rsp_handler handlers[] = {
 	{"qMemoryRegionInfo", NULL, h_qmemoryregioninfo},
 	{"qRcmd,", NULL, h_rcmd},
 	{"qXfer:traceframe-info:read:", "qXfer:traceframe-info:read+", h_xfer_traceframe},
-	{"QTinit", NULL, hdl_qtinit},
-	{"QTDP:", "InstallInTrace+;ConditionalTracepoints+;tracenz+", hdl_qtdp},
+	{"QTinit", NULL, hdl__qtinit},
+	{"QTDP:", "InstallInTrace+;ConditionalTracepoints+;tracenz+", hdl__qtdp},
 	{"qTMinFTPILen", "FastTracepoints+", h_min_ftpi_len},
-	{"QTDPsrc:", "TracepointSource+", hdl_qtdpsrc},
-	{"QTDV:", "TraceStateVariables+", hdl_qtdv},
-	{"QTro", NULL, hdl_qtro},
-	{"QTDisconnected:", "DisconnectedTracing+", hdl_qtdisconnected},
-	{"QTBuffer:", "QTBuffer:size+", hdl_qtbuffer},
-	{"QTNotes:", NULL, hdl_qtnotes},
-	{"QTStart", NULL, hdl_qtstart},
-	{"QTStop", NULL, hdl_qtstop},
-	{"qTStatus", NULL, hdl_qtstatus},
-	{"qTP:", NULL, hdl_qtp},
-	{"QTEnable:", "EnableDisableTracepoints+", hdl_qtenable},
-	{"QTDisable:", NULL, hdl_qtdisable},
-	{"qTfV", NULL, hdl_qtfv},
-	{"qTsV", NULL, hdl_qtsv},
-	{"qTV:", NULL, hdl_qtv},
-	{"QTFrame:", NULL, hdl_qtframe},
-	{"qTfP", NULL, hdl_qtfp},
-	{"qTsP", NULL, hdl_qtsp},
-	{"qTBuffer:", NULL, hdl_qtbuffer_read},
-	{"QTSave:", NULL, hdl_qtsave},
+	{"QTDPsrc:", "TracepointSource+", hdl__qtdpsrc},
+	{"QTDV:", "TraceStateVariables+", hdl__qtdv},
+	{"QTro", NULL, hdl__qtro},
+	{"QTDisconnected:", "DisconnectedTracing+", hdl__qtdisconnected},
+	{"QTBuffer:", "QTBuffer:size+", hdl__qtbuffer},
+	{"QTNotes:", NULL, hdl__qtnotes},
+	{"QTStart", NULL, hdl__qtstart},
+	{"QTStop", NULL, hdl__qtstop},
+	{"qTStatus", NULL, hdl__qtstatus},
+	{"qTP:", NULL, hdl__qtp},
+	{"QTEnable:", "EnableDisableTracepoints+", hdl__qtenable},
+	{"QTDisable:", NULL, hdl__qtdisable},
+	{"qTfV", NULL, hdl__qtfv},
+	{"qTsV", NULL, hdl__qtsv},
+	{"qTV:", NULL, hdl__qtv},
+	{"QTFrame:", NULL, hdl__qtframe},
+	{"qTfP", NULL, hdl__qtfp},
+	{"qTsP", NULL, hdl__qtsp},
+	{"qTBuffer:", NULL, hdl__qtbuffer_read},
+	{"QTSave:", NULL, hdl__qtsave},
 };
 
 #define NHANDLERS (sizeof(handlers) / sizeof(handlers[0]))
 
-int sess__supported(struct rsp_buf *out)
+/* The qSupported reply, from the table: bpfstub advertises what it implements. */
+static int supported(struct rsp_buf *out)
 {
 	return rsp_dispatch__supported(handlers, NHANDLERS, SESS_PACKET_SIZE, out);
 }
 
-int sess__dispatch(struct sess *s, const char *pkt, size_t len, struct rsp_buf *reply)
+/* Find and run the handler; an unknown packet leaves reply empty. */
+static int dispatch(struct sess *s, const char *pkt, size_t len, struct rsp_buf *reply)
 {
 	const struct rsp_handler *h;
 	size_t name_len;
@@ -1138,4 +1183,44 @@ int sess__dispatch(struct sess *s, const char *pkt, size_t len, struct rsp_buf *
 	if (err && !reply->len)
 		reply_error(s, reply, "%s", strerror(-err));
 	return 0;
+}
+
+int hdl__packet(struct sess *s, const char *pkt, size_t len)
+{
+	struct rsp_buf reply;
+	bool was_running = s->running;
+	int err;
+
+	sess__log(s, "<-", pkt, len);
+	rsp_buf__init(&reply);
+	err = dispatch(s, pkt, len, &reply);
+	if (reply.oom) {
+		rsp_buf__reset(&reply);
+		rsp_buf__puts(&reply, "E.out of memory");
+	}
+	/* A resume in all-stop is answered only by the stop that 0x03 brings. */
+	if (!err && !(s->running && !was_running && !reply.len))
+		err = sess__send(s, '$', reply.data ? reply.data : "", reply.len);
+	if (!err && s->notify.len) {
+		err = sess__send(s, '%', s->notify.data, s->notify.len);
+		rsp_buf__reset(&s->notify);
+	}
+	rsp_buf__free(&reply);
+	return err;
+}
+
+int hdl__interrupt(struct sess *s)
+{
+	struct rsp_buf r;
+	int err;
+
+	sess__log(s, "<-", "\\x03", 4);
+	if (s->nonstop || !s->running)
+		return 0;
+	s->running = false;
+	rsp_buf__init(&r);
+	stop_reply(s, &r, 2);
+	err = r.oom ? -ENOMEM : sess__send(s, '$', r.data, r.len);
+	rsp_buf__free(&r);
+	return err;
 }

@@ -8,10 +8,11 @@
  * "Target returns error code '.while-stepping needs single-stepping...'".
  *
  * Trace frames: QTFrame selects one for this session (s->frame); while one
- * is selected, g, p and m answer from it (handlers.c asks hdl_frame_*):
- * registers from its R block, with rip always the tracepoint's address and
- * what BPF cannot see unavailable; memory from its M blocks, or live for
- * the read-only ranges GDB declared with QTro (code, string literals).
+ * is selected, g, p, m and qXfer:traceframe-info answer from it through a
+ * frame view (stub/views/frame.h, opened by handlers.c): registers from its
+ * R block, with rip always the tracepoint's address and what BPF cannot see
+ * unavailable; memory from its M blocks, or live for what cannot have
+ * changed (QTro ranges, read-only file mappings).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -23,12 +24,12 @@
 #include "rsp/trace.h"
 #include "stub/trace/audit_trace.h"
 #include "stub/serve/handlers.h"
-#include "stub/program/regs.h"
 #include "stub/serve/session.h"
 #include "stub/program/target.h"
 #include "stub/serve/server.h"
 #include "stub/trace/trace.h"
 #include "stub/trace/tracefile.h"
+#include "stub/views/frame.h"
 
 static int reply_msg(struct rsp_buf *r, int err, const char *msg)
 {
@@ -36,7 +37,7 @@ static int reply_msg(struct rsp_buf *r, int err, const char *msg)
 	return rsp_buf__printf(r, "E.%s", msg[0] ? msg : strerror(err < 0 ? -err : err));
 }
 
-int hdl_qtinit(void *ctx, const char *a, size_t len, struct rsp_buf *r)
+int hdl__qtinit(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 {
 	struct sess *s = ctx;
 
@@ -48,7 +49,7 @@ int hdl_qtinit(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 	return rsp_buf__puts(r, "OK");
 }
 
-int hdl_qtdp(void *ctx, const char *a, size_t len, struct rsp_buf *r)
+int hdl__qtdp(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 {
 	struct sess *s = ctx;
 	char msg[256] = "";
@@ -95,7 +96,7 @@ int hdl_qtdp(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 	return rsp_buf__puts(r, "OK");
 }
 
-int hdl_qtdpsrc(void *ctx, const char *a, size_t len, struct rsp_buf *r)
+int hdl__qtdpsrc(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 {
 	struct sess *s = ctx;
 	struct rsp_qtdpsrc src;
@@ -112,7 +113,7 @@ int hdl_qtdpsrc(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 	return rsp_buf__puts(r, "OK");
 }
 
-int hdl_qtdv(void *ctx, const char *a, size_t len, struct rsp_buf *r)
+int hdl__qtdv(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 {
 	struct sess *s = ctx;
 	struct rsp_qtdv v;
@@ -129,7 +130,7 @@ int hdl_qtdv(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 	return rsp_buf__puts(r, "OK");
 }
 
-int hdl_qtro(void *ctx, const char *a, size_t len, struct rsp_buf *r)
+int hdl__qtro(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 {
 	struct sess *s = ctx;
 	struct rsp_qtro *ro = malloc(sizeof(*ro));
@@ -146,7 +147,7 @@ int hdl_qtro(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 	return rsp_buf__puts(r, "OK");
 }
 
-int hdl_qtdisconnected(void *ctx, const char *a, size_t len, struct rsp_buf *r)
+int hdl__qtdisconnected(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 {
 	struct sess *s = ctx;
 
@@ -158,7 +159,7 @@ int hdl_qtdisconnected(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 	return rsp_buf__puts(r, "OK");
 }
 
-int hdl_qtbuffer(void *ctx, const char *a, size_t len, struct rsp_buf *r)
+int hdl__qtbuffer(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 {
 	struct sess *s = ctx;
 	struct rsp_qtbuffer b;
@@ -188,7 +189,7 @@ static void set_hex(char **dst, const struct rsp_hexblob *b)
 	*dst = strndup(b->hex, 2 * b->len);
 }
 
-int hdl_qtnotes(void *ctx, const char *a, size_t len, struct rsp_buf *r)
+int hdl__qtnotes(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 {
 	struct sess *s = ctx;
 	struct rsp_qtnotes n;
@@ -204,7 +205,7 @@ int hdl_qtnotes(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 	return rsp_buf__puts(r, "OK");
 }
 
-int hdl_qtstart(void *ctx, const char *a, size_t len, struct rsp_buf *r)
+int hdl__qtstart(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 {
 	struct sess *s = ctx;
 	char msg[512] = "";
@@ -219,7 +220,7 @@ int hdl_qtstart(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 	return rsp_buf__puts(r, "OK");
 }
 
-int hdl_qtstop(void *ctx, const char *a, size_t len, struct rsp_buf *r)
+int hdl__qtstop(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 {
 	struct sess *s = ctx;
 
@@ -229,7 +230,7 @@ int hdl_qtstop(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 	return rsp_buf__puts(r, "OK");
 }
 
-int hdl_qtstatus(void *ctx, const char *a, size_t len, struct rsp_buf *r)
+int hdl__qtstatus(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 {
 	struct sess *s = ctx;
 
@@ -238,7 +239,7 @@ int hdl_qtstatus(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 	return tr__status(s->tr, r);
 }
 
-int hdl_qtp(void *ctx, const char *a, size_t len, struct rsp_buf *r)
+int hdl__qtp(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 {
 	struct sess *s = ctx;
 	uint64_t num, addr;
@@ -265,12 +266,12 @@ static int enable(struct sess *s, const char *a, size_t len, struct rsp_buf *r, 
 	return rsp_buf__puts(r, "OK");
 }
 
-int hdl_qtenable(void *ctx, const char *a, size_t len, struct rsp_buf *r)
+int hdl__qtenable(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 {
 	return enable(ctx, a, len, r, true);
 }
 
-int hdl_qtdisable(void *ctx, const char *a, size_t len, struct rsp_buf *r)
+int hdl__qtdisable(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 {
 	return enable(ctx, a, len, r, false);
 }
@@ -283,7 +284,7 @@ static int put_tsv(struct rsp_buf *r, const struct tp_tsv *v)
 			       v->builtin ? 1 : 0, v->name_hex ? v->name_hex : "");
 }
 
-int hdl_qtsv(void *ctx, const char *a, size_t len, struct rsp_buf *r)
+int hdl__qtsv(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 {
 	struct sess *s = ctx;
 
@@ -292,12 +293,12 @@ int hdl_qtsv(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 	return put_tsv(r, &s->tr->tsvs[s->tsv_next++]);
 }
 
-int hdl_qtfv(void *ctx, const char *a, size_t len, struct rsp_buf *r)
+int hdl__qtfv(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 {
 	struct sess *s = ctx;
 
 	s->tsv_next = 0;
-	return hdl_qtsv(ctx, a, len, r);
+	return hdl__qtsv(ctx, a, len, r);
 }
 
 static uint64_t wall_us(void)
@@ -308,13 +309,14 @@ static uint64_t wall_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-int hdl_qtv(void *ctx, const char *a, size_t len, struct rsp_buf *r)
+int hdl__qtv(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 {
 	struct sess *s = ctx;
-	struct tf_frame f;
+	struct fview fv;
 	struct tp_tsv *v;
 	uint64_t num;
 	int64_t val;
+	int err;
 
 	if (rsp_parse_hex_u64(a, len, &num) || num > UINT32_MAX)
 		return reply_msg(r, -EINVAL, "malformed qTV");
@@ -322,8 +324,12 @@ int hdl_qtv(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 	if (!v)
 		return rsp_buf__putc(r, 'U');
 	if (s->frame >= 0) {
-		if (tf_store__get(&s->tr->store, (size_t)s->frame, &f) ||
-		    tf_frame__tsv(&f, (uint32_t)num, &val))
+		/* The value the selected frame recorded, if it did. */
+		err = fview__open(&fv, s->tr, s->tgt, (size_t)s->frame);
+		if (!err)
+			err = fview__tsv(&fv, (uint32_t)num, &val);
+		fview__close(&fv);
+		if (err)
 			return rsp_buf__putc(r, 'U');
 		return rsp_buf__printf(r, "V%llx", (unsigned long long)val);
 	}
@@ -336,27 +342,6 @@ int hdl_qtv(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 
 /* ---- frames ------------------------------------------------------------- */
 
-/* The PC of a stored frame: rip from its R block; a frame without one
- * (no action collected registers) was hit at its tracepoint's address (the
- * first location of that number, as gdbserver). */
-static uint64_t frame_pc(const struct trace *tr, const struct tf_frame *f)
-{
-	const uint8_t *regs = tf_frame__regs(f);
-	uint64_t pc = 0;
-	int i, off = regs_offset(AMD64_RIP);
-	size_t k;
-
-	if (!regs) {
-		for (k = 0; k < tr->ntps; k++)
-			if (tr->tps[k].num == f->tp)
-				return tr->tps[k].addr;
-		return 0;
-	}
-	for (i = 7; i >= 0; i--)
-		pc = pc << 8 | regs[off + i];
-	return pc;
-}
-
 static bool frame_matches(const struct trace *tr, const struct tf_frame *f,
 			  const struct rsp_qtframe *q)
 {
@@ -366,19 +351,19 @@ static bool frame_matches(const struct trace *tr, const struct tf_frame *f,
 	case RSP_QTF_TDP:
 		return f->tp == q->a;
 	case RSP_QTF_PC:
-		return frame_pc(tr, f) == q->a;
+		return fview__frame_pc(tr, f) == q->a;
 	case RSP_QTF_RANGE:
-		pc = frame_pc(tr, f);
+		pc = fview__frame_pc(tr, f);
 		return pc >= q->a && pc <= q->b;
 	case RSP_QTF_OUTSIDE:
-		pc = frame_pc(tr, f);
+		pc = fview__frame_pc(tr, f);
 		return pc < q->a || pc > q->b;
 	default:
 		return false;
 	}
 }
 
-int hdl_qtframe(void *ctx, const char *a, size_t len, struct rsp_buf *r)
+int hdl__qtframe(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 {
 	struct sess *s = ctx;
 	struct rsp_qtframe q;
@@ -413,126 +398,6 @@ int hdl_qtframe(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 	return rsp_buf__printf(r, "F%zxT%x", n, f.tp);
 }
 
-struct tfi_ctx {
-	struct rsp_buf *o;
-};
-
-static int tfi_block(void *ctx, char type, const uint8_t *p, size_t len)
-{
-	struct rsp_buf *o = ((struct tfi_ctx *)ctx)->o;
-	uint64_t addr = 0;
-	uint32_t num = 0;
-	int i;
-
-	if (type == 'M') {
-		for (i = 7; i >= 0; i--)
-			addr = addr << 8 | p[i];
-		rsp_buf__printf(o, "<memory start=\"0x%llx\" length=\"0x%x\"/>",
-				(unsigned long long)addr, (unsigned)(p[8] | p[9] << 8));
-	} else if (type == 'V') {
-		for (i = 3; i >= 0; i--)
-			num = num << 8 | p[i];
-		rsp_buf__printf(o, "<tvar id=\"%u\"/>", num);
-	}
-	return 0;
-}
-
-int hdl_frame_info_xml(struct sess *s, struct rsp_buf *o)
-{
-	struct tfi_ctx c = {.o = o};
-	struct tf_frame f;
-
-	if (s->frame < 0 || tf_store__get(&s->tr->store, (size_t)s->frame, &f))
-		return -ENOENT;
-	rsp_buf__puts(o, "<traceframe-info>");
-	tf_frame__foreach(&f, tfi_block, &c);
-	rsp_buf__puts(o, "</traceframe-info>");
-	return o->oom ? -ENOMEM : 0;
-}
-
-/* Registers BPF sees in pt_regs: rax..r15, rip, eflags, cs, ss, orig_rax. */
-static bool reg_collected(unsigned i)
-{
-	return i <= 19 || i == 57;
-}
-
-int hdl_frame_regs(struct sess *s, int regno, struct rsp_buf *r)
-{
-	const struct reg_desc *d;
-	const uint8_t *regs = NULL;
-	struct tf_frame f;
-	unsigned i, lo, hi;
-
-	if (tf_store__get(&s->tr->store, (size_t)s->frame, &f))
-		return -ENOENT;
-	regs = tf_frame__regs(&f);
-	lo = regno < 0 ? 0 : (unsigned)regno;
-	hi = regno < 0 ? AMD64_NUM : (unsigned)regno + 1;
-	for (i = lo; i < hi; i++) {
-		d = regs_desc(i);
-		if (i == AMD64_RIP) {
-			/* rip is always the tracepoint's address. */
-			rsp_buf__put_le_hex(r, frame_pc(s->tr, &f), 8);
-		} else if (regs && reg_collected(i)) {
-			rsp_buf__put_hex(r, regs + regs_offset(i), d->bits / 8);
-		} else {
-			rsp_buf__put_unavail(r, d->bits / 8);
-		}
-	}
-	return 0;
-}
-
-/*
- * How many bytes from addr (at most len) lie in a read-only mapping of a
- * file (text, .rodata, the read-only segments of shared objects): they
- * cannot have changed since the hit, so a trace frame may show them live.
- * 0 for anything else (stack, heap, data, anonymous memory, [vdso]).
- */
-static size_t ro_file_bytes(struct sess *s, uint64_t addr, size_t len)
-{
-	struct tgt_map m;
-
-	if (tgt__region(s->tgt, addr, &m) || m.perms[0] != 'r' || m.perms[1] == 'w' ||
-	    m.path[0] != '/')
-		return 0;
-	return m.end - addr < len ? (size_t)(m.end - addr) : len;
-}
-
-ssize_t hdl_frame_live_mem(struct sess *s, uint64_t addr, void *buf, size_t len)
-{
-	ssize_t n;
-
-	/*
-	 * Not collected, but constant: the QTro ranges GDB declared (code,
-	 * rodata) and read-only file mappings, read live without the probes'
-	 * int3s, as long as the target still runs the image that was traced.
-	 */
-	if (!tr__is_ro(s->tr, addr, len)) {
-		len = ro_file_bytes(s, addr, len);
-		if (!len)
-			return -EIO;
-	}
-	if (!tr__same_image(s->tr))
-		return -EIO;
-	n = tgt__read_mem(s->tgt, addr, buf, len);
-	if (n > 0)
-		tr__unpatch(s->tr, addr, buf, (size_t)n);
-	return n;
-}
-
-ssize_t hdl_frame_mem(struct sess *s, uint64_t addr, void *buf, size_t len)
-{
-	struct tf_frame f;
-	size_t got;
-
-	if (tf_store__get(&s->tr->store, (size_t)s->frame, &f))
-		return -ENOENT;
-	got = tf_frame__read_mem(&f, addr, buf, len);
-	if (got)
-		return (ssize_t)got;
-	return hdl_frame_live_mem(s, addr, buf, len);
-}
-
 /* ---- upload, raw frames, saving ----------------------------------------- */
 
 static int collect_item(void *ctx, const char *item)
@@ -550,7 +415,7 @@ static int collect_item(void *ctx, const char *item)
 	return 0;
 }
 
-int hdl_qtsp(void *ctx, const char *a, size_t len, struct rsp_buf *r)
+int hdl__qtsp(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 {
 	struct sess *s = ctx;
 
@@ -559,7 +424,7 @@ int hdl_qtsp(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 	return rsp_buf__puts(r, s->upload[s->upload_next++]);
 }
 
-int hdl_qtfp(void *ctx, const char *a, size_t len, struct rsp_buf *r)
+int hdl__qtfp(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 {
 	struct sess *s = ctx;
 	int err;
@@ -570,10 +435,10 @@ int hdl_qtfp(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 		sess__upload_free(s);
 		return reply_msg(r, err, "cannot list the tracepoints");
 	}
-	return hdl_qtsp(ctx, a, len, r);
+	return hdl__qtsp(ctx, a, len, r);
 }
 
-int hdl_qtbuffer_read(void *ctx, const char *a, size_t len, struct rsp_buf *r)
+int hdl__qtbuffer_read(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 {
 	struct sess *s = ctx;
 	uint64_t off, n;
@@ -597,7 +462,7 @@ int hdl_qtbuffer_read(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 	return 0;
 }
 
-int hdl_qtsave(void *ctx, const char *a, size_t len, struct rsp_buf *r)
+int hdl__qtsave(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 {
 	struct sess *s = ctx;
 	char name[4096], msg[512] = "";

@@ -62,7 +62,7 @@ static int vfile_error(struct rsp_buf *r, int e)
 	return rsp_buf__printf(r, "F-1,%x", fileio_errno(e));
 }
 
-int hdl_vfile_setfs(void *ctx, const char *a, size_t len, struct rsp_buf *r)
+int hdl__vfile_setfs(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 {
 	struct sess *s = ctx;
 	uint64_t pid;
@@ -98,7 +98,7 @@ static int target_proc_file(struct sess *s, const char *path)
 	return fd < 0 ? -errno : fd;
 }
 
-int hdl_vfile_open(void *ctx, const char *a, size_t len, struct rsp_buf *r)
+int hdl__vfile_open(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 {
 	struct sess *s = ctx;
 	struct rsp_vfile_open o;
@@ -126,7 +126,7 @@ static int vfile_fd(struct sess *s, uint64_t n)
 	return n < SESS_VFILE_MAX ? s->vfile_fd[n] : -1;
 }
 
-int hdl_vfile_pread(void *ctx, const char *a, size_t len, struct rsp_buf *r)
+int hdl__vfile_pread(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 {
 	struct sess *s = ctx;
 	uint64_t v[3];
@@ -157,7 +157,7 @@ int hdl_vfile_pread(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 	return 0;
 }
 
-int hdl_vfile_close(void *ctx, const char *a, size_t len, struct rsp_buf *r)
+int hdl__vfile_close(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 {
 	struct sess *s = ctx;
 	uint64_t n;
@@ -177,7 +177,7 @@ static void put_be(unsigned char *p, uint64_t v, unsigned n)
 	}
 }
 
-int hdl_vfile_fstat(void *ctx, const char *a, size_t len, struct rsp_buf *r)
+int hdl__vfile_fstat(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 {
 	struct sess *s = ctx;
 	unsigned char st[64];

@@ -275,7 +275,7 @@ int main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (srv_parse_comm(comm, &o)) {
+	if (srv__parse_comm(comm, &o)) {
 		fprintf(stderr, "bpfstub: bad COMM '%s': expected [HOST]:PORT, unix:PATH or -\n",
 			comm);
 		return EXIT_USAGE;
@@ -312,7 +312,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bpfstub: launched %s as pid %d (running, never stopped)\n",
 			argv[optind], t.pid);
 
-	rc = srv_run(&o, &t);
+	rc = srv__run(&o, &t);
 	tgt__close(&t);
 	audit__log(o.audit, "exit", "status", rc ? "error" : "ok", NULL);
 	audit__free(o.audit);

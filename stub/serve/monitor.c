@@ -290,12 +290,29 @@ static int mon_trace_return(struct sess *s, const struct rsp_mon_line *l, size_t
 	return err;
 }
 
-/* ---- frames: tframes, tdump, tlive (stub/views/tdump.c) ----------------------- */
+/* ---- frames: tframes, tdump, tlive (stub/views/tdump.c, stub/serve/tlive.c) --- */
+
+/* Text to the console one line per O packet (a client's packet size bounds one). */
+static void console_lines(struct sess *s, const char *text)
+{
+	const char *nl;
+
+	while (text && *text) {
+		nl = strchr(text, '\n');
+		if (!nl) {
+			sess__console(s, "%s\n", text);
+			return;
+		}
+		sess__console(s, "%.*s\n", (int)(nl - text), text);
+		text = nl + 1;
+	}
+}
 
 static int mon_tframes(struct sess *s, const struct rsp_mon_line *l, size_t arg, char *msg,
 		       size_t mlen)
 {
 	uint64_t from = 0, count = 20;
+	struct rsp_buf b;
 	int err = 0;
 
 	if (arg < l->argc)
@@ -304,19 +321,32 @@ static int mon_tframes(struct sess *s, const struct rsp_mon_line *l, size_t arg,
 	if (!err && arg + 1 < l->argc)
 		err = rsp_mon_number(l->argv[arg + 1], "tframes COUNT", false, false, 1, UINT32_MAX,
 				     &count, msg, mlen);
-	return err ? err : tdump__frames(s, (size_t)from, (size_t)count);
+	if (err)
+		return err;
+	rsp_buf__init(&b);
+	err = tdump__frames(s->tr, s->tgt, (size_t)from, (size_t)count, &b);
+	console_lines(s, b.data);
+	rsp_buf__free(&b);
+	return err;
 }
 
 static int mon_tdump(struct sess *s, const struct rsp_mon_line *l, size_t arg, char *msg,
 		     size_t mlen)
 {
-	uint64_t n;
-	int err;
+	uint64_t n = 0;
+	struct rsp_buf b;
+	int err = 0;
 
-	if (arg == l->argc)
-		return tdump__frame(s, -1, msg, mlen);
-	err = rsp_mon_number(l->argv[arg], "tdump N", false, false, 0, INT32_MAX, &n, msg, mlen);
-	return err ? err : tdump__frame(s, (long)n, msg, mlen);
+	if (arg < l->argc)
+		err = rsp_mon_number(l->argv[arg], "tdump N", false, false, 0, INT32_MAX, &n, msg,
+				     mlen);
+	if (err)
+		return err;
+	rsp_buf__init(&b);
+	err = tdump__frame(s->tr, s->tgt, arg < l->argc ? (long)n : -1, s->frame, &b, msg, mlen);
+	console_lines(s, b.data);
+	rsp_buf__free(&b);
+	return err;
 }
 
 static int mon_tlive(struct sess *s, const struct rsp_mon_line *l, size_t arg, char *msg,

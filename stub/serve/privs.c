@@ -6,7 +6,7 @@
  *
  * bpfstub runs as root on production hosts and speaks a protocol without
  * authentication, so what a subverted bpfstub could do should be no more
- * than what serving one live process needs.  srv_run() calls
+ * than what serving one live process needs.  srv__run() calls
  * privs__drop() after the listening socket exists (or, for stdio, before
  * the first packet) and before any client is served; the launch mode has
  * forked its child before that.  What stays, each only if held at start

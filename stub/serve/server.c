@@ -46,7 +46,8 @@
 #include "stub/serve/privs.h"
 #include "stub/serve/server.h"
 #include "stub/serve/session.h"
-#include "stub/views/tdump.h"
+#include "stub/serve/handlers.h"
+#include "stub/serve/tlive.h"
 #include "stub/program/target.h"
 #include "stub/trace/trace.h"
 #include "stub/trace/tracefile.h"
@@ -64,7 +65,7 @@ static void on_quit_signal(int sig)
 	srv_quit_signal = sig;
 }
 
-int srv_parse_comm(const char *comm, struct srv_opts *o)
+int srv__parse_comm(const char *comm, struct srv_opts *o)
 {
 	const char *colon;
 	size_t hlen;
@@ -444,14 +445,14 @@ static int feed_bytes(struct sess *s, struct rsp_framer *fr, const char *buf, si
 		case RSP_EV_PACKET:
 			if (ack)
 				rsp_buf__putc(&s->tx, '+');
-			err = sess__handle(s, ev.data, ev.len);
+			err = hdl__packet(s, ev.data, ev.len);
 			break;
 		case RSP_EV_NAK:
 			if (ack && s->last.len)
 				rsp_buf__put(&s->tx, s->last.data, s->last.len);
 			break;
 		case RSP_EV_INTERRUPT:
-			err = sess__interrupt(s);
+			err = hdl__interrupt(s);
 			break;
 		case RSP_EV_BAD_CHECKSUM:
 		case RSP_EV_BAD_PACKET:
@@ -518,7 +519,7 @@ static enum client_end serve_client(const struct srv_opts *o, struct tgt *t, str
 			break;
 		}
 		tr__poll(tr);
-		tdump__live_tick(&s);
+		tlive__tick(&s);
 		if (!tgt__alive(t) && !gone_reported) {
 			gone_reported = true;
 			fprintf(stderr, "bpfstub: pid %d exited\n", t->pid);
@@ -599,7 +600,7 @@ static int drop_privs(const struct srv_opts *o)
 	return 0;
 }
 
-int srv_run(const struct srv_opts *o, struct tgt *t)
+int srv__run(const struct srv_opts *o, struct tgt *t)
 {
 	struct sigaction sa = {.sa_handler = on_quit_signal};
 	struct trace tr;

@@ -40,7 +40,7 @@ struct srv_opts {
 };
 
 /* Parse COMM ("[HOST]:PORT", "unix:PATH", "-", "stdio"); 0 or -EINVAL. */
-int srv_parse_comm(const char *comm, struct srv_opts *o);
+int srv__parse_comm(const char *comm, struct srv_opts *o);
 /*
  * Listen as o says, print where and how to connect, then serve clients one
  * at a time until --once's client leaves, the target exits or a signal
@@ -48,6 +48,6 @@ int srv_parse_comm(const char *comm, struct srv_opts *o);
  * Returns a process exit code (2 for a non-loopback address without
  * --allow-remote).
  */
-int srv_run(const struct srv_opts *o, struct tgt *t);
+int srv__run(const struct srv_opts *o, struct tgt *t);
 
 #endif

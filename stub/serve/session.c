@@ -2,11 +2,13 @@
 /*
  * stub/serve/session.c - one client connection's state and its replies.
  *
- * sess__handle() is the whole life of a packet after framing: dispatch
- * through the handler table, then frame the reply into the transmit queue
- * (remembering it for a '-' retransmit).  Extra packets a handler wants to
- * send first (monitor output) are framed into the same queue by
- * sess__console(), so ordering is simply the order of appends.
+ * The session is the transmit side of a client: sess__send() frames a reply
+ * into the transmit queue (remembering it for a '-' retransmit).  Extra
+ * packets a handler wants to send first (monitor output) are framed into
+ * the same queue by sess__console(), so ordering is simply the order of
+ * appends.  Dispatch is not here: hdl__packet() (handlers.c) runs a
+ * packet's handler and queues its reply through this file, so the session
+ * never calls up into the handlers.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -66,7 +68,7 @@ void sess__upload_free(struct sess *s)
 	s->nupload = s->upload_next = 0;
 }
 
-static void log_packet(struct sess *s, const char *dir, const char *p, size_t len)
+void sess__log(struct sess *s, const char *dir, const char *p, size_t len)
 {
 	size_t i, n = len > 512 ? 512 : len;
 
@@ -89,7 +91,7 @@ int sess__send(struct sess *s, char start, const char *payload, size_t len)
 	size_t at = s->tx.len;
 	int err;
 
-	log_packet(s, start == '%' ? "notify" : "->", payload, len);
+	sess__log(s, start == '%' ? "notify" : "->", payload, len);
 	err = rsp_frame__encode(&s->tx, start, payload, len);
 	if (err)
 		return err;
@@ -116,46 +118,6 @@ int sess__console(struct sess *s, const char *fmt, ...)
 	err = pkt.oom ? -ENOMEM : sess__send(s, '$', pkt.data, pkt.len);
 	rsp_buf__free(&text);
 	rsp_buf__free(&pkt);
-	return err;
-}
-
-int sess__handle(struct sess *s, const char *pkt, size_t len)
-{
-	struct rsp_buf reply;
-	bool was_running = s->running;
-	int err;
-
-	log_packet(s, "<-", pkt, len);
-	rsp_buf__init(&reply);
-	err = sess__dispatch(s, pkt, len, &reply);
-	if (reply.oom) {
-		rsp_buf__reset(&reply);
-		rsp_buf__puts(&reply, "E.out of memory");
-	}
-	/* A resume in all-stop is answered only by the stop that 0x03 brings. */
-	if (!err && !(s->running && !was_running && !reply.len))
-		err = sess__send(s, '$', reply.data ? reply.data : "", reply.len);
-	if (!err && s->notify.len) {
-		err = sess__send(s, '%', s->notify.data, s->notify.len);
-		rsp_buf__reset(&s->notify);
-	}
-	rsp_buf__free(&reply);
-	return err;
-}
-
-int sess__interrupt(struct sess *s)
-{
-	struct rsp_buf r;
-	int err;
-
-	log_packet(s, "<-", "\\x03", 4);
-	if (s->nonstop || !s->running)
-		return 0;
-	s->running = false;
-	rsp_buf__init(&r);
-	sess__stop_reply(s, &r, 2);
-	err = r.oom ? -ENOMEM : sess__send(s, '$', r.data, r.len);
-	rsp_buf__free(&r);
 	return err;
 }
 

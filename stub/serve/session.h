@@ -8,6 +8,10 @@
  * non-stop, LLDB's thread suffix), the thread selections, open vFile
  * descriptors, and the transmit queue that handlers append extra packets
  * to (monitor output, non-stop notifications) ahead of their reply.
+ *
+ * Arrows point one way: the server hands packets to the handlers
+ * (hdl__packet, handlers.h), the handlers use the session; the session
+ * knows nothing of the handlers, their table or the monitor commands.
  */
 #ifndef STUB_SESSION_H
 #define STUB_SESSION_H
@@ -53,7 +57,7 @@ struct sess {
 	bool close_after_reply; /* D, vKill: drop the client once replied */
 	bool quit_after_close;	/* target gone: the server exits after this client */
 
-	/* monitor tlive (stub/views/tdump.c): an all-stop continue streams each new frame */
+	/* monitor tlive (stub/serve/tlive.c): an all-stop continue streams each new frame */
 	bool tlive;
 	uint64_t live_next;    /* frames created before this were shown or counted */
 	uint64_t live_win_ms;  /* start of the current one-second window, 0 none */
@@ -81,27 +85,15 @@ void sess__init(struct sess *s, struct tgt *t, struct trace *tr, const struct sr
 void sess__fini(struct sess *s);
 /* Forget the qTfP snapshot. */
 void sess__upload_free(struct sess *s);
+/* Log a packet to stderr (--verbose): dir is "<-", "->" or "notify". */
+void sess__log(struct sess *s, const char *dir, const char *p, size_t len);
 /* Frame and queue a packet ('$') or notification ('%') ahead of the reply. */
 int sess__send(struct sess *s, char start, const char *payload, size_t len);
 /* Queue monitor output as an O packet (hex text). */
 int sess__console(struct sess *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/*
- * Handle one packet: dispatch it and queue the framed reply.  An empty
- * reply is sent as "$#00" (not supported).  No reply at all is queued
- * while the all-stop target is "running" after c/vCont;c.
- */
-int sess__handle(struct sess *s, const char *pkt, size_t len);
-/* The 0x03 interrupt. */
-int sess__interrupt(struct sess *s);
 /* The target went away while a client is connected: send W/X. */
 int sess__target_exited(struct sess *s);
 /* The W<status>/X<sig> payload for a target that is gone. */
 int sess__exit_reply(struct sess *s, struct rsp_buf *r);
-/* "T<sig>thread:<id>;<expedited pc, sp>" for the reported thread (handlers.c). */
-int sess__stop_reply(struct sess *s, struct rsp_buf *r, unsigned sig);
-/* The qSupported reply, from the handler table (handlers.c). */
-int sess__supported(struct rsp_buf *out);
-/* Find and run the handler; an unknown packet leaves reply empty (handlers.c). */
-int sess__dispatch(struct sess *s, const char *pkt, size_t len, struct rsp_buf *reply);
 
 #endif

@@ -84,7 +84,7 @@ bool mprint__reg(const struct mprint_frame *f, int gdbreg, uint64_t *val)
 	uint64_t v = 0;
 	int off, i;
 
-	/* BPF sees rax..r15, rip and eflags of pt_regs (handlers_trace.c). */
+	/* BPF sees rax..r15, rip and eflags of pt_regs (stub/views/frame.c). */
 	if (!f->regs || gdbreg < 0 || gdbreg > AMD64_EFLAGS)
 		return false;
 	off = regs_offset((unsigned)gdbreg);

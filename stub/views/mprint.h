@@ -6,7 +6,7 @@
  * A frame view (struct mprint_frame) is what tfind shows: registers from
  * the frame's R block, memory from its M blocks, and, through a callback,
  * memory that cannot have changed since the hit (read-only file mappings,
- * QTro ranges: the same rule as `m` in tfind, handlers_trace.c).  Values
+ * QTro ranges: the same rule as `m` in tfind, stub/views/frame.c).  Values
  * are typed by the DWARF layer (stub/program/dwarf.h):
  *
  *   C    42  3.5  true  97 'a'  RED  0x5555... "alpha"  {id = 1, label = "first"}

@@ -2,12 +2,16 @@
 /*
  * stub/views/tdump.c - stored frames as text (see tdump.h).
  *
- * A frame is looked at as tfind shows it (stub/views/mprint.h's view over its
- * blocks, with the live read-only rule of handlers_trace.c), named by the
- * DWARF scope at its pc.  The frame's time and thread are the builtin
- * trace state variables every frame carries; a Go frame's goroutine id is
+ * A frame is looked at as tfind shows it (stub/views/frame.h's view over
+ * its blocks, with the live read-only rule), named by the DWARF scope at
+ * its pc.  The frame's time and thread are the builtin trace state
+ * variables every frame carries; a Go frame's goroutine id is
  * runtime.g.goid read from the frame's memory at r14 (Go's g register on
  * amd64), when the hit collected it.
+ *
+ * Text goes into the caller's buffer, never to a client: the monitor
+ * commands (stub/serve/monitor.c) and tlive (stub/serve/tlive.c) send it
+ * to the console, and anything else holding a trace could print it too.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -22,118 +26,45 @@
 #include "rsp/mexpr.h"
 #include "stub/trace/deep.h"
 #include "stub/program/dwarf.h"
-#include "stub/serve/handlers.h"
 #include "stub/trace/montrace.h"
 #include "stub/views/mprint.h"
 #include "stub/program/regs.h"
 #include "stub/trace/retprobe.h"
-#include "stub/serve/session.h"
+#include "stub/views/frame.h"
 #include "stub/views/tdump.h"
 #include "stub/trace/trace.h"
 
-#define SUMMARY_MAX  160 /* bytes of values on a tframes line */
-#define LIVE_PER_SEC 20	 /* tlive lines per second before hits are only counted */
-
-/* One stored frame, its view and its scope. */
-struct fview {
-	struct sess *s;
-	size_t n;
-	struct tf_frame f;
-	struct mprint_frame v;
-	struct dw_scope sc; /* valid when !scope_err */
-	int scope_err;
-	char why[200];
-};
-
-static ssize_t live_mem(void *ctx, uint64_t addr, void *buf, size_t len)
-{
-	return hdl_frame_live_mem(((struct fview *)ctx)->s, addr, buf, len);
-}
-
-static const struct dw_type *go_type(void *ctx, uint64_t rtype, char *name, size_t nlen)
-{
-	struct fview *fv = ctx;
-	struct dw_cache *c = deep__cache(fv->s->tr);
-	const struct dw_type *t = NULL;
-
-	if (!c || fv->scope_err) {
-		snprintf(name, nlen, "no DWARF");
-		return NULL;
-	}
-	dw_cache__go_rtype(c, fv->s->tgt, rtype, &fv->sc, &t, name, nlen);
-	return t;
-}
-
-/* The pc of a frame: rip, else its tracepoint's address (as tfind). */
-static uint64_t view_pc(struct trace *tr, const struct fview *fv)
-{
-	size_t k;
-
-	if (fv->v.regs)
-		return fv->v.pc;
-	for (k = 0; k < tr->ntps; k++)
-		if (tr->tps[k].num == fv->f.tp)
-			return tr->tps[k].addr;
-	return 0;
-}
+#define SUMMARY_MAX 160 /* bytes of values on a tframes line */
 
 static void view_fini(struct fview *fv)
 {
-	if (!fv->scope_err)
-		dw_scope__free(&fv->sc);
+	fview__close(fv);
 	free(fv);
 }
 
-/* Frame n as a view with its scope (scope_err/why when none); NULL: no frame n or no memory. */
-static struct fview *view_get(struct sess *s, size_t n, int *err)
+/* Frame n as a typed view (scope_err/why when no scope); NULL: no frame n or no memory. */
+static struct fview *view_get(struct trace *tr, struct tgt *t, size_t n, int *err)
 {
 	struct fview *fv = calloc(1, sizeof(*fv));
-	struct dw_cache *c = deep__cache(s->tr);
+	struct dw_cache *c = deep__cache(tr);
 
 	*err = -ENOMEM;
 	if (!fv)
 		return NULL;
-	*err = tf_store__get(&s->tr->store, n, &fv->f);
+	*err = fview__open(fv, tr, t, n);
 	if (*err) {
 		free(fv);
 		return NULL;
 	}
-	fv->s = s;
-	fv->n = n;
-	mprint__frame(&fv->v, &fv->f);
-	fv->v.live = live_mem;
-	fv->v.go_type = go_type;
-	fv->v.ctx = fv;
-	fv->v.pc = view_pc(s->tr, fv);
-	fv->scope_err = -ENOENT;
-	snprintf(fv->why, sizeof(fv->why), "no DWARF cache");
-	if (c)
-		fv->scope_err =
-			dw_cache__scope(c, s->tgt, fv->v.pc, &fv->sc, fv->why, sizeof(fv->why));
+	fview__scope(fv, c);
 	return fv;
 }
 
 static bool builtin_tsv(struct fview *fv, uint32_t num, int64_t *val)
 {
-	struct tp_tsv *v = tr__find_tsv(fv->s->tr, num);
+	struct tp_tsv *v = tr__find_tsv(fv->tr, num);
 
-	return v && v->builtin && !tf_frame__tsv(&fv->f, num, val);
-}
-
-/* Text to the console one line per O packet (a client's packet size bounds one). */
-static void console_lines(struct sess *s, const char *text)
-{
-	const char *nl;
-
-	while (text && *text) {
-		nl = strchr(text, '\n');
-		if (!nl) {
-			sess__console(s, "%s\n", text);
-			return;
-		}
-		sess__console(s, "%.*s\n", (int)(nl - text), text);
-		text = nl + 1;
-	}
+	return v && v->builtin && !fview__tsv(fv, num, val);
 }
 
 /* "13:01:02.123456" (local time) or "-". */
@@ -156,13 +87,13 @@ static void put_time(struct fview *fv, struct rsp_buf *out)
 /* A Go frame's goroutine id: runtime.g.goid at r14 in the frame's memory. */
 static bool goroutine(struct fview *fv, int64_t *id)
 {
-	struct dw_cache *c = deep__cache(fv->s->tr);
+	struct dw_cache *c = deep__cache(fv->tr);
 	uint64_t g;
 	int64_t off;
 	char msg[200];
 
 	if (!c || !mprint__reg(&fv->v, 14, &g) || !g ||
-	    dw_cache__go_goid(c, fv->s->tgt, fv->v.pc, &off, msg, sizeof(msg)))
+	    dw_cache__go_goid(c, fv->tgt, fv->v.pc, &off, msg, sizeof(msg)))
 		return false;
 	return mprint__read(&fv->v, g + (uint64_t)off, id, 8);
 }
@@ -194,9 +125,9 @@ static const struct tp *frame_tp(const struct fview *fv)
 {
 	size_t k;
 
-	for (k = 0; k < fv->s->tr->ntps; k++)
-		if (fv->s->tr->tps[k].num == fv->f.tp)
-			return &fv->s->tr->tps[k];
+	for (k = 0; k < fv->tr->ntps; k++)
+		if (fv->tr->tps[k].num == fv->f.tp)
+			return &fv->tr->tps[k];
 	return NULL;
 }
 
@@ -229,7 +160,7 @@ static void put_returns(struct fview *fv, const struct tp *tp, bool line, struct
 	char msg[160];
 	int n, i;
 
-	n = retprobe__values(fv->s->tr, tp, vals, 16, msg, sizeof(msg));
+	n = retprobe__values(fv->tr, tp, vals, 16, msg, sizeof(msg));
 	if (n < 0) {
 		rsp_buf__printf(out, line ? "<%s>" : "(return values: %s)\n", msg);
 		return;
@@ -317,9 +248,9 @@ static int line_of(struct fview *fv, struct rsp_buf *out)
 	return out->oom ? -ENOMEM : 0;
 }
 
-int tdump__line(struct sess *s, size_t n, struct rsp_buf *out)
+int tdump__line(struct trace *tr, struct tgt *t, size_t n, struct rsp_buf *out)
 {
-	struct fview *fv = view_get(s, n, &(int){0});
+	struct fview *fv = view_get(tr, t, n, &(int){0});
 	int err;
 
 	if (!fv)
@@ -329,29 +260,29 @@ int tdump__line(struct sess *s, size_t n, struct rsp_buf *out)
 	return err;
 }
 
-int tdump__frames(struct sess *s, size_t from, size_t count)
+int tdump__frames(struct trace *tr, struct tgt *t, size_t from, size_t count, struct rsp_buf *out)
 {
 	size_t total, n;
 	struct rsp_buf b;
 	int err = 0;
 
-	tr__poll(s->tr);
-	total = tf_store__count(&s->tr->store);
+	tr__poll(tr);
+	total = tf_store__count(&tr->store);
 	if (from >= total) {
-		sess__console(s, "no frames from %zu (%zu stored)\n", from, total);
-		return 0;
+		rsp_buf__printf(out, "no frames from %zu (%zu stored)\n", from, total);
+		return out->oom ? -ENOMEM : 0;
 	}
 	rsp_buf__init(&b);
 	for (n = from; n < total && n - from < count && !err; n++) {
 		rsp_buf__reset(&b);
-		err = tdump__line(s, n, &b);
+		err = tdump__line(tr, t, n, &b);
 		if (!err)
-			sess__console(s, "%s\n", b.data);
+			rsp_buf__printf(out, "%s\n", b.data);
 	}
 	if (!err && n < total)
-		sess__console(s, "(%zu more: monitor tframes %zu)\n", total - n, n);
+		rsp_buf__printf(out, "(%zu more: monitor tframes %zu)\n", total - n, n);
 	rsp_buf__free(&b);
-	return err;
+	return err ? err : out->oom ? -ENOMEM : 0;
 }
 
 /*
@@ -411,22 +342,23 @@ static void dump_values(struct fview *fv, struct rsp_buf *out)
 	dump_exprs(fv, args, 1, out);
 }
 
-int tdump__frame(struct sess *s, long n, char *msg, size_t mlen)
+int tdump__frame(struct trace *tr, struct tgt *t, long n, long selected, struct rsp_buf *out,
+		 char *msg, size_t mlen)
 {
 	struct fview *fv;
 	struct rsp_buf b;
 	size_t total;
 	int err;
 
-	tr__poll(s->tr);
-	total = tf_store__count(&s->tr->store);
+	tr__poll(tr);
+	total = tf_store__count(&tr->store);
 	if (n < 0)
-		n = s->frame >= 0 ? s->frame : (long)total - 1;
+		n = selected >= 0 ? selected : (long)total - 1;
 	if (n < 0 || (size_t)n >= total) {
 		rsp_msgf(msg, mlen, "no frame %ld (%zu stored)", n, total);
 		return -ENOENT;
 	}
-	fv = view_get(s, (size_t)n, &err);
+	fv = view_get(tr, t, (size_t)n, &err);
 	if (!fv) {
 		rsp_msgf(msg, mlen, "frame %ld: %s", n, strerror(-err));
 		return err;
@@ -442,59 +374,9 @@ int tdump__frame(struct sess *s, long n, char *msg, size_t mlen)
 	rsp_buf__putc(&b, '\n');
 	dump_values(fv, &b);
 	err = b.oom ? -ENOMEM : 0;
-	if (!err)
-		console_lines(s, b.data);
+	if (!err && b.data)
+		rsp_buf__puts(out, b.data);
 	rsp_buf__free(&b);
 	view_fini(fv);
-	return err;
-}
-
-/* ---- tlive --------------------------------------------------------------- */
-
-void tdump__live_start(struct sess *s)
-{
-	tr__poll(s->tr);
-	s->live_next = s->tr->store.created;
-	s->live_win_ms = 0;
-	s->live_lines = 0;
-	s->live_skipped = 0;
-}
-
-void tdump__live_tick(struct sess *s)
-{
-	const struct tf_store *st = &s->tr->store;
-	uint64_t oldest = st->created - tf_store__count(st), now = bpfc_clock__ms(CLOCK_MONOTONIC);
-	struct rsp_buf b;
-
-	if (!s->tlive || !s->running || s->nonstop)
-		return;
-	if (s->live_win_ms && now - s->live_win_ms >= 1000) {
-		if (s->live_skipped)
-			sess__console(s, "... %llu hits not shown\n",
-				      (unsigned long long)s->live_skipped);
-		s->live_win_ms = 0;
-		s->live_lines = 0;
-		s->live_skipped = 0;
-	}
-	/* Frames dropped from a circular store before they were shown count as left out. */
-	if (s->live_next < oldest) {
-		s->live_skipped += oldest - s->live_next;
-		s->live_next = oldest;
-	}
-	rsp_buf__init(&b);
-	for (; s->live_next < st->created; s->live_next++) {
-		if (!s->live_win_ms)
-			s->live_win_ms = now;
-		if (s->live_lines >= LIVE_PER_SEC) {
-			s->live_skipped += st->created - s->live_next;
-			s->live_next = st->created;
-			break;
-		}
-		rsp_buf__reset(&b);
-		if (!tdump__line(s, (size_t)(s->live_next - oldest), &b)) {
-			sess__console(s, "%s\n", b.data);
-			s->live_lines++;
-		}
-	}
-	rsp_buf__free(&b);
+	return err ? err : out->oom ? -ENOMEM : 0;
 }
