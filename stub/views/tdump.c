@@ -19,8 +19,8 @@
 
 #include "rsp/buf.h"
 #include "rsp/mexpr.h"
-#include "stub/trace/deep.h"
 #include "stub/program/dwarf.h"
+#include "stub/program/program.h"
 #include "stub/serve/handlers.h"
 #include "stub/trace/montrace.h"
 #include "stub/views/mprint.h"
@@ -52,7 +52,7 @@ static ssize_t live_mem(void *ctx, uint64_t addr, void *buf, size_t len)
 static const struct dw_type *go_type(void *ctx, uint64_t rtype, char *name, size_t nlen)
 {
 	struct fview *fv = ctx;
-	struct dw_cache *c = deep__cache(fv->s->tr);
+	struct dw_cache *c = fv->s->tr->pgm->dwarf;
 	const struct dw_type *t = NULL;
 
 	if (!c || fv->scope_err) {
@@ -87,7 +87,7 @@ static void view_fini(struct fview *fv)
 static struct fview *view_get(struct sess *s, size_t n, int *err)
 {
 	struct fview *fv = calloc(1, sizeof(*fv));
-	struct dw_cache *c = deep__cache(s->tr);
+	struct dw_cache *c = s->tr->pgm->dwarf;
 
 	*err = -ENOMEM;
 	if (!fv)
@@ -155,7 +155,7 @@ static void put_time(struct fview *fv, struct rsp_buf *out)
 /* A Go frame's goroutine id: runtime.g.goid at r14 in the frame's memory. */
 static bool goroutine(struct fview *fv, int64_t *id)
 {
-	struct dw_cache *c = deep__cache(fv->s->tr);
+	struct dw_cache *c = fv->s->tr->pgm->dwarf;
 	uint64_t g;
 	int64_t off;
 	char msg[200];
