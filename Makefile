@@ -72,9 +72,11 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(RSP_SRCS) $(FUZZ_BPF_SRCS) $(FUZZ_ST
 
 # The DWARF fuzzer also takes the DWARF layer and the deep-collection planner,
 # with libdw and libelf (and target.c, which the layer's cache calls, and the
-# system call helpers both use).
+# program context with its SDT notes, which deep.c takes its DWARF from, and the
+# system call helpers).
 $(BUILD)/fuzz/fuzz_dwarf: tests/fuzz/fuzz_dwarf.c $(RSP_SRCS) $(FUZZ_BPF_SRCS) stub/program/dwarf.c stub/program/dwarf_lookup.c \
-		stub/program/dwarf_cache.c stub/trace/deep.c stub/program/target.c stub/base/sys.c
+		stub/program/dwarf_cache.c stub/trace/deep.c stub/program/target.c stub/program/program.c \
+		stub/program/sdt.c stub/program/sdt_note.c stub/base/sys.c
 	@mkdir -p $(dir $@)
 	$(CLANG) -g -O1 -std=gnu11 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined \
 		-o $@ $^ -ldw -lelf

@@ -8,7 +8,9 @@
  * used goes), and remembers a file that has no usable DWARF with its
  * message, so it is not reopened on every tracepoint and `monitor status`
  * can say why nothing deeper is collected.  Runtime and file addresses
- * differ by the mapping's load bias.
+ * differ by the mapping's load bias.  The cache belongs to the target's
+ * program context (stub/program/program.h), the one per target; without a
+ * live process (t NULL) every lookup finds nothing (-ESRCH).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -98,8 +100,13 @@ static struct dw_entry *cache_get(struct dw_cache *c, struct tgt *t, const struc
 /* The file mapping of t holding pc. */
 static int find_map(struct tgt *t, uint64_t pc, struct tgt_map *out, char *msg, size_t mlen)
 {
-	int err = tgt__region(t, pc, out);
+	int err;
 
+	if (!t) {
+		rsp_msgf(msg, mlen, "no live process: its files are unknown");
+		return -ESRCH;
+	}
+	err = tgt__region(t, pc, out);
 	if (err) {
 		rsp_msgf(msg, mlen, "cannot read the maps of pid %d: %s", (int)t->pid,
 			 strerror(-err));
@@ -164,6 +171,8 @@ static int each_file(struct dw_cache *c, struct tgt *t, const char *name, const 
 	size_t n = 0, i, j, found = 0;
 	int err;
 
+	if (!t)
+		return -ESRCH;
 	err = tgt__maps(t, &maps, &n);
 	if (err)
 		return err;
@@ -287,7 +296,7 @@ int dw_cache__stripped_func(struct dw_cache *c, struct tgt *t, const char *name,
 	size_t n = 0, i;
 	int found = 0;
 
-	if (tgt__maps(t, &maps, &n))
+	if (!t || tgt__maps(t, &maps, &n))
 		return 0;
 	for (i = 0; i < n && !found; i++) {
 		struct dw_entry *e;

@@ -12,10 +12,12 @@
  * comparison with an address, which goes through the mapping that holds it
  * whatever the load address (PIE, shared objects, prelinked files).
  *
- * The cache is small and process-wide: files are identified by (device,
- * inode, size, mtime), so it is right for any target, and a file rewritten
- * in place is read again.  Files without notes are cached too (empty), so
- * a tstart with many tracepoints in one big library reads it once.
+ * The cache is small and belongs to the target's program context
+ * (stub/program/program.h), made with the trace: nothing is process-wide.
+ * Files are identified by (device, inode, size, mtime), so a file
+ * rewritten in place is read again.  Files without notes are cached too
+ * (empty), so a tstart with many tracepoints in one big library reads it
+ * once.  sdt__site() without a cache reads the notes for that one call.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,6 +30,7 @@
 #include <unistd.h>
 
 #include "rsp/parse.h"
+#include "stub/program/program.h"
 #include "stub/program/sdt.h"
 #include "stub/program/sdt_note.h"
 #include "stub/program/target.h"
@@ -55,17 +58,30 @@ struct sdt_file {
 	size_t n;
 };
 
-static struct sdt_file cache[SDT_CACHE_FILES];
-static unsigned long cache_clock;
+struct sdt_cache {
+	struct sdt_file f[SDT_CACHE_FILES];
+	unsigned long clock;
+};
 
-void sdt__forget(void)
+struct sdt_cache *sdt_cache__new(void)
+{
+	return calloc(1, sizeof(struct sdt_cache));
+}
+
+void sdt_cache__free(struct sdt_cache *c)
 {
 	size_t i;
 
-	for (i = 0; i < SDT_CACHE_FILES; i++) {
-		free(cache[i].probes);
-		memset(&cache[i], 0, sizeof(cache[i]));
-	}
+	if (!c)
+		return;
+	for (i = 0; i < SDT_CACHE_FILES; i++)
+		free(c->f[i].probes);
+	free(c);
+}
+
+void sdt__forget(void)
+{
+	/* Nothing process-wide is left: each program's cache goes with it. */
 }
 
 /* ---- reading one file's notes --------------------------------------------- */
@@ -190,20 +206,20 @@ cleanup:
 }
 
 /* The cached notes of the file open as fd (read now if needed); NULL on error. */
-static struct sdt_file *file_notes(int fd)
+static struct sdt_file *file_notes(struct sdt_cache *c, int fd)
 {
-	struct sdt_file *f, *victim = &cache[0];
+	struct sdt_file *f, *victim = &c->f[0];
 	struct stat st;
 	size_t i;
 
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode))
 		return NULL;
 	for (i = 0; i < SDT_CACHE_FILES; i++) {
-		f = &cache[i];
+		f = &c->f[i];
 		if (f->used && f->dev == st.st_dev && f->ino == st.st_ino &&
 		    f->size == st.st_size && f->mtime.tv_sec == st.st_mtim.tv_sec &&
 		    f->mtime.tv_nsec == st.st_mtim.tv_nsec) {
-			f->last_use = ++cache_clock;
+			f->last_use = ++c->clock;
 			return f;
 		}
 		if (!f->used || (victim->used && f->last_use < victim->last_use))
@@ -223,13 +239,13 @@ static struct sdt_file *file_notes(int fd)
 	f->ino = st.st_ino;
 	f->size = st.st_size;
 	f->mtime = st.st_mtim;
-	f->last_use = ++cache_clock;
+	f->last_use = ++c->clock;
 	return f;
 }
 
 /* ---- run-time addresses --------------------------------------------------- */
 
-int sdt__site(struct tgt *t, uint64_t addr, struct sdt_site *site)
+int sdt_cache__site(struct sdt_cache *c, struct tgt *t, uint64_t addr, struct sdt_site *site)
 {
 	struct tgt_map m, dm;
 	struct sdt_file *f;
@@ -238,6 +254,10 @@ int sdt__site(struct tgt *t, uint64_t addr, struct sdt_site *site)
 	int fd = -1, err;
 
 	memset(site, 0, sizeof(*site));
+	if (!t) {
+		err = -ESRCH;
+		goto cleanup;
+	}
 	err = tgt__region(t, addr, &m);
 	if (err)
 		goto cleanup;
@@ -250,7 +270,7 @@ int sdt__site(struct tgt *t, uint64_t addr, struct sdt_site *site)
 		err = fd;
 		goto cleanup;
 	}
-	f = file_notes(fd);
+	f = file_notes(c, fd);
 	if (!f) {
 		err = -ENOMEM;
 		goto cleanup;
@@ -279,6 +299,20 @@ cleanup:
 	return err;
 }
 
+int sdt__site(struct tgt *t, uint64_t addr, struct sdt_site *site)
+{
+	struct sdt_cache *c = sdt_cache__new();
+	int err;
+
+	if (!c) {
+		memset(site, 0, sizeof(*site));
+		return -ENOMEM;
+	}
+	err = sdt_cache__site(c, t, addr, site);
+	sdt_cache__free(c);
+	return err;
+}
+
 /* ---- the one write acknowledged ------------------------------------------- */
 
 bool sdt__semaphore_write(struct trace *tr, const struct rsp_write_req *w, bool hex)
@@ -302,8 +336,13 @@ bool sdt__semaphore_write(struct trace *tr, const struct rsp_write_req *w, bool 
 			val[i] = d[i];
 		}
 	}
-	for (i = 0; i < tr->ntps && !known; i++)
-		known = sdt__site(tr->tgt, tr->tps[i].addr, &site) == 1 && site.sem_addr == w->addr;
+	for (i = 0; i < tr->ntps && !known; i++) {
+		uint64_t a = tr->tps[i].addr;
+		int r = tr->pgm ? sdt_cache__site(tr->pgm->sdt, tr->tgt, a, &site)
+				: sdt__site(tr->tgt, a, &site);
+
+		known = r == 1 && site.sem_addr == w->addr;
+	}
 	if (!known || tgt__read_mem(tr->tgt, w->addr, cur, 2) != 2)
 		return false;
 	/* unsigned short, little-endian (x86-64): GDB sends the value it read +1 or -1 */

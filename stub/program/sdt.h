@@ -32,7 +32,8 @@
  * what a tracepoint makes the kernel do anyway.
  *
  * The notes of each file are read with libelf once and cached by (device,
- * inode, size, mtime); parsing is in the pure stub/program/sdt_note.c.  Malformed
+ * inode, size, mtime) in the program's struct sdt_cache (one per target:
+ * stub/program/program.h); parsing is in the pure stub/program/sdt_note.c.  Malformed
  * notes are skipped, never fatal: a tracepoint then simply gets no
  * reference counter.
  */
@@ -45,6 +46,7 @@
 
 struct tgt;
 struct trace;
+struct sdt_cache;
 struct rsp_write_req;
 
 struct sdt_site {
@@ -53,22 +55,30 @@ struct sdt_site {
 	char probe[128];	 /* "provider:name" */
 };
 
+/* The notes of the files a target maps, read once (a program's: stub/program/program.h). */
+struct sdt_cache *sdt_cache__new(void);
+void sdt_cache__free(struct sdt_cache *c);
+
 /*
  * Is the run-time address addr of t an SDT probe site whose probe has a
  * semaphore?  1 and *site, 0 (not a probe site, or no semaphore, or the
  * file has no usable notes), or -errno (the address is not in a mapped
- * file, the target is gone).
+ * file, the target is gone, t is NULL: no process).  The notes come from
+ * c, read into it if needed.
  */
+int sdt_cache__site(struct sdt_cache *c, struct tgt *t, uint64_t addr, struct sdt_site *site);
+/* The same without a cache: the file's notes are read for this one call. */
 int sdt__site(struct tgt *t, uint64_t addr, struct sdt_site *site);
 
 /*
  * Is the memory write w (M: hex data, X: binary) GDB raising or lowering
  * the semaphore of an SDT probe at which a tracepoint of tr is defined?
- * Then the caller answers OK and writes nothing (see above).
+ * Then the caller answers OK and writes nothing (see above).  The notes
+ * come from tr->pgm (a trace put together by hand, without one: read now).
  */
 bool sdt__semaphore_write(struct trace *tr, const struct rsp_write_req *w, bool hex);
 
-/* Forget every cached file (tests). */
+/* Nothing is process-wide any more (each program has its cache): does nothing, for old callers. */
 void sdt__forget(void);
 
 #endif

@@ -29,6 +29,7 @@
 #include "bpf/ax.h"
 #include "bpf/record.h"
 #include "rsp/buf.h"
+#include "stub/program/program.h"
 #include "stub/trace/deep.h"
 #include "stub/trace/montrace.h"
 #include "stub/trace/trace.h"
@@ -919,19 +920,13 @@ struct deep_tp {
 };
 
 struct deep {
-	struct dw_cache *cache;
 	struct deep_tp *tp[256]; /* by slot */
+	struct program *own;	 /* only for a trace without tr->pgm: see program_of() */
 };
 
 struct deep *deep__new(void)
 {
-	struct deep *d = calloc(1, sizeof(*d));
-
-	if (d && !(d->cache = dw_cache__new())) {
-		free(d);
-		d = NULL;
-	}
-	return d;
+	return calloc(1, sizeof(struct deep));
 }
 
 void deep__free(struct deep *d)
@@ -945,15 +940,24 @@ void deep__free(struct deep *d)
 			deep__plan_free(&d->tp[i]->plan);
 			free(d->tp[i]);
 		}
-	dw_cache__free(d->cache);
+	program__free(d->own);
 	free(d);
 }
 
-struct dw_cache *deep__cache(struct trace *tr)
+/*
+ * The program whose DWARF the plans read: the trace's (tr__init makes it).
+ * A trace put together by hand (a unit test: tr->tgt only) has none, and
+ * gets one of deep's own, freed with it.
+ */
+static struct program *program_of(struct trace *tr)
 {
+	if (tr->pgm)
+		return tr->pgm;
 	if (!tr->deep)
 		tr->deep = deep__new();
-	return tr->deep ? tr->deep->cache : NULL;
+	if (tr->deep && !tr->deep->own)
+		tr->deep->own = program__new(tr->tgt);
+	return tr->deep ? tr->deep->own : NULL;
 }
 
 static struct deep_tp *slot_of(struct trace *tr, const struct tp *tp)
@@ -982,6 +986,7 @@ void deep__append(struct trace *tr, const struct tp *tp, struct bpfc_expr *out, 
 		  size_t max)
 {
 	struct deep_tp *e = slot_of(tr, tp);
+	struct program *pgm;
 	struct dw_scope s;
 	char msg[600];
 	int64_t goid;
@@ -1017,7 +1022,12 @@ void deep__append(struct trace *tr, const struct tp *tp, struct bpfc_expr *out, 
 			"parameters through the registers)");
 		return;
 	}
-	err = dw_cache__scope(tr->deep->cache, tr->tgt, tp->addr, &s, msg, sizeof(msg));
+	pgm = program_of(tr);
+	if (!pgm) {
+		snprintf(e->note, sizeof(e->note), "nothing deeper: %s", strerror(ENOMEM));
+		return;
+	}
+	err = dw_cache__scope(pgm->dwarf, pgm->tgt, tp->addr, &s, msg, sizeof(msg));
 	if (err) {
 		snprintf(e->note, sizeof(e->note), "nothing deeper: %s", msg);
 		return;
@@ -1030,7 +1040,7 @@ void deep__append(struct trace *tr, const struct tp *tp, struct bpfc_expr *out, 
 	}
 	snprintf(e->note, sizeof(e->note), "%s", e->plan.summary);
 	if (s.go && !tp->mon && /* montrace.c collects it for its own */
-	    !dw_cache__go_goid(tr->deep->cache, tr->tgt, tp->addr, &goid, msg, sizeof(msg)) &&
+	    !dw_cache__go_goid(pgm->dwarf, pgm->tgt, tp->addr, &goid, msg, sizeof(msg)) &&
 	    !deep__plan_goid(&e->plan, goid))
 		snprintf(e->note + strlen(e->note), sizeof(e->note) - strlen(e->note),
 			 "; goroutine id (8 bytes at r14%+lld)", (long long)goid);

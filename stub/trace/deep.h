@@ -110,12 +110,13 @@ void deep__plan_free(struct deep_plan *p);
 /* Go: append an expression collecting runtime.g.goid (8 bytes at r14 + off). */
 int deep__plan_goid(struct deep_plan *p, int64_t off);
 
-/* Per-trace state: the DWARF cache and each tracepoint's plan (by slot). */
+/*
+ * Per-trace state: each tracepoint's plan (by slot).  The DWARF it is made
+ * from is the trace's program's (tr->pgm: stub/program/program.h).
+ */
 struct deep;
 struct deep *deep__new(void);
 void deep__free(struct deep *d);
-/* The trace's DWARF cache (made on first use), or NULL without memory. */
-struct dw_cache *deep__cache(struct trace *tr);
 
 /*
  * At tr_prog__load: append tp's deep expressions to out[*n] (room for max), as

@@ -35,6 +35,7 @@
 #include "rsp/monitor.h"
 #include "stub/trace/deep.h"
 #include "stub/program/dwarf.h"
+#include "stub/program/program.h"
 #include "stub/trace/montrace.h"
 #include "stub/program/regs.h"
 #include "stub/program/target.h"
@@ -544,7 +545,7 @@ int mt__cond(struct trace *tr, const struct dw_scope *sc, const char *cond, uint
 	if (!x)
 		return -ENOMEM;
 	x->tr = tr;
-	x->cache = deep__cache(tr);
+	x->cache = tr->pgm->dwarf;
 	x->scope = *sc; /* borrowed: never freed here */
 	x->have_scope = true;
 	x->pc = sc->pc;
@@ -717,7 +718,7 @@ int mt__trace(struct trace *tr, const struct rsp_mon_line *l, size_t arg, struct
 
 	tp.prog.fd = -1;
 	x.m = calloc(1, sizeof(*x.m));
-	x.cache = deep__cache(tr);
+	x.cache = tr->pgm->dwarf;
 	if (!x.m || !x.cache)
 		goto cleanup;
 	tp.mon = x.m;

@@ -2,7 +2,8 @@
 /*
  * stub/trace/retprobe.c - return tracepoints (stub/trace/retprobe.h).
  *
- * Definition: FUNC's entry from the DWARF cache, its pc ranges and
+ * Definition: FUNC's entry from the program's DWARF cache (tr->pgm, kept
+ * for the target: files are not reopened at every command), its pc ranges and
  * results from dw_cache__func_results(), its code read from the file the
  * target maps (not live memory, where installed probes are int3s) and
  * decoded with Capstone's cs_disasm_iter: every ret (and ret imm16) is a
@@ -28,6 +29,7 @@
 #include "bpf/reap.h"
 #include "rsp/buf.h"
 #include "rsp/monitor.h"
+#include "stub/program/program.h"
 #include "stub/trace/montrace.h"
 #include "stub/trace/retprobe.h"
 #include "stub/program/target.h"
@@ -565,7 +567,7 @@ int retprobe__define(struct trace *tr, const char *const *words, size_t nwords, 
 	const char *func = words[0];
 	struct ret_sites *s = NULL;
 	struct tp_ret *r = NULL;
-	struct dw_cache *c = NULL;
+	struct dw_cache *c = tr->pgm->dwarf; /* the program's: files read once per target */
 	struct dw_scope *vals = NULL;
 	uint64_t pcs[MAX_FUNCS];
 	uint8_t *cond = NULL;
@@ -583,10 +585,9 @@ int retprobe__define(struct trace *tr, const char *const *words, size_t nwords, 
 	for (i = 2; i < nwords; i++)
 		snprintf(cond_text + strlen(cond_text), sizeof(cond_text) - strlen(cond_text),
 			 "%s%s", i > 2 ? " " : "", words[i]);
-	c = dw_cache__new();
 	s = calloc(1, sizeof(*s));
 	r = calloc(1, sizeof(*r));
-	if (!c || !s || !r) {
+	if (!s || !r) {
 		err = -ENOMEM;
 		goto cleanup;
 	}
@@ -678,6 +679,5 @@ cleanup:
 	free(s);
 	free(vals);
 	free(cond);
-	dw_cache__free(c);
 	return err;
 }

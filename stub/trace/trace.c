@@ -65,6 +65,7 @@
 #include "rsp/trace.h"
 #include "stub/trace/audit_trace.h"
 #include "stub/trace/retprobe.h"
+#include "stub/program/program.h"
 #include "stub/program/target.h"
 #include "stub/trace/trace.h"
 #include "stub/trace/trace_int.h"
@@ -173,6 +174,9 @@ int tr__init(struct trace *tr, struct tgt *t)
 	if (!tr->tsvs)
 		return -ENOMEM;
 	add_builtin_tsvs(tr);
+	tr->pgm = program__new(t);
+	if (!tr->pgm)
+		return -ENOMEM;
 	err = tf_store__init(&tr->store, TF_DEFAULT_SIZE, false);
 	return err;
 }
@@ -230,6 +234,7 @@ void tr__fini(struct trace *tr)
 		close(tr->stop_fd);
 	tf_store__fini(&tr->store);
 	deep__free(tr->deep);
+	program__free(tr->pgm);
 	/* The uprobes still being released: closed before the process ends (bpf/reap.h). */
 	bpfc_reap__drain();
 }

@@ -25,6 +25,7 @@
 struct rsp_buf;
 struct tgt;
 struct deep;
+struct program;
 struct bpfc_ring;
 struct rsp_qtdp_hdr;
 struct rsp_qtdp_actions;
@@ -146,6 +147,7 @@ enum tr_stop {
 
 struct trace {
 	struct tgt *tgt;
+	struct program *pgm; /* what is known about tgt: DWARF, SDT notes (stub/program/program.h) */
 	struct tp *tps;
 	size_t ntps;
 	struct tp_tsv *tsvs;
@@ -194,7 +196,7 @@ struct trace {
 	size_t auxv_len;
 	unsigned ticks;
 
-	struct deep *deep; /* DWARF cache and deep-collection notes (stub/trace/deep.h) */
+	struct deep *deep;   /* deep-collection notes (stub/trace/deep.h) */
 	struct audit *audit; /* audit events (stub/trace/audit_trace.h); NULL: none */
 };
 

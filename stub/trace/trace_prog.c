@@ -27,6 +27,7 @@
 #include "stub/trace/deep.h"
 #include "stub/program/regs.h"
 #include "stub/trace/retprobe.h"
+#include "stub/program/program.h"
 #include "rsp/trace.h"
 #include "stub/program/sdt.h"
 #include "stub/program/target.h"
@@ -243,7 +244,7 @@ int tr_prog__attach(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
 	int err;
 
 	/* An SDT probe site with a semaphore: the kernel raises it while attached (sdt.h). */
-	if (sdt__site(tr->tgt, tp->addr, &site) != 1)
+	if (program__sdt_site(tr->pgm, tp->addr, &site) != 1)
 		site.ref_ctr_offset = 0;
 	/* A return location: its function's entry probe first (retprobe.h). */
 	if (tp->ret) {

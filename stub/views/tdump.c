@@ -24,8 +24,8 @@
 #include "bpf/clock.h"
 #include "rsp/buf.h"
 #include "rsp/mexpr.h"
-#include "stub/trace/deep.h"
 #include "stub/program/dwarf.h"
+#include "stub/program/program.h"
 #include "stub/trace/montrace.h"
 #include "stub/views/mprint.h"
 #include "stub/program/regs.h"
@@ -46,7 +46,7 @@ static void view_fini(struct fview *fv)
 static struct fview *view_get(struct trace *tr, struct tgt *t, size_t n, int *err)
 {
 	struct fview *fv = calloc(1, sizeof(*fv));
-	struct dw_cache *c = deep__cache(tr);
+	struct dw_cache *c = tr->pgm->dwarf;
 
 	*err = -ENOMEM;
 	if (!fv)
@@ -87,7 +87,7 @@ static void put_time(struct fview *fv, struct rsp_buf *out)
 /* A Go frame's goroutine id: runtime.g.goid at r14 in the frame's memory. */
 static bool goroutine(struct fview *fv, int64_t *id)
 {
-	struct dw_cache *c = deep__cache(fv->tr);
+	struct dw_cache *c = fv->tr->pgm->dwarf;
 	uint64_t g;
 	int64_t off;
 	char msg[200];
