@@ -260,3 +260,9 @@ int audit_tr__monitor(struct trace *tr, const char *name, const struct rsp_mon_l
 	rsp_buf__free(&cmd);
 	return err;
 }
+
+const struct tr_events audit_tr__events = {
+	.started = audit_tr__started,
+	.stopped = audit_tr__stopped,
+	.detached = audit_tr__detached,
+};

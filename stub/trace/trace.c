@@ -62,7 +62,6 @@
 #include "stub/trace/montrace.h"
 #include "rsp/buf.h"
 #include "rsp/trace.h"
-#include "stub/trace/audit_trace.h"
 #include "stub/trace/retprobe.h"
 #include "stub/program/target.h"
 #include "stub/trace/trace.h"
@@ -283,16 +282,6 @@ struct tp *tr__find(struct trace *tr, uint32_t num, uint64_t addr)
 	return NULL;
 }
 
-struct tp_tsv *tr__find_tsv(struct trace *tr, uint32_t num)
-{
-	size_t i;
-
-	for (i = 0; i < tr->ntsvs; i++)
-		if (tr->tsvs[i].num == num)
-			return &tr->tsvs[i];
-	return NULL;
-}
-
 static const char *const state_names[] = {
 	[TR_NOT_RUN] = "not run",
 	[TR_RUNNING] = "running",
@@ -309,11 +298,6 @@ const char *tr__state_name(enum tr_stop state)
 	if ((size_t)state >= sizeof(state_names) / sizeof(state_names[0]) || !state_names[state])
 		return "in an unknown state";
 	return state_names[state];
-}
-
-bool tr__running(const struct trace *tr)
-{
-	return tr->state == TR_RUNNING;
 }
 
 static bool consume(struct trace *tr, const struct drain *d);
@@ -1029,63 +1013,9 @@ int tr__start(struct trace *tr, char *msg, size_t mlen)
 	tr->auxv = NULL;
 	tgt__read_proc(tr->tgt, "auxv", &tr->auxv, &tr->auxv_len);
 	tr->ticks = 0;
-	audit_tr__started(tr);
+	if (tr->events && tr->events->started)
+		tr->events->started(tr);
 	return 0;
-}
-
-static bool stop_held(const struct trace *tr, uint32_t id)
-{
-	size_t i;
-
-	for (i = 0; i < tr->ntps; i++) {
-		const struct tp *tp = &tr->tps[i];
-
-		if (tp->stop_held && tp->stop.id == id)
-			return true;
-		if (tp->ret && retprobe__entry_stop_held(tp->ret, id))
-			return true;
-	}
-	return false;
-}
-
-int tr__stop_take(struct trace *tr, struct bpfc_stop *s, char *msg, size_t mlen)
-{
-	uint32_t k, id;
-	int err;
-
-	if (tr->stop_fd < 0) {
-		err = bpfc_stop__create(BPFC_STOP_SLOTS);
-		if (err < 0) {
-			snprintf(msg, mlen, "cannot create BPF maps: %s", strerror(-err));
-			return err;
-		}
-		tr->stop_fd = err;
-	}
-	for (k = 0; k < BPFC_STOP_SLOTS; k++) {
-		id = (tr->stop_next + k) % BPFC_STOP_SLOTS;
-		if (stop_held(tr, id) || bpfc_reap__busy((int)id))
-			continue;
-		tr->stop_next = id + 1;
-		s->fd = tr->stop_fd;
-		s->id = id;
-		err = bpfc_stop__set(s, true);
-		if (err)
-			snprintf(msg, mlen, "cannot set a stop switch: %s", strerror(-err));
-		return err;
-	}
-	snprintf(msg, mlen, "no free stop switch: %zu uprobes are still being released",
-		 bpfc_reap__pending());
-	return -EBUSY;
-}
-
-void tr__counts(struct trace *tr, const struct tp *tp, struct bpfc_counts *c)
-{
-	memset(c, 0, sizeof(*c));
-	if (tr->counters_fd >= 0)
-		bpfc_counters__read(tr->counters_fd, tp->slot, c);
-	/* Written to the ring, never read: dropped all the same. */
-	c->drops += tp->unread;
-	c->frames -= tp->unread < c->frames ? tp->unread : c->frames;
 }
 
 int tr__stop(struct trace *tr, enum tr_stop why, uint32_t tp, const char *msg)
@@ -1112,7 +1042,8 @@ int tr__stop(struct trace *tr, enum tr_stop why, uint32_t tp, const char *msg)
 		tr->stop_tp = tp;
 		snprintf(tr->stop_msg, sizeof(tr->stop_msg), "%s", msg ? msg : "");
 		tr->stop_us = now_us(CLOCK_REALTIME);
-		audit_tr__stopped(tr);
+		if (tr->events && tr->events->stopped)
+			tr->events->stopped(tr);
 	}
 	/* Inside the ring's own callback the ring must live on: tr__poll frees it. */
 	if (!tr->consuming)
@@ -1144,6 +1075,34 @@ bool tr__backlog(const struct trace *tr)
 	return tr->state == TR_RUNNING && tr->ring && tr->backlog;
 }
 
+/*
+ * What the run costs the target: hit rates, CPU share, expiry
+ * (stub/trace/guard.h).  The guard decides; what it marked is detached here.
+ */
+static void guard(struct trace *tr)
+{
+	char msg[160], expired[160];
+	bool over = guard__tick(tr, expired, sizeof(expired));
+	size_t i;
+
+	for (i = 0; i < tr->ntps; i++) {
+		struct tp *tp = &tr->tps[i];
+
+		if (!tp->guard.over)
+			continue;
+		tp->guard.over = false;
+		tr__enable(tr, tp->num, tp->addr, false, msg, sizeof(msg));
+		tp->guard.tripped = true;
+		if (tr->events && tr->events->detached)
+			tr->events->detached(tr, tp, tp->guard.why);
+		fprintf(stderr, "bpfstub: %s\n", tp->guard.why);
+	}
+	if (over) {
+		fprintf(stderr, "%s\n", expired);
+		tr__stop(tr, TR_STOP_EXPIRED, 0, expired);
+	}
+}
+
 int tr__poll(struct trace *tr)
 {
 	if (tr->state != TR_RUNNING)
@@ -1168,8 +1127,7 @@ int tr__poll(struct trace *tr)
 			release_kernel(tr);
 		}
 	}
-	/* What the run costs the target: hit rates, CPU share, expiry (stub/trace/guard.h). */
-	guard__tick(tr);
+	guard(tr);
 	return 0;
 }
 

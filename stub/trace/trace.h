@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "bpf/collect.h"
 #include "bpf/probe.h"
@@ -72,7 +73,8 @@ struct tp {
 	size_t nsrc;
 	bool complete;	    /* GDB sent its last packet (see settle() in trace.c) */
 	struct tp_mon *mon; /* defined by `monitor trace` (stub/trace/montrace.c); NULL: by GDB */
-	struct tp_ret *ret; /* a `monitor trace -return` location (stub/trace/retprobe.c), or NULL */
+	struct tp_ret
+		*ret; /* a `monitor trace -return` location (stub/trace/retprobe.c), or NULL */
 
 	/* during a run */
 	bool installed;
@@ -131,7 +133,20 @@ struct tp_tsv {
 /* The builtin trace state variables every frame carries (V blocks). */
 #define TR_TSV_TIMESTAMP 1 /* wall-clock microseconds of the hit */
 #define TR_TSV_THREAD	 2 /* the hitting thread's id */
-#define TR_TSV_LATENCY	 3 /* return tracepoints' frames: ns since the entry (stub/trace/retprobe.c) */
+#define TR_TSV_LATENCY                                                                             \
+	3 /* return tracepoints' frames: ns since the entry (stub/trace/retprobe.c) */
+
+/*
+ * Who watches the run: whoever creates the trace sets tr->events (the
+ * server: stub/trace/audit_trace.c's audit_tr__events), NULL: nobody.  The
+ * trace tells it what it did by itself: a run started, a run ended (once,
+ * whatever the reason), the overhead guard detached a location.
+ */
+struct tr_events {
+	void (*started)(struct trace *tr);
+	void (*stopped)(struct trace *tr);
+	void (*detached)(struct trace *tr, const struct tp *tp, const char *why);
+};
 
 enum tr_stop {
 	TR_NOT_RUN,
@@ -158,12 +173,13 @@ struct trace {
 	uint32_t stack_window; /* bytes of stack above rsp collected per hit; 0 = off */
 
 	/* The overhead guard and expiry (stub/trace/guard.h); 0 = off. */
-	uint32_t max_hit_rate;	/* hits/s per location before the guard detaches it */
-	uint32_t max_overhead;	/* % of the target's CPU per location */
-	uint32_t hit_cost_ns;	/* what one hit is taken to cost the target; 0: auto (measured) */
-	uint32_t hit_cost_measured; /* auto: bpfc_calib__hit_cost() at the first tstart, 0 not yet */
-	char hit_cost_msg[160];	    /* auto: why it could not be measured ("" if it was) */
-	uint32_t trace_timeout; /* seconds a run may last */
+	uint32_t max_hit_rate; /* hits/s per location before the guard detaches it */
+	uint32_t max_overhead; /* % of the target's CPU per location */
+	uint32_t hit_cost_ns;  /* what one hit is taken to cost the target; 0: auto (measured) */
+	uint32_t
+		hit_cost_measured; /* auto: bpfc_calib__hit_cost() at the first tstart, 0 not yet */
+	char hit_cost_msg[160];	   /* auto: why it could not be measured ("" if it was) */
+	uint32_t trace_timeout;	   /* seconds a run may last */
 	struct guard guard;
 
 	struct tf_store store;
@@ -194,8 +210,9 @@ struct trace {
 	size_t auxv_len;
 	unsigned ticks;
 
-	struct deep *deep; /* DWARF cache and deep-collection notes (stub/trace/deep.h) */
+	struct deep *deep;   /* DWARF cache and deep-collection notes (stub/trace/deep.h) */
 	struct audit *audit; /* audit events (stub/trace/audit_trace.h); NULL: none */
+	const struct tr_events *events; /* the run's watcher (above); NULL: none */
 };
 
 int tr__init(struct trace *tr, struct tgt *t);
@@ -240,7 +257,10 @@ int tr__stop(struct trace *tr, enum tr_stop why, uint32_t tp, const char *msg);
 int tr__poll(struct trace *tr);
 /* A run is on and the last drain left records in the ring: poll again soon. */
 bool tr__backlog(const struct trace *tr);
-bool tr__running(const struct trace *tr);
+static inline bool tr__running(const struct trace *tr)
+{
+	return tr->state == TR_RUNNING;
+}
 /* The run's state in words ("running", "stopped by tstop", ...), for monitor output. */
 const char *tr__state_name(enum tr_stop state);
 
@@ -249,8 +269,16 @@ int tr__status(struct trace *tr, struct rsp_buf *r);
 int tr__tp_status(struct trace *tr, uint32_t num, uint64_t addr, struct rsp_buf *r);
 /* Hits of this run: the kernel's count less those after the run stopped. */
 uint64_t tr__hits(struct trace *tr, const struct tp *tp);
-/* Counters summed over every location of tp num (for monitor status). */
-void tr__counts(struct trace *tr, const struct tp *tp, struct bpfc_counts *c);
+/* tp's counters (hits, frames, drops), records never read from the ring counted as dropped. */
+static inline void tr__counts(struct trace *tr, const struct tp *tp, struct bpfc_counts *c)
+{
+	memset(c, 0, sizeof(*c));
+	if (tr->counters_fd >= 0)
+		bpfc_counters__read(tr->counters_fd, tp->slot, c);
+	/* Written to the ring, never read: dropped all the same. */
+	c->drops += tp->unread;
+	c->frames -= tp->unread < c->frames ? tp->unread : c->frames;
+}
 
 /*
  * Every definition as qTfP/qTsP items ("T...", "A...", "Z..."), in the
@@ -271,7 +299,15 @@ void tr__unpatch(const struct trace *tr, uint64_t addr, void *buf, size_t len);
 bool tr__is_ro(const struct trace *tr, uint64_t addr, uint64_t len);
 /* Does the target still run the image traced (no exec since tstart)? */
 bool tr__same_image(struct trace *tr);
-struct tp_tsv *tr__find_tsv(struct trace *tr, uint32_t num);
+static inline struct tp_tsv *tr__find_tsv(struct trace *tr, uint32_t num)
+{
+	size_t i;
+
+	for (i = 0; i < tr->ntsvs; i++)
+		if (tr->tsvs[i].num == num)
+			return &tr->tsvs[i];
+	return NULL;
+}
 /* A variable's current value: from the BPF map once a run has started. */
 int64_t tr__tsv_value(struct trace *tr, const struct tp_tsv *v);
 

@@ -146,6 +146,56 @@ static int build_load(struct trace *tr, struct tp *tp, const struct bpfc_spec *s
 	return err;
 }
 
+/*
+ * Stop switches (bpf/collect.h) belong to programs, so they are handed out
+ * here: never one a program held here uses, nor one of a uprobe still being
+ * released (bpf/reap.h).
+ */
+static bool stop_held(const struct trace *tr, uint32_t id)
+{
+	size_t i;
+
+	for (i = 0; i < tr->ntps; i++) {
+		const struct tp *tp = &tr->tps[i];
+
+		if (tp->stop_held && tp->stop.id == id)
+			return true;
+		if (tp->ret && retprobe__entry_stop_held(tp->ret, id))
+			return true;
+	}
+	return false;
+}
+
+int tr__stop_take(struct trace *tr, struct bpfc_stop *s, char *msg, size_t mlen)
+{
+	uint32_t k, id;
+	int err;
+
+	if (tr->stop_fd < 0) {
+		err = bpfc_stop__create(BPFC_STOP_SLOTS);
+		if (err < 0) {
+			snprintf(msg, mlen, "cannot create BPF maps: %s", strerror(-err));
+			return err;
+		}
+		tr->stop_fd = err;
+	}
+	for (k = 0; k < BPFC_STOP_SLOTS; k++) {
+		id = (tr->stop_next + k) % BPFC_STOP_SLOTS;
+		if (stop_held(tr, id) || bpfc_reap__busy((int)id))
+			continue;
+		tr->stop_next = id + 1;
+		s->fd = tr->stop_fd;
+		s->id = id;
+		err = bpfc_stop__set(s, true);
+		if (err)
+			snprintf(msg, mlen, "cannot set a stop switch: %s", strerror(-err));
+		return err;
+	}
+	snprintf(msg, mlen, "no free stop switch: %zu uprobes are still being released",
+		 bpfc_reap__pending());
+	return -EBUSY;
+}
+
 /* Build and load tp's BPF program (not attached yet). */
 int tr_prog__load(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
 {
