@@ -55,7 +55,7 @@ void audit_tr__tinit(struct trace *tr)
 	if (!tr->audit)
 		return;
 	for (i = 0; i < tr->ntps; i++)
-		k += !tr->tps[i].ret;
+		k += !tr->tps[i].kind->outlives_qtinit;
 	audit__log(tr->audit, "tinit", "via", "gdb", "deleted_locations", U(n, k), NULL);
 }
 

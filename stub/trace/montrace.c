@@ -44,7 +44,7 @@
 #define MT_R14	     14			   /* GDB's amd64 number of r14 */
 #define MT_TEXT_MAX  1024
 
-void mt__free(struct tp_mon *m)
+static void mt__free(struct tp_mon *m)
 {
 	size_t i;
 
@@ -58,6 +58,19 @@ void mt__free(struct tp_mon *m)
 	free(m->cond);
 	free(m);
 }
+
+static void mon_free(struct tp *tp)
+{
+	mt__free(tp->mon);
+	tp->mon = NULL;
+}
+
+/* The kind (stub/trace/trace.h): GDB's own but for the texts in tp->mon. */
+const struct tp_kind tp_kind_mon = {
+	.name = "monitor",
+	.deep = deep__append,
+	.free = mon_free,
+};
 
 /* ---- the words ---------------------------------------------------------- */
 
@@ -716,11 +729,12 @@ int mt__trace(struct trace *tr, const struct rsp_mon_line *l, size_t arg, struct
 	int err = -ENOMEM;
 
 	tp.prog.fd = -1;
+	tp.kind = &tp_kind_mon;
 	x.m = calloc(1, sizeof(*x.m));
+	tp.mon = x.m;
 	x.cache = deep__cache(tr);
 	if (!x.m || !x.cache)
 		goto cleanup;
-	tp.mon = x.m;
 	for (i = arg + 1; i < l->argc; i++) {
 		if (!strcmp(l->argv[i], "if") && !kif && !kcol)
 			kif = i;
@@ -775,21 +789,8 @@ int mt__trace(struct trace *tr, const struct rsp_mon_line *l, size_t arg, struct
 			rsp_buf__printf(out, "  only when: %s\n", t->mon->cond);
 	}
 cleanup:
-	if (x.m) {
-		tp.mon = NULL;
-		mt__free(x.m);
-	}
-	if (tp.act || tp.src || tp.cond) {
-		for (i = 0; i < tp.nact; i++) {
-			free(tp.act[i].ax);
-			free(tp.act[i].wire);
-		}
-		for (i = 0; i < tp.nsrc; i++)
-			free(tp.src[i].hex);
-		free(tp.act);
-		free(tp.src);
-		free(tp.cond);
-	}
+	if (x.m)
+		tr__tp_free(&tp); /* the one free sequence: tp's, and x.m (its kind's) */
 	if (x.have_scope)
 		dw_scope__free(&x.scope);
 	free(coll);

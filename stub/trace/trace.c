@@ -59,10 +59,8 @@
 #include "bpf/record.h"
 #include "bpf/ring.h"
 #include "stub/trace/deep.h"
-#include "stub/trace/montrace.h"
 #include "rsp/buf.h"
 #include "rsp/trace.h"
-#include "stub/trace/retprobe.h"
 #include "stub/program/target.h"
 #include "stub/trace/trace.h"
 #include "stub/trace/trace_int.h"
@@ -183,7 +181,13 @@ int tr__init(struct trace *tr, struct tgt *t)
 	return err;
 }
 
-static void tp_free(struct tp *tp)
+/* GDB's own: what it sent is all there is (stub/trace/deep.h adds deep collection). */
+const struct tp_kind tp_kind_gdb = {
+	.name = "gdb",
+	.deep = deep__append,
+};
+
+void tr__tp_free(struct tp *tp)
 {
 	size_t i;
 
@@ -196,9 +200,9 @@ static void tp_free(struct tp *tp)
 	free(tp->act);
 	free(tp->src);
 	free(tp->cond);
-	mt__free(tp->mon);
 	bpfc_prog__free(&tp->prog);
-	retprobe__put(tp);
+	if (tp->kind && tp->kind->free)
+		tp->kind->free(tp);
 	memset(tp, 0, sizeof(*tp));
 }
 
@@ -217,7 +221,7 @@ void tr__fini(struct trace *tr)
 
 	tr__stop(tr, TR_STOP_USER, 0, NULL);
 	for (i = 0; i < tr->ntps; i++)
-		tp_free(&tr->tps[i]);
+		tr__tp_free(&tr->tps[i]);
 	free(tr->tps);
 	tsvs_free(tr);
 	free(tr->tsvs);
@@ -248,8 +252,8 @@ int tr__clear(struct trace *tr)
 	/* GDB clears what it defined; return tracepoints (monitor trace -return)
 	 * are the stub's and stay, renumbered into the first slots. */
 	for (i = 0, n = 0; i < tr->ntps; i++) {
-		if (!tr->tps[i].ret) {
-			tp_free(&tr->tps[i]);
+		if (!tr->tps[i].kind->outlives_qtinit) {
+			tr__tp_free(&tr->tps[i]);
 			continue;
 		}
 		if (n != i) {
@@ -339,28 +343,27 @@ static int settle(struct trace *tr, char *msg, size_t mlen)
  * tracepoint holds (at another address), the return tracepoint moves to a
  * free number rather than become a location of GDB's.
  */
-static void renumber_ret(struct trace *tr, uint32_t num)
+static void renumber_stub(struct trace *tr, uint32_t num)
 {
 	uint32_t top = num;
 	size_t i;
 	bool clash = false;
 
 	for (i = 0; i < tr->ntps; i++) {
-		clash |= tr->tps[i].num == num && tr->tps[i].ret;
+		clash |= tr->tps[i].num == num && tr->tps[i].kind->outlives_qtinit;
 		if (tr->tps[i].num > top)
 			top = tr->tps[i].num;
 	}
 	for (i = 0; clash && i < tr->ntps; i++)
-		if (tr->tps[i].num == num && tr->tps[i].ret)
+		if (tr->tps[i].num == num && tr->tps[i].kind->outlives_qtinit)
 			tr->tps[i].num = top + 1;
 }
 
-static int define(struct trace *tr, const struct rsp_qtdp_hdr *h, bool ret_loc, char *msg,
+static int define(struct trace *tr, const struct rsp_qtdp_hdr *h, bool stub_loc, char *msg,
 		  size_t mlen)
 {
 	struct bpfc_probe probe;
-	struct tp *tp, *tps;
-	struct tp_ret *ret = NULL;
+	struct tp *tp, *tps, old = {0};
 	uint8_t *cond = NULL;
 	int err;
 
@@ -405,14 +408,12 @@ static int define(struct trace *tr, const struct rsp_qtdp_hdr *h, bool ret_loc, 
 	}
 	tp = tr__find(tr, (uint32_t)h->num, h->addr);
 	if (tp) {
-		/* GDB sending back a return location it uploaded: it stays one. */
+		/* Its kind says what stays (a return location GDB sends back stays one). */
 		tr_prog__uninstall(tp);
-		ret = tp->ret;
-		tp->ret = NULL;
-		tp_free(tp);
+		old = *tp;
 	} else {
-		if (!ret_loc)
-			renumber_ret(tr, (uint32_t)h->num);
+		if (!stub_loc)
+			renumber_stub(tr, (uint32_t)h->num);
 		if (tr->ntps == TR_MAX_TPS) {
 			snprintf(msg, mlen, "at most %d tracepoint locations", TR_MAX_TPS);
 			free(cond);
@@ -437,7 +438,12 @@ static int define(struct trace *tr, const struct rsp_qtdp_hdr *h, bool ret_loc, 
 	}
 	tp->num = (uint32_t)h->num;
 	tp->addr = h->addr;
-	tp->ret = ret;
+	tp->kind = &tp_kind_gdb;
+	if (old.kind) {
+		if (old.kind->keep)
+			old.kind->keep(&old, tp);
+		tr__tp_free(&old);
+	}
 	tp->enabled = h->enabled;
 	tp->pass = h->pass;
 	tp->cond = cond;
@@ -453,6 +459,8 @@ int tr__add(struct trace *tr, struct tp *in, char *msg, size_t mlen)
 	struct tp *tps, *tp;
 	int err;
 
+	if (!in->kind)
+		in->kind = &tp_kind_gdb;
 	err = settle(tr, msg, mlen);
 	if (!err && tr->ntps == TR_MAX_TPS) {
 		snprintf(msg, mlen, "at most %d tracepoint locations", TR_MAX_TPS);
@@ -460,7 +468,7 @@ int tr__add(struct trace *tr, struct tp *in, char *msg, size_t mlen)
 	}
 	tps = err ? NULL : realloc(tr->tps, (tr->ntps + 1) * sizeof(*tps));
 	if (!tps) {
-		tp_free(in);
+		tr__tp_free(in);
 		return err ? err : -ENOMEM;
 	}
 	tr->tps = tps;
@@ -480,7 +488,7 @@ int tr__add(struct trace *tr, struct tp *in, char *msg, size_t mlen)
 	err = tr_prog__install(tr, tp, msg, mlen);
 	if (err) {
 		tr_prog__uninstall(tp);
-		tp_free(tp);
+		tr__tp_free(tp);
 		tr->ntps--;
 	}
 	return err;
@@ -507,7 +515,7 @@ static int tp_remove(struct trace *tr, size_t i, char *msg, size_t mlen)
 	}
 	if (tr->ring && !tr->consuming)
 		consume(tr, &drain_all);
-	tp_free(&tr->tps[i]);
+	tr__tp_free(&tr->tps[i]);
 	memmove(&tr->tps[i], &tr->tps[i + 1], (tr->ntps - i - 1) * sizeof(*tr->tps));
 	memmove(&was[i], &was[i + 1], (tr->ntps - i - 1) * sizeof(*was));
 	tr->ntps--;
@@ -561,8 +569,8 @@ int tr__room(struct trace *tr, size_t n, char *msg, size_t mlen)
 	return -E2BIG;
 }
 
-int tr__define_ret(struct trace *tr, uint32_t num, uint64_t addr, struct tp_ret *ret,
-		   const uint8_t *cond, size_t condlen, char *msg, size_t mlen)
+int tr__define_loc(struct trace *tr, uint32_t num, uint64_t addr, const struct tp_kind *kind,
+		   void *data, const uint8_t *cond, size_t condlen, char *msg, size_t mlen)
 {
 	struct rsp_qtdp_hdr h = {.num = num, .addr = addr, .enabled = true, .more = true};
 	struct tp *tp;
@@ -574,8 +582,9 @@ int tr__define_ret(struct trace *tr, uint32_t num, uint64_t addr, struct tp_ret 
 	tp = tr__find(tr, num, addr);
 	if (!tp)
 		return -ENOENT;
-	tp->ret = ret;
-	ret->refs++;
+	tp->kind = kind;
+	if (kind->take)
+		kind->take(tp, data);
 	if (condlen) {
 		tp->cond = malloc(condlen);
 		if (!tp->cond)
@@ -1242,13 +1251,13 @@ void tr__unpatch(const struct trace *tr, uint64_t addr, void *buf, size_t len)
 	size_t i;
 
 	for (i = 0; i < tr->ntps; i++) {
-		const struct tp_ret *r = tr->tps[i].ret;
+		const struct tp *tp = &tr->tps[i];
 
-		if (tr->tps[i].installed)
-			bpfc_probe__patch(&tr->tps[i].probe, addr, buf, len);
-		/* A return tracepoint's entry probe (patching twice is harmless). */
-		if (r && r->entry_on)
-			bpfc_probe__patch(&r->entry_probe, addr, buf, len);
+		if (tp->installed)
+			bpfc_probe__patch(&tp->probe, addr, buf, len);
+		/* The kind's own probes (patching twice is harmless). */
+		if (tp->kind->unpatch)
+			tp->kind->unpatch(tp, addr, buf, len);
 	}
 	/* Uprobes being released: their int3 may still be there. */
 	bpfc_reap__patch(tr->tgt->pid, addr, buf, len);

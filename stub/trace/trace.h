@@ -34,7 +34,9 @@ struct rsp_qtdv;
 struct rsp_qtro;
 struct tp_mon; /* stub/trace/montrace.h */
 struct tp_ret; /* stub/trace/retprobe.h */
-struct audit;  /* stub/base/audit.h */
+struct tp_kind;
+struct bpfc_lat; /* bpf/latency.h */
+struct audit;	 /* stub/base/audit.h */
 
 enum tp_action_kind {
 	TPA_REGS,
@@ -71,7 +73,13 @@ struct tp {
 	size_t nact;
 	struct tp_src *src;
 	size_t nsrc;
-	bool complete;	    /* GDB sent its last packet (see settle() in trace.c) */
+	bool complete; /* GDB sent its last packet (see settle() in trace.c) */
+	/*
+	 * Its kind (struct tp_kind below): never NULL.  The kind's own data
+	 * (mon, ret) is set and freed only through its operations; the views
+	 * read it.
+	 */
+	const struct tp_kind *kind;
 	struct tp_mon *mon; /* defined by `monitor trace` (stub/trace/montrace.c); NULL: by GDB */
 	struct tp_ret
 		*ret; /* a `monitor trace -return` location (stub/trace/retprobe.c), or NULL */
@@ -91,6 +99,55 @@ struct tp {
 	/* its hit rate and cost (stub/trace/guard.h) */
 	struct guard_tp guard;
 };
+
+/*
+ * What a kind adds to a location's program (stub/trace/trace_prog.c):
+ * filled with GDB's defaults, then changed by the kind's prepare.
+ */
+struct tp_build {
+	bool regs;		/* collect the registers (R block) */
+	uint32_t stack_window;	/* bytes of stack above rsp */
+	struct bpfc_lat *lat;	/* the latency since the entry (bpf/latency.h), or NULL */
+	struct bpfc_mem mem[2]; /* ranges after GDB's (room allowing) */
+	size_t nmem;
+};
+
+/*
+ * A kind of tracepoint, as a table of operations: GDB's (tp_kind_gdb,
+ * stub/trace/trace.c), `monitor trace` (tp_kind_mon, stub/trace/montrace.c)
+ * and `monitor trace -return` (tp_kind_ret, stub/trace/retprobe.c).  The
+ * trace core calls a location's kind through tp->kind and never names one,
+ * so a new kind is a new table in its own file, not a branch in every file
+ * of the core.  Every operation may be NULL (nothing to do).
+ */
+struct tp_kind {
+	const char *name;
+	/*
+	 * The stub's own, not GDB's: it outlives QTinit, and a number GDB
+	 * defines takes precedence (the location moves to a free number).
+	 */
+	bool outlives_qtinit;
+	/* Before its program is built: what it needs (maps, programs), what it adds (b). */
+	int (*prepare)(struct trace *tr, struct tp *tp, struct tp_build *b, char *msg, size_t mlen);
+	/* Deep collection: append expressions to out[*n] (room for max). */
+	void (*deep)(struct trace *tr, const struct tp *tp, struct bpfc_expr *out, size_t *n,
+		     size_t max);
+	/* Before tp's uprobe is attached; after it is detached (entry_get succeeded). */
+	int (*entry_get)(struct trace *tr, struct tp *tp, char *msg, size_t mlen);
+	void (*entry_put)(struct tp *tp);
+	/* Does the kind's own program hold stop switch id (tr__stop_take)? */
+	bool (*holds_stop)(const struct tp *tp, uint32_t id);
+	/* Its own probes' int3 out of a live memory read (tr__unpatch). */
+	void (*unpatch)(const struct tp *tp, uint64_t addr, void *buf, size_t len);
+	/* tr__define_loc: tp takes data (a reference). */
+	void (*take)(struct tp *tp, void *data);
+	/* GDB redefines from: what of it stays, moved to the new definition to. */
+	void (*keep)(struct tp *from, struct tp *to);
+	/* Its own data (tr__tp_free). */
+	void (*free)(struct tp *tp);
+};
+
+extern const struct tp_kind tp_kind_gdb;
 
 struct tp_tsv {
 	uint32_t num;
@@ -240,12 +297,18 @@ int tr__delete(struct trace *tr, uint32_t num, char *msg, size_t mlen);
 /* Room for n more locations?  -E2BIG with msg if not. */
 int tr__room(struct trace *tr, size_t n, char *msg, size_t mlen);
 /*
- * One location of a return tracepoint (stub/trace/retprobe.c): defined complete
- * and enabled, sharing ret (its count is taken), with condition bytecode
- * cond (copied; condlen 0: none), installed at once while a run is on.
+ * One location of a tracepoint of the stub's own kind (a return
+ * tracepoint: stub/trace/retprobe.c): defined complete and enabled, given
+ * data by kind->take, with condition bytecode cond (copied; condlen 0:
+ * none), installed at once while a run is on.
  */
-int tr__define_ret(struct trace *tr, uint32_t num, uint64_t addr, struct tp_ret *ret,
-		   const uint8_t *cond, size_t condlen, char *msg, size_t mlen);
+int tr__define_loc(struct trace *tr, uint32_t num, uint64_t addr, const struct tp_kind *kind,
+		   void *data, const uint8_t *cond, size_t condlen, char *msg, size_t mlen);
+/*
+ * The one free sequence of a definition: what the trace allocated, then
+ * the kind's own (kind->free); tp is zeroed.
+ */
+void tr__tp_free(struct tp *tp);
 
 /* The run. */
 int tr__start(struct trace *tr, char *msg, size_t mlen);
