@@ -33,6 +33,7 @@
 #include "rsp/buf.h"
 #include "rsp/mexpr.h"
 #include "rsp/monitor.h"
+#include "rsp/trace.h"
 #include "stub/trace/deep.h"
 #include "stub/program/dwarf.h"
 #include "stub/trace/montrace.h"
@@ -612,16 +613,19 @@ static int set_wire(struct tp *tp)
 	rsp_buf__init(&b);
 	for (i = 0; i < tp->nact; i++) {
 		const struct tp_action *a = &tp->act[i];
+		const struct rsp_tp_act w = {
+			.kind = a->kind == TPA_REGS  ? RSP_TPA_REGS
+				: a->kind == TPA_MEM ? RSP_TPA_MEM
+						     : RSP_TPA_EXPR,
+			.regmask = a->regmask[0],
+			.basereg = a->basereg,
+			.offset = a->offset,
+			.len = a->len,
+			.ax = a->ax,
+			.axlen = a->axlen,
+		};
 
-		if (a->kind == TPA_REGS)
-			rsp_buf__printf(&b, "R%llx", (unsigned long long)a->regmask[0]);
-		else if (a->kind == TPA_MEM)
-			rsp_buf__printf(&b, "M%x,%llx,%llx", a->basereg,
-					(unsigned long long)a->offset, (unsigned long long)a->len);
-		else {
-			rsp_buf__printf(&b, "X%zx,", a->axlen);
-			rsp_buf__put_hex(&b, a->ax, a->axlen);
-		}
+		rsp_enc_tp_action(&b, &w); /* b.oom below */
 	}
 	if (tp->nact)
 		tp->act[0].wire = b.oom ? NULL : strdup(b.data ? b.data : "");

@@ -1142,61 +1142,42 @@ int tr__poll(struct trace *tr)
 
 /* ---- replies ------------------------------------------------------------ */
 
+/* The run's state as qTStatus names it (rsp/trace.h). */
+static const enum rsp_tstatus_state status_of[] = {
+	[TR_NOT_RUN] = RSP_TS_NOT_RUN,
+	[TR_RUNNING] = RSP_TS_RUNNING,
+	[TR_STOP_USER] = RSP_TS_STOP,
+	[TR_STOP_FULL] = RSP_TS_FULL,
+	[TR_STOP_PASS] = RSP_TS_PASS,
+	[TR_STOP_ERROR] = RSP_TS_ERROR,
+	[TR_STOP_DISCONNECTED] = RSP_TS_DISCONNECTED,
+	[TR_STOP_EXPIRED] = RSP_TS_STOP_MSG,
+};
+
 int tr__status(struct trace *tr, struct rsp_buf *r)
 {
+	struct rsp_tstatus st = {0};
+	char more[4096], note[2048], guard[2046];
 	uint64_t dropped = 0;
+	bool any;
 	size_t i;
 
 	tr__poll(tr);
-	rsp_buf__printf(r, "T%d;", tr__running(tr) ? 1 : 0);
-	switch (tr->state) {
-	case TR_NOT_RUN:
-		rsp_buf__puts(r, "tnotrun:0");
-		break;
-	case TR_RUNNING:
-		rsp_buf__puts(r, "trunning:0");
-		break;
-	case TR_STOP_USER:
-		/*
-		 * "tstop:<hex notes>:0", notes possibly empty, as gdbserver sends
-		 * it.  Never "tstop:0": GDB then has no stop text and its tsave
-		 * crashes on it (strlen of NULL in tfile_write_status).
-		 */
-		rsp_buf__puts(r, "tstop:");
-		if (tr->stop_notes_hex)
-			rsp_buf__puts(r, tr->stop_notes_hex);
-		rsp_buf__puts(r, ":0");
-		break;
-	case TR_STOP_FULL:
-		rsp_buf__puts(r, "tfull:0");
-		break;
-	case TR_STOP_PASS:
-		rsp_buf__printf(r, "tpasscount:%x", tr->stop_tp);
-		break;
-	case TR_STOP_ERROR:
-		rsp_buf__puts(r, "terror:");
-		rsp_buf__put_hex_str(r, tr->stop_msg);
-		rsp_buf__printf(r, ":%x", tr->stop_tp);
-		break;
-	case TR_STOP_DISCONNECTED:
-		rsp_buf__puts(r, "tdisconnected:0");
-		break;
-	case TR_STOP_EXPIRED:
-		/* GDB: "Trace stopped by a tstop command (<the note>)." */
-		rsp_buf__puts(r, "tstop:");
-		rsp_buf__put_hex_str(r, tr->stop_msg);
-		rsp_buf__puts(r, ":0");
-		break;
-	}
-	rsp_buf__printf(r,
-			";tframes:%zx;tcreated:%llx;tfree:%zx;tsize:%zx;circular:%d;disconn:%d;"
-			"starttime:%llx;stoptime:%llx;username:%s;notes:%s",
-			tf_store__count(&tr->store), (unsigned long long)tr->store.created,
-			tf_store__free(&tr->store), tr->store.size, tr->circular ? 1 : 0,
-			tr->disconnected_ok ? 1 : 0,
-			(unsigned long long)(tr->state == TR_NOT_RUN ? 0 : tr->start_us),
-			(unsigned long long)tr->stop_us, tr->user_hex ? tr->user_hex : "",
-			tr->notes_hex ? tr->notes_hex : "");
+	st.running = tr__running(tr);
+	st.state = status_of[tr->state];
+	st.stop_notes_hex = tr->stop_notes_hex;
+	st.stop_msg = tr->stop_msg;
+	st.stop_tp = tr->stop_tp;
+	st.frames = tf_store__count(&tr->store);
+	st.created = tr->store.created;
+	st.free = tf_store__free(&tr->store);
+	st.size = tr->store.size;
+	st.circular = tr->circular;
+	st.disconn = tr->disconnected_ok;
+	st.start_us = tr->state == TR_NOT_RUN ? 0 : tr->start_us;
+	st.stop_us = tr->stop_us;
+	st.user_hex = tr->user_hex;
+	st.notes_hex = tr->notes_hex;
 	/* GDB has no field for lost frames: say it in the notes it prints. */
 	for (i = 0; i < tr->ntps; i++) {
 		struct bpfc_counts c;
@@ -1204,28 +1185,21 @@ int tr__status(struct trace *tr, struct rsp_buf *r)
 		tr__counts(tr, &tr->tps[i], &c);
 		dropped += c.drops;
 	}
-	{
-		char note[2048];
-		bool any = tr->notes_hex && tr->notes_hex[0];
-
-		if (dropped || tr->lost) {
-			snprintf(note, sizeof(note),
-				 "%sbpfstub: %llu frames dropped (ring buffer full), "
-				 "%llu lost (trace buffer full)",
-				 any ? "; " : "", (unsigned long long)dropped,
-				 (unsigned long long)tr->lost);
-			rsp_buf__put_hex_str(r, note);
-			any = true;
-		}
-		/* Tracepoints the overhead guard detached (stub/trace/guard.h). */
-		guard__notes(tr, note + 2, sizeof(note) - 2);
-		if (note[2]) {
-			note[0] = ';';
-			note[1] = ' ';
-			rsp_buf__put_hex_str(r, any ? note : note + 2);
-		}
+	any = tr->notes_hex && tr->notes_hex[0];
+	note[0] = '\0';
+	if (dropped || tr->lost) {
+		snprintf(note, sizeof(note),
+			 "%sbpfstub: %llu frames dropped (ring buffer full), "
+			 "%llu lost (trace buffer full)",
+			 any ? "; " : "", (unsigned long long)dropped,
+			 (unsigned long long)tr->lost);
+		any = true;
 	}
-	return r->oom ? -ENOMEM : 0;
+	/* Tracepoints the overhead guard detached (stub/trace/guard.h). */
+	guard__notes(tr, guard, sizeof(guard));
+	snprintf(more, sizeof(more), "%s%s%s", note, guard[0] && any ? "; " : "", guard);
+	st.more_notes = more;
+	return rsp_enc_tstatus(r, &st);
 }
 
 uint64_t tr__hits(struct trace *tr, const struct tp *tp)
@@ -1242,8 +1216,7 @@ int tr__tp_status(struct trace *tr, uint32_t num, uint64_t addr, struct rsp_buf 
 
 	if (!tp)
 		return -ENOENT;
-	return rsp_buf__printf(r, "V%llx:%llx", (unsigned long long)tr__hits(tr, tp),
-			       (unsigned long long)tp->bytes);
+	return rsp_enc_tp_status(r, tr__hits(tr, tp), tp->bytes);
 }
 
 void tr__unpatch(const struct trace *tr, uint64_t addr, void *buf, size_t len)
@@ -1296,32 +1269,33 @@ int tr__upload(struct trace *tr, int (*cb)(void *ctx, const char *item), void *c
 	for (i = 0; i < tr->ntps && !err; i++) {
 		const struct tp *tp = order[i];
 
+		const struct rsp_tp_def def = {
+			.num = tp->num,
+			.addr = tp->addr,
+			.enabled = tp->enabled,
+			.step = tp->step,
+			.pass = tp->pass,
+			.cond = tp->cond,
+			.condlen = tp->condlen,
+		};
+
 		rsp_buf__reset(&b);
-		rsp_buf__printf(&b, "T%x:%llx:%c:%llx:%llx", tp->num, (unsigned long long)tp->addr,
-				tp->enabled ? 'E' : 'D', (unsigned long long)tp->step,
-				(unsigned long long)tp->pass);
-		if (tp->cond) {
-			rsp_buf__printf(&b, ":X%zx,", tp->condlen);
-			rsp_buf__put_hex(&b, tp->cond, tp->condlen);
-		}
-		err = b.oom ? -ENOMEM : cb(ctx, b.data);
+		err = rsp_enc_tp_def(&b, &def);
+		err = err ? err : cb(ctx, b.data);
 		for (j = 0; j < tp->nact && !err; j++) {
 			if (!tp->act[j].wire)
 				continue;
 			rsp_buf__reset(&b);
-			rsp_buf__printf(&b, "A%x:%llx:%s", tp->num, (unsigned long long)tp->addr,
-					tp->act[j].wire);
-			err = b.oom ? -ENOMEM : cb(ctx, b.data);
+			err = rsp_enc_tp_actions_item(&b, tp->num, tp->addr, tp->act[j].wire);
+			err = err ? err : cb(ctx, b.data);
 		}
 		for (j = 0; j < tp->nsrc && !err; j++) {
 			const struct tp_src *src = &tp->src[j];
 
 			rsp_buf__reset(&b);
-			rsp_buf__printf(&b, "Z%x:%llx:%s:%llx:%llx:%s", tp->num,
-					(unsigned long long)tp->addr, src->type,
-					(unsigned long long)src->start,
-					(unsigned long long)src->slen, src->hex);
-			err = b.oom ? -ENOMEM : cb(ctx, b.data);
+			err = rsp_enc_tp_src(&b, tp->num, tp->addr, src->type, src->start,
+					     src->slen, src->hex);
+			err = err ? err : cb(ctx, b.data);
 		}
 	}
 	rsp_buf__free(&b);
