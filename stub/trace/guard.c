@@ -166,7 +166,8 @@ bool guard__tick(struct trace *tr, char *expired, size_t n)
 {
 	struct guard *g = &tr->guard;
 	uint64_t now = mono_us(), cpu = 0;
-	size_t i, k;
+	struct tp *tp;
+	size_t k;
 
 	if (!tr__running(tr))
 		return false;
@@ -178,16 +179,16 @@ bool guard__tick(struct trace *tr, char *expired, size_t n)
 	g->cpu_ns[k] = cpu;
 	g->frames[k] = tr->store.created;
 	g->bytes[k] = tr->store.appended;
-	for (i = 0; i < tr->ntps; i++) {
+	tr__foreach(tr, tp)
+	{
 		struct bpfc_counts c;
 
-		tr__counts(tr, &tr->tps[i], &c);
-		tr->tps[i].guard.hits[k] = c.hits;
+		tr__counts(tr, tp, &c);
+		tp->guard.hits[k] = c.hits;
 	}
 	g->n++;
-	for (i = 0; i < tr->ntps; i++) {
-		struct tp *tp = &tr->tps[i];
-
+	tr__foreach(tr, tp)
+	{
 		if (!tp->installed || !measure(tr, tp))
 			continue;
 		if ((tr->max_hit_rate && tp->guard.rate > tr->max_hit_rate) ||
@@ -199,13 +200,17 @@ bool guard__tick(struct trace *tr, char *expired, size_t n)
 
 void guard__notes(const struct trace *tr, char *out, size_t n)
 {
-	size_t i, used = 0;
+	const struct tp *tp;
+	size_t used = 0;
 
 	out[0] = '\0';
-	for (i = 0; i < tr->ntps && used < n; i++) {
-		const struct guard_tp *g = &tr->tps[i].guard;
+	tr__foreach(tr, tp)
+	{
+		const struct guard_tp *g = &tp->guard;
 		int w;
 
+		if (used >= n)
+			break;
 		if (!g->tripped)
 			continue;
 		w = snprintf(out + used, n - used, "%sbpfstub: %s", used ? "; " : "", g->why);

@@ -659,11 +659,10 @@ static int set_src(struct tp *tp, const struct tp_mon *m)
 
 static uint32_t next_num(const struct trace *tr)
 {
+	const struct tp *tp;
 	uint32_t n = 0;
-	size_t i;
 
-	for (i = 0; i < tr->ntps; i++)
-		n = tr->tps[i].num > n ? tr->tps[i].num : n;
+	tr__foreach(tr, tp) n = tp->num > n ? tp->num : n;
 	return n + 1;
 }
 
@@ -832,7 +831,7 @@ int mt__delete(struct trace *tr, const char *what, struct rsp_buf *out, char *ms
 
 int mt__status(struct trace *tr, struct rsp_buf *out)
 {
-	size_t i;
+	const struct tp *tp;
 
 	tr__poll(tr);
 	rsp_buf__printf(out, "trace %s%s%s; %zu frames, %zu of %zu buffer bytes free\n",
@@ -840,9 +839,8 @@ int mt__status(struct trace *tr, struct rsp_buf *out)
 			tf_store__count(&tr->store), tf_store__free(&tr->store), tr->store.size);
 	if (!tr->ntps)
 		rsp_buf__puts(out, "no tracepoints\n");
-	for (i = 0; i < tr->ntps; i++) {
-		const struct tp *tp = &tr->tps[i];
-
+	tr__foreach(tr, tp)
+	{
 		rsp_buf__printf(
 			out, "tracepoint %u at 0x%llx: %s, %s, %llu hits, %llu frames", tp->num,
 			(unsigned long long)tp->addr, tp->enabled ? "enabled" : "disabled",

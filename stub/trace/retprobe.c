@@ -641,6 +641,7 @@ int retprobe__define(struct trace *tr, const char *const *words, size_t nwords, 
 	uint8_t *cond = NULL;
 	size_t condlen = 0;
 	char cond_text[RSP_MON_LINE_MAX] = "";
+	const struct tp *t;
 	uint32_t num = 0;
 	size_t i, added = 0;
 	int n, err;
@@ -721,9 +722,7 @@ int retprobe__define(struct trace *tr, const char *const *words, size_t nwords, 
 			goto cleanup;
 		snprintf(r->cond, sizeof(r->cond), "%s", cond_text);
 	}
-	for (i = 0; i < tr->ntps; i++)
-		if (tr->tps[i].num > num)
-			num = tr->tps[i].num;
+	tr__foreach(tr, t) if (t->num > num) num = t->num;
 	num++;
 	err = tr__room(tr, s->nret, msg, mlen);
 	if (err)

@@ -272,6 +272,21 @@ struct trace {
 	const struct tr_events *events; /* the run's watcher (above); NULL: none */
 };
 
+/*
+ * The walk over every location, in slot order, for every file but the
+ * trace's own:
+ *	struct tp *tp;
+ *	tr__foreach(tr, tp) ...
+ * The body must not add or remove locations.
+ */
+static inline struct tp *tr__next(const struct trace *tr, const struct tp *tp)
+{
+	size_t i = tp ? (size_t)(tp - tr->tps) + 1 : 0;
+
+	return i < tr->ntps ? &tr->tps[i] : NULL;
+}
+#define tr__foreach(tr, tp) for ((tp) = tr__next((tr), NULL); (tp); (tp) = tr__next((tr), (tp)))
+
 int tr__init(struct trace *tr, struct tgt *t);
 void tr__fini(struct trace *tr);
 /* QTinit: stop, forget every definition and frame. */

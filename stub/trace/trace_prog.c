@@ -154,11 +154,10 @@ static int build_load(struct trace *tr, struct tp *tp, const struct bpfc_spec *s
  */
 static bool stop_held(const struct trace *tr, uint32_t id)
 {
-	size_t i;
+	const struct tp *tp;
 
-	for (i = 0; i < tr->ntps; i++) {
-		const struct tp *tp = &tr->tps[i];
-
+	tr__foreach(tr, tp)
+	{
 		if (tp->stop_held && tp->stop.id == id)
 			return true;
 		if (tp->kind->holds_stop && tp->kind->holds_stop(tp, id))
