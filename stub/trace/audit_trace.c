@@ -55,7 +55,8 @@ void audit_tr__tinit(struct trace *tr)
 
 	if (!tr->audit)
 		return;
-	tr__foreach(tr, tp) k += !tp->kind->outlives_qtinit;
+	tr__foreach(tr, tp)
+		k += !tp->kind->outlives_qtinit;
 	audit__log(tr->audit, "tinit", "via", "gdb", "deleted_locations", U(n, k), NULL);
 }
 
@@ -156,8 +157,7 @@ void audit_tr__started(struct trace *tr)
 	if (!tr->audit)
 		return;
 	rsp_buf__init(&nums);
-	tr__foreach(tr, tp)
-	{
+	tr__foreach(tr, tp) {
 		const struct tp *o;
 		bool first = true;
 

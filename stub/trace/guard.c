@@ -179,16 +179,14 @@ bool guard__tick(struct trace *tr, char *expired, size_t n)
 	g->cpu_ns[k] = cpu;
 	g->frames[k] = tr->store.created;
 	g->bytes[k] = tr->store.appended;
-	tr__foreach(tr, tp)
-	{
+	tr__foreach(tr, tp) {
 		struct bpfc_counts c;
 
 		tr__counts(tr, tp, &c);
 		tp->guard.hits[k] = c.hits;
 	}
 	g->n++;
-	tr__foreach(tr, tp)
-	{
+	tr__foreach(tr, tp) {
 		if (!tp->installed || !measure(tr, tp))
 			continue;
 		if ((tr->max_hit_rate && tp->guard.rate > tr->max_hit_rate) ||
@@ -204,8 +202,7 @@ void guard__notes(const struct trace *tr, char *out, size_t n)
 	size_t used = 0;
 
 	out[0] = '\0';
-	tr__foreach(tr, tp)
-	{
+	tr__foreach(tr, tp) {
 		const struct guard_tp *g = &tp->guard;
 		int w;
 

@@ -662,7 +662,8 @@ static uint32_t next_num(const struct trace *tr)
 	const struct tp *tp;
 	uint32_t n = 0;
 
-	tr__foreach(tr, tp) n = tp->num > n ? tp->num : n;
+	tr__foreach(tr, tp)
+		n = tp->num > n ? tp->num : n;
 	return n + 1;
 }
 
@@ -839,8 +840,7 @@ int mt__status(struct trace *tr, struct rsp_buf *out)
 			tf_store__count(&tr->store), tf_store__free(&tr->store), tr->store.size);
 	if (!tr->ntps)
 		rsp_buf__puts(out, "no tracepoints\n");
-	tr__foreach(tr, tp)
-	{
+	tr__foreach(tr, tp) {
 		rsp_buf__printf(
 			out, "tracepoint %u at 0x%llx: %s, %s, %llu hits, %llu frames", tp->num,
 			(unsigned long long)tp->addr, tp->enabled ? "enabled" : "disabled",

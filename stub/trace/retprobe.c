@@ -722,7 +722,9 @@ int retprobe__define(struct trace *tr, const char *const *words, size_t nwords, 
 			goto cleanup;
 		snprintf(r->cond, sizeof(r->cond), "%s", cond_text);
 	}
-	tr__foreach(tr, t) if (t->num > num) num = t->num;
+	tr__foreach(tr, t)
+		if (t->num > num)
+			num = t->num;
 	num++;
 	err = tr__room(tr, s->nret, msg, mlen);
 	if (err)

@@ -156,8 +156,7 @@ static bool stop_held(const struct trace *tr, uint32_t id)
 {
 	const struct tp *tp;
 
-	tr__foreach(tr, tp)
-	{
+	tr__foreach(tr, tp) {
 		if (tp->stop_held && tp->stop.id == id)
 			return true;
 		if (tp->kind->holds_stop && tp->kind->holds_stop(tp, id))

@@ -72,8 +72,7 @@ static int header(struct trace *tr, struct rsp_buf *b)
 	if (!err)
 		err = tr__upload(tr, add_line, b);
 	/* Per-tracepoint hits and bytes, as GDB's own tsave records them. */
-	tr__foreach(tr, tp)
-	{
+	tr__foreach(tr, tp) {
 		if (err)
 			break;
 		rsp_buf__printf(b, "tp V%x:%llx:%llx:%llx\n", tp->num, (unsigned long long)tp->addr,
