@@ -368,6 +368,7 @@ int tr__upload(struct trace *tr, int (*cb)(void *ctx, const char *item), void *c
 /*
  * A stop switch for a new program (bpf/collect.h), turned on: one that no
  * program held here uses, nor any uprobe still being released (bpf/reap.h).
+ * Handed out by stub/trace/trace_prog.c, which owns the programs.
  */
 int tr__stop_take(struct trace *tr, struct bpfc_stop *s, char *msg, size_t mlen);
 
