@@ -4,6 +4,10 @@
  * QTDPsrc, QTDV, QTro, QTFrame, QTBuffer, QTNotes, qTBuffer and the
  * "<n>:<addr>" of QTEnable/QTDisable/qTP.
  *
+ * Below them, the encoders of the replies built from the trace model
+ * (qTStatus, qTP, the qTfP/qTsP items, QTDP action text): the stub fills
+ * plain structs and the text is written only here.
+ *
  * This file owns only the syntax of those packets.  It decides nothing:
  * whether a tracepoint number exists, whether an address can be probed,
  * whether bytecode is valid agent expression code, which stepping state a
@@ -49,6 +53,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "rsp/buf.h"
 #include "rsp/parse.h"
 #include "rsp/trace.h"
 
@@ -619,4 +624,115 @@ int rsp_parse_qtbuffer_read(const char *p, size_t len, uint64_t *off, uint64_t *
 	*off = o;
 	*n = l;
 	return 0;
+}
+
+/* ---- encoders ----------------------------------------------------------- */
+
+static int enc_done(const struct rsp_buf *b)
+{
+	return b->oom ? -ENOMEM : 0;
+}
+
+int rsp_enc_tstatus(struct rsp_buf *b, const struct rsp_tstatus *s)
+{
+	rsp_buf__printf(b, "T%d;", s->running ? 1 : 0);
+	switch (s->state) {
+	case RSP_TS_NOT_RUN:
+		rsp_buf__puts(b, "tnotrun:0");
+		break;
+	case RSP_TS_RUNNING:
+		rsp_buf__puts(b, "trunning:0");
+		break;
+	case RSP_TS_STOP:
+		/*
+		 * "tstop:<hex notes>:0", notes possibly empty, as gdbserver sends
+		 * it.  Never "tstop:0": GDB then has no stop text and its tsave
+		 * crashes on it (strlen of NULL in tfile_write_status).
+		 */
+		rsp_buf__puts(b, "tstop:");
+		if (s->stop_notes_hex)
+			rsp_buf__puts(b, s->stop_notes_hex);
+		rsp_buf__puts(b, ":0");
+		break;
+	case RSP_TS_FULL:
+		rsp_buf__puts(b, "tfull:0");
+		break;
+	case RSP_TS_PASS:
+		rsp_buf__printf(b, "tpasscount:%x", s->stop_tp);
+		break;
+	case RSP_TS_ERROR:
+		rsp_buf__puts(b, "terror:");
+		rsp_buf__put_hex_str(b, s->stop_msg ? s->stop_msg : "");
+		rsp_buf__printf(b, ":%x", s->stop_tp);
+		break;
+	case RSP_TS_DISCONNECTED:
+		rsp_buf__puts(b, "tdisconnected:0");
+		break;
+	case RSP_TS_STOP_MSG:
+		/* GDB: "Trace stopped by a tstop command (<the note>)." */
+		rsp_buf__puts(b, "tstop:");
+		rsp_buf__put_hex_str(b, s->stop_msg ? s->stop_msg : "");
+		rsp_buf__puts(b, ":0");
+		break;
+	}
+	rsp_buf__printf(b,
+			";tframes:%zx;tcreated:%llx;tfree:%zx;tsize:%zx;circular:%d;disconn:%d;"
+			"starttime:%llx;stoptime:%llx;username:%s;notes:%s",
+			s->frames, (unsigned long long)s->created, s->free, s->size,
+			s->circular ? 1 : 0, s->disconn ? 1 : 0, (unsigned long long)s->start_us,
+			(unsigned long long)s->stop_us, s->user_hex ? s->user_hex : "",
+			s->notes_hex ? s->notes_hex : "");
+	if (s->more_notes && s->more_notes[0])
+		rsp_buf__put_hex_str(b, s->more_notes);
+	return enc_done(b);
+}
+
+int rsp_enc_tp_status(struct rsp_buf *b, uint64_t hits, uint64_t bytes)
+{
+	rsp_buf__printf(b, "V%llx:%llx", (unsigned long long)hits, (unsigned long long)bytes);
+	return enc_done(b);
+}
+
+int rsp_enc_tp_def(struct rsp_buf *b, const struct rsp_tp_def *d)
+{
+	rsp_buf__printf(b, "T%x:%llx:%c:%llx:%llx", d->num, (unsigned long long)d->addr,
+			d->enabled ? 'E' : 'D', (unsigned long long)d->step,
+			(unsigned long long)d->pass);
+	if (d->cond) {
+		rsp_buf__printf(b, ":X%zx,", d->condlen);
+		rsp_buf__put_hex(b, d->cond, d->condlen);
+	}
+	return enc_done(b);
+}
+
+int rsp_enc_tp_actions_item(struct rsp_buf *b, uint32_t num, uint64_t addr, const char *actions)
+{
+	rsp_buf__printf(b, "A%x:%llx:%s", num, (unsigned long long)addr, actions);
+	return enc_done(b);
+}
+
+int rsp_enc_tp_src(struct rsp_buf *b, uint32_t num, uint64_t addr, const char *type, uint64_t start,
+		   uint64_t slen, const char *hex)
+{
+	rsp_buf__printf(b, "Z%x:%llx:%s:%llx:%llx:%s", num, (unsigned long long)addr, type,
+			(unsigned long long)start, (unsigned long long)slen, hex);
+	return enc_done(b);
+}
+
+int rsp_enc_tp_action(struct rsp_buf *b, const struct rsp_tp_act *a)
+{
+	switch (a->kind) {
+	case RSP_TPA_REGS:
+		rsp_buf__printf(b, "R%llx", (unsigned long long)a->regmask);
+		break;
+	case RSP_TPA_MEM:
+		rsp_buf__printf(b, "M%x,%llx,%llx", (unsigned)a->basereg,
+				(unsigned long long)a->offset, (unsigned long long)a->len);
+		break;
+	case RSP_TPA_EXPR:
+		rsp_buf__printf(b, "X%zx,", a->axlen);
+		rsp_buf__put_hex(b, a->ax, a->axlen);
+		break;
+	}
+	return enc_done(b);
 }

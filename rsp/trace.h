@@ -152,4 +152,72 @@ int rsp_parse_qtnotes(const char *p, size_t len, struct rsp_qtnotes *n);
 /* After "qTBuffer:": <offset>,<len>. */
 int rsp_parse_qtbuffer_read(const char *p, size_t len, uint64_t *off, uint64_t *n);
 
+/* ---- encoders: the replies the stub builds from its trace model ---------
+ *
+ * The trace model (stub/trace/) fills these plain structs; the text is
+ * written here, into an rsp_buf (rsp/buf.h).  Pure: no I/O, no state.
+ * Each returns 0, or -ENOMEM when the buffer could not grow.
+ */
+struct rsp_buf;
+
+/* How a run stands, for qTStatus: the first field after "T0;"/"T1;". */
+enum rsp_tstatus_state {
+	RSP_TS_NOT_RUN,	     /* tnotrun:0 */
+	RSP_TS_RUNNING,	     /* trunning:0 */
+	RSP_TS_STOP,	     /* tstop:<stop_notes_hex>:0 */
+	RSP_TS_FULL,	     /* tfull:0 */
+	RSP_TS_PASS,	     /* tpasscount:<stop_tp> */
+	RSP_TS_ERROR,	     /* terror:<hex stop_msg>:<stop_tp> */
+	RSP_TS_DISCONNECTED, /* tdisconnected:0 */
+	RSP_TS_STOP_MSG,     /* tstop:<hex stop_msg>:0 (a stop with the stub's own note) */
+};
+
+struct rsp_tstatus {
+	bool running; /* T1 */
+	enum rsp_tstatus_state state;
+	const char *stop_notes_hex; /* RSP_TS_STOP: hex as GDB sent it (QTNotes), NULL: none */
+	const char *stop_msg;	    /* RSP_TS_ERROR, RSP_TS_STOP_MSG: plain text */
+	uint32_t stop_tp;
+	size_t frames, free, size; /* tframes, tfree, tsize */
+	uint64_t created;	   /* tcreated */
+	bool circular, disconn;
+	uint64_t start_us, stop_us;
+	const char *user_hex, *notes_hex; /* as GDB sent them, NULL: none */
+	const char *more_notes;		  /* plain text after notes_hex (hex-encoded), or NULL */
+};
+/* "T<r>;<state>;tframes:...;notes:..." (GDB manual, qTStatus). */
+int rsp_enc_tstatus(struct rsp_buf *b, const struct rsp_tstatus *s);
+
+/* qTP: "V<hits>:<bytes>". */
+int rsp_enc_tp_status(struct rsp_buf *b, uint64_t hits, uint64_t bytes);
+
+/* qTfP/qTsP "T" item: a tracepoint's header. */
+struct rsp_tp_def {
+	uint32_t num;
+	uint64_t addr;
+	bool enabled;
+	uint64_t step, pass;
+	const uint8_t *cond; /* condition bytecode, NULL: none */
+	size_t condlen;
+};
+int rsp_enc_tp_def(struct rsp_buf *b, const struct rsp_tp_def *d);
+/* qTfP/qTsP "A" item: actions as a QTDP packet carries them (text). */
+int rsp_enc_tp_actions_item(struct rsp_buf *b, uint32_t num, uint64_t addr, const char *actions);
+/* qTfP/qTsP "Z" item: a source string, hex as sent (QTDPsrc). */
+int rsp_enc_tp_src(struct rsp_buf *b, uint32_t num, uint64_t addr, const char *type, uint64_t start,
+		   uint64_t slen, const char *hex);
+
+/* One action to write as QTDP's action text (the inverse of the parser's). */
+struct rsp_tp_act {
+	enum rsp_tp_action_kind kind;
+	uint64_t regmask; /* RSP_TPA_REGS: the first 64 registers */
+	int32_t basereg;  /* RSP_TPA_MEM */
+	int64_t offset;
+	uint64_t len;
+	const uint8_t *ax; /* RSP_TPA_EXPR: bytecode */
+	size_t axlen;
+};
+/* Append "R<mask>", "M<basereg>,<offset>,<len>" or "X<len>,<hex>". */
+int rsp_enc_tp_action(struct rsp_buf *b, const struct rsp_tp_act *a);
+
 #endif

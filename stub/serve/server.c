@@ -618,6 +618,7 @@ int srv__run(const struct srv_opts *o, struct tgt *t)
 		return 1;
 	}
 	tr.audit = o->audit;
+	tr.events = &audit_tr__events;
 	for (i = 0; i < o->nsettings; i++)
 		mon__store_setting(&tr, o->settings[i].name, o->settings[i].value);
 	if (o->kind == SRV_STDIO) {

@@ -49,13 +49,14 @@ static char *unhex(const struct rsp_hexblob *b)
 
 void audit_tr__tinit(struct trace *tr)
 {
+	const struct tp *tp;
 	char n[24];
-	size_t i, k = 0;
+	size_t k = 0;
 
 	if (!tr->audit)
 		return;
-	for (i = 0; i < tr->ntps; i++)
-		k += !tr->tps[i].ret;
+	tr__foreach(tr, tp)
+		k += !tp->kind->outlives_qtinit;
 	audit__log(tr->audit, "tinit", "via", "gdb", "deleted_locations", U(n, k), NULL);
 }
 
@@ -150,22 +151,22 @@ void audit_tr__started(struct trace *tr)
 {
 	struct rsp_buf nums;
 	char locs[24], size[24], settings[200];
-	size_t i, n = 0;
+	const struct tp *tp;
+	size_t n = 0;
 
 	if (!tr->audit)
 		return;
 	rsp_buf__init(&nums);
-	for (i = 0; i < tr->ntps; i++) {
-		const struct tp *tp = &tr->tps[i];
+	tr__foreach(tr, tp) {
+		const struct tp *o;
 		bool first = true;
-		size_t k;
 
 		if (!tp->enabled)
 			continue;
 		n++;
 		/* Each number once, though it may have several locations. */
-		for (k = 0; k < i && first; k++)
-			first = !(tr->tps[k].enabled && tr->tps[k].num == tp->num);
+		for (o = tr__next(tr, NULL); o != tp && first; o = tr__next(tr, o))
+			first = !(o->enabled && o->num == tp->num);
 		if (first)
 			rsp_buf__printf(&nums, "%s%u", nums.len ? "," : "", tp->num);
 	}
@@ -260,3 +261,9 @@ int audit_tr__monitor(struct trace *tr, const char *name, const struct rsp_mon_l
 	rsp_buf__free(&cmd);
 	return err;
 }
+
+const struct tr_events audit_tr__events = {
+	.started = audit_tr__started,
+	.stopped = audit_tr__stopped,
+	.detached = audit_tr__detached,
+};

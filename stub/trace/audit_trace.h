@@ -3,10 +3,11 @@
  * stub/trace/audit_trace.h - the audit events of tracing (stub/base/audit.h), each a
  * one-line hook where the change is made: GDB's packets
  * (handlers_trace.c), monitor commands (monitor.c), and the changes the
- * stub makes itself (trace.c: a run starts or ends; guard.c: a tracepoint
- * detached).  Each takes the trace, whose tr->audit (NULL: nothing logged)
- * server.c sets.  They log definitions, settings, names and counts; never
- * anything collected.
+ * stub makes itself (a run starts or ends, the guard detached a tracepoint:
+ * these three the trace calls through tr->events, audit_tr__events, so
+ * the trace core never calls up into this file).  Each takes the trace,
+ * whose tr->audit (NULL: nothing logged) and tr->events server.c sets.  They log definitions,
+ * settings, names and counts; never anything collected.
  */
 #ifndef STUB_AUDIT_TRACE_H
 #define STUB_AUDIT_TRACE_H
@@ -20,6 +21,7 @@ struct tp;
 struct rsp_qtdpsrc;
 struct rsp_qtdv;
 struct rsp_mon_line;
+struct tr_events;
 
 /* QTinit, before tr__clear: "tinit" with how many GDB locations go. */
 void audit_tr__tinit(struct trace *tr);
@@ -50,6 +52,9 @@ void audit_tr__detached(struct trace *tr, const struct tp *tp, const char *why);
  * that change what is collected are logged ("tp_define", "tp_delete",
  * "setting") with the line as typed.  Returns err, to wrap the call.
  */
+/* What server.c sets as tr->events: started, stopped and detached above. */
+extern const struct tr_events audit_tr__events;
+
 int audit_tr__monitor(struct trace *tr, const char *name, const struct rsp_mon_line *l, int err);
 
 #endif

@@ -7,6 +7,11 @@
  * between the newest sample and the oldest one inside the window (and
  * after the tracepoint was attached), so a packet storm calling tr__poll
  * many times a second changes nothing: sampling is by the clock.
+ *
+ * The guard judges and the trace acts: guard__tick() marks a location over
+ * budget and says when the run expired, and tr__poll() detaches and stops
+ * (stub/trace/trace.c).  So this file reads the trace and never calls it,
+ * and the trace's objects form no circle (stub/trace/trace.h).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -19,7 +24,6 @@
 #include "bpf/clock.h"
 #include "rsp/buf.h"
 #include "rsp/monitor.h"
-#include "stub/trace/audit_trace.h"
 #include "stub/trace/guard.h"
 #include "stub/program/target.h"
 #include "stub/trace/trace.h"
@@ -122,7 +126,7 @@ static bool measure(struct trace *tr, struct tp *tp)
 static void trip(struct trace *tr, struct tp *tp)
 {
 	struct guard_tp *g = &tp->guard;
-	char over[128], msg[160];
+	char over[128];
 
 	/* Which budget, with the figure compared against it. */
 	if (tr->max_hit_rate && g->rate > tr->max_hit_rate)
@@ -137,68 +141,66 @@ static void trip(struct trace *tr, struct tp *tp)
 		 "tracepoint %u at 0x%llx detached by the overhead guard: %s; 'enable %u' "
 		 "re-attaches it",
 		 tp->num, (unsigned long long)tp->addr, over, tp->num);
-	tr__enable(tr, tp->num, tp->addr, false, msg, sizeof(msg));
-	g->tripped = true;
-	audit_tr__detached(tr, tp, g->why);
-	fprintf(stderr, "bpfstub: %s\n", g->why);
+	g->over = true; /* tr__poll detaches it */
 }
 
-static void check_expiry(struct trace *tr, uint64_t now)
+static bool check_expiry(struct trace *tr, uint64_t now, char *msg, size_t n)
 {
-	char d[32], msg[160];
+	char d[32];
 
 	if (!tr->trace_timeout || now - tr->start_mono_us < (uint64_t)tr->trace_timeout * 1000000u)
-		return;
+		return false;
 	rsp_mon_fmt_duration(tr->trace_timeout, d, sizeof(d));
-	snprintf(msg, sizeof(msg), "bpfstub: trace-timeout: the run ended by itself after %s", d);
-	fprintf(stderr, "%s\n", msg);
-	tr__stop(tr, TR_STOP_EXPIRED, 0, msg);
+	snprintf(msg, n, "bpfstub: trace-timeout: the run ended by itself after %s", d);
+	return true;
 }
 
-void guard__tick(struct trace *tr)
+bool guard__tick(struct trace *tr, char *expired, size_t n)
 {
 	struct guard *g = &tr->guard;
 	uint64_t now = bpfc_clock__us(CLOCK_MONOTONIC), cpu = 0;
-	size_t i, k;
+	struct tp *tp;
+	size_t k;
 
 	if (!tr__running(tr))
-		return;
+		return false;
 	if (g->n && now - g->t_us[slot(g->n - 1)] < GUARD_PERIOD_US)
-		return;
+		return false;
 	k = slot(g->n);
 	g->t_us[k] = now;
 	g->cpu_ok = !target_cpu_ns(tr, &cpu) && (g->n == 0 || g->cpu_ok);
 	g->cpu_ns[k] = cpu;
 	g->frames[k] = tr->store.created;
 	g->bytes[k] = tr->store.appended;
-	for (i = 0; i < tr->ntps; i++) {
+	tr__foreach(tr, tp) {
 		struct bpfc_counts c;
 
-		tr__counts(tr, &tr->tps[i], &c);
-		tr->tps[i].guard.hits[k] = c.hits;
+		tr__counts(tr, tp, &c);
+		tp->guard.hits[k] = c.hits;
 	}
 	g->n++;
-	for (i = 0; i < tr->ntps; i++) {
-		struct tp *tp = &tr->tps[i];
-
+	tr__foreach(tr, tp) {
 		if (!tp->installed || !measure(tr, tp))
 			continue;
 		if ((tr->max_hit_rate && tp->guard.rate > tr->max_hit_rate) ||
 		    (tr->max_overhead && tp->guard.share > tr->max_overhead))
 			trip(tr, tp);
 	}
-	check_expiry(tr, now);
+	return check_expiry(tr, now, expired, n);
 }
 
 void guard__notes(const struct trace *tr, char *out, size_t n)
 {
-	size_t i, used = 0;
+	const struct tp *tp;
+	size_t used = 0;
 
 	out[0] = '\0';
-	for (i = 0; i < tr->ntps && used < n; i++) {
-		const struct guard_tp *g = &tr->tps[i].guard;
+	tr__foreach(tr, tp) {
+		const struct guard_tp *g = &tp->guard;
 		int w;
 
+		if (used >= n)
+			break;
 		if (!g->tripped)
 			continue;
 		w = snprintf(out + used, n - used, "%sbpfstub: %s", used ? "; " : "", g->why);

@@ -51,6 +51,7 @@ struct guard_tp {
 	uint64_t rate;		      /* hits/s over the last window */
 	uint32_t share;		      /* estimated % of the target's CPU, same window */
 	bool measured;		      /* rate and share are set */
+	bool over;		      /* over budget: tr__poll detaches it */
 	bool tripped;		      /* detached by the guard */
 	char why[256];		      /* what tripped it, for tstatus and monitor status */
 };
@@ -71,8 +72,13 @@ void guard__reset(struct trace *tr);
 uint32_t guard__hit_cost(const struct trace *tr);
 /* tp was just attached (tstart, InstallInTrace, QTEnable): a fresh window. */
 void guard__tp_attached(struct tp *tp);
-/* From tr__poll while running: sample, detach what is over budget, expire the run. */
-void guard__tick(struct trace *tr);
+/*
+ * From tr__poll while running: sample, and mark what is over budget
+ * (guard.over, with guard.why); true when the run has lasted its
+ * trace-timeout, with the stop message in expired.  The guard only
+ * decides: tr__poll detaches and stops (the guard sits below the trace).
+ */
+bool guard__tick(struct trace *tr, char *expired, size_t n);
 /* The tracepoints the guard detached, one sentence each, "; " between; "" if none. */
 void guard__notes(const struct trace *tr, char *out, size_t n);
 /* monitor status: the fill rate and what the guard did, as console lines. */

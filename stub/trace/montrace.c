@@ -33,6 +33,7 @@
 #include "rsp/buf.h"
 #include "rsp/mexpr.h"
 #include "rsp/monitor.h"
+#include "rsp/trace.h"
 #include "stub/trace/deep.h"
 #include "stub/program/dwarf.h"
 #include "stub/program/program.h"
@@ -45,7 +46,7 @@
 #define MT_R14	     14			   /* GDB's amd64 number of r14 */
 #define MT_TEXT_MAX  1024
 
-void mt__free(struct tp_mon *m)
+static void mt__free(struct tp_mon *m)
 {
 	size_t i;
 
@@ -59,6 +60,19 @@ void mt__free(struct tp_mon *m)
 	free(m->cond);
 	free(m);
 }
+
+static void mon_free(struct tp *tp)
+{
+	mt__free(tp->mon);
+	tp->mon = NULL;
+}
+
+/* The kind (stub/trace/trace.h): GDB's own but for the texts in tp->mon. */
+const struct tp_kind tp_kind_mon = {
+	.name = "monitor",
+	.deep = deep__append,
+	.free = mon_free,
+};
 
 /* ---- the words ---------------------------------------------------------- */
 
@@ -600,16 +614,19 @@ static int set_wire(struct tp *tp)
 	rsp_buf__init(&b);
 	for (i = 0; i < tp->nact; i++) {
 		const struct tp_action *a = &tp->act[i];
+		const struct rsp_tp_act w = {
+			.kind = a->kind == TPA_REGS  ? RSP_TPA_REGS
+				: a->kind == TPA_MEM ? RSP_TPA_MEM
+						     : RSP_TPA_EXPR,
+			.regmask = a->regmask[0],
+			.basereg = a->basereg,
+			.offset = a->offset,
+			.len = a->len,
+			.ax = a->ax,
+			.axlen = a->axlen,
+		};
 
-		if (a->kind == TPA_REGS)
-			rsp_buf__printf(&b, "R%llx", (unsigned long long)a->regmask[0]);
-		else if (a->kind == TPA_MEM)
-			rsp_buf__printf(&b, "M%x,%llx,%llx", a->basereg,
-					(unsigned long long)a->offset, (unsigned long long)a->len);
-		else {
-			rsp_buf__printf(&b, "X%zx,", a->axlen);
-			rsp_buf__put_hex(&b, a->ax, a->axlen);
-		}
+		rsp_enc_tp_action(&b, &w); /* b.oom below */
 	}
 	if (tp->nact)
 		tp->act[0].wire = b.oom ? NULL : strdup(b.data ? b.data : "");
@@ -643,11 +660,11 @@ static int set_src(struct tp *tp, const struct tp_mon *m)
 
 static uint32_t next_num(const struct trace *tr)
 {
+	const struct tp *tp;
 	uint32_t n = 0;
-	size_t i;
 
-	for (i = 0; i < tr->ntps; i++)
-		n = tr->tps[i].num > n ? tr->tps[i].num : n;
+	tr__foreach(tr, tp)
+		n = tp->num > n ? tp->num : n;
 	return n + 1;
 }
 
@@ -717,11 +734,12 @@ int mt__trace(struct trace *tr, const struct rsp_mon_line *l, size_t arg, struct
 	int err = -ENOMEM;
 
 	tp.prog.fd = -1;
+	tp.kind = &tp_kind_mon;
 	x.m = calloc(1, sizeof(*x.m));
+	tp.mon = x.m;
 	x.cache = tr->pgm->dwarf;
 	if (!x.m || !x.cache)
 		goto cleanup;
-	tp.mon = x.m;
 	for (i = arg + 1; i < l->argc; i++) {
 		if (!strcmp(l->argv[i], "if") && !kif && !kcol)
 			kif = i;
@@ -776,21 +794,8 @@ int mt__trace(struct trace *tr, const struct rsp_mon_line *l, size_t arg, struct
 			rsp_buf__printf(out, "  only when: %s\n", t->mon->cond);
 	}
 cleanup:
-	if (x.m) {
-		tp.mon = NULL;
-		mt__free(x.m);
-	}
-	if (tp.act || tp.src || tp.cond) {
-		for (i = 0; i < tp.nact; i++) {
-			free(tp.act[i].ax);
-			free(tp.act[i].wire);
-		}
-		for (i = 0; i < tp.nsrc; i++)
-			free(tp.src[i].hex);
-		free(tp.act);
-		free(tp.src);
-		free(tp.cond);
-	}
+	if (x.m)
+		tr__tp_free(&tp); /* the one free sequence: tp's, and x.m (its kind's) */
 	if (x.have_scope)
 		dw_scope__free(&x.scope);
 	free(coll);
@@ -828,7 +833,7 @@ int mt__delete(struct trace *tr, const char *what, struct rsp_buf *out, char *ms
 
 int mt__status(struct trace *tr, struct rsp_buf *out)
 {
-	size_t i;
+	const struct tp *tp;
 
 	tr__poll(tr);
 	rsp_buf__printf(out, "trace %s%s%s; %zu frames, %zu of %zu buffer bytes free\n",
@@ -836,9 +841,7 @@ int mt__status(struct trace *tr, struct rsp_buf *out)
 			tf_store__count(&tr->store), tf_store__free(&tr->store), tr->store.size);
 	if (!tr->ntps)
 		rsp_buf__puts(out, "no tracepoints\n");
-	for (i = 0; i < tr->ntps; i++) {
-		const struct tp *tp = &tr->tps[i];
-
+	tr__foreach(tr, tp) {
 		rsp_buf__printf(
 			out, "tracepoint %u at 0x%llx: %s, %s, %llu hits, %llu frames", tp->num,
 			(unsigned long long)tp->addr, tp->enabled ? "enabled" : "disabled",

@@ -23,6 +23,7 @@ struct trace;
 struct dw_scope;
 struct rsp_buf;
 struct rsp_mon_line;
+struct tp_kind;
 
 #define MT_EXPRS_MAX 16
 
@@ -39,7 +40,8 @@ struct tp_mon {
 	char plan[600];	  /* what each expression collects, for monitor status */
 };
 
-void mt__free(struct tp_mon *m);
+/* The kind (struct tp_kind, stub/trace/trace.h): tp->mon freed with the tracepoint. */
+extern const struct tp_kind tp_kind_mon;
 
 /*
  * `monitor trace ...`: words l->argv[arg..] (after "trace").  Defines the

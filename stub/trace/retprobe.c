@@ -328,7 +328,7 @@ int retprobe__values(struct trace *tr, const struct tp *tp, struct dw_var *out, 
 
 /* ---- the run ------------------------------------------------------------ */
 
-int retprobe__prepare(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
+static int retprobe__prepare(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
 {
 	struct tp_ret *r = tp->ret;
 	int err;
@@ -357,7 +357,7 @@ int retprobe__prepare(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
 	return err;
 }
 
-int retprobe__entry_get(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
+static int retprobe__entry_get(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
 {
 	struct tp_ret *r = tp->ret;
 	char why[200];
@@ -398,12 +398,12 @@ static void entry_release(struct tp_ret *r)
 	r->entry_stop_held = false;
 }
 
-bool retprobe__entry_stop_held(const struct tp_ret *r, uint32_t id)
+static bool retprobe__entry_stop_held(const struct tp_ret *r, uint32_t id)
 {
 	return r->entry_stop_held && r->entry_stop.id == id;
 }
 
-void retprobe__entry_put(struct tp *tp)
+static void retprobe__entry_put(struct tp *tp)
 {
 	struct tp_ret *r = tp->ret;
 
@@ -412,7 +412,7 @@ void retprobe__entry_put(struct tp *tp)
 	entry_release(r);
 }
 
-void retprobe__put(struct tp *tp)
+static void retprobe__put(struct tp *tp)
 {
 	struct tp_ret *r = tp->ret;
 
@@ -447,7 +447,8 @@ static struct dw_scope *vals_scope(const struct tp_ret *r)
 	return s;
 }
 
-void retprobe__deep(struct trace *tr, struct tp *tp, struct bpfc_expr *out, size_t *n, size_t max)
+static void retprobe__deep(struct trace *tr, const struct tp *tp, struct bpfc_expr *out, size_t *n,
+			   size_t max)
 {
 	struct tp_ret *r = tp->ret;
 	struct dw_scope *vals;
@@ -469,6 +470,75 @@ void retprobe__deep(struct trace *tr, struct tp *tp, struct bpfc_expr *out, size
 		(*n)++;
 	}
 }
+
+/* ---- the kind: stub/trace/trace.h's struct tp_kind ------------------------ */
+
+/* Registers, the latency and (Go) the goroutine id, no stack window (its cost
+ * would exceed the return probe's budget). */
+static int ret_prepare(struct trace *tr, struct tp *tp, struct tp_build *b, char *msg, size_t mlen)
+{
+	struct tp_ret *r = tp->ret;
+	const struct tp_tsv *v;
+	int err;
+
+	err = retprobe__prepare(tr, tp, msg, mlen);
+	if (err)
+		return err;
+	b->regs = true;
+	b->stack_window = 0;
+	v = tr__find_tsv(tr, TR_TSV_LATENCY);
+	r->lat.tsv = v && v->builtin ? TR_TSV_LATENCY : 0;
+	b->lat = &r->lat;
+	if (r->go && r->goid_off >= 0) {
+		b->mem[b->nmem].basereg = 14; /* r14: the current g */
+		b->mem[b->nmem].offset = r->goid_off;
+		b->mem[b->nmem].len = 8;
+		b->mem[b->nmem].flags = 0;
+		b->nmem++;
+	}
+	return 0;
+}
+
+static bool ret_holds_stop(const struct tp *tp, uint32_t id)
+{
+	return tp->ret && retprobe__entry_stop_held(tp->ret, id);
+}
+
+static void ret_unpatch(const struct tp *tp, uint64_t addr, void *buf, size_t len)
+{
+	const struct tp_ret *r = tp->ret;
+
+	if (r && r->entry_on)
+		bpfc_probe__patch(&r->entry_probe, addr, buf, len);
+}
+
+static void ret_take(struct tp *tp, void *data)
+{
+	tp->ret = data;
+	tp->ret->refs++;
+}
+
+/* GDB sending back a return location it uploaded: it stays one. */
+static void ret_keep(struct tp *from, struct tp *to)
+{
+	to->kind = from->kind;
+	to->ret = from->ret;
+	from->ret = NULL;
+}
+
+const struct tp_kind tp_kind_ret = {
+	.name = "return",
+	.outlives_qtinit = true,
+	.prepare = ret_prepare,
+	.deep = retprobe__deep,
+	.entry_get = retprobe__entry_get,
+	.entry_put = retprobe__entry_put,
+	.holds_stop = ret_holds_stop,
+	.unpatch = ret_unpatch,
+	.take = ret_take,
+	.keep = ret_keep,
+	.free = retprobe__put,
+};
 
 /* ---- definition --------------------------------------------------------- */
 
@@ -573,6 +643,7 @@ int retprobe__define(struct trace *tr, const char *const *words, size_t nwords, 
 	uint8_t *cond = NULL;
 	size_t condlen = 0;
 	char cond_text[RSP_MON_LINE_MAX] = "";
+	const struct tp *t;
 	uint32_t num = 0;
 	size_t i, added = 0;
 	int n, err;
@@ -652,15 +723,15 @@ int retprobe__define(struct trace *tr, const char *const *words, size_t nwords, 
 			goto cleanup;
 		snprintf(r->cond, sizeof(r->cond), "%s", cond_text);
 	}
-	for (i = 0; i < tr->ntps; i++)
-		if (tr->tps[i].num > num)
-			num = tr->tps[i].num;
+	tr__foreach(tr, t)
+		if (t->num > num)
+			num = t->num;
 	num++;
 	err = tr__room(tr, s->nret, msg, mlen);
 	if (err)
 		goto cleanup;
 	for (i = 0; i < s->nret && !err; i++)
-		err = tr__define_ret(tr, num, s->ret[i], r, cond, condlen, msg, mlen);
+		err = tr__define_loc(tr, num, s->ret[i], &tp_kind_ret, r, cond, condlen, msg, mlen);
 	added = r->refs;
 	if (err && added) {
 		/* Installing one failed in a running trace: the others stay, said so. */

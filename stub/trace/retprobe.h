@@ -33,6 +33,7 @@
 struct trace;
 struct tp;
 struct rsp_buf;
+struct tp_kind;
 
 #define RET_MAX_SITES 64 /* return instructions of one function */
 
@@ -68,26 +69,19 @@ int retprobe__define(struct trace *tr, const char *const *words, size_t nwords, 
 		     char *msg, size_t mlen);
 
 /*
- * From trace_prog.c.  prepare: before a location's program is built (the
- * latency map and the entry program, once).  entry_get: before a location
- * is attached (the entry probe goes on with the first, so every call that
+ * The kind's operations (struct tp_kind, stub/trace/trace.h), which the
+ * trace core calls through tp->kind.  prepare: before a location's program
+ * is built (the latency map and the entry program, once), registers, the
+ * latency and the goroutine id added.  entry_get: before a location is
+ * attached (the entry probe goes on with the first, so every call that
  * returns through an attached location was timed from its entry, unless it
  * began earlier); entry_put: after one is detached (the entry probe goes
- * with the last).
+ * with the last).  deep: what its return values point to (a Go string's
+ * bytes, a C string, a struct: stub/trace/deep.h, within tr->deep_budget),
+ * planned once per return tracepoint.  free: drops the location's
+ * reference.  A return tracepoint outlives QTinit.
  */
-int retprobe__prepare(struct trace *tr, struct tp *tp, char *msg, size_t mlen);
-int retprobe__entry_get(struct trace *tr, struct tp *tp, char *msg, size_t mlen);
-void retprobe__entry_put(struct tp *tp);
-/* Does r's entry program hold stop switch id (tr__stop_take)? */
-bool retprobe__entry_stop_held(const struct tp_ret *r, uint32_t id);
-/* tp_free: drop tp's reference. */
-void retprobe__put(struct tp *tp);
-/*
- * tr_prog__load: append what tp's return values point to (a Go string's bytes, a
- * C string, a struct: stub/trace/deep.h, within tr->deep_budget) to out[*n]
- * (room for max), planned once per return tracepoint.
- */
-void retprobe__deep(struct trace *tr, struct tp *tp, struct bpfc_expr *out, size_t *n, size_t max);
+extern const struct tp_kind tp_kind_ret;
 
 /*
  * The return values of tp (a return location) with their DWARF types and

@@ -10,113 +10,48 @@
  * the target's pid (bpf/probe.c).  A location added during a run
  * (InstallInTrace) is attached as soon as its last packet arrives;
  * QTEnable/QTDisable attach and detach while running.  This file owns the
- * trace's state and when a location runs; trace_prog.c owns what its
- * program collects, and the two share only stub/trace/trace_int.h.
+ * trace's definitions and when a location runs; trace_prog.c owns what its
+ * program collects (and hands out the programs' stop switches), and the
+ * files share only stub/trace/trace_int.h.
  *
- * Records leave the kernel through one ring buffer, written without a
- * wakeup (waking the reader per record costs more than collecting); the
- * server calls tr__poll() on every tick to move them into the frame store,
- * adding the builtin trace state variables (trace_timestamp, trace_thread)
- * as V blocks.  Every record is accounted for: stored, or counted as lost
- * because the store was full, or counted by the kernel as dropped because
- * the ring was full, or (rarely) counted as dropped because it was still
- * in the ring when the run stopped and the stop's drain ran out of time.
- *
- * A drain never starves anything.  The programs can write faster than the
- * stub stores (two threads hitting a tracepoint in a tight loop wrote
- * ~110k records/s while ~70k/s were stored), and a drain that runs until
- * the ring is empty then runs until the trace buffer is full: the server's
- * one thread, and with it the overhead guard, the expiry and the client,
- * waited seconds.  So
- * each drain takes at most TR_DRAIN_TICK_NS or TR_DRAIN_TICK_RECORDS
- * (bpfc_ring__drain()); what it leaves stays in the ring for the next one,
- * and tr__backlog() tells the server to drain again without waiting its
- * tick, after serving the client.  Nothing is lost to the bound: when the
- * ring fills meanwhile, the programs' reservations fail and the kernel's
- * counters count the drops, as with any ring too slow to drain.  The guard
- * reads hits from the kernel's counters, so it sees a flood whether or not
- * its frames are drained yet.
+ * The run itself (start, stop, the drain of the ring, the checks of every
+ * tick, qTStatus) is stub/trace/trace_run.c: it reads the definitions and
+ * never changes them, and this file calls it, never the reverse.
  *
  * Each location has its own counter slot, and the slot number is what the
  * program writes as the record's "tp": several locations share one GDB
  * tracepoint number, and the slot tells them apart.
  *
- * Stopping never waits on the kernel (releasing a uprobe waits for RCU
- * grace periods, ~110 ms each).  Detaching a location, for tstop, QTDisable,
- * tdelete, detach or a client leaving, turns its program's stop switch off
- * (one map update: the program returns at once, so nothing after the stop
- * is kept) and hands the uprobe's fds to bpf/reap.h's threads.  Switches
- * are handed out by tr__stop_take(), never to two programs that may run.
+ * A location is of a kind (struct tp_kind, stub/trace/trace.h): GDB's,
+ * defined here, or one the stub defines itself (`monitor trace` in
+ * montrace.c, `monitor trace -return` in retprobe.c).  What differs by
+ * kind - what its program adds, a probe of its own to attach first, what
+ * outlives QTinit, its own data to free - is an operation of the kind,
+ * called through tp->kind: this file and trace_prog.c never name a kind,
+ * the kinds call the trace (tr__add, tr__define_loc) and not the reverse,
+ * so the objects of stub/trace/ form no circle.  Likewise the audit log
+ * watches the run through tr->events, and the overhead guard only judges
+ * (guard.c): the run acts on its verdict.
+ *
+ * Replies are plain values handed to rsp/trace.h's encoders (qTStatus,
+ * qTP, the qTfP/qTsP items): the wire text is written only in rsp/.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "bpf/clock.h"
 #include "bpf/reap.h"
-#include "bpf/record.h"
-#include "bpf/ring.h"
 #include "stub/trace/deep.h"
-#include "stub/trace/montrace.h"
 #include "rsp/buf.h"
 #include "rsp/trace.h"
-#include "stub/trace/audit_trace.h"
-#include "stub/trace/retprobe.h"
 #include "stub/program/program.h"
 #include "stub/program/target.h"
 #include "stub/trace/trace.h"
 #include "stub/trace/trace_int.h"
 
-#define TR_MAX_ACTIONS 1024	  /* per location: bounds what a client can make us keep */
-#define TR_RING_SIZE   (8u << 20) /* 8 MiB: ~30k frames of registers + 64 bytes between drains */
-
-/*
- * How much of the ring one drain takes (docs/PERFORMANCE.md, "Drain per
- * tick").  10 ms: the server serves the client and runs the guard between
- * two drains, so a packet waits at most about two drains (the loop's and
- * its handler's) however fast the programs write, and 10 ms of storing is
- * ~100x what one turn of the loop costs (poll(2), the guard's clock check),
- * so back-to-back drains lose no throughput.  A 10 ms drain stores ~3,500
- * `collect $regs` frames with the default stack window on this VM (2.5-3 us
- * each, first touch of the store's pages included): about one 8 MiB ring.
- * The record cap is a second bound that does not depend on the clock, far
- * enough above that to leave frames of that size to the clock; it bites on
- * small records.
- */
-#define TR_DRAIN_TICK_NS      (10 * 1000000ull)
-#define TR_DRAIN_TICK_RECORDS 16384u
-/*
- * Stopping drains what is in the ring (at most TR_RING_SIZE bytes, however
- * much is written meanwhile) for at most TR_DRAIN_STOP_NS; what is left
- * then is walked without being stored and counted as dropped (tp->unread).
- * With the programs detached first, a full 8 MiB ring of `collect $regs`
- * frames takes ~10 ms to store here: the bound is for slower machines.
- */
-#define TR_DRAIN_STOP_NS (100 * 1000000ull)
-
-/* One drain's budget, and what becomes of the records it leaves. */
-struct drain {
-	struct bpfc_ring_budget budget;
-	bool rest_dropped; /* the run ends: what the budget leaves counts as dropped */
-};
-
-/* tr__poll: bounded, so that the guard, the expiry and the client run. */
-static const struct drain drain_tick = {
-	.budget = {.records = TR_DRAIN_TICK_RECORDS, .ns = TR_DRAIN_TICK_NS},
-};
-/* tr__stop: what is in the ring, for a while; the rest is dropped. */
-static const struct drain drain_stop = {
-	.budget = {.bytes = TR_RING_SIZE, .ns = TR_DRAIN_STOP_NS},
-	.rest_dropped = true,
-};
-/* tp_remove: every record written before (a ring's worth at most), stored. */
-static const struct drain drain_all = {
-	.budget = {.bytes = TR_RING_SIZE},
-};
-
+#define TR_MAX_ACTIONS 1024 /* per location: bounds what a client can make us keep */
 static const struct {
 	uint32_t num;
 	const char *name;
@@ -181,7 +116,13 @@ int tr__init(struct trace *tr, struct tgt *t)
 	return err;
 }
 
-static void tp_free(struct tp *tp)
+/* GDB's own: what it sent is all there is (stub/trace/deep.h adds deep collection). */
+const struct tp_kind tp_kind_gdb = {
+	.name = "gdb",
+	.deep = deep__append,
+};
+
+void tr__tp_free(struct tp *tp)
 {
 	size_t i;
 
@@ -194,9 +135,9 @@ static void tp_free(struct tp *tp)
 	free(tp->act);
 	free(tp->src);
 	free(tp->cond);
-	mt__free(tp->mon);
 	bpfc_prog__free(&tp->prog);
-	retprobe__put(tp);
+	if (tp->kind && tp->kind->free)
+		tp->kind->free(tp);
 	memset(tp, 0, sizeof(*tp));
 }
 
@@ -215,7 +156,7 @@ void tr__fini(struct trace *tr)
 
 	tr__stop(tr, TR_STOP_USER, 0, NULL);
 	for (i = 0; i < tr->ntps; i++)
-		tp_free(&tr->tps[i]);
+		tr__tp_free(&tr->tps[i]);
 	free(tr->tps);
 	tsvs_free(tr);
 	free(tr->tsvs);
@@ -247,8 +188,8 @@ int tr__clear(struct trace *tr)
 	/* GDB clears what it defined; return tracepoints (monitor trace -return)
 	 * are the stub's and stay, renumbered into the first slots. */
 	for (i = 0, n = 0; i < tr->ntps; i++) {
-		if (!tr->tps[i].ret) {
-			tp_free(&tr->tps[i]);
+		if (!tr->tps[i].kind->outlives_qtinit) {
+			tr__tp_free(&tr->tps[i]);
 			continue;
 		}
 		if (n != i) {
@@ -281,16 +222,6 @@ struct tp *tr__find(struct trace *tr, uint32_t num, uint64_t addr)
 	return NULL;
 }
 
-struct tp_tsv *tr__find_tsv(struct trace *tr, uint32_t num)
-{
-	size_t i;
-
-	for (i = 0; i < tr->ntsvs; i++)
-		if (tr->tsvs[i].num == num)
-			return &tr->tsvs[i];
-	return NULL;
-}
-
 static const char *const state_names[] = {
 	[TR_NOT_RUN] = "not run",
 	[TR_RUNNING] = "running",
@@ -308,13 +239,6 @@ const char *tr__state_name(enum tr_stop state)
 		return "in an unknown state";
 	return state_names[state];
 }
-
-bool tr__running(const struct trace *tr)
-{
-	return tr->state == TR_RUNNING;
-}
-
-static bool consume(struct trace *tr, const struct drain *d);
 
 /* ---- definitions -------------------------------------------------------- */
 
@@ -353,28 +277,27 @@ static int settle(struct trace *tr, char *msg, size_t mlen)
  * tracepoint holds (at another address), the return tracepoint moves to a
  * free number rather than become a location of GDB's.
  */
-static void renumber_ret(struct trace *tr, uint32_t num)
+static void renumber_stub(struct trace *tr, uint32_t num)
 {
 	uint32_t top = num;
 	size_t i;
 	bool clash = false;
 
 	for (i = 0; i < tr->ntps; i++) {
-		clash |= tr->tps[i].num == num && tr->tps[i].ret;
+		clash |= tr->tps[i].num == num && tr->tps[i].kind->outlives_qtinit;
 		if (tr->tps[i].num > top)
 			top = tr->tps[i].num;
 	}
 	for (i = 0; clash && i < tr->ntps; i++)
-		if (tr->tps[i].num == num && tr->tps[i].ret)
+		if (tr->tps[i].num == num && tr->tps[i].kind->outlives_qtinit)
 			tr->tps[i].num = top + 1;
 }
 
-static int define(struct trace *tr, const struct rsp_qtdp_hdr *h, bool ret_loc, char *msg,
+static int define(struct trace *tr, const struct rsp_qtdp_hdr *h, bool stub_loc, char *msg,
 		  size_t mlen)
 {
 	struct bpfc_probe probe;
-	struct tp *tp, *tps;
-	struct tp_ret *ret = NULL;
+	struct tp *tp, *tps, old = {0};
 	uint8_t *cond = NULL;
 	int err;
 
@@ -419,14 +342,12 @@ static int define(struct trace *tr, const struct rsp_qtdp_hdr *h, bool ret_loc, 
 	}
 	tp = tr__find(tr, (uint32_t)h->num, h->addr);
 	if (tp) {
-		/* GDB sending back a return location it uploaded: it stays one. */
+		/* Its kind says what stays (a return location GDB sends back stays one). */
 		tr_prog__uninstall(tp);
-		ret = tp->ret;
-		tp->ret = NULL;
-		tp_free(tp);
+		old = *tp;
 	} else {
-		if (!ret_loc)
-			renumber_ret(tr, (uint32_t)h->num);
+		if (!stub_loc)
+			renumber_stub(tr, (uint32_t)h->num);
 		if (tr->ntps == TR_MAX_TPS) {
 			snprintf(msg, mlen, "at most %d tracepoint locations", TR_MAX_TPS);
 			free(cond);
@@ -451,7 +372,12 @@ static int define(struct trace *tr, const struct rsp_qtdp_hdr *h, bool ret_loc, 
 	}
 	tp->num = (uint32_t)h->num;
 	tp->addr = h->addr;
-	tp->ret = ret;
+	tp->kind = &tp_kind_gdb;
+	if (old.kind) {
+		if (old.kind->keep)
+			old.kind->keep(&old, tp);
+		tr__tp_free(&old);
+	}
 	tp->enabled = h->enabled;
 	tp->pass = h->pass;
 	tp->cond = cond;
@@ -467,6 +393,8 @@ int tr__add(struct trace *tr, struct tp *in, char *msg, size_t mlen)
 	struct tp *tps, *tp;
 	int err;
 
+	if (!in->kind)
+		in->kind = &tp_kind_gdb;
 	err = settle(tr, msg, mlen);
 	if (!err && tr->ntps == TR_MAX_TPS) {
 		snprintf(msg, mlen, "at most %d tracepoint locations", TR_MAX_TPS);
@@ -474,7 +402,7 @@ int tr__add(struct trace *tr, struct tp *in, char *msg, size_t mlen)
 	}
 	tps = err ? NULL : realloc(tr->tps, (tr->ntps + 1) * sizeof(*tps));
 	if (!tps) {
-		tp_free(in);
+		tr__tp_free(in);
 		return err ? err : -ENOMEM;
 	}
 	tr->tps = tps;
@@ -494,7 +422,7 @@ int tr__add(struct trace *tr, struct tp *in, char *msg, size_t mlen)
 	err = tr_prog__install(tr, tp, msg, mlen);
 	if (err) {
 		tr_prog__uninstall(tp);
-		tp_free(tp);
+		tr__tp_free(tp);
 		tr->ntps--;
 	}
 	return err;
@@ -520,8 +448,8 @@ static int tp_remove(struct trace *tr, size_t i, char *msg, size_t mlen)
 		tr_prog__uninstall(&tr->tps[j]);
 	}
 	if (tr->ring && !tr->consuming)
-		consume(tr, &drain_all);
-	tp_free(&tr->tps[i]);
+		tr_run__drain_all(tr);
+	tr__tp_free(&tr->tps[i]);
 	memmove(&tr->tps[i], &tr->tps[i + 1], (tr->ntps - i - 1) * sizeof(*tr->tps));
 	memmove(&was[i], &was[i + 1], (tr->ntps - i - 1) * sizeof(*was));
 	tr->ntps--;
@@ -575,8 +503,8 @@ int tr__room(struct trace *tr, size_t n, char *msg, size_t mlen)
 	return -E2BIG;
 }
 
-int tr__define_ret(struct trace *tr, uint32_t num, uint64_t addr, struct tp_ret *ret,
-		   const uint8_t *cond, size_t condlen, char *msg, size_t mlen)
+int tr__define_loc(struct trace *tr, uint32_t num, uint64_t addr, const struct tp_kind *kind,
+		   void *data, const uint8_t *cond, size_t condlen, char *msg, size_t mlen)
 {
 	struct rsp_qtdp_hdr h = {.num = num, .addr = addr, .enabled = true, .more = true};
 	struct tp *tp;
@@ -588,8 +516,9 @@ int tr__define_ret(struct trace *tr, uint32_t num, uint64_t addr, struct tp_ret 
 	tp = tr__find(tr, num, addr);
 	if (!tp)
 		return -ENOENT;
-	tp->ret = ret;
-	ret->refs++;
+	tp->kind = kind;
+	if (kind->take)
+		kind->take(tp, data);
 	if (condlen) {
 		tp->cond = malloc(condlen);
 		if (!tp->cond)
@@ -799,466 +728,6 @@ int tr__enable(struct trace *tr, uint32_t num, uint64_t addr, bool on, char *msg
 	return tr_prog__install(tr, tp, msg, mlen);
 }
 
-/* ---- the run ------------------------------------------------------------ */
-
-struct rec_ctx {
-	struct trace *tr;
-	uint8_t *dst;
-	size_t need;
-};
-
-static int count_block(void *ctx, char type, const void *blk, size_t len)
-{
-	((struct rec_ctx *)ctx)->need += 1 + len;
-	return 0;
-}
-
-static int copy_block(void *ctx, char type, const void *blk, size_t len)
-{
-	struct rec_ctx *c = ctx;
-
-	*c->dst++ = (uint8_t)type;
-	memcpy(c->dst, blk, len);
-	c->dst += len;
-	return 0;
-}
-
-static uint8_t *put_vblock(uint8_t *p, uint32_t num, int64_t v)
-{
-	uint64_t u = (uint64_t)v;
-	int i;
-
-	*p++ = 'V';
-	for (i = 0; i < 4; i++)
-		*p++ = (uint8_t)(num >> (8 * i));
-	for (i = 0; i < 8; i++)
-		*p++ = (uint8_t)(u >> (8 * i));
-	return p;
-}
-
-static int on_record(void *ctx, void *data, size_t len)
-{
-	struct trace *tr = ctx;
-	const struct bpfc_rec *rec = data;
-	struct rec_ctx c = {.tr = tr};
-	struct tp *tp;
-	size_t builtins, usage;
-	uint8_t *p;
-	int err;
-
-	if (len < sizeof(*rec) || rec->tp >= tr->ntps)
-		return 0;
-	tp = &tr->tps[rec->tp];
-	/* A hit after the run stopped (pass count, full) is not a hit of the run. */
-	if (tr->state != TR_RUNNING) {
-		tp->late++;
-		return 0;
-	}
-	/* The run is stopping and its drain ran out of time (TR_DRAIN_STOP_NS). */
-	if (tr->discarding) {
-		tp->unread++;
-		return 0;
-	}
-	if (bpfc_rec__foreach_block(data, len, count_block, &c, NULL) < 0)
-		return 0;
-	/* Usage (qTP) counts what the actions collected, as gdbserver: not
-	 * the frame header, nor the builtin variables added to every frame. */
-	usage = c.need;
-	builtins = tr_int__is_builtin(tr, TR_TSV_TIMESTAMP) + tr_int__is_builtin(tr, TR_TSV_THREAD);
-	c.need += builtins * TF_VBLK_SIZE;
-	p = tf_store__reserve(&tr->store, (uint16_t)tp->num, c.need, &err);
-	if (!p) {
-		tr->lost++;
-		if (err == -ENOSPC)
-			tr__stop(tr, TR_STOP_FULL, 0, NULL);
-		return 0;
-	}
-	c.dst = p;
-	bpfc_rec__foreach_block(data, len, copy_block, &c, NULL);
-	/* ktime is CLOCK_MONOTONIC: shift it to wall-clock microseconds. */
-	if (tr_int__is_builtin(tr, TR_TSV_TIMESTAMP))
-		c.dst = put_vblock(c.dst, TR_TSV_TIMESTAMP,
-				   (int64_t)(rec->ktime_ns / 1000 + tr->mono_to_wall_us));
-	if (tr_int__is_builtin(tr, TR_TSV_THREAD))
-		c.dst = put_vblock(c.dst, TR_TSV_THREAD, rec->tid);
-	tf_store__commit(&tr->store);
-	tp->frames++;
-	tp->bytes += usage;
-	if (tp->pass && tp->frames >= tp->pass)
-		tr__stop(tr, TR_STOP_PASS, tp->num, NULL);
-	return 0;
-}
-
-/*
- * Drain the ring within d's budget; on_record may stop the run meanwhile
- * (pass count, full).  True if records may be left in the ring.
- *
- * Records left once the run has ended (stopped here or in on_record) are
- * walked without being stored, so that every one is accounted for before
- * the ring goes: as late hits if on_record stopped the run, as dropped if
- * the stop's drain ran out of time.  The programs are detached (or no
- * longer collect) by then, so the ring holds at most its size, and walking
- * it costs tens of nanoseconds a record.
- */
-static bool consume(struct trace *tr, const struct drain *d)
-{
-	static const struct bpfc_ring_budget rest = {.bytes = TR_RING_SIZE};
-	bool more = false;
-
-	tr->consuming = true;
-	bpfc_ring__drain(tr->ring, &d->budget, &more);
-	if (more && (d->rest_dropped || tr->state != TR_RUNNING)) {
-		tr->discarding = true;
-		bpfc_ring__drain(tr->ring, &rest, &more);
-		tr->discarding = false;
-	}
-	tr->consuming = false;
-	tr->backlog = more;
-	return more;
-}
-
-static void release_kernel(struct trace *tr)
-{
-	size_t i;
-
-	for (i = 0; i < tr->ntps; i++)
-		tr_prog__uninstall(&tr->tps[i]);
-	if (tr->ring) {
-		bpfc_ring__free(tr->ring);
-		tr->ring = NULL;
-	}
-}
-
-int tr__start(struct trace *tr, char *msg, size_t mlen)
-{
-	size_t i, size = tr->buf_size ? tr->buf_size : TF_DEFAULT_SIZE;
-	int err;
-
-	if (tr__running(tr)) {
-		snprintf(msg, mlen, "a trace is already running; tstop first");
-		return -EBUSY;
-	}
-	if (!tgt__alive(tr->tgt)) {
-		snprintf(msg, mlen, "pid %d has exited", tr->tgt->pid);
-		return -ESRCH;
-	}
-	err = tf_store__reset(&tr->store, size, tr->circular);
-	if (err) {
-		snprintf(msg, mlen, "cannot allocate a trace buffer of %zu bytes", size);
-		return err;
-	}
-	if (tr->counters_fd < 0) {
-		tr->counters_fd = bpfc_counters__create(TR_MAX_TPS);
-		if (tr->counters_fd < 0) {
-			err = tr->counters_fd;
-			snprintf(msg, mlen, "cannot create BPF maps: %s%s", strerror(-err),
-				 err == -EPERM ? " (bpfstub needs CAP_BPF and CAP_PERFMON, or root)"
-					       : "");
-			return err;
-		}
-	}
-	if (tr->gate_fd < 0) {
-		tr->gate_fd = bpfc_gate__create(TR_MAX_TPS);
-		if (tr->gate_fd < 0) {
-			err = tr->gate_fd;
-			snprintf(msg, mlen, "cannot create BPF maps: %s", strerror(-err));
-			return err;
-		}
-	}
-	if (tr->tsv_fd < 0) {
-		tr->tsv_fd = bpfc_tsv__create(TR_MAX_TPS);
-		if (tr->tsv_fd < 0) {
-			err = tr->tsv_fd;
-			snprintf(msg, mlen, "cannot create BPF maps: %s", strerror(-err));
-			return err;
-		}
-	}
-	err = bpfc_ring__new(&tr->ring, TR_RING_SIZE, on_record, tr);
-	if (err) {
-		snprintf(msg, mlen, "cannot create the BPF ring buffer: %s", strerror(-err));
-		return err;
-	}
-	for (i = 0; i < tr->ntps; i++) {
-		struct tp *tp = &tr->tps[i];
-
-		tp->frames = tp->bytes = tp->late = tp->unread = 0;
-		bpfc_counters__reset(tr->counters_fd, tp->slot);
-		bpfc_gate__reset(tr->gate_fd, tp->slot);
-	}
-	for (i = 0; i < tr->ntsvs; i++) {
-		tr->tsvs[i].value = tr->tsvs[i].initial;
-		bpfc_tsv__set(tr->tsv_fd, (uint32_t)i, tr->tsvs[i].initial);
-	}
-	tr->lost = 0;
-	tr->stop_msg[0] = '\0';
-	tr->stop_tp = 0;
-	/* Wall clock minus the monotonic clock: for frame timestamps. */
-	tr->start_us = bpfc_clock__us(CLOCK_REALTIME);
-	tr->start_mono_us = bpfc_clock__us(CLOCK_MONOTONIC);
-	tr->mono_to_wall_us = tr->start_us - tr->start_mono_us;
-	tr->stop_us = 0;
-	guard__reset(tr);
-	tr->state = TR_RUNNING;
-	/* Every program is loaded (the verifier takes its time) before any is
-	 * attached, so that all tracepoints start collecting together.  They
-	 * are attached in descending number: the kernel runs the uprobes of one
-	 * address newest first, so the frames of one hit come out in ascending
-	 * tracepoint number, as gdbserver records them. */
-	err = 0;
-	for (i = 0; i < tr->ntps && !err; i++) {
-		struct tp *tp = &tr->tps[i];
-
-		tp->complete = true;
-		if (tp->enabled)
-			err = tr_prog__load(tr, tp, msg, mlen);
-	}
-	for (i = tr->ntps; i-- > 0 && !err;) {
-		struct tp *tp = &tr->tps[i];
-
-		if (tp->enabled)
-			err = tr_prog__attach(tr, tp, msg, mlen);
-	}
-	if (err) {
-		release_kernel(tr);
-		tr->state = TR_NOT_RUN;
-		return err;
-	}
-	free(tr->auxv);
-	tr->auxv = NULL;
-	tgt__read_proc(tr->tgt, "auxv", &tr->auxv, &tr->auxv_len);
-	tr->ticks = 0;
-	audit_tr__started(tr);
-	return 0;
-}
-
-static bool stop_held(const struct trace *tr, uint32_t id)
-{
-	size_t i;
-
-	for (i = 0; i < tr->ntps; i++) {
-		const struct tp *tp = &tr->tps[i];
-
-		if (tp->stop_held && tp->stop.id == id)
-			return true;
-		if (tp->ret && retprobe__entry_stop_held(tp->ret, id))
-			return true;
-	}
-	return false;
-}
-
-int tr__stop_take(struct trace *tr, struct bpfc_stop *s, char *msg, size_t mlen)
-{
-	uint32_t k, id;
-	int err;
-
-	if (tr->stop_fd < 0) {
-		err = bpfc_stop__create(BPFC_STOP_SLOTS);
-		if (err < 0) {
-			snprintf(msg, mlen, "cannot create BPF maps: %s", strerror(-err));
-			return err;
-		}
-		tr->stop_fd = err;
-	}
-	for (k = 0; k < BPFC_STOP_SLOTS; k++) {
-		id = (tr->stop_next + k) % BPFC_STOP_SLOTS;
-		if (stop_held(tr, id) || bpfc_reap__busy((int)id))
-			continue;
-		tr->stop_next = id + 1;
-		s->fd = tr->stop_fd;
-		s->id = id;
-		err = bpfc_stop__set(s, true);
-		if (err)
-			snprintf(msg, mlen, "cannot set a stop switch: %s", strerror(-err));
-		return err;
-	}
-	snprintf(msg, mlen, "no free stop switch: %zu uprobes are still being released",
-		 bpfc_reap__pending());
-	return -EBUSY;
-}
-
-void tr__counts(struct trace *tr, const struct tp *tp, struct bpfc_counts *c)
-{
-	memset(c, 0, sizeof(*c));
-	if (tr->counters_fd >= 0)
-		bpfc_counters__read(tr->counters_fd, tp->slot, c);
-	/* Written to the ring, never read: dropped all the same. */
-	c->drops += tp->unread;
-	c->frames -= tp->unread < c->frames ? tp->unread : c->frames;
-}
-
-int tr__stop(struct trace *tr, enum tr_stop why, uint32_t tp, const char *msg)
-{
-	if (tr->state != TR_RUNNING)
-		return 0;
-	/*
-	 * Stop every program first (its stop switch: one map update each),
-	 * then keep every frame already collected; the uprobes are released
-	 * in the background (bpf/reap.h), so this answers at once however many
-	 * there are.
-	 */
-	{
-		size_t i;
-
-		for (i = 0; i < tr->ntps; i++)
-			tr_prog__uninstall(&tr->tps[i]);
-	}
-	if (!tr->consuming && tr->ring)
-		consume(tr, &drain_stop);
-	/* A stop from inside on_record (pass count, full) lands here too. */
-	if (tr->state == TR_RUNNING) {
-		tr->state = why;
-		tr->stop_tp = tp;
-		snprintf(tr->stop_msg, sizeof(tr->stop_msg), "%s", msg ? msg : "");
-		tr->stop_us = bpfc_clock__us(CLOCK_REALTIME);
-		audit_tr__stopped(tr);
-	}
-	/* Inside the ring's own callback the ring must live on: tr__poll frees it. */
-	if (!tr->consuming)
-		release_kernel(tr);
-	return 0;
-}
-
-/* An exec replaces auxv (new entry, new random stack addresses). */
-static bool exec_happened(struct trace *tr)
-{
-	char *now = NULL;
-	size_t n = 0;
-	bool changed;
-
-	if (!tr->auxv || tgt__read_proc(tr->tgt, "auxv", &now, &n))
-		return false;
-	changed = n != tr->auxv_len || memcmp(now, tr->auxv, n);
-	free(now);
-	return changed;
-}
-
-bool tr__same_image(struct trace *tr)
-{
-	return !exec_happened(tr);
-}
-
-bool tr__backlog(const struct trace *tr)
-{
-	return tr->state == TR_RUNNING && tr->ring && tr->backlog;
-}
-
-int tr__poll(struct trace *tr)
-{
-	if (tr->state != TR_RUNNING)
-		return 0;
-	if (tr->ring)
-		consume(tr, &drain_tick);
-	if (tr->state != TR_RUNNING) {
-		release_kernel(tr);
-		return 0;
-	}
-	if (++tr->ticks % 4 == 0) {
-		char msg[128];
-
-		if (!tgt__alive(tr->tgt)) {
-			snprintf(msg, sizeof(msg), "pid %d exited; uprobes detached", tr->tgt->pid);
-			tr__stop(tr, TR_STOP_ERROR, 0, msg);
-			release_kernel(tr);
-		} else if (exec_happened(tr)) {
-			snprintf(msg, sizeof(msg), "pid %d exec()d; uprobes detached",
-				 tr->tgt->pid);
-			tr__stop(tr, TR_STOP_ERROR, 0, msg);
-			release_kernel(tr);
-		}
-	}
-	/* What the run costs the target: hit rates, CPU share, expiry (stub/trace/guard.h). */
-	guard__tick(tr);
-	return 0;
-}
-
-/* ---- replies ------------------------------------------------------------ */
-
-int tr__status(struct trace *tr, struct rsp_buf *r)
-{
-	uint64_t dropped = 0;
-	size_t i;
-
-	tr__poll(tr);
-	rsp_buf__printf(r, "T%d;", tr__running(tr) ? 1 : 0);
-	switch (tr->state) {
-	case TR_NOT_RUN:
-		rsp_buf__puts(r, "tnotrun:0");
-		break;
-	case TR_RUNNING:
-		rsp_buf__puts(r, "trunning:0");
-		break;
-	case TR_STOP_USER:
-		/*
-		 * "tstop:<hex notes>:0", notes possibly empty, as gdbserver sends
-		 * it.  Never "tstop:0": GDB then has no stop text and its tsave
-		 * crashes on it (strlen of NULL in tfile_write_status).
-		 */
-		rsp_buf__puts(r, "tstop:");
-		if (tr->stop_notes_hex)
-			rsp_buf__puts(r, tr->stop_notes_hex);
-		rsp_buf__puts(r, ":0");
-		break;
-	case TR_STOP_FULL:
-		rsp_buf__puts(r, "tfull:0");
-		break;
-	case TR_STOP_PASS:
-		rsp_buf__printf(r, "tpasscount:%x", tr->stop_tp);
-		break;
-	case TR_STOP_ERROR:
-		rsp_buf__puts(r, "terror:");
-		rsp_buf__put_hex_str(r, tr->stop_msg);
-		rsp_buf__printf(r, ":%x", tr->stop_tp);
-		break;
-	case TR_STOP_DISCONNECTED:
-		rsp_buf__puts(r, "tdisconnected:0");
-		break;
-	case TR_STOP_EXPIRED:
-		/* GDB: "Trace stopped by a tstop command (<the note>)." */
-		rsp_buf__puts(r, "tstop:");
-		rsp_buf__put_hex_str(r, tr->stop_msg);
-		rsp_buf__puts(r, ":0");
-		break;
-	}
-	rsp_buf__printf(r,
-			";tframes:%zx;tcreated:%llx;tfree:%zx;tsize:%zx;circular:%d;disconn:%d;"
-			"starttime:%llx;stoptime:%llx;username:%s;notes:%s",
-			tf_store__count(&tr->store), (unsigned long long)tr->store.created,
-			tf_store__free(&tr->store), tr->store.size, tr->circular ? 1 : 0,
-			tr->disconnected_ok ? 1 : 0,
-			(unsigned long long)(tr->state == TR_NOT_RUN ? 0 : tr->start_us),
-			(unsigned long long)tr->stop_us, tr->user_hex ? tr->user_hex : "",
-			tr->notes_hex ? tr->notes_hex : "");
-	/* GDB has no field for lost frames: say it in the notes it prints. */
-	for (i = 0; i < tr->ntps; i++) {
-		struct bpfc_counts c;
-
-		tr__counts(tr, &tr->tps[i], &c);
-		dropped += c.drops;
-	}
-	{
-		char note[2048];
-		bool any = tr->notes_hex && tr->notes_hex[0];
-
-		if (dropped || tr->lost) {
-			snprintf(note, sizeof(note),
-				 "%sbpfstub: %llu frames dropped (ring buffer full), "
-				 "%llu lost (trace buffer full)",
-				 any ? "; " : "", (unsigned long long)dropped,
-				 (unsigned long long)tr->lost);
-			rsp_buf__put_hex_str(r, note);
-			any = true;
-		}
-		/* Tracepoints the overhead guard detached (stub/trace/guard.h). */
-		guard__notes(tr, note + 2, sizeof(note) - 2);
-		if (note[2]) {
-			note[0] = ';';
-			note[1] = ' ';
-			rsp_buf__put_hex_str(r, any ? note : note + 2);
-		}
-	}
-	return r->oom ? -ENOMEM : 0;
-}
-
 uint64_t tr__hits(struct trace *tr, const struct tp *tp)
 {
 	struct bpfc_counts c;
@@ -1273,8 +742,7 @@ int tr__tp_status(struct trace *tr, uint32_t num, uint64_t addr, struct rsp_buf 
 
 	if (!tp)
 		return -ENOENT;
-	return rsp_buf__printf(r, "V%llx:%llx", (unsigned long long)tr__hits(tr, tp),
-			       (unsigned long long)tp->bytes);
+	return rsp_enc_tp_status(r, tr__hits(tr, tp), tp->bytes);
 }
 
 void tr__unpatch(const struct trace *tr, uint64_t addr, void *buf, size_t len)
@@ -1282,13 +750,13 @@ void tr__unpatch(const struct trace *tr, uint64_t addr, void *buf, size_t len)
 	size_t i;
 
 	for (i = 0; i < tr->ntps; i++) {
-		const struct tp_ret *r = tr->tps[i].ret;
+		const struct tp *tp = &tr->tps[i];
 
-		if (tr->tps[i].installed)
-			bpfc_probe__patch(&tr->tps[i].probe, addr, buf, len);
-		/* A return tracepoint's entry probe (patching twice is harmless). */
-		if (r && r->entry_on)
-			bpfc_probe__patch(&r->entry_probe, addr, buf, len);
+		if (tp->installed)
+			bpfc_probe__patch(&tp->probe, addr, buf, len);
+		/* The kind's own probes (patching twice is harmless). */
+		if (tp->kind->unpatch)
+			tp->kind->unpatch(tp, addr, buf, len);
 	}
 	/* Uprobes being released: their int3 may still be there. */
 	bpfc_reap__patch(tr->tgt->pid, addr, buf, len);
@@ -1327,32 +795,33 @@ int tr__upload(struct trace *tr, int (*cb)(void *ctx, const char *item), void *c
 	for (i = 0; i < tr->ntps && !err; i++) {
 		const struct tp *tp = order[i];
 
+		const struct rsp_tp_def def = {
+			.num = tp->num,
+			.addr = tp->addr,
+			.enabled = tp->enabled,
+			.step = tp->step,
+			.pass = tp->pass,
+			.cond = tp->cond,
+			.condlen = tp->condlen,
+		};
+
 		rsp_buf__reset(&b);
-		rsp_buf__printf(&b, "T%x:%llx:%c:%llx:%llx", tp->num, (unsigned long long)tp->addr,
-				tp->enabled ? 'E' : 'D', (unsigned long long)tp->step,
-				(unsigned long long)tp->pass);
-		if (tp->cond) {
-			rsp_buf__printf(&b, ":X%zx,", tp->condlen);
-			rsp_buf__put_hex(&b, tp->cond, tp->condlen);
-		}
-		err = b.oom ? -ENOMEM : cb(ctx, b.data);
+		err = rsp_enc_tp_def(&b, &def);
+		err = err ? err : cb(ctx, b.data);
 		for (j = 0; j < tp->nact && !err; j++) {
 			if (!tp->act[j].wire)
 				continue;
 			rsp_buf__reset(&b);
-			rsp_buf__printf(&b, "A%x:%llx:%s", tp->num, (unsigned long long)tp->addr,
-					tp->act[j].wire);
-			err = b.oom ? -ENOMEM : cb(ctx, b.data);
+			err = rsp_enc_tp_actions_item(&b, tp->num, tp->addr, tp->act[j].wire);
+			err = err ? err : cb(ctx, b.data);
 		}
 		for (j = 0; j < tp->nsrc && !err; j++) {
 			const struct tp_src *src = &tp->src[j];
 
 			rsp_buf__reset(&b);
-			rsp_buf__printf(&b, "Z%x:%llx:%s:%llx:%llx:%s", tp->num,
-					(unsigned long long)tp->addr, src->type,
-					(unsigned long long)src->start,
-					(unsigned long long)src->slen, src->hex);
-			err = b.oom ? -ENOMEM : cb(ctx, b.data);
+			err = rsp_enc_tp_src(&b, tp->num, tp->addr, src->type, src->start,
+					     src->slen, src->hex);
+			err = err ? err : cb(ctx, b.data);
 		}
 	}
 	rsp_buf__free(&b);

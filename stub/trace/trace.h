@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "bpf/collect.h"
 #include "bpf/probe.h"
@@ -34,7 +35,9 @@ struct rsp_qtdv;
 struct rsp_qtro;
 struct tp_mon; /* stub/trace/montrace.h */
 struct tp_ret; /* stub/trace/retprobe.h */
-struct audit;  /* stub/base/audit.h */
+struct tp_kind;
+struct bpfc_lat; /* bpf/latency.h */
+struct audit;	 /* stub/base/audit.h */
 
 enum tp_action_kind {
 	TPA_REGS,
@@ -71,9 +74,16 @@ struct tp {
 	size_t nact;
 	struct tp_src *src;
 	size_t nsrc;
-	bool complete;	    /* GDB sent its last packet (see settle() in trace.c) */
+	bool complete; /* GDB sent its last packet (see settle() in trace.c) */
+	/*
+	 * Its kind (struct tp_kind below): never NULL.  The kind's own data
+	 * (mon, ret) is set and freed only through its operations; the views
+	 * read it.
+	 */
+	const struct tp_kind *kind;
 	struct tp_mon *mon; /* defined by `monitor trace` (stub/trace/montrace.c); NULL: by GDB */
-	struct tp_ret *ret; /* a `monitor trace -return` location (stub/trace/retprobe.c), or NULL */
+	struct tp_ret
+		*ret; /* a `monitor trace -return` location (stub/trace/retprobe.c), or NULL */
 
 	/* during a run */
 	bool installed;
@@ -90,6 +100,55 @@ struct tp {
 	/* its hit rate and cost (stub/trace/guard.h) */
 	struct guard_tp guard;
 };
+
+/*
+ * What a kind adds to a location's program (stub/trace/trace_prog.c):
+ * filled with GDB's defaults, then changed by the kind's prepare.
+ */
+struct tp_build {
+	bool regs;		/* collect the registers (R block) */
+	uint32_t stack_window;	/* bytes of stack above rsp */
+	struct bpfc_lat *lat;	/* the latency since the entry (bpf/latency.h), or NULL */
+	struct bpfc_mem mem[2]; /* ranges after GDB's (room allowing) */
+	size_t nmem;
+};
+
+/*
+ * A kind of tracepoint, as a table of operations: GDB's (tp_kind_gdb,
+ * stub/trace/trace.c), `monitor trace` (tp_kind_mon, stub/trace/montrace.c)
+ * and `monitor trace -return` (tp_kind_ret, stub/trace/retprobe.c).  The
+ * trace core calls a location's kind through tp->kind and never names one,
+ * so a new kind is a new table in its own file, not a branch in every file
+ * of the core.  Every operation may be NULL (nothing to do).
+ */
+struct tp_kind {
+	const char *name;
+	/*
+	 * The stub's own, not GDB's: it outlives QTinit, and a number GDB
+	 * defines takes precedence (the location moves to a free number).
+	 */
+	bool outlives_qtinit;
+	/* Before its program is built: what it needs (maps, programs), what it adds (b). */
+	int (*prepare)(struct trace *tr, struct tp *tp, struct tp_build *b, char *msg, size_t mlen);
+	/* Deep collection: append expressions to out[*n] (room for max). */
+	void (*deep)(struct trace *tr, const struct tp *tp, struct bpfc_expr *out, size_t *n,
+		     size_t max);
+	/* Before tp's uprobe is attached; after it is detached (entry_get succeeded). */
+	int (*entry_get)(struct trace *tr, struct tp *tp, char *msg, size_t mlen);
+	void (*entry_put)(struct tp *tp);
+	/* Does the kind's own program hold stop switch id (tr__stop_take)? */
+	bool (*holds_stop)(const struct tp *tp, uint32_t id);
+	/* Its own probes' int3 out of a live memory read (tr__unpatch). */
+	void (*unpatch)(const struct tp *tp, uint64_t addr, void *buf, size_t len);
+	/* tr__define_loc: tp takes data (a reference). */
+	void (*take)(struct tp *tp, void *data);
+	/* GDB redefines from: what of it stays, moved to the new definition to. */
+	void (*keep)(struct tp *from, struct tp *to);
+	/* Its own data (tr__tp_free). */
+	void (*free)(struct tp *tp);
+};
+
+extern const struct tp_kind tp_kind_gdb;
 
 struct tp_tsv {
 	uint32_t num;
@@ -132,7 +191,20 @@ struct tp_tsv {
 /* The builtin trace state variables every frame carries (V blocks). */
 #define TR_TSV_TIMESTAMP 1 /* wall-clock microseconds of the hit */
 #define TR_TSV_THREAD	 2 /* the hitting thread's id */
-#define TR_TSV_LATENCY	 3 /* return tracepoints' frames: ns since the entry (stub/trace/retprobe.c) */
+#define TR_TSV_LATENCY                                                                             \
+	3 /* return tracepoints' frames: ns since the entry (stub/trace/retprobe.c) */
+
+/*
+ * Who watches the run: whoever creates the trace sets tr->events (the
+ * server: stub/trace/audit_trace.c's audit_tr__events), NULL: nobody.  The
+ * trace tells it what it did by itself: a run started, a run ended (once,
+ * whatever the reason), the overhead guard detached a location.
+ */
+struct tr_events {
+	void (*started)(struct trace *tr);
+	void (*stopped)(struct trace *tr);
+	void (*detached)(struct trace *tr, const struct tp *tp, const char *why);
+};
 
 enum tr_stop {
 	TR_NOT_RUN,
@@ -160,12 +232,13 @@ struct trace {
 	uint32_t stack_window; /* bytes of stack above rsp collected per hit; 0 = off */
 
 	/* The overhead guard and expiry (stub/trace/guard.h); 0 = off. */
-	uint32_t max_hit_rate;	/* hits/s per location before the guard detaches it */
-	uint32_t max_overhead;	/* % of the target's CPU per location */
-	uint32_t hit_cost_ns;	/* what one hit is taken to cost the target; 0: auto (measured) */
-	uint32_t hit_cost_measured; /* auto: bpfc_calib__hit_cost() at the first tstart, 0 not yet */
-	char hit_cost_msg[160];	    /* auto: why it could not be measured ("" if it was) */
-	uint32_t trace_timeout; /* seconds a run may last */
+	uint32_t max_hit_rate; /* hits/s per location before the guard detaches it */
+	uint32_t max_overhead; /* % of the target's CPU per location */
+	uint32_t hit_cost_ns;  /* what one hit is taken to cost the target; 0: auto (measured) */
+	uint32_t
+		hit_cost_measured; /* auto: bpfc_calib__hit_cost() at the first tstart, 0 not yet */
+	char hit_cost_msg[160];	   /* auto: why it could not be measured ("" if it was) */
+	uint32_t trace_timeout;	   /* seconds a run may last */
 	struct guard guard;
 
 	struct tf_store store;
@@ -198,7 +271,23 @@ struct trace {
 
 	struct deep *deep;   /* deep-collection notes (stub/trace/deep.h) */
 	struct audit *audit; /* audit events (stub/trace/audit_trace.h); NULL: none */
+	const struct tr_events *events; /* the run's watcher (above); NULL: none */
 };
+
+/*
+ * The walk over every location, in slot order, for every file but the
+ * trace's own:
+ *	struct tp *tp;
+ *	tr__foreach(tr, tp) ...
+ * The body must not add or remove locations.
+ */
+static inline struct tp *tr__next(const struct trace *tr, const struct tp *tp)
+{
+	size_t i = tp ? (size_t)(tp - tr->tps) + 1 : 0;
+
+	return i < tr->ntps ? &tr->tps[i] : NULL;
+}
+#define tr__foreach(tr, tp) for ((tp) = tr__next((tr), NULL); (tp); (tp) = tr__next((tr), (tp)))
 
 int tr__init(struct trace *tr, struct tgt *t);
 void tr__fini(struct trace *tr);
@@ -225,12 +314,18 @@ int tr__delete(struct trace *tr, uint32_t num, char *msg, size_t mlen);
 /* Room for n more locations?  -E2BIG with msg if not. */
 int tr__room(struct trace *tr, size_t n, char *msg, size_t mlen);
 /*
- * One location of a return tracepoint (stub/trace/retprobe.c): defined complete
- * and enabled, sharing ret (its count is taken), with condition bytecode
- * cond (copied; condlen 0: none), installed at once while a run is on.
+ * One location of a tracepoint of the stub's own kind (a return
+ * tracepoint: stub/trace/retprobe.c): defined complete and enabled, given
+ * data by kind->take, with condition bytecode cond (copied; condlen 0:
+ * none), installed at once while a run is on.
  */
-int tr__define_ret(struct trace *tr, uint32_t num, uint64_t addr, struct tp_ret *ret,
-		   const uint8_t *cond, size_t condlen, char *msg, size_t mlen);
+int tr__define_loc(struct trace *tr, uint32_t num, uint64_t addr, const struct tp_kind *kind,
+		   void *data, const uint8_t *cond, size_t condlen, char *msg, size_t mlen);
+/*
+ * The one free sequence of a definition: what the trace allocated, then
+ * the kind's own (kind->free); tp is zeroed.
+ */
+void tr__tp_free(struct tp *tp);
 
 /* The run. */
 int tr__start(struct trace *tr, char *msg, size_t mlen);
@@ -242,7 +337,10 @@ int tr__stop(struct trace *tr, enum tr_stop why, uint32_t tp, const char *msg);
 int tr__poll(struct trace *tr);
 /* A run is on and the last drain left records in the ring: poll again soon. */
 bool tr__backlog(const struct trace *tr);
-bool tr__running(const struct trace *tr);
+static inline bool tr__running(const struct trace *tr)
+{
+	return tr->state == TR_RUNNING;
+}
 /* The run's state in words ("running", "stopped by tstop", ...), for monitor output. */
 const char *tr__state_name(enum tr_stop state);
 
@@ -251,8 +349,16 @@ int tr__status(struct trace *tr, struct rsp_buf *r);
 int tr__tp_status(struct trace *tr, uint32_t num, uint64_t addr, struct rsp_buf *r);
 /* Hits of this run: the kernel's count less those after the run stopped. */
 uint64_t tr__hits(struct trace *tr, const struct tp *tp);
-/* Counters summed over every location of tp num (for monitor status). */
-void tr__counts(struct trace *tr, const struct tp *tp, struct bpfc_counts *c);
+/* tp's counters (hits, frames, drops), records never read from the ring counted as dropped. */
+static inline void tr__counts(struct trace *tr, const struct tp *tp, struct bpfc_counts *c)
+{
+	memset(c, 0, sizeof(*c));
+	if (tr->counters_fd >= 0)
+		bpfc_counters__read(tr->counters_fd, tp->slot, c);
+	/* Written to the ring, never read: dropped all the same. */
+	c->drops += tp->unread;
+	c->frames -= tp->unread < c->frames ? tp->unread : c->frames;
+}
 
 /*
  * Every definition as qTfP/qTsP items ("T...", "A...", "Z..."), in the
@@ -264,6 +370,7 @@ int tr__upload(struct trace *tr, int (*cb)(void *ctx, const char *item), void *c
 /*
  * A stop switch for a new program (bpf/collect.h), turned on: one that no
  * program held here uses, nor any uprobe still being released (bpf/reap.h).
+ * Handed out by stub/trace/trace_prog.c, which owns the programs.
  */
 int tr__stop_take(struct trace *tr, struct bpfc_stop *s, char *msg, size_t mlen);
 
@@ -273,7 +380,15 @@ void tr__unpatch(const struct trace *tr, uint64_t addr, void *buf, size_t len);
 bool tr__is_ro(const struct trace *tr, uint64_t addr, uint64_t len);
 /* Does the target still run the image traced (no exec since tstart)? */
 bool tr__same_image(struct trace *tr);
-struct tp_tsv *tr__find_tsv(struct trace *tr, uint32_t num);
+static inline struct tp_tsv *tr__find_tsv(struct trace *tr, uint32_t num)
+{
+	size_t i;
+
+	for (i = 0; i < tr->ntsvs; i++)
+		if (tr->tsvs[i].num == num)
+			return &tr->tsvs[i];
+	return NULL;
+}
 /* A variable's current value: from the BPF map once a run has started. */
 int64_t tr__tsv_value(struct trace *tr, const struct tp_tsv *v);
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * stub/trace/trace_int.h - what stub/trace/trace.c and stub/trace/trace_prog.c share, and
- * nothing else includes.
+ * stub/trace/trace_int.h - what stub/trace/trace.c, stub/trace/trace_run.c and
+ * stub/trace/trace_prog.c share, and nothing else includes.
  *
  * trace.c owns the trace (definitions, the run, stop reasons, replies);
  * trace_prog.c turns one of its locations into a loaded, attached BPF
@@ -36,5 +36,8 @@ int tr_prog__attach(struct trace *tr, struct tp *tp, char *msg, size_t mlen);
 int tr_prog__install(struct trace *tr, struct tp *tp, char *msg, size_t mlen);
 /* Detach and free tp's program (loaded by a QTStart that failed, too). */
 void tr_prog__uninstall(struct tp *tp);
+
+/* Drain every record written so far into the store (trace_run.c; not inside a drain). */
+void tr_run__drain_all(struct trace *tr);
 
 #endif /* STUB_TRACE_INT_H */

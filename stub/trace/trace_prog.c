@@ -6,13 +6,15 @@
  * stub/trace/trace.c keeps what GDB defined and decides when a location runs;
  * this file decides what its program collects.  GDB's memory ranges and a
  * stack window become M blocks (cut to what one ring buffer record holds),
- * GDB's expressions and the condition go in as agent bytecode, then deep
- * collection (stub/trace/deep.h) or a return location's values (stub/trace/retprobe.h)
- * after them.  A program the kernel refuses with deep collection is built
- * again without it, so the tracepoint still runs.  Attaching is a uprobe
+ * GDB's expressions and the condition go in as agent bytecode, then what
+ * the location's kind adds (struct tp_kind, stub/trace/trace.h: deep
+ * collection, stub/trace/deep.h, or a return location's values) after
+ * them; the kind is only ever called through tp->kind.  A program the kernel refuses with deep
+ * collection is built again without it, so the tracepoint still runs.  Attaching is a uprobe
  * filtered on the target's pid (bpf/probe.c), raising an SDT semaphore
- * where the site has one (stub/program/sdt.h), after a return location's entry
- * probe.
+ * where the site has one (stub/program/sdt.h), after what the kind attaches
+ * first (a return location's entry probe).  Stop switches are handed out
+ * here (tr__stop_take), since they belong to programs.
  *
  * It is its own file because none of this is the trace's state: it reads
  * the trace's maps and variables and writes only the location's program.
@@ -26,7 +28,6 @@
 #include "bpf/ring.h"
 #include "stub/trace/deep.h"
 #include "stub/program/regs.h"
-#include "stub/trace/retprobe.h"
 #include "stub/program/program.h"
 #include "rsp/trace.h"
 #include "stub/program/sdt.h"
@@ -147,6 +148,54 @@ static int build_load(struct trace *tr, struct tp *tp, const struct bpfc_spec *s
 	return err;
 }
 
+/*
+ * Stop switches (bpf/collect.h) belong to programs, so they are handed out
+ * here: never one a program held here uses, nor one of a uprobe still being
+ * released (bpf/reap.h).
+ */
+static bool stop_held(const struct trace *tr, uint32_t id)
+{
+	const struct tp *tp;
+
+	tr__foreach(tr, tp) {
+		if (tp->stop_held && tp->stop.id == id)
+			return true;
+		if (tp->kind->holds_stop && tp->kind->holds_stop(tp, id))
+			return true;
+	}
+	return false;
+}
+
+int tr__stop_take(struct trace *tr, struct bpfc_stop *s, char *msg, size_t mlen)
+{
+	uint32_t k, id;
+	int err;
+
+	if (tr->stop_fd < 0) {
+		err = bpfc_stop__create(BPFC_STOP_SLOTS);
+		if (err < 0) {
+			snprintf(msg, mlen, "cannot create BPF maps: %s", strerror(-err));
+			return err;
+		}
+		tr->stop_fd = err;
+	}
+	for (k = 0; k < BPFC_STOP_SLOTS; k++) {
+		id = (tr->stop_next + k) % BPFC_STOP_SLOTS;
+		if (stop_held(tr, id) || bpfc_reap__busy((int)id))
+			continue;
+		tr->stop_next = id + 1;
+		s->fd = tr->stop_fd;
+		s->id = id;
+		err = bpfc_stop__set(s, true);
+		if (err)
+			snprintf(msg, mlen, "cannot set a stop switch: %s", strerror(-err));
+		return err;
+	}
+	snprintf(msg, mlen, "no free stop switch: %zu uprobes are still being released",
+		 bpfc_reap__pending());
+	return -EBUSY;
+}
+
 /* Build and load tp's BPF program (not attached yet). */
 int tr_prog__load(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
 {
@@ -154,41 +203,32 @@ int tr_prog__load(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
 	struct bpfc_expr exprs[RSP_TP_ACTIONS_MAX * 4], cond;
 	struct bpfc_mem mem[64];
 	struct bpfc_spec spec = {0};
+	struct tp_build b = {.stack_window = tr->stack_window};
 	size_t nmem, i, nexpr = 0, ngdb;
-	bool regs = false;
 	int err;
 
 	/* Registers only when an action asks for them (an R action), as
 	 * gdbserver: a frame without them shows them <unavailable>. */
 	for (i = 0; i < tp->nact; i++)
-		regs |= tp->act[i].kind == TPA_REGS;
-	/* A return location: registers, latency and (Go) the goroutine id, no
-	 * stack window (its cost would exceed the return probe's budget). */
-	if (tp->ret) {
-		err = retprobe__prepare(tr, tp, msg, mlen);
+		b.regs |= tp->act[i].kind == TPA_REGS;
+	/* What its kind adds (a return location: registers, latency, the goroutine id). */
+	if (tp->kind->prepare) {
+		err = tp->kind->prepare(tr, tp, &b, msg, mlen);
 		if (err)
 			return err;
-		regs = true;
-		tp->ret->lat.tsv = tr_int__is_builtin(tr, TR_TSV_LATENCY) ? TR_TSV_LATENCY : 0;
-		spec.lat = &tp->ret->lat;
 	}
-	err = build_spec(tp, regs, tp->ret ? 0 : tr->stack_window, mem,
-			 sizeof(mem) / sizeof(mem[0]), &nmem, msg, mlen);
+	spec.lat = b.lat;
+	err = build_spec(tp, b.regs, b.stack_window, mem, sizeof(mem) / sizeof(mem[0]), &nmem, msg,
+			 mlen);
 	if (err)
 		return err;
-	if (tp->ret && tp->ret->go && tp->ret->goid_off >= 0 &&
-	    nmem < sizeof(mem) / sizeof(mem[0])) {
-		mem[nmem].basereg = 14; /* r14: the current g */
-		mem[nmem].offset = tp->ret->goid_off;
-		mem[nmem].len = 8;
-		mem[nmem].flags = 0;
-		nmem++;
-	}
+	for (i = 0; i < b.nmem && nmem < sizeof(mem) / sizeof(mem[0]); i++)
+		mem[nmem++] = b.mem[i];
 	spec.tp = tp->slot;
 	spec.slot = tp->slot;
 	spec.mem = mem;
 	spec.nmem = nmem;
-	spec.flags = regs ? 0 : BPFC_SPEC_NO_REGS;
+	spec.flags = b.regs ? 0 : BPFC_SPEC_NO_REGS;
 	if (tp->cond) {
 		cond.code = tp->cond;
 		cond.len = tp->condlen;
@@ -210,10 +250,8 @@ int tr_prog__load(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
 	}
 	/* Deep collection (stub/trace/deep.h) comes after GDB's own expressions. */
 	ngdb = nexpr;
-	if (!tp->ret)
-		deep__append(tr, tp, exprs, &nexpr, sizeof(exprs) / sizeof(exprs[0]));
-	else
-		retprobe__deep(tr, tp, exprs, &nexpr, sizeof(exprs) / sizeof(exprs[0]));
+	if (tp->kind->deep)
+		tp->kind->deep(tr, tp, exprs, &nexpr, sizeof(exprs) / sizeof(exprs[0]));
 	spec.actions = exprs;
 	spec.nactions = nexpr;
 	fill_vars(tr, &spec.vars, slots);
@@ -246,17 +284,17 @@ int tr_prog__attach(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
 	/* An SDT probe site with a semaphore: the kernel raises it while attached (sdt.h). */
 	if (program__sdt_site(tr->pgm, tp->addr, &site) != 1)
 		site.ref_ctr_offset = 0;
-	/* A return location: its function's entry probe first (retprobe.h). */
-	if (tp->ret) {
-		err = retprobe__entry_get(tr, tp, msg, mlen);
+	/* What its kind needs first (a return location: its function's entry probe). */
+	if (tp->kind->entry_get) {
+		err = tp->kind->entry_get(tr, tp, msg, mlen);
 		if (err)
 			return err;
 	}
 	err = bpfc_probe__attach_ex(&tp->probe, tr->tgt->pid, tp->addr, tp->prog.fd, tp->prog.multi,
 				    BPFC_PROBE_PATH_AUTO, site.ref_ctr_offset, why, sizeof(why));
 	if (err) {
-		if (tp->ret)
-			retprobe__entry_put(tp);
+		if (tp->kind->entry_put)
+			tp->kind->entry_put(tp);
 		snprintf(msg, mlen, "tracepoint %u at 0x%llx: %s", tp->num,
 			 (unsigned long long)tp->addr, why);
 		return err;
@@ -286,8 +324,8 @@ void tr_prog__uninstall(struct tp *tp)
 	if (tp->installed) {
 		bpfc_stop__set(&tp->stop, false);
 		bpfc_reap__probe(&tp->probe, (int)tp->stop.id);
-		if (tp->ret)
-			retprobe__entry_put(tp);
+		if (tp->kind->entry_put)
+			tp->kind->entry_put(tp);
 	}
 	bpfc_prog__free(&tp->prog);
 	tp->stop_held = false;

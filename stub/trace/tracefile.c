@@ -45,6 +45,7 @@ static int add_line(void *ctx, const char *item)
 /* Everything before the frames. */
 static int header(struct trace *tr, struct rsp_buf *b)
 {
+	const struct tp *tp;
 	struct rsp_buf x;
 	size_t i;
 	int err;
@@ -72,9 +73,9 @@ static int header(struct trace *tr, struct rsp_buf *b)
 	if (!err)
 		err = tr__upload(tr, add_line, b);
 	/* Per-tracepoint hits and bytes, as GDB's own tsave records them. */
-	for (i = 0; !err && i < tr->ntps; i++) {
-		const struct tp *tp = &tr->tps[i];
-
+	tr__foreach(tr, tp) {
+		if (err)
+			break;
 		rsp_buf__printf(b, "tp V%x:%llx:%llx:%llx\n", tp->num, (unsigned long long)tp->addr,
 				(unsigned long long)tr__hits(tr, tp),
 				(unsigned long long)tp->bytes);

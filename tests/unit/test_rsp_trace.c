@@ -23,6 +23,7 @@
 
 #define CHECK_COUNTERS
 #include "tests/unit/check.h"
+#include "rsp/buf.h"
 #include "rsp/trace.h"
 
 /* ------------------------------------------------------- running parsers */
@@ -937,6 +938,139 @@ static void test_damage(void)
 	}
 }
 
+/* ------------------------------------------------------------- encoders */
+
+/* b's text equals want, exactly. */
+static int is(struct rsp_buf *b, int err, const char *want)
+{
+	int ok = err == 0 && b->data && strcmp(b->data, want) == 0;
+
+	if (!ok)
+		fprintf(stderr, "  got \"%s\" (%d), want \"%s\"\n", b->data ? b->data : "", err,
+			want);
+	rsp_buf__reset(b);
+	return ok;
+}
+
+static void test_enc_tstatus(void)
+{
+	struct rsp_tstatus s = {.state = RSP_TS_NOT_RUN, .size = 0x100000};
+	struct rsp_buf b;
+
+	rsp_buf__init(&b);
+	CHECK(is(&b, rsp_enc_tstatus(&b, &s),
+		 "T0;tnotrun:0;tframes:0;tcreated:0;tfree:0;tsize:100000;circular:0;disconn:0;"
+		 "starttime:0;stoptime:0;username:;notes:"));
+	s.running = true;
+	s.state = RSP_TS_RUNNING;
+	s.frames = 3;
+	s.created = 0x11;
+	s.free = 0xff00;
+	s.circular = true;
+	s.disconn = true;
+	s.start_us = 0x5f;
+	s.user_hex = "6a6f";
+	s.notes_hex = "6869";
+	CHECK(is(&b, rsp_enc_tstatus(&b, &s),
+		 "T1;trunning:0;tframes:3;tcreated:11;tfree:ff00;tsize:100000;circular:1;"
+		 "disconn:1;starttime:5f;stoptime:0;username:6a6f;notes:6869"));
+	/* The stub's own notes follow GDB's, hex-encoded. */
+	s.more_notes = "; ab";
+	CHECK(is(&b, rsp_enc_tstatus(&b, &s),
+		 "T1;trunning:0;tframes:3;tcreated:11;tfree:ff00;tsize:100000;circular:1;"
+		 "disconn:1;starttime:5f;stoptime:0;username:6a6f;notes:68693b206162"));
+	memset(&s, 0, sizeof(s));
+	/* tstop with no notes is "tstop::0", never "tstop:0" (GDB's tsave). */
+	s.state = RSP_TS_STOP;
+	CHECK(is(&b, rsp_enc_tstatus(&b, &s),
+		 "T0;tstop::0;tframes:0;tcreated:0;tfree:0;tsize:0;circular:0;disconn:0;"
+		 "starttime:0;stoptime:0;username:;notes:"));
+	s.stop_notes_hex = "6f6b";
+	s.stop_us = 0x10;
+	CHECK(is(&b, rsp_enc_tstatus(&b, &s),
+		 "T0;tstop:6f6b:0;tframes:0;tcreated:0;tfree:0;tsize:0;circular:0;disconn:0;"
+		 "starttime:0;stoptime:10;username:;notes:"));
+	s.state = RSP_TS_FULL;
+	rsp_enc_tstatus(&b, &s);
+	CHECK(strncmp(b.data, "T0;tfull:0;tframes:", 19) == 0);
+	rsp_buf__reset(&b);
+	s.state = RSP_TS_PASS;
+	s.stop_tp = 0x1a;
+	rsp_enc_tstatus(&b, &s);
+	CHECK(strncmp(b.data, "T0;tpasscount:1a;tframes:", 25) == 0);
+	rsp_buf__reset(&b);
+	s.state = RSP_TS_ERROR;
+	s.stop_msg = "no";
+	s.stop_tp = 0;
+	rsp_enc_tstatus(&b, &s);
+	CHECK(strncmp(b.data, "T0;terror:6e6f:0;tframes:", 25) == 0);
+	rsp_buf__reset(&b);
+	s.state = RSP_TS_DISCONNECTED;
+	rsp_enc_tstatus(&b, &s);
+	CHECK(strncmp(b.data, "T0;tdisconnected:0;tframes:", 27) == 0);
+	rsp_buf__reset(&b);
+	s.state = RSP_TS_STOP_MSG;
+	s.stop_msg = "t/o";
+	rsp_enc_tstatus(&b, &s);
+	CHECK(strncmp(b.data, "T0;tstop:742f6f:0;tframes:", 26) == 0);
+	rsp_buf__free(&b);
+}
+
+static void test_enc_items(void)
+{
+	static const uint8_t cond[] = {0x22, 0x07, 0x27};
+	struct rsp_tp_def d = {.num = 2, .addr = 0x401136, .enabled = true, .pass = 5};
+	struct rsp_buf b;
+
+	rsp_buf__init(&b);
+	CHECK(is(&b, rsp_enc_tp_status(&b, 0x2a, 0x1000), "V2a:1000"));
+	CHECK(is(&b, rsp_enc_tp_status(&b, 0, 0), "V0:0"));
+	CHECK(is(&b, rsp_enc_tp_def(&b, &d), "T2:401136:E:0:5"));
+	d.enabled = false;
+	d.step = 1;
+	d.cond = cond;
+	d.condlen = sizeof(cond);
+	CHECK(is(&b, rsp_enc_tp_def(&b, &d), "T2:401136:D:1:5:X3,220727"));
+	CHECK(is(&b, rsp_enc_tp_actions_item(&b, 0x1f, 0x401136, "R3M-1,404060,4"),
+		 "A1f:401136:R3M-1,404060,4"));
+	CHECK(is(&b, rsp_enc_tp_src(&b, 1, 0x4011a0, "at", 0, 8, "6d61696e2e633a38"),
+		 "Z1:4011a0:at:0:8:6d61696e2e633a38"));
+	rsp_buf__free(&b);
+}
+
+static void test_enc_actions(void)
+{
+	static const uint8_t ax[] = {0x26, 0x00, 0x01, 0x27};
+	const struct rsp_tp_act a[] = {
+		{.kind = RSP_TPA_REGS, .regmask = 0x0fffffffffffffffull},
+		{.kind = RSP_TPA_MEM, .basereg = 14, .offset = 0x98, .len = 8},
+		{.kind = RSP_TPA_MEM, .basereg = -1, .offset = 0x404060, .len = 4},
+		{.kind = RSP_TPA_MEM, .basereg = 6, .offset = -16, .len = 8},
+		{.kind = RSP_TPA_EXPR, .ax = ax, .axlen = sizeof(ax)},
+	};
+	struct rsp_qtdp_actions p;
+	struct rsp_buf b;
+	size_t i;
+
+	rsp_buf__init(&b);
+	CHECK(is(&b, rsp_enc_tp_action(&b, &a[0]), "Rfffffffffffffff"));
+	CHECK(is(&b, rsp_enc_tp_action(&b, &a[1]), "Me,98,8"));
+	CHECK(is(&b, rsp_enc_tp_action(&b, &a[2]), "Mffffffff,404060,4"));
+	CHECK(is(&b, rsp_enc_tp_action(&b, &a[3]), "M6,fffffffffffffff0,8"));
+	CHECK(is(&b, rsp_enc_tp_action(&b, &a[4]), "X4,26000127"));
+	/* Concatenated, as one QTDP action packet: the parser reads it back. */
+	rsp_buf__puts(&b, "1:401136:");
+	for (i = 0; i < ARRAY_SIZE(a); i++)
+		CHECK(rsp_enc_tp_action(&b, &a[i]) == 0);
+	CHECK(rsp_parse_qtdp_actions(b.data, b.len, &p) == 0 && p.n == ARRAY_SIZE(a));
+	CHECK(p.a[0].kind == RSP_TPA_REGS && p.a[0].regmask[0] == a[0].regmask);
+	CHECK(p.a[1].kind == RSP_TPA_MEM && p.a[1].basereg == 14 && p.a[1].offset == 0x98);
+	CHECK(p.a[2].basereg == -1 && p.a[2].offset == 0x404060 && p.a[2].len == 4);
+	CHECK(p.a[3].basereg == 6 && p.a[3].offset == -16);
+	CHECK(p.a[4].kind == RSP_TPA_EXPR && p.a[4].expr.len == sizeof(ax));
+	rsp_buf__free(&b);
+}
+
 int main(void)
 {
 	run_rows(good, ARRAY_SIZE(good));
@@ -947,5 +1081,8 @@ int main(void)
 	test_limits();
 	test_stepping();
 	test_damage();
+	test_enc_tstatus();
+	test_enc_items();
+	test_enc_actions();
 	return check_summary("rsp-trace");
 }
