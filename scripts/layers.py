@@ -12,7 +12,7 @@ bpfstub is built in layers, each allowed to use only the ones below it:
     rsp           the pure protocol layer (no I/O, no globals, no libbpf)
 
 Includes can lie (a header included and never used, a prototype declared by
-hand), so this check does not read them.  It reads every object's own symbol
+hand), so the arrows come from the objects: it reads every object's own symbol
 table with nm(1): an object that leaves a symbol undefined ("U") which
 another object defines uses that object.  From those arrows it fails on
 
@@ -20,6 +20,8 @@ another object defines uses that object.  From those arrows it fails on
     than one object), inside one folder as much as across folders;
   * any arrow from a lower layer to a higher one;
   * any source file (.c/.h under stub/, bpf/, rsp/) past HARD_LINES lines,
+  * and, since a struct's layout is used without any symbol, any
+    #include "..." of a header from a higher layer;
 
 and warns about files past SOFT_LINES lines.  Each bad arrow is printed with
 the symbols that make it, so the fix can start from the report.
@@ -183,6 +185,25 @@ def long_files(top):
     return sorted(found, reverse=True)
 
 
+def upward_includes(top):
+    """(file, header) for every #include of a header from a higher layer."""
+    import re
+    found = []
+    for root in SOURCE_ROOTS:
+        for d, _, files in os.walk(os.path.join(top, root)):
+            for f in files:
+                if not f.endswith((".c", ".h")):
+                    continue
+                path = os.path.relpath(os.path.join(d, f), top)
+                la = layer_of(path[:-2])
+                with open(os.path.join(top, path), errors="replace") as fh:
+                    for m in re.finditer(r'^\s*#\s*include\s+"([^"]+)"', fh.read(), re.M):
+                        lb = layer_of(m.group(1)[:-2])
+                        if la and lb and RANK[lb] > RANK[la]:
+                            found.append((path, m.group(1)))
+    return sorted(found)
+
+
 def main(argv):
     all_edges = "--edges" in argv
     args = [a for a in argv if a != "--edges"]
@@ -229,6 +250,10 @@ def main(argv):
             failed = True
             print("FAIL upward: %s (%s) -> %s (%s): %s" %
                   (a, la, b, lb, show(edges[a][b])))
+
+    for path, hdr in upward_includes(top):
+        failed = True
+        print("FAIL upward include: %s includes %s" % (path, hdr))
 
     for n, path in long_files(top):
         if n > HARD_LINES:

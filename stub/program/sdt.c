@@ -34,7 +34,6 @@
 #include "stub/program/sdt.h"
 #include "stub/program/sdt_note.h"
 #include "stub/program/target.h"
-#include "stub/trace/trace.h"
 
 #define SDT_CACHE_FILES 16
 #define SDT_MAX_PROBES	65536	    /* per file */
@@ -315,7 +314,8 @@ int sdt__site(struct tgt *t, uint64_t addr, struct sdt_site *site)
 
 /* ---- the one write acknowledged ------------------------------------------- */
 
-bool sdt__semaphore_write(struct trace *tr, const struct rsp_write_req *w, bool hex)
+bool sdt__semaphore_check(struct sdt_cache *c, struct tgt *t, const uint64_t *sites, size_t n,
+			  const struct rsp_write_req *w, bool hex)
 {
 	const unsigned char *d = (const unsigned char *)w->data;
 	unsigned char cur[2], val[2];
@@ -323,7 +323,7 @@ bool sdt__semaphore_write(struct trace *tr, const struct rsp_write_req *w, bool 
 	bool known = false;
 	size_t i;
 
-	if (!tr || !tr->tgt || w->len != 2 || w->data_len != (hex ? 4 : 2))
+	if (!t || w->len != 2 || w->data_len != (hex ? 4 : 2))
 		return false;
 	for (i = 0; i < 2; i++) {
 		if (hex) {
@@ -336,14 +336,12 @@ bool sdt__semaphore_write(struct trace *tr, const struct rsp_write_req *w, bool 
 			val[i] = d[i];
 		}
 	}
-	for (i = 0; i < tr->ntps && !known; i++) {
-		uint64_t a = tr->tps[i].addr;
-		int r = tr->pgm ? sdt_cache__site(tr->pgm->sdt, tr->tgt, a, &site)
-				: sdt__site(tr->tgt, a, &site);
+	for (i = 0; i < n && !known; i++) {
+		int r = c ? sdt_cache__site(c, t, sites[i], &site) : sdt__site(t, sites[i], &site);
 
 		known = r == 1 && site.sem_addr == w->addr;
 	}
-	if (!known || tgt__read_mem(tr->tgt, w->addr, cur, 2) != 2)
+	if (!known || tgt__read_mem(t, w->addr, cur, 2) != 2)
 		return false;
 	/* unsigned short, little-endian (x86-64): GDB sends the value it read +1 or -1 */
 	{

@@ -71,10 +71,17 @@ int sdt_cache__site(struct sdt_cache *c, struct tgt *t, uint64_t addr, struct sd
 int sdt__site(struct tgt *t, uint64_t addr, struct sdt_site *site);
 
 /*
- * Is the memory write w (M: hex data, X: binary) GDB raising or lowering
- * the semaphore of an SDT probe at which a tracepoint of tr is defined?
- * Then the caller answers OK and writes nothing (see above).  The notes
- * come from tr->pgm (a trace put together by hand, without one: read now).
+ * Is the memory write w (M: hex data, X: binary) to t GDB raising or
+ * lowering the semaphore of the SDT probe at one of the n run-time
+ * addresses sites (where tracepoints are defined)?  Then the caller
+ * answers OK and writes nothing (see above).  The notes come from c (NULL:
+ * read now).
+ */
+bool sdt__semaphore_check(struct sdt_cache *c, struct tgt *t, const uint64_t *sites, size_t n,
+			  const struct rsp_write_req *w, bool hex);
+/*
+ * The same for the tracepoints of tr: defined by the trace, which knows
+ * its sites (stub/trace/trace.c); declared here too for its older callers.
  */
 bool sdt__semaphore_write(struct trace *tr, const struct rsp_write_req *w, bool hex);
 

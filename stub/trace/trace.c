@@ -47,6 +47,7 @@
 #include "rsp/buf.h"
 #include "rsp/trace.h"
 #include "stub/program/program.h"
+#include "stub/program/sdt.h"
 #include "stub/program/target.h"
 #include "stub/trace/trace.h"
 #include "stub/trace/trace_int.h"
@@ -838,4 +839,23 @@ int64_t tr__tsv_value(struct trace *tr, const struct tp_tsv *v)
 	    !bpfc_tsv__get(tr->tsv_fd, (uint32_t)(v - tr->tsvs), &val))
 		return (int64_t)val;
 	return v->value;
+}
+
+/* GDB's write of a semaphore at one of this trace's sites (stub/program/sdt.h). */
+bool sdt__semaphore_write(struct trace *tr, const struct rsp_write_req *w, bool hex)
+{
+	uint64_t *sites;
+	bool ok;
+	size_t i;
+
+	if (!tr || !tr->tgt)
+		return false;
+	sites = calloc(tr->ntps ? tr->ntps : 1, sizeof(*sites));
+	if (!sites)
+		return false;
+	for (i = 0; i < tr->ntps; i++)
+		sites[i] = tr->tps[i].addr;
+	ok = sdt__semaphore_check(tr->pgm ? tr->pgm->sdt : NULL, tr->tgt, sites, tr->ntps, w, hex);
+	free(sites);
+	return ok;
 }
