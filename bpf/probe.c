@@ -54,8 +54,8 @@
 #include <linux/perf_event.h>
 #include <bpf/bpf.h>
 
-#include "rsp/buf.h"
 #include "bpf/probe.h"
+#include "rsp/buf.h"
 
 #define UPROBE_TYPE_PATH "/sys/bus/event_source/devices/uprobe/type"
 /* include/linux/trace_events.h: where the uprobe PMU takes ref_ctr_offset in attr.config. */

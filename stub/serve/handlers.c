@@ -46,16 +46,16 @@
 #include "rsp/framer.h"
 #include "rsp/monitor.h"
 #include "rsp/parse.h"
-#include "stub/serve/handlers.h"
-#include "stub/serve/monitor.h"
 #include "stub/program/osdata.h"
 #include "stub/program/regs.h"
 #include "stub/program/sdt.h"
+#include "stub/serve/handlers.h"
+#include "stub/serve/monitor.h"
 #include "stub/serve/server.h"
 #include "stub/serve/session.h"
 #include "stub/serve/tlive.h"
-#include "stub/views/frame.h"
 #include "stub/trace/trace.h"
+#include "stub/views/frame.h"
 
 /* The largest memory read served at once (m, x): well inside PacketSize. */
 #define MEM_READ_MAX ((SESS_PACKET_SIZE - 16) / 2)

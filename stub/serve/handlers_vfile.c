@@ -20,9 +20,9 @@
 #include <unistd.h>
 
 #include "rsp/parse.h"
+#include "stub/program/target.h"
 #include "stub/serve/handlers.h"
 #include "stub/serve/session.h"
-#include "stub/program/target.h"
 
 /* The most one vFile:pread returns. */
 #define VFILE_READ_MAX 0x10000

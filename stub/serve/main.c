@@ -19,10 +19,10 @@
 #include <unistd.h>
 
 #include "stub/base/audit.h"
+#include "stub/program/target.h"
 #include "stub/serve/monitor.h"
 #include "stub/serve/peer.h"
 #include "stub/serve/server.h"
-#include "stub/program/target.h"
 
 enum {
 	EXIT_USAGE = 2,

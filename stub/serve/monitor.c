@@ -22,16 +22,16 @@
 
 #include "rsp/buf.h"
 #include "rsp/monitor.h"
+#include "stub/serve/monitor.h"
+#include "stub/serve/privs.h"
+#include "stub/serve/session.h"
 #include "stub/trace/audit_trace.h"
 #include "stub/trace/deep.h"
 #include "stub/trace/guard.h"
-#include "stub/serve/monitor.h"
 #include "stub/trace/montrace.h"
-#include "stub/serve/privs.h"
 #include "stub/trace/retprobe.h"
-#include "stub/serve/session.h"
-#include "stub/views/tdump.h"
 #include "stub/trace/trace.h"
+#include "stub/views/tdump.h"
 
 struct mon_cmd {
 	const char *name;  /* words, single spaces */

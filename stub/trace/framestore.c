@@ -14,8 +14,8 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "stub/trace/framestore.h"
 #include "stub/program/regs.h"
+#include "stub/trace/framestore.h"
 
 static uint32_t get32(const uint8_t *p)
 {

@@ -24,8 +24,8 @@
 #include "bpf/clock.h"
 #include "rsp/buf.h"
 #include "rsp/monitor.h"
-#include "stub/trace/guard.h"
 #include "stub/program/target.h"
+#include "stub/trace/guard.h"
 #include "stub/trace/trace.h"
 
 /* The target's utime + stime in ns, from /proc/PID/stat. */

@@ -34,12 +34,12 @@
 #include "rsp/mexpr.h"
 #include "rsp/monitor.h"
 #include "rsp/trace.h"
-#include "stub/trace/deep.h"
 #include "stub/program/dwarf.h"
 #include "stub/program/program.h"
-#include "stub/trace/montrace.h"
 #include "stub/program/regs.h"
 #include "stub/program/target.h"
+#include "stub/trace/deep.h"
+#include "stub/trace/montrace.h"
 #include "stub/trace/trace.h"
 
 #define MT_REGS_MASK 0x0fffffffffffffffull /* GDB's `collect $regs` on amd64 */

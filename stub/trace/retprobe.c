@@ -30,9 +30,9 @@
 #include "rsp/buf.h"
 #include "rsp/monitor.h"
 #include "stub/program/program.h"
+#include "stub/program/target.h"
 #include "stub/trace/montrace.h"
 #include "stub/trace/retprobe.h"
-#include "stub/program/target.h"
 #include "stub/trace/trace.h"
 
 #define RET_MAX_CODE (1u << 20) /* bytes of one function decoded */

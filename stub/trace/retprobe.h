@@ -27,8 +27,8 @@
 
 #include "bpf/collect.h"
 #include "bpf/probe.h"
-#include "stub/trace/deep.h"
 #include "stub/program/dwarf.h"
+#include "stub/trace/deep.h"
 
 struct trace;
 struct tp;

@@ -43,12 +43,12 @@
 #include <unistd.h>
 
 #include "bpf/reap.h"
-#include "stub/trace/deep.h"
 #include "rsp/buf.h"
 #include "rsp/trace.h"
 #include "stub/program/program.h"
 #include "stub/program/sdt.h"
 #include "stub/program/target.h"
+#include "stub/trace/deep.h"
 #include "stub/trace/trace.h"
 #include "stub/trace/trace_int.h"
 

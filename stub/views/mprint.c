@@ -13,8 +13,8 @@
 #include <string.h>
 
 #include "rsp/buf.h"
-#include "stub/views/mprint.h"
 #include "stub/program/regs.h"
+#include "stub/views/mprint.h"
 
 #define DW_ATE_boolean	     0x02
 #define DW_ATE_complex_float 0x03

@@ -26,13 +26,13 @@
 #include "rsp/mexpr.h"
 #include "stub/program/dwarf.h"
 #include "stub/program/program.h"
-#include "stub/trace/montrace.h"
-#include "stub/views/mprint.h"
 #include "stub/program/regs.h"
+#include "stub/trace/montrace.h"
 #include "stub/trace/retprobe.h"
-#include "stub/views/frame.h"
-#include "stub/views/tdump.h"
 #include "stub/trace/trace.h"
+#include "stub/views/frame.h"
+#include "stub/views/mprint.h"
+#include "stub/views/tdump.h"
 
 #define SUMMARY_MAX 160 /* bytes of values on a tframes line */
 

@@ -15,8 +15,8 @@
 #include <string.h>
 
 #include "bpf/ax.h"
-#include "stub/trace/deep.h"
 #include "stub/program/dwarf.h"
+#include "stub/trace/deep.h"
 
 /*
  * libdw 0.188's dwarf_getscopes() leaks its scope array when the second walk

@@ -18,9 +18,9 @@
 #include <unistd.h>
 
 #define CHECK_COUNTERS
-#include "tests/unit/check.h"
 #include "rsp/buf.h"
 #include "stub/base/audit.h"
+#include "tests/unit/check.h"
 
 static char *json(const char *v)
 {

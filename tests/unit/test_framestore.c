@@ -25,8 +25,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "stub/trace/framestore.h"
 #include "stub/program/regs.h"
+#include "stub/trace/framestore.h"
 
 static unsigned long n_pass, n_fail;
 

@@ -16,8 +16,8 @@
 #include <string.h>
 
 #define CHECK_COUNTERS
-#include "tests/unit/check.h"
 #include "rsp/mexpr.h"
+#include "tests/unit/check.h"
 
 static const char *const ops[] = {"==", "!=", "<", "<=", ">", ">="};
 

@@ -10,11 +10,11 @@
 #include <string.h>
 
 #define CHECK_COUNTERS
-#include "tests/unit/check.h"
 #include "rsp/buf.h"
 #include "rsp/mexpr.h"
-#include "stub/views/mprint.h"
 #include "stub/program/regs.h"
+#include "stub/views/mprint.h"
+#include "tests/unit/check.h"
 
 #define DW_ATE_boolean	   0x02
 #define DW_ATE_float	   0x04

@@ -22,8 +22,8 @@
 #include <unistd.h>
 
 #define CHECK_COUNTERS
-#include "tests/unit/check.h"
 #include "stub/serve/peer.h"
+#include "tests/unit/check.h"
 
 static struct sockaddr_in in4(const char *a, unsigned short port)
 {

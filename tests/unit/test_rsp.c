@@ -18,11 +18,11 @@
 #include <string.h>
 
 #define CHECK_COUNTERS
-#include "tests/unit/check.h"
 #include "rsp/buf.h"
 #include "rsp/dispatch.h"
 #include "rsp/framer.h"
 #include "rsp/parse.h"
+#include "tests/unit/check.h"
 
 /* ---------------------------------------------------------------- hex */
 

@@ -15,8 +15,8 @@
 #include <string.h>
 
 #define CHECK_COUNTERS
-#include "tests/unit/check.h"
 #include "rsp/monitor.h"
+#include "tests/unit/check.h"
 
 /* The words of line joined with '|', or "E<errno>: msg". */
 static const char *split(const char *line)

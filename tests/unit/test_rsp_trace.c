@@ -22,9 +22,9 @@
 #include <string.h>
 
 #define CHECK_COUNTERS
-#include "tests/unit/check.h"
 #include "rsp/buf.h"
 #include "rsp/trace.h"
+#include "tests/unit/check.h"
 
 /* ------------------------------------------------------- running parsers */
 

@@ -28,12 +28,12 @@
 #include <unistd.h>
 
 #define CHECK_COUNTERS
-#include "tests/unit/check.h"
 #include "rsp/parse.h"
 #include "stub/program/sdt.h"
 #include "stub/program/sdt_note.h"
 #include "stub/program/target.h"
 #include "stub/trace/trace.h"
+#include "tests/unit/check.h"
 
 __extension__ unsigned short sdtunit_sema_semaphore __attribute__((unused))
 __attribute__((section(".probes")));
