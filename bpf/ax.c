@@ -62,7 +62,7 @@ static int cc_fail(struct cc *c, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	bpfc_ax_vput_msg(c->msg, c->mlen, fmt, ap);
+	bpfc_ax__vput_msg(c->msg, c->mlen, fmt, ap);
 	va_end(ap);
 	return -EINVAL;
 }
@@ -126,7 +126,7 @@ static int var_ptr(struct cc *c, const struct bpfc_ax_op *o)
 			break;
 	if (!v || i == v->n)
 		return cc_fail(c, "trace state variable %llu is not defined (%s at byte %u)",
-			       (unsigned long long)o->arg, bpfc_ax_optab[o->op].name, o->off);
+			       (unsigned long long)o->arg, bpfc_ax__optab[o->op].name, o->off);
 	insn(c, BPF_ST_MEM(BPF_W, BPFC_R10, BPFC_AX_FP_KEY, (__s32)v->map[i].slot));
 	bpfc_emit__ld_map_fd(c->e, BPFC_R1, v->fd);
 	insn(c, BPF_MOV64_REG(BPFC_R2, BPFC_R10));

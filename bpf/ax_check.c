@@ -47,7 +47,7 @@
 
 _Static_assert(BPFC_AX_MAX_DEPTH <= 64, "the known-constant mask is 64 bits");
 
-const struct bpfc_ax_opinfo bpfc_ax_optab[256] = {
+const struct bpfc_ax_opinfo bpfc_ax__optab[256] = {
 	[BPFC_AXOP_FLOAT] = {"float", BPFC_AXK_FLOAT, 0, 0, 0},
 	[BPFC_AXOP_ADD] = {"add", BPFC_AXK_OK, 0, 2, 1},
 	[BPFC_AXOP_SUB] = {"sub", BPFC_AXK_OK, 0, 2, 1},
@@ -103,14 +103,14 @@ const struct bpfc_ax_opinfo bpfc_ax_optab[256] = {
 
 const char *bpfc_ax__opname(unsigned int op, char buf[8])
 {
-	if (op < 256 && bpfc_ax_optab[op].name)
-		return bpfc_ax_optab[op].name;
+	if (op < 256 && bpfc_ax__optab[op].name)
+		return bpfc_ax__optab[op].name;
 	snprintf(buf, 8, "0x%02x", op & 0xff);
 	return buf;
 }
 
 /* "agent expression: " + the formatted text into msg (one line, truncated to fit). */
-void bpfc_ax_vput_msg(char *msg, size_t mlen, const char *fmt, va_list ap)
+void bpfc_ax__vput_msg(char *msg, size_t mlen, const char *fmt, va_list ap)
 {
 	int n;
 
@@ -243,7 +243,7 @@ static int fail(struct parse *p, int err, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	bpfc_ax_vput_msg(p->msg, p->mlen, fmt, ap);
+	bpfc_ax__vput_msg(p->msg, p->mlen, fmt, ap);
 	va_end(ap);
 	return err;
 }
@@ -314,7 +314,7 @@ static int merge(struct parse *p, struct st *into, const struct st *from, size_t
 /* Record that state s jumps from the instruction at pc (ending at next) to t. */
 static int add_jump(struct parse *p, size_t pc, size_t next, __u64 t, const struct st *s)
 {
-	const char *name = bpfc_ax_optab[p->code[pc]].name;
+	const char *name = bpfc_ax__optab[p->code[pc]].name;
 	struct st *np;
 	size_t ncap;
 
@@ -382,7 +382,7 @@ static int add_block(struct parse *p, struct bpfc_ax_op *o, size_t hdr, __u64 ca
 		return fail(p, -E2BIG,
 			    "collects more than %u bytes per hit (at the %s at byte %u), more than "
 			    "one record holds",
-			    BPFC_AX_REC_MAX, bpfc_ax_optab[o->op].name, o->off);
+			    BPFC_AX_REC_MAX, bpfc_ax__optab[o->op].name, o->off);
 	return 0;
 }
 
@@ -546,7 +546,7 @@ static bool collects(unsigned int op)
 static int step(struct parse *p, size_t pc, struct st *cur, bool target, size_t *next, bool *live)
 {
 	const __u8 *c = p->code;
-	const struct bpfc_ax_opinfo *info = &bpfc_ax_optab[c[pc]];
+	const struct bpfc_ax_opinfo *info = &bpfc_ax__optab[c[pc]];
 	unsigned int need, out, i;
 	struct bpfc_ax_op *o;
 	__u64 arg = 0;

@@ -34,7 +34,7 @@ struct bpfc_ax_opinfo {
 };
 
 /* Indexed by opcode (ax_check.c). */
-extern const struct bpfc_ax_opinfo bpfc_ax_optab[256];
+extern const struct bpfc_ax_opinfo bpfc_ax__optab[256];
 
 /* One reachable instruction. */
 struct bpfc_ax_op {
@@ -53,6 +53,6 @@ struct bpfc_ax_op {
 #define BPFC_AX_OPF_BLOCK  0x4 /* writes the block at blk */
 
 /* "agent expression: " + the formatted text into msg (one line, truncated to fit). */
-void bpfc_ax_vput_msg(char *msg, size_t mlen, const char *fmt, va_list ap);
+void bpfc_ax__vput_msg(char *msg, size_t mlen, const char *fmt, va_list ap);
 
 #endif

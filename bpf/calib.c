@@ -22,17 +22,17 @@
 #include "bpf/insn.h"
 #include "bpf/probe.h"
 
-/* long bpfc_calib_site(const long *p) { return *p + 1; }, starting with a load. */
+/* long bpfc_calib__site(const long *p) { return *p + 1; }, starting with a load. */
 __asm__(".pushsection .text\n"
-	".globl bpfc_calib_site\n"
-	".type bpfc_calib_site, @function\n"
-	"bpfc_calib_site:\n"
+	".globl bpfc_calib__site\n"
+	".type bpfc_calib__site, @function\n"
+	"bpfc_calib__site:\n"
 	"\tmovq (%rdi), %rax\n"
 	"\taddq $1, %rax\n"
 	"\tret\n"
-	".size bpfc_calib_site, .-bpfc_calib_site\n"
+	".size bpfc_calib__site, .-bpfc_calib__site\n"
 	".popsection\n");
-long bpfc_calib_site(const long *p);
+long bpfc_calib__site(const long *p);
 
 #define CALIB_WARMUP 20
 #define CALIB_CALLS  400
@@ -40,7 +40,7 @@ long bpfc_calib_site(const long *p);
 /* Nanoseconds for n calls of the site. */
 static uint64_t time_calls(int n)
 {
-	long (*volatile fn)(const long *) = bpfc_calib_site;
+	long (*volatile fn)(const long *) = bpfc_calib__site;
 	volatile long sink = 0;
 	long v = 1;
 	uint64_t t0 = bpfc_clock__ns(CLOCK_MONOTONIC);
@@ -70,7 +70,7 @@ int bpfc_calib__hit_cost(uint32_t *ns, char *msg, size_t mlen)
 	memset(&p, 0, sizeof(p));
 	p.perf_fd = -1;
 	p.link_fd = -1;
-	err = bpfc_probe__attach(&p, getpid(), (uint64_t)(uintptr_t)bpfc_calib_site, fd,
+	err = bpfc_probe__attach(&p, getpid(), (uint64_t)(uintptr_t)bpfc_calib__site, fd,
 				 BPFC_PROBE_PATH_AUTO, why, sizeof(why));
 	if (err) {
 		snprintf(msg, mlen, "cannot put a uprobe on bpfstub itself: %s", why);

@@ -95,7 +95,7 @@ static int find_mapping(struct bpfc_probe *p, char *err, size_t errlen)
 	f = fopen(fname, "re");
 	if (!f) {
 		ret = errno == ENOENT ? -ESRCH : -errno;
-		rsp_msgf(err, errlen, "cannot read %s: %s", fname, strerror(-ret));
+		rsp_buf__msgf(err, errlen, "cannot read %s: %s", fname, strerror(-ret));
 		goto cleanup;
 	}
 	while (getline(&line, &cap, f) > 0) {
@@ -125,7 +125,7 @@ static int find_mapping(struct bpfc_probe *p, char *err, size_t errlen)
 			found = false;
 		else if (!inode || p->map_path[0] != '/') {
 			ret = -ENOENT;
-			rsp_msgf(err, errlen,
+			rsp_buf__msgf(err, errlen,
 				 "address 0x%llx is in an anonymous executable mapping of pid %d "
 				 "(uprobes need a file)",
 				 (unsigned long long)p->addr, (int)p->pid);
@@ -136,12 +136,12 @@ static int find_mapping(struct bpfc_probe *p, char *err, size_t errlen)
 	if (ferror(f)) {
 		/* The process exited while we read its maps. */
 		ret = -ESRCH;
-		rsp_msgf(err, errlen, "cannot read %s: %s", fname, strerror(ESRCH));
+		rsp_buf__msgf(err, errlen, "cannot read %s: %s", fname, strerror(ESRCH));
 		goto cleanup;
 	}
 	if (!found) {
 		ret = -ENOENT;
-		rsp_msgf(err, errlen, "address 0x%llx is not in an executable mapping of pid %d",
+		rsp_buf__msgf(err, errlen, "address 0x%llx is not in an executable mapping of pid %d",
 			 (unsigned long long)p->addr, (int)p->pid);
 		goto cleanup;
 	}
@@ -166,7 +166,7 @@ static int check_elf(struct bpfc_probe *p, int fd, char *err, size_t errlen)
 
 	if (elf_version(EV_CURRENT) == EV_NONE) {
 		ret = -ENOSYS;
-		rsp_msgf(err, errlen, "libelf: %s", elf_errmsg(-1));
+		rsp_buf__msgf(err, errlen, "libelf: %s", elf_errmsg(-1));
 		goto cleanup;
 	}
 	elf = elf_begin(fd, ELF_C_READ, NULL);
@@ -174,7 +174,7 @@ static int check_elf(struct bpfc_probe *p, int fd, char *err, size_t errlen)
 	    gelf_getclass(elf) != ELFCLASS64 || eh.e_machine != EM_X86_64 ||
 	    elf_getphdrnum(elf, &nph)) {
 		ret = -ENOEXEC;
-		rsp_msgf(err, errlen, "%s is not an x86-64 ELF file", p->map_path);
+		rsp_buf__msgf(err, errlen, "%s is not an x86-64 ELF file", p->map_path);
 		goto cleanup;
 	}
 	for (i = 0; i < nph && !found; i++) {
@@ -189,7 +189,7 @@ static int check_elf(struct bpfc_probe *p, int fd, char *err, size_t errlen)
 	}
 	if (!found) {
 		ret = -ENOENT;
-		rsp_msgf(err, errlen,
+		rsp_buf__msgf(err, errlen,
 			 "address 0x%llx (offset 0x%llx in %s) is not in an executable segment",
 			 (unsigned long long)p->addr, (unsigned long long)p->file_offset,
 			 p->map_path);
@@ -200,7 +200,7 @@ static int check_elf(struct bpfc_probe *p, int fd, char *err, size_t errlen)
 	n = pread(fd, p->orig, p->norig, (off_t)p->file_offset);
 	if (n <= 0) {
 		ret = n < 0 ? -errno : -EIO;
-		rsp_msgf(err, errlen, "cannot read %s at 0x%llx: %s", p->map_path,
+		rsp_buf__msgf(err, errlen, "cannot read %s at 0x%llx: %s", p->map_path,
 			 (unsigned long long)p->file_offset, strerror(-ret));
 		p->norig = 0;
 		goto cleanup;
@@ -241,7 +241,7 @@ static int open_in_root(const struct bpfc_probe *p, int why, char *err, size_t e
 			 (int)p->pid, strerror(why));
 	if (l >= sl && !strcmp(p->map_path + l - sl, DELETED_SUFFIX)) {
 		ret = -ENOENT;
-		rsp_msgf(err, errlen, "%.*s was deleted or replaced since pid %d mapped it%s",
+		rsp_buf__msgf(err, errlen, "%.*s was deleted or replaced since pid %d mapped it%s",
 			 (int)(l - sl), p->map_path, (int)p->pid, because);
 		goto cleanup;
 	}
@@ -249,7 +249,7 @@ static int open_in_root(const struct bpfc_probe *p, int why, char *err, size_t e
 	rfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rfd < 0) {
 		ret = errno == ENOENT ? -ESRCH : -errno;
-		rsp_msgf(err, errlen, "cannot open %s: %s%s", root, strerror(errno), because);
+		rsp_buf__msgf(err, errlen, "cannot open %s: %s%s", root, strerror(errno), because);
 		goto cleanup;
 	}
 	fd = (int)syscall(SYS_openat2, rfd, p->map_path, &how, sizeof(how));
@@ -259,18 +259,18 @@ static int open_in_root(const struct bpfc_probe *p, int why, char *err, size_t e
 	}
 	if (fd < 0) {
 		ret = -errno;
-		rsp_msgf(err, errlen, "cannot open %s in pid %d's root: %s%s", p->map_path,
+		rsp_buf__msgf(err, errlen, "cannot open %s in pid %d's root: %s%s", p->map_path,
 			 (int)p->pid, strerror(errno), because);
 		goto cleanup;
 	}
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
 		ret = -ENOENT;
-		rsp_msgf(err, errlen, "%s is not a regular file", p->map_path);
+		rsp_buf__msgf(err, errlen, "%s is not a regular file", p->map_path);
 		goto cleanup;
 	}
 	if (st.st_ino != p->map_inode || st.st_dev != p->map_dev) {
 		ret = -ESTALE;
-		rsp_msgf(err, errlen,
+		rsp_buf__msgf(err, errlen,
 			 "%s in pid %d's root is not the file it maps (replaced since, or "
 			 "another file system's view)%s",
 			 p->map_path, (int)p->pid, because);
@@ -301,7 +301,7 @@ static int open_mapped(struct bpfc_probe *p, enum bpfc_probe_path how, char *err
 		}
 		why = errno;
 		if (why == ENOENT || how == BPFC_PROBE_PATH_MAP_FILES) {
-			rsp_msgf(err, errlen, "cannot open %s (%s): %s", path, p->map_path,
+			rsp_buf__msgf(err, errlen, "cannot open %s (%s): %s", path, p->map_path,
 				 strerror(why));
 			return why == ENOENT ? -ESRCH : -why;
 		}
@@ -323,7 +323,7 @@ static int resolve_fd(struct bpfc_probe *p, pid_t pid, __u64 addr, enum bpfc_pro
 	p->addr = addr;
 	if (pid <= 0) {
 		ret = -ESRCH;
-		rsp_msgf(err, errlen, "invalid pid %d", (int)pid);
+		rsp_buf__msgf(err, errlen, "invalid pid %d", (int)pid);
 		goto cleanup;
 	}
 	ret = find_mapping(p, err, errlen);
@@ -493,20 +493,20 @@ int bpfc_probe__attach_ex(struct bpfc_probe *p, pid_t pid, __u64 addr, int prog_
 	fd = ret;
 	if (ref_ctr_offset >> (64 - UPROBE_REF_CTR_SHIFT)) {
 		ret = -E2BIG;
-		rsp_msgf(err, errlen, "the SDT semaphore of 0x%llx is beyond 4 GiB into %s",
+		rsp_buf__msgf(err, errlen, "the SDT semaphore of 0x%llx is beyond 4 GiB into %s",
 			 (unsigned long long)addr, p->map_path);
 		goto cleanup;
 	}
 	p->ref_ctr_offset = ref_ctr_offset;
 	if (prog_fd < 0) {
 		ret = -EBADF;
-		rsp_msgf(err, errlen, "no BPF program to attach");
+		rsp_buf__msgf(err, errlen, "no BPF program to attach");
 		goto cleanup;
 	}
 	type = multi ? 0 : uprobe_type();
 	if (type < 0) {
 		ret = type;
-		rsp_msgf(err, errlen, "the kernel has no uprobe PMU (%s)", UPROBE_TYPE_PATH);
+		rsp_buf__msgf(err, errlen, "the kernel has no uprobe PMU (%s)", UPROBE_TYPE_PATH);
 		goto cleanup;
 	}
 
@@ -516,7 +516,7 @@ int bpfc_probe__attach_ex(struct bpfc_probe *p, pid_t pid, __u64 addr, int prog_
 	if (ret < 0) {
 		/* 524 is the kernel's ENOTSUPP: an instruction uprobes refuse (e.g. lock-prefixed).
 		 */
-		rsp_msgf(err, errlen,
+		rsp_buf__msgf(err, errlen,
 			 "cannot create a uprobe at 0x%llx (%s+0x%llx) in pid %d%s: %s",
 			 (unsigned long long)addr, p->map_path, (unsigned long long)p->file_offset,
 			 (int)pid,
@@ -547,7 +547,7 @@ int bpfc_probe__attach_ex(struct bpfc_probe *p, pid_t pid, __u64 addr, int prog_
 	if (ioctl(p->perf_fd, PERF_EVENT_IOC_SET_BPF, prog_fd) ||
 	    ioctl(p->perf_fd, PERF_EVENT_IOC_ENABLE, 0)) {
 		ret = -errno;
-		rsp_msgf(err, errlen, "cannot attach the BPF program to the uprobe at 0x%llx: %s",
+		rsp_buf__msgf(err, errlen, "cannot attach the BPF program to the uprobe at 0x%llx: %s",
 			 (unsigned long long)addr, strerror(errno));
 		goto cleanup;
 	}

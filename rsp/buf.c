@@ -195,7 +195,7 @@ void rsp_buf__consume(struct rsp_buf *b, size_t n)
 	b->data[b->len] = '\0';
 }
 
-void rsp_msgf(char *msg, size_t mlen, const char *fmt, ...)
+void rsp_buf__msgf(char *msg, size_t mlen, const char *fmt, ...)
 {
 	va_list ap;
 

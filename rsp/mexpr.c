@@ -43,7 +43,7 @@ static int fail(struct px *p, int err, size_t at, const char *fmt, const char *w
 		char text[96];
 
 		snprintf(text, sizeof(text), fmt, what);
-		rsp_msgf(p->msg, p->mlen, "%s at offset %zu", text, at);
+		rsp_buf__msgf(p->msg, p->mlen, "%s at offset %zu", text, at);
 		p->err_at = at;
 		p->err = err;
 	}

@@ -9,7 +9,7 @@
  *  - scopes: the function at a pc (dwarf_getscopes: inlined instances and
  *    lexical blocks included), its parameters and locals, each location
  *    evaluated at that pc into register/memory pieces (loc_eval), and types
- *    copied out of libdw (dw_int_type_conv), so a scope stands alone.
+ *    copied out of libdw (dw_int__type_conv), so a scope stands alone.
  *  - struct dw_cache (stub/program/dwarf_cache.c): the target's files, by mapping.
  *
  * The queries built on this core (a function by name, FILE:LINE or entry,
@@ -133,7 +133,7 @@ static char *dup_name(Dwarf_Die *die)
 	return n ? strndup(n, DW_NAME_MAX) : NULL;
 }
 
-struct dw_conv *dw_int_conv_new(struct dw_scope *s, bool go)
+struct dw_conv *dw_int__conv_new(struct dw_scope *s, bool go)
 {
 	struct dw_conv *c = calloc(1, sizeof(*c));
 
@@ -155,14 +155,14 @@ static int64_t go_kind(Dwarf_Die *die)
 }
 
 /* The type the DIE's DW_AT_type (or attribute at) names; NULL when none. */
-struct dw_type *dw_int_type_of(struct dw_conv *c, Dwarf_Die *die, unsigned int at, int depth)
+struct dw_type *dw_int__type_of(struct dw_conv *c, Dwarf_Die *die, unsigned int at, int depth)
 {
 	Dwarf_Attribute a;
 	Dwarf_Die t;
 
 	if (!dwarf_attr_integrate(die, at, &a) || !dwarf_formref_die(&a, &t))
 		return NULL;
-	return dw_int_type_conv(c, &t, depth);
+	return dw_int__type_conv(c, &t, depth);
 }
 
 static void conv_members(struct dw_conv *c, Dwarf_Die *die, struct dw_type *t, int depth)
@@ -217,7 +217,7 @@ static void conv_members(struct dw_conv *c, Dwarf_Die *die, struct dw_type *t, i
 		t->members[t->nmembers].name = dup_name(&ch);
 		if (dwarf_attr(&ch, DW_AT_data_member_location, &a) && !dwarf_formudata(&a, &w))
 			t->members[t->nmembers].offset = w;
-		t->members[t->nmembers].type = dw_int_type_of(c, &ch, DW_AT_type, depth + 1);
+		t->members[t->nmembers].type = dw_int__type_of(c, &ch, DW_AT_type, depth + 1);
 		t->nmembers++;
 	} while (dwarf_siblingof(&ch, &ch) == 0);
 }
@@ -248,7 +248,7 @@ static void go_classify(struct dw_conv *c, Dwarf_Die *die, struct dw_type *t, in
 		if (m && m->type && m->type->kind == DWT_PTR)
 			t->target = m->type->target;
 		else
-			t->target = dw_int_type_of(c, die, DW_AT_go_elem, depth + 1);
+			t->target = dw_int__type_of(c, die, DW_AT_go_elem, depth + 1);
 	} else if (t->kind == DWT_STRUCT && t->name && !strcmp(t->name, "runtime.iface")) {
 		t->kind = DWT_GO_IFACE;
 	} else if (t->kind == DWT_STRUCT && t->name && !strcmp(t->name, "runtime.eface")) {
@@ -263,7 +263,7 @@ static void go_classify(struct dw_conv *c, Dwarf_Die *die, struct dw_type *t, in
 		t->size = 8;
 }
 
-struct dw_type *dw_int_type_conv(struct dw_conv *c, Dwarf_Die *die, int depth)
+struct dw_type *dw_int__type_conv(struct dw_conv *c, Dwarf_Die *die, int depth)
 {
 	struct dw_type *t;
 	Dwarf_Attribute a;
@@ -275,7 +275,7 @@ struct dw_type *dw_int_type_conv(struct dw_conv *c, Dwarf_Die *die, int depth)
 	/* cv-qualifiers and atomic: what they qualify (the layer reads, never writes). */
 	if (tag == DW_TAG_const_type || tag == DW_TAG_volatile_type ||
 	    tag == DW_TAG_restrict_type || tag == DW_TAG_atomic_type) {
-		t = depth < DW_TYPE_DEPTH * 2 ? dw_int_type_of(c, die, DW_AT_type, depth) : NULL;
+		t = depth < DW_TYPE_DEPTH * 2 ? dw_int__type_of(c, die, DW_AT_type, depth) : NULL;
 		if (t)
 			return t;
 	}
@@ -346,7 +346,7 @@ struct dw_type *dw_int_type_conv(struct dw_conv *c, Dwarf_Die *die, int depth)
 		return t;
 	}
 	if (t->kind == DWT_PTR || t->kind == DWT_TYPEDEF || t->kind == DWT_ARRAY) {
-		t->target = dw_int_type_of(c, die, DW_AT_type, depth + 1);
+		t->target = dw_int__type_of(c, die, DW_AT_type, depth + 1);
 		if (!t->target && t->kind == DWT_PTR) {
 			/* void *: a VOID type of its own. */
 			struct dw_type *v = calloc(1, sizeof(*v));
@@ -438,7 +438,7 @@ static struct addr cfa_at(struct dw_file *f, uint64_t pc, char *why, size_t wlen
 		free(fr);
 	}
 	if (!r.ok)
-		rsp_msgf(why, wlen, "no CFA at 0x%llx", (unsigned long long)pc);
+		rsp_buf__msgf(why, wlen, "no CFA at 0x%llx", (unsigned long long)pc);
 	return r;
 }
 
@@ -451,7 +451,7 @@ static struct addr frame_base(struct loc_ctx *x, char *why, size_t wlen)
 
 	if (!x->fn || !dwarf_attr(x->fn, DW_AT_frame_base, &a) ||
 	    dwarf_getlocation_addr(&a, x->pc, &ops, &nops, 1) != 1 || nops < 1) {
-		rsp_msgf(why, wlen, "no frame base");
+		rsp_buf__msgf(why, wlen, "no frame base");
 		return r;
 	}
 	if (ops[0].atom == DW_OP_call_frame_cfa && nops == 1)
@@ -464,7 +464,7 @@ static struct addr frame_base(struct loc_ctx *x, char *why, size_t wlen)
 		r.ok = true;
 		r.reg = ops[0].atom - DW_OP_reg0;
 	} else {
-		rsp_msgf(why, wlen, "frame base DW_OP 0x%x not followed", ops[0].atom);
+		rsp_buf__msgf(why, wlen, "frame base DW_OP 0x%x not followed", ops[0].atom);
 	}
 	return r;
 }
@@ -710,7 +710,7 @@ static int check_units(struct dw_file *f, char *msg, size_t mlen, const char *na
 		Dwarf_Die cu;
 
 		if (!dwarf_offdie(f->dw, off + hsize, &cu)) {
-			rsp_msgf(msg, mlen, "corrupt DWARF in %s refused: unit at 0x%llx: %s", name,
+			rsp_buf__msgf(msg, mlen, "corrupt DWARF in %s refused: unit at 0x%llx: %s", name,
 				 (unsigned long long)off, dwarf_errmsg(-1));
 			return -EINVAL;
 		}
@@ -718,11 +718,11 @@ static int check_units(struct dw_file *f, char *msg, size_t mlen, const char *na
 		n++;
 	}
 	if (r < 0) {
-		rsp_msgf(msg, mlen, "corrupt DWARF in %s refused: %s", name, dwarf_errmsg(-1));
+		rsp_buf__msgf(msg, mlen, "corrupt DWARF in %s refused: %s", name, dwarf_errmsg(-1));
 		return -EINVAL;
 	}
 	if (!n) {
-		rsp_msgf(msg, mlen, "no DWARF for %s: no compilation unit", name);
+		rsp_buf__msgf(msg, mlen, "no DWARF for %s: no compilation unit", name);
 		return -ENOENT;
 	}
 	return 0;
@@ -735,18 +735,18 @@ static int file_init(struct dw_file *f, const char *path, int root_fd, char *msg
 	int err;
 
 	if (!f->elf || elf_kind(f->elf) != ELF_K_ELF || !gelf_getehdr(f->elf, &eh)) {
-		rsp_msgf(msg, mlen, "no DWARF for %s: not an ELF file", name);
+		rsp_buf__msgf(msg, mlen, "no DWARF for %s: not an ELF file", name);
 		return -ENOEXEC;
 	}
 	if (has_section(f->elf, ".debug_info", ".zdebug_info")) {
 		f->dw = dwarf_begin_elf(f->elf, DWARF_C_READ, NULL);
 		if (!f->dw) {
-			rsp_msgf(msg, mlen, "corrupt DWARF in %s refused: %s", name,
+			rsp_buf__msgf(msg, mlen, "corrupt DWARF in %s refused: %s", name,
 				 dwarf_errmsg(-1));
 			return -EINVAL;
 		}
 	} else if (root_fd < -1 || find_debug(f, path, root_fd)) {
-		rsp_msgf(msg, mlen,
+		rsp_buf__msgf(msg, mlen,
 			 "no DWARF for %s: stripped (no .debug_info, no debug file by build-id or "
 			 "debuglink)",
 			 name);
@@ -832,7 +832,7 @@ const char *dw_file__debug_path(const struct dw_file *f)
 }
 
 /* The CU holding pc: aranges when the producer wrote them, else every CU's ranges. */
-bool dw_int_cu_at(struct dw_file *f, uint64_t pc, Dwarf_Die *cu)
+bool dw_int__cu_at(struct dw_file *f, uint64_t pc, Dwarf_Die *cu)
 {
 	Dwarf_Off off = 0, next;
 	size_t hsize;
@@ -866,7 +866,7 @@ static void add_var(struct dw_scope *s, struct dw_conv *c, struct loc_ctx *x, Dw
 	d = &s->vars[s->nvars++];
 	snprintf(d->name, sizeof(d->name), "%s", n);
 	d->param = param;
-	d->type = dw_int_type_of(c, v, DW_AT_type, 0);
+	d->type = dw_int__type_of(c, v, DW_AT_type, 0);
 	var_loc(x, v, &d->loc);
 }
 
@@ -883,15 +883,15 @@ int dw_file__scope(struct dw_file *f, uint64_t pc, uint64_t bias, struct dw_scop
 
 	memset(out, 0, sizeof(*out));
 	out->pc = pc + bias;
-	if (!dw_int_cu_at(f, pc, &cu)) {
-		rsp_msgf(msg, mlen, "no DWARF unit holds 0x%llx", (unsigned long long)pc);
+	if (!dw_int__cu_at(f, pc, &cu)) {
+		rsp_buf__msgf(msg, mlen, "no DWARF unit holds 0x%llx", (unsigned long long)pc);
 		return -ENOENT;
 	}
 	out->go = dwarf_attr(&cu, DW_AT_language, &a) && !dwarf_formudata(&a, &lang) &&
 		  lang == DW_LANG_Go;
 	n = dwarf_getscopes(&cu, pc, &scopes);
 	if (n < 0) {
-		rsp_msgf(msg, mlen, "DWARF scopes at 0x%llx: %s", (unsigned long long)pc,
+		rsp_buf__msgf(msg, mlen, "DWARF scopes at 0x%llx: %s", (unsigned long long)pc,
 			 dwarf_errmsg(-1));
 		err = -EINVAL;
 		goto cleanup;
@@ -907,7 +907,7 @@ int dw_file__scope(struct dw_file *f, uint64_t pc, uint64_t bias, struct dw_scop
 			sub = &scopes[i];
 	}
 	if (!fn) {
-		rsp_msgf(msg, mlen, "no function with DWARF holds 0x%llx", (unsigned long long)pc);
+		rsp_buf__msgf(msg, mlen, "no function with DWARF holds 0x%llx", (unsigned long long)pc);
 		err = -ENOENT;
 		goto cleanup;
 	}
@@ -916,7 +916,7 @@ int dw_file__scope(struct dw_file *f, uint64_t pc, uint64_t bias, struct dw_scop
 	if (dwarf_entrypc(fn, &lo) && dwarf_lowpc(fn, &lo))
 		lo = pc;
 	out->entry = lo + bias;
-	c = dw_int_conv_new(out, out->go);
+	c = dw_int__conv_new(out, out->go);
 	if (!c) {
 		err = -ENOMEM;
 		goto cleanup;

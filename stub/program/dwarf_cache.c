@@ -103,17 +103,17 @@ static int find_map(struct tgt *t, uint64_t pc, struct tgt_map *out, char *msg, 
 	int err;
 
 	if (!t) {
-		rsp_msgf(msg, mlen, "no live process: its files are unknown");
+		rsp_buf__msgf(msg, mlen, "no live process: its files are unknown");
 		return -ESRCH;
 	}
 	err = tgt__region(t, pc, out);
 	if (err) {
-		rsp_msgf(msg, mlen, "cannot read the maps of pid %d: %s", (int)t->pid,
+		rsp_buf__msgf(msg, mlen, "cannot read the maps of pid %d: %s", (int)t->pid,
 			 strerror(-err));
 		return err;
 	}
 	if (out->path[0] != '/' || !out->inode) {
-		rsp_msgf(msg, mlen, "0x%llx is not in a file the target maps",
+		rsp_buf__msgf(msg, mlen, "0x%llx is not in a file the target maps",
 			 (unsigned long long)pc);
 		return -ENOENT;
 	}
@@ -131,11 +131,11 @@ static int file_at(struct dw_cache *c, struct tgt *t, uint64_t addr, struct tgt_
 		return err;
 	e = cache_get(c, t, m);
 	if (!e->f) {
-		rsp_msgf(msg, mlen, "%s", e->msg);
+		rsp_buf__msgf(msg, mlen, "%s", e->msg);
 		return e->err ? e->err : -ENOENT;
 	}
 	if (dw_file__map_bias(e->f, m, bias)) {
-		rsp_msgf(msg, mlen, "no DWARF for %s: no PT_LOAD for its mapping at 0x%llx",
+		rsp_buf__msgf(msg, mlen, "no DWARF for %s: no PT_LOAD for its mapping at 0x%llx",
 			 m->path, (unsigned long long)m->start);
 		return -ENOENT;
 	}
@@ -159,7 +159,7 @@ int dw_cache__scope(struct dw_cache *c, struct tgt *t, uint64_t pc, struct dw_sc
 	if (!err)
 		snprintf(out->path, sizeof(out->path), "%.511s", m.path);
 	else if (err == -ENOENT)
-		rsp_msgf(msg, mlen, "no DWARF for 0x%llx in %s", (unsigned long long)pc, m.path);
+		rsp_buf__msgf(msg, mlen, "no DWARF for 0x%llx in %s", (unsigned long long)pc, m.path);
 	return err;
 }
 
@@ -227,13 +227,13 @@ int dw_cache__go_goid(struct dw_cache *c, struct tgt *t, uint64_t pc, int64_t *o
 		return err;
 	e = cache_get(c, t, &m);
 	if (!e->f) {
-		rsp_msgf(msg, mlen, "%s", e->msg);
+		rsp_buf__msgf(msg, mlen, "%s", e->msg);
 		return e->err ? e->err : -ENOENT;
 	}
 	if (e->goid_err == 1)
 		e->goid_err = dw_file__member_offset(e->f, "runtime.g", "goid", &e->goid_off);
 	if (e->goid_err) {
-		rsp_msgf(msg, mlen, "no runtime.g.goid in the DWARF of %s (not a Go program)",
+		rsp_buf__msgf(msg, mlen, "no runtime.g.goid in the DWARF of %s (not a Go program)",
 			 m.path);
 		return e->goid_err;
 	}

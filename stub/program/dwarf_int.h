@@ -29,12 +29,12 @@ struct dw_file {
 
 /* Types copied out of libdw into scope s (its type list owns them); free() when done. */
 struct dw_conv;
-struct dw_conv *dw_int_conv_new(struct dw_scope *s, bool go);
-struct dw_type *dw_int_type_conv(struct dw_conv *c, Dwarf_Die *die, int depth);
+struct dw_conv *dw_int__conv_new(struct dw_scope *s, bool go);
+struct dw_type *dw_int__type_conv(struct dw_conv *c, Dwarf_Die *die, int depth);
 /* The type the DIE's DW_AT_type (or attribute at) names; NULL when none. */
-struct dw_type *dw_int_type_of(struct dw_conv *c, Dwarf_Die *die, unsigned int at, int depth);
+struct dw_type *dw_int__type_of(struct dw_conv *c, Dwarf_Die *die, unsigned int at, int depth);
 
 /* The CU holding file address pc: true with *cu. */
-bool dw_int_cu_at(struct dw_file *f, uint64_t pc, Dwarf_Die *cu);
+bool dw_int__cu_at(struct dw_file *f, uint64_t pc, Dwarf_Die *cu);
 
 #endif

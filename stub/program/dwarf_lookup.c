@@ -225,7 +225,7 @@ int dw_file__after_prologue(struct dw_file *f, uint64_t entry, uint64_t *out)
 	size_t n, p = 0;
 
 	*out = entry;
-	if (!dw_int_cu_at(f, entry, &cu) || dwarf_getsrclines(&cu, &lines, &nlines))
+	if (!dw_int__cu_at(f, entry, &cu) || dwarf_getsrclines(&cu, &lines, &nlines))
 		return -ENOENT;
 	if (!dwarf_child(&cu, &d))
 		do {
@@ -370,16 +370,16 @@ int dw_file__go_rtype(struct dw_file *f, uint64_t addr, struct dw_scope *s,
 
 	*out = NULL;
 	if (!go_rtype_die(f, addr, &die)) {
-		rsp_msgf(name, nlen, "no Go type in the DWARF has its runtime type at 0x%llx",
+		rsp_buf__msgf(name, nlen, "no Go type in the DWARF has its runtime type at 0x%llx",
 			 (unsigned long long)addr);
 		return -ENOENT;
 	}
-	c = dw_int_conv_new(s, true);
+	c = dw_int__conv_new(s, true);
 	if (!c)
 		return -ENOMEM;
-	*out = dw_int_type_conv(c, &die, 0);
+	*out = dw_int__type_conv(c, &die, 0);
 	free(c);
-	rsp_msgf(name, nlen, "%s", dwarf_diename(&die) ? dwarf_diename(&die) : "?");
+	rsp_buf__msgf(name, nlen, "%s", dwarf_diename(&die) ? dwarf_diename(&die) : "?");
 	return *out ? 0 : -ENOMEM;
 }
 
@@ -461,9 +461,9 @@ int dw_file__func_results(struct dw_file *f, uint64_t entry, uint64_t bias, stru
 	memset(out, 0, sizeof(*out));
 	out->goid_off = -1;
 	out->stack_hi_off = -1;
-	if (!dw_int_cu_at(f, entry, &cu) || dwarf_getfuncs(&cu, func_die_cb, &q, 0) < 0 ||
+	if (!dw_int__cu_at(f, entry, &cu) || dwarf_getfuncs(&cu, func_die_cb, &q, 0) < 0 ||
 	    !q.found) {
-		rsp_msgf(msg, mlen, "no DWARF function starts at 0x%llx",
+		rsp_buf__msgf(msg, mlen, "no DWARF function starts at 0x%llx",
 			 (unsigned long long)entry);
 		return -ENOENT;
 	}
@@ -498,12 +498,12 @@ int dw_file__func_results(struct dw_file *f, uint64_t entry, uint64_t bias, stru
 			out->nranges = 1;
 		}
 	}
-	c = dw_int_conv_new(&out->s, out->s.go);
+	c = dw_int__conv_new(&out->s, out->s.go);
 	if (!c)
 		return -ENOMEM;
 	if (!out->s.go) {
 		/* C: one value, of the subprogram's DW_AT_type (none: void). */
-		out->ret_type = dw_int_type_of(c, &q.die, DW_AT_type, 0);
+		out->ret_type = dw_int__type_of(c, &q.die, DW_AT_type, 0);
 		err = 0;
 		goto cleanup;
 	}
@@ -529,7 +529,7 @@ int dw_file__func_results(struct dw_file *f, uint64_t entry, uint64_t bias, stru
 			}
 			d = &out->s.vars[out->s.nvars++];
 			snprintf(d->name, sizeof(d->name), "%s", n);
-			d->type = dw_int_type_of(c, &ch, DW_AT_type, 0);
+			d->type = dw_int__type_of(c, &ch, DW_AT_type, 0);
 		} while (dwarf_siblingof(&ch, &ch) == 0);
 	}
 	if (dw_file__member_offset(f, "runtime.g", "goid", &out->goid_off))

@@ -298,7 +298,7 @@ static void init_tgt(struct tgt *t, pid_t pid)
 
 static void perm_err(char *err, size_t errlen, pid_t pid)
 {
-	rsp_msgf(err, errlen,
+	rsp_buf__msgf(err, errlen,
 		 "cannot access pid %d: permission denied (bpfstub needs CAP_SYS_PTRACE and "
 		 "CAP_DAC_READ_SEARCH to read another user's process; run as root)",
 		 (int)pid);
@@ -312,22 +312,22 @@ int tgt__attach(struct tgt *t, pid_t pid, char *err, size_t errlen)
 
 	init_tgt(t, pid);
 	if (pid <= 0 || (kill(pid, 0) && errno == ESRCH)) {
-		rsp_msgf(err, errlen, "no process with pid %d", (int)pid);
+		rsp_buf__msgf(err, errlen, "no process with pid %d", (int)pid);
 		ret = -ESRCH;
 		goto fail;
 	}
 	ret = task_state(pid, "stat", &state);
 	if (ret == -ENOENT || ret == -ESRCH) {
-		rsp_msgf(err, errlen, "no process with pid %d", (int)pid);
+		rsp_buf__msgf(err, errlen, "no process with pid %d", (int)pid);
 		ret = -ESRCH;
 		goto fail;
 	}
 	if (ret) {
-		rsp_msgf(err, errlen, "cannot read /proc/%d/stat: %s", (int)pid, strerror(-ret));
+		rsp_buf__msgf(err, errlen, "cannot read /proc/%d/stat: %s", (int)pid, strerror(-ret));
 		goto fail;
 	}
 	if (state == 'Z' || state == 'X' || state == 'x') {
-		rsp_msgf(err, errlen, "process %d has exited (it is a zombie)", (int)pid);
+		rsp_buf__msgf(err, errlen, "process %d has exited (it is a zombie)", (int)pid);
 		ret = -ESRCH;
 		goto fail;
 	}
@@ -359,31 +359,31 @@ int tgt__attach(struct tgt *t, pid_t pid, char *err, size_t errlen)
 		if (ret != -EAGAIN || tries >= AUXV_RETRIES)
 			break;
 		if (proc_gone(pid)) {
-			rsp_msgf(err, errlen, "process %d has exited", (int)pid);
+			rsp_buf__msgf(err, errlen, "process %d has exited", (int)pid);
 			ret = -ESRCH;
 			goto fail;
 		}
 		sleep_ms(1);
 	}
 	if (ret == -EAGAIN) {
-		rsp_msgf(err, errlen,
+		rsp_buf__msgf(err, errlen,
 			 "process %d has no AT_ENTRY in its auxv (exited or not a user program?)",
 			 (int)pid);
 		ret = -ESRCH;
 		goto fail;
 	}
 	if (ret) {
-		rsp_msgf(err, errlen, "process %d: unsupported auxv (not a 64-bit ELF program?)",
+		rsp_buf__msgf(err, errlen, "process %d: unsupported auxv (not a 64-bit ELF program?)",
 			 (int)pid);
 		goto fail;
 	}
 	ret = compute_load_bias(t);
 	if (ret) {
 		if (proc_gone(pid)) {
-			rsp_msgf(err, errlen, "process %d has exited", (int)pid);
+			rsp_buf__msgf(err, errlen, "process %d has exited", (int)pid);
 			ret = -ESRCH;
 		} else {
-			rsp_msgf(err, errlen, "cannot read the program headers of pid %d: %s",
+			rsp_buf__msgf(err, errlen, "cannot read the program headers of pid %d: %s",
 				 (int)pid, strerror(-ret));
 		}
 		goto fail;
@@ -395,10 +395,10 @@ open_fail:
 	if (ret == -EACCES || ret == -EPERM) {
 		perm_err(err, errlen, pid);
 	} else if (ret == -ENOENT || ret == -ESRCH || proc_gone(pid)) {
-		rsp_msgf(err, errlen, "process %d has exited", (int)pid);
+		rsp_buf__msgf(err, errlen, "process %d has exited", (int)pid);
 		ret = -ESRCH;
 	} else {
-		rsp_msgf(err, errlen, "cannot access pid %d: %s", (int)pid, strerror(-ret));
+		rsp_buf__msgf(err, errlen, "cannot access pid %d: %s", (int)pid, strerror(-ret));
 	}
 fail:
 	free(auxv);
@@ -415,12 +415,12 @@ int tgt__launch(struct tgt *t, char *const argv[], char *err, size_t errlen)
 
 	init_tgt(t, 0);
 	if (!argv || !argv[0] || !argv[0][0]) {
-		rsp_msgf(err, errlen, "no program to run");
+		rsp_buf__msgf(err, errlen, "no program to run");
 		return -EINVAL;
 	}
 	if (pipe2(pfd, O_CLOEXEC)) {
 		ret = -errno;
-		rsp_msgf(err, errlen, "cannot run %s: pipe: %s", argv[0], strerror(-ret));
+		rsp_buf__msgf(err, errlen, "cannot run %s: pipe: %s", argv[0], strerror(-ret));
 		return ret;
 	}
 	pid = fork();
@@ -428,7 +428,7 @@ int tgt__launch(struct tgt *t, char *const argv[], char *err, size_t errlen)
 		ret = -errno;
 		close(pfd[0]);
 		close(pfd[1]);
-		rsp_msgf(err, errlen, "cannot run %s: fork: %s", argv[0], strerror(-ret));
+		rsp_buf__msgf(err, errlen, "cannot run %s: fork: %s", argv[0], strerror(-ret));
 		return ret;
 	}
 	if (pid == 0) {
@@ -458,7 +458,7 @@ int tgt__launch(struct tgt *t, char *const argv[], char *err, size_t errlen)
 			;
 		if (got != sizeof(child_errno) || child_errno <= 0)
 			child_errno = EIO;
-		rsp_msgf(err, errlen, "cannot run %s: %s", argv[0], strerror(child_errno));
+		rsp_buf__msgf(err, errlen, "cannot run %s: %s", argv[0], strerror(child_errno));
 		return -child_errno;
 	}
 	ret = tgt__attach(t, pid, err, errlen);
@@ -466,10 +466,10 @@ int tgt__launch(struct tgt *t, char *const argv[], char *err, size_t errlen)
 		/* it may simply have been quick: say so rather than "zombie" */
 		if (waitpid(pid, &status, WNOHANG) == pid) {
 			if (WIFEXITED(status))
-				rsp_msgf(err, errlen, "%s exited at once (status %d)", argv[0],
+				rsp_buf__msgf(err, errlen, "%s exited at once (status %d)", argv[0],
 					 WEXITSTATUS(status));
 			else if (WIFSIGNALED(status))
-				rsp_msgf(err, errlen, "%s was killed at once by signal %d", argv[0],
+				rsp_buf__msgf(err, errlen, "%s was killed at once by signal %d", argv[0],
 					 WTERMSIG(status));
 			return ret;
 		}

@@ -471,7 +471,7 @@ int hdl__qtsave(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 	if (rsp_parse_hex_string(a, len, name, sizeof(name)) || !name[0])
 		return reply_msg(r, -EINVAL, "malformed QTSave");
 	tr__poll(s->tr);
-	err = tfile_save_beneath(s->tr, s->opts->save_dirfd, s->opts->save_dir, name, msg,
+	err = tfile__save_beneath(s->tr, s->opts->save_dirfd, s->opts->save_dir, name, msg,
 				 sizeof(msg));
 	audit_tr__tsave(s->tr, "gdb", name, err, msg);
 	if (err)

@@ -579,7 +579,7 @@ static void save_on_exit(const struct srv_opts *o, struct trace *tr)
 		return;
 	tr__stop(tr, TR_STOP_USER, 0, NULL);
 	if (audit_tr__tsave(tr, "save-on-exit", o->save_on_exit,
-			    tfile_save_path(tr, o->save_on_exit, msg, sizeof(msg)), msg))
+			    tfile__save_path(tr, o->save_on_exit, msg, sizeof(msg)), msg))
 		fprintf(stderr, "bpfstub: cannot save the trace to %s: %s\n", o->save_on_exit, msg);
 	else
 		fprintf(stderr, "bpfstub: saved %zu trace frames to %s\n",

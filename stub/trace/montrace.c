@@ -105,11 +105,11 @@ static int split_exprs(struct tp_mon *m, const char *text, char *msg, size_t mle
 		while (end > p && end[-1] == ' ')
 			end--;
 		if (end == p) {
-			rsp_msgf(msg, mlen, "an empty expression in collect '%.80s'", text);
+			rsp_buf__msgf(msg, mlen, "an empty expression in collect '%.80s'", text);
 			return -EINVAL;
 		}
 		if (m->nexprs == MT_EXPRS_MAX) {
-			rsp_msgf(msg, mlen, "more than %d expressions in collect", MT_EXPRS_MAX);
+			rsp_buf__msgf(msg, mlen, "more than %d expressions in collect", MT_EXPRS_MAX);
 			return -E2BIG;
 		}
 		v = realloc(m->exprs, (m->nexprs + 1) * sizeof(*v));
@@ -150,7 +150,7 @@ static int locate(struct mt_ctx *x)
 	if (w[0] == '*') {
 		x->pc = strtoull(w + 1, &end, 0);
 		if (end == w + 1 || *end) {
-			rsp_msgf(x->msg, x->mlen, "'%.80s' is not an address", w);
+			rsp_buf__msgf(x->msg, x->mlen, "'%.80s' is not an address", w);
 			return -EINVAL;
 		}
 		return 0;
@@ -165,7 +165,7 @@ static int locate(struct mt_ctx *x)
 			    ? dw_cache__line_pcs(x->cache, x->tr->tgt, file, (int)line, pcs, 16)
 			    : 0;
 		if (n <= 0) {
-			rsp_msgf(x->msg, x->mlen, "no code at %.400s (no line-table row for it)",
+			rsp_buf__msgf(x->msg, x->mlen, "no code at %.400s (no line-table row for it)",
 				 w);
 			return -ENOENT;
 		}
@@ -178,7 +178,7 @@ static int locate(struct mt_ctx *x)
 	}
 	n = dw_cache__func_pcs(x->cache, x->tr->tgt, w, pcs, 16);
 	if (n <= 0) {
-		rsp_msgf(x->msg, x->mlen, "no function %.200s in the target's DWARF", w);
+		rsp_buf__msgf(x->msg, x->mlen, "no function %.200s in the target's DWARF", w);
 		return -ENOENT;
 	}
 	dw_cache__after_prologue(x->cache, x->tr->tgt, pcs[0], &x->pc);
@@ -200,7 +200,7 @@ static const struct dw_var *scope_var(const struct dw_scope *s, const char *name
 static int deref(struct mt_ctx *x, struct deep_path *p, int64_t off, const char *text)
 {
 	if (p->nderef == DEEP_PATH_MAX) {
-		rsp_msgf(x->msg, x->mlen, "%.100s follows more than %d pointers", text,
+		rsp_buf__msgf(x->msg, x->mlen, "%.100s follows more than %d pointers", text,
 			 DEEP_PATH_MAX);
 		return -E2BIG;
 	}
@@ -237,13 +237,13 @@ static int resolve(struct mt_ctx *x, const struct mx_expr *e, int i, const char 
 		const struct dw_var *v;
 
 		if (!x->have_scope) {
-			rsp_msgf(x->msg, x->mlen, "cannot resolve %.100s: %.300s", text,
+			rsp_buf__msgf(x->msg, x->mlen, "cannot resolve %.100s: %.300s", text,
 				 x->scope_msg);
 			return -ENOENT;
 		}
 		v = scope_var(&x->scope, n->name);
 		if (!v) {
-			rsp_msgf(x->msg, x->mlen, "no variable '%s' in scope in %s at 0x%llx",
+			rsp_buf__msgf(x->msg, x->mlen, "no variable '%s' in scope in %s at 0x%llx",
 				 n->name, x->scope.func, (unsigned long long)x->pc);
 			return -ENOENT;
 		}
@@ -253,7 +253,7 @@ static int resolve(struct mt_ctx *x, const struct mx_expr *e, int i, const char 
 		return 0;
 	}
 	if (n->kind != MX_DEREF && n->kind != MX_MEMBER && n->kind != MX_INDEX) {
-		rsp_msgf(x->msg, x->mlen, "%.100s is not a variable", text);
+		rsp_buf__msgf(x->msg, x->mlen, "%.100s is not a variable", text);
 		return -EINVAL;
 	}
 	err = resolve(x, e, n->a, src, p);
@@ -261,7 +261,7 @@ static int resolve(struct mt_ctx *x, const struct mx_expr *e, int i, const char 
 		return err;
 	t = dw_type__strip(p->type);
 	if (!t || t->cut) {
-		rsp_msgf(x->msg, x->mlen,
+		rsp_buf__msgf(x->msg, x->mlen,
 			 "%.100s: cannot collect it: the type of %.100s is not known that deep",
 			 text, mx_node_text(e, n->a, src, tn, sizeof(tn)));
 		return -EOPNOTSUPP;
@@ -269,7 +269,7 @@ static int resolve(struct mt_ctx *x, const struct mx_expr *e, int i, const char 
 	if (n->kind == MX_DEREF) {
 		if (t->kind == DWT_PTR &&
 		    (!t->target || dw_type__strip(t->target)->kind == DWT_VOID)) {
-			rsp_msgf(x->msg, x->mlen,
+			rsp_buf__msgf(x->msg, x->mlen,
 				 "%.100s: cannot collect what an untyped pointer (%s) points to",
 				 text, dw_type__name(p->type, tn, sizeof(tn)));
 			return -EOPNOTSUPP;
@@ -277,7 +277,7 @@ static int resolve(struct mt_ctx *x, const struct mx_expr *e, int i, const char 
 		if (t->kind != DWT_PTR || !t->target) {
 			char an[96];
 
-			rsp_msgf(x->msg, x->mlen, "%.100s: %.90s is not a pointer (%s)", text,
+			rsp_buf__msgf(x->msg, x->mlen, "%.100s: %.90s is not a pointer (%s)", text,
 				 mx_node_text(e, n->a, src, an, sizeof(an)),
 				 dw_type__name(p->type, tn, sizeof(tn)));
 			return -EINVAL;
@@ -299,12 +299,12 @@ static int resolve(struct mt_ctx *x, const struct mx_expr *e, int i, const char 
 				return err;
 			t = dw_type__strip(t->target);
 		} else if (n->arrow) {
-			rsp_msgf(x->msg, x->mlen, "%.100s: not a pointer to a struct (%s)", text,
+			rsp_buf__msgf(x->msg, x->mlen, "%.100s: not a pointer to a struct (%s)", text,
 				 dw_type__name(p->type, tn, sizeof(tn)));
 			return -EINVAL;
 		}
 		if (t->cut || t->kind == DWT_UNKNOWN || (t->kind == DWT_PTR && !t->target)) {
-			rsp_msgf(x->msg, x->mlen,
+			rsp_buf__msgf(x->msg, x->mlen,
 				 "%.100s: cannot collect it: the type %s is not known that deep "
 				 "(DWARF types are read %d levels down)",
 				 text, dw_type__name(t, tn, sizeof(tn)), DW_TYPE_DEPTH);
@@ -312,7 +312,7 @@ static int resolve(struct mt_ctx *x, const struct mx_expr *e, int i, const char 
 		}
 		m = is_recordish(t) ? dw_type__member(t, n->name) : NULL;
 		if (!m) {
-			rsp_msgf(x->msg, x->mlen, "%.100s: %s has no member '%s'", text,
+			rsp_buf__msgf(x->msg, x->mlen, "%.100s: %s has no member '%s'", text,
 				 dw_type__name(t, tn, sizeof(tn)), n->name);
 			return -ENOENT;
 		}
@@ -327,12 +327,12 @@ static int resolve(struct mt_ctx *x, const struct mx_expr *e, int i, const char 
 
 		if (!et || !es ||
 		    (t->kind != DWT_ARRAY && t->kind != DWT_PTR && t->kind != DWT_GO_SLICE)) {
-			rsp_msgf(x->msg, x->mlen, "%.100s: cannot index %s", text,
+			rsp_buf__msgf(x->msg, x->mlen, "%.100s: cannot index %s", text,
 				 dw_type__name(p->type, tn, sizeof(tn)));
 			return -EINVAL;
 		}
 		if (t->kind == DWT_ARRAY && t->count >= 0 && n->ival >= t->count) {
-			rsp_msgf(x->msg, x->mlen, "%.100s: index past the end (%lld elements)",
+			rsp_buf__msgf(x->msg, x->mlen, "%.100s: index past the end (%lld elements)",
 				 text, (long long)t->count);
 			return -ERANGE;
 		}
@@ -359,7 +359,7 @@ static int compile_expr(struct mt_ctx *x, const char *src, struct tp_action *act
 		return -ENOMEM;
 	err = mx_parse_value(src, strlen(src), e, why, sizeof(why));
 	if (err) {
-		rsp_msgf(x->msg, x->mlen, "collect %.100s: %s", src, why);
+		rsp_buf__msgf(x->msg, x->mlen, "collect %.100s: %s", src, why);
 		goto cleanup;
 	}
 	if (e->n[e->root].kind == MX_ARGS) {
@@ -375,7 +375,7 @@ static int compile_expr(struct mt_ctx *x, const char *src, struct tp_action *act
 	err = deep__path(&p, x->tr->deep_budget ? x->tr->deep_budget : TR_DEEP_BUDGET_DEFAULT,
 			 &plan);
 	if (err) {
-		rsp_msgf(x->msg, x->mlen, "%s", plan.summary);
+		rsp_buf__msgf(x->msg, x->mlen, "%s", plan.summary);
 		goto cleanup;
 	}
 	snprintf(x->m->plan + strlen(x->m->plan), sizeof(x->m->plan) - strlen(x->m->plan), "%s%s",
@@ -383,7 +383,7 @@ static int compile_expr(struct mt_ctx *x, const char *src, struct tp_action *act
 	if (plan.n) {
 		err = bpfc_ax__check(plan.code[0], plan.len[0], 0, why, sizeof(why));
 		if (err) {
-			rsp_msgf(x->msg, x->mlen, "collect %.100s: %s", src, why);
+			rsp_buf__msgf(x->msg, x->mlen, "collect %.100s: %s", src, why);
 			deep__plan_free(&plan);
 			goto cleanup;
 		}
@@ -434,7 +434,7 @@ static int cond_value(struct mt_ctx *x, struct deep_bc *b, const struct mx_expr 
 		else if (!strcmp(n->name, "fp"))
 			r = 6;
 		if (r > AMD64_RIP) {
-			rsp_msgf(x->msg, x->mlen, "condition: $%s cannot be compared", n->name);
+			rsp_buf__msgf(x->msg, x->mlen, "condition: $%s cannot be compared", n->name);
 			return -EOPNOTSUPP;
 		}
 		deep__op(b, BPFC_AXOP_REG);
@@ -444,7 +444,7 @@ static int cond_value(struct mt_ctx *x, struct deep_bc *b, const struct mx_expr 
 		return 0;
 	}
 	if (n->kind == MX_ARGS || n->kind == MX_REGS) {
-		rsp_msgf(x->msg, x->mlen, "condition: %s is not a number",
+		rsp_buf__msgf(x->msg, x->mlen, "condition: %s is not a number",
 			 n->kind == MX_ARGS ? "$args" : "$regs");
 		return -EINVAL;
 	}
@@ -454,7 +454,7 @@ static int cond_value(struct mt_ctx *x, struct deep_bc *b, const struct mx_expr 
 	mx_node_text(e, i, src, text, sizeof(text));
 	p.text = text;
 	if (!deep__push_value(b, &p)) {
-		rsp_msgf(x->msg, x->mlen, "condition: %.100s (%s) is not a number it can read",
+		rsp_buf__msgf(x->msg, x->mlen, "condition: %.100s (%s) is not a number it can read",
 			 text, dw_type__name(p.type, tn, sizeof(tn)));
 		return -EOPNOTSUPP;
 	}
@@ -520,7 +520,7 @@ static int cond_code(struct mt_ctx *x, const char *src, uint8_t **code, size_t *
 	b->bad = false;
 	err = mx_parse_cond(src, strlen(src), e, why, sizeof(why));
 	if (err) {
-		rsp_msgf(x->msg, x->mlen, "condition %.100s: %s", src, why);
+		rsp_buf__msgf(x->msg, x->mlen, "condition %.100s: %s", src, why);
 		goto cleanup;
 	}
 	err = cond_node(x, b, e, e->root, src);
@@ -529,7 +529,7 @@ static int cond_code(struct mt_ctx *x, const char *src, uint8_t **code, size_t *
 	deep__op(b, BPFC_AXOP_END);
 	err = b->bad ? -E2BIG : bpfc_ax__check(b->b, b->n, BPFC_AX_COND, why, sizeof(why));
 	if (err) {
-		rsp_msgf(x->msg, x->mlen, "condition %.100s: %s", src,
+		rsp_buf__msgf(x->msg, x->mlen, "condition %.100s: %s", src,
 			 b->bad ? "too long for an agent expression" : why);
 		goto cleanup;
 	}
@@ -748,12 +748,12 @@ int mt__trace(struct trace *tr, const struct rsp_mon_line *l, size_t arg, struct
 	}
 	if (arg >= l->argc || (kif && kif + 1 == (kcol ? kcol : l->argc)) ||
 	    (kcol && kcol + 1 == l->argc)) {
-		rsp_msgf(msg, mlen, "usage: monitor trace LOCATION [if COND] [collect EXPR, ...]");
+		rsp_buf__msgf(msg, mlen, "usage: monitor trace LOCATION [if COND] [collect EXPR, ...]");
 		err = -EINVAL;
 		goto cleanup;
 	}
 	if (arg + 1 != (kif ? kif : kcol ? kcol : l->argc)) {
-		rsp_msgf(msg, mlen, "one location, then 'if' or 'collect': unexpected '%.60s'",
+		rsp_buf__msgf(msg, mlen, "one location, then 'if' or 'collect': unexpected '%.60s'",
 			 l->argv[arg + 1]);
 		err = -EINVAL;
 		goto cleanup;
@@ -800,7 +800,7 @@ cleanup:
 		dw_scope__free(&x.scope);
 	free(coll);
 	if (err == -ENOMEM && msg && !msg[0])
-		rsp_msgf(msg, mlen, "out of memory");
+		rsp_buf__msgf(msg, mlen, "out of memory");
 	return err;
 }
 

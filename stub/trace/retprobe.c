@@ -123,13 +123,13 @@ static int read_code(struct tgt *t, uint64_t lo, uint64_t hi, uint8_t **buf, cha
 	*buf = NULL;
 	err = tgt__region(t, lo, &m);
 	if (err || m.path[0] != '/' || hi > m.end) {
-		rsp_msgf(msg, mlen, "0x%llx..0x%llx is not code of one file the target maps",
+		rsp_buf__msgf(msg, mlen, "0x%llx..0x%llx is not code of one file the target maps",
 			 (unsigned long long)lo, (unsigned long long)hi);
 		return err ? err : -ENOENT;
 	}
 	fd = tgt__open_mapping(t, &m);
 	if (fd < 0) {
-		rsp_msgf(msg, mlen, "cannot open %s: %s", m.path, strerror(-fd));
+		rsp_buf__msgf(msg, mlen, "cannot open %s: %s", m.path, strerror(-fd));
 		return fd;
 	}
 	*buf = malloc(hi - lo);
@@ -140,7 +140,7 @@ static int read_code(struct tgt *t, uint64_t lo, uint64_t hi, uint8_t **buf, cha
 	n = pread(fd, *buf, hi - lo, (off_t)(lo - m.start + m.offset));
 	close(fd);
 	if (n != (ssize_t)(hi - lo)) {
-		rsp_msgf(msg, mlen, "cannot read the code of 0x%llx from %s",
+		rsp_buf__msgf(msg, mlen, "cannot read the code of 0x%llx from %s",
 			 (unsigned long long)lo, m.path);
 		free(*buf);
 		*buf = NULL;
@@ -318,7 +318,7 @@ int retprobe__values(struct trace *tr, const struct tp *tp, struct dw_var *out, 
 	size_t i;
 
 	if (!tp || !tp->ret) {
-		rsp_msgf(msg, mlen, "tracepoint %u is not a return tracepoint", tp ? tp->num : 0);
+		rsp_buf__msgf(msg, mlen, "tracepoint %u is not a return tracepoint", tp ? tp->num : 0);
 		return -EINVAL;
 	}
 	for (i = 0; i < tp->ret->nvals && i < max; i++)
@@ -336,7 +336,7 @@ static int retprobe__prepare(struct trace *tr, struct tp *tp, char *msg, size_t 
 	if (r->lat.map_fd < 0) {
 		err = bpfc_lat__map_create();
 		if (err < 0) {
-			rsp_msgf(msg, mlen, "tracepoint %u: cannot create the latency map: %s",
+			rsp_buf__msgf(msg, mlen, "tracepoint %u: cannot create the latency map: %s",
 				 tp->num, strerror(-err));
 			return err;
 		}
@@ -353,7 +353,7 @@ static int retprobe__prepare(struct trace *tr, struct tp *tp, char *msg, size_t 
 	}
 	err = bpfc_lat__entry_prog(&r->lat, &r->entry_stop, &r->entry_prog);
 	if (err)
-		rsp_msgf(msg, mlen, "tracepoint %u: %s", tp->num, r->entry_prog.msg);
+		rsp_buf__msgf(msg, mlen, "tracepoint %u: %s", tp->num, r->entry_prog.msg);
 	return err;
 }
 
@@ -373,7 +373,7 @@ static int retprobe__entry_get(struct trace *tr, struct tp *tp, char *msg, size_
 	err = bpfc_probe__attach_ex(&r->entry_probe, tr->tgt->pid, r->entry, r->entry_prog.fd,
 				    r->entry_prog.multi, BPFC_PROBE_PATH_AUTO, 0, why, sizeof(why));
 	if (err) {
-		rsp_msgf(msg, mlen, "tracepoint %u: entry of %s at 0x%llx: %s", tp->num, r->func,
+		rsp_buf__msgf(msg, mlen, "tracepoint %u: entry of %s at 0x%llx: %s", tp->num, r->func,
 			 (unsigned long long)r->entry, why);
 		return err;
 	}
@@ -553,7 +553,7 @@ static int decode_func(struct trace *tr, struct tp_ret *r, struct ret_sites *s, 
 		uint8_t *code;
 
 		if (hi - lo > RET_MAX_CODE) {
-			rsp_msgf(msg, mlen, "%s: %llu bytes of code, more than bpfstub decodes",
+			rsp_buf__msgf(msg, mlen, "%s: %llu bytes of code, more than bpfstub decodes",
 				 r->func, (unsigned long long)(hi - lo));
 			return -E2BIG;
 		}
@@ -564,7 +564,7 @@ static int decode_func(struct trace *tr, struct tp_ret *r, struct ret_sites *s, 
 				       r->df.nranges, s);
 		free(code);
 		if (err)
-			rsp_msgf(msg, mlen, "Capstone cannot decode x86-64 here");
+			rsp_buf__msgf(msg, mlen, "Capstone cannot decode x86-64 here");
 	}
 	return err;
 }
@@ -649,7 +649,7 @@ int retprobe__define(struct trace *tr, const char *const *words, size_t nwords, 
 	int n, err;
 
 	if (nwords > 1 && (strcmp(words[1], "if") || nwords == 2)) {
-		rsp_msgf(msg, mlen, "usage: monitor trace -return FUNC [if COND]");
+		rsp_buf__msgf(msg, mlen, "usage: monitor trace -return FUNC [if COND]");
 		return -EINVAL;
 	}
 	/* COND: the words after `if`, compiled over the return values below. */
@@ -669,12 +669,12 @@ int retprobe__define(struct trace *tr, const char *const *words, size_t nwords, 
 		char path[256];
 
 		if (dw_cache__stripped_func(c, tr->tgt, func, path, sizeof(path)))
-			rsp_msgf(msg, mlen,
+			rsp_buf__msgf(msg, mlen,
 				 "'%.80s' is in %s, which has no DWARF (stripped): its return "
 				 "values and pc range are unknown",
 				 func, path);
 		else
-			rsp_msgf(msg, mlen,
+			rsp_buf__msgf(msg, mlen,
 				 "no function '%.80s' in the DWARF of the files pid %d maps", func,
 				 (int)tr->tgt->pid);
 		err = n < 0 ? n : -ENOENT;
@@ -694,7 +694,7 @@ int retprobe__define(struct trace *tr, const char *const *words, size_t nwords, 
 	if (r->df.stack_hi_off > 0 && r->df.stack_hi_off < 4096)
 		r->lat.go_stack_hi = (__s32)r->df.stack_hi_off;
 	if (!r->df.nranges) {
-		rsp_msgf(msg, mlen, "%s: neither DWARF nor an ELF symbol gives its pc range", func);
+		rsp_buf__msgf(msg, mlen, "%s: neither DWARF nor an ELF symbol gives its pc range", func);
 		err = -ENOENT;
 		goto cleanup;
 	}
@@ -702,7 +702,7 @@ int retprobe__define(struct trace *tr, const char *const *words, size_t nwords, 
 	if (err)
 		goto cleanup;
 	if (!s->nret) {
-		rsp_msgf(msg, mlen, "%s: no return instruction found in its code%s", func,
+		rsp_buf__msgf(msg, mlen, "%s: no return instruction found in its code%s", func,
 			 s->ntail ? " (it leaves by tail calls only)" : "");
 		err = -ENOENT;
 		goto cleanup;

@@ -84,7 +84,7 @@ static int header(struct trace *tr, struct rsp_buf *b)
 	return err ? err : b->oom ? -ENOMEM : 0;
 }
 
-int tfile_write(struct trace *tr, int fd)
+int tfile__write(struct trace *tr, int fd)
 {
 	static const char end[2] = {0, 0};
 	struct rsp_buf b;
@@ -142,7 +142,7 @@ static int write_atomic(struct trace *tr, int dirfd, const char *base, char *msg
 		snprintf(msg, mlen, "cannot create a file there: %s", strerror(-err));
 		return err;
 	}
-	err = tfile_write(tr, fd);
+	err = tfile__write(tr, fd);
 	if (!err && fsync(fd))
 		err = -errno;
 	if (err) {
@@ -161,7 +161,7 @@ cleanup:
 	return err;
 }
 
-int tfile_save_beneath(struct trace *tr, int save_dirfd, const char *save_dir, const char *name,
+int tfile__save_beneath(struct trace *tr, int save_dirfd, const char *save_dir, const char *name,
 		       char *msg, size_t mlen)
 {
 	size_t dlen;
@@ -207,7 +207,7 @@ int tfile_save_beneath(struct trace *tr, int save_dirfd, const char *save_dir, c
 	return err;
 }
 
-int tfile_save_path(struct trace *tr, const char *path, char *msg, size_t mlen)
+int tfile__save_path(struct trace *tr, const char *path, char *msg, size_t mlen)
 {
 	char parent[4096];
 	const char *base;

@@ -10,15 +10,15 @@
 struct trace;
 
 /* The whole trace, in GDB's trace file format, to fd. */
-int tfile_write(struct trace *tr, int fd);
+int tfile__write(struct trace *tr, int fd);
 /*
  * QTSave: write name (relative to, or an absolute path inside, the
  * --save-dir directory save_dir, opened as save_dirfd; -1 when none was
  * given) atomically, never overwriting, never through '..' or a symlink.
  */
-int tfile_save_beneath(struct trace *tr, int save_dirfd, const char *save_dir, const char *name,
+int tfile__save_beneath(struct trace *tr, int save_dirfd, const char *save_dir, const char *name,
 		       char *msg, size_t mlen);
 /* --save-on-exit: the operator's own path; atomic, never overwriting. */
-int tfile_save_path(struct trace *tr, const char *path, char *msg, size_t mlen);
+int tfile__save_path(struct trace *tr, const char *path, char *msg, size_t mlen);
 
 #endif

@@ -150,7 +150,7 @@ static int src_of_loc(const struct mprint_frame *f, const struct dw_loc *loc, ui
 
 	memset(s, 0, sizeof(*s));
 	if (!loc->npieces) {
-		rsp_msgf(why, wlen, "%s", loc->why[0] ? loc->why : "no location");
+		rsp_buf__msgf(why, wlen, "%s", loc->why[0] ? loc->why : "no location");
 		return -EINVAL;
 	}
 	for (i = 0; i < loc->npieces; i++) {
@@ -158,7 +158,7 @@ static int src_of_loc(const struct mprint_frame *f, const struct dw_loc *loc, ui
 		uint64_t n = p->size ? p->size : size;
 
 		if (p->kind == DWP_UNAVAIL) {
-			rsp_msgf(why, wlen, "%s", loc->why[0] ? loc->why : "optimized out");
+			rsp_buf__msgf(why, wlen, "%s", loc->why[0] ? loc->why : "optimized out");
 			return -EINVAL;
 		}
 		base = 0;
@@ -747,15 +747,15 @@ static int deref(const struct mprint_frame *f, struct place *p, const char *what
 	uint64_t a;
 
 	if (!st || st->kind != DWT_PTR || !st->target) {
-		rsp_msgf(msg, mlen, "%s is not a pointer", what);
+		rsp_buf__msgf(msg, mlen, "%s is not a pointer", what);
 		return -EINVAL;
 	}
 	if (!src_word(&c, &p->s, 0, &a)) {
-		rsp_msgf(msg, mlen, "%s: <not collected>", what);
+		rsp_buf__msgf(msg, mlen, "%s: <not collected>", what);
 		return -ENOENT;
 	}
 	if (!a) {
-		rsp_msgf(msg, mlen, "%s is a null pointer", what);
+		rsp_buf__msgf(msg, mlen, "%s is a null pointer", what);
 		return -EINVAL;
 	}
 	p->t = st->target;
@@ -779,14 +779,14 @@ static int eval_member(const struct mx_node *n, const struct mx_expr *e, const s
 			return err;
 		st = dw_type__strip(p->t);
 	} else if (n->arrow) {
-		rsp_msgf(msg, mlen, "'->%s' on something that is not a pointer", n->name);
+		rsp_buf__msgf(msg, mlen, "'->%s' on something that is not a pointer", n->name);
 		return -EINVAL;
 	}
 	m = st ? dw_type__member(st, n->name) : NULL;
 	if (!m) {
 		char tn[96];
 
-		rsp_msgf(msg, mlen, "%s has no member '%s'", dw_type__name(p->t, tn, sizeof(tn)),
+		rsp_buf__msgf(msg, mlen, "%s has no member '%s'", dw_type__name(p->t, tn, sizeof(tn)),
 			 n->name);
 		return -ENOENT;
 	}
@@ -807,7 +807,7 @@ static int eval_index(const struct mx_node *n, const struct mx_expr *e, const st
 		return err;
 	st = dw_type__strip(p->t);
 	if (!st || !st->target) {
-		rsp_msgf(msg, mlen, "[%lld] on something that is not an array, pointer or slice",
+		rsp_buf__msgf(msg, mlen, "[%lld] on something that is not an array, pointer or slice",
 			 (long long)n->ival);
 		return -EINVAL;
 	}
@@ -817,7 +817,7 @@ static int eval_index(const struct mx_node *n, const struct mx_expr *e, const st
 		if (st->count >= 0)
 			len = (uint64_t)st->count;
 		if (n->ival < 0 || (uint64_t)n->ival >= len) {
-			rsp_msgf(msg, mlen, "index %lld out of range", (long long)n->ival);
+			rsp_buf__msgf(msg, mlen, "index %lld out of range", (long long)n->ival);
 			return -ERANGE;
 		}
 		p->s = src_sub(&p->s, (uint64_t)n->ival * es);
@@ -827,21 +827,21 @@ static int eval_index(const struct mx_node *n, const struct mx_expr *e, const st
 	if (st->kind == DWT_GO_SLICE) {
 		if (!src_word(&c, &p->s, member_off(st, "array", 0), &base) ||
 		    !src_word(&c, &p->s, member_off(st, "len", 8), &len)) {
-			rsp_msgf(msg, mlen, "the slice header: <not collected>");
+			rsp_buf__msgf(msg, mlen, "the slice header: <not collected>");
 			return -ENOENT;
 		}
 	} else if (st->kind == DWT_PTR) {
 		if (!src_word(&c, &p->s, 0, &base)) {
-			rsp_msgf(msg, mlen, "the pointer: <not collected>");
+			rsp_buf__msgf(msg, mlen, "the pointer: <not collected>");
 			return -ENOENT;
 		}
 	} else {
-		rsp_msgf(msg, mlen, "[%lld] on something that is not an array, pointer or slice",
+		rsp_buf__msgf(msg, mlen, "[%lld] on something that is not an array, pointer or slice",
 			 (long long)n->ival);
 		return -EINVAL;
 	}
 	if (n->ival < 0 || (uint64_t)n->ival >= len) {
-		rsp_msgf(msg, mlen, "index %lld out of range (len %llu)", (long long)n->ival,
+		rsp_buf__msgf(msg, mlen, "index %lld out of range (len %llu)", (long long)n->ival,
 			 (unsigned long long)len);
 		return -ERANGE;
 	}
@@ -859,7 +859,7 @@ static int eval(const struct mx_expr *e, int i, const struct dw_scope *sc,
 	int err;
 
 	if (i < 0 || i >= e->nn) {
-		rsp_msgf(msg, mlen, "malformed expression");
+		rsp_buf__msgf(msg, mlen, "malformed expression");
 		return -EINVAL;
 	}
 	n = &e->n[i];
@@ -869,7 +869,7 @@ static int eval(const struct mx_expr *e, int i, const struct dw_scope *sc,
 			if (!strcmp(sc->vars[k].name, n->name))
 				break;
 		if (k == sc->nvars) {
-			rsp_msgf(msg, mlen, "'%s' is not in scope in %s", n->name, sc->func);
+			rsp_buf__msgf(msg, mlen, "'%s' is not in scope in %s", n->name, sc->func);
 			return -ENOENT;
 		}
 		p->t = sc->vars[k].type;
@@ -877,11 +877,11 @@ static int eval(const struct mx_expr *e, int i, const struct dw_scope *sc,
 				 dw_type__strip(p->t) ? dw_type__strip(p->t)->size : 0, &p->s, why,
 				 sizeof(why));
 		if (err == -ENOENT)
-			rsp_msgf(msg, mlen, "<not collected>");
+			rsp_buf__msgf(msg, mlen, "<not collected>");
 		else if (err == -EINVAL)
-			rsp_msgf(msg, mlen, "<optimized out: %s>", why);
+			rsp_buf__msgf(msg, mlen, "<optimized out: %s>", why);
 		else if (err)
-			rsp_msgf(msg, mlen, "<value in registers too large to print>");
+			rsp_buf__msgf(msg, mlen, "<value in registers too large to print>");
 		return err;
 	case MX_DEREF:
 		err = eval(e, n->a, sc, f, p, msg, mlen);
@@ -891,7 +891,7 @@ static int eval(const struct mx_expr *e, int i, const struct dw_scope *sc,
 	case MX_INDEX:
 		return eval_index(n, e, sc, f, p, msg, mlen);
 	default:
-		rsp_msgf(msg, mlen, "not a value");
+		rsp_buf__msgf(msg, mlen, "not a value");
 		return -EINVAL;
 	}
 }

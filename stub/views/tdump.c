@@ -355,12 +355,12 @@ int tdump__frame(struct trace *tr, struct tgt *t, long n, long selected, struct 
 	if (n < 0)
 		n = selected >= 0 ? selected : (long)total - 1;
 	if (n < 0 || (size_t)n >= total) {
-		rsp_msgf(msg, mlen, "no frame %ld (%zu stored)", n, total);
+		rsp_buf__msgf(msg, mlen, "no frame %ld (%zu stored)", n, total);
 		return -ENOENT;
 	}
 	fv = view_get(tr, t, (size_t)n, &err);
 	if (!fv) {
-		rsp_msgf(msg, mlen, "frame %ld: %s", n, strerror(-err));
+		rsp_buf__msgf(msg, mlen, "frame %ld: %s", n, strerror(-err));
 		return err;
 	}
 	rsp_buf__init(&b);
