@@ -125,10 +125,11 @@ static int find_mapping(struct bpfc_probe *p, char *err, size_t errlen)
 			found = false;
 		else if (!inode || p->map_path[0] != '/') {
 			ret = -ENOENT;
-			rsp_buf__msgf(err, errlen,
-				 "address 0x%llx is in an anonymous executable mapping of pid %d "
-				 "(uprobes need a file)",
-				 (unsigned long long)p->addr, (int)p->pid);
+			rsp_buf__msgf(
+				err, errlen,
+				"address 0x%llx is in an anonymous executable mapping of pid %d "
+				"(uprobes need a file)",
+				(unsigned long long)p->addr, (int)p->pid);
 			goto cleanup;
 		}
 		break;
@@ -141,8 +142,9 @@ static int find_mapping(struct bpfc_probe *p, char *err, size_t errlen)
 	}
 	if (!found) {
 		ret = -ENOENT;
-		rsp_buf__msgf(err, errlen, "address 0x%llx is not in an executable mapping of pid %d",
-			 (unsigned long long)p->addr, (int)p->pid);
+		rsp_buf__msgf(err, errlen,
+			      "address 0x%llx is not in an executable mapping of pid %d",
+			      (unsigned long long)p->addr, (int)p->pid);
 		goto cleanup;
 	}
 	ret = 0;
@@ -189,10 +191,11 @@ static int check_elf(struct bpfc_probe *p, int fd, char *err, size_t errlen)
 	}
 	if (!found) {
 		ret = -ENOENT;
-		rsp_buf__msgf(err, errlen,
-			 "address 0x%llx (offset 0x%llx in %s) is not in an executable segment",
-			 (unsigned long long)p->addr, (unsigned long long)p->file_offset,
-			 p->map_path);
+		rsp_buf__msgf(
+			err, errlen,
+			"address 0x%llx (offset 0x%llx in %s) is not in an executable segment",
+			(unsigned long long)p->addr, (unsigned long long)p->file_offset,
+			p->map_path);
 		goto cleanup;
 	}
 	p->norig = seg_end - p->file_offset < BPFC_PROBE_ORIG_LEN ? seg_end - p->file_offset
@@ -201,7 +204,7 @@ static int check_elf(struct bpfc_probe *p, int fd, char *err, size_t errlen)
 	if (n <= 0) {
 		ret = n < 0 ? -errno : -EIO;
 		rsp_buf__msgf(err, errlen, "cannot read %s at 0x%llx: %s", p->map_path,
-			 (unsigned long long)p->file_offset, strerror(-ret));
+			      (unsigned long long)p->file_offset, strerror(-ret));
 		p->norig = 0;
 		goto cleanup;
 	}
@@ -242,7 +245,7 @@ static int open_in_root(const struct bpfc_probe *p, int why, char *err, size_t e
 	if (l >= sl && !strcmp(p->map_path + l - sl, DELETED_SUFFIX)) {
 		ret = -ENOENT;
 		rsp_buf__msgf(err, errlen, "%.*s was deleted or replaced since pid %d mapped it%s",
-			 (int)(l - sl), p->map_path, (int)p->pid, because);
+			      (int)(l - sl), p->map_path, (int)p->pid, because);
 		goto cleanup;
 	}
 	snprintf(root, sizeof(root), "/proc/%d/root", (int)p->pid);
@@ -260,7 +263,7 @@ static int open_in_root(const struct bpfc_probe *p, int why, char *err, size_t e
 	if (fd < 0) {
 		ret = -errno;
 		rsp_buf__msgf(err, errlen, "cannot open %s in pid %d's root: %s%s", p->map_path,
-			 (int)p->pid, strerror(errno), because);
+			      (int)p->pid, strerror(errno), because);
 		goto cleanup;
 	}
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
@@ -271,9 +274,9 @@ static int open_in_root(const struct bpfc_probe *p, int why, char *err, size_t e
 	if (st.st_ino != p->map_inode || st.st_dev != p->map_dev) {
 		ret = -ESTALE;
 		rsp_buf__msgf(err, errlen,
-			 "%s in pid %d's root is not the file it maps (replaced since, or "
-			 "another file system's view)%s",
-			 p->map_path, (int)p->pid, because);
+			      "%s in pid %d's root is not the file it maps (replaced since, or "
+			      "another file system's view)%s",
+			      p->map_path, (int)p->pid, because);
 		goto cleanup;
 	}
 	ret = fd;
@@ -302,7 +305,7 @@ static int open_mapped(struct bpfc_probe *p, enum bpfc_probe_path how, char *err
 		why = errno;
 		if (why == ENOENT || how == BPFC_PROBE_PATH_MAP_FILES) {
 			rsp_buf__msgf(err, errlen, "cannot open %s (%s): %s", path, p->map_path,
-				 strerror(why));
+				      strerror(why));
 			return why == ENOENT ? -ESRCH : -why;
 		}
 	}
@@ -494,7 +497,7 @@ int bpfc_probe__attach_ex(struct bpfc_probe *p, pid_t pid, __u64 addr, int prog_
 	if (ref_ctr_offset >> (64 - UPROBE_REF_CTR_SHIFT)) {
 		ret = -E2BIG;
 		rsp_buf__msgf(err, errlen, "the SDT semaphore of 0x%llx is beyond 4 GiB into %s",
-			 (unsigned long long)addr, p->map_path);
+			      (unsigned long long)addr, p->map_path);
 		goto cleanup;
 	}
 	p->ref_ctr_offset = ref_ctr_offset;
@@ -516,17 +519,17 @@ int bpfc_probe__attach_ex(struct bpfc_probe *p, pid_t pid, __u64 addr, int prog_
 	if (ret < 0) {
 		/* 524 is the kernel's ENOTSUPP: an instruction uprobes refuse (e.g. lock-prefixed).
 		 */
-		rsp_buf__msgf(err, errlen,
-			 "cannot create a uprobe at 0x%llx (%s+0x%llx) in pid %d%s: %s",
-			 (unsigned long long)addr, p->map_path, (unsigned long long)p->file_offset,
-			 (int)pid,
-			 p->ref_ctr_offset ? " with its SDT semaphore as reference counter" : "",
-			 ret == -524 ? "the kernel cannot put a uprobe on this instruction (try "
-				       "another address, e.g. the next line)"
-			 : ret == -EINVAL && p->ref_ctr_offset
-				 ? "Invalid argument (another uprobe at this address has no or "
-				   "another reference counter: see the kernel log)"
-				 : strerror(-ret));
+		rsp_buf__msgf(
+			err, errlen, "cannot create a uprobe at 0x%llx (%s+0x%llx) in pid %d%s: %s",
+			(unsigned long long)addr, p->map_path, (unsigned long long)p->file_offset,
+			(int)pid,
+			p->ref_ctr_offset ? " with its SDT semaphore as reference counter" : "",
+			ret == -524 ? "the kernel cannot put a uprobe on this instruction (try "
+				      "another address, e.g. the next line)"
+			: ret == -EINVAL && p->ref_ctr_offset
+				? "Invalid argument (another uprobe at this address has no or "
+				  "another reference counter: see the kernel log)"
+				: strerror(-ret));
 		goto cleanup;
 	}
 	if (multi) {
@@ -547,8 +550,9 @@ int bpfc_probe__attach_ex(struct bpfc_probe *p, pid_t pid, __u64 addr, int prog_
 	if (ioctl(p->perf_fd, PERF_EVENT_IOC_SET_BPF, prog_fd) ||
 	    ioctl(p->perf_fd, PERF_EVENT_IOC_ENABLE, 0)) {
 		ret = -errno;
-		rsp_buf__msgf(err, errlen, "cannot attach the BPF program to the uprobe at 0x%llx: %s",
-			 (unsigned long long)addr, strerror(errno));
+		rsp_buf__msgf(err, errlen,
+			      "cannot attach the BPF program to the uprobe at 0x%llx: %s",
+			      (unsigned long long)addr, strerror(errno));
 		goto cleanup;
 	}
 	ret = 0;

@@ -37,7 +37,8 @@ int rsp_buf__printf(struct rsp_buf *b, const char *fmt, ...) __attribute__((form
 
 /* A message into a caller's fixed buffer (msg may be NULL or mlen 0: nothing
  * is written); every layer reports errors this way. */
-void rsp_buf__msgf(char *msg, size_t mlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void rsp_buf__msgf(char *msg, size_t mlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 int rsp_buf__vprintf(struct rsp_buf *b, const char *fmt, va_list ap);
 /* Each byte of p as two lower-case hex digits. */
 int rsp_buf__put_hex(struct rsp_buf *b, const void *p, size_t n);

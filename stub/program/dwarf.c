@@ -710,8 +710,8 @@ static int check_units(struct dw_file *f, char *msg, size_t mlen, const char *na
 		Dwarf_Die cu;
 
 		if (!dwarf_offdie(f->dw, off + hsize, &cu)) {
-			rsp_buf__msgf(msg, mlen, "corrupt DWARF in %s refused: unit at 0x%llx: %s", name,
-				 (unsigned long long)off, dwarf_errmsg(-1));
+			rsp_buf__msgf(msg, mlen, "corrupt DWARF in %s refused: unit at 0x%llx: %s",
+				      name, (unsigned long long)off, dwarf_errmsg(-1));
 			return -EINVAL;
 		}
 		off = next;
@@ -742,14 +742,15 @@ static int file_init(struct dw_file *f, const char *path, int root_fd, char *msg
 		f->dw = dwarf_begin_elf(f->elf, DWARF_C_READ, NULL);
 		if (!f->dw) {
 			rsp_buf__msgf(msg, mlen, "corrupt DWARF in %s refused: %s", name,
-				 dwarf_errmsg(-1));
+				      dwarf_errmsg(-1));
 			return -EINVAL;
 		}
 	} else if (root_fd < -1 || find_debug(f, path, root_fd)) {
-		rsp_buf__msgf(msg, mlen,
-			 "no DWARF for %s: stripped (no .debug_info, no debug file by build-id or "
-			 "debuglink)",
-			 name);
+		rsp_buf__msgf(
+			msg, mlen,
+			"no DWARF for %s: stripped (no .debug_info, no debug file by build-id or "
+			"debuglink)",
+			name);
 		return -ENOENT;
 	}
 	err = check_units(f, msg, mlen, name);
@@ -892,7 +893,7 @@ int dw_file__scope(struct dw_file *f, uint64_t pc, uint64_t bias, struct dw_scop
 	n = dwarf_getscopes(&cu, pc, &scopes);
 	if (n < 0) {
 		rsp_buf__msgf(msg, mlen, "DWARF scopes at 0x%llx: %s", (unsigned long long)pc,
-			 dwarf_errmsg(-1));
+			      dwarf_errmsg(-1));
 		err = -EINVAL;
 		goto cleanup;
 	}
@@ -907,7 +908,8 @@ int dw_file__scope(struct dw_file *f, uint64_t pc, uint64_t bias, struct dw_scop
 			sub = &scopes[i];
 	}
 	if (!fn) {
-		rsp_buf__msgf(msg, mlen, "no function with DWARF holds 0x%llx", (unsigned long long)pc);
+		rsp_buf__msgf(msg, mlen, "no function with DWARF holds 0x%llx",
+			      (unsigned long long)pc);
 		err = -ENOENT;
 		goto cleanup;
 	}

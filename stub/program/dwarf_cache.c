@@ -109,12 +109,12 @@ static int find_map(struct tgt *t, uint64_t pc, struct tgt_map *out, char *msg, 
 	err = tgt__region(t, pc, out);
 	if (err) {
 		rsp_buf__msgf(msg, mlen, "cannot read the maps of pid %d: %s", (int)t->pid,
-			 strerror(-err));
+			      strerror(-err));
 		return err;
 	}
 	if (out->path[0] != '/' || !out->inode) {
 		rsp_buf__msgf(msg, mlen, "0x%llx is not in a file the target maps",
-			 (unsigned long long)pc);
+			      (unsigned long long)pc);
 		return -ENOENT;
 	}
 	return 0;
@@ -136,7 +136,7 @@ static int file_at(struct dw_cache *c, struct tgt *t, uint64_t addr, struct tgt_
 	}
 	if (dw_file__map_bias(e->f, m, bias)) {
 		rsp_buf__msgf(msg, mlen, "no DWARF for %s: no PT_LOAD for its mapping at 0x%llx",
-			 m->path, (unsigned long long)m->start);
+			      m->path, (unsigned long long)m->start);
 		return -ENOENT;
 	}
 	*f = e->f;
@@ -159,7 +159,8 @@ int dw_cache__scope(struct dw_cache *c, struct tgt *t, uint64_t pc, struct dw_sc
 	if (!err)
 		snprintf(out->path, sizeof(out->path), "%.511s", m.path);
 	else if (err == -ENOENT)
-		rsp_buf__msgf(msg, mlen, "no DWARF for 0x%llx in %s", (unsigned long long)pc, m.path);
+		rsp_buf__msgf(msg, mlen, "no DWARF for 0x%llx in %s", (unsigned long long)pc,
+			      m.path);
 	return err;
 }
 
@@ -234,7 +235,7 @@ int dw_cache__go_goid(struct dw_cache *c, struct tgt *t, uint64_t pc, int64_t *o
 		e->goid_err = dw_file__member_offset(e->f, "runtime.g", "goid", &e->goid_off);
 	if (e->goid_err) {
 		rsp_buf__msgf(msg, mlen, "no runtime.g.goid in the DWARF of %s (not a Go program)",
-			 m.path);
+			      m.path);
 		return e->goid_err;
 	}
 	*off = e->goid_off;

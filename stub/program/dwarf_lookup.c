@@ -371,7 +371,7 @@ int dw_file__go_rtype(struct dw_file *f, uint64_t addr, struct dw_scope *s,
 	*out = NULL;
 	if (!go_rtype_die(f, addr, &die)) {
 		rsp_buf__msgf(name, nlen, "no Go type in the DWARF has its runtime type at 0x%llx",
-			 (unsigned long long)addr);
+			      (unsigned long long)addr);
 		return -ENOENT;
 	}
 	c = dw_int__conv_new(s, true);
@@ -464,7 +464,7 @@ int dw_file__func_results(struct dw_file *f, uint64_t entry, uint64_t bias, stru
 	if (!dw_int__cu_at(f, entry, &cu) || dwarf_getfuncs(&cu, func_die_cb, &q, 0) < 0 ||
 	    !q.found) {
 		rsp_buf__msgf(msg, mlen, "no DWARF function starts at 0x%llx",
-			 (unsigned long long)entry);
+			      (unsigned long long)entry);
 		return -ENOENT;
 	}
 	out->s.go = dwarf_attr(&cu, DW_AT_language, &a) && !dwarf_formudata(&a, &lang) &&

@@ -299,9 +299,9 @@ static void init_tgt(struct tgt *t, pid_t pid)
 static void perm_err(char *err, size_t errlen, pid_t pid)
 {
 	rsp_buf__msgf(err, errlen,
-		 "cannot access pid %d: permission denied (bpfstub needs CAP_SYS_PTRACE and "
-		 "CAP_DAC_READ_SEARCH to read another user's process; run as root)",
-		 (int)pid);
+		      "cannot access pid %d: permission denied (bpfstub needs CAP_SYS_PTRACE and "
+		      "CAP_DAC_READ_SEARCH to read another user's process; run as root)",
+		      (int)pid);
 }
 
 int tgt__attach(struct tgt *t, pid_t pid, char *err, size_t errlen)
@@ -323,7 +323,8 @@ int tgt__attach(struct tgt *t, pid_t pid, char *err, size_t errlen)
 		goto fail;
 	}
 	if (ret) {
-		rsp_buf__msgf(err, errlen, "cannot read /proc/%d/stat: %s", (int)pid, strerror(-ret));
+		rsp_buf__msgf(err, errlen, "cannot read /proc/%d/stat: %s", (int)pid,
+			      strerror(-ret));
 		goto fail;
 	}
 	if (state == 'Z' || state == 'X' || state == 'x') {
@@ -366,15 +367,16 @@ int tgt__attach(struct tgt *t, pid_t pid, char *err, size_t errlen)
 		sleep_ms(1);
 	}
 	if (ret == -EAGAIN) {
-		rsp_buf__msgf(err, errlen,
-			 "process %d has no AT_ENTRY in its auxv (exited or not a user program?)",
-			 (int)pid);
+		rsp_buf__msgf(
+			err, errlen,
+			"process %d has no AT_ENTRY in its auxv (exited or not a user program?)",
+			(int)pid);
 		ret = -ESRCH;
 		goto fail;
 	}
 	if (ret) {
-		rsp_buf__msgf(err, errlen, "process %d: unsupported auxv (not a 64-bit ELF program?)",
-			 (int)pid);
+		rsp_buf__msgf(err, errlen,
+			      "process %d: unsupported auxv (not a 64-bit ELF program?)", (int)pid);
 		goto fail;
 	}
 	ret = compute_load_bias(t);
@@ -384,7 +386,7 @@ int tgt__attach(struct tgt *t, pid_t pid, char *err, size_t errlen)
 			ret = -ESRCH;
 		} else {
 			rsp_buf__msgf(err, errlen, "cannot read the program headers of pid %d: %s",
-				 (int)pid, strerror(-ret));
+				      (int)pid, strerror(-ret));
 		}
 		goto fail;
 	}
@@ -467,10 +469,10 @@ int tgt__launch(struct tgt *t, char *const argv[], char *err, size_t errlen)
 		if (waitpid(pid, &status, WNOHANG) == pid) {
 			if (WIFEXITED(status))
 				rsp_buf__msgf(err, errlen, "%s exited at once (status %d)", argv[0],
-					 WEXITSTATUS(status));
+					      WEXITSTATUS(status));
 			else if (WIFSIGNALED(status))
-				rsp_buf__msgf(err, errlen, "%s was killed at once by signal %d", argv[0],
-					 WTERMSIG(status));
+				rsp_buf__msgf(err, errlen, "%s was killed at once by signal %d",
+					      argv[0], WTERMSIG(status));
 			return ret;
 		}
 		kill(pid, SIGKILL);

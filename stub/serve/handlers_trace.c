@@ -472,7 +472,7 @@ int hdl__qtsave(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 		return reply_msg(r, -EINVAL, "malformed QTSave");
 	tr__poll(s->tr);
 	err = tfile__save_beneath(s->tr, s->opts->save_dirfd, s->opts->save_dir, name, msg,
-				 sizeof(msg));
+				  sizeof(msg));
 	audit_tr__tsave(s->tr, "gdb", name, err, msg);
 	if (err)
 		return reply_msg(r, err, msg);

@@ -109,7 +109,8 @@ static int split_exprs(struct tp_mon *m, const char *text, char *msg, size_t mle
 			return -EINVAL;
 		}
 		if (m->nexprs == MT_EXPRS_MAX) {
-			rsp_buf__msgf(msg, mlen, "more than %d expressions in collect", MT_EXPRS_MAX);
+			rsp_buf__msgf(msg, mlen, "more than %d expressions in collect",
+				      MT_EXPRS_MAX);
 			return -E2BIG;
 		}
 		v = realloc(m->exprs, (m->nexprs + 1) * sizeof(*v));
@@ -165,8 +166,8 @@ static int locate(struct mt_ctx *x)
 			    ? dw_cache__line_pcs(x->cache, x->tr->tgt, file, (int)line, pcs, 16)
 			    : 0;
 		if (n <= 0) {
-			rsp_buf__msgf(x->msg, x->mlen, "no code at %.400s (no line-table row for it)",
-				 w);
+			rsp_buf__msgf(x->msg, x->mlen,
+				      "no code at %.400s (no line-table row for it)", w);
 			return -ENOENT;
 		}
 		x->pc = pcs[0];
@@ -201,7 +202,7 @@ static int deref(struct mt_ctx *x, struct deep_path *p, int64_t off, const char 
 {
 	if (p->nderef == DEEP_PATH_MAX) {
 		rsp_buf__msgf(x->msg, x->mlen, "%.100s follows more than %d pointers", text,
-			 DEEP_PATH_MAX);
+			      DEEP_PATH_MAX);
 		return -E2BIG;
 	}
 	p->off[p->nderef++] = off;
@@ -238,13 +239,13 @@ static int resolve(struct mt_ctx *x, const struct mx_expr *e, int i, const char 
 
 		if (!x->have_scope) {
 			rsp_buf__msgf(x->msg, x->mlen, "cannot resolve %.100s: %.300s", text,
-				 x->scope_msg);
+				      x->scope_msg);
 			return -ENOENT;
 		}
 		v = scope_var(&x->scope, n->name);
 		if (!v) {
 			rsp_buf__msgf(x->msg, x->mlen, "no variable '%s' in scope in %s at 0x%llx",
-				 n->name, x->scope.func, (unsigned long long)x->pc);
+				      n->name, x->scope.func, (unsigned long long)x->pc);
 			return -ENOENT;
 		}
 		memset(p, 0, sizeof(*p));
@@ -261,25 +262,27 @@ static int resolve(struct mt_ctx *x, const struct mx_expr *e, int i, const char 
 		return err;
 	t = dw_type__strip(p->type);
 	if (!t || t->cut) {
-		rsp_buf__msgf(x->msg, x->mlen,
-			 "%.100s: cannot collect it: the type of %.100s is not known that deep",
-			 text, mx_node_text(e, n->a, src, tn, sizeof(tn)));
+		rsp_buf__msgf(
+			x->msg, x->mlen,
+			"%.100s: cannot collect it: the type of %.100s is not known that deep",
+			text, mx_node_text(e, n->a, src, tn, sizeof(tn)));
 		return -EOPNOTSUPP;
 	}
 	if (n->kind == MX_DEREF) {
 		if (t->kind == DWT_PTR &&
 		    (!t->target || dw_type__strip(t->target)->kind == DWT_VOID)) {
-			rsp_buf__msgf(x->msg, x->mlen,
-				 "%.100s: cannot collect what an untyped pointer (%s) points to",
-				 text, dw_type__name(p->type, tn, sizeof(tn)));
+			rsp_buf__msgf(
+				x->msg, x->mlen,
+				"%.100s: cannot collect what an untyped pointer (%s) points to",
+				text, dw_type__name(p->type, tn, sizeof(tn)));
 			return -EOPNOTSUPP;
 		}
 		if (t->kind != DWT_PTR || !t->target) {
 			char an[96];
 
 			rsp_buf__msgf(x->msg, x->mlen, "%.100s: %.90s is not a pointer (%s)", text,
-				 mx_node_text(e, n->a, src, an, sizeof(an)),
-				 dw_type__name(p->type, tn, sizeof(tn)));
+				      mx_node_text(e, n->a, src, an, sizeof(an)),
+				      dw_type__name(p->type, tn, sizeof(tn)));
 			return -EINVAL;
 		}
 		p->type = t->target;
@@ -299,21 +302,22 @@ static int resolve(struct mt_ctx *x, const struct mx_expr *e, int i, const char 
 				return err;
 			t = dw_type__strip(t->target);
 		} else if (n->arrow) {
-			rsp_buf__msgf(x->msg, x->mlen, "%.100s: not a pointer to a struct (%s)", text,
-				 dw_type__name(p->type, tn, sizeof(tn)));
+			rsp_buf__msgf(x->msg, x->mlen, "%.100s: not a pointer to a struct (%s)",
+				      text, dw_type__name(p->type, tn, sizeof(tn)));
 			return -EINVAL;
 		}
 		if (t->cut || t->kind == DWT_UNKNOWN || (t->kind == DWT_PTR && !t->target)) {
-			rsp_buf__msgf(x->msg, x->mlen,
-				 "%.100s: cannot collect it: the type %s is not known that deep "
-				 "(DWARF types are read %d levels down)",
-				 text, dw_type__name(t, tn, sizeof(tn)), DW_TYPE_DEPTH);
+			rsp_buf__msgf(
+				x->msg, x->mlen,
+				"%.100s: cannot collect it: the type %s is not known that deep "
+				"(DWARF types are read %d levels down)",
+				text, dw_type__name(t, tn, sizeof(tn)), DW_TYPE_DEPTH);
 			return -EOPNOTSUPP;
 		}
 		m = is_recordish(t) ? dw_type__member(t, n->name) : NULL;
 		if (!m) {
 			rsp_buf__msgf(x->msg, x->mlen, "%.100s: %s has no member '%s'", text,
-				 dw_type__name(t, tn, sizeof(tn)), n->name);
+				      dw_type__name(t, tn, sizeof(tn)), n->name);
 			return -ENOENT;
 		}
 		add(p, (int64_t)m->offset);
@@ -328,12 +332,12 @@ static int resolve(struct mt_ctx *x, const struct mx_expr *e, int i, const char 
 		if (!et || !es ||
 		    (t->kind != DWT_ARRAY && t->kind != DWT_PTR && t->kind != DWT_GO_SLICE)) {
 			rsp_buf__msgf(x->msg, x->mlen, "%.100s: cannot index %s", text,
-				 dw_type__name(p->type, tn, sizeof(tn)));
+				      dw_type__name(p->type, tn, sizeof(tn)));
 			return -EINVAL;
 		}
 		if (t->kind == DWT_ARRAY && t->count >= 0 && n->ival >= t->count) {
 			rsp_buf__msgf(x->msg, x->mlen, "%.100s: index past the end (%lld elements)",
-				 text, (long long)t->count);
+				      text, (long long)t->count);
 			return -ERANGE;
 		}
 		p->type = t->target;
@@ -434,7 +438,8 @@ static int cond_value(struct mt_ctx *x, struct deep_bc *b, const struct mx_expr 
 		else if (!strcmp(n->name, "fp"))
 			r = 6;
 		if (r > AMD64_RIP) {
-			rsp_buf__msgf(x->msg, x->mlen, "condition: $%s cannot be compared", n->name);
+			rsp_buf__msgf(x->msg, x->mlen, "condition: $%s cannot be compared",
+				      n->name);
 			return -EOPNOTSUPP;
 		}
 		deep__op(b, BPFC_AXOP_REG);
@@ -445,7 +450,7 @@ static int cond_value(struct mt_ctx *x, struct deep_bc *b, const struct mx_expr 
 	}
 	if (n->kind == MX_ARGS || n->kind == MX_REGS) {
 		rsp_buf__msgf(x->msg, x->mlen, "condition: %s is not a number",
-			 n->kind == MX_ARGS ? "$args" : "$regs");
+			      n->kind == MX_ARGS ? "$args" : "$regs");
 		return -EINVAL;
 	}
 	err = resolve(x, e, i, src, &p);
@@ -455,7 +460,7 @@ static int cond_value(struct mt_ctx *x, struct deep_bc *b, const struct mx_expr 
 	p.text = text;
 	if (!deep__push_value(b, &p)) {
 		rsp_buf__msgf(x->msg, x->mlen, "condition: %.100s (%s) is not a number it can read",
-			 text, dw_type__name(p.type, tn, sizeof(tn)));
+			      text, dw_type__name(p.type, tn, sizeof(tn)));
 		return -EOPNOTSUPP;
 	}
 	*sgn = is_signed(&p);
@@ -530,7 +535,7 @@ static int cond_code(struct mt_ctx *x, const char *src, uint8_t **code, size_t *
 	err = b->bad ? -E2BIG : bpfc_ax__check(b->b, b->n, BPFC_AX_COND, why, sizeof(why));
 	if (err) {
 		rsp_buf__msgf(x->msg, x->mlen, "condition %.100s: %s", src,
-			 b->bad ? "too long for an agent expression" : why);
+			      b->bad ? "too long for an agent expression" : why);
 		goto cleanup;
 	}
 	*code = malloc(b->n);
@@ -748,13 +753,14 @@ int mt__trace(struct trace *tr, const struct rsp_mon_line *l, size_t arg, struct
 	}
 	if (arg >= l->argc || (kif && kif + 1 == (kcol ? kcol : l->argc)) ||
 	    (kcol && kcol + 1 == l->argc)) {
-		rsp_buf__msgf(msg, mlen, "usage: monitor trace LOCATION [if COND] [collect EXPR, ...]");
+		rsp_buf__msgf(msg, mlen,
+			      "usage: monitor trace LOCATION [if COND] [collect EXPR, ...]");
 		err = -EINVAL;
 		goto cleanup;
 	}
 	if (arg + 1 != (kif ? kif : kcol ? kcol : l->argc)) {
 		rsp_buf__msgf(msg, mlen, "one location, then 'if' or 'collect': unexpected '%.60s'",
-			 l->argv[arg + 1]);
+			      l->argv[arg + 1]);
 		err = -EINVAL;
 		goto cleanup;
 	}

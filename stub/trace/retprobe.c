@@ -124,7 +124,7 @@ static int read_code(struct tgt *t, uint64_t lo, uint64_t hi, uint8_t **buf, cha
 	err = tgt__region(t, lo, &m);
 	if (err || m.path[0] != '/' || hi > m.end) {
 		rsp_buf__msgf(msg, mlen, "0x%llx..0x%llx is not code of one file the target maps",
-			 (unsigned long long)lo, (unsigned long long)hi);
+			      (unsigned long long)lo, (unsigned long long)hi);
 		return err ? err : -ENOENT;
 	}
 	fd = tgt__open_mapping(t, &m);
@@ -141,7 +141,7 @@ static int read_code(struct tgt *t, uint64_t lo, uint64_t hi, uint8_t **buf, cha
 	close(fd);
 	if (n != (ssize_t)(hi - lo)) {
 		rsp_buf__msgf(msg, mlen, "cannot read the code of 0x%llx from %s",
-			 (unsigned long long)lo, m.path);
+			      (unsigned long long)lo, m.path);
 		free(*buf);
 		*buf = NULL;
 		return -EIO;
@@ -318,7 +318,8 @@ int retprobe__values(struct trace *tr, const struct tp *tp, struct dw_var *out, 
 	size_t i;
 
 	if (!tp || !tp->ret) {
-		rsp_buf__msgf(msg, mlen, "tracepoint %u is not a return tracepoint", tp ? tp->num : 0);
+		rsp_buf__msgf(msg, mlen, "tracepoint %u is not a return tracepoint",
+			      tp ? tp->num : 0);
 		return -EINVAL;
 	}
 	for (i = 0; i < tp->ret->nvals && i < max; i++)
@@ -337,7 +338,7 @@ static int retprobe__prepare(struct trace *tr, struct tp *tp, char *msg, size_t 
 		err = bpfc_lat__map_create();
 		if (err < 0) {
 			rsp_buf__msgf(msg, mlen, "tracepoint %u: cannot create the latency map: %s",
-				 tp->num, strerror(-err));
+				      tp->num, strerror(-err));
 			return err;
 		}
 		r->lat.map_fd = err;
@@ -373,8 +374,8 @@ static int retprobe__entry_get(struct trace *tr, struct tp *tp, char *msg, size_
 	err = bpfc_probe__attach_ex(&r->entry_probe, tr->tgt->pid, r->entry, r->entry_prog.fd,
 				    r->entry_prog.multi, BPFC_PROBE_PATH_AUTO, 0, why, sizeof(why));
 	if (err) {
-		rsp_buf__msgf(msg, mlen, "tracepoint %u: entry of %s at 0x%llx: %s", tp->num, r->func,
-			 (unsigned long long)r->entry, why);
+		rsp_buf__msgf(msg, mlen, "tracepoint %u: entry of %s at 0x%llx: %s", tp->num,
+			      r->func, (unsigned long long)r->entry, why);
 		return err;
 	}
 	r->entry_on = true;
@@ -553,8 +554,9 @@ static int decode_func(struct trace *tr, struct tp_ret *r, struct ret_sites *s, 
 		uint8_t *code;
 
 		if (hi - lo > RET_MAX_CODE) {
-			rsp_buf__msgf(msg, mlen, "%s: %llu bytes of code, more than bpfstub decodes",
-				 r->func, (unsigned long long)(hi - lo));
+			rsp_buf__msgf(msg, mlen,
+				      "%s: %llu bytes of code, more than bpfstub decodes", r->func,
+				      (unsigned long long)(hi - lo));
 			return -E2BIG;
 		}
 		err = read_code(tr->tgt, lo, hi, &code, msg, mlen);
@@ -670,13 +672,13 @@ int retprobe__define(struct trace *tr, const char *const *words, size_t nwords, 
 
 		if (dw_cache__stripped_func(c, tr->tgt, func, path, sizeof(path)))
 			rsp_buf__msgf(msg, mlen,
-				 "'%.80s' is in %s, which has no DWARF (stripped): its return "
-				 "values and pc range are unknown",
-				 func, path);
+				      "'%.80s' is in %s, which has no DWARF (stripped): its return "
+				      "values and pc range are unknown",
+				      func, path);
 		else
 			rsp_buf__msgf(msg, mlen,
-				 "no function '%.80s' in the DWARF of the files pid %d maps", func,
-				 (int)tr->tgt->pid);
+				      "no function '%.80s' in the DWARF of the files pid %d maps",
+				      func, (int)tr->tgt->pid);
 		err = n < 0 ? n : -ENOENT;
 		goto cleanup;
 	}
@@ -694,7 +696,8 @@ int retprobe__define(struct trace *tr, const char *const *words, size_t nwords, 
 	if (r->df.stack_hi_off > 0 && r->df.stack_hi_off < 4096)
 		r->lat.go_stack_hi = (__s32)r->df.stack_hi_off;
 	if (!r->df.nranges) {
-		rsp_buf__msgf(msg, mlen, "%s: neither DWARF nor an ELF symbol gives its pc range", func);
+		rsp_buf__msgf(msg, mlen, "%s: neither DWARF nor an ELF symbol gives its pc range",
+			      func);
 		err = -ENOENT;
 		goto cleanup;
 	}
@@ -703,7 +706,7 @@ int retprobe__define(struct trace *tr, const char *const *words, size_t nwords, 
 		goto cleanup;
 	if (!s->nret) {
 		rsp_buf__msgf(msg, mlen, "%s: no return instruction found in its code%s", func,
-			 s->ntail ? " (it leaves by tail calls only)" : "");
+			      s->ntail ? " (it leaves by tail calls only)" : "");
 		err = -ENOENT;
 		goto cleanup;
 	}

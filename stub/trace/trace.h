@@ -219,7 +219,8 @@ enum tr_stop {
 
 struct trace {
 	struct tgt *tgt;
-	struct program *pgm; /* what is known about tgt: DWARF, SDT notes (stub/program/program.h) */
+	struct program
+		*pgm; /* what is known about tgt: DWARF, SDT notes (stub/program/program.h) */
 	struct tp *tps;
 	size_t ntps;
 	struct tp_tsv *tsvs;
@@ -269,8 +270,8 @@ struct trace {
 	size_t auxv_len;
 	unsigned ticks;
 
-	struct deep *deep;   /* deep-collection notes (stub/trace/deep.h) */
-	struct audit *audit; /* audit events (stub/trace/audit_trace.h); NULL: none */
+	struct deep *deep;		/* deep-collection notes (stub/trace/deep.h) */
+	struct audit *audit;		/* audit events (stub/trace/audit_trace.h); NULL: none */
 	const struct tr_events *events; /* the run's watcher (above); NULL: none */
 };
 

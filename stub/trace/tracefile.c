@@ -162,7 +162,7 @@ cleanup:
 }
 
 int tfile__save_beneath(struct trace *tr, int save_dirfd, const char *save_dir, const char *name,
-		       char *msg, size_t mlen)
+			char *msg, size_t mlen)
 {
 	size_t dlen;
 	char parent[4096];

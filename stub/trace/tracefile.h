@@ -17,7 +17,7 @@ int tfile__write(struct trace *tr, int fd);
  * given) atomically, never overwriting, never through '..' or a symlink.
  */
 int tfile__save_beneath(struct trace *tr, int save_dirfd, const char *save_dir, const char *name,
-		       char *msg, size_t mlen);
+			char *msg, size_t mlen);
 /* --save-on-exit: the operator's own path; atomic, never overwriting. */
 int tfile__save_path(struct trace *tr, const char *path, char *msg, size_t mlen);
 

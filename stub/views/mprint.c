@@ -786,8 +786,8 @@ static int eval_member(const struct mx_node *n, const struct mx_expr *e, const s
 	if (!m) {
 		char tn[96];
 
-		rsp_buf__msgf(msg, mlen, "%s has no member '%s'", dw_type__name(p->t, tn, sizeof(tn)),
-			 n->name);
+		rsp_buf__msgf(msg, mlen, "%s has no member '%s'",
+			      dw_type__name(p->t, tn, sizeof(tn)), n->name);
 		return -ENOENT;
 	}
 	p->s = src_sub(&p->s, m->offset);
@@ -807,8 +807,9 @@ static int eval_index(const struct mx_node *n, const struct mx_expr *e, const st
 		return err;
 	st = dw_type__strip(p->t);
 	if (!st || !st->target) {
-		rsp_buf__msgf(msg, mlen, "[%lld] on something that is not an array, pointer or slice",
-			 (long long)n->ival);
+		rsp_buf__msgf(msg, mlen,
+			      "[%lld] on something that is not an array, pointer or slice",
+			      (long long)n->ival);
 		return -EINVAL;
 	}
 	et = st->target;
@@ -836,13 +837,14 @@ static int eval_index(const struct mx_node *n, const struct mx_expr *e, const st
 			return -ENOENT;
 		}
 	} else {
-		rsp_buf__msgf(msg, mlen, "[%lld] on something that is not an array, pointer or slice",
-			 (long long)n->ival);
+		rsp_buf__msgf(msg, mlen,
+			      "[%lld] on something that is not an array, pointer or slice",
+			      (long long)n->ival);
 		return -EINVAL;
 	}
 	if (n->ival < 0 || (uint64_t)n->ival >= len) {
 		rsp_buf__msgf(msg, mlen, "index %lld out of range (len %llu)", (long long)n->ival,
-			 (unsigned long long)len);
+			      (unsigned long long)len);
 		return -ERANGE;
 	}
 	p->s = src_at(base + (uint64_t)n->ival * es);
