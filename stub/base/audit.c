@@ -15,8 +15,13 @@
  *   often more widely readable ones.  Splitting connections (AUTHPRIV)
  *   from changes (DAEMON) would scatter one session over two files and
  *   lose their order.  The severity is LOG_NOTICE, LOG_WARNING for a
- *   refused connection.  The socket is opened at once (LOG_NDELAY), while
- *   bpfstub still has every privilege and sees the host's /dev/log.
+ *   refused connection.  The socket is bpfstub's own, not syslog(3)'s: a
+ *   datagram socket connected to /dev/log at start (while bpfstub still
+ *   has every privilege and sees the host's /dev/log), written with
+ *   MSG_DONTWAIT in syslog(3)'s own format.  glibc's syslog() blocks while
+ *   the daemon does not read, and with it the server loop; here a line the
+ *   daemon has no room for is counted as dropped and said once on stderr
+ *   (the --audit file still has it), and the server never waits.
  *
  *   --audit FILE: one JSON object per line, appended.  FILE is opened at
  *   start (before privileges are dropped), O_APPEND | O_NOFOLLOW, created
@@ -53,6 +58,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -75,7 +82,65 @@ struct audit {
 	unsigned long session;
 	bool connected;
 	char peer[AUDIT_PEER_MAX];
+	int log_fd;		   /* datagram socket to /dev/log, or -1 */
+	unsigned long log_dropped; /* syslog lines the daemon had no room for */
 };
+
+#define AUDIT_DEVLOG "/dev/log"
+
+/* Connect the syslog socket (again); 0 or -errno.  Never blocks. */
+static int log_connect(struct audit *a)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+
+	if (a->log_fd < 0)
+		a->log_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (a->log_fd < 0)
+		return -errno;
+	strcpy(sun.sun_path, AUDIT_DEVLOG);
+	return connect(a->log_fd, (struct sockaddr *)&sun, sizeof(sun)) ? -errno : 0;
+}
+
+/*
+ * One syslog line, as syslog(3) formats it ("<PRI>Mmm dd hh:mm:ss
+ * bpfstub[PID]: text"), sent without waiting: a daemon with no room drops
+ * it (counted, said once); a daemon that restarted is reconnected once.
+ */
+static void log_send(struct audit *a, int prio, const char *text)
+{
+	char head[96], stamp[32];
+	struct rsp_buf b;
+	struct tm tm;
+	time_t now = time(NULL);
+	int tries;
+
+	stamp[0] = '\0';
+	if (localtime_r(&now, &tm))
+		strftime(stamp, sizeof(stamp), "%h %e %T", &tm);
+	snprintf(head, sizeof(head), "<%d>%s bpfstub[%d]: ", prio, stamp, (int)a->pid);
+	rsp_buf__init(&b);
+	rsp_buf__puts(&b, head);
+	rsp_buf__puts(&b, text);
+	for (tries = 0; !b.oom && b.data && tries < 2; tries++) {
+		if (a->log_fd >= 0 &&
+		    send(a->log_fd, b.data, b.len, MSG_DONTWAIT | MSG_NOSIGNAL) >= 0)
+			break;
+		if (a->log_fd >= 0 &&
+		    (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)) {
+			if (!a->log_dropped++)
+				fprintf(stderr,
+					"bpfstub: syslog is not reading %s: audit lines are "
+					"dropped there, not waited for (--audit FILE keeps "
+					"them)\n",
+					AUDIT_DEVLOG);
+			break;
+		}
+		/* No daemon yet, or it restarted: connect (again), then once more. */
+		if (tries || log_connect(a))
+			break;
+	}
+	rsp_buf__free(&b);
+}
 
 int audit__new(struct audit **out, const char *file, char *err, size_t errlen)
 {
@@ -89,6 +154,7 @@ int audit__new(struct audit **out, const char *file, char *err, size_t errlen)
 		return -ENOMEM;
 	}
 	a->fd = -1;
+	a->log_fd = -1;
 	a->pid = getpid();
 	if (file) {
 		a->path = strdup(file);
@@ -119,7 +185,7 @@ int audit__new(struct audit **out, const char *file, char *err, size_t errlen)
 		/* Past RLIMIT_FSIZE a write fails (EFBIG), said once; it must not kill bpfstub. */
 		signal(SIGXFSZ, SIG_IGN);
 	}
-	openlog("bpfstub", LOG_PID | LOG_NDELAY, LOG_AUTHPRIV);
+	(void)log_connect(a); /* now, while the host's /dev/log can be reached */
 	*out = a;
 	return 0;
 fail:
@@ -136,9 +202,10 @@ void audit__free(struct audit *a)
 		return;
 	if (a->fd >= 0)
 		close(a->fd);
+	if (a->log_fd >= 0)
+		close(a->log_fd);
 	free(a->path);
 	free(a);
-	closelog();
 }
 
 bool audit__client(const struct audit *a)
@@ -408,7 +475,7 @@ static void emit(struct audit *a, const char *event, const struct pair *kv, size
 				at--;
 			strcpy(s.data + at, AUDIT_TRUNCATED);
 		}
-		syslog(prio, "%s", s.data);
+		log_send(a, prio, s.data);
 	}
 	rsp_buf__free(&s);
 

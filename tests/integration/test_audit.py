@@ -29,8 +29,8 @@ import subprocess
 import tempfile
 import threading
 
-from harness import (BPFSTUB, Stub, Target, ThreadStateSampler, actions, gdb_pipe, needs_bpf,
-                     require_stub, wait_until)
+from harness import (BPFSTUB, Skip, Stub, Target, ThreadStateSampler, actions, attached,
+                     gdb_pipe, needs_bpf, require_stub, rsp_client, wait_until)
 from harness import gdb_connect as connect
 from harness import gdb_tstart as tstart
 from harness import gdb_wait_frames as wait_frames
@@ -329,3 +329,52 @@ def test_audit_bad_file_is_an_error_at_start():
         r = run_stub(["--audit", tmp, "127.0.0.1:0", "--attach", str(t.pid)])
         assert r.returncode == 2 and f"--audit {tmp}:" in r.stderr, (r.returncode, r.stderr)
         assert t.alive()
+
+
+@contextlib.contextmanager
+def deaf_syslog():
+    """A socket at /dev/log that never reads (a stuck daemon), or None when
+    a real daemon owns /dev/log."""
+    with open(DEVLOG_LOCK, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if _stale(DEVLOG):
+            os.unlink(DEVLOG)
+        if os.path.lexists(DEVLOG):
+            yield None
+            return
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.bind(DEVLOG)
+        os.chmod(DEVLOG, 0o666)
+        try:
+            yield sock
+        finally:
+            sock.close()
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(DEVLOG)
+
+
+def test_audit_never_waits_for_syslog():
+    """A syslog daemon that stops reading fills /dev/log's queue: glibc's
+    syslog(3) would then block, and the server with it.  bpfstub's own
+    sender drops the line instead (said once on stderr), every command is
+    still answered, and the --audit file keeps every event."""
+    require_stub()
+    with open("/proc/sys/net/unix/max_dgram_qlen") as f:
+        n = 2 * int(f.read()) + 50  # well past /dev/log's queue of datagrams
+    with tempfile.TemporaryDirectory() as d, deaf_syslog() as deaf:
+        if deaf is None:
+            raise Skip("a real syslog daemon owns /dev/log: it cannot be made deaf here")
+        path = os.path.join(d, "audit.jsonl")
+        with attached("counter", options=["--audit", path]) as (t, stub), \
+                rsp_client(stub.addr) as c:
+            c.no_ack()
+            for i in range(n):
+                cmd = f"set max-hit-rate {1000 + i}".encode().hex()
+                out = c.request_all(f"qRcmd,{cmd}", timeout=5)
+                assert out and out[-1] == "OK", f"monitor set #{i}: {out}"
+            stub.wait_stderr(r"syslog is not reading /dev/log: audit lines are dropped",
+                             timeout=5)
+        settings = [e for e in read_events(path)
+                    if e["event"] == "setting" and e.get("name") == "max-hit-rate"]
+        assert len(settings) == n, f"{len(settings)} setting events in the file, want {n}"
