@@ -115,13 +115,30 @@ static pid_t resolve_tid(struct sess *s, const struct rsp_tid *t)
 /* PC and SP of a thread without stopping it; pc falls back to AT_ENTRY. */
 static void thread_pc_sp(struct sess *s, pid_t tid, uint64_t *pc, uint64_t *sp, bool *have_sp)
 {
+	size_t i;
+
+	/* As first read since the last stop report (session.h, snap). */
+	for (i = 0; i < s->nsnap; i++) {
+		if (s->snap[i].tid == tid) {
+			*pc = s->snap[i].pc;
+			*sp = s->snap[i].sp;
+			*have_sp = s->snap[i].have_sp;
+			return;
+		}
+	}
 	*have_sp = false;
 	if (tgt__thread_pc_sp(s->tgt, tid, pc, sp) == 0) {
 		*have_sp = true;
-		return;
+	} else {
+		*pc = s->tgt->entry;
+		*sp = 0;
 	}
-	*pc = s->tgt->entry;
-	*sp = 0;
+	if (s->nsnap < SESS_SNAP_MAX) {
+		s->snap[s->nsnap].tid = tid;
+		s->snap[s->nsnap].pc = *pc;
+		s->snap[s->nsnap].sp = *sp;
+		s->snap[s->nsnap++].have_sp = *have_sp;
+	}
 }
 
 static void put_expedited(struct sess *s, struct rsp_buf *r, pid_t tid)
@@ -143,6 +160,8 @@ static void put_expedited(struct sess *s, struct rsp_buf *r, pid_t tid)
 /* "T<sig>thread:<id>;10:<pc>;07:<sp>;" for thread tid. */
 static int stop_reply_tid(struct sess *s, struct rsp_buf *r, unsigned sig, pid_t tid)
 {
+	/* A new stop report: registers are read afresh from here on. */
+	s->nsnap = 0;
 	s->stop_tid = tid;
 	rsp_buf__printf(r, "T%02xthread:", sig);
 	put_tid(s, r, s->stop_tid);
@@ -661,6 +680,7 @@ static int h_continue(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 			sess__console(s, "bpfstub: tlive: each hit is printed as it is collected; "
 					 "interrupt (Ctrl-C) to get the prompt back.\n");
 		s->running = true;
+		s->nsnap = 0;
 		tlive__start(s);
 		return 0;
 	}

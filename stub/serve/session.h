@@ -25,6 +25,7 @@
 
 #define SESS_PACKET_SIZE 0x4000
 #define SESS_VFILE_MAX	 16
+#define SESS_SNAP_MAX	 64
 
 struct srv_opts;
 
@@ -66,6 +67,20 @@ struct sess {
 
 	pid_t g_tid;	/* Hg selection, 0 = any */
 	pid_t stop_tid; /* thread the stop reply named */
+
+	/*
+	 * Each thread's pc and sp as first read after the last stop report:
+	 * the target never stops, so a live read a moment later may differ,
+	 * and GDB asserts when the pc it stepped from moves under it
+	 * (infrun.c resume_1).  Until the next stop report, g/p/expedited
+	 * registers answer these (stub/serve/handlers.c thread_pc_sp).
+	 */
+	struct {
+		pid_t tid;
+		uint64_t pc, sp;
+		bool have_sp;
+	} snap[SESS_SNAP_MAX];
+	size_t nsnap;
 
 	/* qfThreadInfo/qsThreadInfo snapshot */
 	pid_t *thread_list;
