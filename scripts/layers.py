@@ -37,6 +37,7 @@ Exit status: 0 clean, 1 a circle, an upward arrow or a file too long,
 
 import collections
 import os
+import re
 import subprocess
 import sys
 
@@ -169,38 +170,36 @@ def show(syms):
     return text
 
 
-def long_files(top):
-    """(lines, path) of every .c/.h past SOFT_LINES, longest first."""
-    found = []
+def source_files(top):
+    """Every .c/.h under SOURCE_ROOTS, as a path relative to top."""
     for root in SOURCE_ROOTS:
         for d, _, files in os.walk(os.path.join(top, root)):
             for f in files:
-                if not f.endswith((".c", ".h")):
-                    continue
-                path = os.path.join(d, f)
-                with open(path, "rb") as fh:
-                    n = sum(1 for _ in fh)
-                if n > SOFT_LINES:
-                    found.append((n, os.path.relpath(path, top)))
+                if f.endswith((".c", ".h")):
+                    yield os.path.relpath(os.path.join(d, f), top)
+
+
+def long_files(top):
+    """(lines, path) of every .c/.h past SOFT_LINES, longest first."""
+    found = []
+    for path in source_files(top):
+        with open(os.path.join(top, path), "rb") as fh:
+            n = sum(1 for _ in fh)
+        if n > SOFT_LINES:
+            found.append((n, path))
     return sorted(found, reverse=True)
 
 
 def upward_includes(top):
     """(file, header) for every #include of a header from a higher layer."""
-    import re
     found = []
-    for root in SOURCE_ROOTS:
-        for d, _, files in os.walk(os.path.join(top, root)):
-            for f in files:
-                if not f.endswith((".c", ".h")):
-                    continue
-                path = os.path.relpath(os.path.join(d, f), top)
-                la = layer_of(path[:-2])
-                with open(os.path.join(top, path), errors="replace") as fh:
-                    for m in re.finditer(r'^\s*#\s*include\s+"([^"]+)"', fh.read(), re.M):
-                        lb = layer_of(m.group(1)[:-2])
-                        if la and lb and RANK[lb] > RANK[la]:
-                            found.append((path, m.group(1)))
+    for path in source_files(top):
+        la = layer_of(path[:-2])
+        with open(os.path.join(top, path), errors="replace") as fh:
+            for m in re.finditer(r'^\s*#\s*include\s+"([^"]+)"', fh.read(), re.M):
+                lb = layer_of(m.group(1)[:-2])
+                if la and lb and RANK[lb] > RANK[la]:
+                    found.append((path, m.group(1)))
     return sorted(found)
 
 

@@ -99,8 +99,9 @@ def _stale(path):
 
 
 @contextlib.contextmanager
-def syslog_catcher():
-    """A SyslogCatcher on /dev/log, or None when a real daemon owns it."""
+def devlog_socket():
+    """A datagram socket bound at /dev/log (one test at a time, by a lock
+    file), or None when a real daemon owns /dev/log."""
     with open(DEVLOG_LOCK, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if _stale(DEVLOG):
@@ -111,14 +112,26 @@ def syslog_catcher():
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         sock.bind(DEVLOG)
         os.chmod(DEVLOG, 0o666)
+        try:
+            yield sock
+        finally:
+            sock.close()
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(DEVLOG)
+
+
+@contextlib.contextmanager
+def syslog_catcher():
+    """A SyslogCatcher on /dev/log, or None when a real daemon owns it."""
+    with devlog_socket() as sock:
+        if sock is None:
+            yield None
+            return
         catcher = SyslogCatcher(sock)
         try:
             yield catcher
         finally:
             catcher.stop()
-            sock.close()
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(DEVLOG)
 
 
 def read_events(path, skip=0):
@@ -331,38 +344,16 @@ def test_audit_bad_file_is_an_error_at_start():
         assert t.alive()
 
 
-@contextlib.contextmanager
-def deaf_syslog():
-    """A socket at /dev/log that never reads (a stuck daemon), or None when
-    a real daemon owns /dev/log."""
-    with open(DEVLOG_LOCK, "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if _stale(DEVLOG):
-            os.unlink(DEVLOG)
-        if os.path.lexists(DEVLOG):
-            yield None
-            return
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        sock.bind(DEVLOG)
-        os.chmod(DEVLOG, 0o666)
-        try:
-            yield sock
-        finally:
-            sock.close()
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(DEVLOG)
-
-
 def test_audit_never_waits_for_syslog():
     """A syslog daemon that stops reading fills /dev/log's queue: glibc's
     syslog(3) would then block, and the server with it.  bpfstub's own
     sender drops the line instead (said once on stderr), every command is
-    still answered, and the --audit file keeps every event."""
+    still answered, and the --audit file keeps every event.  The socket at
+    /dev/log is never read: a stuck daemon."""
     require_stub()
     with open("/proc/sys/net/unix/max_dgram_qlen") as f:
         n = 2 * int(f.read()) + 50  # well past /dev/log's queue of datagrams
-    with tempfile.TemporaryDirectory() as d, deaf_syslog() as deaf:
+    with tempfile.TemporaryDirectory() as d, devlog_socket() as deaf:
         if deaf is None:
             raise Skip("a real syslog daemon owns /dev/log: it cannot be made deaf here")
         path = os.path.join(d, "audit.jsonl")
