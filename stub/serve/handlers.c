@@ -62,44 +62,6 @@
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static int reply_error(struct sess *s, struct rsp_buf *r, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-/*
- * An error reply with a message.  GDB shows "E.<text>" to the user.  LLDB
- * takes only "E<2 hex>" as an error (it would read "E.text" as data), plus
- * ";<hex text>" once it sent QEnableErrorStrings.
- */
-static int reply_error(struct sess *s, struct rsp_buf *r, const char *fmt, ...)
-{
-	struct rsp_buf msg;
-	va_list ap;
-
-	rsp_buf__init(&msg);
-	va_start(ap, fmt);
-	rsp_buf__vprintf(&msg, fmt, ap);
-	va_end(ap);
-	rsp_buf__reset(r);
-	if (!s->lldb) {
-		rsp_buf__puts(r, "E.");
-		rsp_buf__put(r, msg.data ? msg.data : "", msg.len);
-	} else if (s->error_strings) {
-		rsp_buf__puts(r, "E01;");
-		rsp_buf__put_hex(r, msg.data ? msg.data : "", msg.len);
-	} else {
-		rsp_buf__puts(r, "E01");
-	}
-	rsp_buf__free(&msg);
-	return 0;
-}
-
-static int put_tid(struct sess *s, struct rsp_buf *r, pid_t tid)
-{
-	if (s->multiprocess)
-		return rsp_buf__printf(r, "p%x.%x", (unsigned)s->tgt->pid, (unsigned)tid);
-	return rsp_buf__printf(r, "%x", (unsigned)tid);
-}
-
 /* A thread id from the wire, checked against the target: 0 if it names none. */
 static pid_t resolve_tid(struct sess *s, const struct rsp_tid *t)
 {
@@ -164,7 +126,7 @@ static int stop_reply_tid(struct sess *s, struct rsp_buf *r, unsigned sig, pid_t
 	s->nsnap = 0;
 	s->stop_tid = tid;
 	rsp_buf__printf(r, "T%02xthread:", sig);
-	put_tid(s, r, s->stop_tid);
+	sess__put_tid(s, r, s->stop_tid);
 	rsp_buf__putc(r, ';');
 	put_expedited(s, r, s->stop_tid);
 	return 0;
@@ -189,47 +151,6 @@ static void queue_stop_notification(struct sess *s, pid_t tid)
 	s->notify = n;
 }
 
-/* Slice an object for qXfer: 'm' + part, or 'l' + the last part. */
-static int put_xfer_slice(struct rsp_buf *r, const void *obj, size_t len, uint64_t off,
-			  uint64_t want)
-{
-	size_t n;
-
-	if (off >= len)
-		return rsp_buf__putc(r, 'l');
-	if (want > SESS_PACKET_SIZE / 2)
-		want = SESS_PACKET_SIZE / 2;
-	n = len - (size_t)off;
-	if (n > want) {
-		rsp_buf__putc(r, 'm');
-		return rsp_buf__put(r, (const char *)obj + off, (size_t)want);
-	}
-	rsp_buf__putc(r, 'l');
-	return rsp_buf__put(r, (const char *)obj + off, n);
-}
-
-/* "annex:offset,length" after "qXfer:<object>:read:". */
-static int parse_xfer_args(const char *a, size_t len, char *annex, size_t cap, uint64_t *off,
-			   uint64_t *want)
-{
-	struct rsp_cursor c;
-	int err;
-
-	rsp_cur__init(&c, a, len);
-	err = rsp_cur__token(&c, ":", annex, cap);
-	if (!err)
-		err = rsp_cur__expect(&c, ':');
-	if (!err)
-		err = rsp_cur__hex_u64(&c, off);
-	if (!err)
-		err = rsp_cur__expect(&c, ',');
-	if (!err)
-		err = rsp_cur__hex_u64(&c, want);
-	if (!err)
-		err = rsp_cur__end(&c);
-	return err;
-}
-
 /* ---- connection and queries --------------------------------------------- */
 
 static int supported(struct rsp_buf *out);
@@ -240,7 +161,7 @@ static int h_qsupported(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 	struct rsp_client_features f;
 
 	if (rsp_parse_qsupported(a, len, &f))
-		return reply_error(s, r, "malformed qSupported");
+		return sess__error(s, r, "malformed qSupported");
 	s->multiprocess = f.multiprocess;
 	return supported(r);
 }
@@ -283,7 +204,7 @@ static int h_qc(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 	if (len)
 		return 0;
 	rsp_buf__puts(r, "QC");
-	return put_tid(s, r, s->stop_tid ? s->stop_tid : s->tgt->pid);
+	return sess__put_tid(s, r, s->stop_tid ? s->stop_tid : s->tgt->pid);
 }
 
 static int h_stop_reason(void *ctx, const char *a, size_t len, struct rsp_buf *r)
@@ -321,7 +242,7 @@ static int h_sthreadinfo(void *ctx, const char *a, size_t len, struct rsp_buf *r
 	while (s->thread_next < s->thread_count && r->len < 2048) {
 		if (s->thread_next > first)
 			rsp_buf__putc(r, ',');
-		put_tid(s, r, s->thread_list[s->thread_next++]);
+		sess__put_tid(s, r, s->thread_list[s->thread_next++]);
 	}
 	return 0;
 }
@@ -335,7 +256,7 @@ static int h_fthreadinfo(void *ctx, const char *a, size_t len, struct rsp_buf *r
 
 	err = tgt__threads(s->tgt, &th, &n);
 	if (err)
-		return reply_error(s, r, "cannot list threads of pid %d: %s", s->tgt->pid,
+		return sess__error(s, r, "cannot list threads of pid %d: %s", s->tgt->pid,
 				   strerror(-err));
 	free(s->thread_list);
 	s->thread_list = calloc(n ? n : 1, sizeof(*s->thread_list));
@@ -377,7 +298,7 @@ static int h_thread_extra(void *ctx, const char *a, size_t len, struct rsp_buf *
 	pid_t tid;
 
 	if (rsp_parse_tid(a, len, &t))
-		return reply_error(s, r, "malformed thread id");
+		return sess__error(s, r, "malformed thread id");
 	tid = resolve_tid(s, &t);
 	if (tid && tgt__threads(s->tgt, &th, &n) == 0) {
 		for (i = 0; i < n; i++)
@@ -387,7 +308,7 @@ static int h_thread_extra(void *ctx, const char *a, size_t len, struct rsp_buf *
 		free(th);
 	}
 	if (!text[0])
-		return reply_error(s, r, "no such thread");
+		return sess__error(s, r, "no such thread");
 	return rsp_buf__put_hex_str(r, text);
 }
 
@@ -397,7 +318,7 @@ static int h_thread_alive(void *ctx, const char *a, size_t len, struct rsp_buf *
 	struct rsp_tid t;
 
 	if (rsp_parse_tid(a, len, &t))
-		return reply_error(s, r, "malformed thread id");
+		return sess__error(s, r, "malformed thread id");
 	if (!resolve_tid(s, &t))
 		return rsp_buf__puts(r, "E01");
 	return rsp_buf__puts(r, "OK");
@@ -410,7 +331,7 @@ static int h_set_thread(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 	pid_t tid;
 
 	if (len < 2 || rsp_parse_tid(a + 1, len - 1, &t))
-		return reply_error(s, r, "malformed H packet");
+		return sess__error(s, r, "malformed H packet");
 	tid = resolve_tid(s, &t);
 	if (!tid)
 		return rsp_buf__puts(r, "E01");
@@ -471,11 +392,11 @@ static int h_g(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 	pid_t tid;
 
 	if (rsp_parse_thread_suffix(a, len, &sfx))
-		return reply_error(s, r, "malformed g packet");
+		return sess__error(s, r, "malformed g packet");
 	if (s->frame >= 0)
 		return frame_regs(s, -1, r);
 	if (s->lldb)
-		return reply_error(s, r, "registers of a running thread are unknown; use p");
+		return sess__error(s, r, "registers of a running thread are unknown; use p");
 	tid = reg_thread(s, &sfx);
 	thread_pc_sp(s, tid, &pc, &sp, &have_sp);
 	for (i = 0; i < AMD64_NUM; i++) {
@@ -501,10 +422,10 @@ static int h_p(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 	pid_t tid;
 
 	if (rsp_parse_p(a, len, &req))
-		return reply_error(s, r, "malformed p packet");
+		return sess__error(s, r, "malformed p packet");
 	d = regs_desc(req.regno > AMD64_NUM ? AMD64_NUM : (unsigned)req.regno);
 	if (!d)
-		return reply_error(s, r, "no register %llu", (unsigned long long)req.regno);
+		return sess__error(s, r, "no register %llu", (unsigned long long)req.regno);
 	if (s->frame >= 0)
 		return frame_regs(s, (int)req.regno, r);
 	tid = reg_thread(s, &req.thread);
@@ -514,7 +435,7 @@ static int h_p(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 	if (req.regno == AMD64_RSP && have_sp)
 		return rsp_buf__put_le_hex(r, sp, 8);
 	if (s->lldb)
-		return reply_error(s, r, "%s of a running thread is unknown", d->name);
+		return sess__error(s, r, "%s of a running thread is unknown", d->name);
 	return rsp_buf__put_unavail(r, d->bits / 8);
 }
 
@@ -528,7 +449,7 @@ static int read_mem_checked(struct sess *s, const char *a, size_t len, struct rs
 	*buf = NULL;
 	*got = 0;
 	if (rsp_parse_mem(a, len, &m))
-		return reply_error(s, r, "malformed memory read");
+		return sess__error(s, r, "malformed memory read");
 	if (m.len > MEM_READ_MAX)
 		m.len = MEM_READ_MAX;
 	if (m.len == 0)
@@ -593,7 +514,7 @@ static int h_refuse_write(void *ctx, const char *a, size_t len, struct rsp_buf *
 {
 	struct sess *s = ctx;
 
-	return reply_error(s, r,
+	return sess__error(s, r,
 			   "bpfstub never writes to the target (memory, registers or "
 			   "breakpoints would need it stopped); use tracepoints");
 }
@@ -621,7 +542,7 @@ static int h_X(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 	struct rsp_write_req w;
 
 	if (rsp_parse_write(a, len, &w))
-		return reply_error(s, r, "malformed X packet");
+		return sess__error(s, r, "malformed X packet");
 	if (w.len == 0 && w.data_len == 0)
 		return rsp_buf__puts(r, "OK");
 	if (sdt__semaphore_write(s->tr, &w, false)) /* as h_M */
@@ -644,7 +565,7 @@ static int h_breakpoint(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 
 	/* type,addr,kind: no conditions or commands (not advertised). */
 	if (rsp_parse_hex_list(a, len, ',', v, 3) || v[0] > 4)
-		return reply_error(s, r, "malformed breakpoint packet");
+		return sess__error(s, r, "malformed breakpoint packet");
 	if (s->lldb)
 		return h_refuse_write(ctx, a, len, r);
 	return rsp_buf__puts(r, "OK");
@@ -654,7 +575,7 @@ static int h_breakpoint(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 
 static int refuse_step(struct sess *s, struct rsp_buf *r)
 {
-	return reply_error(s, r,
+	return sess__error(s, r,
 			   "single-stepping would stop the target; bpfstub never stops it "
 			   "(use tracepoints)");
 }
@@ -717,7 +638,7 @@ static int h_vcont(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 	size_t i;
 
 	if (rsp_parse_vcont(a, len, &v))
-		return reply_error(s, r, "malformed vCont");
+		return sess__error(s, r, "malformed vCont");
 	for (i = 0; i < v.n; i++) {
 		switch (v.a[i].action) {
 		case 's':
@@ -733,7 +654,7 @@ static int h_vcont(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 	}
 	if (!s->nonstop) {
 		if (stop)
-			return reply_error(s, r, "vCont;t is for non-stop mode");
+			return sess__error(s, r, "vCont;t is for non-stop mode");
 		return h_continue(s, a, len, r);
 	}
 	rsp_buf__puts(r, "OK");
@@ -764,7 +685,7 @@ static int h_nonstop(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 	struct sess *s = ctx;
 
 	if (len != 1 || (a[0] != '0' && a[0] != '1'))
-		return reply_error(s, r, "malformed QNonStop");
+		return sess__error(s, r, "malformed QNonStop");
 	s->nonstop = a[0] == '1';
 	s->running = false;
 	return rsp_buf__puts(r, "OK");
@@ -776,9 +697,9 @@ static int h_detach(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 	uint64_t pid;
 
 	if (len && (a[0] != ';' || rsp_parse_hex_u64(a + 1, len - 1, &pid)))
-		return reply_error(s, r, "malformed D packet");
+		return sess__error(s, r, "malformed D packet");
 	if (len && pid != (uint64_t)s->tgt->pid)
-		return reply_error(s, r, "not attached to pid %llu", (unsigned long long)pid);
+		return sess__error(s, r, "not attached to pid %llu", (unsigned long long)pid);
 	/* Nothing was ever stopped or changed: the process simply runs on. */
 	s->close_after_reply = true;
 	return rsp_buf__puts(r, "OK");
@@ -810,9 +731,9 @@ static int h_vkill(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 	uint64_t pid;
 
 	if (rsp_parse_hex_u64(a, len, &pid))
-		return reply_error(s, r, "malformed vKill");
+		return sess__error(s, r, "malformed vKill");
 	if (pid != (uint64_t)s->tgt->pid)
-		return reply_error(s, r, "not attached to pid %llu", (unsigned long long)pid);
+		return sess__error(s, r, "not attached to pid %llu", (unsigned long long)pid);
 	if (s->tgt->launched)
 		return kill_request(s, r);
 	fprintf(stderr, "bpfstub: kill request for pid %d: not killed, it keeps running\n",
@@ -828,7 +749,7 @@ static int h_vattach(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 	uint64_t pid;
 
 	if (rsp_parse_hex_u64(a, len, &pid) || pid != (uint64_t)s->tgt->pid)
-		return reply_error(s, r,
+		return sess__error(s, r,
 				   "bpfstub serves pid %d only; start another bpfstub to attach",
 				   s->tgt->pid);
 	s->running = false;
@@ -842,169 +763,8 @@ static int h_vrun(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 {
 	struct sess *s = ctx;
 
-	return reply_error(s, r, "bpfstub serves pid %d only; start another bpfstub to run",
+	return sess__error(s, r, "bpfstub serves pid %d only; start another bpfstub to run",
 			   s->tgt->pid);
-}
-
-/* ---- qXfer objects ------------------------------------------------------ */
-
-static int xfer_cached(struct sess *s, enum sess_xfer_obj which, const char *a, size_t len,
-		       struct rsp_buf *r, int (*gen)(struct sess *, struct rsp_buf *))
-{
-	char annex[256];
-	uint64_t off, want;
-	struct rsp_buf *obj = &s->xfer[which];
-	int err;
-
-	if (parse_xfer_args(a, len, annex, sizeof(annex), &off, &want))
-		return reply_error(s, r, "malformed qXfer");
-	if (which == XFER_FEATURES && strcmp(annex, "target.xml"))
-		return reply_error(s, r, "no such target description '%s'", annex);
-	if (off == 0 || !obj->len) {
-		rsp_buf__reset(obj);
-		err = gen(s, obj);
-		if (err || obj->oom) {
-			rsp_buf__reset(obj);
-			return reply_error(s, r, "cannot build object: %s",
-					   strerror(err ? -err : ENOMEM));
-		}
-	}
-	return put_xfer_slice(r, obj->data, obj->len, off, want);
-}
-
-static int gen_threads(struct sess *s, struct rsp_buf *o)
-{
-	struct tgt_thread *th = NULL;
-	size_t n = 0, i;
-	int err;
-
-	err = tgt__threads(s->tgt, &th, &n);
-	if (err)
-		return err;
-	rsp_buf__puts(o, "<?xml version=\"1.0\"?>\n<threads>\n");
-	for (i = 0; i < n; i++) {
-		rsp_buf__puts(o, "<thread id=\"");
-		put_tid(s, o, th[i].tid);
-		rsp_buf__puts(o, "\"");
-		if (th[i].core >= 0)
-			rsp_buf__printf(o, " core=\"%d\"", th[i].core);
-		rsp_buf__puts(o, " name=\"");
-		rsp_buf__put_xml(o, th[i].name);
-		rsp_buf__puts(o, "\"/>\n");
-	}
-	rsp_buf__puts(o, "</threads>\n");
-	free(th);
-	return 0;
-}
-
-static int gen_libraries(struct sess *s, struct rsp_buf *o)
-{
-	return tgt__libraries_svr4(s->tgt, o);
-}
-
-static int gen_features(struct sess *s, struct rsp_buf *o)
-{
-	return regs_target_xml(o);
-}
-
-static int gen_traceframe(struct sess *s, struct rsp_buf *o)
-{
-	struct fview fv;
-	int err;
-
-	if (s->frame < 0 || fview__open(&fv, s->tr, s->tgt, (size_t)s->frame))
-		return -ENOENT;
-	err = fview__info_xml(&fv, o);
-	fview__close(&fv);
-	return err;
-}
-
-static int h_xfer_traceframe(void *ctx, const char *a, size_t len, struct rsp_buf *r)
-{
-	struct sess *s = ctx;
-
-	if (s->frame < 0)
-		return reply_error(s, r, "no trace frame is selected");
-	return xfer_cached(ctx, XFER_TRACEFRAME, a, len, r, gen_traceframe);
-}
-
-static int h_xfer_threads(void *ctx, const char *a, size_t len, struct rsp_buf *r)
-{
-	return xfer_cached(ctx, XFER_THREADS, a, len, r, gen_threads);
-}
-
-static int h_xfer_libraries(void *ctx, const char *a, size_t len, struct rsp_buf *r)
-{
-	return xfer_cached(ctx, XFER_LIBRARIES, a, len, r, gen_libraries);
-}
-
-static int h_xfer_features(void *ctx, const char *a, size_t len, struct rsp_buf *r)
-{
-	return xfer_cached(ctx, XFER_FEATURES, a, len, r, gen_features);
-}
-
-/* qXfer:osdata:read:<annex>: the type list, or the processes (osdata.c). */
-static int h_xfer_osdata(void *ctx, const char *a, size_t len, struct rsp_buf *r)
-{
-	struct sess *s = ctx;
-	struct rsp_buf *obj = &s->xfer[XFER_OSDATA];
-	char annex[32];
-	uint64_t off, want;
-	int err;
-
-	if (parse_xfer_args(a, len, annex, sizeof(annex), &off, &want))
-		return reply_error(s, r, "malformed qXfer:osdata:read");
-	if (off == 0 || !obj->len) {
-		rsp_buf__reset(obj);
-		err = osdata__xml(annex, s->tgt->pid, obj);
-		if (err == -ENOENT)
-			return reply_error(s, r, "no osdata type '%s'; try 'info os'", annex);
-		if (err || obj->oom) {
-			rsp_buf__reset(obj);
-			return reply_error(s, r, "cannot list %s: %s", annex,
-					   strerror(err ? -err : ENOMEM));
-		}
-	}
-	return put_xfer_slice(r, obj->data, obj->len, off, want);
-}
-
-static int h_xfer_auxv(void *ctx, const char *a, size_t len, struct rsp_buf *r)
-{
-	struct sess *s = ctx;
-	char annex[8];
-	uint64_t off, want;
-	char *buf = NULL;
-	size_t n = 0;
-	int err;
-
-	if (parse_xfer_args(a, len, annex, sizeof(annex), &off, &want) || annex[0])
-		return reply_error(s, r, "malformed qXfer:auxv:read");
-	err = tgt__read_proc(s->tgt, "auxv", &buf, &n);
-	if (err)
-		return reply_error(s, r, "cannot read auxv of pid %d: %s", s->tgt->pid,
-				   strerror(-err));
-	put_xfer_slice(r, buf, n, off, want);
-	free(buf);
-	return 0;
-}
-
-static int h_xfer_exec_file(void *ctx, const char *a, size_t len, struct rsp_buf *r)
-{
-	struct sess *s = ctx;
-	char annex[32], path[4096];
-	uint64_t off, want, pid;
-	int err;
-
-	if (parse_xfer_args(a, len, annex, sizeof(annex), &off, &want))
-		return reply_error(s, r, "malformed qXfer:exec-file:read");
-	if (annex[0] &&
-	    (rsp_parse_hex_u64(annex, strlen(annex), &pid) || pid != (uint64_t)s->tgt->pid))
-		return reply_error(s, r, "bpfstub serves pid %d only", s->tgt->pid);
-	err = tgt__exe_path(s->tgt, path, sizeof(path));
-	if (err)
-		return reply_error(s, r, "cannot read the executable of pid %d: %s", s->tgt->pid,
-				   strerror(-err));
-	return put_xfer_slice(r, path, strlen(path), off, want);
 }
 
 /* ---- LLDB --------------------------------------------------------------- */
@@ -1041,7 +801,7 @@ static int h_qprocessinfo(void *ctx, const char *a, size_t len, struct rsp_buf *
 
 	snprintf(path, sizeof(path), "/proc/%d", s->tgt->pid);
 	if (stat(path, &sb))
-		return reply_error(s, r, "pid %d is gone", s->tgt->pid);
+		return sess__error(s, r, "pid %d is gone", s->tgt->pid);
 	rsp_buf__printf(r,
 			"pid:%x;parent-pid:%x;real-uid:%x;real-gid:%x;effective-uid:%x;"
 			"effective-gid:%x;triple:",
@@ -1061,10 +821,10 @@ static int h_qmemoryregioninfo(void *ctx, const char *a, size_t len, struct rsp_
 	if (len == 0)
 		return rsp_buf__puts(r, "OK"); /* the probe: supported */
 	if (a[0] != ':' || rsp_parse_hex_u64(a + 1, len - 1, &addr))
-		return reply_error(s, r, "malformed qMemoryRegionInfo");
+		return sess__error(s, r, "malformed qMemoryRegionInfo");
 	err = tgt__region(s->tgt, addr, &m);
 	if (err)
-		return reply_error(s, r, "cannot read the maps of pid %d: %s", s->tgt->pid,
+		return sess__error(s, r, "cannot read the maps of pid %d: %s", s->tgt->pid,
 				   strerror(-err));
 	rsp_buf__printf(r, "start:%llx;size:%llx;", (unsigned long long)m.start,
 			(unsigned long long)(m.end - m.start));
@@ -1094,7 +854,7 @@ static int h_rcmd(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 	char line[RSP_MON_LINE_MAX + 1];
 
 	if (rsp_parse_hex_string(a, len, line, sizeof(line)))
-		return reply_error(s, r, "malformed monitor command (hex, at most %d bytes)",
+		return sess__error(s, r, "malformed monitor command (hex, at most %d bytes)",
 				   RSP_MON_LINE_MAX);
 	mon__run(s, line);
 	return rsp_buf__puts(r, "OK");
@@ -1136,12 +896,12 @@ static const struct rsp_handler handlers[] = {
 	{"vKill;", "multiprocess+", h_vkill},
 	{"vAttach;", NULL, h_vattach},
 	{"vRun;", NULL, h_vrun},
-	{"qXfer:features:read:", "qXfer:features:read+", h_xfer_features},
-	{"qXfer:auxv:read:", "qXfer:auxv:read+", h_xfer_auxv},
-	{"qXfer:exec-file:read:", "qXfer:exec-file:read+", h_xfer_exec_file},
-	{"qXfer:libraries-svr4:read:", "qXfer:libraries-svr4:read+", h_xfer_libraries},
-	{"qXfer:threads:read:", "qXfer:threads:read+", h_xfer_threads},
-	{"qXfer:osdata:read:", "qXfer:osdata:read+", h_xfer_osdata},
+	{"qXfer:features:read:", "qXfer:features:read+", hdl__xfer_features},
+	{"qXfer:auxv:read:", "qXfer:auxv:read+", hdl__xfer_auxv},
+	{"qXfer:exec-file:read:", "qXfer:exec-file:read+", hdl__xfer_exec_file},
+	{"qXfer:libraries-svr4:read:", "qXfer:libraries-svr4:read+", hdl__xfer_libraries},
+	{"qXfer:threads:read:", "qXfer:threads:read+", hdl__xfer_threads},
+	{"qXfer:osdata:read:", "qXfer:osdata:read+", hdl__xfer_osdata},
 	{"vFile:setfs:", NULL, hdl__vfile_setfs},
 	{"vFile:open:", NULL, hdl__vfile_open},
 	{"vFile:pread:", NULL, hdl__vfile_pread},
@@ -1155,7 +915,7 @@ static const struct rsp_handler handlers[] = {
 	{"qProcessInfo", NULL, h_qprocessinfo},
 	{"qMemoryRegionInfo", NULL, h_qmemoryregioninfo},
 	{"qRcmd,", NULL, h_rcmd},
-	{"qXfer:traceframe-info:read:", "qXfer:traceframe-info:read+", h_xfer_traceframe},
+	{"qXfer:traceframe-info:read:", "qXfer:traceframe-info:read+", hdl__xfer_traceframe},
 	{"QTinit", NULL, hdl__qtinit},
 	{"QTDP:", "InstallInTrace+;ConditionalTracepoints+;tracenz+", hdl__qtdp},
 	{"qTMinFTPILen", "FastTracepoints+", h_min_ftpi_len},
@@ -1201,7 +961,7 @@ static int dispatch(struct sess *s, const char *pkt, size_t len, struct rsp_buf 
 		return 0; /* unknown: the empty reply */
 	err = h->fn(s, pkt + name_len, len - name_len, reply);
 	if (err && !reply->len)
-		reply_error(s, reply, "%s", strerror(-err));
+		sess__error(s, reply, "%s", strerror(-err));
 	return 0;
 }
 

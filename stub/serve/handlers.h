@@ -44,6 +44,13 @@ HDL(hdl__vfile_open);
 HDL(hdl__vfile_pread);
 HDL(hdl__vfile_close);
 HDL(hdl__vfile_fstat);
+HDL(hdl__xfer_features);
+HDL(hdl__xfer_auxv);
+HDL(hdl__xfer_exec_file);
+HDL(hdl__xfer_libraries);
+HDL(hdl__xfer_threads);
+HDL(hdl__xfer_osdata);
+HDL(hdl__xfer_traceframe);
 #undef HDL
 
 /*

@@ -149,3 +149,38 @@ int sess__target_exited(struct sess *s)
 	rsp_buf__free(&r);
 	return err;
 }
+
+/*
+ * An error reply with a message.  GDB shows "E.<text>" to the user.  LLDB
+ * takes only "E<2 hex>" as an error (it would read "E.text" as data), plus
+ * ";<hex text>" once it sent QEnableErrorStrings.
+ */
+int sess__error(struct sess *s, struct rsp_buf *r, const char *fmt, ...)
+{
+	struct rsp_buf msg;
+	va_list ap;
+
+	rsp_buf__init(&msg);
+	va_start(ap, fmt);
+	rsp_buf__vprintf(&msg, fmt, ap);
+	va_end(ap);
+	rsp_buf__reset(r);
+	if (!s->lldb) {
+		rsp_buf__puts(r, "E.");
+		rsp_buf__put(r, msg.data ? msg.data : "", msg.len);
+	} else if (s->error_strings) {
+		rsp_buf__puts(r, "E01;");
+		rsp_buf__put_hex(r, msg.data ? msg.data : "", msg.len);
+	} else {
+		rsp_buf__puts(r, "E01");
+	}
+	rsp_buf__free(&msg);
+	return 0;
+}
+
+int sess__put_tid(struct sess *s, struct rsp_buf *r, pid_t tid)
+{
+	if (s->multiprocess)
+		return rsp_buf__printf(r, "p%x.%x", (unsigned)s->tgt->pid, (unsigned)tid);
+	return rsp_buf__printf(r, "%x", (unsigned)tid);
+}

@@ -108,6 +108,15 @@ int sess__send(struct sess *s, char start, const char *payload, size_t len);
 int sess__console(struct sess *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The target went away while a client is connected: send W/X. */
 int sess__target_exited(struct sess *s);
+/*
+ * An error reply with a message, in r (reset first).  GDB shows "E.<text>";
+ * LLDB takes only "E<2 hex>" (it would read "E.text" as data), plus
+ * ";<hex text>" once it sent QEnableErrorStrings.  Returns 0.
+ */
+int sess__error(struct sess *s, struct rsp_buf *r, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* A thread id as the client reads it: "p<pid>.<tid>" with multiprocess, else "<tid>". */
+int sess__put_tid(struct sess *s, struct rsp_buf *r, pid_t tid);
 /* The W<status>/X<sig> payload for a target that is gone. */
 int sess__exit_reply(struct sess *s, struct rsp_buf *r);
 
