@@ -506,11 +506,17 @@ static void emit(struct audit *a, const char *event, const struct pair *kv, size
 	rsp_buf__free(&j);
 }
 
+/* A key without a value is left out ("why" of an accepted connection). */
+static void add_pair(struct pair *kv, size_t *n, const char *k, const char *v)
+{
+	if (v && *v && *n < AUDIT_MAX_PAIRS)
+		kv[(*n)++] = (struct pair){k, v};
+}
+
 void audit__log(struct audit *a, const char *event, ...)
 {
 	struct pair kv[AUDIT_MAX_PAIRS];
-	const char *peer = NULL, *result = NULL, *by = NULL;
-	bool connect, attribute;
+	const char *by = NULL;
 	size_t n = 0;
 	va_list ap;
 
@@ -523,41 +529,47 @@ void audit__log(struct audit *a, const char *event, ...)
 		if (!k)
 			break;
 		v = va_arg(ap, const char *);
-		/* A key without a value is left out: "why" of an accepted connection. */
-		if (!v || !*v)
-			continue;
-		if (!strcmp(k, "peer"))
-			peer = v;
-		else if (!strcmp(k, "result"))
-			result = v;
-		else if (!strcmp(k, "by"))
+		if (v && !strcmp(k, "by"))
 			by = v;
-		if (n < AUDIT_MAX_PAIRS)
-			kv[n++] = (struct pair){k, v};
+		add_pair(kv, &n, k, v);
 	}
 	va_end(ap);
+	/* The connected client's doing, unless the stub did it by itself. */
+	emit(a, event, kv, n, a->connected && !(by && !strcmp(by, "bpfstub")));
+}
 
-	connect = !strcmp(event, "connect");
+void audit__connect(struct audit *a, const char *peer, const char *uid, bool accepted,
+		    const char *why)
+{
+	struct pair kv[4];
+	size_t n = 0;
+	bool was;
+
+	if (!a)
+		return;
 	/* An accepted connection opens the session the next events belong to. */
-	if (connect && result && !strcmp(result, "accepted")) {
+	if (accepted) {
 		a->session++;
 		a->connected = true;
 		snprintf(a->peer, sizeof(a->peer), "%s", peer ? peer : "");
 	}
-	/* The client's doing, unless the event names its own peer or is the stub's. */
-	attribute = a->connected && !peer && !(by && !strcmp(by, "bpfstub"));
-	if (connect && !(result && !strcmp(result, "accepted"))) {
-		bool was = a->connected;
+	add_pair(kv, &n, "peer", peer);
+	add_pair(kv, &n, "uid", uid);
+	add_pair(kv, &n, "result", accepted ? "accepted" : "refused");
+	add_pair(kv, &n, "why", why);
+	/* A refused connection belongs to no session: session 0, and no peer but its own. */
+	was = a->connected;
+	if (!accepted)
+		a->connected = false;
+	emit(a, "connect", kv, n, false);
+	a->connected = was;
+}
 
-		/* A refused connection belongs to no session. */
-		a->connected = false;
-		emit(a, event, kv, n, false);
-		a->connected = was;
-	} else {
-		emit(a, event, kv, n, attribute);
-	}
-	if (!strcmp(event, "disconnect")) {
-		a->connected = false;
-		a->peer[0] = '\0';
-	}
+void audit__disconnect(struct audit *a)
+{
+	if (!a)
+		return;
+	emit(a, "disconnect", NULL, 0, a->connected);
+	a->connected = false;
+	a->peer[0] = '\0';
 }

@@ -30,17 +30,28 @@ int audit__new(struct audit **out, const char *file, char *err, size_t errlen);
 void audit__free(struct audit *a);
 
 /*
- * One event: audit__log(a, "connect", "peer", "127.0.0.1:40122", "uid",
- * "1001", "result", "refused", "why", "...", NULL).  Keys and values are
- * NUL-terminated text (escaped as needed for each sink); the list ends
- * with a NULL key.
+ * One event: audit__log(a, "tp_enable", "tp", "1", "addr", "0x401136",
+ * NULL).  Keys and values are NUL-terminated text (escaped as needed for
+ * each sink); a key with a NULL or empty value is left out; the list ends
+ * with a NULL key.  While a client is connected the event is its doing
+ * (session, peer), unless it says "by", "bpfstub".
  */
 void audit__log(struct audit *a, const char *event, ...) __attribute__((sentinel));
+/*
+ * A connection, accepted or refused (the "connect" event: peer, uid,
+ * result, why).  An accepted one opens a session: the events after it, to
+ * audit__disconnect(), are attributed to it.  uid and why may be NULL.
+ */
+void audit__connect(struct audit *a, const char *peer, const char *uid, bool accepted,
+		    const char *why);
+/* The accepted client's connection ended (the "disconnect" event). */
+void audit__disconnect(struct audit *a);
 
 /* The pid served, put in every event from now on (target_pid). */
 void audit__set_target(struct audit *a, pid_t pid);
 /*
- * Is a client connected: between an accepted "connect" and "disconnect",
+ * Is a client connected: between an accepted audit__connect() and
+ * audit__disconnect(),
  * or always when no connection is logged at all (stdio, no access control).
  */
 bool audit__client(const struct audit *a);

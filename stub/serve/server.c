@@ -375,8 +375,7 @@ static void log_peer(const struct srv_opts *o, const struct peer *p, bool accept
 
 	if (p->uid_known)
 		snprintf(uid, sizeof(uid), "%u", p->uid);
-	audit__log(o->audit, "connect", "peer", p->addr, "uid", uid, "result",
-		   accepted ? "accepted" : "refused", "why", why, NULL);
+	audit__connect(o->audit, p->addr, uid, accepted, why);
 	if (!accepted)
 		fprintf(stderr, "%s\n", why);
 	else if (o->verbose)
@@ -566,7 +565,7 @@ static enum client_end serve_client(const struct srv_opts *o, struct tgt *t, str
 	rsp_framer__free(&fr);
 	sess__fini(&s);
 	free(buf);
-	audit__log(o->audit, "disconnect", NULL);
+	audit__disconnect(o->audit);
 	return end;
 }
 

@@ -243,14 +243,13 @@ static void test_file_events(void)
 	big[sizeof(big) - 1] = '\0';
 
 	audit__log(a, "tp_source", "text", "collect \"x\"\n\\ \x01 \xff\xfe end", NULL);
-	audit__log(a, "connect", "peer", "127.0.0.1:40122", "uid", "1001", "result", "accepted",
-		   "why", "", NULL);
+	audit__connect(a, "127.0.0.1:40122", "1001", true, "");
 	CHECK(audit__client(a));
 	audit__log(a, "tp_define", "location", big, NULL);
 	audit__log(a, "tp_detached", "by", "bpfstub", "why", "guard", NULL);
-	audit__log(a, "connect", "peer", "10.0.0.9:5", "result", "refused", "why", "busy", NULL);
+	audit__connect(a, "10.0.0.9:5", NULL, false, "busy");
 	CHECK(audit__client(a)); /* the refused one does not end it */
-	audit__log(a, "disconnect", NULL);
+	audit__disconnect(a);
 	CHECK(!audit__client(a));
 	audit__log(a, "tstop", "by", "bpfstub", NULL);
 	audit__log(NULL, "ignored", "k", "v", NULL);
