@@ -13,22 +13,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#define CHECK_COUNTERS
 #include "stub/program/dwarf.h"
 #include "stub/program/program.h"
 #include "stub/program/sdt.h"
 #include "stub/program/target.h"
+#include "tests/unit/check.h"
 
-static int passed, failed;
-
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (cond) {                                                                        \
-			passed++;                                                                  \
-		} else {                                                                           \
-			failed++;                                                                  \
-			fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);            \
-		}                                                                                  \
-	} while (0)
 
 __attribute__((noinline)) int program_unit_fn(int x)
 {
@@ -101,6 +92,5 @@ int main(void)
 {
 	test_self();
 	test_no_process();
-	printf("program: %d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return check_summary("program");
 }
