@@ -223,6 +223,16 @@ struct tp *tr__find(struct trace *tr, uint32_t num, uint64_t addr)
 	return NULL;
 }
 
+const struct tp *tr__first(const struct trace *tr, uint32_t num)
+{
+	size_t i;
+
+	for (i = 0; i < tr->ntps; i++)
+		if (tr->tps[i].num == num)
+			return &tr->tps[i];
+	return NULL;
+}
+
 static const char *const state_names[] = {
 	[TR_NOT_RUN] = "not run",
 	[TR_RUNNING] = "running",

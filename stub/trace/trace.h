@@ -304,6 +304,9 @@ int tr__define_tsv(struct trace *tr, const struct rsp_qtdv *v, char *msg, size_t
 int tr__set_ro(struct trace *tr, const struct rsp_qtro *ro);
 int tr__enable(struct trace *tr, uint32_t num, uint64_t addr, bool on, char *msg, size_t mlen);
 struct tp *tr__find(struct trace *tr, uint32_t num, uint64_t addr);
+/* The first location of tracepoint num (what a frame of num was hit at, as gdbserver); NULL none.
+ */
+const struct tp *tr__first(const struct trace *tr, uint32_t num);
 /*
  * A whole definition made here (monitor trace): tr takes in's allocations
  * (in is zeroed), gives it a slot, and installs it at once during a run.

@@ -15,14 +15,16 @@
  * A view is built from the frame, its trace and the target, never from a
  * client's session, so it is a layer below the server: whoever holds a
  * trace can look at its frames.  Typing (the DWARF scope at the pc, Go's
- * dynamic types) is a second step with the DWARF cache as a parameter,
- * because the packet handlers need none of it and must not pay for it.
+ * dynamic types) is a second step, fview__scope(), from the trace's
+ * program context (tr->pgm), because the packet handlers need none of it
+ * and must not pay for it.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "rsp/buf.h"
+#include "stub/program/program.h"
 #include "stub/program/regs.h"
 #include "stub/program/target.h"
 #include "stub/trace/trace.h"
@@ -38,11 +40,11 @@ static const struct dw_type *go_type_cb(void *ctx, uint64_t rtype, char *name, s
 	struct fview *fv = ctx;
 	const struct dw_type *t = NULL;
 
-	if (!fv->dw || fv->scope_err) {
+	if (fv->scope_err) {
 		snprintf(name, nlen, "no DWARF");
 		return NULL;
 	}
-	dw_cache__go_rtype(fv->dw, fv->tgt, rtype, &fv->sc, &t, name, nlen);
+	dw_cache__go_rtype(fv->tr->pgm->dwarf, fv->tgt, rtype, &fv->sc, &t, name, nlen);
 	return t;
 }
 
@@ -51,15 +53,13 @@ uint64_t fview__frame_pc(const struct trace *tr, const struct tf_frame *f)
 	const uint8_t *regs = tf_frame__regs(f);
 	uint64_t pc = 0;
 	int i, off = regs_offset(AMD64_RIP);
-	size_t k;
 
 	/* A frame without registers was hit at its tracepoint's address (the
 	 * first location of that number, as gdbserver). */
 	if (!regs) {
-		for (k = 0; k < tr->ntps; k++)
-			if (tr->tps[k].num == f->tp)
-				return tr->tps[k].addr;
-		return 0;
+		const struct tp *tp = tr__first(tr, f->tp);
+
+		return tp ? tp->addr : 0;
 	}
 	for (i = 7; i >= 0; i--)
 		pc = pc << 8 | regs[off + i];
@@ -87,11 +87,12 @@ int fview__open(struct fview *fv, struct trace *tr, struct tgt *t, size_t n)
 	return 0;
 }
 
-int fview__scope(struct fview *fv, struct dw_cache *dw)
+int fview__scope(struct fview *fv)
 {
+	struct dw_cache *dw = fv->tr->pgm ? fv->tr->pgm->dwarf : NULL;
+
 	if (!fv->scope_err)
 		return 0;
-	fv->dw = dw;
 	if (dw)
 		fv->scope_err =
 			dw_cache__scope(dw, fv->tgt, fv->v.pc, &fv->sc, fv->why, sizeof(fv->why));

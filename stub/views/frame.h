@@ -6,8 +6,8 @@
  *
  * A view needs the frame's trace (its store, tracepoints, QTro ranges, the
  * probes' patches) and the target (its maps, for memory that cannot have
- * changed since the hit); for typed values also the DWARF cache, given by
- * the caller.  No session, no socket: a trace file export could open one.
+ * changed since the hit); typed values come from the trace's program
+ * context (tr->pgm: its DWARF cache).  No session, no socket: a trace file export could open one.
  */
 #ifndef STUB_VIEWS_FRAME_H
 #define STUB_VIEWS_FRAME_H
@@ -28,8 +28,7 @@ struct dw_cache;
 struct fview {
 	struct trace *tr;
 	struct tgt *tgt;
-	struct dw_cache *dw; /* NULL: untyped (no scope, no Go types) */
-	size_t n;	     /* its number in the store (0 = oldest present) */
+	size_t n; /* its number in the store (0 = oldest present) */
 	struct tf_frame f;
 	struct mprint_frame v; /* blocks, registers, live memory; v.pc is fview__pc */
 	struct dw_scope sc;    /* valid when !scope_err */
@@ -43,10 +42,11 @@ struct fview {
  */
 int fview__open(struct fview *fv, struct trace *tr, struct tgt *t, size_t n);
 /*
- * Type it: the DWARF scope at its pc from cache dw (NULL: none), and Go's
- * dynamic types.  0, or -errno with fv->why saying why (the view stays usable).
+ * Type it: the DWARF scope at its pc from the trace's program context
+ * (tr->pgm), and Go's dynamic types.  0, or -errno with fv->why saying why
+ * (the view stays usable, untyped).
  */
-int fview__scope(struct fview *fv, struct dw_cache *dw);
+int fview__scope(struct fview *fv);
 void fview__close(struct fview *fv);
 
 /* A stored frame's pc: rip from its R block, else its tracepoint's address. */

@@ -46,7 +46,6 @@ static void view_fini(struct fview *fv)
 static struct fview *view_get(struct trace *tr, struct tgt *t, size_t n, int *err)
 {
 	struct fview *fv = calloc(1, sizeof(*fv));
-	struct dw_cache *c = tr->pgm->dwarf;
 
 	*err = -ENOMEM;
 	if (!fv)
@@ -56,7 +55,7 @@ static struct fview *view_get(struct trace *tr, struct tgt *t, size_t n, int *er
 		free(fv);
 		return NULL;
 	}
-	fview__scope(fv, c);
+	fview__scope(fv);
 	return fv;
 }
 
@@ -123,12 +122,7 @@ static void put_who(struct fview *fv, struct rsp_buf *out)
 /* The tracepoint that made the frame (any location of its number). */
 static const struct tp *frame_tp(const struct fview *fv)
 {
-	size_t k;
-
-	for (k = 0; k < fv->tr->ntps; k++)
-		if (fv->tr->tps[k].num == fv->f.tp)
-			return &fv->tr->tps[k];
-	return NULL;
+	return tr__first(fv->tr, fv->f.tp);
 }
 
 /* A return frame's latency ($latency_ns), "1.234 ms"; false without one. */
