@@ -314,13 +314,18 @@ int sdt__site(struct tgt *t, uint64_t addr, struct sdt_site *site)
 
 /* ---- the one write acknowledged ------------------------------------------- */
 
-bool sdt__semaphore_check(struct sdt_cache *c, struct tgt *t, const uint64_t *sites, size_t n,
-			  const struct rsp_write_req *w, bool hex)
+bool sdt__semaphore_of(struct sdt_cache *c, struct tgt *t, uint64_t site, uint64_t addr)
+{
+	struct sdt_site s;
+	int r = c ? sdt_cache__site(c, t, site, &s) : sdt__site(t, site, &s);
+
+	return r == 1 && s.sem_addr == addr;
+}
+
+bool sdt__semaphore_step(struct tgt *t, const struct rsp_write_req *w, bool hex)
 {
 	const unsigned char *d = (const unsigned char *)w->data;
 	unsigned char cur[2], val[2];
-	struct sdt_site site;
-	bool known = false;
 	size_t i;
 
 	if (!t || w->len != 2 || w->data_len != (hex ? 4 : 2))
@@ -336,12 +341,7 @@ bool sdt__semaphore_check(struct sdt_cache *c, struct tgt *t, const uint64_t *si
 			val[i] = d[i];
 		}
 	}
-	for (i = 0; i < n && !known; i++) {
-		int r = c ? sdt_cache__site(c, t, sites[i], &site) : sdt__site(t, sites[i], &site);
-
-		known = r == 1 && site.sem_addr == w->addr;
-	}
-	if (!known || tgt__read_mem(t, w->addr, cur, 2) != 2)
+	if (tgt__read_mem(t, w->addr, cur, 2) != 2)
 		return false;
 	/* unsigned short, little-endian (x86-64): GDB sends the value it read +1 or -1 */
 	{

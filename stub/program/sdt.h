@@ -70,18 +70,21 @@ int sdt_cache__site(struct sdt_cache *c, struct tgt *t, uint64_t addr, struct sd
 /* The same without a cache: the file's notes are read for this one call. */
 int sdt__site(struct tgt *t, uint64_t addr, struct sdt_site *site);
 
+/* Is addr the semaphore of the SDT probe at run-time address site of t?  Notes from c (NULL: read
+ * now). */
+bool sdt__semaphore_of(struct sdt_cache *c, struct tgt *t, uint64_t site, uint64_t addr);
 /*
- * Is the memory write w (M: hex data, X: binary) to t GDB raising or
- * lowering the semaphore of the SDT probe at one of the n run-time
- * addresses sites (where tracepoints are defined)?  Then the caller
- * answers OK and writes nothing (see above).  The notes come from c (NULL:
- * read now).
+ * Is the memory write w (M: hex data, X: binary) to t one step of a 2-byte
+ * counter: the value there now, plus or minus one (GDB raising or lowering
+ * a semaphore)?
  */
-bool sdt__semaphore_check(struct sdt_cache *c, struct tgt *t, const uint64_t *sites, size_t n,
-			  const struct rsp_write_req *w, bool hex);
+bool sdt__semaphore_step(struct tgt *t, const struct rsp_write_req *w, bool hex);
 /*
- * The same for the tracepoints of tr: defined by the trace, which knows
- * its sites (stub/trace/trace.c); declared here too for its older callers.
+ * Is the write w GDB raising or lowering the semaphore of an SDT probe at
+ * which a tracepoint of tr is defined?  Then the caller answers OK and
+ * writes nothing (see above).  Defined by the trace, which knows its sites
+ * (stub/trace/trace.c), with the two above; declared here too for its
+ * older callers.
  */
 bool sdt__semaphore_write(struct trace *tr, const struct rsp_write_req *w, bool hex);
 

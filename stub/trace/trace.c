@@ -44,6 +44,7 @@
 
 #include "bpf/reap.h"
 #include "rsp/buf.h"
+#include "rsp/parse.h"
 #include "rsp/trace.h"
 #include "stub/program/program.h"
 #include "stub/program/sdt.h"
@@ -854,18 +855,15 @@ int64_t tr__tsv_value(struct trace *tr, const struct tp_tsv *v)
 /* GDB's write of a semaphore at one of this trace's sites (stub/program/sdt.h). */
 bool sdt__semaphore_write(struct trace *tr, const struct rsp_write_req *w, bool hex)
 {
-	uint64_t *sites;
-	bool ok;
-	size_t i;
+	struct sdt_cache *c;
+	const struct tp *tp;
+	bool known = false;
 
-	if (!tr || !tr->tgt)
+	if (!tr || !tr->tgt || w->len != 2)
 		return false;
-	sites = calloc(tr->ntps ? tr->ntps : 1, sizeof(*sites));
-	if (!sites)
-		return false;
-	for (i = 0; i < tr->ntps; i++)
-		sites[i] = tr->tps[i].addr;
-	ok = sdt__semaphore_check(tr->pgm ? tr->pgm->sdt : NULL, tr->tgt, sites, tr->ntps, w, hex);
-	free(sites);
-	return ok;
+	c = tr->pgm ? tr->pgm->sdt : NULL;
+	tr__foreach(tr, tp)
+		if (!known)
+			known = sdt__semaphore_of(c, tr->tgt, tp->addr, w->addr);
+	return known && sdt__semaphore_step(tr->tgt, w, hex);
 }
