@@ -76,11 +76,19 @@ const struct dw_type *dw_type__strip(const struct dw_type *t)
 	return t;
 }
 
-const char *dw_type__name(const struct dw_type *t, char *buf, size_t len)
+/*
+ * Types are memoised by DIE, so hostile DWARF can make an anonymous pointer
+ * or array its own target: the name is cut at DW_TYPE_DEPTH levels ("...").
+ */
+static const char *type_name(const struct dw_type *t, char *buf, size_t len, int depth)
 {
 	char inner[96];
 	const struct dw_type *s;
 
+	if (depth > DW_TYPE_DEPTH) {
+		snprintf(buf, len, "...");
+		return buf;
+	}
 	if (!t) {
 		snprintf(buf, len, "void");
 		return buf;
@@ -97,10 +105,10 @@ const char *dw_type__name(const struct dw_type *t, char *buf, size_t len)
 	}
 	switch (t->kind) {
 	case DWT_PTR:
-		snprintf(buf, len, "%s *", dw_type__name(t->target, inner, sizeof(inner)));
+		snprintf(buf, len, "%s *", type_name(t->target, inner, sizeof(inner), depth + 1));
 		break;
 	case DWT_ARRAY:
-		snprintf(buf, len, "%s [%lld]", dw_type__name(t->target, inner, sizeof(inner)),
+		snprintf(buf, len, "%s [%lld]", type_name(t->target, inner, sizeof(inner), depth + 1),
 			 (long long)t->count);
 		break;
 	case DWT_VOID:
@@ -110,6 +118,11 @@ const char *dw_type__name(const struct dw_type *t, char *buf, size_t len)
 		snprintf(buf, len, "<anonymous>");
 	}
 	return buf;
+}
+
+const char *dw_type__name(const struct dw_type *t, char *buf, size_t len)
+{
+	return type_name(t, buf, len, 0);
 }
 
 /* ---- types ---- */
