@@ -11,6 +11,7 @@ PKGS=(
 	golang-go
 	libclang-rt-14-dev
 	procps python3 curl babeltrace2
+	python3.11-minimal # /usr/bin/python3.11: a distribution binary's USDT probes (test_usdt_distro)
 	systemtap-sdt-dev
 	libcapstone-dev
 	openssh-server openssh-client libcap2-bin passwd util-linux

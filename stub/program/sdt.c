@@ -42,8 +42,28 @@
 
 struct sdt_probe {
 	uint64_t pc, pc_off;   /* the site: link-time vaddr, file offset */
-	uint64_t sem, sem_off; /* the semaphore, 0 0 if none (or not in a writable segment) */
+	uint64_t sem, sem_off; /* the semaphore (link-time vaddr, 0: none) and its file offset */
+	bool sem_ok;	       /* sem_off is valid: sem is in the file part of a writable segment */
 	char what[128];	       /* provider:name */
+};
+
+/*
+ * Probes known not to fire on their own: while only their own semaphore is
+ * raised, the program never reaches their site.  CPython 3.11 tests the
+ * function__entry/function__return semaphores only on its tracing path,
+ * which it takes while sys.settrace is on or python:line's semaphore is
+ * raised (CPython issue gh-98894; 3.12 dropped those probes).  A hint is
+ * given only for a file that also has the probe it needs.
+ */
+static const struct sdt_quirk {
+	const char *probe, *needs, *hint;
+} sdt_quirks[] = {
+	{"python:function__entry", "python:line",
+	 "CPython 3.11 reaches python:function__entry only while python:line is enabled too "
+	 "(CPython issue gh-98894): add `trace -probe-stap python:line` with `condition N 0`"},
+	{"python:function__return", "python:line",
+	 "CPython 3.11 reaches python:function__return only while python:line is enabled too "
+	 "(CPython issue gh-98894): add `trace -probe-stap python:line` with `condition N 0`"},
 };
 
 struct sdt_file {
@@ -110,10 +130,12 @@ static int add_note(void *arg, const struct sdt_note *note)
 	if (sdt_note__file_offset(c->segs, c->nsegs, n.pc, 1, true, false, &p->pc_off))
 		return 0; /* a site outside the code: no tracepoint can be there */
 	p->pc = n.pc;
-	/* A semaphore outside the file part of a writable segment cannot be counted. */
+	/* A semaphore outside the file part of a writable segment cannot be counted by the
+	 * kernel: kept (sem_ok false), so that a tracepoint there is refused, not silent. */
+	p->sem = n.semaphore;
 	if (n.semaphore &&
 	    !sdt_note__file_offset(c->segs, c->nsegs, n.semaphore, 2, false, true, &p->sem_off))
-		p->sem = n.semaphore;
+		p->sem_ok = true;
 	snprintf(p->what, sizeof(p->what), "%.60s:%.60s", n.provider, n.name);
 	f->n++;
 	return 0;
@@ -244,6 +266,21 @@ static struct sdt_file *file_notes(struct sdt_cache *c, int fd)
 
 /* ---- run-time addresses --------------------------------------------------- */
 
+/* What is known about probe what in file f: a quirk's hint, or NULL. */
+static const char *quirk_hint(const struct sdt_file *f, const char *what)
+{
+	size_t q, i;
+
+	for (q = 0; q < sizeof(sdt_quirks) / sizeof(sdt_quirks[0]); q++) {
+		if (strcmp(sdt_quirks[q].probe, what))
+			continue;
+		for (i = 0; i < f->n; i++)
+			if (!strcmp(f->probes[i].what, sdt_quirks[q].needs) && f->probes[i].sem)
+				return sdt_quirks[q].hint;
+	}
+	return NULL;
+}
+
 int sdt_cache__site(struct sdt_cache *c, struct tgt *t, uint64_t addr, struct sdt_site *site)
 {
 	struct tgt_map m, dm;
@@ -281,15 +318,31 @@ int sdt_cache__site(struct sdt_cache *c, struct tgt *t, uint64_t addr, struct sd
 
 		if (p->pc_off != off || !p->sem)
 			continue;
-		site->ref_ctr_offset = p->sem_off;
 		snprintf(site->probe, sizeof(site->probe), "%s", p->what);
-		/* Same file, same load bias: the semaphore is where the site is, plus the
-		 * distance between them as linked.  Check that the target maps it there. */
-		sem_addr = addr + (p->sem - p->pc);
-		if (!tgt__region(t, sem_addr, &dm) && dm.perms[1] == 'w' && dm.inode == m.inode &&
-		    sem_addr - dm.start + dm.offset == p->sem_off && dm.end - sem_addr >= 2)
-			site->sem_addr = sem_addr;
+		site->hint = quirk_hint(f, p->what);
 		err = 1;
+		/* Same file, same load bias: the semaphore is where the site is, plus the
+		 * distance between them as linked. */
+		sem_addr = addr + (p->sem - p->pc);
+		if (!p->sem_ok) {
+			snprintf(site->why, sizeof(site->why),
+				 "its semaphore (0x%llx) is not in the contents of a writable "
+				 "segment of %.200s, so the kernel cannot raise it",
+				 (unsigned long long)sem_addr, m.path);
+			break;
+		}
+		/* The kernel raises it only in a writable private mapping of the file. */
+		if (tgt__region(t, sem_addr, &dm) || dm.perms[1] != 'w' || dm.perms[3] != 'p' ||
+		    dm.inode != m.inode || sem_addr - dm.start + dm.offset != p->sem_off ||
+		    dm.end - sem_addr < 2) {
+			snprintf(site->why, sizeof(site->why),
+				 "its semaphore (0x%llx) is not mapped writable from %.200s in "
+				 "pid %d, so the kernel cannot raise it",
+				 (unsigned long long)sem_addr, m.path, (int)t->pid);
+			break;
+		}
+		site->ref_ctr_offset = p->sem_off;
+		site->sem_addr = sem_addr;
 		break;
 	}
 cleanup:
@@ -319,7 +372,7 @@ bool sdt__semaphore_of(struct sdt_cache *c, struct tgt *t, uint64_t site, uint64
 	struct sdt_site s;
 	int r = c ? sdt_cache__site(c, t, site, &s) : sdt__site(t, site, &s);
 
-	return r == 1 && s.sem_addr == addr;
+	return r == 1 && s.sem_addr && s.sem_addr == addr;
 }
 
 bool sdt__semaphore_step(struct tgt *t, const struct rsp_write_req *w, bool hex)

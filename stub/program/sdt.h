@@ -36,6 +36,16 @@
  * stub/program/program.h); parsing is in the pure stub/program/sdt_note.c.  Malformed
  * notes are skipped, never fatal: a tracepoint then simply gets no
  * reference counter.
+ *
+ * A probe never fires in silence.  A semaphore the kernel cannot raise
+ * (outside the file contents of a writable segment, or not mapped writable
+ * from the file: the kernel would defer the increment forever) is reported
+ * with the site (sdt_site.why), and the trace refuses the tracepoint at
+ * tstart naming the probe.  A probe known not to fire on its own even with
+ * its semaphore raised (CPython 3.11's python:function__entry, which runs
+ * only while python:line is enabled too: CPython issue gh-98894) carries a
+ * hint (sdt_site.hint, from a small table in sdt.c) that tstatus shows
+ * while the tracepoint has no hit.
  */
 #ifndef STUB_SDT_H
 #define STUB_SDT_H
@@ -53,6 +63,17 @@ struct sdt_site {
 	uint64_t ref_ctr_offset; /* file offset of the semaphore: the uprobe's reference counter */
 	uint64_t sem_addr;	 /* run-time address of the semaphore in the target, 0 unknown */
 	char probe[128];	 /* "provider:name" */
+	/*
+	 * Non-empty: the probe has a semaphore that the kernel cannot raise
+	 * (not in the file contents of a writable segment, or not mapped
+	 * writable from the file in the target), and why.  ref_ctr_offset and
+	 * sem_addr are then 0: the site would never run, so a tracepoint there
+	 * must be refused, not attached to collect nothing.
+	 */
+	char why[320];
+	/* A known reason the probe may not fire even with its semaphore raised (a
+	 * static string: CPython 3.11's function__entry, say), or NULL. */
+	const char *hint;
 };
 
 /* The notes of the files a target maps, read once (a program's: stub/program/program.h). */
@@ -61,10 +82,11 @@ void sdt_cache__free(struct sdt_cache *c);
 
 /*
  * Is the run-time address addr of t an SDT probe site whose probe has a
- * semaphore?  1 and *site, 0 (not a probe site, or no semaphore, or the
- * file has no usable notes), or -errno (the address is not in a mapped
- * file, the target is gone, t is NULL: no process).  The notes come from
- * c, read into it if needed.
+ * semaphore?  1 and *site (with site->why set if that semaphore cannot be
+ * raised), 0 (not a probe site, or no semaphore, or the file has no usable
+ * notes), or -errno (the address is not in a mapped file, the target is
+ * gone, t is NULL: no process).  The notes come from c, read into it if
+ * needed.
  */
 int sdt_cache__site(struct sdt_cache *c, struct tgt *t, uint64_t addr, struct sdt_site *site);
 /* The same without a cache: the file's notes are read for this one call. */

@@ -96,6 +96,8 @@ struct tp {
 	uint64_t bytes;	 /* their size */
 	uint64_t late;	 /* records that arrived after the run stopped */
 	uint64_t unread; /* records left in the ring when the run stopped: dropped */
+	/* Why its SDT probe may not fire though attached (stub/program/sdt.h), or NULL. */
+	const char *sdt_hint;
 
 	/* its hit rate and cost (stub/trace/guard.h) */
 	struct guard_tp guard;

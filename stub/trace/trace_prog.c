@@ -12,8 +12,10 @@
  * them; the kind is only ever called through tp->kind.  A program the kernel refuses with deep
  * collection is built again without it, so the tracepoint still runs.  Attaching is a uprobe
  * filtered on the target's pid (bpf/probe.c), raising an SDT semaphore
- * where the site has one (stub/program/sdt.h), after what the kind attaches
- * first (a return location's entry probe).  Stop switches are handed out
+ * where the site has one (stub/program/sdt.h) - a site whose semaphore the
+ * kernel cannot raise, or did not, is refused with the probe's name rather
+ * than attached to collect nothing - after what the kind attaches first (a
+ * return location's entry probe).  Stop switches are handed out
  * here (tr__stop_take), since they belong to programs.
  *
  * It is its own file because none of this is the trace's state: it reads
@@ -274,6 +276,30 @@ int tr_prog__load(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
 	return err;
 }
 
+/*
+ * After tp's uprobe at an SDT site went in with the semaphore as its
+ * reference counter: has the kernel raised it?  The kernel postpones the
+ * increment where it finds no writable mapping of the file holding it (a
+ * "delayed uprobe"), and the probe would then sit on a site that never
+ * runs.  0, or -EIO with a message naming the probe.
+ */
+static int sdt_raised(struct trace *tr, const struct tp *tp, const struct sdt_site *site, char *msg,
+		      size_t mlen)
+{
+	unsigned char v[2];
+
+	if (!site->sem_addr)
+		return 0;
+	if (tgt__read_mem(tr->tgt, site->sem_addr, v, 2) == 2 && (v[0] | v[1]))
+		return 0;
+	snprintf(msg, mlen,
+		 "tracepoint %u at 0x%llx: the kernel did not raise the semaphore (0x%llx) of "
+		 "SDT probe %s: its site would never run",
+		 tp->num, (unsigned long long)tp->addr, (unsigned long long)site->sem_addr,
+		 site->probe);
+	return -EIO;
+}
+
 /* Attach tp's loaded program: from now on it collects. */
 int tr_prog__attach(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
 {
@@ -281,9 +307,17 @@ int tr_prog__attach(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
 	char why[200];
 	int err;
 
-	/* An SDT probe site with a semaphore: the kernel raises it while attached (sdt.h). */
-	if (program__sdt_site(tr->pgm, tp->addr, &site) != 1)
-		site.ref_ctr_offset = 0;
+	/* An SDT probe site with a semaphore: the kernel raises it while attached (sdt.h).
+	 * One it cannot raise is refused here: attached, it would collect nothing. */
+	err = program__sdt_site(tr->pgm, tp->addr, &site);
+	if (err == 1 && site.why[0]) {
+		snprintf(msg, mlen, "tracepoint %u at 0x%llx: SDT probe %s cannot be enabled: %s",
+			 tp->num, (unsigned long long)tp->addr, site.probe, site.why);
+		return -EPERM;
+	}
+	if (err != 1)
+		memset(&site, 0, sizeof(site));
+	tp->sdt_hint = site.hint;
 	/* What its kind needs first (a return location: its function's entry probe). */
 	if (tp->kind->entry_get) {
 		err = tp->kind->entry_get(tr, tp, msg, mlen);
@@ -295,11 +329,17 @@ int tr_prog__attach(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
 	if (err) {
 		if (tp->kind->entry_put)
 			tp->kind->entry_put(tp);
-		snprintf(msg, mlen, "tracepoint %u at 0x%llx: %s", tp->num,
-			 (unsigned long long)tp->addr, why);
+		snprintf(msg, mlen, "tracepoint %u at 0x%llx%s%s%s: %s", tp->num,
+			 (unsigned long long)tp->addr, site.probe[0] ? " (SDT probe " : "",
+			 site.probe, site.probe[0] ? ")" : "", why);
 		return err;
 	}
 	tp->installed = true;
+	err = sdt_raised(tr, tp, &site, msg, mlen);
+	if (err) {
+		tr_prog__uninstall(tp);
+		return err;
+	}
 	guard__tp_attached(tp);
 	return 0;
 }

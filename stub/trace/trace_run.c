@@ -462,10 +462,40 @@ static const enum rsp_tstatus_state status_of[] = {
 	[TR_STOP_EXPIRED] = RSP_TS_STOP_MSG,
 };
 
+/*
+ * Tracepoints at SDT probes known not to fire on their own (stub/program/sdt.h),
+ * not hit in this run: the probe is enabled and the program never reached it,
+ * which the user must hear about rather than see 0 frames.
+ */
+static void sdt_notes(struct trace *tr, char *out, size_t n)
+{
+	struct tp *tp;
+	size_t used = 0;
+
+	out[0] = '\0';
+	if (tr->state == TR_NOT_RUN)
+		return;
+	tr__foreach(tr, tp) {
+		struct bpfc_counts c;
+		int w;
+
+		if (!tp->sdt_hint || !tp->enabled || used >= n)
+			continue;
+		tr__counts(tr, tp, &c);
+		if (c.hits)
+			continue;
+		w = snprintf(out + used, n - used, "%sbpfstub: tracepoint %u not hit: %s",
+			     used ? "; " : "", tp->num, tp->sdt_hint);
+		if (w < 0)
+			break;
+		used += (size_t)w;
+	}
+}
+
 int tr__status(struct trace *tr, struct rsp_buf *r)
 {
 	struct rsp_tstatus st = {0};
-	char more[4096], note[2048], guard[2046];
+	char more[5120], note[2048], guard[2046], sdt[1022];
 	uint64_t dropped = 0;
 	bool any;
 	size_t i;
@@ -505,7 +535,10 @@ int tr__status(struct trace *tr, struct rsp_buf *r)
 	}
 	/* Tracepoints the overhead guard detached (stub/trace/guard.h). */
 	guard__notes(tr, guard, sizeof(guard));
-	snprintf(more, sizeof(more), "%s%s%s", note, guard[0] && any ? "; " : "", guard);
+	/* SDT probes enabled and never reached (stub/program/sdt.h). */
+	sdt_notes(tr, sdt, sizeof(sdt));
+	snprintf(more, sizeof(more), "%s%s%s%s%s", note, guard[0] && any ? "; " : "", guard,
+		 sdt[0] && (any || guard[0]) ? "; " : "", sdt);
 	st.more_notes = more;
 	return rsp_enc_tstatus(r, &st);
 }

@@ -16,11 +16,13 @@ that semaphore gets OK, and every other write is still refused
 probe arguments in every frame, the semaphore in the live target.
 """
 
+import re
 import struct
 
 from harness import (actions, assert_consecutive, attached, gdb_pipe, gdb_values_by_frame,
                      needs_bpf, wait_until)
 from harness import gdb_connect as connect
+from harness import gdb_tstatus
 from harness import gdb_tstart as tstart
 from harness import gdb_wait_frames as wait_created
 
@@ -95,3 +97,36 @@ def test_usdt_semaphore_and_plain_probes():
 @needs_bpf
 def test_usdt_semaphore_and_plain_probes_pie():
     usdt_session("usdt-pie")
+
+
+@needs_bpf
+def test_usdt_semaphore_that_cannot_be_raised_fails_tstart():
+    """usdt-rosem: bpfstub:tick's semaphore is in .rodata, where no kernel
+    can raise it.  Attached anyway, the probe would sit on a site that never
+    runs: tstart fails instead, naming the tracepoint, the probe and why."""
+    with attached("usdt-rosem") as (t, stub), gdb_pipe(file=t.path) as g:
+        connect(g, stub)
+        out = g.cmd("trace -probe-stap bpfstub:tick")
+        assert "Tracepoint 1 at" in out, out
+        g.cmd(actions("collect $_probe_arg0"))
+        out = g.cmd("trace -probe-stap bpfstub:plain")
+        assert "Tracepoint 2 at" in out, out
+        g.cmd(actions("collect $_probe_arg0, $_probe_arg1"))
+
+        out = g.cmd("tstart")
+        assert re.search(r"tracepoint 1 at 0x[0-9a-f]+: SDT probe bpfstub:tick cannot be "
+                         r"enabled: its semaphore \(0x[0-9a-f]+\) is not in the contents of a "
+                         r"writable segment of \S+usdt-rosem, so the kernel cannot raise it",
+                         out), f"tstart did not fail naming the probe:\n{out}"
+        st = gdb_tstatus(g)
+        assert not st.running and not st.frames, st
+        t.assert_running("iter")
+
+        # Without it, the run starts and the probe without a semaphore collects.
+        g.cmd("delete 1")
+        tstart(g)
+        wait_created(g, 10)
+        g.cmd("tstop")
+        rows = gdb_values_by_frame(g, ["$_probe_arg0", "$_probe_arg1"])
+        check_probe_frames(rows, 2, "usdt-rosem bpfstub:plain")
+        assert semaphore(t) == 0 and int_of(t, "tick_fired") == 0

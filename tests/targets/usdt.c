@@ -14,6 +14,9 @@
  * in another translation unit without _SDT_HAS_SEMAPHORES: its note says
  * semaphore 0, and its site always runs.
  *
+ * Built with -DUSDT_SEMAPHORE_RO (usdt-rosem), the semaphore is in
+ * .rodata instead: a crafted binary whose guarded probe cannot be enabled.
+ *
  * `poke` is a global no one writes (the "writes stay refused" check).
  *
  * Output: "ready <pid>" once running.  Optional argument: seconds to run.
@@ -26,8 +29,21 @@
 #include <time.h>
 #include <unistd.h>
 
+#ifdef USDT_SEMAPHORE_RO
+/* usdt-rosem, crafted: the semaphore in read-only data, where no tracer can raise it
+ * (defined in assembly: a C const would be folded, a volatile one made writable). */
+__asm__(".pushsection .rodata.sdtsem,\"a\"\n"
+	".globl bpfstub_tick_semaphore\n"
+	".type bpfstub_tick_semaphore, @object\n"
+	".size bpfstub_tick_semaphore, 2\n"
+	".p2align 1\n"
+	"bpfstub_tick_semaphore: .short 0\n"
+	".popsection");
+extern volatile unsigned short bpfstub_tick_semaphore;
+#else
 __extension__ unsigned short bpfstub_tick_semaphore __attribute__((unused))
 __attribute__((section(".probes")));
+#endif
 #define BPFSTUB_TICK_ENABLED() __builtin_expect(bpfstub_tick_semaphore, 0)
 
 volatile long iter;

@@ -37,6 +37,20 @@
 
 __extension__ unsigned short sdtunit_sema_semaphore __attribute__((unused))
 __attribute__((section(".probes")));
+/* As CPython 3.11 has them: function__entry, known to need python:line enabled too. */
+__extension__ unsigned short python_function__entry_semaphore __attribute__((unused))
+__attribute__((section(".probes")));
+__extension__ unsigned short python_line_semaphore __attribute__((unused))
+__attribute__((section(".probes")));
+/* A semaphore in read-only data, which no kernel can raise (a C const would be folded). */
+__asm__(".pushsection .rodata.sdtunit,\"a\"\n"
+	".globl sdtunit_rosem_semaphore\n"
+	".type sdtunit_rosem_semaphore, @object\n"
+	".size sdtunit_rosem_semaphore, 2\n"
+	".p2align 1\n"
+	"sdtunit_rosem_semaphore: .short 0\n"
+	".popsection");
+extern volatile unsigned short sdtunit_rosem_semaphore;
 volatile long sink;
 
 /* The probes; never called with a non-zero semaphore (nothing raises it). */
@@ -44,6 +58,12 @@ __attribute__((noinline)) void sdt_sites(long v)
 {
 	if (sdtunit_sema_semaphore)
 		STAP_PROBE1(sdtunit, sema, v);
+	if (sdtunit_rosem_semaphore)
+		STAP_PROBE1(sdtunit, rosem, v);
+	if (python_function__entry_semaphore)
+		STAP_PROBE1(python, function__entry, v);
+	if (python_line_semaphore)
+		STAP_PROBE1(python, line, v);
 	sink = v;
 }
 
@@ -238,8 +258,8 @@ static void test_adjust_and_offsets(void)
 /* ---- part 2: this program's own probes ------------------------------------ */
 
 struct own {
-	struct sdt_note sema, plain;
-	bool have_sema, have_plain, have_base;
+	struct sdt_note sema, plain, rosem, entry;
+	bool have_sema, have_plain, have_base, have_rosem, have_entry;
 	uint64_t base_now;
 };
 
@@ -250,6 +270,12 @@ static int find_own(void *arg, const struct sdt_note *n)
 	if (!strcmp(n->provider, "sdtunit") && !strcmp(n->name, "sema")) {
 		o->sema = *n;
 		o->have_sema = true;
+	} else if (!strcmp(n->provider, "sdtunit") && !strcmp(n->name, "rosem")) {
+		o->rosem = *n;
+		o->have_rosem = true;
+	} else if (!strcmp(n->provider, "python") && !strcmp(n->name, "function__entry")) {
+		o->entry = *n;
+		o->have_entry = true;
 	}
 	return 0;
 }
@@ -337,6 +363,25 @@ static void test_own_probes(void)
 		      pread(fd, &v, 2, (off_t)site.ref_ctr_offset) == 2 && v == 0);
 		if (fd >= 0)
 			close(fd);
+	}
+	CHECK(!site.why[0] && !site.hint);
+	/* a semaphore no kernel can raise: a site, with why and no reference counter */
+	CHECK(o.have_rosem && o.have_entry);
+	if (o.have_rosem) {
+		sdt_note__adjust(&o.rosem, o.base_now);
+		r = sdt__site(&t, o.rosem.pc + bias, &site);
+		CHECKF(r == 1 && !site.ref_ctr_offset && !site.sem_addr &&
+			       !strcmp(site.probe, "sdtunit:rosem") &&
+			       strstr(site.why, "not in the contents of a writable segment"),
+		       "rosem: %d %s", r, site.why);
+	}
+	/* a probe known to need another one (CPython 3.11): a hint, and a semaphore */
+	if (o.have_entry) {
+		sdt_note__adjust(&o.entry, o.base_now);
+		r = sdt__site(&t, o.entry.pc + bias, &site);
+		CHECKF(r == 1 && site.ref_ctr_offset && !site.why[0] && site.hint &&
+			       strstr(site.hint, "python:line") && strstr(site.hint, "gh-98894"),
+		       "python:function__entry: %d %s", r, site.hint ? site.hint : "no hint");
 	}
 	CHECK(sdt__site(&t, site_addr + 1, &site) == 0);   /* not a site */
 	CHECK(sdt__site(&t, (uintptr_t)&sink, &site) < 0); /* not code */
