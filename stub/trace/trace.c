@@ -786,6 +786,34 @@ static int by_num_desc(const void *a, const void *b)
 }
 
 /*
+ * A probe location ("-probe-stap python:function__entry", "-p ...") as the
+ * "at" source of an uploaded tracepoint makes GDB 13 fail an internal check
+ * (linespec.c, "attempt to decode probe location") and end the session
+ * when it reconnects or opens the trace file; the probe's address
+ * ("*0x4f20a1") is what it can take back.  1 when hex (the source as sent)
+ * names a probe.
+ */
+static bool src_is_probe(const struct tp_src *src)
+{
+	return !strcmp(src->type, "at") &&
+	       (!strncmp(src->hex, "2d7020", 6) || !strncmp(src->hex, "2d70726f6265", 12));
+}
+
+static int enc_src(struct rsp_buf *b, const struct tp *tp, const struct tp_src *src)
+{
+	char text[24], hex[sizeof(text) * 2 + 1];
+	int n, i;
+
+	if (!src_is_probe(src))
+		return rsp_enc_tp_src(b, tp->num, tp->addr, src->type, src->start, src->slen,
+				      src->hex);
+	n = snprintf(text, sizeof(text), "*0x%llx", (unsigned long long)tp->addr);
+	for (i = 0; i < n; i++)
+		snprintf(hex + 2 * i, 3, "%02x", (unsigned char)text[i]);
+	return rsp_enc_tp_src(b, tp->num, tp->addr, src->type, 0, (uint64_t)n, hex);
+}
+
+/*
  * GDB 13 creates uploaded tracepoints in reverse order and then renumbers
  * them (client-behaviour.md, "reconnecting"): list them in descending
  * number so its numbers end up equal to ours.
@@ -828,11 +856,8 @@ int tr__upload(struct trace *tr, int (*cb)(void *ctx, const char *item), void *c
 			err = err ? err : cb(ctx, b.data);
 		}
 		for (j = 0; j < tp->nsrc && !err; j++) {
-			const struct tp_src *src = &tp->src[j];
-
 			rsp_buf__reset(&b);
-			err = rsp_enc_tp_src(&b, tp->num, tp->addr, src->type, src->start,
-					     src->slen, src->hex);
+			err = enc_src(&b, tp, &tp->src[j]);
 			err = err ? err : cb(ctx, b.data);
 		}
 	}

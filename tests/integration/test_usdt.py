@@ -130,3 +130,35 @@ def test_usdt_semaphore_that_cannot_be_raised_fails_tstart():
         rows = gdb_values_by_frame(g, ["$_probe_arg0", "$_probe_arg1"])
         check_probe_frames(rows, 2, "usdt-rosem bpfstub:plain")
         assert semaphore(t) == 0 and int_of(t, "tick_fired") == 0
+
+
+@needs_bpf
+def test_reconnect_with_a_probe_tracepoint():
+    """A probe location as the uploaded tracepoint's "at" source made GDB 13
+    end the session on reconnect (internal-error: "attempt to decode probe
+    location"): the stub gives back the probe's address instead, so the
+    tracepoint comes back as `*0xADDR` with its actions and frames."""
+    with attached("usdt") as (t, stub):
+        with gdb_pipe(file=t.path) as g:
+            connect(g, stub)
+            g.cmd("set disconnected-tracing on")
+            out = g.cmd("trace -probe-stap bpfstub:plain")
+            m = re.search(r"Tracepoint 1 at (0x[0-9a-f]+)", out)
+            assert m, out
+            addr = int(m.group(1), 16)
+            g.cmd(actions("collect $_probe_arg0, $_probe_arg1"))
+            tstart(g)
+            wait_created(g, 10)
+            out = g.cmd("disconnect")
+            assert "error" not in out.lower(), out
+        with gdb_pipe(file=t.path) as g:
+            out = connect(g, stub)
+            assert "internal-error" not in out and "Trace is already running" in out, out
+            assert re.search(rf"Created tracepoint 1 for target's tracepoint 1 at "
+                             rf"0x0*{addr:x}", out), out
+            info = g.cmd("info tracepoints")
+            assert re.search(r"^\s+collect \$_probe_arg0, \$_probe_arg1\s*$", info, re.M), info
+            g.cmd("tstop")
+            rows = gdb_values_by_frame(g, ["$_probe_arg0", "$_probe_arg1"])
+            check_probe_frames(rows, 1, "usdt bpfstub:plain after a reconnect")
+        t.assert_running("iter")
