@@ -738,6 +738,7 @@ static int file_init(struct dw_file *f, const char *path, int root_fd, char *msg
 		rsp_buf__msgf(msg, mlen, "no DWARF for %s: not an ELF file", name);
 		return -ENOEXEC;
 	}
+	layout__read(&f->lay, f->elf);
 	if (has_section(f->elf, ".debug_info", ".zdebug_info")) {
 		f->dw = dwarf_begin_elf(f->elf, DWARF_C_READ, NULL);
 		if (!f->dw) {
@@ -848,6 +849,91 @@ bool dw_int__cu_at(struct dw_file *f, uint64_t pc, Dwarf_Die *cu)
 	return false;
 }
 
+/* DIEs without a pc that hold functions: Rust and C++ nest definitions in them. */
+static bool holds_funcs(int tag)
+{
+	return tag == DW_TAG_namespace || tag == DW_TAG_module || tag == DW_TAG_structure_type ||
+	       tag == DW_TAG_class_type || tag == DW_TAG_union_type ||
+	       tag == DW_TAG_enumeration_type;
+}
+
+/*
+ * The subprogram holding pc among die's children, looking into namespaces
+ * and types (dwarf_getscopes prunes a DIE without a pc, so it never finds
+ * rustc's functions, all nested in the crate's and modules' namespaces).
+ * depth bounds the nesting followed.
+ */
+static bool func_in(Dwarf_Die *die, uint64_t pc, Dwarf_Die *out, int depth)
+{
+	Dwarf_Die ch;
+
+	if (depth > 16 || dwarf_child(die, &ch))
+		return false;
+	do {
+		int tag = dwarf_tag(&ch);
+
+		if (tag == DW_TAG_subprogram && dwarf_haspc(&ch, pc) > 0) {
+			*out = ch;
+			return true;
+		}
+		if (holds_funcs(tag) && func_in(&ch, pc, out, depth + 1))
+			return true;
+	} while (dwarf_siblingof(&ch, &ch) == 0);
+	return false;
+}
+
+bool dw_int__func_at(Dwarf_Die *cu, uint64_t pc, Dwarf_Die *fn)
+{
+	return func_in(cu, pc, fn, 0);
+}
+
+/*
+ * What dwarf_getscopes gives, for a function dw_int__func_at found: the
+ * blocks and inlined instances holding pc, innermost first, then the
+ * function.  Count (malloc'd *out), or -ENOMEM.
+ */
+static bool has_func(Dwarf_Die *scopes, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (dwarf_tag(&scopes[i]) == DW_TAG_subprogram ||
+		    dwarf_tag(&scopes[i]) == DW_TAG_inlined_subroutine)
+			return true;
+	return false;
+}
+
+static int nested_scopes(Dwarf_Die *fn, uint64_t pc, Dwarf_Die **out)
+{
+	enum { MAX_NEST = 64 };
+	Dwarf_Die chain[MAX_NEST], ch;
+	int n = 0, i;
+	bool deeper = true;
+
+	chain[n++] = *fn;
+	while (deeper && n < MAX_NEST) {
+		deeper = false;
+		if (dwarf_child(&chain[n - 1], &ch))
+			break;
+		do {
+			int tag = dwarf_tag(&ch);
+
+			if ((tag == DW_TAG_lexical_block || tag == DW_TAG_inlined_subroutine) &&
+			    dwarf_haspc(&ch, pc) > 0) {
+				chain[n++] = ch;
+				deeper = true;
+				break;
+			}
+		} while (dwarf_siblingof(&ch, &ch) == 0);
+	}
+	*out = malloc(sizeof(**out) * (size_t)n);
+	if (!*out)
+		return -ENOMEM;
+	for (i = 0; i < n; i++)
+		(*out)[i] = chain[n - 1 - i];
+	return n;
+}
+
 static void add_var(struct dw_scope *s, struct dw_conv *c, struct loc_ctx *x, Dwarf_Die *v,
 		    bool param)
 {
@@ -896,6 +982,17 @@ int dw_file__scope(struct dw_file *f, uint64_t pc, uint64_t bias, struct dw_scop
 			      dwarf_errmsg(-1));
 		err = -EINVAL;
 		goto cleanup;
+	}
+	if (!has_func(scopes, n)) {
+		Dwarf_Die fd;
+
+		free(scopes);
+		scopes = NULL;
+		n = dw_int__func_at(&cu, pc, &fd) ? nested_scopes(&fd, pc, &scopes) : 0;
+		if (n < 0) {
+			err = n;
+			goto cleanup;
+		}
 	}
 	for (i = 0; i < n; i++) {
 		int tag = dwarf_tag(&scopes[i]);
@@ -962,23 +1059,8 @@ cleanup:
 	return err;
 }
 
-/* Load bias of the file mapped at m: runtime = file vaddr + bias. */
+/* Load bias of the file mapped at m: runtime = file vaddr + bias (stub/program/layout.h). */
 int dw_file__map_bias(const struct dw_file *f, const struct tgt_map *m, uint64_t *bias)
 {
-	size_t i, nph;
-
-	if (elf_getphdrnum(f->elf, &nph))
-		return -ENOEXEC;
-	for (i = 0; i < nph; i++) {
-		GElf_Phdr ph;
-
-		if (!gelf_getphdr(f->elf, (int)i, &ph) || ph.p_type != PT_LOAD)
-			continue;
-		if (m->offset >= (ph.p_offset & ~0xfffull) &&
-		    m->offset < ph.p_offset + ph.p_filesz) {
-			*bias = m->start - m->offset - (ph.p_vaddr - ph.p_offset);
-			return 0;
-		}
-	}
-	return -ENOENT;
+	return layout__map_bias(&f->lay, m, bias);
 }

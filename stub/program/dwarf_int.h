@@ -14,6 +14,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "stub/program/layout.h"
+
 struct dw_scope;
 struct dw_type;
 
@@ -22,6 +24,7 @@ struct dw_file {
 	Elf *elf, *dbg_elf;
 	Dwarf *dw;
 	Dwarf_CFI *eh_cfi; /* dwarf_getcfi_elf(): ours to end */
+	struct layout lay; /* the file's PT_LOAD segments (stub/program/layout.h) */
 	char debug_path[256];
 	uint64_t go_types; /* go_types_base() in dwarf_lookup.c, once known */
 	bool go_types_known;
@@ -34,6 +37,8 @@ struct dw_type *dw_int__type_conv(struct dw_conv *c, Dwarf_Die *die, int depth);
 /* The type the DIE's DW_AT_type (or attribute at) names; NULL when none. */
 struct dw_type *dw_int__type_of(struct dw_conv *c, Dwarf_Die *die, unsigned int at, int depth);
 
+/* The subprogram of cu holding file address pc, nested in namespaces or not. */
+bool dw_int__func_at(Dwarf_Die *cu, uint64_t pc, Dwarf_Die *fn);
 /* The CU holding file address pc: true with *cu. */
 bool dw_int__cu_at(struct dw_file *f, uint64_t pc, Dwarf_Die *cu);
 
