@@ -88,7 +88,8 @@ const char *dw_type__name(const struct dw_type *t, char *buf, size_t len)
 	if (t->name) {
 		s = dw_type__strip(t);
 		if (s && (s->kind == DWT_STRUCT || s->kind == DWT_UNION) && t->kind == s->kind &&
-		    !strchr(t->name, '.') && strcmp(t->name, "string") && t->name[0] != '[')
+		    !t->rust && !strchr(t->name, '.') && strcmp(t->name, "string") &&
+		    t->name[0] != '[')
 			snprintf(buf, len, "%s %s", s->kind == DWT_STRUCT ? "struct" : "union",
 				 t->name);
 		else
@@ -123,7 +124,7 @@ struct dw_conv {
 		struct dw_type *t;
 	} memo[MAX_TYPES];
 	size_t nmemo;
-	bool go;
+	bool go, rust;
 };
 
 static char *dup_name(Dwarf_Die *die)
@@ -140,6 +141,7 @@ struct dw_conv *dw_int__conv_new(struct dw_scope *s, bool go)
 	if (c) {
 		c->s = s;
 		c->go = go;
+		c->rust = s->rust;
 	}
 	return c;
 }
@@ -241,10 +243,14 @@ static void go_classify(struct dw_conv *c, Dwarf_Die *die, struct dw_type *t, in
 	if (t->kind == DWT_STRUCT &&
 	    (k == GO_KIND_STRING || (k < 0 && c->go && t->name && !strcmp(t->name, "string")))) {
 		t->kind = DWT_GO_STRING;
+		t->ptr_off = dw_type__member(t, "str") ? dw_type__member(t, "str")->offset : 0;
+		t->len_off = dw_type__member(t, "len") ? dw_type__member(t, "len")->offset : 8;
 	} else if (t->kind == DWT_STRUCT && (k == GO_KIND_SLICE || (k < 0 && c->go && t->name &&
 								    !strncmp(t->name, "[]", 2)))) {
 		t->kind = DWT_GO_SLICE;
+		t->len_off = dw_type__member(t, "len") ? dw_type__member(t, "len")->offset : 8;
 		m = dw_type__member(t, "array");
+		t->ptr_off = m ? m->offset : 0;
 		if (m && m->type && m->type->kind == DWT_PTR)
 			t->target = m->type->target;
 		else
@@ -297,6 +303,7 @@ struct dw_type *dw_int__type_conv(struct dw_conv *c, Dwarf_Die *die, int depth)
 		c->nmemo++;
 	}
 	t->count = -1;
+	t->rust = c->rust;
 	t->name = dup_name(die);
 	if (dwarf_attr(die, DW_AT_byte_size, &a) && !dwarf_formudata(&a, &w))
 		t->size = w;
@@ -359,6 +366,8 @@ struct dw_type *dw_int__type_conv(struct dw_conv *c, Dwarf_Die *die, int depth)
 			}
 		}
 	}
+	if (c->rust && dw_int__rust_type(c, die, t, depth))
+		return t;
 	if (t->kind != DWT_PTR && t->kind != DWT_TYPEDEF)
 		conv_members(c, die, t, depth);
 	if (t->kind == DWT_ARRAY && !t->size && t->target && t->count > 0)
@@ -976,6 +985,8 @@ int dw_file__scope(struct dw_file *f, uint64_t pc, uint64_t bias, struct dw_scop
 	}
 	out->go = dwarf_attr(&cu, DW_AT_language, &a) && !dwarf_formudata(&a, &lang) &&
 		  lang == DW_LANG_Go;
+	out->rust = dwarf_attr(&cu, DW_AT_language, &a) && !dwarf_formudata(&a, &lang) &&
+		    lang == DW_LANG_Rust;
 	n = dwarf_getscopes(&cu, pc, &scopes);
 	if (n < 0) {
 		rsp_buf__msgf(msg, mlen, "DWARF scopes at 0x%llx: %s", (unsigned long long)pc,

@@ -37,6 +37,12 @@ struct dw_type *dw_int__type_conv(struct dw_conv *c, Dwarf_Die *die, int depth);
 /* The type the DIE's DW_AT_type (or attribute at) names; NULL when none. */
 struct dw_type *dw_int__type_of(struct dw_conv *c, Dwarf_Die *die, unsigned int at, int depth);
 
+/*
+ * Rust (stub/program/dwarf_rust.c): t, a struct being copied from die, made
+ * a DWT_RUST_STR, _VEC or _ENUM when rustc's shape of one is there: true
+ * (its members, the variants for an enum, are then filled in), else false.
+ */
+bool dw_int__rust_type(struct dw_conv *c, Dwarf_Die *die, struct dw_type *t, int depth);
 /* The subprogram of cu holding file address pc, nested in namespaces or not. */
 bool dw_int__func_at(Dwarf_Die *cu, uint64_t pc, Dwarf_Die *fn);
 /* The CU holding file address pc: true with *cu. */

@@ -467,6 +467,8 @@ int dw_file__func_results(struct dw_file *f, uint64_t entry, uint64_t bias, stru
 	}
 	out->s.go = dwarf_attr(&cu, DW_AT_language, &a) && !dwarf_formudata(&a, &lang) &&
 		    lang == DW_LANG_Go;
+	out->s.rust = !out->s.go && dwarf_attr(&cu, DW_AT_language, &a) &&
+		      !dwarf_formudata(&a, &lang) && lang == DW_LANG_Rust;
 	snprintf(out->s.func, sizeof(out->s.func), "%s",
 		 dwarf_diename(&q.die) ? dwarf_diename(&q.die) : "??");
 	out->s.entry = entry + bias;
