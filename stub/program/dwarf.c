@@ -269,6 +269,38 @@ static void go_classify(struct dw_conv *c, Dwarf_Die *die, struct dw_type *t, in
 		t->size = 8;
 }
 
+/* Rust's strings, vectors and enums (stub/program/dwarf_rust.c reads their shape). */
+static bool rust_type(struct dw_conv *c, Dwarf_Die *die, struct dw_type *t, int depth)
+{
+	struct dw_rust_shape *r = malloc(sizeof(*r));
+	size_t i;
+
+	if (!r || !dw_int__rust_shape(die, t->name, t->size, r)) {
+		free(r);
+		return false;
+	}
+	t->kind = (enum dw_type_kind)r->kind;
+	t->ptr_off = r->ptr_off;
+	t->len_off = r->len_off;
+	t->discr_off = r->discr_off;
+	t->discr_size = r->discr_size;
+	if (r->has_elem)
+		t->target = dw_int__type_of(c, &r->elem_of, DW_AT_type, depth + 1);
+	if (r->nvariants)
+		t->members = calloc(r->nvariants, sizeof(*t->members));
+	for (i = 0; t->members && i < r->nvariants; i++) {
+		struct dw_member *m = &t->members[t->nmembers++];
+
+		m->name = dup_name(&r->v[i].member);
+		m->offset = r->v[i].offset;
+		m->type = dw_int__type_of(c, &r->v[i].member, DW_AT_type, depth + 1);
+		m->discr = r->v[i].discr;
+		m->dflt = r->v[i].dflt;
+	}
+	free(r);
+	return true;
+}
+
 struct dw_type *dw_int__type_conv(struct dw_conv *c, Dwarf_Die *die, int depth)
 {
 	struct dw_type *t;
@@ -366,7 +398,7 @@ struct dw_type *dw_int__type_conv(struct dw_conv *c, Dwarf_Die *die, int depth)
 			}
 		}
 	}
-	if (c->rust && dw_int__rust_type(c, die, t, depth))
+	if (c->rust && t->kind == DWT_STRUCT && rust_type(c, die, t, depth))
 		return t;
 	if (t->kind != DWT_PTR && t->kind != DWT_TYPEDEF)
 		conv_members(c, die, t, depth);
@@ -1071,7 +1103,8 @@ cleanup:
 }
 
 /* Load bias of the file mapped at m: runtime = file vaddr + bias (stub/program/layout.h). */
-int dw_file__map_bias(const struct dw_file *f, const struct tgt_map *m, uint64_t *bias)
+int dw_file__map_bias(const struct dw_file *f, const struct tgt_map *maps, size_t n,
+		      const struct tgt_map *m, uint64_t *bias)
 {
-	return layout__map_bias(&f->lay, m, bias);
+	return layout__file_bias(&f->lay, maps, n, m, bias);
 }

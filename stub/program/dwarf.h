@@ -174,10 +174,14 @@ int dw_file__open_mem(struct dw_file **out, const void *buf, size_t len, char *m
 void dw_file__close(struct dw_file *f);
 /* Where the DWARF came from: the file itself or the debug file's path. */
 const char *dw_file__debug_path(const struct dw_file *f);
-/* Load bias of f mapped at m (runtime = file vaddr + bias); -ENOENT if no
- * PT_LOAD segment with m's permissions holds m's file offset
- * (layout__map_bias, stub/program/layout.h: lld's and gold's layouts too). */
-int dw_file__map_bias(const struct dw_file *f, const struct tgt_map *m, uint64_t *bias);
+/*
+ * Load bias of f mapped at m (runtime = file vaddr + bias); -ENOENT if no
+ * PT_LOAD segment with m's permissions holds m's file offset, -EAGAIN when
+ * m alone cannot say and maps[n] (the target's mappings, or NULL) did not
+ * (layout__file_bias, stub/program/layout.h: lld's and gold's layouts too).
+ */
+int dw_file__map_bias(const struct dw_file *f, const struct tgt_map *maps, size_t n,
+		      const struct tgt_map *m, uint64_t *bias);
 
 /*
  * The scope at file address pc: bias is added to every address reported

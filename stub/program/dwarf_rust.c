@@ -20,7 +20,8 @@
  *    DW_AT_discr_value, or the default variant (none: a niche-optimised
  *    enum's dataful variant, e.g. Some of Option<&T>), and the
  *    discriminant's place from the variant part's DW_AT_discr member.
- * Every DWARF value is checked (offsets within the type's size, at most
+ * This file only reads DIEs (struct dw_rust_shape); stub/program/dwarf.c
+ * copies the types they name.  Every DWARF value is checked (offsets within the type's size, at most
  * DW_MAX_MEMBERS variants, bounded nesting): corrupt input gives a plain
  * struct, never a crash (tests/fuzz/fuzz_dwarf.c).
  */
@@ -129,21 +130,22 @@ static bool vec_shape(Dwarf_Die *die, uint64_t *ptr_off, uint64_t *len_off)
 	return true;
 }
 
-/* The type named by die's template type parameter called name. */
-static struct dw_type *template_param(struct dw_conv *c, Dwarf_Die *die, const char *name,
-				      int depth)
+/* The template type parameter of die called name (its DW_AT_type is the type). */
+static bool template_param(Dwarf_Die *die, const char *name, Dwarf_Die *out)
 {
 	Dwarf_Die ch;
 
 	if (dwarf_child(die, &ch))
-		return NULL;
+		return false;
 	do {
 		const char *n = dwarf_diename(&ch);
 
-		if (dwarf_tag(&ch) == DW_TAG_template_type_parameter && n && !strcmp(n, name))
-			return dw_int__type_of(c, &ch, DW_AT_type, depth);
+		if (dwarf_tag(&ch) == DW_TAG_template_type_parameter && n && !strcmp(n, name)) {
+			*out = ch;
+			return true;
+		}
 	} while (dwarf_siblingof(&ch, &ch) == 0);
-	return NULL;
+	return false;
 }
 
 /* &str or &[T]: {data_ptr, length}. */
@@ -154,8 +156,8 @@ static bool fat_ptr(Dwarf_Die *die, uint64_t *ptr_off, uint64_t *len_off, Dwarf_
 	return member_die(die, "data_ptr", ptr, ptr_off) && member_die(die, "length", &m, len_off);
 }
 
-/* The variants of the variant part vp into t's members. */
-static void variants(struct dw_conv *c, Dwarf_Die *vp, struct dw_type *t, int depth)
+/* The variants of the variant part vp into out (size: the enum's). */
+static void variants(Dwarf_Die *vp, uint64_t size, struct dw_rust_shape *out)
 {
 	Dwarf_Attribute a;
 	Dwarf_Die d, ch, dt;
@@ -167,15 +169,14 @@ static void variants(struct dw_conv *c, Dwarf_Die *vp, struct dw_type *t, int de
 		Dwarf_Word sz;
 
 		if (dwarf_attr(&dt, DW_AT_byte_size, &a) && !dwarf_formudata(&a, &sz) &&
-		    (sz == 1 || sz == 2 || sz == 4 || sz == 8) && off + sz <= t->size) {
-			t->discr_off = off;
-			t->discr_size = (uint32_t)sz;
+		    (sz == 1 || sz == 2 || sz == 4 || sz == 8) && off + sz <= size) {
+			out->discr_off = off;
+			out->discr_size = (uint32_t)sz;
 		}
 	}
 	if (dwarf_child(vp, &ch))
 		return;
 	do {
-		struct dw_member *v;
 		Dwarf_Die m;
 		Dwarf_Word w;
 
@@ -184,68 +185,57 @@ static void variants(struct dw_conv *c, Dwarf_Die *vp, struct dw_type *t, int de
 		while (dwarf_tag(&m) != DW_TAG_member)
 			if (dwarf_siblingof(&m, &m) != 0)
 				break;
-		if (dwarf_tag(&m) != DW_TAG_member || t->nmembers == DW_MAX_MEMBERS ||
-		    !member_loc(&m, &off) || off >= t->size)
+		if (dwarf_tag(&m) != DW_TAG_member || out->nvariants == DW_MAX_MEMBERS ||
+		    !member_loc(&m, &off) || off >= size)
 			continue;
-		if (!t->members) {
-			t->members = calloc(DW_MAX_MEMBERS, sizeof(*t->members));
-			if (!t->members)
-				return;
-		}
-		v = &t->members[t->nmembers++];
-		v->name = dwarf_diename(&m) ? strndup(dwarf_diename(&m), DW_NAME_MAX) : NULL;
-		v->offset = off;
-		v->type = dw_int__type_of(c, &m, DW_AT_type, depth + 1);
+		out->v[out->nvariants].member = m;
+		out->v[out->nvariants].offset = off;
 		if (dwarf_attr(&ch, DW_AT_discr_value, &a) && !dwarf_formudata(&a, &w))
-			v->discr = w;
+			out->v[out->nvariants].discr = w;
 		else
-			v->dflt = true;
+			out->v[out->nvariants].dflt = true;
+		out->nvariants++;
 	} while (dwarf_siblingof(&ch, &ch) == 0);
 }
 
-bool dw_int__rust_type(struct dw_conv *c, Dwarf_Die *die, struct dw_type *t, int depth)
+bool dw_int__rust_shape(Dwarf_Die *die, const char *name, uint64_t size, struct dw_rust_shape *out)
 {
 	Dwarf_Die ch, p;
 	uint64_t po, lo;
 
-	if (t->kind != DWT_STRUCT || !t->name)
+	memset(out, 0, sizeof(*out));
+	if (!name)
 		return false;
 	if (!dwarf_child(die, &ch))
 		do {
 			if (dwarf_tag(&ch) == DW_TAG_variant_part) {
-				t->kind = DWT_RUST_ENUM;
-				variants(c, &ch, t, depth);
+				out->kind = DWT_RUST_ENUM;
+				variants(&ch, size, out);
 				return true;
 			}
 		} while (dwarf_siblingof(&ch, &ch) == 0);
-	if ((!strcmp(t->name, "&str") || !strcmp(t->name, "&mut str")) &&
-	    fat_ptr(die, &po, &lo, &p)) {
-		t->kind = DWT_RUST_STR;
-	} else if ((!strncmp(t->name, "&[", 2) || !strncmp(t->name, "&mut [", 6)) &&
+	if ((!strcmp(name, "&str") || !strcmp(name, "&mut str")) && fat_ptr(die, &po, &lo, &p)) {
+		out->kind = DWT_RUST_STR;
+	} else if ((!strncmp(name, "&[", 2) || !strncmp(name, "&mut [", 6)) &&
 		   fat_ptr(die, &po, &lo, &p)) {
-		Dwarf_Die pt;
-
-		t->kind = DWT_RUST_VEC;
-		if (type_die(&p, &pt) && dwarf_tag(&pt) == DW_TAG_pointer_type)
-			t->target = dw_int__type_of(c, &pt, DW_AT_type, depth + 1);
-	} else if (!strcmp(t->name, "String") && member_die(die, "vec", &p, &po) &&
-		   type_die(&p, &ch) && vec_shape(&ch, &lo, &t->len_off)) {
-		t->kind = DWT_RUST_STR;
-		t->len_off += po;
+		out->kind = DWT_RUST_VEC;
+		out->has_elem = type_die(&p, &out->elem_of) &&
+				dwarf_tag(&out->elem_of) == DW_TAG_pointer_type;
+	} else if (!strcmp(name, "String") && member_die(die, "vec", &p, &po) &&
+		   type_die(&p, &ch) && vec_shape(&ch, &lo, &out->len_off)) {
+		out->kind = DWT_RUST_STR;
+		out->len_off += po;
 		po += lo;
-		lo = t->len_off;
-	} else if (!strncmp(t->name, "Vec<", 4) && vec_shape(die, &po, &lo)) {
-		t->kind = DWT_RUST_VEC;
-		t->target = template_param(c, die, "T", depth + 1);
+		lo = out->len_off;
+	} else if (!strncmp(name, "Vec<", 4) && vec_shape(die, &po, &lo)) {
+		out->kind = DWT_RUST_VEC;
+		out->has_elem = template_param(die, "T", &out->elem_of);
 	} else {
 		return false;
 	}
-	if (po + 8 > t->size || lo + 8 > t->size) {
-		t->kind = DWT_STRUCT; /* not the shape its name says: a plain struct */
-		t->target = NULL;
-		return false;
-	}
-	t->ptr_off = po;
-	t->len_off = lo;
+	if (po + 8 > size || lo + 8 > size)
+		return false; /* not the shape its name says: a plain struct */
+	out->ptr_off = po;
+	out->len_off = lo;
 	return true;
 }

@@ -42,41 +42,61 @@ int layout__read(struct layout *l, Elf *elf)
 	return 0;
 }
 
-/* How well segment s explains mapping m: 0 not at all, higher is better. */
-static int seg_fit(const struct layout_seg *s, const struct tgt_map *m)
+/*
+ * Can segment s be what mapping m maps?  Its page-aligned file range holds
+ * m's offset, the exec bit matches (never changed after load), and a
+ * writable mapping is of a writable segment (a read-only one may be a
+ * RELRO part of one).
+ */
+static bool seg_fits(const struct layout_seg *s, const struct tgt_map *m)
 {
 	bool mx = m->perms[2] == 'x', mw = m->perms[1] == 'w';
-	bool sx = s->flags & PF_X, sw = s->flags & PF_W;
 
 	if (m->offset < (s->offset & ~PAGE_MASK) || m->offset >= s->offset + s->filesz)
-		return 0;
-	if (mx != sx)
-		return 0;
-	if (mw == sw)
-		return 2;
-	return !mw && sw ? 1 : 0; /* RELRO: a writable segment's page made read-only */
+		return false;
+	return mx == !!(s->flags & PF_X) && (!mw || (s->flags & PF_W));
+}
+
+static uint64_t seg_bias(const struct layout_seg *s, const struct tgt_map *m)
+{
+	/* m->start holds file offset m->offset: link-time p_vaddr + (m->offset - p_offset). */
+	return m->start - (s->vaddr + (m->offset - s->offset));
 }
 
 int layout__map_bias(const struct layout *l, const struct tgt_map *m, uint64_t *bias)
 {
 	const struct layout_seg *best = NULL;
-	int fit = 0;
+	bool ambiguous = false;
 	size_t i;
 
 	for (i = 0; i < l->nsegs; i++) {
-		int f = seg_fit(&l->segs[i], m);
-
-		if (f > fit) {
-			fit = f;
+		if (!seg_fits(&l->segs[i], m))
+			continue;
+		if (!best)
 			best = &l->segs[i];
-		}
+		else if (seg_bias(&l->segs[i], m) != seg_bias(best, m))
+			ambiguous = true;
 	}
 	if (!best)
 		return -ENOENT;
-	/* m->start holds file offset m->offset, which is link-time
-	 * p_vaddr + (m->offset - p_offset) in that segment. */
-	*bias = m->start - (best->vaddr + (m->offset - best->offset));
-	return 0;
+	*bias = seg_bias(best, m);
+	return ambiguous ? -EAGAIN : 0;
+}
+
+int layout__file_bias(const struct layout *l, const struct tgt_map *maps, size_t n,
+		      const struct tgt_map *m, uint64_t *bias)
+{
+	size_t i;
+	int err = layout__map_bias(l, m, bias);
+
+	if (err != -EAGAIN)
+		return err;
+	/* One file, one bias: its code mapping's, which no other segment shares. */
+	for (i = 0; i < n; i++)
+		if (maps[i].inode == m->inode && !strcmp(maps[i].path, m->path) &&
+		    maps[i].perms[2] == 'x' && !layout__map_bias(l, &maps[i], bias))
+			return 0;
+	return -ENOENT;
 }
 
 int layout__vaddr_to_offset(const struct layout *l, uint64_t vaddr, uint64_t *off)

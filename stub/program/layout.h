@@ -51,9 +51,18 @@ int layout__read(struct layout *l, Elf *elf);
  * The load bias of the file mapped at m (run-time = link-time + bias): the
  * segment whose page-aligned file range holds m's offset and whose flags
  * match m's permissions (exec exactly; a read-only mapping may be a RELRO
- * part of a writable segment).  0, or -ENOENT when no segment fits.
+ * part of a writable segment).  0; -ENOENT when no segment fits; -EAGAIN
+ * (*bias one guess) when two fit as well with different biases: a
+ * read-only page at an offset both a PF_R segment and a RELRO part hold
+ * (lld and GNU ld both lay files out so).
  */
 int layout__map_bias(const struct layout *l, const struct tgt_map *m, uint64_t *bias);
+/*
+ * The same, settling an ambiguous mapping by the file's code mapping among
+ * maps[n] (same inode and path): every segment of a file shares one bias.
+ */
+int layout__file_bias(const struct layout *l, const struct tgt_map *maps, size_t n,
+		      const struct tgt_map *m, uint64_t *bias);
 
 /* Link-time address -> file offset of the segment's file bytes holding it. */
 int layout__vaddr_to_offset(const struct layout *l, uint64_t vaddr, uint64_t *off);
