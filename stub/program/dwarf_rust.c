@@ -21,9 +21,9 @@
  *    enum's dataful variant, e.g. Some of Option<&T>), and the
  *    discriminant's place from the variant part's DW_AT_discr member.
  * This file only reads DIEs (struct dw_rust_shape); stub/program/dwarf.c
- * copies the types they name.  Every DWARF value is checked (offsets within the type's size, at most
- * DW_MAX_MEMBERS variants, bounded nesting): corrupt input gives a plain
- * struct, never a crash (tests/fuzz/fuzz_dwarf.c).
+ * copies the types they name.  Every DWARF value is checked (offsets within the type's size, at
+ * most DW_MAX_MEMBERS variants, bounded nesting): corrupt input gives a plain struct, never a crash
+ * (tests/fuzz/fuzz_dwarf.c).
  */
 #include <dwarf.h>
 #include <elfutils/libdw.h>

@@ -375,8 +375,8 @@ static void trace_keep(struct deep_bc *b, uint32_t len)
  * enum t at addr holds variant vi: its discriminant equals the variant's
  * value, or for the default variant equals no other's.  The count of patches.
  */
-static size_t unless_variant(struct deep_bc *b, const struct dw_type *t, size_t vi,
-			     size_t *patch, size_t max)
+static size_t unless_variant(struct deep_bc *b, const struct dw_type *t, size_t vi, size_t *patch,
+			     size_t max)
 {
 	size_t j, n = 0;
 

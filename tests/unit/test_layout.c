@@ -28,8 +28,8 @@ static struct tgt_map map(uint64_t start, uint64_t end, uint64_t off, const char
 }
 
 /* The bias of m among the file's mappings maps[n]. */
-static void bias_is(const struct layout *l, const struct tgt_map *maps, size_t n,
-		    struct tgt_map m, uint64_t want, const char *what)
+static void bias_is(const struct layout *l, const struct tgt_map *maps, size_t n, struct tgt_map m,
+		    uint64_t want, const char *what)
 {
 	uint64_t b = 0;
 	int err = layout__file_bias(l, maps, n, &m, &b);
@@ -47,9 +47,8 @@ int main(void)
 			      {0x2bc0, 0xbc0, 0x200, 0x200, PF_R | PF_W},
 			      {0x3dc0, 0xdc0, 0x98, 0xa8, PF_R | PF_W}}};
 	/* gold: R E at 0 (text and rodata), RW at 0xdb0/0x1db0. */
-	struct layout gold = {2,
-			      {{0, 0, 0xb60, 0xb60, PF_R | PF_X},
-			       {0x1db0, 0xdb0, 0x2f0, 0x308, PF_R | PF_W}}};
+	struct layout gold = {
+		2, {{0, 0, 0xb60, 0xb60, PF_R | PF_X}, {0x1db0, 0xdb0, 0x2f0, 0x308, PF_R | PF_W}}};
 	/* GNU ld: every segment at its own page, vaddr == offset. */
 	struct layout ld = {4,
 			    {{0, 0, 0x7b0, 0x7b0, PF_R},
