@@ -75,6 +75,7 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(RSP_SRCS) $(FUZZ_BPF_SRCS) $(FUZZ_ST
 # program context with its SDT notes, which deep.c takes its DWARF from, and the
 # system call helpers).
 $(BUILD)/fuzz/fuzz_dwarf: tests/fuzz/fuzz_dwarf.c $(RSP_SRCS) $(FUZZ_BPF_SRCS) stub/program/dwarf.c stub/program/dwarf_lookup.c \
+		stub/program/dwarf_rust.c stub/program/layout.c \
 		stub/program/dwarf_cache.c stub/trace/deep.c stub/program/target.c stub/program/program.c \
 		stub/program/sdt.c stub/program/sdt_note.c stub/base/sys.c
 	@mkdir -p $(dir $@)

@@ -15,7 +15,15 @@ PKGS=(
 	systemtap-sdt-dev
 	libcapstone-dev
 	openssh-server openssh-client libcap2-bin passwd util-linux
+	lld # the layout tests' clang -fuse-ld=lld target (gold is binutils')
 )
+
+# The Rust test target (tests/targets/rustvalues.rs): rustup's rustc where the
+# machine has one, else Debian's.
+if ! command -v rustc >/dev/null 2>&1 && [ ! -x "${HOME:-/root}/.cargo/bin/rustc" ] &&
+	[ ! -x /root/.cargo/bin/rustc ]; then
+	PKGS+=(rustc)
+fi
 
 missing=()
 for p in "${PKGS[@]}"; do

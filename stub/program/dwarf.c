@@ -96,7 +96,8 @@ static const char *type_name(const struct dw_type *t, char *buf, size_t len, int
 	if (t->name) {
 		s = dw_type__strip(t);
 		if (s && (s->kind == DWT_STRUCT || s->kind == DWT_UNION) && t->kind == s->kind &&
-		    !strchr(t->name, '.') && strcmp(t->name, "string") && t->name[0] != '[')
+		    !t->rust && !strchr(t->name, '.') && strcmp(t->name, "string") &&
+		    t->name[0] != '[')
 			snprintf(buf, len, "%s %s", s->kind == DWT_STRUCT ? "struct" : "union",
 				 t->name);
 		else
@@ -136,7 +137,7 @@ struct dw_conv {
 		struct dw_type *t;
 	} memo[MAX_TYPES];
 	size_t nmemo;
-	bool go;
+	bool go, rust;
 };
 
 static char *dup_name(Dwarf_Die *die)
@@ -153,6 +154,7 @@ struct dw_conv *dw_int__conv_new(struct dw_scope *s, bool go)
 	if (c) {
 		c->s = s;
 		c->go = go;
+		c->rust = s->rust;
 	}
 	return c;
 }
@@ -254,10 +256,14 @@ static void go_classify(struct dw_conv *c, Dwarf_Die *die, struct dw_type *t, in
 	if (t->kind == DWT_STRUCT &&
 	    (k == GO_KIND_STRING || (k < 0 && c->go && t->name && !strcmp(t->name, "string")))) {
 		t->kind = DWT_GO_STRING;
+		t->ptr_off = dw_type__member(t, "str") ? dw_type__member(t, "str")->offset : 0;
+		t->len_off = dw_type__member(t, "len") ? dw_type__member(t, "len")->offset : 8;
 	} else if (t->kind == DWT_STRUCT && (k == GO_KIND_SLICE || (k < 0 && c->go && t->name &&
 								    !strncmp(t->name, "[]", 2)))) {
 		t->kind = DWT_GO_SLICE;
+		t->len_off = dw_type__member(t, "len") ? dw_type__member(t, "len")->offset : 8;
 		m = dw_type__member(t, "array");
+		t->ptr_off = m ? m->offset : 0;
 		if (m && m->type && m->type->kind == DWT_PTR)
 			t->target = m->type->target;
 		else
@@ -274,6 +280,38 @@ static void go_classify(struct dw_conv *c, Dwarf_Die *die, struct dw_type *t, in
 	/* A Go map or chan is a pointer: keep what it points to as target. */
 	if ((t->kind == DWT_GO_MAP || t->kind == DWT_GO_CHAN) && !t->size)
 		t->size = 8;
+}
+
+/* Rust's strings, vectors and enums (stub/program/dwarf_rust.c reads their shape). */
+static bool rust_type(struct dw_conv *c, Dwarf_Die *die, struct dw_type *t, int depth)
+{
+	struct dw_rust_shape *r = malloc(sizeof(*r));
+	size_t i;
+
+	if (!r || !dw_int__rust_shape(die, t->name, t->size, r)) {
+		free(r);
+		return false;
+	}
+	t->kind = (enum dw_type_kind)r->kind;
+	t->ptr_off = r->ptr_off;
+	t->len_off = r->len_off;
+	t->discr_off = r->discr_off;
+	t->discr_size = r->discr_size;
+	if (r->has_elem)
+		t->target = dw_int__type_of(c, &r->elem_of, DW_AT_type, depth + 1);
+	if (r->nvariants)
+		t->members = calloc(r->nvariants, sizeof(*t->members));
+	for (i = 0; t->members && i < r->nvariants; i++) {
+		struct dw_member *m = &t->members[t->nmembers++];
+
+		m->name = dup_name(&r->v[i].member);
+		m->offset = r->v[i].offset;
+		m->type = dw_int__type_of(c, &r->v[i].member, DW_AT_type, depth + 1);
+		m->discr = r->v[i].discr;
+		m->dflt = r->v[i].dflt;
+	}
+	free(r);
+	return true;
 }
 
 struct dw_type *dw_int__type_conv(struct dw_conv *c, Dwarf_Die *die, int depth)
@@ -310,6 +348,7 @@ struct dw_type *dw_int__type_conv(struct dw_conv *c, Dwarf_Die *die, int depth)
 		c->nmemo++;
 	}
 	t->count = -1;
+	t->rust = c->rust;
 	t->name = dup_name(die);
 	if (dwarf_attr(die, DW_AT_byte_size, &a) && !dwarf_formudata(&a, &w))
 		t->size = w;
@@ -372,6 +411,8 @@ struct dw_type *dw_int__type_conv(struct dw_conv *c, Dwarf_Die *die, int depth)
 			}
 		}
 	}
+	if (c->rust && t->kind == DWT_STRUCT && rust_type(c, die, t, depth))
+		return t;
 	if (t->kind != DWT_PTR && t->kind != DWT_TYPEDEF)
 		conv_members(c, die, t, depth);
 	if (t->kind == DWT_ARRAY && !t->size && t->target && t->count > 0)
@@ -751,6 +792,7 @@ static int file_init(struct dw_file *f, const char *path, int root_fd, char *msg
 		rsp_buf__msgf(msg, mlen, "no DWARF for %s: not an ELF file", name);
 		return -ENOEXEC;
 	}
+	layout__read(&f->lay, f->elf);
 	if (has_section(f->elf, ".debug_info", ".zdebug_info")) {
 		f->dw = dwarf_begin_elf(f->elf, DWARF_C_READ, NULL);
 		if (!f->dw) {
@@ -861,6 +903,91 @@ bool dw_int__cu_at(struct dw_file *f, uint64_t pc, Dwarf_Die *cu)
 	return false;
 }
 
+/* DIEs without a pc that hold functions: Rust and C++ nest definitions in them. */
+static bool holds_funcs(int tag)
+{
+	return tag == DW_TAG_namespace || tag == DW_TAG_module || tag == DW_TAG_structure_type ||
+	       tag == DW_TAG_class_type || tag == DW_TAG_union_type ||
+	       tag == DW_TAG_enumeration_type;
+}
+
+/*
+ * The subprogram holding pc among die's children, looking into namespaces
+ * and types (dwarf_getscopes prunes a DIE without a pc, so it never finds
+ * rustc's functions, all nested in the crate's and modules' namespaces).
+ * depth bounds the nesting followed.
+ */
+static bool func_in(Dwarf_Die *die, uint64_t pc, Dwarf_Die *out, int depth)
+{
+	Dwarf_Die ch;
+
+	if (depth > 16 || dwarf_child(die, &ch))
+		return false;
+	do {
+		int tag = dwarf_tag(&ch);
+
+		if (tag == DW_TAG_subprogram && dwarf_haspc(&ch, pc) > 0) {
+			*out = ch;
+			return true;
+		}
+		if (holds_funcs(tag) && func_in(&ch, pc, out, depth + 1))
+			return true;
+	} while (dwarf_siblingof(&ch, &ch) == 0);
+	return false;
+}
+
+bool dw_int__func_at(Dwarf_Die *cu, uint64_t pc, Dwarf_Die *fn)
+{
+	return func_in(cu, pc, fn, 0);
+}
+
+/*
+ * What dwarf_getscopes gives, for a function dw_int__func_at found: the
+ * blocks and inlined instances holding pc, innermost first, then the
+ * function.  Count (malloc'd *out), or -ENOMEM.
+ */
+static bool has_func(Dwarf_Die *scopes, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (dwarf_tag(&scopes[i]) == DW_TAG_subprogram ||
+		    dwarf_tag(&scopes[i]) == DW_TAG_inlined_subroutine)
+			return true;
+	return false;
+}
+
+static int nested_scopes(Dwarf_Die *fn, uint64_t pc, Dwarf_Die **out)
+{
+	enum { MAX_NEST = 64 };
+	Dwarf_Die chain[MAX_NEST], ch;
+	int n = 0, i;
+	bool deeper = true;
+
+	chain[n++] = *fn;
+	while (deeper && n < MAX_NEST) {
+		deeper = false;
+		if (dwarf_child(&chain[n - 1], &ch))
+			break;
+		do {
+			int tag = dwarf_tag(&ch);
+
+			if ((tag == DW_TAG_lexical_block || tag == DW_TAG_inlined_subroutine) &&
+			    dwarf_haspc(&ch, pc) > 0) {
+				chain[n++] = ch;
+				deeper = true;
+				break;
+			}
+		} while (dwarf_siblingof(&ch, &ch) == 0);
+	}
+	*out = malloc(sizeof(**out) * (size_t)n);
+	if (!*out)
+		return -ENOMEM;
+	for (i = 0; i < n; i++)
+		(*out)[i] = chain[n - 1 - i];
+	return n;
+}
+
 static void add_var(struct dw_scope *s, struct dw_conv *c, struct loc_ctx *x, Dwarf_Die *v,
 		    bool param)
 {
@@ -903,12 +1030,25 @@ int dw_file__scope(struct dw_file *f, uint64_t pc, uint64_t bias, struct dw_scop
 	}
 	out->go = dwarf_attr(&cu, DW_AT_language, &a) && !dwarf_formudata(&a, &lang) &&
 		  lang == DW_LANG_Go;
+	out->rust = dwarf_attr(&cu, DW_AT_language, &a) && !dwarf_formudata(&a, &lang) &&
+		    lang == DW_LANG_Rust;
 	n = dwarf_getscopes(&cu, pc, &scopes);
 	if (n < 0) {
 		rsp_buf__msgf(msg, mlen, "DWARF scopes at 0x%llx: %s", (unsigned long long)pc,
 			      dwarf_errmsg(-1));
 		err = -EINVAL;
 		goto cleanup;
+	}
+	if (!has_func(scopes, n)) {
+		Dwarf_Die fd;
+
+		free(scopes);
+		scopes = NULL;
+		n = dw_int__func_at(&cu, pc, &fd) ? nested_scopes(&fd, pc, &scopes) : 0;
+		if (n < 0) {
+			err = n;
+			goto cleanup;
+		}
 	}
 	for (i = 0; i < n; i++) {
 		int tag = dwarf_tag(&scopes[i]);
@@ -975,23 +1115,9 @@ cleanup:
 	return err;
 }
 
-/* Load bias of the file mapped at m: runtime = file vaddr + bias. */
-int dw_file__map_bias(const struct dw_file *f, const struct tgt_map *m, uint64_t *bias)
+/* Load bias of the file mapped at m: runtime = file vaddr + bias (stub/program/layout.h). */
+int dw_file__map_bias(const struct dw_file *f, const struct tgt_map *maps, size_t n,
+		      const struct tgt_map *m, uint64_t *bias)
 {
-	size_t i, nph;
-
-	if (elf_getphdrnum(f->elf, &nph))
-		return -ENOEXEC;
-	for (i = 0; i < nph; i++) {
-		GElf_Phdr ph;
-
-		if (!gelf_getphdr(f->elf, (int)i, &ph) || ph.p_type != PT_LOAD)
-			continue;
-		if (m->offset >= (ph.p_offset & ~0xfffull) &&
-		    m->offset < ph.p_offset + ph.p_filesz) {
-			*bias = m->start - m->offset - (ph.p_vaddr - ph.p_offset);
-			return 0;
-		}
-	}
-	return -ENOENT;
+	return layout__file_bias(&f->lay, maps, n, m, bias);
 }

@@ -62,6 +62,10 @@ enum dw_type_kind {
 	DWT_GO_EFACE,  /* runtime.eface {_type, data} */
 	DWT_GO_MAP,    /* map[K]V: a pointer to runtime.hmap */
 	DWT_GO_CHAN,   /* chan T: a pointer to runtime.hchan */
+	/* Rust, as rustc describes them (struct-shaped in DWARF) */
+	DWT_RUST_STR,  /* &str, String: bytes at the word at ptr_off, length at len_off */
+	DWT_RUST_VEC,  /* Vec<T>, &[T]: target is T; ptr_off, len_off as a string's */
+	DWT_RUST_ENUM, /* a DW_TAG_variant_part: members are the variants */
 };
 
 struct dw_type;
@@ -70,6 +74,10 @@ struct dw_member {
 	char *name;
 	uint64_t offset;
 	struct dw_type *type;
+	/* A variant of a DWT_RUST_ENUM (name, offset and type are its struct's):
+	 * chosen when the discriminant equals discr, the default one when dflt. */
+	uint64_t discr;
+	bool dflt;
 };
 
 struct dw_enumerator {
@@ -88,6 +96,10 @@ struct dw_type {
 	size_t nmembers;
 	struct dw_enumerator *enums;
 	size_t nenums;
+	uint64_t ptr_off, len_off;  /* string, slice, Vec: where its pointer and length are */
+	uint64_t discr_off;	    /* DWT_RUST_ENUM: the discriminant's offset and size */
+	uint32_t discr_size;	    /* (0: one variant, no discriminant) */
+	bool rust;		    /* from a Rust unit (printed in Rust's syntax) */
 	bool cut;		    /* DW_TYPE_DEPTH reached: target/members not copied */
 	struct dw_type *next_alloc; /* the scope's list, for freeing */
 };
@@ -126,6 +138,7 @@ struct dw_scope {
 	uint64_t entry;		/* runtime entry of func (its low pc) */
 	bool inlined;		/* func is an inlined instance */
 	bool go;		/* the CU is Go (DW_LANG_Go) */
+	bool rust;		/* the CU is Rust (DW_LANG_Rust) */
 	size_t nvars;
 	struct dw_var vars[DW_MAX_VARS];
 	size_t nvars_dropped; /* beyond DW_MAX_VARS */
@@ -161,9 +174,14 @@ int dw_file__open_mem(struct dw_file **out, const void *buf, size_t len, char *m
 void dw_file__close(struct dw_file *f);
 /* Where the DWARF came from: the file itself or the debug file's path. */
 const char *dw_file__debug_path(const struct dw_file *f);
-/* Load bias of f mapped at m (runtime = file vaddr + bias); -ENOENT if no
- * PT_LOAD segment holds m's file offset. */
-int dw_file__map_bias(const struct dw_file *f, const struct tgt_map *m, uint64_t *bias);
+/*
+ * Load bias of f mapped at m (runtime = file vaddr + bias); -ENOENT if no
+ * PT_LOAD segment with m's permissions holds m's file offset, -EAGAIN when
+ * m alone cannot say and maps[n] (the target's mappings, or NULL) did not
+ * (layout__file_bias, stub/program/layout.h: lld's and gold's layouts too).
+ */
+int dw_file__map_bias(const struct dw_file *f, const struct tgt_map *maps, size_t n,
+		      const struct tgt_map *m, uint64_t *bias);
 
 /*
  * The scope at file address pc: bias is added to every address reported

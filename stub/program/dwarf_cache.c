@@ -134,7 +134,16 @@ static int file_at(struct dw_cache *c, struct tgt *t, uint64_t addr, struct tgt_
 		rsp_buf__msgf(msg, mlen, "%s", e->msg);
 		return e->err ? e->err : -ENOENT;
 	}
-	if (dw_file__map_bias(e->f, m, bias)) {
+	err = dw_file__map_bias(e->f, NULL, 0, m, bias);
+	if (err == -EAGAIN) {
+		struct tgt_map *maps = NULL;
+		size_t n = 0;
+
+		if (!tgt__maps(t, &maps, &n))
+			err = dw_file__map_bias(e->f, maps, n, m, bias);
+		free(maps);
+	}
+	if (err) {
 		rsp_buf__msgf(msg, mlen, "no DWARF for %s: no PT_LOAD for its mapping at 0x%llx",
 			      m->path, (unsigned long long)m->start);
 		return -ENOENT;
@@ -191,7 +200,7 @@ static int each_file(struct dw_cache *c, struct tgt *t, const char *name, const 
 		if (seen)
 			continue;
 		e = cache_get(c, t, &maps[i]);
-		if (!e->f || dw_file__map_bias(e->f, &maps[i], &bias))
+		if (!e->f || dw_file__map_bias(e->f, maps, n, &maps[i], &bias))
 			continue;
 		k = name ? dw_file__func_pcs(e->f, name, pcs + found, max - found)
 			 : dw_file__line_pcs(e->f, file, line, pcs + found, max - found);

@@ -14,6 +14,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "stub/program/dwarf.h"
+#include "stub/program/layout.h"
+
 struct dw_scope;
 struct dw_type;
 
@@ -22,6 +25,7 @@ struct dw_file {
 	Elf *elf, *dbg_elf;
 	Dwarf *dw;
 	Dwarf_CFI *eh_cfi; /* dwarf_getcfi_elf(): ours to end */
+	struct layout lay; /* the file's PT_LOAD segments (stub/program/layout.h) */
 	char debug_path[256];
 	uint64_t go_types; /* go_types_base() in dwarf_lookup.c, once known */
 	bool go_types_known;
@@ -34,6 +38,29 @@ struct dw_type *dw_int__type_conv(struct dw_conv *c, Dwarf_Die *die, int depth);
 /* The type the DIE's DW_AT_type (or attribute at) names; NULL when none. */
 struct dw_type *dw_int__type_of(struct dw_conv *c, Dwarf_Die *die, unsigned int at, int depth);
 
+/*
+ * Rust (stub/program/dwarf_rust.c): what rustc's struct die (named name,
+ * size bytes) is, read from its DIEs alone: a DWT_RUST_STR, _VEC (elem_of:
+ * a DIE whose DW_AT_type is the element type) or _ENUM (its variants: the
+ * member DIE naming each, its offset, discriminant value or default).
+ * False: a plain struct.  The caller copies the types (dwarf.c).
+ */
+struct dw_rust_shape {
+	int kind; /* enum dw_type_kind */
+	uint64_t ptr_off, len_off, discr_off;
+	uint32_t discr_size;
+	Dwarf_Die elem_of;
+	bool has_elem;
+	size_t nvariants;
+	struct {
+		Dwarf_Die member;
+		uint64_t offset, discr;
+		bool dflt;
+	} v[DW_MAX_MEMBERS];
+};
+bool dw_int__rust_shape(Dwarf_Die *die, const char *name, uint64_t size, struct dw_rust_shape *out);
+/* The subprogram of cu holding file address pc, nested in namespaces or not. */
+bool dw_int__func_at(Dwarf_Die *cu, uint64_t pc, Dwarf_Die *fn);
 /* The CU holding file address pc: true with *cu. */
 bool dw_int__cu_at(struct dw_file *f, uint64_t pc, Dwarf_Die *cu);
 

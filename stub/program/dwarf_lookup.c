@@ -227,14 +227,12 @@ int dw_file__after_prologue(struct dw_file *f, uint64_t entry, uint64_t *out)
 	*out = entry;
 	if (!dw_int__cu_at(f, entry, &cu) || dwarf_getsrclines(&cu, &lines, &nlines))
 		return -ENOENT;
-	if (!dwarf_child(&cu, &d))
-		do {
-			Dwarf_Addr lo;
+	if (dw_int__func_at(&cu, entry, &d)) {
+		Dwarf_Addr lo;
 
-			if (dwarf_tag(&d) == DW_TAG_subprogram && !dwarf_lowpc(&d, &lo) &&
-			    lo == entry && !dwarf_highpc(&d, &hi))
-				break;
-		} while (dwarf_siblingof(&d, &d) == 0);
+		if (dwarf_lowpc(&d, &lo) || lo != entry || dwarf_highpc(&d, &hi))
+			hi = 0;
+	}
 	if (!hi || hi <= entry)
 		return -ENOENT;
 	for (i = 0; i < nlines; i++) {
@@ -469,6 +467,8 @@ int dw_file__func_results(struct dw_file *f, uint64_t entry, uint64_t bias, stru
 	}
 	out->s.go = dwarf_attr(&cu, DW_AT_language, &a) && !dwarf_formudata(&a, &lang) &&
 		    lang == DW_LANG_Go;
+	out->s.rust = !out->s.go && dwarf_attr(&cu, DW_AT_language, &a) &&
+		      !dwarf_formudata(&a, &lang) && lang == DW_LANG_Rust;
 	snprintf(out->s.func, sizeof(out->s.func), "%s",
 		 dwarf_diename(&q.die) ? dwarf_diename(&q.die) : "??");
 	out->s.entry = entry + bias;

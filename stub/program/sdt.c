@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "rsp/parse.h"
+#include "stub/program/layout.h"
 #include "stub/program/program.h"
 #include "stub/program/sdt.h"
 #include "stub/program/sdt_note.h"
@@ -285,7 +286,7 @@ int sdt_cache__site(struct sdt_cache *c, struct tgt *t, uint64_t addr, struct sd
 {
 	struct tgt_map m, dm;
 	struct sdt_file *f;
-	uint64_t off, sem_addr;
+	uint64_t off, sem_addr, sem_foff;
 	size_t i;
 	int fd = -1, err;
 
@@ -311,8 +312,9 @@ int sdt_cache__site(struct sdt_cache *c, struct tgt *t, uint64_t addr, struct sd
 		err = -ENOMEM;
 		goto cleanup;
 	}
-	off = addr - m.start + m.offset;
-	err = 0;
+	err = layout__map_offset(&m, addr, &off);
+	if (err)
+		goto cleanup;
 	for (i = 0; i < f->n; i++) {
 		const struct sdt_probe *p = &f->probes[i];
 
@@ -333,8 +335,8 @@ int sdt_cache__site(struct sdt_cache *c, struct tgt *t, uint64_t addr, struct sd
 		}
 		/* The kernel raises it only in a writable private mapping of the file. */
 		if (tgt__region(t, sem_addr, &dm) || dm.perms[1] != 'w' || dm.perms[3] != 'p' ||
-		    dm.inode != m.inode || sem_addr - dm.start + dm.offset != p->sem_off ||
-		    dm.end - sem_addr < 2) {
+		    dm.inode != m.inode || layout__map_offset(&dm, sem_addr, &sem_foff) ||
+		    sem_foff != p->sem_off || dm.end - sem_addr < 2) {
 			snprintf(site->why, sizeof(site->why),
 				 "its semaphore (0x%llx) is not mapped writable from %.200s in "
 				 "pid %d, so the kernel cannot raise it",

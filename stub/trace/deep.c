@@ -269,8 +269,22 @@ static bool is_char(const struct dw_type *t)
 static bool is_record(const struct dw_type *t)
 {
 	t = dw_type__strip(t);
-	return t && (t->kind == DWT_STRUCT || t->kind == DWT_UNION || t->kind == DWT_CLASS) &&
+	return t &&
+	       (t->kind == DWT_STRUCT || t->kind == DWT_UNION || t->kind == DWT_CLASS ||
+		t->kind == DWT_RUST_ENUM || t->kind == DWT_RUST_STR || t->kind == DWT_RUST_VEC) &&
 	       t->size > 0;
+}
+
+/* A {ptr, len} string: Go's string, Rust's &str and String. */
+static bool is_str(const struct dw_type *t)
+{
+	return t && (t->kind == DWT_GO_STRING || t->kind == DWT_RUST_STR);
+}
+
+/* A {ptr, len} run of elements: Go's slice, Rust's Vec and &[T]. */
+static bool is_slice(const struct dw_type *t)
+{
+	return t && (t->kind == DWT_GO_SLICE || t->kind == DWT_RUST_VEC) && t->target;
 }
 
 /* Bytes of a pointee record we copy (bounded). */
@@ -281,16 +295,17 @@ static uint32_t rec_size(const struct dw_type *t)
 }
 
 /*
- * Stack [.. addr] -> [.. addr]: the {ptr, len} header (Go string or slice)
- * at addr + off: len * es bytes at ptr, clamped to max (2^k - 1).
+ * Stack [.. addr] -> [.. addr]: the {ptr, len} header (a string or slice of
+ * type t) at addr + off: len * es bytes at ptr, clamped to max (2^k - 1).
  */
-static void emit_header(struct deep_bc *b, int64_t off, uint64_t es, uint32_t max)
+static void emit_header(struct deep_bc *b, int64_t off, const struct dw_type *t, uint64_t es,
+			uint32_t max)
 {
 	deep__op(b, BPFC_AXOP_DUP);
-	add_off(b, off);
+	add_off(b, off + (int64_t)t->ptr_off);
 	deep__op(b, BPFC_AXOP_REF64);
 	deep__op(b, BPFC_AXOP_PICK), deep__op(b, 1);
-	add_off(b, off + 8);
+	add_off(b, off + (int64_t)t->len_off);
 	deep__op(b, BPFC_AXOP_REF64);
 	if (es != 1) {
 		deep__const(b, es);
@@ -301,19 +316,19 @@ static void emit_header(struct deep_bc *b, int64_t off, uint64_t es, uint32_t ma
 }
 
 /*
- * Stack [.. addr] -> [.. addr]: the Go string whose header is at addr + off:
+ * Stack [.. addr] -> [.. addr]: the string t whose header is at addr + off:
  * its bytes, clamped.
  */
-static void emit_str(struct deep_bc *b, int64_t off)
+static void emit_str(struct deep_bc *b, int64_t off, const struct dw_type *t)
 {
-	emit_header(b, off, 1, DEEP_STR_MAX);
+	emit_header(b, off, t, 1, DEEP_STR_MAX);
 }
 
-static bool str_at(struct deep_bc *b, struct pl *p, int64_t off)
+static bool str_at(struct deep_bc *b, struct pl *p, int64_t off, const struct dw_type *t)
 {
 	if (!take(p, BLK_COST(DEEP_STR_MAX)))
 		return false;
-	emit_str(b, off);
+	emit_str(b, off, t);
 	return true;
 }
 
@@ -331,8 +346,9 @@ static bool cstr_at(struct deep_bc *b, struct pl *p, int64_t off)
 }
 
 /* [.. addr] -> [.. addr]: the slice elements of the header at addr + off. */
-static bool slice_at(struct deep_bc *b, struct pl *p, int64_t off, uint64_t es)
+static bool slice_at(struct deep_bc *b, struct pl *p, int64_t off, const struct dw_type *t)
 {
+	uint64_t es = t->target->size;
 	uint32_t room = p->budget - p->used, m;
 
 	if (!es || room < BLK_COST(16))
@@ -340,7 +356,7 @@ static bool slice_at(struct deep_bc *b, struct pl *p, int64_t off, uint64_t es)
 	m = mask_below(room - BPFC_VBLK_HDR < 1023 ? room - BPFC_VBLK_HDR : 1023);
 	if (!take(p, BLK_COST(m)))
 		return false;
-	emit_header(b, off, es, m);
+	emit_header(b, off, t, es, m);
 	return true;
 }
 
@@ -354,6 +370,73 @@ static void trace_keep(struct deep_bc *b, uint32_t len)
 	}
 }
 
+/*
+ * [.. addr] -> [.. addr], jumping (to a patch in patch[]) unless the Rust
+ * enum t at addr holds variant vi: its discriminant equals the variant's
+ * value, or for the default variant equals no other's.  The count of patches.
+ */
+static size_t unless_variant(struct deep_bc *b, const struct dw_type *t, size_t vi, size_t *patch,
+			     size_t max)
+{
+	size_t j, n = 0;
+
+	for (j = 0; t->discr_size && j < t->nmembers && n < max; j++) {
+		const struct dw_member *m = &t->members[j];
+
+		if (t->members[vi].dflt ? (j == vi || m->dflt) : j != vi)
+			continue;
+		deep__op(b, BPFC_AXOP_DUP);
+		add_off(b, (int64_t)t->discr_off);
+		ref(b, t->discr_size);
+		deep__const(b, m->discr);
+		deep__op(b, BPFC_AXOP_EQUAL);
+		if (!t->members[vi].dflt)
+			deep__op(b, BPFC_AXOP_LOG_NOT);
+		op16(b, BPFC_AXOP_IF_GOTO, 0);
+		patch[n++] = b->n - 2;
+	}
+	return n;
+}
+
+/*
+ * A Rust enum at the address on the stack: [.. addr] -> [.. addr], and the
+ * strings and Vecs in the fields of the variant it holds (each behind a
+ * test of the discriminant: another variant's bytes are not pointers).
+ */
+static void variant_fields(struct deep_bc *b, struct pl *p, const struct dw_type *t,
+			   const char *what)
+{
+	size_t i, j, n = 0, patch[DW_MAX_MEMBERS], np, k;
+
+	for (i = 0; i < t->nmembers; i++) {
+		const struct dw_type *vt = dw_type__strip(t->members[i].type);
+
+		for (j = 0; vt && j < vt->nmembers; j++) {
+			const struct dw_member *m = &vt->members[j];
+			const struct dw_type *mt = dw_type__strip(m->type);
+			uint64_t off = t->members[i].offset + m->offset;
+			bool ok;
+
+			if (!(is_str(mt) || is_slice(mt)) || off + 16 > rec_size(t) ||
+			    p->budget - p->used < BLK_COST(DEEP_STR_MAX))
+				continue;
+			np = unless_variant(b, t, i, patch, DW_MAX_MEMBERS);
+			ok = is_str(mt) ? str_at(b, p, (int64_t)off, mt)
+					: slice_at(b, p, (int64_t)off, mt);
+			for (k = 0; k < np; k++) {
+				b->b[patch[k]] = (uint8_t)(b->n >> 8);
+				b->b[patch[k] + 1] = (uint8_t)b->n;
+			}
+			if (ok)
+				sumf(p, "%s%s.%s.%s", n++ ? ", " : " (", what,
+				     t->members[i].name ? t->members[i].name : "?",
+				     m->name ? m->name : "?");
+		}
+	}
+	if (n)
+		sumf(p, ")");
+}
+
 /* A struct at the address on the stack: [.. addr] -> [.. addr], and its fields (depth 2). */
 static void record_fields(struct deep_bc *b, struct pl *p, const struct dw_type *t,
 			  const char *what)
@@ -361,6 +444,16 @@ static void record_fields(struct deep_bc *b, struct pl *p, const struct dw_type 
 	size_t i, n = 0;
 
 	t = dw_type__strip(t);
+	if (t->kind == DWT_RUST_ENUM) {
+		variant_fields(b, p, t, what);
+		return;
+	}
+	if (is_str(t) || is_slice(t)) {
+		/* A Rust String or Vec pointed to: its bytes or elements. */
+		if (is_str(t) ? str_at(b, p, 0, t) : slice_at(b, p, 0, t))
+			sumf(p, " (%s's %s)", what, is_str(t) ? "text" : "elements");
+		return;
+	}
 	for (i = 0; i < t->nmembers; i++) {
 		const struct dw_member *m = &t->members[i];
 		const struct dw_type *mt = dw_type__strip(m->type);
@@ -370,10 +463,10 @@ static void record_fields(struct deep_bc *b, struct pl *p, const struct dw_type 
 			continue;
 		if (mt->kind == DWT_PTR && is_char(mt->target))
 			ok = cstr_at(b, p, (int64_t)m->offset);
-		else if (mt->kind == DWT_GO_STRING)
-			ok = str_at(b, p, (int64_t)m->offset);
-		else if (mt->kind == DWT_GO_SLICE && mt->target)
-			ok = slice_at(b, p, (int64_t)m->offset, mt->target->size);
+		else if (is_str(mt))
+			ok = str_at(b, p, (int64_t)m->offset, mt);
+		else if (is_slice(mt))
+			ok = slice_at(b, p, (int64_t)m->offset, mt);
 		else if (mt->kind == DWT_PTR && is_record(mt->target) &&
 			 take(p, BLK_COST(rec_size(mt->target)))) {
 			deep__op(b, BPFC_AXOP_DUP);
@@ -395,7 +488,7 @@ static void slice_var(struct deep_bc *b, struct pl *p, const struct dval *v,
 		      const struct dw_type *t)
 {
 	const struct dw_type *et = dw_type__strip(t->target);
-	uint64_t es = t->target ? t->target->size : 0;
+	uint64_t es = t->target ? t->target->size : 0, po = t->ptr_off, lo = t->len_off;
 	uint32_t room = p->budget - p->used, m, cost = 0, i, k = 0;
 	size_t patch[NPATCH], np = 0, j;
 	char tn[96];
@@ -407,7 +500,7 @@ static void slice_var(struct deep_bc *b, struct pl *p, const struct dval *v,
 	m = mask_below(room - BPFC_VBLK_HDR < 1023 ? room - BPFC_VBLK_HDR : 1023);
 	if (m > room / 2 && room > 512)
 		m = mask_below(room / 2);
-	if (!push_word(b, v, 0, 8) || !push_word(b, v, 8, 8)) {
+	if (!push_word(b, v, (uint32_t)po, 8) || !push_word(b, v, (uint32_t)lo, 8)) {
 		b->bad = true;
 		return;
 	}
@@ -417,7 +510,7 @@ static void slice_var(struct deep_bc *b, struct pl *p, const struct dval *v,
 	clamp(b, m);
 	deep__op(b, BPFC_AXOP_TRACE);
 	sumf(p, "%s (%s, %u bytes of elements", v->name, dw_type__name(t, tn, sizeof(tn)), m);
-	if (et && et->kind == DWT_GO_STRING)
+	if (is_str(et))
 		cost = BLK_COST(DEEP_STR_MAX);
 	else if (et && et->kind == DWT_PTR && is_char(et->target))
 		cost = BLK_COST(DEEP_STR_MAX + 1);
@@ -428,7 +521,7 @@ static void slice_var(struct deep_bc *b, struct pl *p, const struct dval *v,
 			break;
 		/* if (!(i < len)) goto end */
 		deep__const(b, i);
-		if (!push_word(b, v, 8, 8)) {
+		if (!push_word(b, v, (uint32_t)lo, 8)) {
 			b->bad = true;
 			return;
 		}
@@ -436,10 +529,10 @@ static void slice_var(struct deep_bc *b, struct pl *p, const struct dval *v,
 		deep__op(b, BPFC_AXOP_LOG_NOT);
 		op16(b, BPFC_AXOP_IF_GOTO, 0);
 		patch[np++] = b->n - 2;
-		push_word(b, v, 0, 8);
+		push_word(b, v, (uint32_t)po, 8);
 		add_off(b, (int64_t)(i * es));
-		if (et->kind == DWT_GO_STRING) {
-			emit_str(b, 0);
+		if (is_str(et)) {
+			emit_str(b, 0, et);
 		} else if (is_char(et->target)) {
 			deep__op(b, BPFC_AXOP_REF64);
 			deep__const(b, DEEP_STR_MAX);
@@ -602,15 +695,27 @@ static bool var_plan(struct deep_bc *b, struct pl *p, const struct dval *v)
 		}
 		break;
 	case DWT_GO_STRING:
-		if (!take(p, BLK_COST(DEEP_STR_MAX)) || !push_word(b, v, 0, 8) ||
-		    !push_word(b, v, 8, 8))
+	case DWT_RUST_STR:
+		if (!take(p, BLK_COST(DEEP_STR_MAX)) || !push_word(b, v, (uint32_t)t->ptr_off, 8) ||
+		    !push_word(b, v, (uint32_t)t->len_off, 8))
 			break;
 		clamp(b, DEEP_STR_MAX);
 		deep__op(b, BPFC_AXOP_TRACE);
-		sumf(p, "%s (Go string, %u)", v->name, DEEP_STR_MAX);
+		sumf(p, "%s (%s string, %u)", v->name, t->kind == DWT_GO_STRING ? "Go" : "Rust",
+		     DEEP_STR_MAX);
 		break;
 	case DWT_GO_SLICE:
+	case DWT_RUST_VEC:
 		slice_var(b, p, v, t);
+		break;
+	case DWT_RUST_ENUM:
+		/* In memory: its own bytes are collected above; what its variant points to. */
+		if (own && push_addr(b, v)) {
+			sumf(p, "%s (its %u bytes", v->name, sz);
+			variant_fields(b, p, t, v->name);
+			sumf(p, ")");
+			deep__op(b, BPFC_AXOP_POP);
+		}
 		break;
 	case DWT_GO_IFACE:
 	case DWT_GO_EFACE:

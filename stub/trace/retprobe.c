@@ -29,6 +29,7 @@
 #include "bpf/reap.h"
 #include "rsp/buf.h"
 #include "rsp/monitor.h"
+#include "stub/program/layout.h"
 #include "stub/program/program.h"
 #include "stub/program/target.h"
 #include "stub/trace/montrace.h"
@@ -117,6 +118,7 @@ int retprobe__decode(const uint8_t *code, size_t len, uint64_t lo, const uint64_
 static int read_code(struct tgt *t, uint64_t lo, uint64_t hi, uint8_t **buf, char *msg, size_t mlen)
 {
 	struct tgt_map m;
+	uint64_t off;
 	ssize_t n;
 	int fd, err;
 
@@ -133,11 +135,13 @@ static int read_code(struct tgt *t, uint64_t lo, uint64_t hi, uint8_t **buf, cha
 		return fd;
 	}
 	*buf = malloc(hi - lo);
-	if (!*buf) {
+	if (!*buf || layout__map_offset(&m, lo, &off)) {
 		close(fd);
+		free(*buf);
+		*buf = NULL;
 		return -ENOMEM;
 	}
-	n = pread(fd, *buf, hi - lo, (off_t)(lo - m.start + m.offset));
+	n = pread(fd, *buf, hi - lo, (off_t)off);
 	close(fd);
 	if (n != (ssize_t)(hi - lo)) {
 		rsp_buf__msgf(msg, mlen, "cannot read the code of 0x%llx from %s",

@@ -349,28 +349,100 @@ static void print_enum(struct pctx *c, const struct dw_type *t, const struct src
 	rsp_buf__printf(c->o, "%lld", (long long)v);
 }
 
-/* Members: {a = 1, b = "x"} (C) or {A: 1, B: "x"} (Go). */
-static void print_struct(struct pctx *c, const struct dw_type *t, const struct src *s,
+/* Rust's tuple structs and tuple variants name their fields __0, __1... */
+static bool rust_tuple(const struct dw_type *t)
+{
+	return t->nmembers && t->members[0].name && !strcmp(t->members[0].name, "__0");
+}
+
+/* The fields of t at s: {a = 1, b = "x"} (C), {A: 1, B: "x"} (Go), {a: 1} or (1, 2) (Rust). */
+static void print_fields(struct pctx *c, const struct dw_type *t, const struct src *s,
 			 unsigned depth)
 {
+	bool tuple = t->rust && rust_tuple(t);
 	size_t i;
 
 	if (t->cut || depth >= c->depth) {
-		rsp_buf__puts(c->o, "{...}");
+		rsp_buf__puts(c->o, tuple ? "(...)" : "{...}");
 		return;
 	}
-	rsp_buf__putc(c->o, '{');
+	rsp_buf__putc(c->o, tuple ? '(' : '{');
 	for (i = 0; i < t->nmembers; i++) {
 		const struct dw_member *m = &t->members[i];
 		struct src sub = src_sub(s, m->offset);
 
 		if (i)
 			rsp_buf__puts(c->o, ", ");
-		if (m->name)
-			rsp_buf__printf(c->o, c->go ? "%s: " : "%s = ", m->name);
+		if (m->name && !tuple)
+			rsp_buf__printf(c->o, c->go || t->rust ? "%s: " : "%s = ", m->name);
 		print_val(c, m->type, &sub, depth + 1);
 	}
-	rsp_buf__putc(c->o, '}');
+	rsp_buf__putc(c->o, tuple ? ')' : '}');
+}
+
+/* C and Go: the fields; Rust, as GDB prints it: Point {x: 3, y: 4}, Wrapper(7). */
+static void print_struct(struct pctx *c, const struct dw_type *t, const struct src *s,
+			 unsigned depth)
+{
+	if (t->rust && t->name)
+		rsp_buf__printf(c->o, rust_tuple(t) ? "%s" : "%s ", t->name);
+	print_fields(c, t, s, depth);
+}
+
+/*
+ * A Rust enum: the variant its discriminant names (or the default one, a
+ * niche-optimised enum's dataful variant) and its fields, as GDB prints
+ * it: Some(42), None, Rect{w: 3, h: 4}.
+ */
+static void print_rust_enum(struct pctx *c, const struct dw_type *t, const struct src *s,
+			    unsigned depth)
+{
+	uint64_t d = 0;
+	size_t i, pick = t->nmembers;
+	const struct dw_member *v;
+	const struct dw_type *vt;
+
+	if (t->discr_size) {
+		uint8_t b[8] = {0};
+
+		if (!src_read(c, s, t->discr_off, b, t->discr_size)) {
+			not_collected(c);
+			return;
+		}
+		for (i = t->discr_size; i-- > 0;)
+			d = d << 8 | b[i];
+	}
+	for (i = 0; i < t->nmembers && pick == t->nmembers; i++)
+		if (t->discr_size && !t->members[i].dflt && t->members[i].discr == d)
+			pick = i;
+	for (i = 0; i < t->nmembers && pick == t->nmembers; i++)
+		if (t->members[i].dflt || !t->discr_size)
+			pick = i;
+	if (pick == t->nmembers) {
+		rsp_buf__printf(c->o, "<%s: no variant for discriminant %llu>",
+				t->name ? t->name : "enum", (unsigned long long)d);
+		return;
+	}
+	v = &t->members[pick];
+	vt = dw_type__strip(v->type);
+	rsp_buf__puts(c->o, v->name ? v->name : "?");
+	if (vt && vt->nmembers) {
+		struct src sub = src_sub(s, v->offset);
+
+		print_fields(c, vt, &sub, depth);
+	}
+}
+
+/* Rust's &str and String: "text". */
+static void print_rust_str(struct pctx *c, const struct dw_type *t, const struct src *s)
+{
+	uint64_t p, n;
+
+	if (!src_word(c, s, t->ptr_off, &p) || !src_word(c, s, t->len_off, &n)) {
+		not_collected(c);
+		return;
+	}
+	print_str(c, p, (int64_t)(n > INT64_MAX ? INT64_MAX : n));
 }
 
 /* Elements [first, n) of type et at base, each es bytes apart. */
@@ -506,6 +578,33 @@ static void print_go_slice(struct pctx *c, const struct dw_type *t, const struct
 	}
 }
 
+/* Rust's Vec<T> and &[T], as GDB's Rust printers show them: Vec(size=3) = {1, 2, 3}. */
+static void print_rust_vec(struct pctx *c, const struct dw_type *t, const struct src *s,
+			   unsigned depth)
+{
+	uint64_t p, n;
+
+	if (t->name && !strncmp(t->name, "Vec<", 4))
+		rsp_buf__puts(c->o, "Vec");
+	else if (t->name)
+		rsp_buf__puts(c->o, t->name);
+	if (!src_word(c, s, t->ptr_off, &p) || !src_word(c, s, t->len_off, &n)) {
+		rsp_buf__putc(c->o, ' ');
+		not_collected(c);
+		return;
+	}
+	rsp_buf__printf(c->o, "(size=%llu) = ", (unsigned long long)n);
+	if (!t->target || depth >= c->depth) {
+		rsp_buf__puts(c->o, "{...}");
+		return;
+	}
+	{
+		struct src arr = src_at(p);
+
+		print_elems(c, t->target, &arr, n, depth);
+	}
+}
+
 /* map: len from runtime.hmap.count; chan: len and cap from runtime.hchan. */
 static void print_go_ref(struct pctx *c, const struct dw_type *t, const struct src *s)
 {
@@ -626,6 +725,15 @@ static void print_val(struct pctx *c, const struct dw_type *t, const struct src 
 		break;
 	case DWT_GO_STRING:
 		print_go_string(c, st, s);
+		break;
+	case DWT_RUST_STR:
+		print_rust_str(c, st, s);
+		break;
+	case DWT_RUST_VEC:
+		print_rust_vec(c, st, s, depth);
+		break;
+	case DWT_RUST_ENUM:
+		print_rust_enum(c, st, s, depth);
 		break;
 	case DWT_GO_SLICE:
 		print_go_slice(c, st, s, depth);
