@@ -23,7 +23,7 @@ ifneq ($(SAN),)
 CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS  += -fsanitize=address,undefined
 endif
-LDLIBS   += $(shell pkg-config --libs libbpf libdw libelf capstone 2>/dev/null || echo -lbpf -ldw -lelf -lcapstone) -lz -pthread
+LDLIBS   += $(shell pkg-config --libs libbpf libdw libelf capstone 2>/dev/null || echo -lbpf -ldw -lelf -lcapstone) -lz -lstdc++ -pthread
 
 RSP_SRCS  := $(wildcard rsp/*.c)
 STUB_SRCS := $(filter-out stub/serve/main.c,$(wildcard stub/*/*.c))
