@@ -74,12 +74,20 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(RSP_SRCS) $(FUZZ_BPF_SRCS) $(FUZZ_ST
 # with libdw and libelf (and target.c, which the layer's cache calls, and the
 # program context with its SDT notes, which deep.c takes its DWARF from, and the
 # system call helpers).
+SYM_SRCS := stub/program/elfimg.c stub/program/symtab.c stub/program/dwp.c
 $(BUILD)/fuzz/fuzz_dwarf: tests/fuzz/fuzz_dwarf.c $(RSP_SRCS) $(FUZZ_BPF_SRCS) stub/program/dwarf.c stub/program/dwarf_lookup.c \
-		stub/program/dwarf_cache.c stub/trace/deep.c stub/program/target.c stub/program/program.c \
-		stub/program/sdt.c stub/program/sdt_note.c stub/base/sys.c
+		stub/program/dwarf_cache.c stub/program/dwarf_split.c $(SYM_SRCS) stub/trace/deep.c \
+		stub/program/target.c stub/program/program.c stub/program/sdt.c stub/program/sdt_note.c \
+		stub/base/sys.c
 	@mkdir -p $(dir $@)
 	$(CLANG) -g -O1 -std=gnu11 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined \
-		-o $@ $^ -ldw -lelf
+		-o $@ $^ -ldw -lelf -lstdc++
+
+# The symbol table, ELF section and .dwp readers (pure), with libstdc++'s demangler.
+$(BUILD)/fuzz/fuzz_symtab: tests/fuzz/fuzz_symtab.c rsp/buf.c $(SYM_SRCS)
+	@mkdir -p $(dir $@)
+	$(CLANG) -g -O1 -std=gnu11 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined \
+		-o $@ $^ -lstdc++
 
 fuzz: $(FUZZ_BINS)
 

@@ -13,6 +13,7 @@ PKGS=(
 	procps python3 curl babeltrace2
 	systemtap-sdt-dev
 	libcapstone-dev
+	libc6-dbg llvm-14 # test_symbols: libc's DWARF (clock_nanosleep), llvm-dwp for a DWARF 5 .dwp
 	openssh-server openssh-client libcap2-bin passwd util-linux
 )
 
