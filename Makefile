@@ -135,6 +135,7 @@ bench: bpfstub targets $(BUILD)/bench/loop $(BUILD)/bench/empty_probe $(BUILD)/b
 	python3 bench/run.py
 	python3 bench/service.py
 	python3 bench/many_tp.py
+	python3 bench/symbols.py
 
 install: bpfstub
 	install -D -m 0755 bpfstub $(DESTDIR)$(PREFIX)/bin/bpfstub
