@@ -13,7 +13,10 @@
  * used one is closed for a new one).  The DWARF may be in the file or in a
  * separate debug file found by build-id (/usr/lib/debug/.build-id/xx/yyyy.debug)
  * or by .gnu_debuglink; compressed sections (SHF_COMPRESSED, as Go emits,
- * and the older .zdebug_*) are decompressed by libelf/libdw.
+ * and the older .zdebug_*) are decompressed by libelf/libdw.  Split DWARF
+ * (.dwo files, FILE.dwp) is read inside the target's root
+ * (stub/program/dwarf_split.c); the files' ELF symbols (stub/program/symtab.h)
+ * answer what DWARF does not describe.
  *
  * Addresses: the cache speaks runtime addresses (the target's), a struct
  * dw_file speaks file addresses (the ELF's p_vaddr); a mapping's load bias
