@@ -14,6 +14,7 @@ PKGS=(
 	python3.11-minimal # /usr/bin/python3.11: a distribution binary's USDT probes (test_usdt_distro)
 	systemtap-sdt-dev
 	libcapstone-dev
+	libc6-dbg llvm-14 # test_symbols: libc's DWARF (clock_nanosleep), llvm-dwp for a DWARF 5 .dwp
 	openssh-server openssh-client libcap2-bin passwd util-linux
 	lld # the layout tests' clang -fuse-ld=lld target (gold is binutils')
 )

@@ -456,6 +456,7 @@ struct addr {
 
 struct loc_ctx {
 	struct dw_file *f;
+	Dwarf_Attribute *attr; /* the location's attribute (DW_OP_addrx reads through it) */
 	uint64_t pc, entry, bias;
 	Dwarf_Die *fn; /* the subprogram with DW_AT_frame_base */
 };
@@ -577,6 +578,17 @@ static void loc_eval(struct loc_ctx *x, const Dwarf_Op *ops, size_t nops, struct
 			cur = (struct dw_piece){DWP_MEM, fb.reg, fb.off, 0};
 		} else if (at == DW_OP_addr) {
 			cur = (struct dw_piece){DWP_MEM, -1, (int64_t)(o->number + x->bias), 0};
+		} else if (at == DW_OP_addrx || at == DW_OP_GNU_addr_index) {
+			/* Split DWARF: an index into the skeleton's .debug_addr. */
+			Dwarf_Attribute r;
+			Dwarf_Addr ad;
+
+			if (!x->attr || dwarf_getlocation_attr(x->attr, o, &r) ||
+			    dwarf_formaddr(&r, &ad)) {
+				snprintf(why, sizeof(why), "DW_OP_addrx: %s", dwarf_errmsg(-1));
+				goto unavail;
+			}
+			cur = (struct dw_piece){DWP_MEM, -1, (int64_t)(ad + x->bias), 0};
 		} else if ((at >= DW_OP_lit0 && at <= DW_OP_lit31) || at == DW_OP_constu ||
 			   at == DW_OP_consts || at == DW_OP_const1u || at == DW_OP_const2u ||
 			   at == DW_OP_const4u || at == DW_OP_const8u || at == DW_OP_const1s ||
@@ -655,7 +667,9 @@ static void var_loc(struct loc_ctx *x, Dwarf_Die *v, struct dw_loc *l)
 		dw_loc__unavail(l, "not available at this pc");
 		return;
 	}
+	x->attr = &a;
 	loc_eval(x, ops, nops, l);
+	x->attr = NULL;
 }
 
 /* ---- the file ---- */
@@ -811,6 +825,8 @@ static int file_init(struct dw_file *f, const char *path, int root_fd, char *msg
 	err = check_units(f, msg, mlen, name);
 	if (err)
 		return err;
+	if (root_fd >= -1)
+		dw_int__split_load(f, path, root_fd);
 	f->eh_cfi = dwarf_getcfi_elf(f->elf);
 	return 0;
 }
@@ -867,6 +883,7 @@ void dw_file__close(struct dw_file *f)
 {
 	if (!f)
 		return;
+	dw_int__split_free(f);
 	if (f->eh_cfi)
 		dwarf_cfi_end(f->eh_cfi);
 	if (f->dw)
@@ -887,8 +904,19 @@ const char *dw_file__debug_path(const struct dw_file *f)
 	return f->debug_path[0] ? f->debug_path : NULL;
 }
 
-/* The CU holding pc: aranges when the producer wrote them, else every CU's ranges. */
-bool dw_int__cu_at(struct dw_file *f, uint64_t pc, Dwarf_Die *cu)
+int dw_file__debug_fd(const struct dw_file *f)
+{
+	return f->dbg_fd;
+}
+
+size_t dw_file__split_missing(const struct dw_file *f, const char **msg)
+{
+	*msg = f->split_msg;
+	return f->nmissing;
+}
+
+/* The unit holding pc: aranges when the producer wrote them, else every CU's ranges. */
+bool dw_int__line_cu_at(struct dw_file *f, uint64_t pc, Dwarf_Die *cu)
 {
 	Dwarf_Off off = 0, next;
 	size_t hsize;
@@ -986,6 +1014,11 @@ static int nested_scopes(Dwarf_Die *fn, uint64_t pc, Dwarf_Die **out)
 	for (i = 0; i < n; i++)
 		(*out)[i] = chain[n - 1 - i];
 	return n;
+}
+
+bool dw_int__cu_at(struct dw_file *f, uint64_t pc, Dwarf_Die *cu)
+{
+	return dw_int__line_cu_at(f, pc, cu) && dw_int__unit(f, cu, cu);
 }
 
 static void add_var(struct dw_scope *s, struct dw_conv *c, struct loc_ctx *x, Dwarf_Die *v,

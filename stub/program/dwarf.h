@@ -13,7 +13,10 @@
  * used one is closed for a new one).  The DWARF may be in the file or in a
  * separate debug file found by build-id (/usr/lib/debug/.build-id/xx/yyyy.debug)
  * or by .gnu_debuglink; compressed sections (SHF_COMPRESSED, as Go emits,
- * and the older .zdebug_*) are decompressed by libelf/libdw.
+ * and the older .zdebug_*) are decompressed by libelf/libdw.  Split DWARF
+ * (.dwo files, FILE.dwp) is read inside the target's root
+ * (stub/program/dwarf_split.c); the files' ELF symbols (stub/program/symtab.h)
+ * answer what DWARF does not describe.
  *
  * Addresses: the cache speaks runtime addresses (the target's), a struct
  * dw_file speaks file addresses (the ELF's p_vaddr); a mapping's load bias
@@ -139,6 +142,8 @@ struct dw_scope {
 	bool inlined;		/* func is an inlined instance */
 	bool go;		/* the CU is Go (DW_LANG_Go) */
 	bool rust;		/* the CU is Rust (DW_LANG_Rust) */
+	bool symbols;		/* no DWARF: func from the ELF symbols; at its entry the
+				   vars are the argument registers, untyped */
 	size_t nvars;
 	struct dw_var vars[DW_MAX_VARS];
 	size_t nvars_dropped; /* beyond DW_MAX_VARS */
@@ -182,6 +187,13 @@ const char *dw_file__debug_path(const struct dw_file *f);
  */
 int dw_file__map_bias(const struct dw_file *f, const struct tgt_map *maps, size_t n,
 		      const struct tgt_map *m, uint64_t *bias);
+/* The separate debug file's fd (f's), or -1 when the DWARF is the file's own. */
+int dw_file__debug_fd(const struct dw_file *f);
+/*
+ * Split DWARF (gcc -gsplit-dwarf): skeleton units whose .dwo (or FILE.dwp)
+ * was not found or was refused: their count, and the first one's message.
+ */
+size_t dw_file__split_missing(const struct dw_file *f, const char **msg);
 
 /*
  * The scope at file address pc: bias is added to every address reported
@@ -231,9 +243,6 @@ struct dw_func {
 int dw_file__func_results(struct dw_file *f, uint64_t entry, uint64_t bias, struct dw_func *out,
 			  char *msg, size_t mlen);
 
-/* Has the ELF file open at fd a function symbol called name (symtab or dynsym)? */
-bool dw_elf__has_func(int fd, const char *name);
-
 /* ---- the target's files (runtime addresses), cached ---- */
 
 struct dw_cache;
@@ -252,19 +261,32 @@ int dw_cache__scope(struct dw_cache *c, struct tgt *t, uint64_t pc, struct dw_sc
 		    size_t mlen);
 /*
  * Runtime entry pcs of function name in every file the target maps (e.g.
- * "process", "main.handle"); FILE:LINE likewise.  Count, or -errno.
+ * "process", "main.handle", "shop::Cart::total"): the DWARF's functions
+ * (split units included), then those of the ELF symbols (stub/program/symtab.h:
+ * a file without DWARF, a function the DWARF lacks, an alias such as libc's
+ * clock_nanosleep of DWARF's __clock_nanosleep), each address once.
+ * FILE:LINE likewise (DWARF only).  Count, or -errno.
  */
 int dw_cache__func_pcs(struct dw_cache *c, struct tgt *t, const char *name, uint64_t *pcs,
 		       size_t max);
-/* dw_file__func_results for the function at runtime entry; out->s.path is its file. */
+/*
+ * dw_file__func_results for the function at runtime entry; out->s.path is
+ * its file.  Without DWARF for it, what its ELF symbol says: out->s.symbols,
+ * its name, its one range [entry, entry + st_size) and an untyped 8-byte
+ * ret_type (rax as a word).
+ */
 int dw_cache__func_results(struct dw_cache *c, struct tgt *t, uint64_t entry, struct dw_func *out,
 			   char *msg, size_t mlen);
 /*
- * A file the target maps that has no DWARF but a function symbol called
- * name (a stripped file): 1 with its path, else 0.
+ * dw_cache__scope, else (no DWARF for pc) what the ELF symbols say: the
+ * function holding pc (out->symbols) and, at its entry, the six argument
+ * registers rdi, rsi, rdx, rcx, r8, r9 as untyped words.  msg keeps why
+ * there is no DWARF.  0, or dw_cache__scope's error.
  */
-int dw_cache__stripped_func(struct dw_cache *c, struct tgt *t, const char *name, char *path,
-			    size_t plen);
+int dw_cache__scope_sym(struct dw_cache *c, struct tgt *t, uint64_t pc, struct dw_scope *out,
+			char *msg, size_t mlen);
+/* What the open files' split DWARF lacks ("" if nothing): for a lookup's message. */
+void dw_cache__split_note(struct dw_cache *c, char *buf, size_t len);
 int dw_cache__line_pcs(struct dw_cache *c, struct tgt *t, const char *file, int line, uint64_t *pcs,
 		       size_t max);
 /* dw_file__go_rtype() at runtime address addr of the target t. */

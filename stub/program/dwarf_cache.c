@@ -11,16 +11,31 @@
  * differ by the mapping's load bias.  The cache belongs to the target's
  * program context (stub/program/program.h), the one per target; without a
  * live process (t NULL) every lookup finds nothing (-ESRCH).
+ *
+ * Each file's ELF function symbols (.symtab and .dynsym of the file and of
+ * its debug file: stub/program/symtab.h) are read on first need, beside
+ * its DWARF, whether or not it has any: a function is found by name in
+ * either, an alias through its address, and where DWARF says nothing of a
+ * pc the symbol names its function (dw_cache__scope_sym,
+ * dw_cache__func_results).  Symbols are placed by file offset (through the
+ * file's PT_LOAD segments, then the mapping of that offset), as the kernel
+ * maps the file, so no load bias is needed for a file without DWARF.
  */
+#include <dwarf.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "rsp/buf.h"
 #include "stub/program/dwarf.h"
+#include "stub/program/symtab.h"
 #include "stub/program/target.h"
+
+#define SYM_FILE_MAX (4ull << 30) /* bytes of a file mapped to read its symbols */
 
 struct dw_entry {
 	uint64_t inode;
@@ -31,6 +46,8 @@ struct dw_entry {
 	uint64_t used;
 	int goid_err; /* 1: not looked up yet */
 	int64_t goid_off;
+	int syms_state; /* 0: not read yet, 1: read, -1: none */
+	struct symtab syms;
 };
 
 struct dw_cache {
@@ -50,8 +67,10 @@ void dw_cache__flush(struct dw_cache *c)
 
 	if (!c)
 		return;
-	for (i = 0; i < c->n; i++)
+	for (i = 0; i < c->n; i++) {
 		dw_file__close(c->e[i].f);
+		symtab__fini(&c->e[i].syms);
+	}
 	c->n = 0;
 }
 
@@ -80,6 +99,7 @@ static struct dw_entry *cache_get(struct dw_cache *c, struct tgt *t, const struc
 			if (c->e[i].used < e->used)
 				e = &c->e[i];
 		dw_file__close(e->f);
+		symtab__fini(&e->syms);
 	}
 	memset(e, 0, sizeof(*e));
 	e->inode = m->inode;
@@ -95,6 +115,87 @@ static struct dw_entry *cache_get(struct dw_cache *c, struct tgt *t, const struc
 	}
 	e->err = dw_file__open_fd(&e->f, fd, m->path, t->root_fd, e->msg, sizeof(e->msg));
 	return e;
+}
+
+/* Add the symbols of the file open at fd (not closed here). */
+static void add_syms(struct symtab *st, int fd)
+{
+	struct stat sb;
+	char msg[160];
+	void *p;
+
+	if (fd < 0 || fstat(fd, &sb) || !S_ISREG(sb.st_mode) || !sb.st_size ||
+	    (uint64_t)sb.st_size > SYM_FILE_MAX)
+		return;
+	p = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (p == MAP_FAILED)
+		return;
+	symtab__add(st, p, (size_t)sb.st_size, msg, sizeof(msg));
+	munmap(p, (size_t)sb.st_size);
+}
+
+/* e's symbols (read once: the mapped file's, then its debug file's), or NULL. */
+static const struct symtab *entry_syms(struct tgt *t, struct dw_entry *e, const struct tgt_map *m)
+{
+	int fd;
+
+	if (e->syms_state)
+		return e->syms_state > 0 ? &e->syms : NULL;
+	e->syms_state = -1;
+	fd = tgt__open_mapping(t, m);
+	if (fd < 0)
+		return NULL;
+	add_syms(&e->syms, fd);
+	close(fd);
+	if (e->f)
+		add_syms(&e->syms, dw_file__debug_fd(e->f));
+	symtab__finish(&e->syms);
+	if (!e->syms.n)
+		return NULL;
+	e->syms_state = 1;
+	return &e->syms;
+}
+
+/* Runtime address of the file offset off of m's file, through the mappings of the file. */
+static int off_to_runtime(const struct tgt_map *maps, size_t n, const struct tgt_map *m,
+			  uint64_t off, uint64_t *addr)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (maps[i].inode == m->inode && !strcmp(maps[i].path, m->path) &&
+		    off >= maps[i].offset && off - maps[i].offset < maps[i].end - maps[i].start &&
+		    maps[i].perms[2] == 'x') {
+			*addr = maps[i].start + (off - maps[i].offset);
+			return 0;
+		}
+	return -ENOENT;
+}
+
+/* Symbol matches of name in m's file, as runtime pcs appended after pcs[0..found). */
+static size_t sym_pcs(struct tgt *t, struct dw_entry *e, const struct tgt_map *maps, size_t n,
+		      const struct tgt_map *m, const char *name, uint64_t *pcs, size_t found,
+		      size_t max)
+{
+	const struct symtab *st = entry_syms(t, e, m);
+	uint64_t addrs[16], off, rt;
+	size_t j, k;
+	int nsym;
+
+	if (!st)
+		return found;
+	nsym = symtab__lookup(st, name, addrs, 16);
+	for (j = 0; j < (size_t)(nsym > 0 ? nsym : 0) && found < max; j++) {
+		bool seen = false;
+
+		if (symtab__offset(st, addrs[j], &off) || off_to_runtime(maps, n, m, off, &rt))
+			continue;
+		for (k = 0; k < found && !seen; k++)
+			seen = pcs[k] == rt;
+		if (!seen)
+			pcs[found++] = rt;
+	}
+	return found;
 }
 
 /* The file mapping of t holding pc. */
@@ -181,6 +282,8 @@ static int each_file(struct dw_cache *c, struct tgt *t, const char *name, const 
 	size_t n = 0, i, j, found = 0;
 	int err;
 
+	/* DWARF's first in every file: symbols add what it lacks, after. */
+
 	if (!t)
 		return -ESRCH;
 	err = tgt__maps(t, &maps, &n);
@@ -200,14 +303,16 @@ static int each_file(struct dw_cache *c, struct tgt *t, const char *name, const 
 		if (seen)
 			continue;
 		e = cache_get(c, t, &maps[i]);
-		if (!e->f || dw_file__map_bias(e->f, maps, n, &maps[i], &bias))
-			continue;
-		k = name ? dw_file__func_pcs(e->f, name, pcs + found, max - found)
-			 : dw_file__line_pcs(e->f, file, line, pcs + found, max - found);
-		if (k > 0)
-			found += (size_t)k;
-		for (; start < found; start++)
-			pcs[start] += bias;
+		if (e->f && !dw_file__map_bias(e->f, maps, n, &maps[i], &bias)) {
+			k = name ? dw_file__func_pcs(e->f, name, pcs + found, max - found)
+				 : dw_file__line_pcs(e->f, file, line, pcs + found, max - found);
+			if (k > 0)
+				found += (size_t)k;
+			for (; start < found; start++)
+				pcs[start] += bias;
+		}
+		if (name)
+			found = sym_pcs(t, e, maps, n, &maps[i], name, pcs, found, max);
 	}
 	free(maps);
 	return (int)found;
@@ -281,51 +386,141 @@ int dw_cache__after_prologue(struct dw_cache *c, struct tgt *t, uint64_t entry, 
 	return err;
 }
 
+/* The symbol holding runtime pc of the file mapped at m: its entry (runtime), or NULL. */
+static const struct sym *sym_at(struct dw_cache *c, struct tgt *t, uint64_t pc, struct tgt_map *m,
+				const struct symtab **stp, uint64_t *entry)
+{
+	struct dw_entry *e = cache_get(c, t, m);
+	const struct symtab *st = entry_syms(t, e, m);
+	const struct sym *s;
+	uint64_t a;
+
+	if (!st || symtab__addr(st, pc - m->start + m->offset, &a) || !(s = symtab__at(st, a)))
+		return NULL;
+	*stp = st;
+	*entry = pc - (a - s->addr);
+	return s;
+}
+
+/* An 8-byte word of no known type, in s's types: "untyped". */
+static struct dw_type *untyped(struct dw_scope *s)
+{
+	struct dw_type *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	t->kind = DWT_BASE;
+	t->name = strdup("untyped");
+	t->size = 8;
+	t->encoding = DW_ATE_signed;
+	t->count = -1;
+	t->next_alloc = s->alloc;
+	s->alloc = t;
+	return t->name ? t : NULL;
+}
+
+/* The function's preferred name: C++'s demangled without parameters. */
+static void sym_name(const struct symtab *st, const struct sym *s, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", symtab__name(st, s->base));
+}
+
+int dw_cache__scope_sym(struct dw_cache *c, struct tgt *t, uint64_t pc, struct dw_scope *out,
+			char *msg, size_t mlen)
+{
+	/* DWARF x86-64 numbers of the SysV argument registers, in order */
+	static const struct {
+		const char *name;
+		int reg;
+	} args[] = {{"rdi", 5}, {"rsi", 4}, {"rdx", 1}, {"rcx", 2}, {"r8", 8}, {"r9", 9}};
+	const struct symtab *st;
+	const struct sym *s;
+	struct dw_type *w;
+	struct tgt_map m;
+	uint64_t entry;
+	size_t i;
+	int err;
+
+	err = dw_cache__scope(c, t, pc, out, msg, mlen);
+	if (err != -ENOENT && err != -EINVAL)
+		return err;
+	if (find_map(t, pc, &m, NULL, 0) || !(s = sym_at(c, t, pc, &m, &st, &entry)))
+		return err;
+	memset(out, 0, sizeof(*out));
+	sym_name(st, s, out->func, sizeof(out->func));
+	snprintf(out->path, sizeof(out->path), "%.511s", m.path);
+	out->pc = pc;
+	out->entry = entry;
+	out->symbols = true;
+	if (pc != entry)
+		return 0; /* past the entry the argument registers may hold anything */
+	w = untyped(out);
+	if (!w)
+		return 0;
+	for (i = 0; i < sizeof(args) / sizeof(args[0]); i++) {
+		struct dw_var *v = &out->vars[out->nvars++];
+
+		snprintf(v->name, sizeof(v->name), "%s", args[i].name);
+		v->param = true;
+		v->type = w;
+		v->loc.npieces = 1;
+		v->loc.pieces[0] = (struct dw_piece){DWP_REG, args[i].reg, 0, 0};
+	}
+	return 0;
+}
+
+void dw_cache__split_note(struct dw_cache *c, char *buf, size_t len)
+{
+	size_t i, n = 0;
+	const char *first = NULL, *m;
+
+	if (len)
+		buf[0] = '\0';
+	for (i = 0; c && i < c->n; i++) {
+		size_t k = c->e[i].f ? dw_file__split_missing(c->e[i].f, &m) : 0;
+
+		if (k && !first && m[0])
+			first = m;
+		n += k;
+	}
+	if (n && first)
+		snprintf(buf, len, "%s%s", first, n > 1 ? " (and more units)" : "");
+}
+
 int dw_cache__func_results(struct dw_cache *c, struct tgt *t, uint64_t entry, struct dw_func *out,
 			   char *msg, size_t mlen)
 {
+	const struct symtab *st;
+	const struct sym *s;
 	struct dw_file *f;
 	struct tgt_map m;
-	uint64_t bias;
+	uint64_t bias, e;
 	int err;
 
 	memset(out, 0, sizeof(*out));
 	err = file_at(c, t, entry, &m, &f, &bias, msg, mlen);
-	if (err)
-		return err;
-	err = dw_file__func_results(f, entry - bias, bias, out, msg, mlen);
 	if (!err)
+		err = dw_file__func_results(f, entry - bias, bias, out, msg, mlen);
+	if (!err) {
 		snprintf(out->s.path, sizeof(out->s.path), "%.511s", m.path);
-	return err;
-}
-
-int dw_cache__stripped_func(struct dw_cache *c, struct tgt *t, const char *name, char *path,
-			    size_t plen)
-{
-	struct tgt_map *maps = NULL;
-	size_t n = 0, i;
-	int found = 0;
-
-	if (!t || tgt__maps(t, &maps, &n))
 		return 0;
-	for (i = 0; i < n && !found; i++) {
-		struct dw_entry *e;
-		int fd;
-
-		if (maps[i].path[0] != '/' || !maps[i].inode || maps[i].offset)
-			continue;
-		e = cache_get(c, t, &maps[i]);
-		if (e->f)
-			continue;
-		fd = tgt__open_mapping(t, &maps[i]);
-		if (fd < 0)
-			continue;
-		if (dw_elf__has_func(fd, name)) {
-			snprintf(path, plen, "%s", maps[i].path);
-			found = 1;
-		}
-		close(fd);
 	}
-	free(maps);
-	return found;
+	if (err != -ENOENT || find_map(t, entry, &m, NULL, 0) ||
+	    !(s = sym_at(c, t, entry, &m, &st, &e)) || e != entry)
+		return err;
+	/* No DWARF for it: what its ELF symbol says. */
+	memset(out, 0, sizeof(*out));
+	out->goid_off = -1;
+	out->stack_hi_off = -1;
+	sym_name(st, s, out->s.func, sizeof(out->s.func));
+	snprintf(out->s.path, sizeof(out->s.path), "%.511s", m.path);
+	out->s.entry = out->s.pc = entry;
+	out->s.symbols = true;
+	if (s->size) {
+		out->ranges[0][0] = entry;
+		out->ranges[0][1] = entry + s->size;
+		out->nranges = 1;
+	}
+	out->ret_type = untyped(&out->s);
+	return out->ret_type ? 0 : -ENOMEM;
 }

@@ -19,6 +19,9 @@
 
 struct dw_scope;
 struct dw_type;
+struct dw_split_unit;
+
+#define DW_MAX_SPLITS 65536 /* split units (.dwo, .dwp) read per file */
 
 struct dw_file {
 	int fd, dbg_fd;
@@ -29,6 +32,10 @@ struct dw_file {
 	char debug_path[256];
 	uint64_t go_types; /* go_types_base() in dwarf_lookup.c, once known */
 	bool go_types_known;
+	/* split DWARF (stub/program/dwarf_split.c): one per skeleton found, by skeleton */
+	struct dw_split_unit *splits;
+	size_t nsplits, nskel, nmissing, nrefused;
+	char split_msg[400]; /* the first skeleton whose unit was not found, and why */
 };
 
 /* Types copied out of libdw into scope s (its type list owns them); free() when done. */
@@ -62,6 +69,21 @@ bool dw_int__rust_shape(Dwarf_Die *die, const char *name, uint64_t size, struct 
 /* The subprogram of cu holding file address pc, nested in namespaces or not. */
 bool dw_int__func_at(Dwarf_Die *cu, uint64_t pc, Dwarf_Die *fn);
 /* The CU holding file address pc: true with *cu. */
+/* The CU holding file address pc (a skeleton's split unit): true with *cu. */
 bool dw_int__cu_at(struct dw_file *f, uint64_t pc, Dwarf_Die *cu);
+/* The unit whose line table covers pc (a skeleton, not its split unit). */
+bool dw_int__line_cu_at(struct dw_file *f, uint64_t pc, Dwarf_Die *cu);
+
+/*
+ * Split DWARF (stub/program/dwarf_split.c): read the split units of f's
+ * skeletons from FILE.dwp or their .dwo files, inside the target's root
+ * (root_fd; -1 the host's), path being f's name as the target sees it.
+ */
+int dw_int__split_load(struct dw_file *f, const char *path, int root_fd);
+void dw_int__split_free(struct dw_file *f);
+/* The unit to read for cu: itself, or a skeleton's split unit (false: not found). */
+bool dw_int__unit(struct dw_file *f, Dwarf_Die *cu, Dwarf_Die *out);
+/* Every unit with DIEs in turn (*it NULL first; split units for skeletons). */
+bool dw_int__next_unit(struct dw_file *f, Dwarf_CU **it, Dwarf_Die *cu);
 
 #endif

@@ -8,7 +8,6 @@
  *    past the frame setup, read from the ELF's code);
  *  - a function's results for return probes (dw_file__func_results: its pc
  *    ranges, C's return type or Go's result parameters, runtime.g's goid);
- *    dw_elf__has_func asks the ELF symbols alone;
  *  - a struct member's byte offset (dw_file__member_offset);
  *  - the Go type whose runtime._type is at an address (dw_file__go_rtype,
  *    for an interface's dynamic type).
@@ -95,16 +94,12 @@ static int func_cb(Dwarf_Die *d, void *arg)
 
 static int walk_funcs(struct dw_file *f, struct func_q *q)
 {
-	Dwarf_Off off = 0, next;
-	size_t hsize;
+	Dwarf_CU *it = NULL;
+	Dwarf_Die cu;
 
-	while (dwarf_nextcu(f->dw, off, &next, &hsize, NULL, NULL, NULL) == 0) {
-		Dwarf_Die cu;
-
-		if (dwarf_offdie(f->dw, off + hsize, &cu) && dwarf_getfuncs(&cu, func_cb, q, 0) < 0)
+	while (dw_int__next_unit(f, &it, &cu))
+		if (dwarf_getfuncs(&cu, func_cb, q, 0) < 0)
 			return -EINVAL;
-		off = next;
-	}
 	return 0;
 }
 
@@ -148,16 +143,11 @@ int dw_file__line_pcs(struct dw_file *f, const char *file, int line, uint64_t *p
 /* The byte offset of member in the top-level struct type (e.g. runtime.g's goid). */
 int dw_file__member_offset(struct dw_file *f, const char *type, const char *member, int64_t *off)
 {
-	Dwarf_Off cuoff = 0, next;
-	size_t hsize;
+	Dwarf_CU *it = NULL;
+	Dwarf_Die cu, d, m;
 
-	while (dwarf_nextcu(f->dw, cuoff, &next, &hsize, NULL, NULL, NULL) == 0) {
-		Dwarf_Die cu, d, m;
-
-		Dwarf_Off here = cuoff;
-
-		cuoff = next;
-		if (!dwarf_offdie(f->dw, here + hsize, &cu) || dwarf_child(&cu, &d))
+	while (dw_int__next_unit(f, &it, &cu)) {
+		if (dwarf_child(&cu, &d))
 			continue;
 		do {
 			const char *n = dwarf_diename(&d);
@@ -225,7 +215,8 @@ int dw_file__after_prologue(struct dw_file *f, uint64_t entry, uint64_t *out)
 	size_t n, p = 0;
 
 	*out = entry;
-	if (!dw_int__cu_at(f, entry, &cu) || dwarf_getsrclines(&cu, &lines, &nlines))
+	if (!dw_int__line_cu_at(f, entry, &cu) || dwarf_getsrclines(&cu, &lines, &nlines) ||
+	    !dw_int__unit(f, &cu, &cu))
 		return -ENOENT;
 	if (dw_int__func_at(&cu, entry, &d)) {
 		Dwarf_Addr lo;
@@ -327,8 +318,8 @@ static uint64_t go_types_base(Elf *elf)
  */
 static bool go_rtype_die(struct dw_file *f, uint64_t addr, Dwarf_Die *die)
 {
-	Dwarf_Off off = 0, next;
-	size_t hsize;
+	Dwarf_CU *it = NULL;
+	Dwarf_Die cu;
 	uint64_t base, rel;
 
 	if (!f->go_types_known) {
@@ -338,24 +329,21 @@ static bool go_rtype_die(struct dw_file *f, uint64_t addr, Dwarf_Die *die)
 	base = f->go_types;
 	rel = addr >= base ? addr - base : addr;
 
-	while (dwarf_nextcu(f->dw, off, &next, &hsize, NULL, NULL, NULL) == 0) {
-		Dwarf_Die cu;
+	while (dw_int__next_unit(f, &it, &cu)) {
+		if (dwarf_child(&cu, die))
+			continue;
+		do {
+			Dwarf_Attribute a;
+			Dwarf_Addr v;
+			Dwarf_Word w;
 
-		if (dwarf_offdie(f->dw, off + hsize, &cu) && !dwarf_child(&cu, die)) {
-			do {
-				Dwarf_Attribute a;
-				Dwarf_Addr v;
-				Dwarf_Word w;
-
-				if (!dwarf_attr(die, DW_AT_go_runtime_type, &a))
-					continue;
-				if (!dwarf_formaddr(&a, &v) && (v == rel || v == addr))
-					return true;
-				if (!dwarf_formudata(&a, &w) && (w == rel || w == addr))
-					return true;
-			} while (dwarf_siblingof(die, die) == 0);
-		}
-		off = next;
+			if (!dwarf_attr(die, DW_AT_go_runtime_type, &a))
+				continue;
+			if (!dwarf_formaddr(&a, &v) && (v == rel || v == addr))
+				return true;
+			if (!dwarf_formudata(&a, &w) && (w == rel || w == addr))
+				return true;
+		} while (dwarf_siblingof(die, die) == 0);
 	}
 	return false;
 }
@@ -411,18 +399,6 @@ static uint64_t sym_find(Elf *elf, const char *name, uint64_t entry)
 		}
 	}
 	return 0;
-}
-
-bool dw_elf__has_func(int fd, const char *name)
-{
-	Elf *elf;
-	bool has;
-
-	elf_version(EV_CURRENT);
-	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	has = elf && elf_kind(elf) == ELF_K_ELF && sym_find(elf, name, 0);
-	elf_end(elf);
-	return has;
 }
 
 struct func_die {

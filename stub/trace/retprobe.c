@@ -575,7 +575,7 @@ static int decode_func(struct trace *tr, struct tp_ret *r, struct ret_sites *s, 
 	return err;
 }
 
-static void describe(const struct tp_ret *r, uint32_t num, const struct ret_sites *s,
+static void describe(struct dw_cache *c, const struct tp_ret *r, uint32_t num, const struct ret_sites *s,
 		     struct rsp_buf *out)
 {
 	char tn[128];
@@ -587,6 +587,15 @@ static void describe(const struct tp_ret *r, uint32_t num, const struct ret_site
 	for (i = 0; i < s->nret; i++)
 		rsp_buf__printf(out, " 0x%llx", (unsigned long long)s->ret[i]);
 	rsp_buf__printf(out, "\n");
+	if (r->df.s.symbols) {
+		char note[300];
+
+		dw_cache__split_note(c, note, sizeof(note));
+		rsp_buf__printf(out,
+				"  no DWARF for %s in %s%s%s%s: its range is its ELF symbol's, its "
+				"value rax untyped\n",
+				r->func, r->df.s.path, note[0] ? " (" : "", note, note[0] ? ")" : "");
+	}
 	for (i = 0; i < s->ntail; i++) {
 		if (s->tail[i][1])
 			rsp_buf__printf(out,
@@ -672,17 +681,13 @@ int retprobe__define(struct trace *tr, const char *const *words, size_t nwords, 
 	r->entry_prog.fd = -1;
 	n = dw_cache__func_pcs(c, tr->tgt, func, pcs, MAX_FUNCS);
 	if (n <= 0) {
-		char path[256];
+		char note[300];
 
-		if (dw_cache__stripped_func(c, tr->tgt, func, path, sizeof(path)))
-			rsp_buf__msgf(msg, mlen,
-				      "'%.80s' is in %s, which has no DWARF (stripped): its return "
-				      "values and pc range are unknown",
-				      func, path);
-		else
-			rsp_buf__msgf(msg, mlen,
-				      "no function '%.80s' in the DWARF of the files pid %d maps",
-				      func, (int)tr->tgt->pid);
+		dw_cache__split_note(c, note, sizeof(note));
+		rsp_buf__msgf(msg, mlen,
+			      "no function '%.80s' in the DWARF or ELF symbols of the files pid %d "
+			      "maps%s%s",
+			      func, (int)tr->tgt->pid, note[0] ? "; " : "", note);
 		err = n < 0 ? n : -ENOENT;
 		goto cleanup;
 	}
@@ -746,7 +751,7 @@ int retprobe__define(struct trace *tr, const char *const *words, size_t nwords, 
 				added, s->nret);
 	}
 	if (added)
-		describe(r, num, s, out);
+		describe(c, r, num, s, out);
 	if (added)
 		r = NULL; /* the locations own it now */
 cleanup:

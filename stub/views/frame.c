@@ -95,7 +95,7 @@ int fview__scope(struct fview *fv)
 		return 0;
 	if (dw)
 		fv->scope_err =
-			dw_cache__scope(dw, fv->tgt, fv->v.pc, &fv->sc, fv->why, sizeof(fv->why));
+			dw_cache__scope_sym(dw, fv->tgt, fv->v.pc, &fv->sc, fv->why, sizeof(fv->why));
 	return fv->scope_err;
 }
 

@@ -361,6 +361,9 @@ int tdump__frame(struct trace *tr, struct tgt *t, long n, long selected, struct 
 	rsp_buf__printf(&b, "frame %ld: tracepoint %u, ", n, fv->f.tp);
 	if (!fv->scope_err)
 		rsp_buf__printf(&b, "%s", fv->sc.func);
+	if (!fv->scope_err && fv->sc.symbols)
+		rsp_buf__printf(&b, " (no DWARF: ELF symbol, %s)",
+				fv->sc.nvars ? "arguments are registers, untyped" : "no arguments");
 	rsp_buf__printf(&b, " at 0x%llx, ", (unsigned long long)fv->v.pc);
 	put_who(fv, &b);
 	rsp_buf__puts(&b, ", ");

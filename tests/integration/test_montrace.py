@@ -157,7 +157,7 @@ def test_montrace_gdb_c_where_gdb_puts_it():
 def test_montrace_bad_input_leaves_nothing():
     """Every mistake is one `monitor: ...` line; no tracepoint is left behind."""
     bad = {
-        "trace nosuch_function": "monitor: no function nosuch_function in the target's DWARF",
+        "trace nosuch_function": "monitor: no function nosuch_function in the target's DWARF or ELF symbols",
         "trace cvalues.c:1": "monitor: no code at cvalues.c:1 (no line-table row for it)",
         "trace *0x10": "monitor: address 0x10 is not in an executable mapping",
         "trace process collect nosuch": "monitor: no variable 'nosuch' in scope in process",

@@ -82,7 +82,10 @@ static void test_no_process(void)
 	CHECK(dw_cache__line_pcs(p->dwarf, p->tgt, "x.c", 1, pcs, 4) == -ESRCH);
 	CHECK(dw_cache__after_prologue(p->dwarf, p->tgt, 0x401000, &pc) == -ESRCH &&
 	      pc == 0x401000);
-	CHECK(dw_cache__stripped_func(p->dwarf, p->tgt, "main", path, sizeof(path)) == 0);
+	CHECK(dw_cache__scope_sym(p->dwarf, p->tgt, 0x401000, &s, msg, sizeof(msg)) == -ESRCH);
+	path[0] = 'x';
+	dw_cache__split_note(p->dwarf, path, sizeof(path));
+	CHECK(path[0] == '\0');
 	CHECK(program__sdt_site(p, 0x401000, &site) == -ESRCH);
 	program__free(p);
 	program__free(NULL);
