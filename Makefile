@@ -23,7 +23,7 @@ ifneq ($(SAN),)
 CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS  += -fsanitize=address,undefined
 endif
-LDLIBS   += $(shell pkg-config --libs libbpf libdw libelf capstone 2>/dev/null || echo -lbpf -ldw -lelf -lcapstone) -lz -pthread
+LDLIBS   += $(shell pkg-config --libs libbpf libdw libelf libdebuginfod capstone 2>/dev/null || echo -lbpf -ldw -lelf -ldebuginfod -lcapstone) -lz -pthread
 
 RSP_SRCS  := $(wildcard rsp/*.c)
 STUB_SRCS := $(filter-out stub/serve/main.c,$(wildcard stub/*/*.c))
@@ -72,14 +72,14 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(RSP_SRCS) $(FUZZ_BPF_SRCS) $(FUZZ_ST
 
 # The DWARF fuzzer also takes the DWARF layer and the deep-collection planner,
 # with libdw and libelf (and target.c, which the layer's cache calls, and the
-# program context with its SDT notes, which deep.c takes its DWARF from, and the
-# system call helpers).
+# program context with its SDT notes and debuginfod client, which deep.c takes
+# its DWARF from, and the system call helpers).
 $(BUILD)/fuzz/fuzz_dwarf: tests/fuzz/fuzz_dwarf.c $(RSP_SRCS) $(FUZZ_BPF_SRCS) stub/program/dwarf.c stub/program/dwarf_lookup.c \
 		stub/program/dwarf_cache.c stub/trace/deep.c stub/program/target.c stub/program/program.c \
-		stub/program/sdt.c stub/program/sdt_note.c stub/base/sys.c
+		stub/program/debuginfo.c stub/program/sdt.c stub/program/sdt_note.c stub/base/sys.c
 	@mkdir -p $(dir $@)
 	$(CLANG) -g -O1 -std=gnu11 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined \
-		-o $@ $^ -ldw -lelf
+		-o $@ $^ -ldw -lelf -ldebuginfod
 
 fuzz: $(FUZZ_BINS)
 
@@ -127,6 +127,7 @@ bench: bpfstub targets $(BUILD)/bench/loop $(BUILD)/bench/empty_probe $(BUILD)/b
 	python3 bench/run.py
 	python3 bench/service.py
 	python3 bench/many_tp.py
+	python3 bench/debuginfod.py
 
 install: bpfstub
 	install -D -m 0755 bpfstub $(DESTDIR)$(PREFIX)/bin/bpfstub
