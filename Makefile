@@ -23,7 +23,7 @@ ifneq ($(SAN),)
 CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS  += -fsanitize=address,undefined
 endif
-LDLIBS   += $(shell pkg-config --libs libbpf libdw libelf capstone 2>/dev/null || echo -lbpf -ldw -lelf -lcapstone) -lz -lstdc++ -pthread
+LDLIBS   += $(shell pkg-config --libs libbpf libdw libelf libdebuginfod capstone 2>/dev/null || echo -lbpf -ldw -lelf -ldebuginfod -lcapstone) -lz -lstdc++ -pthread
 
 RSP_SRCS  := $(wildcard rsp/*.c)
 STUB_SRCS := $(filter-out stub/serve/main.c,$(wildcard stub/*/*.c))
@@ -72,17 +72,17 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(RSP_SRCS) $(FUZZ_BPF_SRCS) $(FUZZ_ST
 
 # The DWARF fuzzer also takes the DWARF layer and the deep-collection planner,
 # with libdw and libelf (and target.c, which the layer's cache calls, and the
-# program context with its SDT notes, which deep.c takes its DWARF from, and the
-# system call helpers).
+# program context with its SDT notes and debuginfod client, which deep.c takes
+# its DWARF from, and the system call helpers).
 SYM_SRCS := stub/program/elfimg.c stub/program/symtab.c stub/program/dwp.c
 $(BUILD)/fuzz/fuzz_dwarf: tests/fuzz/fuzz_dwarf.c $(RSP_SRCS) $(FUZZ_BPF_SRCS) stub/program/dwarf.c stub/program/dwarf_lookup.c \
-		stub/program/dwarf_rust.c stub/program/layout.c \
+		stub/program/dwarf_rust.c stub/program/layout.c stub/program/debuginfo.c \
 		stub/program/dwarf_cache.c stub/program/dwarf_split.c $(SYM_SRCS) stub/trace/deep.c \
 		stub/program/target.c stub/program/program.c stub/program/sdt.c stub/program/sdt_note.c \
 		stub/base/sys.c
 	@mkdir -p $(dir $@)
 	$(CLANG) -g -O1 -std=gnu11 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined \
-		-o $@ $^ -ldw -lelf -lstdc++
+		-o $@ $^ -ldw -lelf -ldebuginfod -lstdc++
 
 # The symbol table, ELF section and .dwp readers (pure), with libstdc++'s demangler.
 $(BUILD)/fuzz/fuzz_symtab: tests/fuzz/fuzz_symtab.c rsp/buf.c $(SYM_SRCS)
@@ -137,6 +137,7 @@ bench: bpfstub targets $(BUILD)/bench/loop $(BUILD)/bench/empty_probe $(BUILD)/b
 	python3 bench/service.py
 	python3 bench/many_tp.py
 	python3 bench/symbols.py
+	python3 bench/debuginfod.py
 
 install: bpfstub
 	install -D -m 0755 bpfstub $(DESTDIR)$(PREFIX)/bin/bpfstub

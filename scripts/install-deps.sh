@@ -7,6 +7,7 @@ set -euo pipefail
 PKGS=(
 	build-essential make pkg-config clang # build-essential: gcc, binutils (nm for scripts/layers.py)
 	libbpf-dev libelf-dev libdw-dev zlib1g-dev
+	libdebuginfod-dev debuginfod # client library (stub/program/debuginfo.c); the server, for its test
 	gdb gdbserver lldb python3-lldb-14
 	golang-go
 	libclang-rt-14-dev

@@ -703,6 +703,25 @@ static int open_in_root(int root_fd, const char *path)
 			    RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
 }
 
+/* f's DWARF from the debug file open at fd (taken over only on success). */
+static int debug_adopt(struct dw_file *f, int fd, const char *path)
+{
+	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	Dwarf *dw =
+		elf && elf_kind(elf) == ELF_K_ELF ? dwarf_begin_elf(elf, DWARF_C_READ, NULL) : NULL;
+
+	if (!dw) {
+		if (elf)
+			elf_end(elf);
+		return -ENOENT;
+	}
+	f->dbg_fd = fd;
+	f->dbg_elf = elf;
+	f->dw = dw;
+	snprintf(f->debug_path, sizeof(f->debug_path), "%s", path);
+	return 0;
+}
+
 /* A debug file candidate: an ELF whose DWARF libdw accepts. */
 static int try_debug(struct dw_file *f, int root_fd, const char *path)
 {
@@ -710,23 +729,11 @@ static int try_debug(struct dw_file *f, int root_fd, const char *path)
 
 	for (i = 0; i < (root_fd >= 0 ? 2 : 1); i++) {
 		int fd = open_in_root(roots[i], path);
-		Elf *elf;
-		Dwarf *dw;
 
 		if (fd < 0)
 			continue;
-		elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-		dw = elf && elf_kind(elf) == ELF_K_ELF ? dwarf_begin_elf(elf, DWARF_C_READ, NULL)
-						       : NULL;
-		if (dw) {
-			f->dbg_fd = fd;
-			f->dbg_elf = elf;
-			f->dw = dw;
-			snprintf(f->debug_path, sizeof(f->debug_path), "%s", path);
+		if (!debug_adopt(f, fd, path))
 			return 0;
-		}
-		if (elf)
-			elf_end(elf);
 		close(fd);
 	}
 	return -ENOENT;
@@ -852,6 +859,46 @@ int dw_file__open_fd(struct dw_file **out, int fd, const char *path, int root_fd
 		dw_file__close(f);
 		return err;
 	}
+	*out = f;
+	return 0;
+}
+
+int dw_file__open_debug(struct dw_file **out, int fd, int dbg_fd, const char *path,
+			const char *dbg_path, char *msg, size_t mlen)
+{
+	struct dw_file *f;
+	GElf_Ehdr eh;
+	int err;
+
+	*out = NULL;
+	elf_version(EV_CURRENT);
+	f = calloc(1, sizeof(*f));
+	if (!f) {
+		close(fd);
+		close(dbg_fd);
+		return -ENOMEM;
+	}
+	f->fd = fd;
+	f->dbg_fd = -1;
+	f->elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!f->elf || elf_kind(f->elf) != ELF_K_ELF || !gelf_getehdr(f->elf, &eh)) {
+		rsp_buf__msgf(msg, mlen, "no DWARF for %s: not an ELF file", path);
+		err = -ENOEXEC;
+	} else if (debug_adopt(f, dbg_fd, dbg_path)) {
+		rsp_buf__msgf(msg, mlen, "corrupt DWARF in %s refused: %s", dbg_path,
+			      dwarf_errmsg(-1));
+		err = -EINVAL;
+	} else {
+		dbg_fd = -1;
+		err = check_units(f, msg, mlen, dbg_path);
+	}
+	if (err) {
+		if (dbg_fd >= 0)
+			close(dbg_fd);
+		dw_file__close(f);
+		return err;
+	}
+	f->eh_cfi = dwarf_getcfi_elf(f->elf);
 	*out = f;
 	return 0;
 }

@@ -176,6 +176,13 @@ const char *dw_type__name(const struct dw_type *t, char *buf, size_t len);
 int dw_file__open_fd(struct dw_file **out, int fd, const char *path, int root_fd, char *msg,
 		     size_t mlen);
 int dw_file__open_mem(struct dw_file **out, const void *buf, size_t len, char *msg, size_t mlen);
+/*
+ * fd (the target's file, path as the target sees it) with its DWARF from the
+ * debug file open at dbg_fd (found elsewhere: a debuginfod download,
+ * stub/program/debuginfo.h).  Takes over both fds; returns as dw_file__open_fd.
+ */
+int dw_file__open_debug(struct dw_file **out, int fd, int dbg_fd, const char *path,
+			const char *dbg_path, char *msg, size_t mlen);
 void dw_file__close(struct dw_file *f);
 /* Where the DWARF came from: the file itself or the debug file's path. */
 const char *dw_file__debug_path(const struct dw_file *f);
@@ -251,6 +258,9 @@ struct dw_cache *dw_cache__new(void);
 void dw_cache__free(struct dw_cache *c);
 /* Forget every file (the target exec'd, or a new run). */
 void dw_cache__flush(struct dw_cache *c);
+/* Ask debuginfod (stub/program/debuginfo.h) for the debug files of stripped files. */
+struct dbgi;
+void dw_cache__set_debuginfo(struct dw_cache *c, struct dbgi *d);
 
 /*
  * The scope at runtime pc of the target t: finds the mapping, opens (or

@@ -7,7 +7,11 @@
  * struct dw_file once, keeps at most DW_MAX_FILES open (the least recently
  * used goes), and remembers a file that has no usable DWARF with its
  * message, so it is not reopened on every tracepoint and `monitor status`
- * can say why nothing deeper is collected.  Runtime and file addresses
+ * can say why nothing deeper is collected.  A file with no DWARF and no
+ * local debug file is looked up on the debuginfod servers
+ * (stub/program/debuginfo.h) when the program gave the cache its client;
+ * a file not asked yet because no request could wait is opened again by
+ * the next lookup that may ask.  Runtime and file addresses
  * differ by the mapping's load bias.  The cache belongs to the target's
  * program context (stub/program/program.h), the one per target; without a
  * live process (t NULL) every lookup finds nothing (-ESRCH).
@@ -31,6 +35,7 @@
 #include <unistd.h>
 
 #include "rsp/buf.h"
+#include "stub/program/debuginfo.h"
 #include "stub/program/dwarf.h"
 #include "stub/program/symtab.h"
 #include "stub/program/target.h"
@@ -54,6 +59,7 @@ struct dw_cache {
 	struct dw_entry e[DW_MAX_FILES];
 	size_t n;
 	uint64_t clock;
+	struct dbgi *dbgi; /* debuginfod, or NULL (not owned) */
 };
 
 struct dw_cache *dw_cache__new(void)
@@ -74,6 +80,37 @@ void dw_cache__flush(struct dw_cache *c)
 	c->n = 0;
 }
 
+void dw_cache__set_debuginfo(struct dw_cache *c, struct dbgi *d)
+{
+	c->dbgi = d;
+}
+
+/*
+ * A stripped file (m, its DWARF refused with -ENOENT): its debug file from
+ * the debuginfod servers.  The message says both why not locally and why
+ * not from the servers.
+ */
+static int open_remote(struct dw_cache *c, struct tgt *t, const struct tgt_map *m,
+		       struct dw_entry *e)
+{
+	char dpath[256], why[300];
+	int fd, dfd, err;
+
+	fd = tgt__open_mapping(t, m);
+	if (fd < 0)
+		return e->err;
+	err = dbgi__find(c->dbgi, fd, m->path, &dfd, dpath, sizeof(dpath), why, sizeof(why));
+	if (!err)
+		return dw_file__open_debug(&e->f, fd, dfd, m->path, dpath, e->msg, sizeof(e->msg));
+	close(fd);
+	if (err != -ENOSYS) {
+		size_t n = strlen(e->msg);
+
+		snprintf(e->msg + n, sizeof(e->msg) - n, "; %s", why);
+	}
+	return err == -EAGAIN ? err : e->err;
+}
+
 void dw_cache__free(struct dw_cache *c)
 {
 	dw_cache__flush(c);
@@ -88,12 +125,16 @@ static struct dw_entry *cache_get(struct dw_cache *c, struct tgt *t, const struc
 
 	for (i = 0; i < c->n; i++)
 		if (c->e[i].inode == m->inode && !strcmp(c->e[i].path, m->path)) {
-			c->e[i].used = ++c->clock;
-			return &c->e[i];
+			e = &c->e[i];
+			e->used = ++c->clock;
+			/* Not asked before, and now the servers may be: open it again. */
+			if (e->err != -EAGAIN || !dbgi__may_ask(c->dbgi))
+				return e;
+			break;
 		}
-	if (c->n < DW_MAX_FILES) {
+	if (!e && c->n < DW_MAX_FILES) {
 		e = &c->e[c->n++];
-	} else {
+	} else if (!e) {
 		e = &c->e[0];
 		for (i = 1; i < c->n; i++)
 			if (c->e[i].used < e->used)
@@ -114,6 +155,8 @@ static struct dw_entry *cache_get(struct dw_cache *c, struct tgt *t, const struc
 		return e;
 	}
 	e->err = dw_file__open_fd(&e->f, fd, m->path, t->root_fd, e->msg, sizeof(e->msg));
+	if (e->err == -ENOENT && c->dbgi)
+		e->err = open_remote(c, t, m, e);
 	return e;
 }
 

@@ -8,6 +8,7 @@
  */
 #include <stdlib.h>
 
+#include "stub/program/debuginfo.h"
 #include "stub/program/dwarf.h"
 #include "stub/program/program.h"
 #include "stub/program/sdt.h"
@@ -20,11 +21,13 @@ struct program *program__new(struct tgt *t)
 		return NULL;
 	p->tgt = t;
 	p->dwarf = dw_cache__new();
+	p->dbgi = dbgi__new();
 	p->sdt = sdt_cache__new();
-	if (!p->dwarf || !p->sdt) {
+	if (!p->dwarf || !p->dbgi || !p->sdt) {
 		program__free(p);
 		return NULL;
 	}
+	dw_cache__set_debuginfo(p->dwarf, p->dbgi);
 	return p;
 }
 
@@ -33,6 +36,7 @@ void program__free(struct program *p)
 	if (!p)
 		return;
 	dw_cache__free(p->dwarf);
+	dbgi__free(p->dbgi);
 	sdt_cache__free(p->sdt);
 	free(p);
 }

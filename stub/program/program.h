@@ -4,8 +4,9 @@
  *
  * The process bpfstub serves (struct tgt), the DWARF and ELF symbols of the
  * files it maps (struct dw_cache: the symbols are read from the same open
- * files, so they live there), and their SDT notes (struct sdt_cache) are
- * one thing: the program.  Opening a file and reading its DWARF or notes
+ * files, so they live there), what the debuginfod servers said of them
+ * (struct dbgi), and their SDT notes (struct sdt_cache) are one thing:
+ * the program.  Opening a file and reading its DWARF or notes
  * costs tens of milliseconds, so what was read once is kept here, for every
  * user: deep collection at tstart, `monitor trace` and `trace -return`, the
  * views of stored frames, the SDT semaphore check of a memory write.
@@ -27,12 +28,14 @@
 
 struct tgt;
 struct dw_cache;
+struct dbgi;
 struct sdt_cache;
 struct sdt_site;
 
 struct program {
 	struct tgt *tgt;	/* the live process; NULL: none (not owned) */
 	struct dw_cache *dwarf; /* its files' DWARF and symbols (stub/program/dwarf.h) */
+	struct dbgi *dbgi;	/* debug files from debuginfod (stub/program/debuginfo.h) */
 	struct sdt_cache *sdt;	/* its files' SDT notes (stub/program/sdt.h) */
 };
 

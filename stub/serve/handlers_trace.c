@@ -49,7 +49,7 @@ int hdl__qtinit(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 	return rsp_buf__puts(r, "OK");
 }
 
-int hdl__qtdp(void *ctx, const char *a, size_t len, struct rsp_buf *r)
+static int qtdp(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 {
 	struct sess *s = ctx;
 	char msg[256] = "";
@@ -94,6 +94,21 @@ int hdl__qtdp(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 	if (err)
 		return reply_msg(r, err, msg);
 	return rsp_buf__puts(r, "OK");
+}
+
+/*
+ * A tracepoint defined while tracing is installed at once: its deep
+ * collection may read DWARF that only the debuginfod servers have
+ * (GDB reads this reply, like QTStart's and QTEnable's, allowing O packets).
+ */
+int hdl__qtdp(void *ctx, const char *a, size_t len, struct rsp_buf *r)
+{
+	int err;
+
+	sess__debuginfod_window(ctx, true);
+	err = qtdp(ctx, a, len, r);
+	sess__debuginfod_window(ctx, false);
+	return err;
 }
 
 int hdl__qtdpsrc(void *ctx, const char *a, size_t len, struct rsp_buf *r)
@@ -214,7 +229,9 @@ int hdl__qtstart(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 	if (len)
 		return 0;
 	s->frame = -1;
+	sess__debuginfod_window(s, true);
 	err = tr__start(s->tr, msg, sizeof(msg));
+	sess__debuginfod_window(s, false);
 	if (err)
 		return reply_msg(r, err, msg);
 	return rsp_buf__puts(r, "OK");
@@ -259,7 +276,9 @@ static int enable(struct sess *s, const char *a, size_t len, struct rsp_buf *r, 
 
 	if (rsp_parse_tp_addr(a, len, &num, &addr) || num > UINT32_MAX)
 		return reply_msg(r, -EINVAL, "malformed QTEnable/QTDisable");
+	sess__debuginfod_window(s, on);
 	err = tr__enable(s->tr, (uint32_t)num, addr, on, msg, sizeof(msg));
+	sess__debuginfod_window(s, false);
 	if (err)
 		return reply_msg(r, err, msg);
 	audit_tr__enable(s->tr, (uint32_t)num, addr, on);

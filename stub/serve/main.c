@@ -78,6 +78,12 @@ static void usage(FILE *f)
 		   "  --trace-timeout DURATION|off\n"
 		   "                a run nobody stopped ends by itself after DURATION\n"
 		   "                (90s, 30m, 2h, 1d; default 1h)\n"
+		   "  --debuginfod DURATION|off\n"
+		   "                the longest a stripped file's debug info may be downloaded\n"
+		   "                from the servers in DEBUGINFOD_URLS (default 10s; the\n"
+		   "                server waits meanwhile); off, like --no-debuginfod: never\n"
+		   "  --no-debuginfod\n"
+		   "                never ask debuginfod servers (as without DEBUGINFOD_URLS)\n"
 		   "  --audit FILE  append an audit event (connections, tracepoints defined,\n"
 		   "                started, stopped, saved, settings) to FILE as one JSON\n"
 		   "                object per line (created 0600; no symlinks); events go\n"
@@ -189,6 +195,8 @@ int main(int argc, char **argv)
 		{"max-overhead", required_argument, NULL, 'O'},
 		{"hit-cost", required_argument, NULL, 'C'},
 		{"trace-timeout", required_argument, NULL, 'T'},
+		{"debuginfod", required_argument, NULL, 'I'},
+		{"no-debuginfod", no_argument, NULL, 'N'},
 		{"allow-user", required_argument, NULL, 'U'},
 		{"allow-group", required_argument, NULL, 'G'},
 		{"allow-remote", no_argument, NULL, 'r'},
@@ -240,7 +248,12 @@ int main(int argc, char **argv)
 		case 'O':
 		case 'C':
 		case 'T':
+		case 'I':
 			if (add_setting(&o, longopts, c, optarg))
+				return EXIT_USAGE;
+			break;
+		case 'N':
+			if (add_setting(&o, longopts, 'I', "off"))
 				return EXIT_USAGE;
 			break;
 		case 'U':

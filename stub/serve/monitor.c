@@ -22,6 +22,8 @@
 
 #include "rsp/buf.h"
 #include "rsp/monitor.h"
+#include "stub/program/debuginfo.h"
+#include "stub/program/program.h"
 #include "stub/serve/monitor.h"
 #include "stub/serve/privs.h"
 #include "stub/serve/session.h"
@@ -72,6 +74,9 @@ static const struct mon_setting {
 	 "ns per hit, what the CPU estimate takes a hit to cost"},
 	{"trace-timeout", offsetof(struct trace, trace_timeout), MK_DURATION, TR_TRACE_TIMEOUT_MAX,
 	 TR_TRACE_TIMEOUT_DEFAULT, "after which a run nobody stopped ends by itself"},
+	{"debuginfod", offsetof(struct trace, debuginfod), MK_DURATION, TR_DEBUGINFOD_MAX,
+	 TR_DEBUGINFOD_DEFAULT,
+	 "at most per debug file asked of the servers in DEBUGINFOD_URLS (blocks the server)"},
 };
 
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
@@ -109,7 +114,9 @@ int mon__parse_setting(const char *name, const char *word, const char *what, uin
 		err = rsp_mon_number(word, what, true, true, 0, st->max, &v, msg, mlen);
 		break;
 	case MK_DURATION:
-		err = rsp_mon_duration(word, what, 1, st->max, &v, msg, mlen);
+		v = st->dflt; /* on: the default */
+		err = strcmp(word, "on") ? rsp_mon_duration(word, what, 1, st->max, &v, msg, mlen)
+					 : 0;
 		break;
 	case MK_NS:
 		v = 0;
@@ -268,6 +275,7 @@ static int mon_status(struct sess *s, const struct rsp_mon_line *l, size_t arg, 
 	rsp_buf__reset(&b);
 	guard__status(tr, &b);
 	deep__status(tr, &b);
+	dbgi__status(tr->pgm ? tr->pgm->dbgi : NULL, tr->debuginfod, &b);
 	if (b.data && b.len)
 		sess__console(s, "%s", b.data);
 	rsp_buf__free(&b);
@@ -477,6 +485,10 @@ static const struct mon_cmd cmds[] = {
 	 "a run nobody stopped ends by itself after DURATION (90s, 30m, 2h; default 1h; "
 	 "counted from tstart)",
 	 1, 1, mon_set},
+	{"set debuginfod", "on|off|DURATION",
+	 "the longest a stripped file's debug info may be downloaded from the servers in "
+	 "DEBUGINFOD_URLS, blocking the server (default 10s; off: never ask)",
+	 1, 1, mon_set},
 	{"trace", "LOCATION [if COND] [collect EXPR, ...]",
 	 "a tracepoint at FUNC, FILE:LINE or *ADDR collecting EXPRs (default $args) whole", 1,
 	 RSP_MON_WORDS_MAX, mon_trace},
@@ -625,8 +637,11 @@ int mon__run(struct sess *s, const char *line)
 	if (!l)
 		return -ENOMEM;
 	err = rsp_mon_split(line, strlen(line), l, msg, sizeof(msg));
+	/* A monitor reply may take its time: GDB and LLDB read O packets until it. */
+	sess__debuginfod_window(s, true);
 	if (!err)
 		err = run(s, l, msg, sizeof(msg));
+	sess__debuginfod_window(s, false);
 	free(l);
 	if (err)
 		sess__console(s, "monitor: %s\n", msg[0] ? msg : strerror(-err));

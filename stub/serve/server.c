@@ -503,6 +503,7 @@ static enum client_end serve_client(const struct srv_opts *o, struct tgt *t, str
 	bool gone_reported = false;
 
 	sess__init(&s, t, tr, o);
+	s.wfd = wfd;
 	if (!buf || rsp_framer__init(&fr, SESS_PACKET_SIZE)) {
 		free(buf);
 		sess__fini(&s);

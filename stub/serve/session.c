@@ -19,8 +19,12 @@
 #include <unistd.h>
 
 #include "rsp/framer.h"
+#include "stub/base/sys.h"
+#include "stub/program/debuginfo.h"
+#include "stub/program/program.h"
 #include "stub/serve/server.h"
 #include "stub/serve/session.h"
+#include "stub/trace/trace.h"
 
 void sess__init(struct sess *s, struct tgt *t, struct trace *tr, const struct srv_opts *opts)
 {
@@ -31,6 +35,7 @@ void sess__init(struct sess *s, struct tgt *t, struct trace *tr, const struct sr
 	s->tr = tr;
 	s->frame = -1;
 	s->opts = opts;
+	s->wfd = -1;
 	s->stop_tid = t->pid;
 	for (i = 0; i < XFER_NUM; i++)
 		rsp_buf__init(&s->xfer[i]);
@@ -119,6 +124,25 @@ int sess__console(struct sess *s, const char *fmt, ...)
 	rsp_buf__free(&text);
 	rsp_buf__free(&pkt);
 	return err;
+}
+
+void sess__say_now(void *ctx, const char *line)
+{
+	struct sess *s = ctx;
+
+	sess__console(s, "%s\n", line);
+	if (s->wfd >= 0 && s->tx.len && !sys__write_all(s->wfd, s->tx.data, s->tx.len))
+		rsp_buf__reset(&s->tx);
+}
+
+void sess__debuginfod_window(struct sess *s, bool open)
+{
+	struct dbgi *d = s->tr && s->tr->pgm ? s->tr->pgm->dbgi : NULL;
+
+	if (open)
+		dbgi__open_window(d, s->tr->debuginfod, sess__say_now, s);
+	else
+		dbgi__close_window(d);
 }
 
 int sess__exit_reply(struct sess *s, struct rsp_buf *r)

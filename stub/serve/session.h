@@ -93,6 +93,7 @@ struct sess {
 
 	struct rsp_buf notify; /* a %Stop payload to send after the reply */
 	struct rsp_buf tx;     /* framed bytes waiting to be written */
+	int wfd;	       /* where the server writes tx; -1: unknown (no early flush) */
 	struct rsp_buf last;   /* the last framed reply, for a '-' retransmit */
 };
 
@@ -106,6 +107,19 @@ void sess__log(struct sess *s, const char *dir, const char *p, size_t len);
 int sess__send(struct sess *s, char start, const char *payload, size_t len);
 /* Queue monitor output as an O packet (hex text). */
 int sess__console(struct sess *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/*
+ * A console line sent now, ahead of the reply still being worked out (what
+ * was queued goes first): progress of a long request.  Only for requests
+ * whose reply GDB reads allowing O packets (qRcmd, QTDP, QTStart, QTEnable);
+ * each such line also restarts GDB's remote timeout.  ctx is the session.
+ */
+void sess__say_now(void *ctx, const char *line);
+/*
+ * Around a request that may wait for a download: debuginfod may be asked
+ * (stub/program/debuginfo.h) within the `debuginfod` setting's budget, its
+ * progress said now.  open false closes the window.
+ */
+void sess__debuginfod_window(struct sess *s, bool open);
 /* The target went away while a client is connected: send W/X. */
 int sess__target_exited(struct sess *s);
 /*

@@ -107,6 +107,7 @@ int tr__init(struct trace *tr, struct tgt *t)
 	tr->max_overhead = TR_MAX_OVERHEAD_DEFAULT;
 	tr->hit_cost_ns = 0; /* auto: measured at the first tstart (guard__reset) */
 	tr->trace_timeout = TR_TRACE_TIMEOUT_DEFAULT;
+	tr->debuginfod = TR_DEBUGINFOD_DEFAULT;
 	tr->tsvs = calloc(TR_MAX_TPS, sizeof(*tr->tsvs));
 	if (!tr->tsvs)
 		return -ENOMEM;

@@ -189,6 +189,9 @@ struct tp_tsv {
 /* A run nobody stops ends after this long (seconds); 0 = never. */
 #define TR_TRACE_TIMEOUT_DEFAULT 3600u
 #define TR_TRACE_TIMEOUT_MAX	 (30u * 86400u)
+/* Seconds a debug file's download from debuginfod may block the server; 0 = off. */
+#define TR_DEBUGINFOD_DEFAULT 10u
+#define TR_DEBUGINFOD_MAX     3600u
 
 /* The builtin trace state variables every frame carries (V blocks). */
 #define TR_TSV_TIMESTAMP 1 /* wall-clock microseconds of the hit */
@@ -242,6 +245,7 @@ struct trace {
 		hit_cost_measured; /* auto: bpfc_calib__hit_cost() at the first tstart, 0 not yet */
 	char hit_cost_msg[160];	   /* auto: why it could not be measured ("" if it was) */
 	uint32_t trace_timeout;	   /* seconds a run may last */
+	uint32_t debuginfod;	   /* seconds per debug file from debuginfod; 0 = off */
 	struct guard guard;
 
 	struct tf_store store;

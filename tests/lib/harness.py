@@ -360,8 +360,12 @@ class Stub:
     """
 
     def __init__(self, args=(), comm="127.0.0.1:0", options=(), verbose=True,
-                 start_timeout=10, prefix=(), binary=None):
+                 start_timeout=10, prefix=(), binary=None, env=None):
         require_stub()
+        # env: bpfstub's environment; by default the test's without DEBUGINFOD_*
+        # (no debuginfod servers asked unless a test starts one).
+        self.env = env if env is not None else {
+            k: v for k, v in os.environ.items() if not k.startswith("DEBUGINFOD_")}
         # prefix: a command that execs bpfstub, e.g. setpriv to run it as another
         # user; binary: another copy of bpfstub (e.g. one with file capabilities).
         self.argv = [*prefix, binary or BPFSTUB, *(["-v"] if verbose else []),
@@ -378,7 +382,7 @@ class Stub:
         self.expect_exit = False
 
     def start(self):
-        self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL,
+        self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, env=self.env,
                                      stdout=subprocess.PIPE, stderr=self._stderr)
         threading.Thread(target=self._read_stdout, daemon=True).start()
         try:
