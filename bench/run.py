@@ -11,7 +11,8 @@
              (all registers, two arguments, 64 bytes of memory), set up by
              real GDB over the remote protocol, circular trace buffer, with
              what bpfstub adds beyond GDB's actions turned off (`monitor set
-             stack-window off`, `monitor set deep-collect off`)
+             stack-window off`, `monitor set deep-collect off`, `monitor set
+             always-regs off`)
   bpfstub+window  the same with bpfstub's default stack window (the stack
              above rsp each frame holds, for bt in tfind)
   gdbserver  gdbserver's trap tracepoint with the same actions
@@ -42,6 +43,15 @@ storing the time) is measured at bench_fn under:
 
 Goal (issue 10): the return probe at most 1.15x empty uprobes at the same
 instructions; its cost against the one empty uprobe at the ret is stated.
+Registers in every frame (issue 17: `monitor set always-regs`, default on)
+are measured at bench_fn and bench_push with `collect bench_buf` (64 bytes,
+no registers) under:
+
+  bpfstub          GDB's action alone (always-regs off: gdbserver's behaviour)
+  bpfstub+regs     always-regs on: the same plus the registers (an R block);
+                   stack window and deep collection off in both
+
+and the difference is stated (no goal).
 BENCH_SITES=return (a word of the site names) measures only the matching
 sites and prints, without rewriting docs/PERFORMANCE.md.
 Costs are per hit, added over `none`, medians over the rounds; ratios come
@@ -71,6 +81,7 @@ ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 CLASSIC = ("none", "uprobe", "bpfstub", "bpfstub+window", "gdbserver")
 RETURN = ("none", "uprobe", "uprobe x2", "bpfstub-return")
 DEEP = ("none", "uprobe", "bpfstub", "bpfstub+deep", "bpfstub+all")
+REGS = ("none", "uprobe", "bpfstub", "bpfstub+regs")
 # Each site: (name, GDB location, actions, loop's extra argument,
 # configurations measured, the instruction the probe must land on or None).
 SITES = [
@@ -81,6 +92,10 @@ SITES = [
     ("deep collection, emulated", "bench_deep_push", "collect $regs", ["deep-push"], DEEP,
      r"push\s+%rbp"),
     ("return", "bench_fn", "monitor trace -return bench_fn", [], RETURN, r"ret"),
+    ("registers in every frame, single-stepped", "bench_fn", "collect bench_buf", [], REGS,
+     None),
+    ("registers in every frame, emulated", "*bench_push", "collect bench_buf", ["push"], REGS,
+     None),
 ]
 LABELS = {
     "none": "no probe",
@@ -92,13 +107,16 @@ LABELS = {
     "bpfstub+all": "bpfstub's defaults: deep collection + stack window (6)",
     "uprobe x2": "empty BPF uprobes at the entry and the ret (7)",
     "bpfstub-return": "bpfstub return tracepoint, entry + ret (8)",
+    "bpfstub+regs": "bpfstub tracepoint + registers in every frame (9)",
 }
 # What monitor commands each bpfstub configuration sends before `trace`.
 MONITOR = {
-    "bpfstub": ["monitor set stack-window off", "monitor set deep-collect off"],
+    "bpfstub": ["monitor set stack-window off", "monitor set deep-collect off",
+                "monitor set always-regs off"],
     "bpfstub+window": ["monitor set deep-collect off"],
     "bpfstub+deep": ["monitor set stack-window off"],
     "bpfstub+all": [],
+    "bpfstub+regs": ["monitor set stack-window off", "monitor set deep-collect off"],
 }
 
 
@@ -393,6 +411,11 @@ def report(site, res, frames):
         lines.append(f"- (4)-(2) = **{add['bpfstub+window'] - add['bpfstub']:.0f} ns** per hit "
                      "for the stack window (`bt` in tfind); (4)/(1) = "
                      f"{add['bpfstub+window'] / add['uprobe']:.2f}x")
+    if "bpfstub+regs" in add:
+        lines.append(f"- (9)-(2) = **{add['bpfstub+regs'] - add['bpfstub']:.0f} ns** per hit "
+                     "for the registers always-regs adds (169 bytes per record in the ring, "
+                     "an R block of 561 in the frame store); (9)/(1) = "
+                     f"{add['bpfstub+regs'] / add['uprobe']:.2f}x")
     for k, n in (("bpfstub+deep", 5), ("bpfstub+all", 6)):
         if k in add:
             r = add[k] / add["uprobe"]
@@ -434,8 +457,8 @@ def main():
         "instruction the kernel single-steps after the trap: the common case) and a "
         "function whose first instruction is `push %rbp` (emulated by the kernel: one "
         "trap, the worst case for the ratio, since the BPF program's own cost is no "
-        "longer hidden by the traps). (2) is GDB's actions alone (bpfstub's stack window "
-        "and deep collection off). The deep-collection sites call "
+        "longer hidden by the traps). (2) is GDB's actions alone (bpfstub's stack window, "
+        "deep collection and always-regs off). The deep-collection sites call "
         "`f(struct bench_item *it, const char *name)` (a struct with a `char *` field, a "
         "string literal) with `collect $regs` only.",
         "",

@@ -52,6 +52,7 @@ enum mon_kind {
 	MK_PERCENT,  /* off|N[%], N > 0 */
 	MK_NS,	     /* auto (= 0: measured) | N > 0 */
 	MK_DURATION, /* off|N[s|m|h|d] */
+	MK_ONOFF,    /* on (= 1) | off */
 };
 
 static const struct mon_setting {
@@ -65,6 +66,8 @@ static const struct mon_setting {
 	 TR_DEEP_BUDGET_DEFAULT, "bytes per hit of what the arguments point to (DWARF)"},
 	{"stack-window", offsetof(struct trace, stack_window), MK_BYTES, TR_STACK_WINDOW_MAX,
 	 TR_STACK_WINDOW_DEFAULT, "bytes of stack above rsp per frame, for bt in tfind"},
+	{"always-regs", offsetof(struct trace, always_regs), MK_ONOFF, 1, TR_ALWAYS_REGS_DEFAULT,
+	 "registers in every frame of a GDB tracepoint, whatever its actions"},
 	{"max-hit-rate", offsetof(struct trace, max_hit_rate), MK_BUDGET, TR_MAX_HIT_RATE_MAX,
 	 TR_MAX_HIT_RATE_DEFAULT, "hits/s per tracepoint before the overhead guard detaches it"},
 	{"max-overhead", offsetof(struct trace, max_overhead), MK_PERCENT, TR_MAX_OVERHEAD_MAX,
@@ -117,6 +120,14 @@ int mon__parse_setting(const char *name, const char *word, const char *what, uin
 		v = st->dflt; /* on: the default */
 		err = strcmp(word, "on") ? rsp_mon_duration(word, what, 1, st->max, &v, msg, mlen)
 					 : 0;
+		break;
+	case MK_ONOFF:
+		v = !strcmp(word, "on");
+		err = 0;
+		if (!v && strcmp(word, "off")) {
+			snprintf(msg, mlen, "%s: '%.60s' is not on or off", what, word);
+			err = -EINVAL;
+		}
 		break;
 	case MK_NS:
 		v = 0;
@@ -175,6 +186,9 @@ static void show_setting(struct sess *s, const struct mon_setting *st)
 		return;
 	}
 	switch (st->kind) {
+	case MK_ONOFF:
+		sess__console(s, "%s: on: %s\n", st->name, st->what);
+		return;
 	case MK_DURATION:
 		rsp_mon_fmt_duration(v, d, sizeof(d));
 		break;
@@ -215,7 +229,7 @@ static int mon_set(struct sess *s, const struct rsp_mon_line *l, size_t arg, cha
 	*setting_ptr(s->tr, st) = v;
 	show_setting(s, st);
 	if (tr__running(s->tr))
-		sess__console(s, st->kind == MK_BYTES
+		sess__console(s, st->kind == MK_BYTES || st->kind == MK_ONOFF
 					 ? "(tracepoints installed from now on; those running keep "
 					   "theirs)\n"
 					 : "(applies to the running trace at once)\n");
@@ -468,6 +482,10 @@ static const struct mon_cmd cmds[] = {
 	{"set stack-window", "off|BYTES",
 	 "bytes of the hitting thread's stack above rsp each frame holds, so bt in tfind "
 	 "shows the callers (0..8192, default 2048)",
+	 1, 1, mon_set},
+	{"set always-regs", "on|off",
+	 "registers in every frame of a GDB tracepoint, whatever its actions (default on; off: "
+	 "only where the actions collect them, as gdbserver)",
 	 1, 1, mon_set},
 	{"set max-hit-rate", "off|N",
 	 "hits/s a tracepoint may take before the overhead guard detaches its uprobe "

@@ -172,10 +172,10 @@ void audit_tr__started(struct trace *tr)
 	}
 	/* The settings the run collects with (monitor set, --max-hit-rate...); 0 is off. */
 	snprintf(settings, sizeof(settings),
-		 "deep-collect=%u stack-window=%u max-hit-rate=%u max-overhead=%u hit-cost=%u "
-		 "trace-timeout=%us",
-		 tr->deep_budget, tr->stack_window, tr->max_hit_rate, tr->max_overhead,
-		 tr->hit_cost_ns, tr->trace_timeout);
+		 "deep-collect=%u stack-window=%u always-regs=%s max-hit-rate=%u max-overhead=%u "
+		 "hit-cost=%u trace-timeout=%us",
+		 tr->deep_budget, tr->stack_window, tr->always_regs ? "on" : "off",
+		 tr->max_hit_rate, tr->max_overhead, tr->hit_cost_ns, tr->trace_timeout);
 	audit__log(tr->audit, "tstart", "tracepoints", nums.data ? nums.data : "", "locations",
 		   U(locs, n), "buffer_size", tr->buf_size ? U(size, tr->buf_size) : "default",
 		   "circular", tr->circular ? "on" : "off", "disconnected_tracing",

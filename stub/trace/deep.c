@@ -1110,7 +1110,10 @@ void deep__append(struct trace *tr, const struct tp *tp, struct bpfc_expr *out, 
 	 * nothing; and a tracepoint that names what it collects (`collect/s3
 	 * buf`, for which GDB adds the registers its bytecode reads) gets
 	 * exactly that.  So deep collection comes with `collect $regs`: an R
-	 * action with every general register and rip (GDB 0-16).
+	 * action with every general register and rip (GDB 0-16); and, with
+	 * always-regs on, with a tracepoint that names nothing but registers
+	 * (tr__tp_regs_only: GDB sent no action for its `collect $args`, or
+	 * could not compile one), whose frames hold the registers all the same.
 	 */
 	if (tp->mon && !tp->mon->args) {
 		snprintf(e->note, sizeof(e->note), "collects what `monitor trace` names: %s",
@@ -1120,11 +1123,14 @@ void deep__append(struct trace *tr, const struct tp *tp, struct bpfc_expr *out, 
 	for (i = 0; i < tp->nact; i++)
 		if (tp->act[i].kind == TPA_REGS && (tp->act[i].regmask[0] & 0x1ffff) == 0x1ffff)
 			break;
-	if (i == tp->nact) {
+	if (i == tp->nact && !(tr->always_regs && tr__tp_regs_only(tp))) {
 		snprintf(
 			e->note, sizeof(e->note),
 			"nothing deeper: deep collection comes with `collect $regs` (GDB finds the "
-			"parameters through the registers)");
+			"parameters through the registers)%s",
+			tr->always_regs ? ""
+					: " or, when the actions collect only registers, with "
+					  "`monitor set always-regs on`");
 		return;
 	}
 	pgm = program_of(tr);

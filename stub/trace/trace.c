@@ -103,6 +103,7 @@ int tr__init(struct trace *tr, struct tgt *t)
 	tr->stop_fd = -1;
 	tr->deep_budget = TR_DEEP_BUDGET_DEFAULT;
 	tr->stack_window = TR_STACK_WINDOW_DEFAULT;
+	tr->always_regs = TR_ALWAYS_REGS_DEFAULT;
 	tr->max_hit_rate = TR_MAX_HIT_RATE_DEFAULT;
 	tr->max_overhead = TR_MAX_OVERHEAD_DEFAULT;
 	tr->hit_cost_ns = 0; /* auto: measured at the first tstart (guard__reset) */

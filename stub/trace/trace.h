@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "bpf/ax.h"
 #include "bpf/collect.h"
 #include "bpf/probe.h"
 #include "stub/trace/framestore.h"
@@ -170,6 +171,17 @@ struct tp_tsv {
 #define TR_STACK_WINDOW_DEFAULT 2048u /* bytes of stack above rsp per hit */
 #define TR_STACK_WINDOW_MAX	8192u
 /*
+ * Registers in every frame of a GDB tracepoint, whatever its actions (1 on,
+ * 0 off: gdbserver's strict behaviour).  GDB 13 sends no action for a
+ * `collect $args` it finds nothing for ("No args found in scope": an -O2
+ * function whose entry lies in a lexical block) and refuses it for a Go
+ * string ("Expression pieces exceed word size"), so without them such a
+ * frame holds nothing and every argument is <unavailable>, though the
+ * registers held them at the hit.  Costs an R block per frame
+ * (docs/PERFORMANCE.md, "Registers in every frame").
+ */
+#define TR_ALWAYS_REGS_DEFAULT 1u
+/*
  * The overhead guard (stub/trace/guard.h).  A hit costs ~17-20 us at an ordinary
  * (single-stepped) site on this VM and ~0.5 us where the kernel emulates
  * the instruction (docs/PERFORMANCE.md): hit-cost (auto: measured on the
@@ -236,6 +248,7 @@ struct trace {
 	size_t nro;
 	uint32_t deep_budget;  /* bytes per hit for deep collection; 0 = off */
 	uint32_t stack_window; /* bytes of stack above rsp collected per hit; 0 = off */
+	uint32_t always_regs;  /* registers in every frame (TR_ALWAYS_REGS_DEFAULT); 0 = off */
 
 	/* The overhead guard and expiry (stub/trace/guard.h); 0 = off. */
 	uint32_t max_hit_rate; /* hits/s per location before the guard detaches it */
@@ -383,6 +396,29 @@ int tr__upload(struct trace *tr, int (*cb)(void *ctx, const char *item), void *c
  * Handed out by stub/trace/trace_prog.c, which owns the programs.
  */
 int tr__stop_take(struct trace *tr, struct bpfc_stop *s, char *msg, size_t mlen);
+
+/*
+ * Does tp's definition collect nothing but registers: no memory range and
+ * no expression (GDB's lone `end`, sent for a value optimized out, is
+ * none)?  True for a tracepoint without actions, `collect $rip`, or a
+ * `collect $args` GDB found nothing for.  With always-regs on, such a
+ * tracepoint is collected as `collect $regs` is (registers, the stack
+ * window, deep collection); one that names what it collects gets the
+ * registers beside it and nothing more.
+ */
+static inline bool tr__tp_regs_only(const struct tp *tp)
+{
+	size_t i;
+
+	for (i = 0; i < tp->nact; i++) {
+		const struct tp_action *a = &tp->act[i];
+
+		if (a->kind == TPA_MEM ||
+		    (a->kind == TPA_EXPR && !(a->axlen == 1 && a->ax[0] == BPFC_AXOP_END)))
+			return false;
+	}
+	return true;
+}
 
 /* Live memory reads must show the code as it is, not the probes' int3. */
 void tr__unpatch(const struct trace *tr, uint64_t addr, void *buf, size_t len);

@@ -4,8 +4,9 @@
  * BPF program, and goes back to nothing.
  *
  * stub/trace/trace.c keeps what GDB defined and decides when a location runs;
- * this file decides what its program collects.  GDB's memory ranges and a
- * stack window become M blocks (cut to what one ring buffer record holds),
+ * this file decides what its program collects.  The registers become an R
+ * block (when GDB asked for them, and with always-regs in every frame), GDB's
+ * memory ranges and a stack window M blocks (cut to what one record holds),
  * GDB's expressions and the condition go in as agent bytecode, then what
  * the location's kind adds (struct tp_kind, stub/trace/trace.h: deep
  * collection, stub/trace/deep.h, or a return location's values) after
@@ -209,10 +210,23 @@ int tr_prog__load(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
 	size_t nmem, i, nexpr = 0, ngdb;
 	int err;
 
-	/* Registers only when an action asks for them (an R action), as
-	 * gdbserver: a frame without them shows them <unavailable>. */
+	/*
+	 * Registers when an action asks for them (an R action, any mask), and
+	 * with always-regs on in every frame whatever the actions: one R block,
+	 * never two.  Off, as gdbserver: a frame without them shows them
+	 * <unavailable>.  The stack window comes with the registers GDB asked
+	 * for, or with always-regs for a tracepoint that names nothing of its
+	 * own (tr__tp_regs_only: no actions, `collect $rip`, a `collect $args`
+	 * GDB found nothing for), which is then collected as `collect $regs`;
+	 * one that names its collections gets only the registers beside them.
+	 */
 	for (i = 0; i < tp->nact; i++)
 		b.regs |= tp->act[i].kind == TPA_REGS;
+	if (!b.regs && tr->always_regs) {
+		b.regs = true;
+		if (!tr__tp_regs_only(tp))
+			b.stack_window = 0;
+	}
 	/* What its kind adds (a return location: registers, latency, the goroutine id). */
 	if (tp->kind->prepare) {
 		err = tp->kind->prepare(tr, tp, &b, msg, mlen);

@@ -329,8 +329,11 @@ static void dump_values(struct fview *fv, struct rsp_buf *out)
 		return;
 	}
 	if (!fv->v.regs) {
-		rsp_buf__puts(out, "(no registers collected: `collect $regs` in the tracepoint's "
-				   "actions lets tdump show the parameters)\n");
+		/* Only with always-regs off, or a frame of such a run. */
+		rsp_buf__puts(out,
+			      "(no registers collected: `collect $regs` in the tracepoint's "
+			      "actions, or `monitor set always-regs on` before tstart, lets tdump "
+			      "show the parameters)\n");
 		return;
 	}
 	dump_exprs(fv, args, 1, out);

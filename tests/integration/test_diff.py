@@ -12,11 +12,14 @@ in the same order:  dstep(i, 3i + 1, &recs[i % 3], names[i % 3]),
 dchain(&recs[i % 3]), dnoargs(), lib_mul(i, i + 1), diff:plain(i, 10i),
 guarded(i) -> diff:guarded(i, i * i).
 
-NORMALISATIONS is the one place where a difference is allowed.  Rows marked
-intended=True are bpfstub's deliberate differences from gdbserver, listed in
-docs/PROTOCOL.md ("Intended differences from gdbserver"); the others are what
-differs by nature between any two runs.  Any other difference fails the
-session with a unified diff of the two transcripts.
+NORMALISATIONS and MORE are the only places where a difference is allowed.
+Rows marked INTENDED are bpfstub's deliberate differences from gdbserver,
+listed in docs/PROTOCOL.md ("Intended differences from gdbserver"); the
+others are what differs by nature between any two runs.  NORMALISATIONS
+rewrite both transcripts alike; MORE is a one-way relation (tests/lib/
+diffsession.py, accept_more): where bpfstub shows more than gdbserver, and
+only there.  Any other difference fails the session with a unified diff of
+the two transcripts.
 """
 
 import os
@@ -82,6 +85,28 @@ NORMALISATIONS = [
      "return tracepoints (monitor trace -return); GDB uploads and lists it too"),
 ]
 
+# Where bpfstub may show more than gdbserver (diffsession.accept_more): rows
+# (name, kind, pattern, reason).  Checked one way only: the line gdbserver
+# printed, with each match of a "value" pattern standing for any text, must
+# be bpfstub's line; a "line" row's line may stand in bpfstub's transcript
+# where gdbserver printed nothing.  Never the reverse.
+MORE = [
+    ("registers in every frame: values", "value", r"<unavailable>",
+     "INTENDED: bpfstub collects the registers in every frame of a tracepoint "
+     "(monitor set always-regs, default on), also where GDB's actions collect "
+     "none (no actions, `collect $args` GDB found nothing for); gdbserver records "
+     "none there.  So where gdbserver prints <unavailable> (an argument in a "
+     "register, $rdi, `info registers`), bpfstub may print the value, or GDB's "
+     "attempt at an entry value it could only make with the registers "
+     "(`i=<unavailable>, i@entry=<error reading variable: PC not available>`); "
+     "everything else on the line is compared.  tests/integration/"
+     "test_always_regs.py checks the values themselves"),
+    ("registers in every frame: buffer usage", "line", r"^\ttrace buffer usage <N> bytes$",
+     "INTENDED: the same registers are bytes the tracepoint stored, so `info "
+     "tracepoints` shows a usage line (GDB prints it for a non-zero count) for "
+     "a tracepoint whose actions collect nothing, where gdbserver stored nothing"),
+]
+
 # INTENDED, and not a pattern: what bpfstub adds to a frame beyond what
 # GDB's actions collect (the stack window, so that bt in tfind unwinds, and
 # deep collection) changes nearly every frame line GDB prints (callers'
@@ -109,7 +134,7 @@ def expect(*needles):
 def run(name, before, after, *needles, target="diffprog", args=(), release=None):
     compare(Session(name, target=target, args=args, before=before, after=after,
                     release=release), NORMALISATIONS, check=expect(*needles),
-            bpfstub_setup=BPFSTUB_SETUP)
+            bpfstub_setup=BPFSTUB_SETUP, more=MORE)
 
 
 def frames(*forms):
@@ -457,6 +482,20 @@ def test_diff_O2_no_args():
         ["trace dnoargs", actions("collect $args"), "tstart"],
         STOP + frames("start", "4") + ["tfind none"],
         COLLECTED, target="diffprog-O2")
+
+
+@needs_bpf
+def test_diff_O2_no_actions_regs():
+    # No actions: gdbserver's frames hold no registers (the arguments, in
+    # registers at -O2, are <unavailable>); bpfstub's hold them (MORE).
+    run("no actions (-O2): registers in every frame",
+        ["trace dstep", "trace dchain", actions("collect $args"), "tstart"],
+        STOP + ["info tracepoints"] + frames("start", "2") +
+        ["info args", "print $rdi", "print $rip == dstep", "info registers rsi rip",
+         "tfind tracepoint 2", "info args", "tfind none"],
+        rf"Collected {2 * N} trace frames", r"^#0  dstep \(i=<unavailable>",
+        r"^\$1 = <unavailable>$", r"^\$2 = 1$", r"^r = 0x[0-9a-f]+ <recs\+48>$",
+        target="diffprog-O2")
 
 
 @needs_bpf

@@ -6,6 +6,7 @@ and compared.
     s = Session("name", target="diffprog", before=[...], after=[...])
     compare(s, normalisations)   # raises AssertionError with a unified diff
     compare(s, normalisations, bpfstub_setup=["monitor set ..."])
+    compare(s, normalisations, more=MORE)   # where bpfstub may show more (below)
 
 A session has three phases, run identically against both servers:
   before   commands after `target remote` (trace, actions, tstart...): compared
@@ -18,6 +19,17 @@ Each command's output is printed under a "(gdb) command" header.  Only the
 bpfstub run is watched with ThreadStateSampler (gdbserver stops by design).
 bpfstub_setup: commands run against bpfstub alone, right after `target
 remote`, and not compared (its settings: `monitor set ...`).
+
+more: where bpfstub may show more than gdbserver, by design (a relation, not
+a rewrite: it is asymmetric, so it cannot be a normalisation applied to both
+transcripts).  Rows (name, kind, pattern, reason), kinds:
+  "value"  a bpfstub line may differ from gdbserver's only where gdbserver's
+           has the pattern (e.g. <unavailable>): each match is a wildcard,
+           every other character of the line must be the same
+  "line"   a bpfstub line matching the pattern may stand where gdbserver
+           printed nothing
+Never the other way round: gdbserver showing something bpfstub does not is
+a difference, and so is any other text.
 """
 
 import difflib
@@ -214,15 +226,73 @@ def normalise(text, table):
     return text
 
 
-def compare(session, table, check=None, bpfstub_setup=()):
+def _value_rx(ref_line, rows):
+    """ref_line as a regex in which each match of a "value" row's pattern is a
+    wildcard (some text) and the rest is literal; None if there is none."""
+    pats = [pat for _n, kind, pat, _r in rows if kind == "value"]
+    if not pats:
+        return None
+    any_pat = re.compile("|".join(f"(?:{p})" for p in pats))
+    parts, last, n = [], 0, 0
+    for m in any_pat.finditer(ref_line):
+        parts += [re.escape(ref_line[last:m.start()]), r"(.+?)"]
+        last = m.end()
+        n += 1
+    if not n:
+        return None
+    return re.compile("".join(parts) + re.escape(ref_line[last:]) + r"\Z")
+
+
+def accept_more(ref, got, rows):
+    """got with every line where bpfstub shows more than gdbserver, as rows
+    allow (see the module docstring), put back as gdbserver printed it (or
+    dropped, for a "line" row).  What rows do not allow is left as it is,
+    so the comparison after it fails with the difference."""
+    if not rows:
+        return got
+    extra = [re.compile(pat) for _n, kind, pat, _r in rows if kind == "line"]
+    ref_l, got_l = ref.splitlines(True), got.splitlines(True)
+    out = []
+
+    def is_extra(line):
+        return any(x.search(line.rstrip("\n")) for x in extra)
+
+    def relates(r, g):
+        if r == g:
+            return True
+        rx = _value_rx(r.rstrip("\n"), rows)
+        return bool(rx and rx.match(g.rstrip("\n")))
+
+    sm = difflib.SequenceMatcher(None, ref_l, got_l, autojunk=False)
+    for op, i1, i2, j1, j2 in sm.get_opcodes():
+        if op == "equal" or op == "delete":
+            out += got_l[j1:j2]
+            continue
+        # insert or replace: walk both sides, taking what the rows allow.
+        i, j, block = i1, j1, []
+        while j < j2:
+            if i < i2 and relates(ref_l[i], got_l[j]):
+                block.append(ref_l[i])
+                i, j = i + 1, j + 1
+            elif is_extra(got_l[j]):
+                j += 1
+            else:
+                break
+        # Accepted only whole: every line on both sides accounted for.
+        out += block if (i, j) == (i2, j2) else got_l[j1:j2]
+    return "".join(out)
+
+
+def compare(session, table, check=None, bpfstub_setup=(), more=()):
     """Run session against gdbserver and bpfstub; their normalised transcripts
-    must be equal (else AssertionError with a unified diff).  check(text), if
-    given, asserts facts on the normalised transcript (the same for both), so
-    a session that prints nothing useful on both sides still fails.
+    must be equal (else AssertionError with a unified diff), but for where
+    bpfstub shows more as the rows of more allow (accept_more).  check(text),
+    if given, asserts facts on the normalised transcript (the same for both),
+    so a session that prints nothing useful on both sides still fails.
     Returns the normalised transcript."""
     require_gdbserver()
     ref = normalise(run_one(session, "gdbserver"), table)
-    got = normalise(run_one(session, "bpfstub", bpfstub_setup), table)
+    got = accept_more(ref, normalise(run_one(session, "bpfstub", bpfstub_setup), table), more)
     if ref != got:
         diff = "".join(difflib.unified_diff(ref.splitlines(True), got.splitlines(True),
                                             "gdbserver", "bpfstub", n=3))

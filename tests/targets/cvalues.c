@@ -17,7 +17,12 @@
  *   items[1]  = { .id = 2, .label = "second", .pos = { 30, 40 }, .tag = "two" }
  *   heap_item = { .id = 3, .label = "heap-third" (heap), .pos = { 50, 60 },
  *                 .tag = "three" }
- * After process(), depth(3) (4 nested calls, returning 3, 2, 1, 0).
+ * After process(), depth(3) (4 nested calls, returning 3, 2, 1, 0), then
+ * scale(k % 3 + 1, (k % 3 + 1) * 10), i.e. (1, 10), (2, 20), (3, 30), ...:
+ * its body is one block with a local, so at -O2 its entry lies in that
+ * lexical block and GDB 13's `collect $args` finds nothing there ("No args
+ * found in scope", no action sent), though a and b are in rdi and rsi
+ * (issue 17, tests/integration/test_always_regs.py).
  * process() returns n + id + pos.x + pos.y + strlen(name) + strlen(label)
  * (stored in `sink`).  It is NOINLINE (noipa) so the arguments stay in
  * rdi, rsi, rdx at its entry even at -O2.
@@ -53,6 +58,7 @@ struct item items[2] = {
 struct item *heap_item;
 volatile long calls;
 volatile long sink;
+volatile long generation;
 
 NOINLINE long process(struct item *it, const char *name, long n)
 {
@@ -70,6 +76,17 @@ NOINLINE long depth(int n)
 	if (n <= 0)
 		return 0;
 	return 1 + depth(n - 1);
+}
+
+/* a * b + the generation number, in sink; returns a - b. */
+NOINLINE long scale(long a, long b)
+{
+	{
+		long g = generation;
+
+		sink = a * b + g;
+	}
+	return a - b;
 }
 
 int main(void)
@@ -95,6 +112,7 @@ int main(void)
 			break;
 		}
 		depth(3);
+		scale(k % 3 + 1, (k % 3 + 1) * 10);
 		calls = k + 1;
 		usleep(5000);
 	}
