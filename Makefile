@@ -62,9 +62,10 @@ unit: $(UNIT_BINS)
 
 # libFuzzer targets link only the pure sources: rsp/, the agent expression
 # compiler with its emitter and record walker (no libbpf), and the SDT note
-# parser.
+# parser, the Go function table and build info readers.
 FUZZ_BPF_SRCS  := $(wildcard bpf/agentx*.c) bpf/ax.c bpf/ax_check.c bpf/emit.c bpf/record.c
-FUZZ_STUB_SRCS := stub/program/sdt_note.c stub/serve/peer.c
+FUZZ_STUB_SRCS := stub/program/sdt_note.c stub/serve/peer.c stub/program/gopclntab.c \
+		  stub/program/gobuildinfo.c
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(RSP_SRCS) $(FUZZ_BPF_SRCS) $(FUZZ_STUB_SRCS)
 	@mkdir -p $(dir $@)
 	$(CLANG) -g -O1 -std=gnu11 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined \
@@ -132,12 +133,19 @@ $(BUILD)/bench/httpload: bench/httpload.c bench/bench_clock.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< -lpthread
 
+# Reading a Go binary's function table (bench/gopclntab.py builds the binary).
+$(BUILD)/bench/gopclntab: bench/gopclntab.c stub/program/gopclntab.c stub/program/gobuildinfo.c \
+		stub/program/gopclntab_elf.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lelf
+
 bench: bpfstub targets $(BUILD)/bench/loop $(BUILD)/bench/empty_probe $(BUILD)/bench/httpload
 	python3 bench/run.py
 	python3 bench/service.py
 	python3 bench/many_tp.py
 	python3 bench/symbols.py
 	python3 bench/debuginfod.py
+	python3 bench/gopclntab.py
 
 install: bpfstub
 	install -D -m 0755 bpfstub $(DESTDIR)$(PREFIX)/bin/bpfstub
