@@ -884,13 +884,17 @@ int dw_file__open_debug(struct dw_file **out, int fd, int dbg_fd, const char *pa
 	if (!f->elf || elf_kind(f->elf) != ELF_K_ELF || !gelf_getehdr(f->elf, &eh)) {
 		rsp_buf__msgf(msg, mlen, "no DWARF for %s: not an ELF file", path);
 		err = -ENOEXEC;
-	} else if (debug_adopt(f, dbg_fd, dbg_path)) {
-		rsp_buf__msgf(msg, mlen, "corrupt DWARF in %s refused: %s", dbg_path,
-			      dwarf_errmsg(-1));
-		err = -EINVAL;
 	} else {
-		dbg_fd = -1;
-		err = check_units(f, msg, mlen, dbg_path);
+		/* As file_init(): a file without PT_LOAD gets no bias, said where one is needed. */
+		layout__read(&f->lay, f->elf);
+		if (debug_adopt(f, dbg_fd, dbg_path)) {
+			rsp_buf__msgf(msg, mlen, "corrupt DWARF in %s refused: %s", dbg_path,
+				      dwarf_errmsg(-1));
+			err = -EINVAL;
+		} else {
+			dbg_fd = -1;
+			err = check_units(f, msg, mlen, dbg_path);
+		}
 	}
 	if (err) {
 		if (dbg_fd >= 0)
