@@ -134,14 +134,16 @@ static struct dw_entry *cache_get(struct dw_cache *c, struct tgt *t, const struc
 		}
 	if (!e && c->n < DW_MAX_FILES) {
 		e = &c->e[c->n++];
+		memset(e, 0, sizeof(*e));
 	} else if (!e) {
 		e = &c->e[0];
 		for (i = 1; i < c->n; i++)
 			if (c->e[i].used < e->used)
 				e = &c->e[i];
-		dw_file__close(e->f);
-		symtab__fini(&e->syms);
 	}
+	/* The least recently used entry, or this file's to be opened again. */
+	dw_file__close(e->f);
+	symtab__fini(&e->syms);
 	memset(e, 0, sizeof(*e));
 	e->inode = m->inode;
 	e->used = ++c->clock;

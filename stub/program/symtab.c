@@ -12,6 +12,7 @@
  * name and its parameter-less base beside a C++ one, so a lookup is string
  * compares and no allocation.
  */
+#include <ctype.h>
 #include <elf.h>
 #include <errno.h>
 #include <stdio.h>
@@ -27,6 +28,57 @@
 /* libstdc++'s demangler, through its C symbol (no C++ in bpfstub). */
 extern char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
 
+/*
+ * Rust's legacy mangling is Itanium's with a last path element "h" + 16 hex
+ * digits (a hash of the crate) and '$'-escapes inside the elements
+ * ("_ZN10rustvalues5greet17hb02124d6f28262a7E" demangles to
+ * "rustvalues::greet::hb02124d6f28262a7"): the hash is dropped and the
+ * escapes decoded, as rustc-demangle does, so the name is what the source
+ * and GDB say ("rustvalues::greet", "<T as core::fmt::Debug>::fmt").
+ * True when d was such a name (rewritten in place).
+ */
+static bool rust_legacy(char *d)
+{
+	static const struct {
+		const char *esc, *to;
+	} escs[] = {{"$SP$", "@"}, {"$BP$", "*"}, {"$RF$", "&"}, {"$LT$", "<"}, {"$GT$", ">"},
+		    {"$LP$", "("}, {"$RP$", ")"}, {"$C$", ","},	 {"$u20$", " "}, {"$u22$", "\""},
+		    {"$u27$", "'"}, {"$u2b$", "+"}, {"$u3b$", ";"}, {"$u5b$", "["}, {"$u5d$", "]"},
+		    {"$u7b$", "{"}, {"$u7d$", "}"}, {"$u7e$", "~"}};
+	size_t n = strlen(d), i, k, o = 0;
+
+	if (n < 19 || strncmp(d + n - 19, "::h", 3))
+		return false;
+	for (i = n - 16; i < n; i++)
+		if (!isxdigit((unsigned char)d[i]))
+			return false;
+	d[n - 19] = '\0';
+	for (i = 0; d[i];) {
+		if (d[i] == '$') {
+			for (k = 0; k < sizeof(escs) / sizeof(escs[0]); k++)
+				if (!strncmp(d + i, escs[k].esc, strlen(escs[k].esc)))
+					break;
+			if (k < sizeof(escs) / sizeof(escs[0])) {
+				d[o++] = escs[k].to[0];
+				i += strlen(escs[k].esc);
+				continue;
+			}
+		} else if (d[i] == '.' && d[i + 1] == '.') {
+			d[o++] = ':';
+			d[o++] = ':';
+			i += 2;
+			continue;
+		}
+		d[o++] = d[i++];
+	}
+	d[o] = '\0';
+	/* An element starting with an escape gets a '_' before it ("_$LT$"). */
+	for (i = 0; d[i]; i++)
+		if (d[i] == '_' && d[i + 1] == '<' && (i == 0 || d[i - 1] == ':'))
+			memmove(d + i, d + i + 1, strlen(d + i));
+	return true;
+}
+
 bool symtab__demangle(const char *name, char *buf, size_t len)
 {
 	char *d;
@@ -39,6 +91,7 @@ bool symtab__demangle(const char *name, char *buf, size_t len)
 		free(d);
 		return false;
 	}
+	rust_legacy(d);
 	snprintf(buf, len, "%s", d);
 	free(d);
 	return true;

@@ -264,6 +264,35 @@ def test_symtab_only_cpp_demangled():
 
 
 @needs_bpf
+def test_symtab_only_rust_legacy_names():
+    """rustvalues stripped of DWARF: Rust's legacy-mangled symbols
+    (_ZN10rustvalues5greet17h<hash>E) by the source's path, without the
+    hash; greet(name: &str, n) gets the &str as (pointer, length) in rdi and
+    rsi and n in rdx, and returns name.len() + n in rax."""
+    with attached("rustvalues-symtab") as (t, stub), gdb_pipe(file=t.path) as g:
+        connect(g, stub)
+        out = monitor(g, "trace rustvalues::greet")
+        assert re.search(r"^tracepoint 1 at 0x[0-9a-f]+ in rustvalues::greet: enabled", out,
+                         re.M), out
+        assert "its ELF symbol; $args are the argument registers" in out, out
+        out = monitor(g, "trace -return rustvalues::greet")
+        assert "value rax (untyped): rax" in out, out
+        run(g)
+        frames = frame_lines(g)
+        calls = [untyped_args(x, "rustvalues::greet") for x in frames[1]]
+        assert len(calls) >= 2, frames
+        for _, ln, n in calls:
+            assert ln == (5 if n % 2 == 0 else 13), calls  # "alpha", "bravo-charlie"
+        ns = [n for _, _, n in calls]
+        assert ns == list(range(ns[0], ns[0] + len(ns))), ns
+        for text in frames[2]:
+            m = re.match(r"^rustvalues::greet\(\) -> rax=(\d+)  latency", text)
+            assert m and any(int(m.group(1)) == n + (5 if n % 2 == 0 else 13)
+                             for n in range(ns[0] - 2, ns[-1] + 2)), text
+        g.cmd("detach")
+
+
+@needs_bpf
 def test_dynsym_only_shared_library():
     """lib_mul in a libdifflib.so stripped to .dynsym: by name, arguments
     i and i + 1 in rdi and rsi, i * (i + 1) returned."""
