@@ -20,10 +20,11 @@ import subprocess
 import sys
 import time
 
+from perfdoc import write_section
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 B = os.path.join(ROOT, "build", "bench")
 GOPATH = os.path.join(B, "gopath")
-DOC = os.path.join(ROOT, "docs", "PERFORMANCE.md")
 SECTION = "## Go function table (stripped Go binaries)"
 GEN_PKGS, GEN_FUNCS = 150, 150
 
@@ -141,17 +142,7 @@ def main():
               "- FILE:LINE -> pcs walks the pc-file table of every function (and the line table "
               "of those in that file), so it costs a pass over a part of the table per question; "
               "fine for `monitor trace FILE:LINE`, not for a hot path.", ""]
-    section = "\n".join(lines)
-    with open(DOC) as f:
-        doc = f.read()
-    m = re.search(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", doc, re.M | re.S)
-    if m:
-        doc = doc[:m.start()] + section + ("\n" if m.end() < len(doc) else "") + doc[m.end():]
-    else:
-        doc = doc.rstrip("\n") + "\n\n" + section
-    with open(DOC, "w") as f:
-        f.write(doc)
-    print(f"wrote the '{SECTION}' section of {DOC}")
+    write_section(SECTION, lines)
     if worst > 100:
         sys.exit(f"open took {worst:.1f} ms: over the 100 ms goal")
 

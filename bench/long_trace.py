@@ -24,11 +24,11 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
 
 from harness import (Stub, Target, actions, gdb_connect, gdb_hits, gdb_pipe,  # noqa: E402
                      gdb_tstart, gdb_tstatus, tracepoint_address)
+from perfdoc import write_section  # noqa: E402
 
 FRAMES = int(sys.argv[1]) if len(sys.argv) > 1 else 1000000
 SIZES_MB = (1, 5, 64, 256)
 ACTIONS = ("collect $regs", "collect hot_last")
-DOC = os.path.join(ROOT, "docs", "PERFORMANCE.md")
 SECTION = "## Long trace memory"
 
 
@@ -118,17 +118,7 @@ def main():
               "about 4% of the buffer with frames of this size; briefly 1.5 times that while "
               "it doubles), so the overhead of a 1 GB buffer would be larger than these.",
               ""]
-    section = "\n".join(lines)
-    with open(DOC) as f:
-        doc = f.read()
-    m = re.search(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", doc, re.M | re.S)
-    if m:
-        doc = doc[:m.start()] + section + ("\n" if m.end() < len(doc) else "") + doc[m.end():]
-    else:
-        doc = doc.rstrip("\n") + "\n\n" + section
-    with open(DOC, "w") as f:
-        f.write(doc)
-    print(f"wrote the '{SECTION}' section of {DOC}")
+    write_section(SECTION, lines)
 
 
 if __name__ == "__main__":

@@ -41,6 +41,7 @@ sys.path.insert(0, os.path.join(ROOT, "bench"))
 from harness import Stub, Target, actions, gdb_connect, gdb_pipe, gdb_tstart  # noqa: E402
 import run  # noqa: E402
 from run import EMPTY, GUARD_OFF, LOOP, STUB, free_port  # noqa: E402
+from perfdoc import write_section  # noqa: E402
 
 LOAD = os.path.join(ROOT, "build", "bench", "httpload")
 SERVER = os.path.join(ROOT, "tests", "targets", "build", "goserver")
@@ -320,23 +321,6 @@ def report(addr, res, frames, rates, ladder):
     return lines
 
 
-def write_section(lines):
-    path = os.path.join(ROOT, "docs", "PERFORMANCE.md")
-    with open(path) as f:
-        doc = f.read()
-    section = "\n".join(lines)
-    m = re.search(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", doc, re.M | re.S)
-    if m:
-        doc = doc[:m.start()] + section + ("\n" if m.end() < len(doc) else "") + doc[m.end():]
-    else:
-        # After the hit cost section, which bench/run.py writes.
-        m = re.search(r"^## Tracepoint hit cost.*?(?=^## |\Z)", doc, re.M | re.S)
-        at = m.end() if m else len(doc)
-        doc = doc[:at].rstrip("\n") + "\n\n" + section + "\n" + doc[at:]
-    with open(path, "w") as f:
-        f.write(doc)
-
-
 def main():
     addr, res, frames = measure()
     ladder, rates = [], []
@@ -352,7 +336,7 @@ def main():
         rates.append((cfg, r))
     lines = report(addr, res, frames, rates, ladder)
     print("\n".join(lines))
-    write_section(lines)
+    write_section(SECTION, lines, after="## Tracepoint hit cost")
 
 
 if __name__ == "__main__":

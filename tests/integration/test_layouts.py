@@ -19,6 +19,7 @@ import re
 
 from harness import attached, gdb_pipe, gdb_trace_regs, lldb_batch, needs_bpf
 from harness import gdb_connect as connect
+from harness import gdb_monitor as monitor
 from harness import gdb_wait_frames as wait_frames
 
 C_BUILDS = {"ld": "deep_c-O0", "gold": "deep_c-gold", "lld": "deep_c-lld"}
@@ -29,12 +30,6 @@ C_ITEM = {
     8: r'\{id = 8, weight = 2.5, label = "eight", next = 0x0\}',
 }
 C_NAME = {7: "alpha", 8: "bravo-charlie"}
-
-
-def monitor(g, line):
-    out = g.cmd(f"monitor {line}")
-    assert not re.search(r"^monitor: ", out, re.M), f"monitor {line}:\n{out}"
-    return out
 
 
 def mon_run(g, frames=12):

@@ -18,16 +18,11 @@ import time
 from harness import (attached, elf_file_bytes, gdb_int, gdb_pipe, lldb_batch, load_bias,
                      needs_bpf)
 from harness import gdb_connect as connect
+from harness import gdb_monitor as monitor
 from harness import gdb_tfind as tfind
 
 # cvalues' process(): rax - (1000 + k) by k % 3 (id + x + y + strlen(name) + strlen(label))
 C_EXTRA = (1 + 10 + 20 + 5 + 5, 2 + 30 + 40 + 4 + 6, 3 + 50 + 60 + 5 + 10)
-
-
-def monitor(g, line):
-    out = g.cmd(f"monitor {line}")
-    assert not re.search(r"^monitor: ", out, re.M), f"monitor {line}:\n{out}"
-    return out
 
 
 def run_trace(g, seconds=0.4, min_frames=8, during=None):

@@ -23,6 +23,7 @@ import time
 from harness import (attached, gdb_int, gdb_pipe, gdb_tfind, gdb_wait_frames, lldb_batch,
                      needs_bpf, target_path)
 from harness import gdb_connect as connect
+from harness import gdb_monitor as monitor
 
 MON = "process plugin packet monitor"
 NAMES = ("alpha", "bravo-charlie")
@@ -32,12 +33,6 @@ ITEMS = ({"id": 7, "weight": "1.5", "label": "seven"}, {"id": 8, "weight": "2.5"
 def process_returns(n):
     """What deep_c's process(&items[n % 2], names[n % 2], n) returns."""
     return n + sum(NAMES[n % 2].encode()) + ITEMS[n % 2]["id"]
-
-
-def monitor(g, line):
-    out = g.cmd(f"monitor {line}")
-    assert not re.search(r"^monitor: ", out, re.M), f"monitor {line}:\n{out}"
-    return out
 
 
 def run(g, seconds=0.3):

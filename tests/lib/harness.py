@@ -1097,6 +1097,13 @@ def gdb_connect(g, stub):
     return out
 
 
+def gdb_monitor(g, line):
+    """`monitor LINE` in gdb; fails on bpfstub's "monitor: ..." error reply."""
+    out = g.cmd(f"monitor {line}")
+    assert not re.search(r"^monitor: ", out, re.M), f"monitor {line}:\n{out}"
+    return out
+
+
 def gdb_tstatus(g):
     return TraceStatus(g.cmd("tstatus"))
 
