@@ -62,9 +62,10 @@ unit: $(UNIT_BINS)
 
 # libFuzzer targets link only the pure sources: rsp/, the agent expression
 # compiler with its emitter and record walker (no libbpf), and the SDT note
-# parser, the Go function table and build info readers.
+# parser, the Go function table and build info readers, the frame-pointer walk.
 FUZZ_BPF_SRCS  := $(wildcard bpf/agentx*.c) bpf/ax.c bpf/ax_check.c bpf/emit.c bpf/record.c
 FUZZ_STUB_SRCS := stub/program/sdt_note.c stub/serve/peer.c stub/program/gopclntab.c \
+		  stub/views/fpstack.c \
 		  stub/program/gobuildinfo.c
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(RSP_SRCS) $(FUZZ_BPF_SRCS) $(FUZZ_STUB_SRCS)
 	@mkdir -p $(dir $@)

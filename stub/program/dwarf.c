@@ -1067,6 +1067,24 @@ static int nested_scopes(Dwarf_Die *fn, uint64_t pc, Dwarf_Die **out)
 	return n;
 }
 
+int dw_int__scopes_at(Dwarf_Die *cu, uint64_t pc, Dwarf_Die **out)
+{
+	Dwarf_Die fd;
+	int n;
+
+	*out = NULL;
+	n = dwarf_getscopes(cu, pc, out);
+	if (n < 0) {
+		*out = NULL;
+		return -EINVAL;
+	}
+	if (has_func(*out, n))
+		return n;
+	free(*out);
+	*out = NULL;
+	return dw_int__func_at(cu, pc, &fd) ? nested_scopes(&fd, pc, out) : 0;
+}
+
 bool dw_int__cu_at(struct dw_file *f, uint64_t pc, Dwarf_Die *cu)
 {
 	return dw_int__line_cu_at(f, pc, cu) && dw_int__unit(f, cu, cu);
@@ -1116,23 +1134,13 @@ int dw_file__scope(struct dw_file *f, uint64_t pc, uint64_t bias, struct dw_scop
 		  lang == DW_LANG_Go;
 	out->rust = dwarf_attr(&cu, DW_AT_language, &a) && !dwarf_formudata(&a, &lang) &&
 		    lang == DW_LANG_Rust;
-	n = dwarf_getscopes(&cu, pc, &scopes);
+	n = dw_int__scopes_at(&cu, pc, &scopes);
 	if (n < 0) {
-		rsp_buf__msgf(msg, mlen, "DWARF scopes at 0x%llx: %s", (unsigned long long)pc,
-			      dwarf_errmsg(-1));
-		err = -EINVAL;
+		if (n == -EINVAL)
+			rsp_buf__msgf(msg, mlen, "DWARF scopes at 0x%llx: %s",
+				      (unsigned long long)pc, dwarf_errmsg(-1));
+		err = n;
 		goto cleanup;
-	}
-	if (!has_func(scopes, n)) {
-		Dwarf_Die fd;
-
-		free(scopes);
-		scopes = NULL;
-		n = dw_int__func_at(&cu, pc, &fd) ? nested_scopes(&fd, pc, &scopes) : 0;
-		if (n < 0) {
-			err = n;
-			goto cleanup;
-		}
 	}
 	for (i = 0; i < n; i++) {
 		int tag = dwarf_tag(&scopes[i]);

@@ -250,6 +250,32 @@ struct dw_func {
 int dw_file__func_results(struct dw_file *f, uint64_t entry, uint64_t bias, struct dw_func *out,
 			  char *msg, size_t mlen);
 
+/*
+ * What a pc is, to name a frame of a call stack: the function and its
+ * source line.  Where it came from says how much to trust (and print).
+ */
+enum dw_name_src {
+	DWN_DWARF,     /* DWARF: the innermost function (inlined or not), FILE:LINE */
+	DWN_GOPCLNTAB, /* Go's function table (.gopclntab): the same, without DWARF */
+	DWN_SYMBOLS,   /* the ELF symbol holding pc: a name, no line */
+};
+
+struct dw_pcname {
+	char func[DW_NAME_MAX];	 /* the innermost function holding pc (an inlined one too) */
+	char outer[DW_NAME_MAX]; /* func inlined: the function whose code holds pc; else "" */
+	char file[256];		 /* the source file's name (no directory); "" unknown */
+	int line;		 /* 0: unknown */
+	uint64_t entry;		 /* runtime entry of the function whose code holds pc */
+	enum dw_name_src src;
+	bool go; /* Go code (its frames: Go's prologue, Go's names) */
+};
+
+/*
+ * What DWARF says of file address pc (bias added to entry): 0, or -ENOENT
+ * (no function with DWARF holds it), -ENOMEM.
+ */
+int dw_file__name_at(struct dw_file *f, uint64_t pc, uint64_t bias, struct dw_pcname *out);
+
 /* ---- the target's files (runtime addresses), cached ---- */
 
 struct dw_cache;
@@ -304,6 +330,15 @@ int dw_cache__go_rtype(struct dw_cache *c, struct tgt *t, uint64_t addr, struct 
 		       const struct dw_type **out, char *name, size_t nlen);
 /* dw_file__after_prologue for a runtime entry pc. */
 int dw_cache__after_prologue(struct dw_cache *c, struct tgt *t, uint64_t entry, uint64_t *pc);
+/*
+ * The function holding runtime pc of the target t and its FILE:LINE, for a
+ * call stack: DWARF first, else Go's function table, else the ELF symbol
+ * holding pc (its name, no line).  To name a caller, ask for its return
+ * address - 1 (the call's line, as GDB's `bt`).  0, or -ENOENT (nothing
+ * names pc: not in a file the target maps, or no function there), -ESRCH
+ * (no live process).
+ */
+int dw_cache__name_at(struct dw_cache *c, struct tgt *t, uint64_t pc, struct dw_pcname *out);
 /*
  * For the Go program mapped at runtime pc: the byte offset of runtime.g's
  * goid (Go keeps the current g in r14 on amd64, so a frame can show the

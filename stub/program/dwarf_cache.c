@@ -24,6 +24,10 @@
  * dw_cache__func_results).  Symbols are placed by file offset (through the
  * file's PT_LOAD segments, then the mapping of that offset), as the kernel
  * maps the file, so no load bias is needed for a file without DWARF.
+ *
+ * dw_cache__name_at names a pc for a call stack (stub/views/ walks frame
+ * pointers and asks it for each return address): DWARF, else Go's
+ * function table, else the ELF symbol.
  */
 #include <dwarf.h>
 #include <errno.h>
@@ -568,4 +572,34 @@ int dw_cache__func_results(struct dw_cache *c, struct tgt *t, uint64_t entry, st
 	}
 	out->ret_type = untyped(&out->s);
 	return out->ret_type ? 0 : -ENOMEM;
+}
+
+int dw_cache__name_at(struct dw_cache *c, struct tgt *t, uint64_t pc, struct dw_pcname *out)
+{
+	const struct symtab *st;
+	const struct sym *s;
+	struct dw_file *f;
+	struct tgt_map m;
+	uint64_t bias, entry;
+	char msg[8];
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	err = file_at(c, t, pc, &m, &f, &bias, msg, sizeof(msg));
+	if (err == -ESRCH)
+		return err;
+	if (!err && !dw_file__name_at(f, pc - bias, bias, out))
+		return 0;
+	/*
+	 * No DWARF for pc: Go's function table (.gopclntab, kept by `-s -w`)
+	 * goes here, before the ELF symbols, as DWN_GOPCLNTAB with func,
+	 * outer (inlined), file, line, entry and go set (issue 18).
+	 */
+	memset(out, 0, sizeof(*out));
+	if (find_map(t, pc, &m, NULL, 0) || !(s = sym_at(c, t, pc, &m, &st, &entry)))
+		return -ENOENT;
+	sym_name(st, s, out->func, sizeof(out->func));
+	out->entry = entry;
+	out->src = DWN_SYMBOLS;
+	return 0;
 }

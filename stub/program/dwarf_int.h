@@ -68,7 +68,13 @@ struct dw_rust_shape {
 bool dw_int__rust_shape(Dwarf_Die *die, const char *name, uint64_t size, struct dw_rust_shape *out);
 /* The subprogram of cu holding file address pc, nested in namespaces or not. */
 bool dw_int__func_at(Dwarf_Die *cu, uint64_t pc, Dwarf_Die *fn);
-/* The CU holding file address pc: true with *cu. */
+/*
+ * The DIEs holding file address pc in cu, innermost first: blocks, inlined
+ * instances, the function (dwarf_getscopes, else the function found by
+ * dw_int__func_at and what it nests).  Count (malloc'd *out, NULL when 0),
+ * -EINVAL (libdw refuses) or -ENOMEM.
+ */
+int dw_int__scopes_at(Dwarf_Die *cu, uint64_t pc, Dwarf_Die **out);
 /* The CU holding file address pc (a skeleton's split unit): true with *cu. */
 bool dw_int__cu_at(struct dw_file *f, uint64_t pc, Dwarf_Die *cu);
 /* The unit whose line table covers pc (a skeleton, not its split unit). */

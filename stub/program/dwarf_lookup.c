@@ -10,7 +10,9 @@
  *    ranges, C's return type or Go's result parameters, runtime.g's goid);
  *  - a struct member's byte offset (dw_file__member_offset);
  *  - the Go type whose runtime._type is at an address (dw_file__go_rtype,
- *    for an interface's dynamic type).
+ *    for an interface's dynamic type);
+ *  - what a pc is for a call stack (dw_file__name_at: the innermost
+ *    function, the one whose code it is, FILE:LINE).
  *
  * They sit apart from the core because each answers one question about the
  * whole file (walking its CUs, its line table or its symbols) rather than
@@ -524,4 +526,117 @@ cleanup:
 	if (err)
 		dw_scope__free(&out->s);
 	return err;
+}
+
+/* ---- a pc's name, for a call stack ---- */
+
+/* The last path component of a line table's file name. */
+static const char *base_name(const char *p)
+{
+	const char *s = strrchr(p, '/');
+
+	return s ? s + 1 : p;
+}
+
+static bool row(Dwarf_Lines *lines, size_t i, Dwarf_Addr *a, bool *stmt, bool *end)
+{
+	Dwarf_Line *ln = dwarf_onesrcline(lines, i);
+
+	return ln && !dwarf_lineaddr(ln, a) && !dwarf_linebeginstatement(ln, stmt) &&
+	       !dwarf_lineendsequence(ln, end);
+}
+
+/*
+ * The line of pc in line-table unit cu, as GDB picks it: of the rows at the
+ * last address <= pc, the last that begins a statement (else the last);
+ * none past the end of a sequence.  The rows are sorted by address.
+ */
+static int line_at(Dwarf_Die *cu, uint64_t pc, const char **src, int *line)
+{
+	Dwarf_Lines *lines;
+	Dwarf_Addr a, at;
+	size_t n, lo = 0, hi, i, pick;
+	bool stmt, end, found = false;
+
+	if (dwarf_getsrclines(cu, &lines, &n) || !n)
+		return -ENOENT;
+	hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (!row(lines, mid, &a, &stmt, &end))
+			return -ENOENT;
+		if (a <= pc)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo || !row(lines, lo - 1, &at, &stmt, &end))
+		return -ENOENT;
+	pick = lo - 1;
+	for (i = lo; i-- > 0;) {
+		if (!row(lines, i, &a, &stmt, &end) || a != at)
+			break;
+		if (end)
+			continue;
+		if (!found)
+			pick = i; /* the last row at `at` */
+		found = true;
+		if (stmt) {
+			pick = i;
+			break;
+		}
+	}
+	if (!found || dwarf_lineno(dwarf_onesrcline(lines, pick), line) || *line <= 0)
+		return -ENOENT;
+	*src = dwarf_linesrc(dwarf_onesrcline(lines, pick), NULL, NULL);
+	return *src ? 0 : -ENOENT;
+}
+
+int dw_file__name_at(struct dw_file *f, uint64_t pc, uint64_t bias, struct dw_pcname *out)
+{
+	Dwarf_Die cu, lcu, *scopes = NULL, *fn = NULL, *sub = NULL;
+	Dwarf_Attribute a;
+	Dwarf_Word lang;
+	Dwarf_Addr lo;
+	const char *name, *src;
+	int n, i, line;
+
+	memset(out, 0, sizeof(*out));
+	out->src = DWN_DWARF;
+	if (!dw_int__cu_at(f, pc, &cu))
+		return -ENOENT;
+	n = dw_int__scopes_at(&cu, pc, &scopes);
+	if (n < 0)
+		return n == -ENOMEM ? n : -ENOENT;
+	/* The innermost function (inlined or not), and the subprogram whose code it is. */
+	for (i = 0; i < n; i++) {
+		int tag = dwarf_tag(&scopes[i]);
+
+		if (!fn && (tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine))
+			fn = &scopes[i];
+		if (!sub && tag == DW_TAG_subprogram)
+			sub = &scopes[i];
+	}
+	if (!fn || !sub) {
+		free(scopes);
+		return -ENOENT;
+	}
+	name = dwarf_diename(fn);
+	snprintf(out->func, sizeof(out->func), "%s", name ? name : "??");
+	if (fn != sub) {
+		name = dwarf_diename(sub);
+		snprintf(out->outer, sizeof(out->outer), "%s", name ? name : "??");
+	}
+	if (dwarf_entrypc(sub, &lo) && dwarf_lowpc(sub, &lo))
+		lo = pc;
+	out->entry = lo + bias;
+	free(scopes);
+	out->go = dwarf_attr(&cu, DW_AT_language, &a) && !dwarf_formudata(&a, &lang) &&
+		  lang == DW_LANG_Go;
+	if (dw_int__line_cu_at(f, pc, &lcu) && !line_at(&lcu, pc, &src, &line)) {
+		snprintf(out->file, sizeof(out->file), "%s", base_name(src));
+		out->line = line;
+	}
+	return 0;
 }

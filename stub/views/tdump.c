@@ -9,6 +9,13 @@
  * runtime.g.goid read from the frame's memory at r14 (Go's g register on
  * amd64), when the hit collected it.
  *
+ * A frame with registers and its stack window also gets its call stack
+ * (`stack:`), by the frame-pointer chain in the collected stack
+ * (stub/views/fpstack.h), each return address checked to be code of the
+ * target and named by the program layer (dw_cache__name_at): cheap, no
+ * CFI, and the same for a binary with DWARF, symbols only or (Go) its
+ * function table.
+ *
  * Text goes into the caller's buffer, never to a client: the monitor
  * commands (stub/serve/monitor.c) and tlive (stub/serve/tlive.c) send it
  * to the console, and anything else holding a trace could print it too.
@@ -27,9 +34,11 @@
 #include "stub/program/dwarf.h"
 #include "stub/program/program.h"
 #include "stub/program/regs.h"
+#include "stub/program/target.h"
 #include "stub/trace/montrace.h"
 #include "stub/trace/retprobe.h"
 #include "stub/trace/trace.h"
+#include "stub/views/fpstack.h"
 #include "stub/views/frame.h"
 #include "stub/views/mprint.h"
 #include "stub/views/tdump.h"
@@ -339,6 +348,132 @@ static void dump_values(struct fview *fv, struct rsp_buf *out)
 	dump_exprs(fv, args, 1, out);
 }
 
+/* The walk's memory: what the frame collected, nothing live (a stack changes). */
+static size_t stack_mem(void *ctx, uint64_t addr, void *buf, size_t len)
+{
+	const struct fview *fv = ctx;
+
+	return tf_frame__read_mem(&fv->f, addr, buf, len);
+}
+
+/*
+ * pc's name, if it is in an executable mapping of the target and a function
+ * there has one: 0, -ENOENT, or -ESRCH with the target's maps unreadable.
+ */
+static int stack_name(struct fview *fv, uint64_t pc, struct dw_pcname *nm)
+{
+	struct dw_cache *c = fv->tr->pgm ? fv->tr->pgm->dwarf : NULL;
+	struct tgt_map m;
+
+	if (!c || !fv->tgt || tgt__region(fv->tgt, pc, &m))
+		return -ESRCH;
+	if (m.perms[2] != 'x')
+		return -ENOENT;
+	return dw_cache__name_at(c, fv->tgt, pc, nm) ? -ENOENT : 0;
+}
+
+/* "#1 0x401186 in level2 at fpchain.c:31": where is pc (a return address: at - 1). */
+static void put_stack_line(size_t i, uint64_t pc, uint64_t at, const struct dw_pcname *nm,
+			   struct rsp_buf *out)
+{
+	rsp_buf__printf(out, "#%zu 0x%llx in %s", i, (unsigned long long)pc, nm->func);
+	if (nm->src == DWN_SYMBOLS)
+		rsp_buf__printf(out, "+0x%llx", (unsigned long long)(at - nm->entry));
+	if (nm->line)
+		rsp_buf__printf(out, " at %s:%d", nm->file, nm->line);
+	if (nm->outer[0])
+		rsp_buf__printf(out, " (inlined into %s)", nm->outer);
+	rsp_buf__putc(out, '\n');
+}
+
+/* Why the walk stopped, where it says something. */
+static void put_stack_stop(struct fview *fv, const struct fps_walk *w, const char *func,
+			   uint64_t rsp, struct rsp_buf *out)
+{
+	uint8_t b[8];
+
+	switch (w->stop) {
+	case FPS_END:
+		break;
+	case FPS_WINDOW:
+		if (!tf_frame__read_mem(&fv->f, rsp, b, sizeof(b)))
+			rsp_buf__puts(out, "(no stack collected in this frame: callers unknown)\n");
+		else
+			rsp_buf__printf(out,
+					"(the stack window ends at 0x%llx: `monitor set "
+					"stack-window BYTES` collects more, up to %u)\n",
+					(unsigned long long)w->at, TR_STACK_WINDOW_MAX);
+		break;
+	case FPS_BROKEN:
+		rsp_buf__printf(out,
+				"(the frame-pointer chain breaks: rbp 0x%llx is not a frame above "
+				"the last; frame pointers omitted?)\n",
+				(unsigned long long)w->at);
+		break;
+	case FPS_LIMIT:
+		rsp_buf__printf(out, "(%d frames: the rest not walked)\n", FPS_MAX);
+		break;
+	case FPS_NOFRAME:
+		rsp_buf__printf(out,
+				"(callers unknown: %s keeps no frame pointer at this pc; built "
+				"without -fno-omit-frame-pointer?)\n",
+				func);
+		break;
+	}
+}
+
+/*
+ * The call stack by frame pointers: the hit's function, then each caller
+ * (named at its return address - 1, the call, as GDB's bt), up to main
+ * (main.main for Go, as GDB stops), the first return address that is not
+ * code of the target, or where the walk stops.
+ */
+static void put_stack(struct fview *fv, struct rsp_buf *out)
+{
+	struct dw_pcname nm;
+	struct fps_walk w;
+	uint64_t rsp, rbp, adj, pc = fv->v.pc;
+	uint8_t code[64], at_pc[2];
+	ssize_t ne, np;
+	enum fps_start st;
+	char func[DW_NAME_MAX];
+	size_t i;
+	int err;
+
+	if (!mprint__reg(&fv->v, AMD64_RSP, &rsp) || !mprint__reg(&fv->v, AMD64_RBP, &rbp))
+		return;
+	rsp_buf__puts(out, "stack:\n");
+	err = stack_name(fv, pc, &nm);
+	if (err) {
+		rsp_buf__printf(out, "#0 0x%llx\n(%s: callers unknown)\n", (unsigned long long)pc,
+				err == -ESRCH ? "the target's maps cannot be read (it exited?)"
+					      : "no function known at this pc");
+		return;
+	}
+	snprintf(func, sizeof(func), "%s", nm.outer[0] ? nm.outer : nm.func);
+	ne = fview__live_mem(fv, nm.entry, code, sizeof(code));
+	np = fview__live_mem(fv, pc, at_pc, sizeof(at_pc));
+	st = fpstack__start(code, ne > 0 ? (size_t)ne : 0, pc - nm.entry, at_pc,
+			    np > 0 ? (size_t)np : 0, nm.go, &adj);
+	fpstack__walk(pc, rsp, rbp, st, adj, stack_mem, fv, &w);
+	for (i = 0; i < w.n; i++) {
+		uint64_t at = i ? w.pcs[i] - 1 : pc;
+
+		if (i && stack_name(fv, at, &nm)) {
+			rsp_buf__printf(out,
+					"(the frame-pointer chain breaks at #%zu: 0x%llx is not a "
+					"return address into the target's code; frame pointers "
+					"omitted?)\n",
+					i, (unsigned long long)w.pcs[i]);
+			return;
+		}
+		put_stack_line(i, w.pcs[i], at, &nm, out);
+		if (!nm.outer[0] && !strcmp(nm.func, nm.go ? "main.main" : "main"))
+			return;
+	}
+	put_stack_stop(fv, &w, func, rsp, out);
+}
+
 int tdump__frame(struct trace *tr, struct tgt *t, long n, long selected, struct rsp_buf *out,
 		 char *msg, size_t mlen)
 {
@@ -373,6 +508,8 @@ int tdump__frame(struct trace *tr, struct tgt *t, long n, long selected, struct 
 	put_time(fv, &b);
 	rsp_buf__putc(&b, '\n');
 	dump_values(fv, &b);
+	if (fv->v.regs)
+		put_stack(fv, &b);
 	err = b.oom ? -ENOMEM : 0;
 	if (!err && b.data)
 		rsp_buf__puts(out, b.data);

@@ -41,12 +41,14 @@ def mon_run(g, frames=12):
 
 
 def tdump(g, n):
-    """{"tp": N, "func": name, "lines": [value lines]} of monitor tdump n."""
+    """{"tp": N, "func": name, "lines": [value lines]} of monitor tdump n (the
+    values: its `stack:` section, test_fpstack.py's, is left out)."""
     out = monitor(g, f"tdump {n}")
     m = re.search(rf"^frame {n}: tracepoint (\d+), (\S*) at 0x[0-9a-f]+, thread \d+[^\n]*", out,
                   re.M)
     assert m, out
-    rest = [x.rstrip() for x in out[m.end():].strip().splitlines() if x.strip()]
+    rest = [x.rstrip() for x in out[m.end():].split("\nstack:\n")[0].strip().splitlines()
+            if x.strip()]
     return {"tp": int(m.group(1)), "func": m.group(2), "lines": rest, "text": out}
 
 

@@ -671,6 +671,40 @@ static void test_status(void)
 	       "corrupt: %s", out);
 }
 
+/*
+ * dw_file__name_at: what a call stack prints (tests/targets/fpchain.c, its
+ * -O2 build: middle's entry row is line 35 then 36 at one address, and GDB
+ * names the last statement row, 36; deepgo's main.handle).
+ */
+static void test_name_at(void)
+{
+	struct dw_pcname nm;
+	struct dw_file *f = must_open(TB "fpchain-O2");
+	uint64_t pcs[2];
+
+	if (f && dw_file__func_pcs(f, "middle", pcs, 2) == 1) {
+		CHECK(!dw_file__name_at(f, pcs[0], 0x1000, &nm));
+		CHECKF(!strcmp(nm.func, "middle") && !nm.outer[0] && nm.entry == pcs[0] + 0x1000 &&
+			       !strcmp(nm.file, "fpchain.c") && nm.line == 36 && !nm.go &&
+			       nm.src == DWN_DWARF,
+		       "middle: %s %s %s:%d", nm.func, nm.outer, nm.file, nm.line);
+		CHECK(dw_file__name_at(f, 0x10, 0, &nm) == -ENOENT);
+	} else {
+		CHECK(!"fpchain-O2: middle");
+	}
+	dw_file__close(f);
+	f = must_open(TB "deepgo");
+	if (f && dw_file__func_pcs(f, "main.handle", pcs, 2) == 1) {
+		CHECK(!dw_file__name_at(f, pcs[0], 0, &nm));
+		CHECKF(!strcmp(nm.func, "main.handle") && nm.entry == pcs[0] && nm.go &&
+			       !strcmp(nm.file, "main.go") && nm.line == 27,
+		       "main.handle: %s %s:%d", nm.func, nm.file, nm.line);
+	} else {
+		CHECK(!"deepgo: main.handle");
+	}
+	dw_file__close(f);
+}
+
 int main(void)
 {
 	struct timespec a, b;
@@ -679,9 +713,9 @@ int main(void)
 	int err;
 
 	if (access(TB "deep_c-O0", R_OK) || access(TB "deep_c-O2", R_OK) ||
-	    access(TB "deepgo", R_OK))
+	    access(TB "deepgo", R_OK) || access(TB "fpchain-O2", R_OK))
 		sh("make -s -C tests/targets build/deep_c-O0 build/deep_c-O2 build/deepgo "
-		   ">/dev/null");
+		   "build/fpchain-O2 >/dev/null");
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_dwarf.XXXXXX");
 	if (!mkdtemp(tmpdir)) {
 		perror("mkdtemp");
@@ -693,6 +727,7 @@ int main(void)
 	test_variants();
 	test_junk();
 	test_status();
+	test_name_at();
 
 	clock_gettime(CLOCK_MONOTONIC, &a);
 	f = open_file(TB "goserver", &err, msg, sizeof(msg));
