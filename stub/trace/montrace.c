@@ -803,7 +803,15 @@ int mt__trace(struct trace *tr, const struct rsp_mon_line *l, size_t arg, struct
 				t->mon->plan);
 		if (t->mon->cond)
 			rsp_buf__printf(out, "  only when: %s\n", t->mon->cond);
-		if (x.have_scope && x.scope.symbols) {
+		if (x.have_scope && x.scope.symbols && x.scope.go) {
+			rsp_buf__printf(out,
+					"  no DWARF for %s in %s: Go's function table; $args are "
+					"%zu untyped word%s ~a0.. in Go's argument registers rax, rbx, "
+					"rcx, rdi, rsi, r8..r11%s\n",
+					x.scope.func, x.scope.path, x.scope.nvars,
+					x.scope.nvars == 1 ? "" : "s",
+					x.scope.nvars ? "" : " (none here: not at the function's entry)");
+		} else if (x.have_scope && x.scope.symbols) {
 			char note[300];
 
 			dw_cache__split_note(x.cache, note, sizeof(note));

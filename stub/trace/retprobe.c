@@ -587,7 +587,13 @@ static void describe(struct dw_cache *c, const struct tp_ret *r, uint32_t num, c
 	for (i = 0; i < s->nret; i++)
 		rsp_buf__printf(out, " 0x%llx", (unsigned long long)s->ret[i]);
 	rsp_buf__printf(out, "\n");
-	if (r->df.s.symbols) {
+	if (r->df.s.symbols && r->go) {
+		rsp_buf__printf(out,
+				"  no DWARF for %s in %s: its range is from Go's function table, its "
+				"values ~r0..~r%d the result registers rax, rbx, rcx, rdi, untyped "
+				"(how many results it has is not in the table)\n",
+				r->func, r->df.s.path, GO_RESULT_WORDS - 1);
+	} else if (r->df.s.symbols) {
 		char note[300];
 
 		dw_cache__split_note(c, note, sizeof(note));
@@ -642,8 +648,8 @@ static void describe(struct dw_cache *c, const struct tp_ret *r, uint32_t num, c
 		rsp_buf__printf(out, "  goroutine id: 8 bytes at $r14 + %lld (runtime.g.goid)\n",
 				(long long)r->goid_off);
 	else if (r->go)
-		rsp_buf__printf(out,
-				"  goroutine id: not collected (no runtime.g.goid in DWARF)\n");
+		rsp_buf__printf(out, "  goroutine id: not collected (no runtime.g.goid in DWARF, "
+				     "and the Go version's offset is not known)\n");
 }
 
 int retprobe__define(struct trace *tr, const char *const *words, size_t nwords, struct rsp_buf *out,
