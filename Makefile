@@ -78,6 +78,7 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(RSP_SRCS) $(FUZZ_BPF_SRCS) $(FUZZ_ST
 # its DWARF from, and the system call helpers).
 SYM_SRCS := stub/program/elfimg.c stub/program/symtab.c stub/program/dwp.c
 $(BUILD)/fuzz/fuzz_dwarf: tests/fuzz/fuzz_dwarf.c $(RSP_SRCS) $(FUZZ_BPF_SRCS) stub/program/dwarf.c stub/program/dwarf_lookup.c \
+		stub/program/gosym.c stub/program/gopclntab.c stub/program/gopclntab_elf.c stub/program/gobuildinfo.c \
 		stub/program/dwarf_rust.c stub/program/dwarf_types.c stub/program/layout.c stub/program/debuginfo.c \
 		stub/program/dwarf_cache.c stub/program/dwarf_split.c $(SYM_SRCS) stub/trace/deep.c \
 		stub/program/target.c stub/program/program.c stub/program/sdt.c stub/program/sdt_note.c \

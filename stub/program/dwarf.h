@@ -142,8 +142,9 @@ struct dw_scope {
 	bool inlined;		/* func is an inlined instance */
 	bool go;		/* the CU is Go (DW_LANG_Go) */
 	bool rust;		/* the CU is Rust (DW_LANG_Rust) */
-	bool symbols;		/* no DWARF: func from the ELF symbols; at its entry the
-				   vars are the argument registers, untyped */
+	bool symbols;		/* no DWARF: func from the ELF symbols or, with go, from
+				   Go's function table; at its entry the vars are the
+				   argument registers, untyped (Go's: ~a0 in rax...) */
 	size_t nvars;
 	struct dw_var vars[DW_MAX_VARS];
 	size_t nvars_dropped; /* beyond DW_MAX_VARS */
@@ -300,24 +301,34 @@ int dw_cache__scope(struct dw_cache *c, struct tgt *t, uint64_t pc, struct dw_sc
  * "process", "main.handle", "shop::Cart::total"): the DWARF's functions
  * (split units included), then those of the ELF symbols (stub/program/symtab.h:
  * a file without DWARF, a function the DWARF lacks, an alias such as libc's
- * clock_nanosleep of DWARF's __clock_nanosleep), each address once.
- * FILE:LINE likewise (DWARF only).  Count, or -errno.
+ * clock_nanosleep of DWARF's __clock_nanosleep), then, for a file where
+ * neither has it, Go's function table (.gopclntab: a Go binary built with
+ * -ldflags "-s -w"; stub/program/gosym.h), each address once.  FILE:LINE
+ * likewise (DWARF, else Go's table).  Count, or -errno.
  */
 int dw_cache__func_pcs(struct dw_cache *c, struct tgt *t, const char *name, uint64_t *pcs,
 		       size_t max);
 /*
  * dw_file__func_results for the function at runtime entry; out->s.path is
- * its file.  Without DWARF for it, what its ELF symbol says: out->s.symbols,
- * its name, its one range [entry, entry + st_size) and an untyped 8-byte
- * ret_type (rax as a word).
+ * its file.  Without DWARF for it, what Go's function table says
+ * (out->s.symbols and out->s.go: its name, its range [entry, end), results
+ * as GO_RESULT_WORDS untyped words ~r0.. for the Go ABI to place, goid's
+ * offset for the Go version), else what its ELF symbol says:
+ * out->s.symbols, its name, its one range [entry, entry + st_size) and an
+ * untyped 8-byte ret_type (rax as a word).
  */
+#define GO_RESULT_WORDS 4 /* ~r0..~r3: rax, rbx, rcx, rdi */
 int dw_cache__func_results(struct dw_cache *c, struct tgt *t, uint64_t entry, struct dw_func *out,
 			   char *msg, size_t mlen);
 /*
- * dw_cache__scope, else (no DWARF for pc) what the ELF symbols say: the
- * function holding pc (out->symbols) and, at its entry, the six argument
- * registers rdi, rsi, rdx, rcx, r8, r9 as untyped words.  msg keeps why
- * there is no DWARF.  0, or dw_cache__scope's error.
+ * dw_cache__scope, else (no DWARF for pc) what Go's function table says
+ * (out->symbols and out->go: the function holding pc and, at its entry or
+ * just past its stack check, its argument words ~a0.. in Go's registers
+ * rax, rbx, rcx, rdi, rsi, r8..r11, as many as the table's argument size,
+ * untyped), else what the ELF symbols say: the function holding pc
+ * (out->symbols) and, at its entry, the six argument registers rdi, rsi,
+ * rdx, rcx, r8, r9 as untyped words.  msg keeps why there is no DWARF.
+ * 0, or dw_cache__scope's error.
  */
 int dw_cache__scope_sym(struct dw_cache *c, struct tgt *t, uint64_t pc, struct dw_scope *out,
 			char *msg, size_t mlen);
@@ -342,9 +353,21 @@ int dw_cache__name_at(struct dw_cache *c, struct tgt *t, uint64_t pc, struct dw_
 /*
  * For the Go program mapped at runtime pc: the byte offset of runtime.g's
  * goid (Go keeps the current g in r14 on amd64, so a frame can show the
- * goroutine id).  0, or -ENOENT with msg (not Go, or no DWARF).
+ * goroutine id): DWARF's, else the offset for the Go version of the build
+ * (stub/program/gosym.h).  0, or -ENOENT with msg (not Go, or a version
+ * not known).
  */
 int dw_cache__go_goid(struct dw_cache *c, struct tgt *t, uint64_t pc, int64_t *off, char *msg,
 		      size_t mlen);
+/*
+ * Go's function table (.gopclntab) at runtime pc of the target t: the
+ * innermost function (inlined or not) into name[nlen], its FILE and LINE
+ * at pc (file[flen] as the table has it, *line -1 when unknown) and the
+ * runtime entry of the function holding pc (each output may be 0 / NULL).
+ * Works whether or not the file has DWARF or symbols.  0, or -ENOENT (not
+ * a Go file, or no function at pc), -ENOMEM.
+ */
+int dw_cache__go_at(struct dw_cache *c, struct tgt *t, uint64_t pc, char *name, size_t nlen,
+		    char *file, size_t flen, int *line, uint64_t *entry);
 
 #endif

@@ -41,10 +41,12 @@
 #include "rsp/buf.h"
 #include "stub/program/debuginfo.h"
 #include "stub/program/dwarf.h"
+#include "stub/program/gosym.h"
 #include "stub/program/symtab.h"
 #include "stub/program/target.h"
 
 #define SYM_FILE_MAX (4ull << 30) /* bytes of a file mapped to read its symbols */
+#define GO_ABI_NREGS 9		  /* RAX, RBX, RCX, RDI, RSI, R8, R9, R10, R11 */
 
 struct dw_entry {
 	uint64_t inode;
@@ -57,6 +59,8 @@ struct dw_entry {
 	int64_t goid_off;
 	int syms_state; /* 0: not read yet, 1: read, -1: none */
 	struct symtab syms;
+	int go_state; /* Go's function table: 0 not looked for yet, 1 open, -1 none */
+	struct gosym *go;
 };
 
 struct dw_cache {
@@ -80,6 +84,7 @@ void dw_cache__flush(struct dw_cache *c)
 	for (i = 0; i < c->n; i++) {
 		dw_file__close(c->e[i].f);
 		symtab__fini(&c->e[i].syms);
+		gosym__close(c->e[i].go);
 	}
 	c->n = 0;
 }
@@ -148,6 +153,7 @@ static struct dw_entry *cache_get(struct dw_cache *c, struct tgt *t, const struc
 	/* The least recently used entry, or this file's to be opened again. */
 	dw_file__close(e->f);
 	symtab__fini(&e->syms);
+	gosym__close(e->go);
 	memset(e, 0, sizeof(*e));
 	e->inode = m->inode;
 	e->used = ++c->clock;
@@ -205,6 +211,21 @@ static const struct symtab *entry_syms(struct tgt *t, struct dw_entry *e, const 
 	return &e->syms;
 }
 
+/* e's Go function table (looked for once: stub/program/gosym.h), or NULL: not Go. */
+static const struct gosym *entry_go(struct tgt *t, struct dw_entry *e, const struct tgt_map *m)
+{
+	int fd;
+
+	if (e->go_state)
+		return e->go_state > 0 ? e->go : NULL;
+	e->go_state = -1;
+	fd = tgt__open_mapping(t, m);
+	if (fd < 0 || gosym__open(&e->go, fd, NULL, 0))
+		return NULL;
+	e->go_state = 1;
+	return e->go;
+}
+
 /* Runtime address of the file offset off of m's file, through the mappings of the file. */
 static int off_to_runtime(const struct tgt_map *maps, size_t n, const struct tgt_map *m,
 			  uint64_t off, uint64_t *addr)
@@ -238,6 +259,32 @@ static size_t sym_pcs(struct tgt *t, struct dw_entry *e, const struct tgt_map *m
 		bool seen = false;
 
 		if (symtab__offset(st, addrs[j], &off) || off_to_runtime(maps, n, m, off, &rt))
+			continue;
+		for (k = 0; k < found && !seen; k++)
+			seen = pcs[k] == rt;
+		if (!seen)
+			pcs[found++] = rt;
+	}
+	return found;
+}
+
+/* Go's table's matches of name (or FILE:LINE) in m's file, appended as sym_pcs does. */
+static size_t go_pcs(struct tgt *t, struct dw_entry *e, const struct tgt_map *maps, size_t n,
+		     const struct tgt_map *m, const char *name, const char *file, int line,
+		     uint64_t *pcs, size_t found, size_t max)
+{
+	const struct gosym *g = entry_go(t, e, m);
+	uint64_t offs[16], rt;
+	size_t j, k;
+	int ng;
+
+	if (!g)
+		return found;
+	ng = name ? gosym__func_offs(g, name, offs, 16) : gosym__line_offs(g, file, line, offs, 16);
+	for (j = 0; j < (size_t)(ng > 0 ? ng : 0) && found < max; j++) {
+		bool seen = false;
+
+		if (off_to_runtime(maps, n, m, offs[j], &rt))
 			continue;
 		for (k = 0; k < found && !seen; k++)
 			seen = pcs[k] == rt;
@@ -282,7 +329,8 @@ static int file_at(struct dw_cache *c, struct tgt *t, uint64_t addr, struct tgt_
 	e = cache_get(c, t, m);
 	if (!e->f) {
 		rsp_buf__msgf(msg, mlen, "%s", e->msg);
-		return e->err ? e->err : -ENOENT;
+		/* Not asked of debuginfod yet (-EAGAIN, kept in e): no DWARF for now. */
+		return e->err && e->err != -EAGAIN ? e->err : -ENOENT;
 	}
 	err = dw_file__map_bias(e->f, NULL, 0, m, bias);
 	if (err == -EAGAIN) {
@@ -331,7 +379,7 @@ static int each_file(struct dw_cache *c, struct tgt *t, const char *name, const 
 	size_t n = 0, i, j, found = 0;
 	int err;
 
-	/* DWARF's first in every file: symbols add what it lacks, after. */
+	/* DWARF's first in every file: symbols add what it lacks, after; Go's table last. */
 
 	if (!t)
 		return -ESRCH;
@@ -341,6 +389,7 @@ static int each_file(struct dw_cache *c, struct tgt *t, const char *name, const 
 	for (i = 0; i < n && found < max; i++) {
 		struct dw_entry *e;
 		uint64_t bias, start = found;
+		size_t before = found;
 		int k;
 		bool seen = false;
 
@@ -362,6 +411,9 @@ static int each_file(struct dw_cache *c, struct tgt *t, const char *name, const 
 		}
 		if (name)
 			found = sym_pcs(t, e, maps, n, &maps[i], name, pcs, found, max);
+		/* Nothing in this file's DWARF or symbols: Go's own table (a stripped Go file). */
+		if (found == before)
+			found = go_pcs(t, e, maps, n, &maps[i], name, file, line, pcs, found, max);
 	}
 	free(maps);
 	return (int)found;
@@ -390,15 +442,27 @@ int dw_cache__go_goid(struct dw_cache *c, struct tgt *t, uint64_t pc, int64_t *o
 	if (err)
 		return err;
 	e = cache_get(c, t, &m);
-	if (!e->f) {
-		rsp_buf__msgf(msg, mlen, "%s", e->msg);
-		return e->err ? e->err : -ENOENT;
+	if (e->goid_err == 1) {
+		/* DWARF's runtime.g, else the offset for the Go version of the build. */
+		const struct gosym *g;
+
+		e->goid_err = e->f ? dw_file__member_offset(e->f, "runtime.g", "goid", &e->goid_off)
+				   : -ENOENT;
+		if (e->goid_err && (g = entry_go(t, e, &m)))
+			e->goid_err = gosym__goid_off(g, &e->goid_off, NULL, 0);
 	}
-	if (e->goid_err == 1)
-		e->goid_err = dw_file__member_offset(e->f, "runtime.g", "goid", &e->goid_off);
 	if (e->goid_err) {
-		rsp_buf__msgf(msg, mlen, "no runtime.g.goid in the DWARF of %s (not a Go program)",
-			      m.path);
+		const struct gosym *g = entry_go(t, e, &m);
+		int64_t o;
+
+		if (g)
+			gosym__goid_off(g, &o, msg, mlen);
+		else if (!e->f)
+			rsp_buf__msgf(msg, mlen, "%s", e->msg);
+		else
+			rsp_buf__msgf(msg, mlen,
+				      "no runtime.g.goid in the DWARF of %s (not a Go program)",
+				      m.path);
 		return e->goid_err;
 	}
 	*off = e->goid_off;
@@ -418,20 +482,74 @@ int dw_cache__go_rtype(struct dw_cache *c, struct tgt *t, uint64_t addr, struct 
 	return err ? err : dw_file__go_rtype(f, addr - bias, s, out, name, nlen);
 }
 
+/*
+ * What Go's table says of runtime pc: the function (ga, file offsets), its
+ * mapping (m) and its runtime entry.  0, or -ENOENT (no table, no function).
+ */
+static int go_at(struct dw_cache *c, struct tgt *t, uint64_t pc, struct tgt_map *m,
+		 struct gosym_at *ga, uint64_t *entry)
+{
+	const struct gosym *g;
+	uint64_t off;
+
+	if (!c || find_map(t, pc, m, NULL, 0))
+		return -ENOENT;
+	g = entry_go(t, cache_get(c, t, m), m);
+	off = pc - m->start + m->offset;
+	if (!g || gosym__at(g, off, ga) || ga->entry > off)
+		return -ENOENT;
+	*entry = pc - (off - ga->entry);
+	return 0;
+}
+
+int dw_cache__go_at(struct dw_cache *c, struct tgt *t, uint64_t pc, char *name, size_t nlen,
+		    char *file, size_t flen, int *line, uint64_t *entry)
+{
+	struct gosym_at *ga = malloc(sizeof(*ga));
+	struct tgt_map m;
+	uint64_t e;
+	int err;
+
+	if (!ga)
+		return -ENOMEM;
+	err = go_at(c, t, pc, &m, ga, &e);
+	if (!err) {
+		if (nlen)
+			snprintf(name, nlen, "%s", ga->name);
+		if (flen)
+			snprintf(file, flen, "%s", ga->file);
+		if (line)
+			*line = ga->line;
+		if (entry)
+			*entry = e;
+	}
+	free(ga);
+	return err;
+}
+
 int dw_cache__after_prologue(struct dw_cache *c, struct tgt *t, uint64_t entry, uint64_t *pc)
 {
+	struct gosym_at ga;
 	struct dw_file *f;
 	struct tgt_map m;
-	uint64_t bias, fpc;
+	uint64_t bias, fpc, e;
 	char msg[16];
 	int err;
 
 	*pc = entry;
 	err = file_at(c, t, entry, &m, &f, &bias, msg, sizeof(msg));
-	if (err)
-		return err;
-	err = dw_file__after_prologue(f, entry - bias, &fpc);
-	*pc = fpc + bias;
+	if (!err) {
+		err = dw_file__after_prologue(f, entry - bias, &fpc);
+		if (!err) {
+			*pc = fpc + bias;
+			return 0;
+		}
+	}
+	/* No DWARF for it: past the stack check of a function of Go's table. */
+	if (!go_at(c, t, entry, &m, &ga, &e) && e == entry) {
+		*pc = entry + (ga.prologue_end - ga.entry);
+		return 0;
+	}
 	return err;
 }
 
@@ -474,6 +592,58 @@ static void sym_name(const struct symtab *st, const struct sym *s, char *buf, si
 	snprintf(buf, len, "%s", symtab__name(st, s->base));
 }
 
+/* DWARF numbers of Go's integer argument and result registers (ABIInternal, amd64). */
+static const int go_regs[GO_ABI_NREGS] = {0, 3, 2, 5, 4, 8, 9, 10, 11};
+
+/* n untyped words ~PREFIX0.. in Go's registers (loc empty: the caller places them). */
+static int go_words(struct dw_scope *s, const char *prefix, size_t n, bool place)
+{
+	struct dw_type *w = untyped(s);
+	size_t i;
+
+	if (!w)
+		return -ENOMEM;
+	for (i = 0; i < n && i < GO_ABI_NREGS && s->nvars < DW_MAX_VARS; i++) {
+		struct dw_var *v = &s->vars[s->nvars++];
+
+		snprintf(v->name, sizeof(v->name), "~%s%zu", prefix, i);
+		v->param = true;
+		v->type = w;
+		if (place) {
+			v->loc.npieces = 1;
+			v->loc.pieces[0] = (struct dw_piece){DWP_REG, go_regs[i], 0, 0};
+		}
+	}
+	return 0;
+}
+
+/*
+ * Go's table for pc (no DWARF): the function and, at its entry or just
+ * past its stack check, its argument words ~a0.. in ABIInternal's
+ * registers, as many as _func.args says (at most nine).
+ */
+static int go_scope(struct dw_cache *c, struct tgt *t, uint64_t pc, struct dw_scope *out)
+{
+	struct gosym_at ga;
+	struct tgt_map m;
+	uint64_t entry;
+	size_t n;
+
+	if (go_at(c, t, pc, &m, &ga, &entry))
+		return -ENOENT;
+	memset(out, 0, sizeof(*out));
+	snprintf(out->func, sizeof(out->func), "%s", ga.name);
+	snprintf(out->path, sizeof(out->path), "%.511s", m.path);
+	out->pc = pc;
+	out->entry = entry;
+	out->symbols = true;
+	out->go = true;
+	if ((pc != entry && pc - entry != ga.prologue_end - ga.entry) || !ga.abi_regs)
+		return 0; /* inside, the registers may hold anything; Go 1.16: on the stack */
+	n = ga.args < 0 ? GO_ABI_NREGS : ((size_t)ga.args + 7) / 8;
+	return go_words(out, "a", n, true);
+}
+
 int dw_cache__scope_sym(struct dw_cache *c, struct tgt *t, uint64_t pc, struct dw_scope *out,
 			char *msg, size_t mlen)
 {
@@ -493,6 +663,10 @@ int dw_cache__scope_sym(struct dw_cache *c, struct tgt *t, uint64_t pc, struct d
 	err = dw_cache__scope(c, t, pc, out, msg, mlen);
 	if (err != -ENOENT && err != -EINVAL)
 		return err;
+	/* Go's table before the symbols: Go's registers (a cgo file's C functions are not in it).
+	 */
+	if (!go_scope(c, t, pc, out))
+		return 0;
 	if (find_map(t, pc, &m, NULL, 0) || !(s = sym_at(c, t, pc, &m, &st, &entry)))
 		return err;
 	memset(out, 0, sizeof(*out));
@@ -536,6 +710,34 @@ void dw_cache__split_note(struct dw_cache *c, char *buf, size_t len)
 		snprintf(buf, len, "%s%s", first, n > 1 ? " (and more units)" : "");
 }
 
+/*
+ * Go's table for the function entering at entry (no DWARF): its range, and
+ * results as GO_RESULT_WORDS untyped words ~r0.. (the table does not say
+ * how many there are); the Go ABI places them (stub/trace/retprobe.c).
+ */
+static int go_results(struct dw_cache *c, struct tgt *t, uint64_t entry, struct dw_func *out)
+{
+	struct gosym_at ga;
+	struct tgt_map m;
+	uint64_t e;
+	int64_t off;
+
+	if (go_at(c, t, entry, &m, &ga, &e) || e != entry)
+		return -ENOENT;
+	memset(out, 0, sizeof(*out));
+	snprintf(out->s.func, sizeof(out->s.func), "%s", ga.name);
+	snprintf(out->s.path, sizeof(out->s.path), "%.511s", m.path);
+	out->s.entry = out->s.pc = entry;
+	out->s.symbols = true;
+	out->s.go = true;
+	out->ranges[0][0] = entry;
+	out->ranges[0][1] = entry + (ga.end - ga.entry);
+	out->nranges = 1;
+	out->goid_off = dw_cache__go_goid(c, t, entry, &off, NULL, 0) ? -1 : off;
+	out->stack_hi_off = 8; /* runtime.g.stack.hi: the second word, in every version */
+	return ga.abi_regs ? go_words(&out->s, "r", GO_RESULT_WORDS, false) : 0;
+}
+
 int dw_cache__func_results(struct dw_cache *c, struct tgt *t, uint64_t entry, struct dw_func *out,
 			   char *msg, size_t mlen)
 {
@@ -554,8 +756,12 @@ int dw_cache__func_results(struct dw_cache *c, struct tgt *t, uint64_t entry, st
 		snprintf(out->s.path, sizeof(out->s.path), "%.511s", m.path);
 		return 0;
 	}
-	if (err != -ENOENT || find_map(t, entry, &m, NULL, 0) ||
-	    !(s = sym_at(c, t, entry, &m, &st, &e)) || e != entry)
+	if (err != -ENOENT)
+		return err;
+	if (!go_results(c, t, entry, out))
+		return 0;
+	if (find_map(t, entry, &m, NULL, 0) || !(s = sym_at(c, t, entry, &m, &st, &e)) ||
+	    e != entry)
 		return err;
 	/* No DWARF for it: what its ELF symbol says. */
 	memset(out, 0, sizeof(*out));
@@ -574,6 +780,32 @@ int dw_cache__func_results(struct dw_cache *c, struct tgt *t, uint64_t entry, st
 	return out->ret_type ? 0 : -ENOMEM;
 }
 
+/*
+ * dw_cache__name_at() through Go's function table: the innermost function,
+ * the one whose code holds pc when that is another (inlined), the source
+ * file's last element and line.  0, or -ENOENT (not Go, or no function).
+ */
+static int go_name_at(struct dw_cache *c, struct tgt *t, uint64_t pc, struct dw_pcname *out)
+{
+	char file[256], outer[DW_NAME_MAX];
+	const char *base;
+	int line, err;
+
+	err = dw_cache__go_at(c, t, pc, out->func, sizeof(out->func), file, sizeof(file), &line,
+			      &out->entry);
+	if (err)
+		return err;
+	if (!dw_cache__go_at(c, t, out->entry, outer, sizeof(outer), NULL, 0, NULL, NULL) &&
+	    strcmp(outer, out->func))
+		snprintf(out->outer, sizeof(out->outer), "%s", outer);
+	base = strrchr(file, '/');
+	snprintf(out->file, sizeof(out->file), "%s", base ? base + 1 : file);
+	out->line = line > 0 ? line : 0;
+	out->src = DWN_GOPCLNTAB;
+	out->go = true;
+	return 0;
+}
+
 int dw_cache__name_at(struct dw_cache *c, struct tgt *t, uint64_t pc, struct dw_pcname *out)
 {
 	const struct symtab *st;
@@ -590,11 +822,10 @@ int dw_cache__name_at(struct dw_cache *c, struct tgt *t, uint64_t pc, struct dw_
 		return err;
 	if (!err && !dw_file__name_at(f, pc - bias, bias, out))
 		return 0;
-	/*
-	 * No DWARF for pc: Go's function table (.gopclntab, kept by `-s -w`)
-	 * goes here, before the ELF symbols, as DWN_GOPCLNTAB with func,
-	 * outer (inlined), file, line, entry and go set (issue 18).
-	 */
+	/* No DWARF for pc: Go's function table (.gopclntab, kept by `-s -w`), then the symbols. */
+	memset(out, 0, sizeof(*out));
+	if (!go_name_at(c, t, pc, out))
+		return 0;
 	memset(out, 0, sizeof(*out));
 	if (find_map(t, pc, &m, NULL, 0) || !(s = sym_at(c, t, pc, &m, &st, &entry)))
 		return -ENOENT;

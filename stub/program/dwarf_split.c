@@ -257,7 +257,8 @@ static bool find_unit(struct split_ctx *x, struct dw_split_unit *su, Dwarf_Die *
 		addr += abase;
 		alen -= abase;
 	}
-	if (x->pkg_idx && !dwp__find(x->pkg_idx->data, x->pkg_idx->size, id, &u, msg, sizeof(msg)) &&
+	if (x->pkg_idx &&
+	    !dwp__find(x->pkg_idx->data, x->pkg_idx->size, id, &u, msg, sizeof(msg)) &&
 	    !dwp__image(&x->pkg_img, &u, addr, alen, &buf, &len, msg, sizeof(msg)) &&
 	    attach(su, buf, len, id))
 		return true;

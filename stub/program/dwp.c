@@ -27,25 +27,28 @@
 #include "stub/program/elfimg.h"
 
 static const char *const v5_names[DWPS_N] = {
-	[DWPS_INFO] = ".debug_info.dwo",	   [DWPS_ABBREV] = ".debug_abbrev.dwo",
-	[DWPS_LINE] = ".debug_line.dwo",	   [DWPS_LOC] = ".debug_loclists.dwo",
-	[DWPS_STR_OFFSETS] = ".debug_str_offsets.dwo", [DWPS_MACRO] = ".debug_macro.dwo",
+	[DWPS_INFO] = ".debug_info.dwo",
+	[DWPS_ABBREV] = ".debug_abbrev.dwo",
+	[DWPS_LINE] = ".debug_line.dwo",
+	[DWPS_LOC] = ".debug_loclists.dwo",
+	[DWPS_STR_OFFSETS] = ".debug_str_offsets.dwo",
+	[DWPS_MACRO] = ".debug_macro.dwo",
 	[DWPS_RNGLISTS] = ".debug_rnglists.dwo",
 };
 
 static const char *const v2_names[DWPS_N] = {
-	[DWPS_INFO] = ".debug_info.dwo",	   [DWPS_TYPES] = ".debug_types.dwo",
-	[DWPS_ABBREV] = ".debug_abbrev.dwo",	   [DWPS_LINE] = ".debug_line.dwo",
-	[DWPS_LOC] = ".debug_loc.dwo",		   [DWPS_STR_OFFSETS] = ".debug_str_offsets.dwo",
-	[DWPS_MACINFO] = ".debug_macinfo.dwo",	   [DWPS_MACRO] = ".debug_macro.dwo",
+	[DWPS_INFO] = ".debug_info.dwo",       [DWPS_TYPES] = ".debug_types.dwo",
+	[DWPS_ABBREV] = ".debug_abbrev.dwo",   [DWPS_LINE] = ".debug_line.dwo",
+	[DWPS_LOC] = ".debug_loc.dwo",	       [DWPS_STR_OFFSETS] = ".debug_str_offsets.dwo",
+	[DWPS_MACINFO] = ".debug_macinfo.dwo", [DWPS_MACRO] = ".debug_macro.dwo",
 };
 
 /* Section id (1..8) of an index version -> enum dwp_sect, or -1. */
 static int sect_of(int version, uint32_t id)
 {
-	static const int v5[9] = {-1,	    DWPS_INFO,	      -1,	  DWPS_ABBREV, DWPS_LINE,
+	static const int v5[9] = {-1,	    DWPS_INFO,	      -1,	  DWPS_ABBREV,	DWPS_LINE,
 				  DWPS_LOC, DWPS_STR_OFFSETS, DWPS_MACRO, DWPS_RNGLISTS};
-	static const int v2[9] = {-1,	    DWPS_INFO,	      DWPS_TYPES,    DWPS_ABBREV, DWPS_LINE,
+	static const int v2[9] = {-1,	    DWPS_INFO,	      DWPS_TYPES,   DWPS_ABBREV, DWPS_LINE,
 				  DWPS_LOC, DWPS_STR_OFFSETS, DWPS_MACINFO, DWPS_MACRO};
 
 	if (id > 8)
@@ -63,8 +66,7 @@ static uint64_t rd64(const uint8_t *p)
 	return rd32(p) | (uint64_t)rd32(p + 4) << 32;
 }
 
-int dwp__find(const void *idx, size_t len, uint64_t id, struct dwp_unit *u, char *msg,
-	      size_t mlen)
+int dwp__find(const void *idx, size_t len, uint64_t id, struct dwp_unit *u, char *msg, size_t mlen)
 {
 	const uint8_t *b = idx;
 	uint64_t ncols, nunits, nslots, need, i, row = 0;
@@ -103,7 +105,8 @@ int dwp__find(const void *idx, size_t len, uint64_t id, struct dwp_unit *u, char
 		if (rd64(ids + i * 8) == id)
 			row = rd32(rows + i * 4);
 	if (!row) {
-		rsp_buf__msgf(msg, mlen, "unit 0x%llx is not in the package", (unsigned long long)id);
+		rsp_buf__msgf(msg, mlen, "unit 0x%llx is not in the package",
+			      (unsigned long long)id);
 		return -ENOENT;
 	}
 	if (row > nunits) {
@@ -164,11 +167,12 @@ int dwp__image(const struct elfimg *pkg, const struct dwp_unit *u, const void *a
 			s = elfimg__find(pkg, names[i]);
 			if (!s || !s->data || u->off[i] > s->size ||
 			    u->size[i] > s->size - u->off[i]) {
-				rsp_buf__msgf(msg, mlen,
-					      "the package's %s does not hold the unit's %llu bytes "
-					      "at %llu",
-					      names[i], (unsigned long long)u->size[i],
-					      (unsigned long long)u->off[i]);
+				rsp_buf__msgf(
+					msg, mlen,
+					"the package's %s does not hold the unit's %llu bytes "
+					"at %llu",
+					names[i], (unsigned long long)u->size[i],
+					(unsigned long long)u->off[i]);
 				return -EINVAL;
 			}
 			if (s->flags & SHF_COMPRESSED) {

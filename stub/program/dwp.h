@@ -59,8 +59,7 @@ struct dwp_unit {
  * The row of unit id in a .debug_cu_index section (idx, len): 0, -ENOENT
  * (no such unit), -EINVAL (a malformed index) with msg.
  */
-int dwp__find(const void *idx, size_t len, uint64_t id, struct dwp_unit *u, char *msg,
-	      size_t mlen);
+int dwp__find(const void *idx, size_t len, uint64_t id, struct dwp_unit *u, char *msg, size_t mlen);
 
 /*
  * A .dwo-like image of unit u of the package pkg (its contributions, the

@@ -41,8 +41,8 @@ static bool rust_legacy(char *d)
 {
 	static const struct {
 		const char *esc, *to;
-	} escs[] = {{"$SP$", "@"}, {"$BP$", "*"}, {"$RF$", "&"}, {"$LT$", "<"}, {"$GT$", ">"},
-		    {"$LP$", "("}, {"$RP$", ")"}, {"$C$", ","},	 {"$u20$", " "}, {"$u22$", "\""},
+	} escs[] = {{"$SP$", "@"},  {"$BP$", "*"},  {"$RF$", "&"},  {"$LT$", "<"},  {"$GT$", ">"},
+		    {"$LP$", "("},  {"$RP$", ")"},  {"$C$", ","},   {"$u20$", " "}, {"$u22$", "\""},
 		    {"$u27$", "'"}, {"$u2b$", "+"}, {"$u3b$", ";"}, {"$u5b$", "["}, {"$u5d$", "]"},
 		    {"$u7b$", "{"}, {"$u7d$", "}"}, {"$u7e$", "~"}};
 	size_t n = strlen(d), i, k, o = 0;
@@ -164,8 +164,7 @@ static size_t base_of(const char *d, size_t *start)
 	return open - sp;
 }
 
-static int add_sym(struct symtab *st, const char *name, uint64_t addr, uint64_t size,
-		   uint8_t rank)
+static int add_sym(struct symtab *st, const char *name, uint64_t addr, uint64_t size, uint8_t rank)
 {
 	const char *at = strchr(name, '@');
 	size_t n = at ? (size_t)(at - name) : strlen(name), bl, bs;
@@ -237,14 +236,16 @@ static int add_table(struct symtab *st, const struct elfimg *img, const struct e
 		memcpy(&sym, sec->data + i * sizeof(sym), sizeof(sym));
 		bind = ELF64_ST_BIND(sym.st_info);
 		if (ELF64_ST_TYPE(sym.st_info) != STT_FUNC || sym.st_shndx == SHN_UNDEF ||
-		    sym.st_shndx == SHN_ABS || (bind != STB_GLOBAL && bind != STB_WEAK &&
-						bind != STB_LOCAL))
+		    sym.st_shndx == SHN_ABS ||
+		    (bind != STB_GLOBAL && bind != STB_WEAK && bind != STB_LOCAL))
 			continue;
 		if (sym.st_name >= str->size ||
 		    !memchr(str->data + sym.st_name, '\0', str->size - sym.st_name))
 			continue;
 		err = add_sym(st, (const char *)str->data + sym.st_name, sym.st_value, sym.st_size,
-			      bind == STB_GLOBAL ? 0 : bind == STB_WEAK ? 1 : 2);
+			      bind == STB_GLOBAL ? 0
+			      : bind == STB_WEAK ? 1
+						 : 2);
 		if (err < 0)
 			return err;
 		added += err;
@@ -312,7 +313,8 @@ static bool tail_match(const char *full, const char *want)
 {
 	size_t fl = strlen(full), wl = strlen(want);
 
-	return fl > wl + 2 && !strcmp(full + fl - wl, want) && !strncmp(full + fl - wl - 2, "::", 2);
+	return fl > wl + 2 && !strcmp(full + fl - wl, want) &&
+	       !strncmp(full + fl - wl - 2, "::", 2);
 }
 
 static bool matches(const struct symtab *st, const struct sym *s, const char *want)

@@ -36,10 +36,10 @@
 
 struct sym {
 	uint64_t addr, size;
-	uint32_t name;	  /* offset of the name in names (version cut off) */
-	uint32_t dname;	  /* the demangled name, or name */
-	uint32_t base;	  /* the demangled name without its parameters, or name */
-	uint8_t rank;	  /* 0 global, 1 weak, 2 local: lower is preferred */
+	uint32_t name;	/* offset of the name in names (version cut off) */
+	uint32_t dname; /* the demangled name, or name */
+	uint32_t base;	/* the demangled name without its parameters, or name */
+	uint8_t rank;	/* 0 global, 1 weak, 2 local: lower is preferred */
 };
 
 struct symtab {

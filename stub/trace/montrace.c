@@ -692,8 +692,8 @@ static int build(struct mt_ctx *x, struct tp *tp)
 	err = bpfc_probe__resolve(&probe, x->tr->tgt->pid, x->pc, x->msg, x->mlen);
 	if (err)
 		return err;
-	x->have_scope = !dw_cache__scope_sym(x->cache, x->tr->tgt, x->pc, &x->scope,
-					     x->scope_msg, sizeof(x->scope_msg));
+	x->have_scope = !dw_cache__scope_sym(x->cache, x->tr->tgt, x->pc, &x->scope, x->scope_msg,
+					     sizeof(x->scope_msg));
 	if (x->have_scope) {
 		snprintf(x->m->func, sizeof(x->m->func), "%s", x->scope.func);
 		x->m->go = x->scope.go;
@@ -803,15 +803,25 @@ int mt__trace(struct trace *tr, const struct rsp_mon_line *l, size_t arg, struct
 				t->mon->plan);
 		if (t->mon->cond)
 			rsp_buf__printf(out, "  only when: %s\n", t->mon->cond);
-		if (x.have_scope && x.scope.symbols) {
+		if (x.have_scope && x.scope.symbols && x.scope.go) {
+			rsp_buf__printf(
+				out,
+				"  no DWARF for %s in %s: Go's function table; $args are "
+				"%zu untyped word%s ~a0.. in Go's argument registers rax, rbx, "
+				"rcx, rdi, rsi, r8..r11%s\n",
+				x.scope.func, x.scope.path, x.scope.nvars,
+				x.scope.nvars == 1 ? "" : "s",
+				x.scope.nvars ? "" : " (none here: not at the function's entry)");
+		} else if (x.have_scope && x.scope.symbols) {
 			char note[300];
 
 			dw_cache__split_note(x.cache, note, sizeof(note));
-			rsp_buf__printf(out,
-					"  no DWARF for %s in %s%s%s%s: its ELF symbol; $args are the "
-					"argument registers rdi, rsi, rdx, rcx, r8, r9, untyped\n",
-					x.scope.func, x.scope.path, note[0] ? " (" : "", note,
-					note[0] ? ")" : "");
+			rsp_buf__printf(
+				out,
+				"  no DWARF for %s in %s%s%s%s: its ELF symbol; $args are the "
+				"argument registers rdi, rsi, rdx, rcx, r8, r9, untyped\n",
+				x.scope.func, x.scope.path, note[0] ? " (" : "", note,
+				note[0] ? ")" : "");
 		}
 	}
 cleanup:

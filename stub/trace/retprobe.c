@@ -575,8 +575,8 @@ static int decode_func(struct trace *tr, struct tp_ret *r, struct ret_sites *s, 
 	return err;
 }
 
-static void describe(struct dw_cache *c, const struct tp_ret *r, uint32_t num, const struct ret_sites *s,
-		     struct rsp_buf *out)
+static void describe(struct dw_cache *c, const struct tp_ret *r, uint32_t num,
+		     const struct ret_sites *s, struct rsp_buf *out)
 {
 	char tn[128];
 	size_t i;
@@ -587,14 +587,22 @@ static void describe(struct dw_cache *c, const struct tp_ret *r, uint32_t num, c
 	for (i = 0; i < s->nret; i++)
 		rsp_buf__printf(out, " 0x%llx", (unsigned long long)s->ret[i]);
 	rsp_buf__printf(out, "\n");
-	if (r->df.s.symbols) {
+	if (r->df.s.symbols && r->go) {
+		rsp_buf__printf(
+			out,
+			"  no DWARF for %s in %s: its range is from Go's function table, its "
+			"values ~r0..~r%d the result registers rax, rbx, rcx, rdi, untyped "
+			"(how many results it has is not in the table)\n",
+			r->func, r->df.s.path, GO_RESULT_WORDS - 1);
+	} else if (r->df.s.symbols) {
 		char note[300];
 
 		dw_cache__split_note(c, note, sizeof(note));
 		rsp_buf__printf(out,
 				"  no DWARF for %s in %s%s%s%s: its range is its ELF symbol's, its "
 				"value rax untyped\n",
-				r->func, r->df.s.path, note[0] ? " (" : "", note, note[0] ? ")" : "");
+				r->func, r->df.s.path, note[0] ? " (" : "", note,
+				note[0] ? ")" : "");
 	}
 	for (i = 0; i < s->ntail; i++) {
 		if (s->tail[i][1])
@@ -642,8 +650,8 @@ static void describe(struct dw_cache *c, const struct tp_ret *r, uint32_t num, c
 		rsp_buf__printf(out, "  goroutine id: 8 bytes at $r14 + %lld (runtime.g.goid)\n",
 				(long long)r->goid_off);
 	else if (r->go)
-		rsp_buf__printf(out,
-				"  goroutine id: not collected (no runtime.g.goid in DWARF)\n");
+		rsp_buf__printf(out, "  goroutine id: not collected (no runtime.g.goid in DWARF, "
+				     "and the Go version's offset is not known)\n");
 }
 
 int retprobe__define(struct trace *tr, const char *const *words, size_t nwords, struct rsp_buf *out,

@@ -94,8 +94,8 @@ int fview__scope(struct fview *fv)
 	if (!fv->scope_err)
 		return 0;
 	if (dw)
-		fv->scope_err =
-			dw_cache__scope_sym(dw, fv->tgt, fv->v.pc, &fv->sc, fv->why, sizeof(fv->why));
+		fv->scope_err = dw_cache__scope_sym(dw, fv->tgt, fv->v.pc, &fv->sc, fv->why,
+						    sizeof(fv->why));
 	return fv->scope_err;
 }
 

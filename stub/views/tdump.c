@@ -499,7 +499,15 @@ int tdump__frame(struct trace *tr, struct tgt *t, long n, long selected, struct 
 	rsp_buf__printf(&b, "frame %ld: tracepoint %u, ", n, fv->f.tp);
 	if (!fv->scope_err)
 		rsp_buf__printf(&b, "%s", fv->sc.func);
-	if (!fv->scope_err && fv->sc.symbols)
+	if (!fv->scope_err && fv->sc.symbols && fv->sc.go)
+		rsp_buf__printf(
+			&b, " (no DWARF: Go's function table, %s)",
+			frame_tp(fv) && frame_tp(fv)->ret
+				? "results are Go's registers ~r0.. = rax, rbx, rcx, rdi, untyped"
+			: fv->sc.nvars ? "arguments are Go's registers ~a0.. = rax, rbx, rcx, "
+					 "rdi, rsi, r8..r11, untyped"
+				       : "no arguments shown");
+	else if (!fv->scope_err && fv->sc.symbols)
 		rsp_buf__printf(&b, " (no DWARF: ELF symbol, %s)",
 				fv->sc.nvars ? "arguments are registers, untyped" : "no arguments");
 	rsp_buf__printf(&b, " at 0x%llx, ", (unsigned long long)fv->v.pc);

@@ -9,13 +9,21 @@
  * bytes and at every function's entry, and plans deep collection for each
  * scope; every plan must pass the agent-expression validator.  Nothing may
  * crash, leak or read out of bounds (ASan + UBSan).
+ *
+ * The same bytes as a Go file for the DWARF cache's Go table
+ * (stub/program/gosym.c, through a memfd as the cache gives it a file):
+ * a name, a FILE:LINE and a pc from the input, and the stack-check
+ * matcher on the input itself.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "bpf/ax.h"
 #include "stub/program/dwarf.h"
+#include "stub/program/gosym.h"
 #include "stub/trace/deep.h"
 
 /*
@@ -61,6 +69,31 @@ static void scope_at(struct dw_file *f, uint64_t pc)
 	dw_scope__free(&s);
 }
 
+static void go_table(const uint8_t *data, size_t size, uint64_t pc)
+{
+	struct gosym *g = NULL;
+	struct gosym_at at;
+	uint64_t offs[8];
+	int64_t goid;
+	int fd;
+
+	gosym__stack_check_len(data, size);
+	fd = memfd_create("fuzz_gosym", MFD_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (write(fd, data, size) != (ssize_t)size) {
+		close(fd);
+		return;
+	}
+	if (gosym__open(&g, fd, NULL, 0))
+		return; /* fd closed by it */
+	gosym__func_offs(g, "main.main", offs, 8);
+	gosym__line_offs(g, "main.go", 3, offs, 8);
+	gosym__at(g, pc, &at);
+	gosym__goid_off(g, &goid, NULL, 0);
+	gosym__close(g);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct dw_file *f = NULL;
@@ -86,5 +119,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		dw_file__close(f);
 	}
 	free(copy);
+	go_table(data, size, pc & 0xffffff);
 	return 0;
 }

@@ -93,7 +93,7 @@ static void package(const uint8_t *buf, size_t size)
 		return;
 	for (i = 1; i < e.nsecs; i++)
 		check(!e.secs[i].data || (e.secs[i].data >= buf &&
-					   e.secs[i].size <= size - (size_t)(e.secs[i].data - buf)));
+					  e.secs[i].size <= size - (size_t)(e.secs[i].data - buf)));
 	if (!dwp__image(&e, NULL, buf, size < 64 ? size : 64, &img, &len, msg, sizeof(msg))) {
 		for (i = 1, n = 0; i < e.nsecs; i++) {
 			size_t l = strlen(e.secs[i].name);

@@ -38,10 +38,6 @@ from harness import gdb_connect as connect
 from harness import gdb_tstart as tstart
 from harness import gdb_wait_frames as wait_frames
 
-# `monitor trace FUNC` on a stripped file finds FUNC in .symtab only with the
-# symbol-table tracing of issue 17's other part: enable once it is merged.
-SYMTAB_TRACING = True
-
 ITEMS = {
     7: (r'it = 0x[0-9a-f]+ -> \{id = 7, weight = 1\.5, label = "seven", '
         r'next = 0x[0-9a-f]+ -> \{\.\.\.\}\}'),
@@ -327,10 +323,7 @@ def test_debuginfod_down_or_silent_server():
                              re.M), st
             assert "connection refused" in status_line(st, prog), st
             out = g.cmd("monitor trace process")
-            if SYMTAB_TRACING:
-                assert re.search(r"^tracepoint \d+ at 0x[0-9a-f]+ in process", out, re.M), out
-            else:
-                assert re.search(r"process", out), out
+            assert re.search(r"^tracepoint \d+ at 0x[0-9a-f]+ in process", out, re.M), out
 
         with silent_server() as url:
             with served(prog, stub_env(url, os.path.join(tmp, "c2")),
@@ -351,8 +344,7 @@ def test_debuginfod_down_or_silent_server():
                 # Remembered: asked once, not at every command.
                 out = g.cmd("monitor trace process")
                 assert "asking" not in out, out
-                if SYMTAB_TRACING:
-                    assert re.search(r"^tracepoint \d+ at 0x[0-9a-f]+ in process", out, re.M), out
+                assert re.search(r"^tracepoint \d+ at 0x[0-9a-f]+ in process", out, re.M), out
             # DEBUGINFOD_TIMEOUT is libdebuginfod's own: respected.
             with served(prog, stub_env(url, os.path.join(tmp, "c3"), DEBUGINFOD_TIMEOUT="1",
                                        DEBUGINFOD_RETRY_LIMIT="0")) as (t, stub), \
@@ -381,7 +373,7 @@ def test_debuginfod_off_unsafe_cache_and_wrong_file():
                 assert f"debuginfod: off (monitor set debuginfod off), servers {url}" in out, out
                 assert re.search(r"^debuginfod: off$", out, re.M), out
                 out = g.cmd("monitor trace process")
-                assert not re.search(r"^tracepoint \d+ at", out, re.M) or SYMTAB_TRACING, out
+                assert re.search(r"^tracepoint \d+ at 0x[0-9a-f]+ in process", out, re.M), out
                 assert not os.path.exists(os.path.join(cache, bid)), "asked while off"
                 out = g.cmd("monitor set debuginfod on")
                 assert "debuginfod: 10s at most per debug file" in out, out
@@ -414,4 +406,4 @@ def test_debuginfod_off_unsafe_cache_and_wrong_file():
             out = g.cmd("monitor trace process")
             assert re.search(rf"refused: the server's file has build-id {build_id(other)[:40]}, "
                              rf"not {bid[:40]}", out), out
-            assert not re.search(r"^tracepoint \d+ at", out, re.M) or SYMTAB_TRACING, out
+            assert re.search(r"^tracepoint \d+ at 0x[0-9a-f]+ in process", out, re.M), out

@@ -21,10 +21,6 @@ from harness import gdb_connect as connect
 from harness import gdb_tstart as tstart
 from harness import gdb_wait_frames as wait_frames
 
-# Flip to True once Go's function table names frames of stripped Go
-# binaries (the .gopclntab source inside dw_cache__name_at, issue 18).
-GOPCLNTAB_SYMBOLS = False
-
 STACK = re.compile(r"^#(\d+) 0x([0-9a-f]+) in (\S+?)(?:\+0x[0-9a-f]+)?(?: at (\S+):(\d+))?"
                    r"(?: \(inlined into \S+\))?$")
 BT = re.compile(r"^#(\d+)\s+(?:0x([0-9a-f]+) in )?(\S+) \(.*\)(?: at (\S+):(\d+))?$")
@@ -281,15 +277,9 @@ def test_fpstack_go_equals_bt():
 def test_fpstack_go_stripped():
     """Go built as services ship (-ldflags "-s -w": no DWARF, no .symtab):
     the frames are named through Go's function table, the same names and
-    lines as with DWARF (GOPCLNTAB_SYMBOLS; before: main.greet is not found)."""
+    lines as with DWARF."""
     with attached("goserver-stripped", ["0"]) as (t, stub), gdb_pipe() as g:
         connect(g, stub)
-        if not GOPCLNTAB_SYMBOLS:
-            # until then: no name to trace by, said so
-            out = g.cmd("monitor trace main.greet")
-            assert re.search(r"^monitor: no function main\.greet in the target's DWARF or ELF "
-                             r"symbols", out, re.M), out
-            return
         gdb_monitor(g, "trace main.greet")
         g.cmd("monitor tstart")
         greet(t)

@@ -20,7 +20,6 @@
 #include "stub/program/target.h"
 #include "tests/unit/check.h"
 
-
 __attribute__((noinline)) int program_unit_fn(int x)
 {
 	__asm__ volatile("" ::: "memory");
