@@ -85,7 +85,7 @@ $(BUILD)/fuzz/fuzz_dwarf: tests/fuzz/fuzz_dwarf.c $(RSP_SRCS) $(FUZZ_BPF_SRCS) s
 		stub/base/sys.c
 	@mkdir -p $(dir $@)
 	$(CLANG) -g -O1 -std=gnu11 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined \
-		-o $@ $^ -ldw -lelf -ldebuginfod -lstdc++
+		-o $@ $^ -ldw -lelf -ldebuginfod -lstdc++ -lz
 
 # The symbol table, ELF section and .dwp readers (pure), with libstdc++'s demangler.
 $(BUILD)/fuzz/fuzz_symtab: tests/fuzz/fuzz_symtab.c rsp/buf.c $(SYM_SRCS)

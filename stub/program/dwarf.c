@@ -37,6 +37,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <linux/openat2.h>
 
@@ -316,12 +317,53 @@ static int open_in_root(int root_fd, const char *path)
 			    RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
 }
 
-/* f's DWARF from the debug file open at fd (taken over only on success). */
-static int debug_adopt(struct dw_file *f, int fd, const char *path)
+/* CRC-32 of the whole file at fd, as .gnu_debuglink records it (zlib's polynomial). */
+static int file_crc(int fd, GElf_Word *crc)
+{
+	unsigned char buf[65536];
+	uLong c = crc32(0, Z_NULL, 0);
+	off_t off = 0;
+	ssize_t n;
+
+	while ((n = pread(fd, buf, sizeof(buf), off)) > 0) {
+		c = crc32(c, buf, (uInt)n);
+		off += n;
+	}
+	if (n < 0)
+		return -errno;
+	*crc = (GElf_Word)c;
+	return 0;
+}
+
+/*
+ * Is the debug file elf (open at fd) f's?  The same GNU build-id when f has
+ * one; else, found by .gnu_debuglink, the CRC the link records.  A debug
+ * file of another build (an old package, the host's file of the same name
+ * for a container's program) would give wrong names, lines and locations.
+ */
+static bool debug_matches(struct dw_file *f, Elf *elf, int fd, const GElf_Word *crc)
+{
+	const void *want, *have;
+	ssize_t wn = dwelf_elf_gnu_build_id(f->elf, &want), hn;
+	GElf_Word c;
+
+	if (wn > 0) {
+		hn = dwelf_elf_gnu_build_id(elf, &have);
+		return hn == wn && !memcmp(want, have, (size_t)wn);
+	}
+	return !crc || (!file_crc(fd, &c) && c == *crc);
+}
+
+/*
+ * f's DWARF from the debug file open at fd (taken over only on success),
+ * when it is f's (crc: what .gnu_debuglink says, NULL when found otherwise).
+ */
+static int debug_adopt(struct dw_file *f, int fd, const char *path, const GElf_Word *crc)
 {
 	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	Dwarf *dw =
-		elf && elf_kind(elf) == ELF_K_ELF ? dwarf_begin_elf(elf, DWARF_C_READ, NULL) : NULL;
+	Dwarf *dw = elf && elf_kind(elf) == ELF_K_ELF && debug_matches(f, elf, fd, crc)
+			    ? dwarf_begin_elf(elf, DWARF_C_READ, NULL)
+			    : NULL;
 
 	if (!dw) {
 		if (elf)
@@ -335,8 +377,8 @@ static int debug_adopt(struct dw_file *f, int fd, const char *path)
 	return 0;
 }
 
-/* A debug file candidate: an ELF whose DWARF libdw accepts. */
-static int try_debug(struct dw_file *f, int root_fd, const char *path)
+/* A debug file candidate: f's (debug_matches), an ELF whose DWARF libdw accepts. */
+static int try_debug(struct dw_file *f, int root_fd, const char *path, const GElf_Word *crc)
 {
 	int roots[2] = {root_fd, -1}, i;
 
@@ -345,7 +387,7 @@ static int try_debug(struct dw_file *f, int root_fd, const char *path)
 
 		if (fd < 0)
 			continue;
-		if (!debug_adopt(f, fd, path))
+		if (!debug_adopt(f, fd, path, crc))
 			return 0;
 		close(fd);
 	}
@@ -369,7 +411,7 @@ static int find_debug(struct dw_file *f, const char *path, int root_fd)
 		for (i = 1; i < n && k + 3 < (int)sizeof(p); i++)
 			k += snprintf(p + k, sizeof(p) - (size_t)k, "%02x", id[i]);
 		snprintf(p + k, sizeof(p) - (size_t)k, ".debug");
-		if (!try_debug(f, root_fd, p))
+		if (!try_debug(f, root_fd, p, NULL))
 			return 0;
 	}
 	link = dwelf_elf_gnu_debuglink(f->elf, &crc);
@@ -378,13 +420,13 @@ static int find_debug(struct dw_file *f, const char *path, int root_fd)
 	slash = strrchr(path, '/');
 	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) : 0, path);
 	snprintf(p, sizeof(p), "%s/%s", dir, link);
-	if (strcmp(p, path) && !try_debug(f, root_fd, p))
+	if (strcmp(p, path) && !try_debug(f, root_fd, p, &crc))
 		return 0;
 	snprintf(p, sizeof(p), "%s/.debug/%s", dir, link);
-	if (!try_debug(f, root_fd, p))
+	if (!try_debug(f, root_fd, p, &crc))
 		return 0;
 	snprintf(p, sizeof(p), DEBUG_ROOT "%s/%s", dir, link);
-	return try_debug(f, root_fd, p);
+	return try_debug(f, root_fd, p, &crc);
 }
 
 /* Walk every CU header once: libdw refuses corrupt units here rather than later. */
@@ -500,7 +542,7 @@ int dw_file__open_debug(struct dw_file **out, int fd, int dbg_fd, const char *pa
 	} else {
 		/* As file_init(): a file without PT_LOAD gets no bias, said where one is needed. */
 		layout__read(&f->lay, f->elf);
-		if (debug_adopt(f, dbg_fd, dbg_path)) {
+		if (debug_adopt(f, dbg_fd, dbg_path, NULL)) {
 			rsp_buf__msgf(msg, mlen, "corrupt DWARF in %s refused: %s", dbg_path,
 				      dwarf_errmsg(-1));
 			err = -EINVAL;

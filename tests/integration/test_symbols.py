@@ -209,6 +209,27 @@ def untyped_args(text, fn):
 
 
 @needs_bpf
+def test_debuglink_crc_checked():
+    """A debug file found by .gnu_debuglink (no build-id) is used only when
+    its CRC is the one the link records: dlink-good's own debug file gives
+    typed frames; dlink-bad's deep_c.debug, of another build under the same
+    name, is refused (its names and locations would be wrong) and the
+    function is traced by its ELF symbol instead."""
+    with attached("dlink-good/deep_c") as (t, stub), gdb_pipe(file=t.path) as g:
+        connect(g, stub)
+        out = monitor(g, "trace process")
+        assert "no DWARF" not in out, out
+        run(g)
+        check_process_tdump(monitor(g, "tdump 0"))
+        g.cmd("detach")
+    with attached("dlink-bad/deep_c") as (t, stub), gdb_pipe(file=t.path) as g:
+        connect(g, stub)
+        out = monitor(g, "trace process")
+        assert re.search(r"no DWARF for process in .*dlink-bad/deep_c: its ELF symbol", out), out
+        g.cmd("detach")
+
+
+@needs_bpf
 def test_symtab_only_c():
     """deep_c stripped of its DWARF, .symtab kept: the function by name, its
     argument registers untyped at the entry, its return value in rax."""
