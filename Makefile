@@ -79,7 +79,7 @@ SYM_SRCS := stub/program/elfimg.c stub/program/symtab.c stub/program/dwp.c
 $(BUILD)/fuzz/fuzz_dwarf: tests/fuzz/fuzz_dwarf.c $(RSP_SRCS) $(FUZZ_BPF_SRCS) stub/program/dwarf.c stub/program/dwarf_lookup.c \
 		stub/program/dwarf_rust.c stub/program/layout.c stub/program/debuginfo.c \
 		stub/program/dwarf_cache.c stub/program/dwarf_split.c $(SYM_SRCS) stub/trace/deep.c \
-		stub/program/target.c stub/program/program.c stub/program/sdt.c stub/program/sdt_note.c \
+		stub/program/target.c stub/program/tgtns.c stub/program/program.c stub/program/sdt.c stub/program/sdt_note.c \
 		stub/base/sys.c
 	@mkdir -p $(dir $@)
 	$(CLANG) -g -O1 -std=gnu11 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined \
