@@ -81,7 +81,7 @@ $(BUILD)/fuzz/fuzz_dwarf: tests/fuzz/fuzz_dwarf.c $(RSP_SRCS) $(FUZZ_BPF_SRCS) s
 		stub/program/gosym.c stub/program/gopclntab.c stub/program/gopclntab_elf.c stub/program/gobuildinfo.c \
 		stub/program/dwarf_rust.c stub/program/dwarf_types.c stub/program/layout.c stub/program/debuginfo.c \
 		stub/program/dwarf_cache.c stub/program/dwarf_split.c $(SYM_SRCS) stub/trace/deep.c \
-		stub/program/target.c stub/program/program.c stub/program/sdt.c stub/program/sdt_note.c \
+		stub/program/target.c stub/program/tgtns.c stub/program/program.c stub/program/sdt.c stub/program/sdt_note.c \
 		stub/base/sys.c
 	@mkdir -p $(dir $@)
 	$(CLANG) -g -O1 -std=gnu11 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined \

@@ -223,6 +223,24 @@ static void map_files_path(const struct bpfc_probe *p, char *buf, size_t len)
 }
 
 /*
+ * map_path as the target sees it: maps names a chroot'ed target's files by
+ * the host's path, its root directory (readlink root, "/" for a container
+ * with its own mount namespace) in front.  root is "/proc/PID/root".
+ */
+static const char *in_root(const struct bpfc_probe *p, const char *root)
+{
+	char dir[PATH_MAX];
+	ssize_t r = readlink(root, dir, sizeof(dir) - 1);
+
+	while (r > 1 && dir[r - 1] == '/')
+		r--;
+	if (r <= 1 || dir[0] != '/' || strncmp(p->map_path, dir, (size_t)r) ||
+	    p->map_path[r] != '/')
+		return p->map_path;
+	return p->map_path + r;
+}
+
+/*
  * The mapped file by its path inside the target's root, only if it is
  * still the (dev, ino) maps shows.  why: why map_files was not used (0
  * if it was not tried).  fd or -errno + message.
@@ -255,10 +273,10 @@ static int open_in_root(const struct bpfc_probe *p, int why, char *err, size_t e
 		rsp_buf__msgf(err, errlen, "cannot open %s: %s%s", root, strerror(errno), because);
 		goto cleanup;
 	}
-	fd = (int)syscall(SYS_openat2, rfd, p->map_path, &how, sizeof(how));
+	fd = (int)syscall(SYS_openat2, rfd, in_root(p, root), &how, sizeof(how));
 	if (fd < 0 && errno == ENOSYS) {
 		/* pre-5.6 kernel: the (dev, ino) check below still bounds what opens */
-		fd = openat(rfd, p->map_path + 1, O_RDONLY | O_CLOEXEC);
+		fd = openat(rfd, in_root(p, root) + 1, O_RDONLY | O_CLOEXEC);
 	}
 	if (fd < 0) {
 		ret = -errno;

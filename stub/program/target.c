@@ -50,6 +50,7 @@
 #include "rsp/buf.h"
 #include "stub/base/sys.h"
 #include "stub/program/target.h"
+#include "stub/program/tgtns.h"
 
 #define PROC_FILE_MAX (64u << 20)
 #define MAX_PHNUM     512
@@ -379,6 +380,7 @@ int tgt__attach(struct tgt *t, pid_t pid, char *err, size_t errlen)
 			      "process %d: unsupported auxv (not a 64-bit ELF program?)", (int)pid);
 		goto fail;
 	}
+	tgtns__init(t);
 	ret = compute_load_bias(t);
 	if (ret) {
 		if (proc_gone(pid)) {
@@ -777,6 +779,7 @@ int tgt__exe_path(struct tgt *t, char *out, size_t len)
 		return -ENAMETOOLONG;
 	}
 	out[r] = '\0';
+	tgtns__path(t, out);
 	return 0;
 }
 
@@ -847,7 +850,7 @@ int tgt__maps(struct tgt *t, struct tgt_map **out, size_t *n)
 			v = nv;
 		}
 		if (parse_map_line(line, eol, &v[cnt], NULL) == 0)
-			cnt++;
+			tgtns__path(t, v[cnt++].path);
 	}
 	if (!cnt && proc_gone(t->pid)) {
 		err = -ESRCH;

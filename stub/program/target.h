@@ -30,6 +30,10 @@ struct tgt {
 	uint64_t load_bias; /* AT_PHDR - p_vaddr of the program's PT_PHDR (0 non-PIE) */
 	bool exited;	    /* reaped (launched) or gone */
 	int exit_status;    /* wait status when launched and reaped */
+	/* Containers (stub/program/tgtns.h), filled at attach: */
+	pid_t ns_pid;	    /* its pid in its own pid namespace (NSpid), 0 if it shares ours */
+	bool own_mnt_ns;    /* another mount namespace than bpfstub's */
+	char root_dir[256]; /* a chroot's root as the host sees it (else ""): cut from paths */
 };
 
 struct tgt_thread {
@@ -74,7 +78,7 @@ int tgt__thread_pc_sp(struct tgt *t, pid_t tid, uint64_t *pc, uint64_t *sp);
 
 /* Whole file from /proc/PID/<name> ("auxv", "maps", "cmdline"): malloc'd. */
 int tgt__read_proc(struct tgt *t, const char *name, char **buf, size_t *len);
-/* readlink /proc/PID/exe (the path as the target sees it). */
+/* readlink /proc/PID/exe (the path as the target sees it, also in a chroot). */
 int tgt__exe_path(struct tgt *t, char *out, size_t len);
 
 /* One line of /proc/PID/maps. */
@@ -84,7 +88,7 @@ struct tgt_map {
 	uint64_t inode;
 	char path[512]; /* "" for anonymous */
 };
-/* All mappings, in address order.  *out is malloc'd. */
+/* All mappings, in address order, paths as the target sees them.  *out is malloc'd. */
 int tgt__maps(struct tgt *t, struct tgt_map **out, size_t *n);
 
 /*

@@ -24,6 +24,7 @@
 #include "rsp/monitor.h"
 #include "stub/program/debuginfo.h"
 #include "stub/program/program.h"
+#include "stub/program/tgtns.h"
 #include "stub/serve/monitor.h"
 #include "stub/serve/privs.h"
 #include "stub/serve/session.h"
@@ -243,7 +244,7 @@ static int mon_status(struct sess *s, const struct rsp_mon_line *l, size_t arg, 
 {
 	struct trace *tr = s->tr;
 	struct tgt_thread *th = NULL;
-	char exe[4096] = "?", privs[512];
+	char exe[4096] = "?", privs[512], ns[32] = "", where[512];
 	struct rsp_buf b;
 	size_t n = 0, i;
 
@@ -252,12 +253,16 @@ static int mon_status(struct sess *s, const struct rsp_mon_line *l, size_t arg, 
 	free(th);
 	tr__poll(tr);
 	rsp_buf__init(&b);
+	if (s->tgt->ns_pid)
+		snprintf(ns, sizeof(ns), " (ns %d)", (int)s->tgt->ns_pid);
+	sess__console(s, "target: pid %d%s (%s), %s, %zu threads, %s\n", s->tgt->pid, ns, exe,
+		      s->tgt->launched ? "launched" : "attached", n,
+		      tgt__alive(s->tgt) ? "running, never stopped" : "exited");
+	if (tgtns__describe(s->tgt, where, sizeof(where)) > 0)
+		sess__console(s, "container: %s\n", where);
 	sess__console(s,
-		      "target: pid %d (%s), %s, %zu threads, %s\n"
 		      "client: %s, %s mode, %s thread ids\n"
 		      "tracing: %s%s%s; %zu frames in a %zu-byte %s buffer (%zu bytes free)",
-		      s->tgt->pid, exe, s->tgt->launched ? "launched" : "attached", n,
-		      tgt__alive(s->tgt) ? "running, never stopped" : "exited",
 		      s->lldb ? "LLDB" : "GDB", s->nonstop ? "non-stop" : "all-stop",
 		      s->multiprocess ? "multiprocess" : "plain", tr__state_name(tr->state),
 		      tr->stop_msg[0] ? ": " : "", tr->stop_msg, tf_store__count(&tr->store),

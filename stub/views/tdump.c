@@ -35,6 +35,7 @@
 #include "stub/program/program.h"
 #include "stub/program/regs.h"
 #include "stub/program/target.h"
+#include "stub/program/tgtns.h"
 #include "stub/trace/montrace.h"
 #include "stub/trace/retprobe.h"
 #include "stub/trace/trace.h"
@@ -111,14 +112,21 @@ static bool is_go(const struct fview *fv)
 	return !fv->scope_err && fv->sc.go;
 }
 
-/* "thread 4242  goroutine 1" (goroutine only for Go; "-" for what is missing). */
+/*
+ * "thread 4242  goroutine 1" (goroutine only for Go; "-" for what is
+ * missing); "thread 4242 (ns 7)" in a container while the thread lives.
+ */
 static void put_who(struct fview *fv, struct rsp_buf *out)
 {
 	int64_t v;
+	pid_t ns;
 
-	if (builtin_tsv(fv, TR_TSV_THREAD, &v))
+	if (builtin_tsv(fv, TR_TSV_THREAD, &v)) {
 		rsp_buf__printf(out, "thread %lld", (long long)v);
-	else
+		ns = v > 0 && v <= INT32_MAX ? tgtns__tid(fv->tgt, (pid_t)v) : 0;
+		if (ns)
+			rsp_buf__printf(out, " (ns %d)", (int)ns);
+	} else
 		rsp_buf__puts(out, "thread -");
 	if (!is_go(fv))
 		return;

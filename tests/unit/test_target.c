@@ -25,6 +25,7 @@
 
 #include "rsp/buf.h"
 #include "stub/program/target.h"
+#include "stub/program/tgtns.h"
 
 #define MAGIC 0x1122334455667788ull
 
@@ -154,6 +155,28 @@ static void find_libc(const char *xml, char *out, size_t len)
 	}
 }
 
+/* The NSpid line of /proc/PID/status (stub/program/tgtns.c): pure. */
+static void test_nspid(void)
+{
+	static const char ok[] = "Name:\tx\nTgid:\t20155\nNSpid:\t20155\t7\t1\nNSpgid:\t1\n";
+	static const char one[] = "NSpid:\t42\n";
+	static const char *const bad[] = {
+		"Name:\tx\n",	       "NSpid:\n",     "NSpid:\t12x\n",
+		"NSpid:\t0\n",	       "NSpid:\t-3\n", "NSpid:\t99999999999\n",
+		"NSpid:\t1 2 3 4 5\n",
+	};
+	pid_t ids[4] = {0};
+	size_t i;
+
+	CHECK(tgtns__parse_nspid(ok, sizeof(ok) - 1, ids, 4) == 3 && ids[0] == 20155 &&
+	      ids[1] == 7 && ids[2] == 1);
+	CHECK(tgtns__parse_nspid(one, sizeof(one) - 1, ids, 4) == 1 && ids[0] == 42);
+	/* no newline at the end, cut short: what is there counts */
+	CHECK(tgtns__parse_nspid(ok, sizeof(ok) - 12, ids, 4) == 3);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CHECK(tgtns__parse_nspid(bad[i], strlen(bad[i]), ids, 4) == 0);
+}
+
 int main(void)
 {
 	long pg = sysconf(_SC_PAGESIZE);
@@ -171,6 +194,7 @@ int main(void)
 	int ret, fd, tries;
 
 	rsp_buf__init(&xml);
+	test_nspid();
 
 	/* page, then a hole where its neighbour was: a read across the end is partial */
 	page = mmap(NULL, 2 * pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
