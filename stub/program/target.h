@@ -17,6 +17,7 @@
 #include <sys/types.h>
 
 struct rsp_buf;
+struct tgt_set; /* stub/program/procset.h */
 
 struct tgt {
 	pid_t pid;
@@ -30,6 +31,12 @@ struct tgt {
 	uint64_t load_bias; /* AT_PHDR - p_vaddr of the program's PT_PHDR (0 non-PIE) */
 	bool exited;	    /* reaped (launched) or gone */
 	int exit_status;    /* wait status when launched and reaped */
+	/*
+	 * Several processes of one executable (stub/program/procset.h), this
+	 * one their leader: what GDB sees, where addresses are defined.  NULL:
+	 * this process alone.  Set after tgt__attach(), owned by the caller.
+	 */
+	const struct tgt_set *set;
 };
 
 struct tgt_thread {

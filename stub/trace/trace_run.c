@@ -166,7 +166,8 @@ static int on_record(void *ctx, void *data, size_t len)
 	/* Usage (qTP) counts what the actions collected, as gdbserver: not
 	 * the frame header, nor the builtin variables added to every frame. */
 	usage = c.need;
-	builtins = tr_int__is_builtin(tr, TR_TSV_TIMESTAMP) + tr_int__is_builtin(tr, TR_TSV_THREAD);
+	builtins = tr_int__is_builtin(tr, TR_TSV_TIMESTAMP) + tr_int__is_builtin(tr, TR_TSV_THREAD) +
+		   tr_int__is_builtin(tr, TR_TSV_PID);
 	c.need += builtins * TF_VBLK_SIZE;
 	p = tf_store__reserve(&tr->store, (uint16_t)tp->num, c.need, &err);
 	if (!p) {
@@ -183,7 +184,12 @@ static int on_record(void *ctx, void *data, size_t len)
 				   (int64_t)(rec->ktime_ns / 1000 + tr->mono_to_wall_us));
 	if (tr_int__is_builtin(tr, TR_TSV_THREAD))
 		c.dst = put_vblock(c.dst, TR_TSV_THREAD, rec->tid);
+	/* Several processes: which one (stub/trace/trace_procs.h). */
+	if (tr_int__is_builtin(tr, TR_TSV_PID))
+		c.dst = put_vblock(c.dst, TR_TSV_PID, rec->pid);
 	tf_store__commit(&tr->store);
+	if (tr_procs__multi(tr))
+		tr_procs__count(tr, rec->pid);
 	tp->frames++;
 	tp->bytes += usage;
 	if (tp->pass && tp->frames >= tp->pass)
@@ -225,6 +231,7 @@ static void release_kernel(struct trace *tr)
 
 	for (i = 0; i < tr->ntps; i++)
 		tr_prog__uninstall(&tr->tps[i]);
+	tr_procs__stop(tr);
 	if (tr->ring) {
 		bpfc_ring__free(tr->ring);
 		tr->ring = NULL;
@@ -242,7 +249,8 @@ int tr__start(struct trace *tr, char *msg, size_t mlen)
 	}
 	if (!tgt__alive(tr->tgt)) {
 		snprintf(msg, mlen, "pid %d has exited", tr->tgt->pid);
-		return -ESRCH;
+		if (!tr_procs__multi(tr))
+			return -ESRCH;
 	}
 	err = tf_store__reset(&tr->store, size, tr->circular);
 	if (err) {
@@ -300,6 +308,12 @@ int tr__start(struct trace *tr, char *msg, size_t mlen)
 	tr->mono_to_wall_us = tr->start_us - tr->start_mono_us;
 	tr->stop_us = 0;
 	guard__reset(tr);
+	/* Several processes: which collect (a process map and its tracker, or none). */
+	err = tr_procs__start(tr, msg, mlen);
+	if (err) {
+		release_kernel(tr);
+		return err;
+	}
 	tr->state = TR_RUNNING;
 	/* Every program is loaded (the verifier takes its time) before any is
 	 * attached, so that all tracepoints start collecting together.  They
@@ -430,7 +444,10 @@ int tr__poll(struct trace *tr)
 		release_kernel(tr);
 		return 0;
 	}
-	if (++tr->ticks % 4 == 0) {
+	if (++tr->ticks % 4 == 0 && tr_procs__multi(tr)) {
+		/* Several processes: they come and go; the run goes on until tstop. */
+		tr_procs__tick(tr);
+	} else if (tr->ticks % 4 == 0) {
 		char msg[128];
 
 		if (!tgt__alive(tr->tgt)) {
