@@ -10,12 +10,14 @@
  * a definition or a frame.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "bpf/procs.h"
+#include "rsp/buf.h"
 #include "stub/program/procset.h"
 #include "stub/program/target.h"
 #include "stub/trace/trace.h"
@@ -252,4 +254,45 @@ int tr_procs__cpu_ns(struct trace *tr, uint64_t *ns)
 	free(v);
 	*ns = p->cpu_total_ns;
 	return 0;
+}
+
+void tr_procs__status(struct trace *tr, struct rsp_buf *b)
+{
+	const struct tr_procs *p = &tr->procs;
+	uint32_t pids[5];
+	uint64_t frames[5];
+	char what[PATH_MAX + 64];
+	pid_t *v = NULL;
+	size_t n = 0, k, i;
+
+	if (!tr_procs__multi(tr))
+		return;
+	tgt_set__describe(tr->tgt->set, what, sizeof(what));
+	tgt_set__members(tr->tgt->set, &v, &n);
+	free(v);
+	rsp_buf__printf(b, "processes: %s, leader pid %d (what the client sees); %zu running now\n",
+			what, (int)tr->tgt->pid, n);
+	if (tr->state != TR_NOT_RUN) {
+		rsp_buf__puts(b, "  collected in: ");
+		if (p->map_fd < 0)
+			rsp_buf__puts(b, "every process running the file (one uprobe per site)");
+		else
+			rsp_buf__printf(b, "the processes of a BPF process map%s",
+					tr->tgt->set->mode != TGT_SET_PIDS
+						? ", children joining at fork"
+						: "");
+		if (p->audience_uid >= 0)
+			rsp_buf__printf(b, ", only those uid %lld owns", (long long)p->audience_uid);
+		rsp_buf__putc(b, '\n');
+	}
+	k = tr_procs__top(tr, pids, frames, 5);
+	if (!k)
+		return;
+	rsp_buf__puts(b, "  most frames:");
+	for (i = 0; i < k; i++)
+		rsp_buf__printf(b, "%s pid %u: %llu", i ? "," : "", pids[i],
+				(unsigned long long)frames[i]);
+	if (p->hits_other)
+		rsp_buf__printf(b, "; %llu of processes not counted", (unsigned long long)p->hits_other);
+	rsp_buf__putc(b, '\n');
 }

@@ -34,6 +34,7 @@
 #include "bpf/procs.h"
 
 struct trace;
+struct rsp_buf;
 
 #define TR_PROCS_HITS_SLOTS 4096 /* distinct processes counted per run */
 
@@ -81,6 +82,8 @@ void tr_procs__tick(struct trace *tr);
 void tr_procs__count(struct trace *tr, uint32_t pid);
 /* The n processes with most frames, most first: how many filled. */
 size_t tr_procs__top(const struct trace *tr, uint32_t *pids, uint64_t *frames, size_t n);
+/* `monitor status` lines: the set, where it collects, the 5 processes with most frames. */
+void tr_procs__status(struct trace *tr, struct rsp_buf *b);
 /* The set's CPU time so far (utime + stime, ns): 0 or -errno. */
 int tr_procs__cpu_ns(struct trace *tr, uint64_t *ns);
 

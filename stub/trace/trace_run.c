@@ -107,6 +107,8 @@ struct rec_ctx {
 	struct trace *tr;
 	uint8_t *dst;
 	size_t need;
+	bool set_rip; /* several processes: rip becomes the leader's address of the hit */
+	uint64_t rip;
 };
 
 static int count_block(void *ctx, char type, const void *blk, size_t len)
@@ -121,6 +123,17 @@ static int copy_block(void *ctx, char type, const void *blk, size_t len)
 
 	*c->dst++ = (uint8_t)type;
 	memcpy(c->dst, blk, len);
+	/*
+	 * Several processes: a process started on its own has its own load
+	 * bias, so its pc is translated into the leader's layout, where GDB
+	 * defined the tracepoint: the location's own address.
+	 */
+	if (c->set_rip && type == BPFC_BLK_REGS && len >= BPFC_REGS_OFF_RIP + 8) {
+		int i;
+
+		for (i = 0; i < 8; i++)
+			c->dst[BPFC_REGS_OFF_RIP + i] = (uint8_t)(c->rip >> (8 * i));
+	}
 	c->dst += len;
 	return 0;
 }
@@ -177,6 +190,8 @@ static int on_record(void *ctx, void *data, size_t len)
 		return 0;
 	}
 	c.dst = p;
+	c.set_rip = tr_procs__multi(tr);
+	c.rip = tp->addr;
 	bpfc_rec__foreach_block(data, len, copy_block, &c, NULL);
 	/* ktime is CLOCK_MONOTONIC: shift it to wall-clock microseconds. */
 	if (tr_int__is_builtin(tr, TR_TSV_TIMESTAMP))

@@ -102,11 +102,17 @@ static bool is_go(const struct fview *fv)
 	return !fv->scope_err && fv->sc.go;
 }
 
-/* "thread 4242  goroutine 1" (goroutine only for Go; "-" for what is missing). */
+/*
+ * "thread 4242  goroutine 1" (goroutine only for Go; "-" for what is missing),
+ * "pid 4240  thread 4242" for a target of several processes.
+ */
 static void put_who(struct fview *fv, struct rsp_buf *out)
 {
 	int64_t v;
 
+	/* Several processes (stub/trace/trace_procs.h): which one, first. */
+	if (builtin_tsv(fv, TR_TSV_PID, &v))
+		rsp_buf__printf(out, "pid %lld  ", (long long)v);
 	if (builtin_tsv(fv, TR_TSV_THREAD, &v))
 		rsp_buf__printf(out, "thread %lld", (long long)v);
 	else

@@ -2,7 +2,8 @@
  * prefork - a pre-forked C service, the shape of nginx, Apache prefork or
  * PostgreSQL: a master listens on a TCP port, forks NWORKERS workers that
  * share the listening socket, and replaces each worker that exits.  Each
- * worker accept()s, reads one request line "N\n", replies handle(N) = 2N,
+ * worker accept()s, reads one request line "N\n", replies "2N PID\n" (handle(N)
+ * and the worker's pid),
  * and exits after REQS requests (0: never).
  *
  *   prefork [PORT [NWORKERS [REQS]]]     defaults: 0 (any free port), 3, 3
@@ -58,7 +59,7 @@ static void worker(int lfd, int reqs)
 				break;
 		}
 		buf[got > 0 ? got : 0] = '\0';
-		len = snprintf(out, sizeof(out), "%d\n", handle(atoi(buf)));
+		len = snprintf(out, sizeof(out), "%d %d\n", handle(atoi(buf)), (int)getpid());
 		if (write(fd, out, (size_t)len) < 0)
 			perror("write");
 		close(fd);
