@@ -3,7 +3,8 @@
  * PostgreSQL: a master listens on a TCP port, forks NWORKERS workers that
  * share the listening socket, and replaces each worker that exits.  Each
  * worker accept()s, reads one request line "N\n", replies "2N PID\n" (handle(N)
- * and the worker's pid),
+ * and the worker's pid), and to "sK\n" calls handle() K times in a row and
+ * replies "NS PID\n", the nanoseconds per call (bench/multiproc.py),
  * and exits after REQS requests (0: never).
  *
  *   prefork [PORT [NWORKERS [REQS]]]     defaults: 0 (any free port), 3, 3
@@ -20,6 +21,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "noinline.h"
@@ -59,6 +61,26 @@ static void worker(int lfd, int reqs)
 				break;
 		}
 		buf[got > 0 ? got : 0] = '\0';
+		if (buf[0] == 's') {
+			struct timespec t0, t1;
+			long k, calls = atol(buf + 1);
+			volatile int sink = 0;
+
+			clock_gettime(CLOCK_MONOTONIC, &t0);
+			for (k = 0; k < calls; k++)
+				sink += handle((int)k);
+			clock_gettime(CLOCK_MONOTONIC, &t1);
+			len = snprintf(out, sizeof(out), "%lld %d\n",
+				       calls > 0 ? ((t1.tv_sec - t0.tv_sec) * 1000000000ll +
+						    (t1.tv_nsec - t0.tv_nsec)) / calls
+						 : 0,
+				       (int)getpid());
+			if (write(fd, out, (size_t)len) < 0)
+				perror("write");
+			close(fd);
+			done++;
+			continue;
+		}
 		len = snprintf(out, sizeof(out), "%d %d\n", handle(atoi(buf)), (int)getpid());
 		if (write(fd, out, (size_t)len) < 0)
 			perror("write");
