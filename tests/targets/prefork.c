@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -44,6 +45,10 @@ static void worker(int lfd, int reqs)
 	int done = 0;
 
 	signal(SIGTERM, SIG_DFL);
+	/* A master killed outright takes its workers with it. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() == 1)
+		_exit(0);
 	while (!reqs || done < reqs) {
 		char buf[64], out[32];
 		ssize_t got = 0, r;
