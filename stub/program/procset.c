@@ -97,8 +97,9 @@ int tgt_set__init_pids(struct tgt_set *s, const pid_t *pids, size_t n, bool chil
 	memset(s, 0, sizeof(*s));
 	s->mode = children ? TGT_SET_CHILDREN : TGT_SET_PIDS;
 	if (!n || n > TGT_SET_MAX_PIDS || (children && n != 1)) {
-		snprintf(err, errlen, children ? "--children takes one --attach PID"
-					       : "--attach: 1 to %d process ids",
+		snprintf(err, errlen,
+			 children ? "--children takes one --attach PID"
+				  : "--attach: 1 to %d process ids",
 			 TGT_SET_MAX_PIDS);
 		return -EINVAL;
 	}

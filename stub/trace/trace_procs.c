@@ -57,9 +57,9 @@ void tr_procs__fini(struct trace *tr)
 /* May the run's audience see pid? */
 static bool visible(const struct tr_procs *p, pid_t pid)
 {
-	return p->audience_uid < 0 || tgt_set__owned_by(pid, (uid_t)p->audience_uid,
-							p->audience_gid_known,
-							(gid_t)p->audience_gid);
+	return p->audience_uid < 0 ||
+	       tgt_set__owned_by(pid, (uid_t)p->audience_uid, p->audience_gid_known,
+				 (gid_t)p->audience_gid);
 }
 
 /* Put every member the audience may see into the map: how many are in. */
@@ -282,7 +282,8 @@ void tr_procs__status(struct trace *tr, struct rsp_buf *b)
 						? ", children joining at fork"
 						: "");
 		if (p->audience_uid >= 0)
-			rsp_buf__printf(b, ", only those uid %lld owns", (long long)p->audience_uid);
+			rsp_buf__printf(b, ", only those uid %lld owns",
+					(long long)p->audience_uid);
 		rsp_buf__putc(b, '\n');
 	}
 	k = tr_procs__top(tr, pids, frames, 5);
@@ -293,6 +294,7 @@ void tr_procs__status(struct trace *tr, struct rsp_buf *b)
 		rsp_buf__printf(b, "%s pid %u: %llu", i ? "," : "", pids[i],
 				(unsigned long long)frames[i]);
 	if (p->hits_other)
-		rsp_buf__printf(b, "; %llu of processes not counted", (unsigned long long)p->hits_other);
+		rsp_buf__printf(b, "; %llu of processes not counted",
+				(unsigned long long)p->hits_other);
 	rsp_buf__putc(b, '\n');
 }

@@ -57,13 +57,13 @@ struct tr_procs {
 	struct tr_proc_hits {
 		uint32_t pid;
 		uint64_t frames;
-	} * hits; /* TR_PROCS_HITS_SLOTS, allocated at the first frame */
+	} * hits;	     /* TR_PROCS_HITS_SLOTS, allocated at the first frame */
 	uint64_t hits_other; /* frames of processes past the table */
 	/* CPU time of the set, summed over each process's increments (guard) */
 	struct {
 		uint32_t pid;
 		uint64_t ns;
-	} *cpu;
+	} * cpu;
 	size_t ncpu;
 	uint64_t cpu_total_ns;
 };
