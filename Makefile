@@ -148,6 +148,7 @@ bench: bpfstub targets $(BUILD)/bench/loop $(BUILD)/bench/empty_probe $(BUILD)/b
 	python3 bench/symbols.py
 	python3 bench/debuginfod.py
 	python3 bench/gopclntab.py
+	python3 bench/multiproc.py
 
 install: bpfstub
 	install -D -m 0755 bpfstub $(DESTDIR)$(PREFIX)/bin/bpfstub

@@ -112,7 +112,8 @@ static void st_imm(struct cc *c, unsigned int i, __u64 v)
 
 static bool builtin(const struct cc *c, __u64 num)
 {
-	return c->vars && num && (num == c->vars->timestamp || num == c->vars->thread);
+	return c->vars && num &&
+	       (num == c->vars->timestamp || num == c->vars->thread || num == c->vars->pid);
 }
 
 /* r0 = &variable num (r1, r2 clobbered), or off to l_fail. */
@@ -151,6 +152,13 @@ static int var_read(struct cc *c, int reg, const struct bpfc_ax_op *o)
 			bpfc_emit__ld_imm64(c->e, BPFC_R1, 0, (__u64)v->timestamp_offset_us);
 			insn(c, BPF_ALU64_REG(BPF_ADD, BPFC_R0, BPFC_R1));
 		}
+		insn(c, BPF_MOV64_REG(reg, BPFC_R0));
+		return 0;
+	}
+	if (builtin(c, o->arg) && o->arg == v->pid) {
+		/* trace_pid: the process id, the high half. */
+		insn(c, BPF_EMIT_CALL(BPF_FUNC_get_current_pid_tgid));
+		insn(c, BPF_ALU64_IMM(BPF_RSH, BPFC_R0, 32));
 		insn(c, BPF_MOV64_REG(reg, BPFC_R0));
 		return 0;
 	}

@@ -171,6 +171,7 @@ struct bpfc_tsvs {
 	__u32 timestamp;	   /* number of trace_timestamp, 0 if none */
 	__s64 timestamp_offset_us; /* getv: bpf_ktime_get_ns() / 1000 + this */
 	__u32 thread;		   /* number of trace_thread (the thread id), 0 if none */
+	__u32 pid;		   /* number of trace_pid (the process id), 0 if none */
 };
 
 /*

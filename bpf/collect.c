@@ -16,6 +16,7 @@
  *
  *   stop switch, if any: off -> exit (bpfc_stop__emit)
  *   r6 = ctx (struct pt_regs *)
+ *   process map, if any: this tgid not in it -> exit (bpf/procs.h)
  *   condition, if any: false or failed -> exit (nothing counted, reserved)
  *   r8 = &counters[slot]            (per-CPU; exit if NULL, never happens)
  *   r8->hits++
@@ -378,6 +379,23 @@ int bpfc_prog__build(const struct bpfc_spec *spec, int ringbuf_fd, int counters_
 	if (spec->stop)
 		bpfc_stop__emit(&e, spec->stop);
 	bpfc_emit__insn(&e, BPF_MOV64_REG(BPFC_R6, BPFC_R1));
+
+	/* Another process than the set's: nothing counted, nothing reserved. */
+	if (spec->procs) {
+		int l_in = bpfc_emit__label(&e);
+
+		bpfc_emit__insn(&e, BPF_EMIT_CALL(BPF_FUNC_get_current_pid_tgid));
+		bpfc_emit__insn(&e, BPF_ALU64_IMM(BPF_RSH, BPFC_R0, 32));
+		bpfc_emit__insn(&e, BPF_STX_MEM(BPF_W, BPFC_R10, BPFC_R0, -8));
+		bpfc_emit__ld_map_fd(&e, BPFC_R1, spec->procs_fd);
+		bpfc_emit__insn(&e, BPF_MOV64_REG(BPFC_R2, BPFC_R10));
+		bpfc_emit__insn(&e, BPF_ALU64_IMM(BPF_ADD, BPFC_R2, -8));
+		bpfc_emit__insn(&e, BPF_EMIT_CALL(BPF_FUNC_map_lookup_elem));
+		bpfc_emit__jmp(&e, BPF_JMP_IMM(BPF_JNE, BPFC_R0, 0, 0), l_in);
+		bpfc_emit__insn(&e, BPF_MOV64_IMM(BPFC_R0, 0));
+		bpfc_emit__insn(&e, BPF_EXIT_INSN());
+		bpfc_emit__bind(&e, l_in);
+	}
 
 	/* The condition: false or failed exits before anything is counted or reserved. */
 	if (x.first_action) {

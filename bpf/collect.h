@@ -98,6 +98,14 @@ struct bpfc_spec {
 	const struct bpfc_lat *lat; /* NULL: none */
 	/* Its stop switch, checked first (NULL or fd < 0: none). */
 	const struct bpfc_stop *stop;
+	/*
+	 * Only in the processes of a process map (bpf/procs.h), checked right
+	 * after the stop switch: a hit in another process returns at once,
+	 * before anything is counted or reserved.  false: every process the
+	 * uprobe fires in.
+	 */
+	bool procs;
+	int procs_fd;
 };
 
 /*

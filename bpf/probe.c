@@ -429,8 +429,8 @@ int bpfc_probe__prog_attach_type(void)
 	return !sys_admin() && bpfc_probe__multi_ok() ? BPFC_TRACE_UPROBE_MULTI : 0;
 }
 
-/* A uprobe_multi link of one site for path: fd or -errno. */
-static int link_umulti(const struct bpfc_probe *p, int prog_fd, const char *path)
+/* A uprobe_multi link of one site for path, in process pid (0: every process): fd or -errno. */
+static int link_umulti(const struct bpfc_probe *p, int prog_fd, const char *path, pid_t pid)
 {
 	struct link_create_umulti a;
 	__u64 off = p->file_offset, ref = p->ref_ctr_offset;
@@ -443,7 +443,7 @@ static int link_umulti(const struct bpfc_probe *p, int prog_fd, const char *path
 	a.offsets = (__u64)(uintptr_t)&off;
 	a.ref_ctr_offsets = ref ? (__u64)(uintptr_t)&ref : 0;
 	a.cnt = 1;
-	a.pid = (__u32)p->pid;
+	a.pid = (__u32)pid;
 	fd = (int)syscall(SYS_bpf, BPF_LINK_CREATE, &a, sizeof(a));
 	return fd < 0 ? -errno : fd;
 }
@@ -471,7 +471,7 @@ bool bpfc_probe__multi_ok(void)
 	/* A kernel that has the links looks the path up: ENOENT; one that has not: EINVAL. */
 	memset(&p, 0, sizeof(p));
 	p.pid = getpid();
-	l = link_umulti(&p, fd, "/nonexistent/bpfstub-uprobe-multi-probe");
+	l = link_umulti(&p, fd, "/nonexistent/bpfstub-uprobe-multi-probe", p.pid);
 	if (l >= 0)
 		close(l);
 	ok = l == -ENOENT;
@@ -502,8 +502,10 @@ int bpfc_probe__attach_refctr(struct bpfc_probe *p, pid_t pid, __u64 addr, int p
 				     ref_ctr_offset, err, errlen);
 }
 
-int bpfc_probe__attach_ex(struct bpfc_probe *p, pid_t pid, __u64 addr, int prog_fd, bool multi,
-			  enum bpfc_probe_path how, __u64 ref_ctr_offset, char *err, size_t errlen)
+/* attach_ex() and attach_shared(): the link fires in link_pid, or in every process (0). */
+static int attach(struct bpfc_probe *p, pid_t pid, __u64 addr, int prog_fd, bool multi,
+		  enum bpfc_probe_path how, __u64 ref_ctr_offset, pid_t link_pid, char *err,
+		  size_t errlen)
 {
 	char path[64];
 	int fd = -1, type, ret;
@@ -533,14 +535,14 @@ int bpfc_probe__attach_ex(struct bpfc_probe *p, pid_t pid, __u64 addr, int prog_
 
 	/* The kernel follows this magic link to the very file checked above. */
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	ret = multi ? link_umulti(p, prog_fd, path) : open_uprobe(p, type, path);
+	ret = multi ? link_umulti(p, prog_fd, path, link_pid) : open_uprobe(p, type, path);
 	if (ret < 0) {
 		/* 524 is the kernel's ENOTSUPP: an instruction uprobes refuse (e.g. lock-prefixed).
 		 */
 		rsp_buf__msgf(
-			err, errlen, "cannot create a uprobe at 0x%llx (%s+0x%llx) in pid %d%s: %s",
+			err, errlen, "cannot create a uprobe at 0x%llx (%s+0x%llx) in pid %d%s%s: %s",
 			(unsigned long long)addr, p->map_path, (unsigned long long)p->file_offset,
-			(int)pid,
+			(int)pid, link_pid ? "" : " (for every process of the file)",
 			p->ref_ctr_offset ? " with its SDT semaphore as reference counter" : "",
 			ret == -524 ? "the kernel cannot put a uprobe on this instruction (try "
 				      "another address, e.g. the next line)"
@@ -580,6 +582,26 @@ cleanup:
 	if (ret)
 		bpfc_probe__detach(p);
 	return ret;
+}
+
+int bpfc_probe__attach_ex(struct bpfc_probe *p, pid_t pid, __u64 addr, int prog_fd, bool multi,
+			  enum bpfc_probe_path how, __u64 ref_ctr_offset, char *err, size_t errlen)
+{
+	return attach(p, pid, addr, prog_fd, multi, how, ref_ctr_offset, pid, err, errlen);
+}
+
+int bpfc_probe__attach_shared(struct bpfc_probe *p, pid_t pid, __u64 addr, int prog_fd,
+			      enum bpfc_probe_path how, __u64 ref_ctr_offset, char *err,
+			      size_t errlen)
+{
+	if (!bpfc_probe__multi_ok()) {
+		memset(p, 0, sizeof(*p));
+		p->perf_fd = p->link_fd = -1;
+		rsp_buf__msgf(err, errlen,
+			      "a uprobe for several processes needs uprobe_multi links (Linux 6.6)");
+		return -EOPNOTSUPP;
+	}
+	return attach(p, pid, addr, prog_fd, true, how, ref_ctr_offset, 0, err, errlen);
 }
 
 void bpfc_probe__detach(struct bpfc_probe *p)

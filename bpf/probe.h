@@ -113,6 +113,16 @@ int bpfc_probe__prog_attach_type(void);
 int bpfc_probe__attach_ex(struct bpfc_probe *p, pid_t pid, __u64 addr, int prog_fd, bool multi,
 			  enum bpfc_probe_path how, __u64 ref_ctr_offset, char *err, size_t errlen);
 /*
+ * The same uprobe_multi link, resolved in pid's mappings (its file and
+ * offset) but firing in *every* process that maps that file: one uprobe
+ * per site whatever the number of processes (a process set selects in its
+ * program: bpf/procs.h).  The same inode seen from another mount
+ * namespace is the same file.  -EOPNOTSUPP without uprobe_multi links.
+ */
+int bpfc_probe__attach_shared(struct bpfc_probe *p, pid_t pid, __u64 addr, int prog_fd,
+			      enum bpfc_probe_path how, __u64 ref_ctr_offset, char *err,
+			      size_t errlen);
+/*
  * Does the kernel have uprobe_multi links?  Asked once (a program loaded
  * for them, a link to a path that does not exist: ENOENT says yes).
  * BPFSTUB_NO_UPROBE_MULTI=1 in the environment says no.

@@ -17,6 +17,7 @@
 #include <sys/types.h>
 
 struct rsp_buf;
+struct tgt_set; /* stub/program/procset.h */
 
 struct tgt {
 	pid_t pid;
@@ -34,6 +35,12 @@ struct tgt {
 	pid_t ns_pid;	    /* its pid in its own pid namespace (NSpid), 0 if it shares ours */
 	bool own_mnt_ns;    /* another mount namespace than bpfstub's */
 	char root_dir[256]; /* a chroot's root as the host sees it (else ""): cut from paths */
+	/*
+	 * Several processes of one executable (stub/program/procset.h), this
+	 * one their leader: what GDB sees, where addresses are defined.  NULL:
+	 * this process alone.  Set after tgt__attach(), owned by the caller.
+	 */
+	const struct tgt_set *set;
 };
 
 struct tgt_thread {

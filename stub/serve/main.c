@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "stub/base/audit.h"
+#include "stub/program/procset.h"
 #include "stub/program/target.h"
 #include "stub/serve/monitor.h"
 #include "stub/serve/peer.h"
@@ -51,6 +52,15 @@ static void usage(FILE *f)
 		   "\n"
 		   "Options:\n"
 		   "  --attach PID  serve the running process PID\n"
+		   "  --attach PID,PID,...\n"
+		   "                serve these processes (of one executable) as one target:\n"
+		   "                GDB sees the first; frames come from all (pid in each)\n"
+		   "  --attach PID --children\n"
+		   "                PID and its descendants running its executable, those\n"
+		   "                forked later included (pre-forked workers, replacements)\n"
+		   "  --attach-exe PATH\n"
+		   "                every process running the executable PATH, now and\n"
+		   "                later (GDB sees the oldest one); see docs/PROTOCOL.md\n"
 		   "  --allow-user USER|UID\n"
 		   "                also serve this user (repeatable)\n"
 		   "  --allow-group GROUP|GID\n"
@@ -121,19 +131,6 @@ static void check_caps(void)
 			perfmon ? "" : "CAP_PERFMON");
 }
 
-static int parse_pid(const char *s, pid_t *pid)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || !*s || *end || v <= 0 || v > 0x3fffffff)
-		return -EINVAL;
-	*pid = (pid_t)v;
-	return 0;
-}
-
 /* --max-hit-rate and the like: checked as `monitor set` checks them, applied at start. */
 static int add_setting(struct srv_opts *o, const struct option *longopts, int c, const char *arg)
 {
@@ -185,6 +182,8 @@ int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{"attach", no_argument, NULL, 'a'},
+		{"attach-exe", required_argument, NULL, 'X'},
+		{"children", no_argument, NULL, 'c'},
 		{"once", no_argument, NULL, 'o'},
 		{"debug", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
@@ -205,18 +204,29 @@ int main(int argc, char **argv)
 	};
 	static char save_dir[4096];
 	struct srv_opts o = {.save_dirfd = -1};
+	static struct tgt_set set;
 	struct tgt t;
 	char err[512] = "";
-	bool attach = false;
+	const char *exe = NULL;
+	pid_t pids[TGT_SET_MAX_PIDS];
+	size_t npids = 0;
+	bool attach = false, children = false;
 	const char *comm = NULL, *audit_file = NULL;
 	pid_t pid = 0;
 	int c, rc;
 
 	/* '+': stop at the first non-option, so PROG's own options stay PROG's. */
+options:
 	while ((c = getopt_long(argc, argv, "+vhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'a':
 			attach = true;
+			break;
+		case 'X':
+			exe = optarg;
+			break;
+		case 'c':
+			children = true;
 			break;
 		case 'o':
 			o.once = true;
@@ -269,16 +279,21 @@ int main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (optind >= argc) {
+	if (!comm && optind >= argc) {
 		fprintf(stderr, "bpfstub: missing COMM (where to listen)\n");
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	comm = argv[optind++];
-	/* "COMM --attach PID": the option may come after COMM. */
-	if (optind < argc && !strcmp(argv[optind], "--attach")) {
-		attach = true;
-		optind++;
+	if (!comm) {
+		comm = argv[optind++];
+		/* "COMM --attach PID", "COMM --attach-exe PATH": options may come after COMM. */
+		if (optind < argc && argv[optind][0] == '-' && argv[optind][1])
+			goto options;
+	}
+	/* "--attach PID --children": the option may come after the pid. */
+	if (attach && optind + 2 == argc && !strcmp(argv[argc - 1], "--children")) {
+		children = true;
+		argc--;
 	}
 	if (o.save_dir) {
 		o.save_dirfd = open(o.save_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -293,12 +308,33 @@ int main(int argc, char **argv)
 			comm);
 		return EXIT_USAGE;
 	}
-	if (attach && (optind + 1 != argc || parse_pid(argv[optind], &pid))) {
-		fprintf(stderr, "bpfstub: --attach takes one process id\n");
+	if (exe && (attach || optind < argc)) {
+		fprintf(stderr, "bpfstub: --attach-exe PATH takes no --attach and no program\n");
+		return EXIT_USAGE;
+	}
+	if (attach && (optind + 1 != argc || tgt_set__parse_pids(argv[optind], pids, &npids))) {
+		fprintf(stderr, "bpfstub: --attach takes a process id, or several: PID,PID,...\n");
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	if (!attach && optind >= argc) {
+	if (children && (!attach || npids != 1)) {
+		fprintf(stderr, "bpfstub: --children goes with --attach PID (one pid)\n");
+		return EXIT_USAGE;
+	}
+	pid = npids ? pids[0] : 0;
+	/* Several processes: the set, then its leader is the process served. */
+	if (exe || npids > 1 || children) {
+		rc = exe ? tgt_set__init_exe(&set, exe, err, sizeof(err))
+			 : tgt_set__init_pids(&set, pids, npids, children, err, sizeof(err));
+		if (!rc)
+			rc = tgt_set__leader(&set, &pid, err, sizeof(err));
+		if (rc) {
+			fprintf(stderr, "bpfstub: %s\n", err);
+			return 1;
+		}
+		attach = true;
+	}
+	if (!attach && !exe && optind >= argc) {
 		fprintf(stderr, "bpfstub: give --attach PID or a program to run\n");
 		usage(stderr);
 		return EXIT_USAGE;
@@ -316,6 +352,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bpfstub: %s\n", err[0] ? err : strerror(-rc));
 		audit__free(o.audit);
 		return 1;
+	}
+	if (exe || npids > 1 || children) {
+		char what[PATH_MAX + 64];
+
+		t.set = &set;
+		tgt_set__describe(&set, what, sizeof(what));
+		fprintf(stderr, "bpfstub: %s: serving pid %d as the leader (what GDB sees)\n",
+			what, (int)pid);
 	}
 	audit__set_target(o.audit, t.pid);
 	audit__log(o.audit, "start", "listen", comm, "mode", attach ? "attach" : "launch",

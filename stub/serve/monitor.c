@@ -272,6 +272,12 @@ static int mon_status(struct sess *s, const struct rsp_mon_line *l, size_t arg, 
 		sess__console(s, "; %llu frames lost (buffer full)", (unsigned long long)tr->lost);
 	privs__describe(privs, sizeof(privs));
 	sess__console(s, "\n%s\n", privs);
+	/* Several processes: which, where they collect, who hit most. */
+	tr_procs__status(tr, &b);
+	if (b.len) {
+		sess__console(s, "%s", b.data);
+		rsp_buf__reset(&b);
+	}
 	for (i = 0; i < tr->ntps; i++) {
 		struct tp *tp = &tr->tps[i];
 		struct bpfc_counts c;

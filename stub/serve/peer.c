@@ -547,3 +547,22 @@ int peer__parse_group(const char *s, gid_t *gid)
 	*gid = gr->gr_gid;
 	return 0;
 }
+
+bool peer__grants_all(const struct peer_rules *r, const struct peer *p)
+{
+	size_t i;
+
+	if (p->kind == PEER_STDIO || (p->kind == PEER_TCP_REMOTE && r->allow_remote))
+		return true;
+	if (!p->uid_known)
+		return false;
+	if (p->uid == 0 || (p->kind == PEER_UNIX && p->ptrace_cap))
+		return true;
+	for (i = 0; i < r->nusers; i++)
+		if (r->users[i] == p->uid)
+			return true;
+	for (i = 0; i < r->ngroups; i++)
+		if (in_group(p, r->groups[i]))
+			return true;
+	return false;
+}

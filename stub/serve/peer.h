@@ -82,6 +82,14 @@ int peer__identify(int fd, bool unix_sock, struct peer *p);
  */
 int peer__check(const struct peer_rules *r, const struct peer *p, pid_t pid, char *why, size_t len);
 
+/*
+ * Does what lets p in hold whatever the process: root, CAP_SYS_PTRACE,
+ * --allow-user/--allow-group, stdio, --allow-remote?  False for a peer let
+ * in only as the target's owner: of several processes (a multi-process
+ * target) it may then see only those it owns (docs/SECURITY.md).
+ */
+bool peer__grants_all(const struct peer_rules *r, const struct peer *p);
+
 /* Effective capabilities of pid (0: this process), from /proc/PID/status. */
 int peer__cap_eff(pid_t pid, uint64_t *caps);
 

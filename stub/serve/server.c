@@ -383,11 +383,46 @@ static void log_peer(const struct srv_opts *o, const struct peer *p, bool accept
 }
 
 /*
+ * Several processes (tgt->set): a peer let in only as the leader's owner
+ * sees frames of its own processes only (stub/trace/trace_procs.h), so it
+ * is refused when the trace holds a run that collected for someone else
+ * (a client that may see every process, or another user); otherwise it
+ * becomes the viewer whose processes the next tstart collects in.
+ */
+static int admit_viewer(const struct srv_opts *o, struct trace *tr, const struct peer *p,
+			bool busy, char *why, size_t len)
+{
+	struct tr_procs *pr = &tr->procs;
+	bool all = peer__grants_all(&o->peers, p);
+	bool held = tr__running(tr) || tf_store__count(&tr->store);
+
+	if (!all && held &&
+	    (pr->audience_uid != (int64_t)p->uid ||
+	     (p->gid_known && (!pr->audience_gid_known || pr->audience_gid != p->gid)))) {
+		snprintf(why, len,
+			 "bpfstub: uid %u may debug only its own processes of the set, and the "
+			 "trace holds a run collected for %s; run bpfstub --allow-user %u to allow it",
+			 p->uid, pr->audience_uid < 0 ? "every process" : "another user", p->uid);
+		return -EACCES;
+	}
+	if (busy)
+		return 0;
+	pr->viewer_uid = all ? -1 : (int64_t)p->uid;
+	pr->viewer_gid_known = !all && p->gid_known;
+	pr->viewer_gid = p->gid;
+	if (!all)
+		snprintf(why + strlen(why), len - strlen(why),
+			 "; of the set, only processes uid %u owns", p->uid);
+	return 0;
+}
+
+/*
  * Before anything is answered: may fd's peer debug the target?  0 to
  * serve it; -EACCES when it is refused (by peer__check, or with busy, as
  * a second client), in which case fd is no longer the caller's.
  */
-static int admit_client(const struct srv_opts *o, struct tgt *t, int fd, bool busy)
+static int admit_client(const struct srv_opts *o, struct tgt *t, struct trace *tr, int fd,
+			bool busy)
 {
 	static const char busy_msg[] = "bpfstub is already serving a client; one client at a time";
 	struct peer p;
@@ -400,6 +435,8 @@ static int admit_client(const struct srv_opts *o, struct tgt *t, int fd, bool bu
 			 p.addr[0] ? p.addr : "the peer", strerror(-err));
 	else
 		err = peer__check(&o->peers, &p, t->pid, why, sizeof(why));
+	if (!err && t->set)
+		err = admit_viewer(o, tr, &p, busy, why, sizeof(why));
 	if (!err && busy) {
 		snprintf(why, sizeof(why), "%s", busy_msg);
 		err = -EBUSY;
@@ -412,14 +449,14 @@ static int admit_client(const struct srv_opts *o, struct tgt *t, int fd, bool bu
 }
 
 /* A second client while one is served: checked, then an error reply and closed. */
-static void refuse_client(const struct srv_opts *o, struct tgt *t, int lfd)
+static void refuse_client(const struct srv_opts *o, struct tgt *t, struct trace *tr, int lfd)
 {
 	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 
 	if (fd < 0)
 		return;
 	set_timeouts(fd);
-	admit_client(o, t, fd, true);
+	admit_client(o, t, tr, fd, true);
 }
 
 enum client_end {
@@ -538,7 +575,7 @@ static enum client_end serve_client(const struct srv_opts *o, struct tgt *t, str
 		 */
 		if (n > 0 && lfd >= 0 && (p[1].revents & POLLIN) &&
 		    !(p[0].revents & (POLLIN | POLLHUP | POLLERR)))
-			refuse_client(o, t, lfd);
+			refuse_client(o, t, tr, lfd);
 		if (n > 0 && (p[0].revents & (POLLIN | POLLHUP | POLLERR))) {
 			got = read(rfd, buf, SRV_READ_CHUNK);
 			if (got < 0 && errno == EINTR)
@@ -667,7 +704,7 @@ int srv__run(const struct srv_opts *o, struct tgt *t)
 		if (cfd < 0)
 			continue;
 		set_timeouts(cfd);
-		if (admit_client(o, t, cfd, false))
+		if (admit_client(o, t, &tr, cfd, false))
 			continue;
 		if (o->verbose)
 			fprintf(stderr, "bpfstub: client connected\n");

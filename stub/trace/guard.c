@@ -37,6 +37,9 @@ static int target_cpu_ns(struct trace *tr, uint64_t *ns)
 	long hz = sysconf(_SC_CLK_TCK);
 	int err, field;
 
+	/* Several processes: the whole set's (stub/trace/trace_procs.h). */
+	if (tr_procs__multi(tr))
+		return tr_procs__cpu_ns(tr, ns);
 	err = tgt__read_proc(tr->tgt, "stat", &buf, &len);
 	if (err)
 		return err;

@@ -375,8 +375,15 @@ static int retprobe__entry_get(struct trace *tr, struct tp *tp, char *msg, size_
 	err = retprobe__prepare(tr, tp, msg, mlen);
 	if (err)
 		return err;
-	err = bpfc_probe__attach_ex(&r->entry_probe, tr->tgt->pid, r->entry, r->entry_prog.fd,
-				    r->entry_prog.multi, BPFC_PROBE_PATH_AUTO, 0, why, sizeof(why));
+	/* Several processes: the entry in all of them, as the returns (keyed by thread). */
+	if (tr_procs__multi(tr))
+		err = bpfc_probe__attach_shared(&r->entry_probe, tr->tgt->pid, r->entry,
+						r->entry_prog.fd, BPFC_PROBE_PATH_AUTO, 0, why,
+						sizeof(why));
+	else
+		err = bpfc_probe__attach_ex(&r->entry_probe, tr->tgt->pid, r->entry,
+					    r->entry_prog.fd, r->entry_prog.multi,
+					    BPFC_PROBE_PATH_AUTO, 0, why, sizeof(why));
 	if (err) {
 		rsp_buf__msgf(msg, mlen, "tracepoint %u: entry of %s at 0x%llx: %s", tp->num,
 			      r->func, (unsigned long long)r->entry, why);

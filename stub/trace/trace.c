@@ -61,6 +61,7 @@ static const struct {
 	{TR_TSV_TIMESTAMP, "trace_timestamp"},
 	{TR_TSV_THREAD, "trace_thread"},
 	{TR_TSV_LATENCY, "latency_ns"},
+	{TR_TSV_PID, "trace_pid"}, /* a multi-process target's only */
 };
 
 static void hex_of(const char *s, char *out, size_t cap)
@@ -80,9 +81,12 @@ static void add_builtin_tsvs(struct trace *tr)
 	size_t i;
 
 	for (i = 0; i < sizeof(builtin_tsvs) / sizeof(builtin_tsvs[0]); i++) {
-		struct tp_tsv *v = &tr->tsvs[tr->ntsvs++];
+		struct tp_tsv *v;
 		char hex[64];
 
+		if (builtin_tsvs[i].num == TR_TSV_PID && !tr_procs__multi(tr))
+			continue;
+		v = &tr->tsvs[tr->ntsvs++];
 		hex_of(builtin_tsvs[i].name, hex, sizeof(hex));
 		memset(v, 0, sizeof(*v));
 		v->num = builtin_tsvs[i].num;
@@ -109,6 +113,7 @@ int tr__init(struct trace *tr, struct tgt *t)
 	tr->hit_cost_ns = 0; /* auto: measured at the first tstart (guard__reset) */
 	tr->trace_timeout = TR_TRACE_TIMEOUT_DEFAULT;
 	tr->debuginfod = TR_DEBUGINFOD_DEFAULT;
+	tr_procs__init(tr);
 	tr->tsvs = calloc(TR_MAX_TPS, sizeof(*tr->tsvs));
 	if (!tr->tsvs)
 		return -ENOMEM;
@@ -178,6 +183,7 @@ void tr__fini(struct trace *tr)
 	if (tr->stop_fd >= 0)
 		close(tr->stop_fd);
 	tf_store__fini(&tr->store);
+	tr_procs__fini(tr);
 	deep__free(tr->deep);
 	program__free(tr->pgm);
 	/* The uprobes still being released: closed before the process ends (bpf/reap.h). */

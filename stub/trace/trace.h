@@ -23,6 +23,7 @@
 #include "bpf/probe.h"
 #include "stub/trace/framestore.h"
 #include "stub/trace/guard.h"
+#include "stub/trace/trace_procs.h"
 
 struct rsp_buf;
 struct tgt;
@@ -210,6 +211,7 @@ struct tp_tsv {
 #define TR_TSV_THREAD	 2 /* the hitting thread's id */
 #define TR_TSV_LATENCY                                                                             \
 	3 /* return tracepoints' frames: ns since the entry (stub/trace/retprobe.c) */
+#define TR_TSV_PID 4 /* a multi-process target's frames: the hitting process's id */
 
 /*
  * Who watches the run: whoever creates the trace sets tr->events (the
@@ -288,6 +290,8 @@ struct trace {
 	char *auxv;		  /* at tstart: an exec changes it */
 	size_t auxv_len;
 	unsigned ticks;
+
+	struct tr_procs procs; /* several processes (stub/trace/trace_procs.h) */
 
 	struct deep *deep;		/* deep-collection notes (stub/trace/deep.h) */
 	struct audit *audit;		/* audit events (stub/trace/audit_trace.h); NULL: none */

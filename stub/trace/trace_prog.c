@@ -16,7 +16,9 @@
  * where the site has one (stub/program/sdt.h) - a site whose semaphore the
  * kernel cannot raise, or did not, is refused with the probe's name rather
  * than attached to collect nothing - after what the kind attaches first (a
- * return location's entry probe).  Stop switches are handed out
+ * return location's entry probe).  A target of several processes
+ * (stub/trace/trace_procs.h) gets one uprobe on the file for all of them,
+ * its program checking the process map where there is one.  Stop switches are handed out
  * here (tr__stop_take), since they belong to programs.
  *
  * It is its own file because none of this is the trace's state: it reads
@@ -127,6 +129,7 @@ static void fill_vars(struct trace *tr, struct bpfc_tsvs *v, struct bpfc_tsv_slo
 	v->timestamp = tr_int__is_builtin(tr, TR_TSV_TIMESTAMP) ? TR_TSV_TIMESTAMP : 0;
 	v->timestamp_offset_us = (int64_t)tr->mono_to_wall_us;
 	v->thread = tr_int__is_builtin(tr, TR_TSV_THREAD) ? TR_TSV_THREAD : 0;
+	v->pid = tr_int__is_builtin(tr, TR_TSV_PID) ? TR_TSV_PID : 0;
 }
 
 /* Build, then load, tp's program from spec; msg says which step failed. */
@@ -280,6 +283,9 @@ int tr_prog__load(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
 		tp->stop_held = true;
 	}
 	spec.stop = &tp->stop;
+	/* Several processes: only those of the process map, when there is one. */
+	spec.procs = tr->procs.map_fd >= 0 && tr_procs__multi(tr);
+	spec.procs_fd = tr->procs.map_fd;
 	err = build_load(tr, tp, &spec, msg, mlen);
 	if (err && nexpr > ngdb) {
 		/* Refused with deep collection: the tracepoint goes on without it. */
@@ -338,8 +344,15 @@ int tr_prog__attach(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
 		if (err)
 			return err;
 	}
-	err = bpfc_probe__attach_ex(&tp->probe, tr->tgt->pid, tp->addr, tp->prog.fd, tp->prog.multi,
-				    BPFC_PROBE_PATH_AUTO, site.ref_ctr_offset, why, sizeof(why));
+	/* Several processes: one uprobe on the file for all of them (bpf/probe.h). */
+	if (tr_procs__multi(tr))
+		err = bpfc_probe__attach_shared(&tp->probe, tr->tgt->pid, tp->addr, tp->prog.fd,
+						BPFC_PROBE_PATH_AUTO, site.ref_ctr_offset, why,
+						sizeof(why));
+	else
+		err = bpfc_probe__attach_ex(&tp->probe, tr->tgt->pid, tp->addr, tp->prog.fd,
+					    tp->prog.multi, BPFC_PROBE_PATH_AUTO,
+					    site.ref_ctr_offset, why, sizeof(why));
 	if (err) {
 		if (tp->kind->entry_put)
 			tp->kind->entry_put(tp);

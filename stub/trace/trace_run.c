@@ -107,6 +107,8 @@ struct rec_ctx {
 	struct trace *tr;
 	uint8_t *dst;
 	size_t need;
+	bool set_rip; /* several processes: rip becomes the leader's address of the hit */
+	uint64_t rip;
 };
 
 static int count_block(void *ctx, char type, const void *blk, size_t len)
@@ -121,6 +123,17 @@ static int copy_block(void *ctx, char type, const void *blk, size_t len)
 
 	*c->dst++ = (uint8_t)type;
 	memcpy(c->dst, blk, len);
+	/*
+	 * Several processes: a process started on its own has its own load
+	 * bias, so its pc is translated into the leader's layout, where GDB
+	 * defined the tracepoint: the location's own address.
+	 */
+	if (c->set_rip && type == BPFC_BLK_REGS && len >= BPFC_REGS_OFF_RIP + 8) {
+		int i;
+
+		for (i = 0; i < 8; i++)
+			c->dst[BPFC_REGS_OFF_RIP + i] = (uint8_t)(c->rip >> (8 * i));
+	}
 	c->dst += len;
 	return 0;
 }
@@ -166,7 +179,8 @@ static int on_record(void *ctx, void *data, size_t len)
 	/* Usage (qTP) counts what the actions collected, as gdbserver: not
 	 * the frame header, nor the builtin variables added to every frame. */
 	usage = c.need;
-	builtins = tr_int__is_builtin(tr, TR_TSV_TIMESTAMP) + tr_int__is_builtin(tr, TR_TSV_THREAD);
+	builtins = tr_int__is_builtin(tr, TR_TSV_TIMESTAMP) + tr_int__is_builtin(tr, TR_TSV_THREAD) +
+		   tr_int__is_builtin(tr, TR_TSV_PID);
 	c.need += builtins * TF_VBLK_SIZE;
 	p = tf_store__reserve(&tr->store, (uint16_t)tp->num, c.need, &err);
 	if (!p) {
@@ -176,6 +190,8 @@ static int on_record(void *ctx, void *data, size_t len)
 		return 0;
 	}
 	c.dst = p;
+	c.set_rip = tr_procs__multi(tr);
+	c.rip = tp->addr;
 	bpfc_rec__foreach_block(data, len, copy_block, &c, NULL);
 	/* ktime is CLOCK_MONOTONIC: shift it to wall-clock microseconds. */
 	if (tr_int__is_builtin(tr, TR_TSV_TIMESTAMP))
@@ -183,7 +199,12 @@ static int on_record(void *ctx, void *data, size_t len)
 				   (int64_t)(rec->ktime_ns / 1000 + tr->mono_to_wall_us));
 	if (tr_int__is_builtin(tr, TR_TSV_THREAD))
 		c.dst = put_vblock(c.dst, TR_TSV_THREAD, rec->tid);
+	/* Several processes: which one (stub/trace/trace_procs.h). */
+	if (tr_int__is_builtin(tr, TR_TSV_PID))
+		c.dst = put_vblock(c.dst, TR_TSV_PID, rec->pid);
 	tf_store__commit(&tr->store);
+	if (tr_procs__multi(tr))
+		tr_procs__count(tr, rec->pid);
 	tp->frames++;
 	tp->bytes += usage;
 	if (tp->pass && tp->frames >= tp->pass)
@@ -225,6 +246,7 @@ static void release_kernel(struct trace *tr)
 
 	for (i = 0; i < tr->ntps; i++)
 		tr_prog__uninstall(&tr->tps[i]);
+	tr_procs__stop(tr);
 	if (tr->ring) {
 		bpfc_ring__free(tr->ring);
 		tr->ring = NULL;
@@ -242,7 +264,8 @@ int tr__start(struct trace *tr, char *msg, size_t mlen)
 	}
 	if (!tgt__alive(tr->tgt)) {
 		snprintf(msg, mlen, "pid %d has exited", tr->tgt->pid);
-		return -ESRCH;
+		if (!tr_procs__multi(tr))
+			return -ESRCH;
 	}
 	err = tf_store__reset(&tr->store, size, tr->circular);
 	if (err) {
@@ -300,6 +323,12 @@ int tr__start(struct trace *tr, char *msg, size_t mlen)
 	tr->mono_to_wall_us = tr->start_us - tr->start_mono_us;
 	tr->stop_us = 0;
 	guard__reset(tr);
+	/* Several processes: which collect (a process map and its tracker, or none). */
+	err = tr_procs__start(tr, msg, mlen);
+	if (err) {
+		release_kernel(tr);
+		return err;
+	}
 	tr->state = TR_RUNNING;
 	/* Every program is loaded (the verifier takes its time) before any is
 	 * attached, so that all tracepoints start collecting together.  They
@@ -430,7 +459,10 @@ int tr__poll(struct trace *tr)
 		release_kernel(tr);
 		return 0;
 	}
-	if (++tr->ticks % 4 == 0) {
+	if (++tr->ticks % 4 == 0 && tr_procs__multi(tr)) {
+		/* Several processes: they come and go; the run goes on until tstop. */
+		tr_procs__tick(tr);
+	} else if (tr->ticks % 4 == 0) {
 		char msg[128];
 
 		if (!tgt__alive(tr->tgt)) {

@@ -114,13 +114,17 @@ static bool is_go(const struct fview *fv)
 
 /*
  * "thread 4242  goroutine 1" (goroutine only for Go; "-" for what is
- * missing); "thread 4242 (ns 7)" in a container while the thread lives.
+ * missing); "thread 4242 (ns 7)" in a container while the thread lives;
+ * "pid 4240  thread 4242" for a target of several processes.
  */
 static void put_who(struct fview *fv, struct rsp_buf *out)
 {
 	int64_t v;
 	pid_t ns;
 
+	/* Several processes (stub/trace/trace_procs.h): which one, first. */
+	if (builtin_tsv(fv, TR_TSV_PID, &v))
+		rsp_buf__printf(out, "pid %lld  ", (long long)v);
 	if (builtin_tsv(fv, TR_TSV_THREAD, &v)) {
 		rsp_buf__printf(out, "thread %lld", (long long)v);
 		ns = v > 0 && v <= INT32_MAX ? tgtns__tid(fv->tgt, (pid_t)v) : 0;
