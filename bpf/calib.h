@@ -25,4 +25,18 @@
  */
 int bpfc_calib__hit_cost(uint32_t *ns, char *msg, size_t mlen);
 
+/*
+ * What a return probe's own uprobes add to the latency it measures
+ * (bpf/latency.h), per kind of entry site: ns[BPFC_LAT_EMULATED] for an
+ * entry the kernel emulates (`push %rbp`), ns[BPFC_LAT_STEPPED] for one it
+ * single-steps (a load), both with a `ret` (single-stepped) as the return
+ * site.  Two functions of bpfstub's own that do nothing (assembly, fixed
+ * instructions) are traced by the very entry program and return block a
+ * return tracepoint has (bpfc_lat__entry_prog, bpfc_lat__emit_return) and
+ * called CALIB_LAT_CALLS times each, interleaved; each call's latency is
+ * the probes' cost alone, and the median is taken.  ~0.1 s once (mostly
+ * the uprobes' release).  0, or -errno with a one-line reason in msg.
+ */
+int bpfc_calib__lat_bias(uint64_t ns[2], char *msg, size_t mlen);
+
 #endif

@@ -4,6 +4,7 @@
  * probes (bpf/latency.h).
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -21,6 +22,78 @@
 #define GDB_R14	 14
 #define GDB_RSP	 7
 #define OFF_TIME 8 /* struct bpfc_rec.ktime_ns */
+
+int bpfc_lat__clamp_create(void)
+{
+	return bpf_map_create(BPF_MAP_TYPE_ARRAY, "bpfc_latclamp", sizeof(__u32), sizeof(__u64), 1,
+			      NULL);
+}
+
+__u64 bpfc_lat__clamped(int clamp_fd)
+{
+	__u32 key = 0;
+	__u64 v = 0;
+
+	if (clamp_fd < 0 || bpf_map_lookup_elem(clamp_fd, &key, &v))
+		return 0;
+	return v;
+}
+
+void bpfc_lat__clamp_reset(int clamp_fd)
+{
+	__u32 key = 0;
+	__u64 v = 0;
+
+	if (clamp_fd >= 0)
+		bpf_map_update_elem(clamp_fd, &key, &v, BPF_ANY);
+}
+
+/*
+ * Mirrors arch/x86/kernel/uprobes.c (branch_setup_xol_ops, push_setup_xol_ops):
+ * legacy prefixes then opcode 0x90 (nop, pause, xchg: "prefix* + nop"), jmp
+ * rel8/rel32, call rel32, jcc rel8/rel32 without a 0x66 prefix; push of a
+ * register alone or with REX 0x41 only.  Everything else is stepped.
+ */
+enum bpfc_lat_site bpfc_lat__site_kind(const __u8 *code, size_t len)
+{
+	size_t i = 0;
+	bool p66 = false, rex = false;
+	__u8 op;
+
+	if (len && code[0] >= 0x50 && code[0] <= 0x57)
+		return BPFC_LAT_EMULATED; /* push %reg */
+	if (len >= 2 && code[0] == 0x41 && code[1] >= 0x50 && code[1] <= 0x57)
+		return BPFC_LAT_EMULATED; /* push %r8..%r15 */
+	for (; i < len && i < 15; i++) {
+		op = code[i];
+		if (op == 0x66)
+			p66 = true;
+		else if (op == 0xf2 || op == 0xf3 || op == 0xf0 || op == 0x2e || op == 0x3e ||
+			 op == 0x26 || op == 0x36 || op == 0x64 || op == 0x65 || op == 0x67)
+			continue;
+		else if (op >= 0x40 && op <= 0x4f && !rex)
+			rex = true;
+		else
+			break;
+	}
+	if (i >= len)
+		return BPFC_LAT_STEPPED;
+	op = code[i];
+	if (op == 0x90)
+		return BPFC_LAT_EMULATED;
+	if (p66)
+		return BPFC_LAT_STEPPED;
+	if (op == 0xeb || op == 0xe9 || op == 0xe8 || (op >= 0x70 && op <= 0x7f))
+		return BPFC_LAT_EMULATED;
+	if (op == 0x0f && i + 1 < len && code[i + 1] >= 0x80 && code[i + 1] <= 0x8f)
+		return BPFC_LAT_EMULATED;
+	return BPFC_LAT_STEPPED;
+}
+
+const char *bpfc_lat__site_name(enum bpfc_lat_site k)
+{
+	return k == BPFC_LAT_EMULATED ? "emulated" : "single-stepped";
+}
 
 int bpfc_lat__map_create(void)
 {
@@ -118,6 +191,28 @@ void bpfc_lat__emit_return(struct bpfc_emit *e, const struct bpfc_lat *lat, int 
 	bpfc_emit__insn(e, BPF_MOV64_REG(BPFC_R2, BPFC_R10));
 	bpfc_emit__insn(e, BPF_ALU64_IMM(BPF_ADD, BPFC_R2, KEY_OFF));
 	bpfc_emit__insn(e, BPF_EMIT_CALL(BPF_FUNC_map_delete_elem));
+	if (lat->bias_ns) {
+		/* The probes' own cost out (latency.h); below it: 0, counted. */
+		int l_above = bpfc_emit__label(e), l_net = bpfc_emit__label(e);
+
+		bpfc_emit__ld_imm64(e, BPFC_R1, 0, lat->bias_ns);
+		bpfc_emit__jmp(e, BPF_JMP_REG(BPF_JGT, BPFC_R9, BPFC_R1, 0), l_above);
+		bpfc_emit__insn(e, BPF_MOV64_IMM(BPFC_R9, 0));
+		if (lat->clamp_fd >= 0) {
+			bpfc_emit__insn(e, BPF_ST_MEM(BPF_W, BPFC_R10, KEY_OFF, 0));
+			bpfc_emit__ld_map_fd(e, BPFC_R1, lat->clamp_fd);
+			bpfc_emit__insn(e, BPF_MOV64_REG(BPFC_R2, BPFC_R10));
+			bpfc_emit__insn(e, BPF_ALU64_IMM(BPF_ADD, BPFC_R2, KEY_OFF));
+			bpfc_emit__insn(e, BPF_EMIT_CALL(BPF_FUNC_map_lookup_elem));
+			bpfc_emit__jmp(e, BPF_JMP_IMM(BPF_JEQ, BPFC_R0, 0, 0), l_net);
+			bpfc_emit__insn(e, BPF_MOV64_IMM(BPFC_R1, 1));
+			bpfc_emit__insn(e, BPF_ATOMIC_OP(BPF_DW, BPF_ADD, BPFC_R0, BPFC_R1, 0));
+		}
+		bpfc_emit__jmp(e, BPF_JMP_A(0), l_net);
+		bpfc_emit__bind(e, l_above);
+		bpfc_emit__insn(e, BPF_ALU64_REG(BPF_SUB, BPFC_R9, BPFC_R1));
+		bpfc_emit__bind(e, l_net);
+	}
 	bpfc_emit__insn(e, BPF_ST_MEM(BPF_B, BPFC_R7, blk_off, BPFC_BLK_TSV));
 	bpfc_emit__insn(e, BPF_ST_MEM(BPF_W, BPFC_R7, blk_off + 1, (__s32)lat->tsv));
 	bpfc_emit__insn(e, BPF_STX_MEM(BPF_DW, BPFC_R7, BPFC_R9, blk_off + 5));

@@ -54,6 +54,7 @@ enum mon_kind {
 	MK_NS,	     /* auto (= 0: measured) | N > 0 */
 	MK_DURATION, /* off|N[s|m|h|d] */
 	MK_ONOFF,    /* on (= 1) | off */
+	MK_BIAS,     /* auto (= 0: measured) | off (TR_LAT_BIAS_OFF) | N ns (0: off) */
 };
 
 static const struct mon_setting {
@@ -76,6 +77,8 @@ static const struct mon_setting {
 	 "of the target's CPU per tracepoint before the overhead guard detaches it"},
 	{"hit-cost", offsetof(struct trace, hit_cost_ns), MK_NS, TR_HIT_COST_MAX, 0,
 	 "ns per hit, what the CPU estimate takes a hit to cost"},
+	{"latency-bias", offsetof(struct trace, lat_bias), MK_BIAS, TR_LAT_BIAS_MAX, 0,
+	 "ns subtracted from a return tracepoint's $latency_ns (the probes' own cost)"},
 	{"trace-timeout", offsetof(struct trace, trace_timeout), MK_DURATION, TR_TRACE_TIMEOUT_MAX,
 	 TR_TRACE_TIMEOUT_DEFAULT, "after which a run nobody stopped ends by itself"},
 	{"debuginfod", offsetof(struct trace, debuginfod), MK_DURATION, TR_DEBUGINFOD_MAX,
@@ -136,6 +139,15 @@ int mon__parse_setting(const char *name, const char *word, const char *what, uin
 			      ? rsp_mon_number(word, what, false, false, 1, st->max, &v, msg, mlen)
 			      : 0;
 		break;
+	case MK_BIAS:
+		v = !strcmp(word, "off") ? TR_LAT_BIAS_OFF : 0;
+		err = 0;
+		if (strcmp(word, "auto") && strcmp(word, "off")) {
+			err = rsp_mon_number(word, what, false, false, 0, st->max, &v, msg, mlen);
+			if (!err && !v)
+				v = TR_LAT_BIAS_OFF;
+		}
+		break;
 	default:
 		/* A budget: off, or a positive number (20 or 20% for a share). */
 		snprintf(num, sizeof(num), "%.46s", word);
@@ -168,6 +180,29 @@ static void show_setting(struct sess *s, const struct mon_setting *st)
 	uint32_t v = *setting_ptr(s->tr, st);
 	char d[32];
 
+	if (st->kind == MK_BIAS) {
+		const struct trace *tr = s->tr;
+
+		if (v == TR_LAT_BIAS_OFF)
+			sess__console(s, "%s: off: nothing subtracted from $latency_ns\n", st->name);
+		else if (v)
+			sess__console(s, "%s: %u %s\n", st->name, v, st->what);
+		else if (tr->lat_bias_measured[1])
+			sess__console(s,
+				      "%s: auto: %llu ns at a single-stepped entry, %llu ns at an "
+				      "emulated one (measured on this kernel), subtracted from a return "
+				      "tracepoint's $latency_ns\n",
+				      st->name, (unsigned long long)tr->lat_bias_measured[1],
+				      (unsigned long long)tr->lat_bias_measured[0]);
+		else if (tr->lat_bias_msg[0])
+			sess__console(s, "%s: auto, but not measured (%s): nothing subtracted\n",
+				      st->name, tr->lat_bias_msg);
+		else
+			sess__console(s, "%s: auto, measured when a return tracepoint is first "
+					 "installed\n",
+				      st->name);
+		return;
+	}
 	if (!v && st->kind == MK_NS) {
 		/* auto: what was measured on this kernel, or why not. */
 		if (s->tr->hit_cost_measured)
@@ -230,7 +265,8 @@ static int mon_set(struct sess *s, const struct rsp_mon_line *l, size_t arg, cha
 	*setting_ptr(s->tr, st) = v;
 	show_setting(s, st);
 	if (tr__running(s->tr))
-		sess__console(s, st->kind == MK_BYTES || st->kind == MK_ONOFF
+		sess__console(s, st->kind == MK_BYTES || st->kind == MK_ONOFF ||
+					 st->kind == MK_BIAS
 					 ? "(tracepoints installed from now on; those running keep "
 					   "theirs)\n"
 					 : "(applies to the running trace at once)\n");
@@ -300,6 +336,7 @@ static int mon_status(struct sess *s, const struct rsp_mon_line *l, size_t arg, 
 	rsp_buf__reset(&b);
 	guard__status(tr, &b);
 	deep__status(tr, &b);
+	retprobe__status(tr, &b);
 	dbgi__status(tr->pgm ? tr->pgm->dbgi : NULL, tr->debuginfod, &b);
 	if (b.data && b.len)
 		sess__console(s, "%s", b.data);
@@ -509,6 +546,10 @@ static const struct mon_cmd cmds[] = {
 	{"set hit-cost", "auto|NS",
 	 "what one hit is taken to cost the target, for that estimate (default auto: "
 	 "measured on this kernel at the first tstart)",
+	 1, 1, mon_set},
+	{"set latency-bias", "auto|off|NS",
+	 "what a return tracepoint's own probes add to $latency_ns, subtracted in the kernel "
+	 "(default auto: measured on this kernel when first needed, per kind of entry site)",
 	 1, 1, mon_set},
 	{"set trace-timeout", "off|DURATION",
 	 "a run nobody stopped ends by itself after DURATION (90s, 30m, 2h; default 1h; "

@@ -150,7 +150,7 @@ int audit_tr__tsave(struct trace *tr, const char *via, const char *file, int err
 void audit_tr__started(struct trace *tr)
 {
 	struct rsp_buf nums;
-	char locs[24], size[24], settings[200];
+	char locs[24], size[24], settings[240], bias[24];
 	const struct tp *tp;
 	size_t n = 0;
 
@@ -171,11 +171,15 @@ void audit_tr__started(struct trace *tr)
 			rsp_buf__printf(&nums, "%s%u", nums.len ? "," : "", tp->num);
 	}
 	/* The settings the run collects with (monitor set, --max-hit-rate...); 0 is off. */
+	if (tr->lat_bias == TR_LAT_BIAS_OFF || !tr->lat_bias)
+		snprintf(bias, sizeof(bias), "%s", tr->lat_bias ? "off" : "auto");
+	else
+		snprintf(bias, sizeof(bias), "%u", tr->lat_bias);
 	snprintf(settings, sizeof(settings),
 		 "deep-collect=%u stack-window=%u always-regs=%s max-hit-rate=%u max-overhead=%u "
-		 "hit-cost=%u trace-timeout=%us",
+		 "hit-cost=%u latency-bias=%s trace-timeout=%us",
 		 tr->deep_budget, tr->stack_window, tr->always_regs ? "on" : "off",
-		 tr->max_hit_rate, tr->max_overhead, tr->hit_cost_ns, tr->trace_timeout);
+		 tr->max_hit_rate, tr->max_overhead, tr->hit_cost_ns, bias, tr->trace_timeout);
 	audit__log(tr->audit, "tstart", "tracepoints", nums.data ? nums.data : "", "locations",
 		   U(locs, n), "buffer_size", tr->buf_size ? U(size, tr->buf_size) : "default",
 		   "circular", tr->circular ? "on" : "off", "disconnected_tracing",

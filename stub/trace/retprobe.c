@@ -26,6 +26,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bpf/calib.h"
+#include "bpf/latency.h"
 #include "bpf/reap.h"
 #include "rsp/buf.h"
 #include "rsp/monitor.h"
@@ -347,8 +349,19 @@ static int retprobe__prepare(struct trace *tr, struct tp *tp, char *msg, size_t 
 		}
 		r->lat.map_fd = err;
 	}
+	if (r->lat.clamp_fd < 0) {
+		err = bpfc_lat__clamp_create();
+		if (err < 0) {
+			rsp_buf__msgf(msg, mlen, "tracepoint %u: cannot create the clamp counter: %s",
+				      tp->num, strerror(-err));
+			return err;
+		}
+		r->lat.clamp_fd = err;
+	}
 	if (r->entry_prog.fd >= 0)
 		return 0;
+	/* A new entry program: a new run (or the first install after a detach). */
+	bpfc_lat__clamp_reset(r->lat.clamp_fd);
 	bpfc_prog__free(&r->entry_prog);
 	if (!r->entry_stop_held) {
 		err = tr__stop_take(tr, &r->entry_stop, msg, mlen);
@@ -434,6 +447,8 @@ static void retprobe__put(struct tp *tp)
 	entry_release(r);
 	if (r->lat.map_fd >= 0)
 		close(r->lat.map_fd);
+	if (r->lat.clamp_fd >= 0)
+		close(r->lat.clamp_fd);
 	deep__plan_free(&r->plan);
 	dw_scope__free(&r->df.s);
 	free(r);
@@ -483,6 +498,118 @@ static void retprobe__deep(struct trace *tr, const struct tp *tp, struct bpfc_ex
 	}
 }
 
+/* ---- the latency bias (docs/RETPROBE.md) ---------------------------------- */
+
+/* "13.2 us" */
+static void fmt_us(uint64_t ns, char *out, size_t n)
+{
+	snprintf(out, n, "%llu.%llu us", (unsigned long long)(ns / 1000),
+		 (unsigned long long)(ns % 1000 / 100));
+}
+
+/* What a return location with an entry of kind k subtracts, by the setting. */
+static uint64_t bias_for(struct trace *tr, unsigned k)
+{
+	if (tr->lat_bias == TR_LAT_BIAS_OFF)
+		return 0;
+	if (tr->lat_bias)
+		return tr->lat_bias;
+	/* auto: measured once per bpfstub, at the first use. */
+	if (!tr->lat_bias_measured[BPFC_LAT_STEPPED] && !tr->lat_bias_msg[0] &&
+	    bpfc_calib__lat_bias(tr->lat_bias_measured, tr->lat_bias_msg,
+				 sizeof(tr->lat_bias_msg))) {
+		tr->lat_bias_measured[0] = tr->lat_bias_measured[1] = 0;
+		if (!tr->lat_bias_msg[0])
+			snprintf(tr->lat_bias_msg, sizeof(tr->lat_bias_msg), "calibration failed");
+	}
+	return tr->lat_bias_measured[k < BPFC_LAT_NSITES ? k : BPFC_LAT_STEPPED];
+}
+
+static const char *bias_how(const struct trace *tr)
+{
+	if (tr->lat_bias == TR_LAT_BIAS_OFF)
+		return "latency-bias off";
+	if (tr->lat_bias)
+		return "set by latency-bias";
+	return tr->lat_bias_msg[0] ? "not measured" : "measured at tstart";
+}
+
+/* tr->lat_bias_note: what every installed return location subtracts. */
+static void bias_note(struct trace *tr)
+{
+	struct rsp_buf b;
+	const struct tp *t;
+	char us[32];
+	uint32_t last = 0;
+
+	rsp_buf__init(&b);
+	tr__foreach(tr, t) {
+		if (!t->ret || t->ret->entry_prog.fd < 0 || t->num == last)
+			continue;
+		last = t->num;
+		fmt_us(t->ret->lat.bias_ns, us, sizeof(us));
+		rsp_buf__printf(&b, "%stp %u %s", b.len ? ", " : "", t->num, us);
+	}
+	snprintf(tr->lat_bias_note, sizeof(tr->lat_bias_note),
+		 "bpfstub: latency bias subtracted from $latency_ns (%s): %s", bias_how(tr),
+		 b.data ? b.data : "none");
+	rsp_buf__free(&b);
+}
+
+void retprobe__status(struct trace *tr, struct rsp_buf *out)
+{
+	const struct tp *t;
+	uint64_t clamped = 0;
+	uint32_t last = 0;
+	bool any = false;
+	char a[32], b[32];
+
+	tr__foreach(tr, t)
+		any |= t->ret != NULL;
+	if (!any && !tr->lat_bias_measured[BPFC_LAT_STEPPED])
+		return;
+	if (tr->lat_bias == TR_LAT_BIAS_OFF) {
+		rsp_buf__printf(out, "latency bias: off (monitor set latency-bias): $latency_ns "
+				     "includes the probes' own cost");
+	} else if (tr->lat_bias) {
+		fmt_us(tr->lat_bias, a, sizeof(a));
+		rsp_buf__printf(out, "latency bias: %s, set by monitor set latency-bias", a);
+	} else if (tr->lat_bias_msg[0]) {
+		rsp_buf__printf(out, "latency bias: not measured (%s): nothing subtracted",
+				tr->lat_bias_msg);
+	} else if (!tr->lat_bias_measured[BPFC_LAT_STEPPED]) {
+		rsp_buf__printf(out, "latency bias: auto, measured at the first tstart");
+	} else {
+		fmt_us(tr->lat_bias_measured[BPFC_LAT_STEPPED], a, sizeof(a));
+		fmt_us(tr->lat_bias_measured[BPFC_LAT_EMULATED], b, sizeof(b));
+		rsp_buf__printf(out,
+				"latency bias: %s (entry single-stepped + return single-stepped), "
+				"%s (entry emulated + return single-stepped), measured at tstart",
+				a, b);
+	}
+	tr__foreach(tr, t) {
+		if (!t->ret || t->num == last)
+			continue;
+		last = t->num;
+		clamped += bpfc_lat__clamped(t->ret->lat.clamp_fd);
+	}
+	rsp_buf__printf(out, "; %llu frame%s clamped at 0\n", (unsigned long long)clamped,
+			clamped == 1 ? "" : "s");
+	last = 0;
+	tr__foreach(tr, t) {
+		const struct tp_ret *r = t->ret;
+
+		if (!r || t->num == last)
+			continue;
+		last = t->num;
+		fmt_us(r->lat.bias_ns, a, sizeof(a));
+		rsp_buf__printf(out,
+				"  tracepoint %u, return of %s: entry %s + return %s: %s subtracted\n",
+				t->num, r->func, bpfc_lat__site_name(r->entry_kind),
+				bpfc_lat__site_name(r->ret_kind), a);
+	}
+}
+
 /* ---- the kind: stub/trace/trace.h's struct tp_kind ------------------------ */
 
 /* Registers, the latency and (Go) the goroutine id, no stack window (its cost
@@ -500,6 +627,10 @@ static int ret_prepare(struct trace *tr, struct tp *tp, struct tp_build *b, char
 	b->stack_window = 0;
 	v = tr__find_tsv(tr, TR_TSV_LATENCY);
 	r->lat.tsv = v && v->builtin ? TR_TSV_LATENCY : 0;
+	/* The probes' own cost, by the kinds of its sites: subtracted in the kernel. */
+	r->lat.bias_ns = bias_for(tr, r->entry_kind);
+	tr->lat_bias_ns = bias_for(tr, BPFC_LAT_STEPPED);
+	bias_note(tr);
 	b->lat = &r->lat;
 	if (r->go && r->goid_off >= 0) {
 		b->mem[b->nmem].basereg = 14; /* r14: the current g */
@@ -560,8 +691,11 @@ static int decode_func(struct trace *tr, struct tp_ret *r, struct ret_sites *s, 
 	size_t i;
 	int err = 0;
 
+	r->entry_kind = BPFC_LAT_STEPPED;
+	r->ret_kind = BPFC_LAT_EMULATED; /* the dearest of its rets' */
 	for (i = 0; i < r->df.nranges && !err; i++) {
 		uint64_t lo = r->df.ranges[i][0], hi = r->df.ranges[i][1];
+		size_t k, had = s->nret;
 		uint8_t *code;
 
 		if (hi - lo > RET_MAX_CODE) {
@@ -575,6 +709,13 @@ static int decode_func(struct trace *tr, struct tp_ret *r, struct ret_sites *s, 
 			return err;
 		err = retprobe__decode(code, hi - lo, lo, (const uint64_t(*)[2])r->df.ranges,
 				       r->df.nranges, s);
+		/* How the kernel runs each probed instruction: the latency bias's kind. */
+		if (r->entry >= lo && r->entry < hi)
+			r->entry_kind = bpfc_lat__site_kind(code + (r->entry - lo), hi - r->entry);
+		for (k = had; k < s->nret; k++)
+			if (bpfc_lat__site_kind(code + (s->ret[k] - lo), hi - s->ret[k]) ==
+			    BPFC_LAT_STEPPED)
+				r->ret_kind = BPFC_LAT_STEPPED;
 		free(code);
 		if (err)
 			rsp_buf__msgf(msg, mlen, "Capstone cannot decode x86-64 here");
@@ -650,7 +791,9 @@ static void describe(struct dw_cache *c, const struct tp_ret *r, uint32_t num,
 	if (!r->nvals)
 		rsp_buf__printf(out, "  no return value (frames hold the registers and latency)\n");
 	rsp_buf__printf(out, "  latency: $latency_ns in each frame (void: the call began before "
-			     "the trace)\n");
+			     "the trace), less the probes' own cost (entry %s + return %s: "
+			     "monitor status)\n",
+			bpfc_lat__site_name(r->entry_kind), bpfc_lat__site_name(r->ret_kind));
 	if (r->cond[0])
 		rsp_buf__printf(out, "  only when: %s\n", r->cond);
 	if (r->go && r->goid_off >= 0)
@@ -693,6 +836,7 @@ int retprobe__define(struct trace *tr, const char *const *words, size_t nwords, 
 		goto cleanup;
 	}
 	r->lat.map_fd = -1;
+	r->lat.clamp_fd = -1;
 	r->entry_prog.fd = -1;
 	n = dw_cache__func_pcs(c, tr->tgt, func, pcs, MAX_FUNCS);
 	if (n <= 0) {
@@ -771,6 +915,8 @@ int retprobe__define(struct trace *tr, const char *const *words, size_t nwords, 
 		r = NULL; /* the locations own it now */
 cleanup:
 	if (r) {
+		if (r->lat.map_fd >= 0)
+			close(r->lat.map_fd);
 		dw_scope__free(&r->df.s);
 		free(r);
 	}

@@ -47,7 +47,9 @@ struct tp_ret {
 	struct dw_func df; /* owns the value types */
 	size_t nvals;	   /* values, with register locations at a return */
 	struct dw_var vals[DW_MAX_VARS];
-	struct bpfc_lat lat; /* map_fd -1 until the first install */
+	struct bpfc_lat lat; /* map_fd -1 until the first install; bias_ns: the latency bias */
+	/* The kinds of its sites (bpf/latency.h): the bias subtracted depends on them. */
+	unsigned char entry_kind, ret_kind; /* enum bpfc_lat_site */
 	struct bpfc_prog entry_prog;
 	struct bpfc_probe entry_probe;
 	struct bpfc_stop entry_stop; /* entry_prog's stop switch, while entry_stop_held */
@@ -93,6 +95,12 @@ extern const struct tp_kind tp_kind_ret;
  */
 int retprobe__values(struct trace *tr, const struct tp *tp, struct dw_var *out, size_t max,
 		     char *msg, size_t mlen);
+
+/*
+ * `monitor status` lines of the latency bias: the figures, how they were
+ * had, each return tracepoint's, the frames clamped at 0 this run.
+ */
+void retprobe__status(struct trace *tr, struct rsp_buf *out);
 
 /* Decode [lo, hi) of code at runtime address lo (pure: for tests and fuzzing). */
 struct ret_sites {

@@ -111,6 +111,7 @@ int tr__init(struct trace *tr, struct tgt *t)
 	tr->max_hit_rate = TR_MAX_HIT_RATE_DEFAULT;
 	tr->max_overhead = TR_MAX_OVERHEAD_DEFAULT;
 	tr->hit_cost_ns = 0; /* auto: measured at the first tstart (guard__reset) */
+	tr->lat_bias = 0;    /* auto: measured at the first return tracepoint installed */
 	tr->trace_timeout = TR_TRACE_TIMEOUT_DEFAULT;
 	tr->debuginfod = TR_DEBUGINFOD_DEFAULT;
 	tr_procs__init(tr);

@@ -199,6 +199,15 @@ struct tp_tsv {
 #define TR_MAX_OVERHEAD_MAX	100u
 #define TR_HIT_COST_DEFAULT	20000u /* ns per hit when it cannot be measured (auto) */
 #define TR_HIT_COST_MAX		10000000u
+/*
+ * The latency bias (docs/RETPROBE.md, "Latency bias"): what a return
+ * tracepoint's own entry and return probes add to $latency_ns, subtracted in
+ * the kernel.  latency-bias auto (0) measures it on this kernel at the first
+ * use (bpf/calib.h), per kind of entry site; TR_LAT_BIAS_OFF subtracts
+ * nothing; any other value is ns subtracted from every return tracepoint.
+ */
+#define TR_LAT_BIAS_OFF UINT32_MAX
+#define TR_LAT_BIAS_MAX 10000000u
 /* A run nobody stops ends after this long (seconds); 0 = never. */
 #define TR_TRACE_TIMEOUT_DEFAULT 3600u
 #define TR_TRACE_TIMEOUT_MAX	 (30u * 86400u)
@@ -259,6 +268,17 @@ struct trace {
 	uint32_t
 		hit_cost_measured; /* auto: bpfc_calib__hit_cost() at the first tstart, 0 not yet */
 	char hit_cost_msg[160];	   /* auto: why it could not be measured ("" if it was) */
+	uint32_t lat_bias; /* setting: 0 auto (measured), TR_LAT_BIAS_OFF off, else ns */
+	/*
+	 * The latency bias of this run's return tracepoints, ns: the run's
+	 * default (a single-stepped entry, Go's and -O2 C's), set when the first
+	 * return location is installed (at tstart); each location's own, by the
+	 * kinds of its sites, is its struct bpfc_lat's bias_ns (retprobe.h).
+	 */
+	uint64_t lat_bias_ns;
+	uint64_t lat_bias_measured[2]; /* auto: by entry kind (bpf/latency.h), 0 not yet */
+	char lat_bias_msg[160];	       /* auto: why it could not be measured ("" if it was) */
+	char lat_bias_note[256];       /* what was subtracted, for qTStatus notes and tsave */
 	uint32_t trace_timeout;	   /* seconds a run may last */
 	uint32_t debuginfod;	   /* seconds per debug file from debuginfod; 0 = off */
 	struct guard guard;

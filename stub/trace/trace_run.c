@@ -323,6 +323,9 @@ int tr__start(struct trace *tr, char *msg, size_t mlen)
 	tr->mono_to_wall_us = tr->start_us - tr->start_mono_us;
 	tr->stop_us = 0;
 	guard__reset(tr);
+	/* The latency bias: set again as return locations are installed (retprobe.c). */
+	tr->lat_bias_ns = 0;
+	tr->lat_bias_note[0] = '\0';
 	/* Several processes: which collect (a process map and its tracker, or none). */
 	err = tr_procs__start(tr, msg, mlen);
 	if (err) {
@@ -571,6 +574,10 @@ int tr__status(struct trace *tr, struct rsp_buf *r)
 	sdt_notes(tr, sdt, sizeof(sdt));
 	snprintf(more, sizeof(more), "%s%s%s%s%s", note, guard[0] && any ? "; " : "", guard,
 		 sdt[0] && (any || guard[0]) ? "; " : "", sdt);
+	/* What was subtracted from $latency_ns (retprobe.c): said in the file tsave writes. */
+	if (tr->lat_bias_note[0] && tr->state != TR_NOT_RUN)
+		snprintf(more + strlen(more), sizeof(more) - strlen(more), "%s%s",
+			 more[0] || any ? "; " : "", tr->lat_bias_note);
 	st.more_notes = more;
 	return rsp_enc_tstatus(r, &st);
 }
