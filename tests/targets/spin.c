@@ -12,7 +12,9 @@
  * through /proc/PID/mem and compares what the target measured with the
  * $latency_ns bpfstub reports for the same window of calls.
  *
- * Main calls the six in turn, then sleeps 2 ms.  Built -O0 without CET
+ * Main calls the six in turn, the longest first (the first call after the
+ * sleep runs on a cold CPU: its time before the first clock read is
+ * longer), then sleeps 2 ms.  Built -O0 without CET
  * (-fcf-protection=none: no endbr64 before the push), non-PIE.
  * Output: "ready <pid>".
  */
@@ -83,12 +85,12 @@ int main(void)
 	printf("ready %d\n", (int)getpid());
 	fflush(stdout);
 	for (;;) {
-		spin2_emul();
-		spin20_emul();
 		spin200_emul();
-		spin2_step();
-		spin20_step();
 		spin200_step();
+		spin20_emul();
+		spin20_step();
+		spin2_emul();
+		spin2_step();
 		counter++;
 		usleep(2000);
 	}

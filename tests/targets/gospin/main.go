@@ -8,7 +8,8 @@
 // and calls main.spin20body.  spinBody measures its own duration with the
 // monotonic clock around the spin and stores it in spinLog[f][seq % 4096],
 // then bumps spinSeq[f]: the test reads both through /proc/PID/mem.
-// Main calls them in turn, then sleeps 2 ms.  Output: "ready <pid>".
+// Main calls them in turn, the longest first (the first call after the
+// sleep runs on a cold CPU), then sleeps 2 ms.  Output: "ready <pid>".
 package main
 
 import (
@@ -53,10 +54,10 @@ func main() {
 	fmt.Printf("ready %d\n", os.Getpid())
 	os.Stdout.Sync()
 	for {
-		spin2()
-		spin20()
 		spin200()
+		spin20()
 		spin20e()
+		spin2()
 		counter++
 		time.Sleep(2 * time.Millisecond)
 	}
