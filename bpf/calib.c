@@ -144,7 +144,8 @@ static int lat_return_prog(const struct bpfc_lat *lat, int out_fd, struct bpfc_p
 	bpfc_emit__insn(&e, BPF_MOV64_REG(BPFC_R7, BPFC_R10));
 	bpfc_emit__insn(&e, BPF_ALU64_IMM(BPF_ADD, BPFC_R7, FAKE_REC));
 	bpfc_emit__insn(&e, BPF_EMIT_CALL(BPF_FUNC_ktime_get_ns));
-	bpfc_emit__insn(&e, BPF_STX_MEM(BPF_DW, BPFC_R7, BPFC_R0, 8 /* struct bpfc_rec.ktime_ns */));
+	bpfc_emit__insn(&e,
+			BPF_STX_MEM(BPF_DW, BPFC_R7, BPFC_R0, 8 /* struct bpfc_rec.ktime_ns */));
 	bpfc_lat__emit_return(&e, lat, FAKE_BLK);
 	l_skip = bpfc_emit__label(&e);
 	l_have = bpfc_emit__label(&e);
@@ -187,7 +188,8 @@ int bpfc_calib__lat_bias(uint64_t ns[2], char *msg, size_t mlen)
 				   (uint64_t)(uintptr_t)bpfc_calib__lat_step};
 	const uint64_t ret[2] = {(uint64_t)(uintptr_t)bpfc_calib__lat_emul_ret,
 				 (uint64_t)(uintptr_t)bpfc_calib__lat_step_ret};
-	struct bpfc_lat lat = {.map_fd = -1, .clamp_fd = -1, .tsv = 3 /* any: the block is read here */};
+	struct bpfc_lat lat = {
+		.map_fd = -1, .clamp_fd = -1, .tsv = 3 /* any: the block is read here */};
 	struct bpfc_prog eprog = {.fd = -1}, rprog = {.fd = -1};
 	struct bpfc_probe p[4];
 	uint64_t samples[2][CALIB_LAT_CALLS];
@@ -242,8 +244,8 @@ int bpfc_calib__lat_bias(uint64_t ns[2], char *msg, size_t mlen)
 	}
 	for (k = 0; k < 2; k++) {
 		if (got[k] < CALIB_LAT_CALLS / 2) {
-			snprintf(msg, mlen, "the calibration's probes fired %zu times of %d", got[k],
-				 CALIB_LAT_CALLS);
+			snprintf(msg, mlen, "the calibration's probes fired %zu times of %d",
+				 got[k], CALIB_LAT_CALLS);
 			err = -EIO;
 			goto cleanup;
 		}

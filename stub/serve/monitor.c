@@ -184,22 +184,25 @@ static void show_setting(struct sess *s, const struct mon_setting *st)
 		const struct trace *tr = s->tr;
 
 		if (v == TR_LAT_BIAS_OFF)
-			sess__console(s, "%s: off: nothing subtracted from $latency_ns\n", st->name);
+			sess__console(s, "%s: off: nothing subtracted from $latency_ns\n",
+				      st->name);
 		else if (v)
 			sess__console(s, "%s: %u %s\n", st->name, v, st->what);
 		else if (tr->lat_bias_measured[1])
-			sess__console(s,
-				      "%s: auto: %llu ns at a single-stepped entry, %llu ns at an "
-				      "emulated one (measured on this kernel), subtracted from a return "
-				      "tracepoint's $latency_ns\n",
-				      st->name, (unsigned long long)tr->lat_bias_measured[1],
-				      (unsigned long long)tr->lat_bias_measured[0]);
+			sess__console(
+				s,
+				"%s: auto: %llu ns at a single-stepped entry, %llu ns at an "
+				"emulated one (measured on this kernel), subtracted from a return "
+				"tracepoint's $latency_ns\n",
+				st->name, (unsigned long long)tr->lat_bias_measured[1],
+				(unsigned long long)tr->lat_bias_measured[0]);
 		else if (tr->lat_bias_msg[0])
 			sess__console(s, "%s: auto, but not measured (%s): nothing subtracted\n",
 				      st->name, tr->lat_bias_msg);
 		else
-			sess__console(s, "%s: auto, measured when a return tracepoint is first "
-					 "installed\n",
+			sess__console(s,
+				      "%s: auto, measured when a return tracepoint is first "
+				      "installed\n",
 				      st->name);
 		return;
 	}
@@ -265,8 +268,7 @@ static int mon_set(struct sess *s, const struct rsp_mon_line *l, size_t arg, cha
 	*setting_ptr(s->tr, st) = v;
 	show_setting(s, st);
 	if (tr__running(s->tr))
-		sess__console(s, st->kind == MK_BYTES || st->kind == MK_ONOFF ||
-					 st->kind == MK_BIAS
+		sess__console(s, st->kind == MK_BYTES || st->kind == MK_ONOFF || st->kind == MK_BIAS
 					 ? "(tracepoints installed from now on; those running keep "
 					   "theirs)\n"
 					 : "(applies to the running trace at once)\n");

@@ -352,8 +352,9 @@ static int retprobe__prepare(struct trace *tr, struct tp *tp, char *msg, size_t 
 	if (r->lat.clamp_fd < 0) {
 		err = bpfc_lat__clamp_create();
 		if (err < 0) {
-			rsp_buf__msgf(msg, mlen, "tracepoint %u: cannot create the clamp counter: %s",
-				      tp->num, strerror(-err));
+			rsp_buf__msgf(msg, mlen,
+				      "tracepoint %u: cannot create the clamp counter: %s", tp->num,
+				      strerror(-err));
 			return err;
 		}
 		r->lat.clamp_fd = err;
@@ -603,10 +604,10 @@ void retprobe__status(struct trace *tr, struct rsp_buf *out)
 			continue;
 		last = t->num;
 		fmt_us(r->lat.bias_ns, a, sizeof(a));
-		rsp_buf__printf(out,
-				"  tracepoint %u, return of %s: entry %s + return %s: %s subtracted\n",
-				t->num, r->func, bpfc_lat__site_name(r->entry_kind),
-				bpfc_lat__site_name(r->ret_kind), a);
+		rsp_buf__printf(
+			out, "  tracepoint %u, return of %s: entry %s + return %s: %s subtracted\n",
+			t->num, r->func, bpfc_lat__site_name(r->entry_kind),
+			bpfc_lat__site_name(r->ret_kind), a);
 	}
 }
 
@@ -790,9 +791,10 @@ static void describe(struct dw_cache *c, const struct tp_ret *r, uint32_t num,
 	}
 	if (!r->nvals)
 		rsp_buf__printf(out, "  no return value (frames hold the registers and latency)\n");
-	rsp_buf__printf(out, "  latency: $latency_ns in each frame (void: the call began before "
-			     "the trace), less the probes' own cost (entry %s + return %s: "
-			     "monitor status)\n",
+	rsp_buf__printf(out,
+			"  latency: $latency_ns in each frame (void: the call began before "
+			"the trace), less the probes' own cost (entry %s + return %s: "
+			"monitor status)\n",
 			bpfc_lat__site_name(r->entry_kind), bpfc_lat__site_name(r->ret_kind));
 	if (r->cond[0])
 		rsp_buf__printf(out, "  only when: %s\n", r->cond);

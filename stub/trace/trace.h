@@ -268,7 +268,7 @@ struct trace {
 	uint32_t
 		hit_cost_measured; /* auto: bpfc_calib__hit_cost() at the first tstart, 0 not yet */
 	char hit_cost_msg[160];	   /* auto: why it could not be measured ("" if it was) */
-	uint32_t lat_bias; /* setting: 0 auto (measured), TR_LAT_BIAS_OFF off, else ns */
+	uint32_t lat_bias;	   /* setting: 0 auto (measured), TR_LAT_BIAS_OFF off, else ns */
 	/*
 	 * The latency bias of this run's return tracepoints, ns: the run's
 	 * default (a single-stepped entry, Go's and -O2 C's), set when the first

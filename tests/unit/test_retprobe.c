@@ -61,23 +61,23 @@ static void test_site_kind(void)
 		size_t len;
 		enum bpfc_lat_site want;
 	} cases[] = {
-		{{0x55}, 1, BPFC_LAT_EMULATED},				 /* push rbp */
-		{{0x41, 0x57}, 2, BPFC_LAT_EMULATED},			 /* push r15 */
-		{{0x48, 0x55}, 2, BPFC_LAT_STEPPED},			 /* rex.w push: not 0x41 */
-		{{0x90}, 1, BPFC_LAT_EMULATED},				 /* nop */
-		{{0xf3, 0x90}, 2, BPFC_LAT_EMULATED},			 /* pause: prefix + 0x90 */
-		{{0xe8, 0, 0, 0, 0}, 5, BPFC_LAT_EMULATED},		 /* call rel32 */
-		{{0xeb, 0x02}, 2, BPFC_LAT_EMULATED},			 /* jmp rel8 */
-		{{0x74, 0x02}, 2, BPFC_LAT_EMULATED},			 /* je */
-		{{0x0f, 0x84, 0, 0, 0, 0}, 6, BPFC_LAT_EMULATED},	 /* je rel32 */
-		{{0x66, 0xe8, 0, 0}, 4, BPFC_LAT_STEPPED},		 /* callw: refused, not emulated */
-		{{0xc3}, 1, BPFC_LAT_STEPPED},				 /* ret */
-		{{0xc2, 0x08, 0x00}, 3, BPFC_LAT_STEPPED},		 /* ret 8 */
-		{{0x49, 0x3b, 0x66, 0x10}, 4, BPFC_LAT_STEPPED},	 /* Go: cmp 0x10(%r14),%rsp */
-		{{0xf3, 0x0f, 0x1e, 0xfa}, 4, BPFC_LAT_STEPPED},	 /* endbr64 */
-		{{0x48, 0x83, 0xec, 0x08}, 4, BPFC_LAT_STEPPED},	 /* sub $8,%rsp */
-		{{0}, 0, BPFC_LAT_STEPPED},				 /* nothing */
-		{{0x66, 0x66}, 2, BPFC_LAT_STEPPED},			 /* prefixes only */
+		{{0x55}, 1, BPFC_LAT_EMULATED},			  /* push rbp */
+		{{0x41, 0x57}, 2, BPFC_LAT_EMULATED},		  /* push r15 */
+		{{0x48, 0x55}, 2, BPFC_LAT_STEPPED},		  /* rex.w push: not 0x41 */
+		{{0x90}, 1, BPFC_LAT_EMULATED},			  /* nop */
+		{{0xf3, 0x90}, 2, BPFC_LAT_EMULATED},		  /* pause: prefix + 0x90 */
+		{{0xe8, 0, 0, 0, 0}, 5, BPFC_LAT_EMULATED},	  /* call rel32 */
+		{{0xeb, 0x02}, 2, BPFC_LAT_EMULATED},		  /* jmp rel8 */
+		{{0x74, 0x02}, 2, BPFC_LAT_EMULATED},		  /* je */
+		{{0x0f, 0x84, 0, 0, 0, 0}, 6, BPFC_LAT_EMULATED}, /* je rel32 */
+		{{0x66, 0xe8, 0, 0}, 4, BPFC_LAT_STEPPED},	  /* callw: refused, not emulated */
+		{{0xc3}, 1, BPFC_LAT_STEPPED},			  /* ret */
+		{{0xc2, 0x08, 0x00}, 3, BPFC_LAT_STEPPED},	  /* ret 8 */
+		{{0x49, 0x3b, 0x66, 0x10}, 4, BPFC_LAT_STEPPED},  /* Go: cmp 0x10(%r14),%rsp */
+		{{0xf3, 0x0f, 0x1e, 0xfa}, 4, BPFC_LAT_STEPPED},  /* endbr64 */
+		{{0x48, 0x83, 0xec, 0x08}, 4, BPFC_LAT_STEPPED},  /* sub $8,%rsp */
+		{{0}, 0, BPFC_LAT_STEPPED},			  /* nothing */
+		{{0x66, 0x66}, 2, BPFC_LAT_STEPPED},		  /* prefixes only */
 	};
 	size_t i;
 
