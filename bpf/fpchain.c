@@ -93,24 +93,28 @@ void bpfc_fp__emit(struct bpfc_emit *e, const struct bpfc_fp *fp, size_t blk_off
 	bpfc_emit__insn(e, BPF_ST_MEM(BPF_B, BPFC_R9, BPFC_FBLK_OFF_CAP, (__s32)fp->frames));
 	bpfc_emit__insn(e, BPF_ST_MEM(BPF_H, BPFC_R9, BPFC_FBLK_OFF_WCAP, (__s32)fp->window));
 	bpfc_emit__insn(e, BPF_ST_MEM(BPF_H, BPFC_R9, BPFC_FBLK_OFF_LEN, 0));
-	bpfc_emit__insn(e, BPF_LDX_MEM(BPF_DW, BPFC_R1, BPFC_R6, bpfc_regs__ptregs_offset(GDB_RBP)));
+	bpfc_emit__insn(e,
+			BPF_LDX_MEM(BPF_DW, BPFC_R1, BPFC_R6, bpfc_regs__ptregs_offset(GDB_RBP)));
 	bpfc_emit__insn(e, BPF_STX_MEM(BPF_DW, BPFC_R9, BPFC_R1, BPFC_FBLK_OFF_FP0));
-	bpfc_emit__insn(e, BPF_LDX_MEM(BPF_DW, BPFC_R1, BPFC_R6, bpfc_regs__ptregs_offset(GDB_RSP)));
+	bpfc_emit__insn(e,
+			BPF_LDX_MEM(BPF_DW, BPFC_R1, BPFC_R6, bpfc_regs__ptregs_offset(GDB_RSP)));
 	bpfc_emit__insn(e, BPF_STX_MEM(BPF_DW, BPFC_R9, BPFC_R1, BPFC_FBLK_OFF_ADDR));
 
 	for (k = 0; k < fp->frames; k++) {
 		/* r3 = where record k is: rbp, then the saved rbp of record k - 1 */
 		if (k == 0) {
-			bpfc_emit__insn(e, BPF_LDX_MEM(BPF_DW, BPFC_R3, BPFC_R9, BPFC_FBLK_OFF_FP0));
+			bpfc_emit__insn(e,
+					BPF_LDX_MEM(BPF_DW, BPFC_R3, BPFC_R9, BPFC_FBLK_OFF_FP0));
 			/* at or above rsp */
 			bpfc_emit__insn(e,
 					BPF_LDX_MEM(BPF_DW, BPFC_R1, BPFC_R9, BPFC_FBLK_OFF_ADDR));
 		} else {
-			bpfc_emit__insn(e, BPF_LDX_MEM(BPF_DW, BPFC_R3, BPFC_R9, rec_off(fp, k - 1)));
+			bpfc_emit__insn(e,
+					BPF_LDX_MEM(BPF_DW, BPFC_R3, BPFC_R9, rec_off(fp, k - 1)));
 			/* past the record before it: prev + 16 (prev is below rsp + 8 MiB) */
-			bpfc_emit__insn(e, BPF_LDX_MEM(BPF_DW, BPFC_R1, BPFC_R9,
-						       k == 1 ? BPFC_FBLK_OFF_FP0
-							      : rec_off(fp, k - 2)));
+			bpfc_emit__insn(
+				e, BPF_LDX_MEM(BPF_DW, BPFC_R1, BPFC_R9,
+					       k == 1 ? BPFC_FBLK_OFF_FP0 : rec_off(fp, k - 2)));
 			bpfc_emit__insn(e, BPF_ALU64_IMM(BPF_ADD, BPFC_R1, 16));
 		}
 		bpfc_emit__jmp(e, BPF_JMP_REG(BPF_JLT, BPFC_R3, BPFC_R1, 0), l_walked);

@@ -35,10 +35,10 @@
 #include "bpf/emit.h"
 #include "bpf/record.h"
 
-#define BPFC_FP_FRAMES_MAX 64u		 /* records per hit at most (u8 counts) */
-#define BPFC_FP_WINDOW_MAX 4096u	 /* the window's bytes at most */
-#define BPFC_FP_SPAN	   (8u << 20)	 /* a record lies at most 8 MiB above rsp */
-#define BPFC_FP_MIN_CHAIN  2u		 /* fewer records: the wide window instead */
+#define BPFC_FP_FRAMES_MAX 64u	      /* records per hit at most (u8 counts) */
+#define BPFC_FP_WINDOW_MAX 4096u      /* the window's bytes at most */
+#define BPFC_FP_SPAN	   (8u << 20) /* a record lies at most 8 MiB above rsp */
+#define BPFC_FP_MIN_CHAIN  2u	      /* fewer records: the wide window instead */
 
 struct bpfc_fp {
 	__u32 frames; /* 1..BPFC_FP_FRAMES_MAX records of the chain */

@@ -252,10 +252,11 @@ static int mon_set(struct sess *s, const struct rsp_mon_line *l, size_t arg, cha
 	*setting_ptr(s->tr, st) = v;
 	show_setting(s, st);
 	if (tr__running(s->tr))
-		sess__console(s, st->kind == MK_BYTES || st->kind == MK_WINDOW || st->kind == MK_ONOFF
-					 ? "(tracepoints installed from now on; those running keep "
-					   "theirs)\n"
-					 : "(applies to the running trace at once)\n");
+		sess__console(s,
+			      st->kind == MK_BYTES || st->kind == MK_WINDOW || st->kind == MK_ONOFF
+				      ? "(tracepoints installed from now on; those running keep "
+					"theirs)\n"
+				      : "(applies to the running trace at once)\n");
 	return 0;
 }
 

@@ -178,8 +178,8 @@ void audit_tr__started(struct trace *tr)
 	snprintf(settings, sizeof(settings),
 		 "deep-collect=%u stack-window=%s always-regs=%s max-hit-rate=%u max-overhead=%u "
 		 "hit-cost=%u trace-timeout=%us",
-		 tr->deep_budget, win, tr->always_regs ? "on" : "off",
-		 tr->max_hit_rate, tr->max_overhead, tr->hit_cost_ns, tr->trace_timeout);
+		 tr->deep_budget, win, tr->always_regs ? "on" : "off", tr->max_hit_rate,
+		 tr->max_overhead, tr->hit_cost_ns, tr->trace_timeout);
 	audit__log(tr->audit, "tstart", "tracepoints", nums.data ? nums.data : "", "locations",
 		   U(locs, n), "buffer_size", tr->buf_size ? U(size, tr->buf_size) : "default",
 		   "circular", tr->circular ? "on" : "off", "disconnected_tracing",

@@ -167,8 +167,8 @@ struct tp_tsv {
  * tracepoints installed after it (the next tstart, or one added during a
  * run).  The defaults are chosen by measurement (docs/PERFORMANCE.md).
  */
-#define TR_DEEP_BUDGET_DEFAULT	2048u /* bytes per hit for deep collection */
-#define TR_DEEP_BUDGET_MAX	16384u
+#define TR_DEEP_BUDGET_DEFAULT 2048u /* bytes per hit for deep collection */
+#define TR_DEEP_BUDGET_MAX     16384u
 /*
  * stack-window fp: the frame-pointer chain (TR_FP_FRAMES records of 16
  * bytes, walked in the kernel: bpf/fpchain.h) and TR_FP_WINDOW bytes above
@@ -220,7 +220,7 @@ struct tp_tsv {
 #define TR_TSV_TIMESTAMP 1 /* wall-clock microseconds of the hit */
 #define TR_TSV_THREAD	 2 /* the hitting thread's id */
 #define TR_TSV_LATENCY                                                                             \
-	3 /* return tracepoints' frames: ns since the entry (stub/trace/retprobe.c) */
+	3	     /* return tracepoints' frames: ns since the entry (stub/trace/retprobe.c) */
 #define TR_TSV_PID 4 /* a multi-process target's frames: the hitting process's id */
 
 /*

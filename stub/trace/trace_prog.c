@@ -251,8 +251,8 @@ int tr_prog__load(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
 			return err;
 	}
 	spec.lat = b.lat;
-	err = build_spec(tp, b.regs, b.stack_window, &fp, &with_fp, mem, sizeof(mem) / sizeof(mem[0]),
-			 &nmem, msg, mlen);
+	err = build_spec(tp, b.regs, b.stack_window, &fp, &with_fp, mem,
+			 sizeof(mem) / sizeof(mem[0]), &nmem, msg, mlen);
 	if (err)
 		return err;
 	for (i = 0; i < b.nmem && nmem < sizeof(mem) / sizeof(mem[0]); i++)

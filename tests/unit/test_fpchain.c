@@ -69,7 +69,9 @@ static const char victim_src[] =
 	"	printf(\"ready\\n\");\n"
 	"	fflush(stdout);\n"
 	"	for (;;) {\n"
-	"		sink = descend(" "50" ");\n"
+	"		sink = descend("
+	"50"
+	");\n"
 	"		garbage_odd();\n"
 	"		garbage_far();\n"
 	"		garbage_one();\n"
@@ -299,7 +301,8 @@ static pid_t launch(const char *path, int *out_fd)
 	*out_fd = p[0];
 	pfd.fd = p[0];
 	pfd.events = POLLIN;
-	if (poll(&pfd, 1, 5000) != 1 || read(p[0], buf, sizeof(buf)) < 5 || memcmp(buf, "ready", 5)) {
+	if (poll(&pfd, 1, 5000) != 1 || read(p[0], buf, sizeof(buf)) < 5 ||
+	    memcmp(buf, "ready", 5)) {
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
 		return -EIO;
@@ -423,8 +426,8 @@ static void test_live(const char *dir)
 				__u64 next = get64(area + 16 * k), ra = get64(area + 16 * k + 8);
 
 				if (k < DEPTH)
-					CHECKF(ra > descend && ra < main_, "record %d: ra 0x%llx", k,
-					       (unsigned long long)ra);
+					CHECKF(ra > descend && ra < main_, "record %d: ra 0x%llx",
+					       k, (unsigned long long)ra);
 				else
 					CHECKF(ra > main_ && ra < main_ + 0x100,
 					       "record %d: ra 0x%llx (want into main)", k,
@@ -474,8 +477,8 @@ static void test_live(const char *dir)
 			odd += rbp == 0x1e8481;
 			far += rbp > rsp + BPFC_FP_SPAN;
 			one += rbp == rsp + 8;
-			CHECKF(b[BPFC_FBLK_OFF_FLAGS] == BPFC_FBLK_WIDE && b[BPFC_FBLK_OFF_N] == 0 &&
-				       wlen == 512 + 16 * 64,
+			CHECKF(b[BPFC_FBLK_OFF_FLAGS] == BPFC_FBLK_WIDE &&
+				       b[BPFC_FBLK_OFF_N] == 0 && wlen == 512 + 16 * 64,
 			       "rbp 0x%llx rsp 0x%llx: flags %u n %u wlen %u",
 			       (unsigned long long)rbp, (unsigned long long)rsp,
 			       b[BPFC_FBLK_OFF_FLAGS], b[BPFC_FBLK_OFF_N], wlen);
