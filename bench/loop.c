@@ -2,7 +2,7 @@
 /*
  * bench/loop.c - the traced program of `make bench`.
  *
- *   loop CALLS TRIGGER OUT [push|deep|deep-push]
+ *   loop CALLS TRIGGER OUT [push|stack|deep|deep-push]
  *   loop CALLS TRIGGER OUT push THREADS RATE
  *
  * Waits until the file TRIGGER exists (so a probe or a debugger can be set
@@ -12,6 +12,7 @@
  * the tracepoint collects.
  *
  * For deep collection (what the arguments point to, found in the DWARF):
+ * "stack" calls bench_push() under 8 frames with frame pointers (bench_down).
  * "deep" calls bench_deep(&bench_item, "bench-name") and "deep-push"
  * bench_deep_push(&bench_item, "bench-name"), both taking a struct pointer
  * (the struct has a char * field) and a C string literal.  bench_deep's
@@ -74,6 +75,31 @@ __attribute__((noinline)) long bench_deep_push(struct bench_item *it, const char
 
 /* In assembly, so that its first instruction is surely `push %rbp`. */
 __asm__(BENCH_PUSH_ASM);
+
+/*
+ * "stack": bench_push called under BENCH_STACK_DEPTH frames of
+ * bench_down, each with frame pointers and a 100-byte array (the call
+ * stack of a service's handler, for stack-window fp against a window):
+ * ~1.3 KiB of stack, 9 frame-pointer records.
+ */
+#define BENCH_STACK_DEPTH 8
+
+__attribute__((noinline, optimize("no-omit-frame-pointer"))) long bench_down(long n, long i)
+{
+	volatile char pad[100];
+
+	pad[n] = (char)i;
+	if (!n)
+		return bench_push(i, 2 * i, bench_buf) + pad[0];
+	return bench_down(n - 1, i) + pad[n];
+}
+
+static long bench_stack(long i, long j, char *buf)
+{
+	(void)j;
+	(void)buf;
+	return bench_down(BENCH_STACK_DEPTH, i);
+}
 
 static long paced_calls;
 static double paced_rate;
@@ -139,6 +165,8 @@ int main(int argc, char **argv)
 		return 2;
 	if (argc == 5 && !strcmp(argv[4], "push"))
 		fn = bench_push;
+	else if (argc == 5 && !strcmp(argv[4], "stack"))
+		fn = bench_stack;
 	else if (argc == 5 && !strcmp(argv[4], "deep"))
 		deep = bench_deep;
 	else if (argc == 5 && !strcmp(argv[4], "deep-push"))

@@ -13,8 +13,8 @@
              what bpfstub adds beyond GDB's actions turned off (`monitor set
              stack-window off`, `monitor set deep-collect off`, `monitor set
              always-regs off`)
-  bpfstub+window  the same with bpfstub's default stack window (the stack
-             above rsp each frame holds, for bt in tfind)
+  bpfstub+window  the same with a 2 KiB stack window (the stack above rsp
+             each frame holds, for bt in tfind: the default until issue 20)
   gdbserver  gdbserver's trap tracepoint with the same actions
 
 and writes the table to docs/PERFORMANCE.md.  Goal: bpfstub costs at most
@@ -52,8 +52,18 @@ no registers) under:
                    stack window and deep collection off in both
 
 and the difference is stated (no goal).
+The stack collections (issue 20) are measured at bench_push called under
+8 frames with frame pointers (loop.c's `stack` mode), `collect $regs`:
+
+  bpfstub          no stack collected (stack window and deep collection off)
+  bpfstub+window   a 2 KiB stack window
+  bpfstub+fp       `monitor set stack-window fp` (the default): the
+                   frame-pointer chain walked in the kernel, 512 bytes at rsp
+
+with the bytes a frame takes in the frame store (no goal; stated).
 BENCH_SITES=return (a word of the site names) measures only the matching
-sites and prints, without rewriting docs/PERFORMANCE.md.
+sites and prints, without rewriting docs/PERFORMANCE.md; BENCH_SITES=stack
+writes its own section of docs/PERFORMANCE.md.
 Costs are per hit, added over `none`, medians over the rounds; ratios come
 from the same run, so machine noise hits every configuration alike.
 """
@@ -82,6 +92,7 @@ CLASSIC = ("none", "uprobe", "bpfstub", "bpfstub+window", "gdbserver")
 RETURN = ("none", "uprobe", "uprobe x2", "bpfstub-return")
 DEEP = ("none", "uprobe", "bpfstub", "bpfstub+deep", "bpfstub+all")
 REGS = ("none", "uprobe", "bpfstub", "bpfstub+regs")
+STACK = ("none", "uprobe", "bpfstub", "bpfstub+window", "bpfstub+fp")
 # Each site: (name, GDB location, actions, loop's extra argument,
 # configurations measured, the instruction the probe must land on or None).
 SITES = [
@@ -96,13 +107,15 @@ SITES = [
      None),
     ("registers in every frame, emulated", "*bench_push", "collect bench_buf", ["push"], REGS,
      None),
+    ("stack collection, emulated", "*bench_push", "collect $regs", ["stack"], STACK, None),
 ]
 LABELS = {
     "none": "no probe",
     "uprobe": "empty BPF uprobe (1)",
     "bpfstub": "bpfstub tracepoint (2)",
     "gdbserver": "gdbserver trap tracepoint (3)",
-    "bpfstub+window": "bpfstub tracepoint + default stack window (4)",
+    "bpfstub+window": "bpfstub tracepoint + 2 KiB stack window (4)",
+    "bpfstub+fp": "bpfstub tracepoint + frame-pointer chain, `stack-window fp` (10)",
     "bpfstub+deep": "bpfstub tracepoint + deep collection (5)",
     "bpfstub+all": "bpfstub's defaults: deep collection + stack window (6)",
     "uprobe x2": "empty BPF uprobes at the entry and the ret (7)",
@@ -113,11 +126,16 @@ LABELS = {
 MONITOR = {
     "bpfstub": ["monitor set stack-window off", "monitor set deep-collect off",
                 "monitor set always-regs off"],
-    "bpfstub+window": ["monitor set deep-collect off"],
+    "bpfstub+window": ["monitor set stack-window 2048", "monitor set deep-collect off"],
+    "bpfstub+fp": ["monitor set stack-window fp", "monitor set deep-collect off"],
     "bpfstub+deep": ["monitor set stack-window off"],
     "bpfstub+all": [],
     "bpfstub+regs": ["monitor set stack-window off", "monitor set deep-collect off"],
 }
+
+
+# Bytes a frame takes in the frame store, per bpfstub configuration (tstatus).
+FRAME_BYTES = {}
 
 
 def free_port():
@@ -291,9 +309,14 @@ def run_bpfstub(r, site, config="bpfstub"):
          or re.search(r"Collected (\d+) trace frames", gout))
     if not m or int(m.group(1)) == 0:
         raise RuntimeError("bpfstub collected nothing:\n" + gout + gerr)
+    held = re.search(r"Buffer contains (\d+) trace frames?", gout) or m
+    free = re.search(r"Trace buffer has (\d+) bytes of (\d+) bytes free", gout)
+    if free and int(held.group(1)):
+        FRAME_BYTES.setdefault(config, []).append(
+            (int(free.group(2)) - int(free.group(1))) / int(held.group(1)))
     out = gout + gerr
     if "monitor:" in out or "unknown monitor command" in out or \
-            not re.search(r"^stack-window: (\d+|off)", out, re.M):
+            not re.search(r"^stack-window: (\d+|off|fp)", out, re.M):
         raise RuntimeError(f"bpfstub's settings for {config}:\n" + out)
     return r.result(), int(m.group(1))
 
@@ -411,6 +434,11 @@ def report(site, res, frames):
         lines.append(f"- (4)-(2) = **{add['bpfstub+window'] - add['bpfstub']:.0f} ns** per hit "
                      "for the stack window (`bt` in tfind); (4)/(1) = "
                      f"{add['bpfstub+window'] / add['uprobe']:.2f}x")
+    if "bpfstub+fp" in add:
+        lines.append(f"- (10)-(2) = **{add['bpfstub+fp'] - add['bpfstub']:.0f} ns** per hit "
+                     "for the frame-pointer chain and its 512-byte window; (10)-(4) = "
+                     f"{add['bpfstub+fp'] - add['bpfstub+window']:.0f} ns against the 2 KiB "
+                     f"window; (10)/(1) = {add['bpfstub+fp'] / add['uprobe']:.2f}x")
     if "bpfstub+regs" in add:
         lines.append(f"- (9)-(2) = **{add['bpfstub+regs'] - add['bpfstub']:.0f} ns** per hit "
                      "for the registers always-regs adds (169 bytes per record in the ring, "
@@ -423,6 +451,10 @@ def report(site, res, frames):
                          + ((": met" if r <= 1.15 else ": NOT met") if "single" in site[0]
                             else "")
                          + f"; ({n})-(2) = {add[k] - add['bpfstub']:.0f} ns per hit")
+    if "bpfstub+fp" in add:
+        lines.append("- bytes a frame takes in the frame store (tstatus, median): " + "; ".join(
+            f"{k}: {statistics.median(FRAME_BYTES[k]):.0f}" for k in site[4]
+            if FRAME_BYTES.get(k)))
     lines += [
         "- frames created per run (of " + str(CALLS) + " hits; fewer: the rest dropped, the "
         "8 MiB ring full before the first drain): "
@@ -434,6 +466,10 @@ def report(site, res, frames):
     return lines
 
 
+STACK_TITLE = ("## Call stacks: frame pointers against a window "
+               "(`BENCH_SITES=stack python3 bench/run.py`)")
+
+
 def main():
     body = []
     only = os.environ.get("BENCH_SITES")
@@ -442,6 +478,23 @@ def main():
             continue
         res, frames = measure(site)
         body += report(site, res, frames)
+    if only == "stack":
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        from perfdoc import write_section
+        write_section(STACK_TITLE, [
+            STACK_TITLE,
+            "",
+            f"Measured {time.strftime('%Y-%m-%d')} on this machine: {os.cpu_count()} CPUs, "
+            f"kernel {os.uname().release}; {CALLS} calls per run, {ROUNDS} rounds, as the "
+            "tables above. bench/loop.c's `stack` mode calls `bench_push` (first instruction "
+            "`push %rbp`: one trap, where the program's own cost shows most) under 8 frames "
+            "of `bench_down` (frame pointers, a 100-byte array each: ~1.3 KiB of stack); "
+            "`collect $regs`, deep collection off; (2) no stack, (4) a plain 2 KiB window, "
+            "(10) `stack-window fp` (bpfstub's default: the chain, 9 records here, and 512 "
+            "bytes above rsp).",
+            "",
+        ] + body[1:])
+        return
     if only:
         print("\n".join(body))
         return

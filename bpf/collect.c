@@ -27,6 +27,7 @@
  *   a return probe's latency V block (bpf/latency.h), if any
  *   per range: r9 = block; 'M', addr, len;
  *              bpf_probe_read_user(r9 + 11, len, addr) or mark r9 skipped
+ *   the frame-pointer chain and its window, if any (bpf/fpchain.h)
  *   every action block marked skipped, then each action in order (an
  *   action that ends early leaves the rest of its blocks skipped)
  *   bpf_ringbuf_submit(r7, BPF_RB_NO_WAKEUP)
@@ -103,6 +104,13 @@ static long rec_size(const struct bpfc_spec *spec)
 		if (m->len > BPFC_MEM_MAX)
 			return -E2BIG;
 		total += bpfc_mem__blk_size(m);
+		if (total > BPFC_REC_MAX)
+			return -E2BIG;
+	}
+	if (spec->fp) {
+		if (bpfc_fp__check(spec->fp))
+			return -EINVAL;
+		total += bpfc_fp__blk_size(spec->fp);
 		if (total > BPFC_REC_MAX)
 			return -E2BIG;
 	}
@@ -339,7 +347,7 @@ int bpfc_prog__build(const struct bpfc_spec *spec, int ringbuf_fd, int counters_
 			 err == -E2BIG ? "collects more than %u bytes per hit, the most one BPF "
 					 "ring buffer record holds"
 				       : "bad memory range (at most %u bytes in all, base register "
-					 "0-16)",
+					 "0-16) or frame-pointer walk",
 			 BPFC_REC_MAX);
 		goto cleanup;
 	}
@@ -485,6 +493,10 @@ int bpfc_prog__build(const struct bpfc_spec *spec, int ringbuf_fd, int counters_
 		else
 			emit_mem(&e, &spec->mem[i], off);
 		off += bpfc_mem__blk_size(&spec->mem[i]);
+	}
+	if (spec->fp) {
+		bpfc_fp__emit(&e, spec->fp, off);
+		off += bpfc_fp__blk_size(spec->fp);
 	}
 
 	/* Actions: every block starts out skipped, then each action runs in turn. */

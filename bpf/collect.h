@@ -28,6 +28,7 @@
 #include <linux/bpf.h>
 
 #include "bpf/ax.h"
+#include "bpf/fpchain.h"
 #include "bpf/latency.h"
 #include "bpf/prog.h"
 #include "bpf/record.h"
@@ -94,6 +95,11 @@ struct bpfc_spec {
 	 */
 	__u64 pass;
 	int gate_fd;
+	/*
+	 * The call stack by frame pointers and a window at rsp (bpf/fpchain.h):
+	 * one block after the memory ranges, before the actions' (NULL: none).
+	 */
+	const struct bpfc_fp *fp;
 	/* A return probe's latency (bpf/latency.h): a V block after the registers. */
 	const struct bpfc_lat *lat; /* NULL: none */
 	/* Its stop switch, checked first (NULL or fd < 0: none). */

@@ -115,6 +115,76 @@ static size_t vmem_len(const unsigned char *p, size_t left)
 	return BPFC_VBLK_HDR - 1 + (size_t)cap;
 }
 
+static __u64 le64(const unsigned char *p)
+{
+	__u64 v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+/* Length of an FPCHAIN block's payload (after its type byte); 0 if malformed. */
+static size_t fpchain_len(const unsigned char *p, size_t left)
+{
+	__u16 wcap, wlen;
+	size_t area;
+
+	if (left < BPFC_FBLK_HDR - 1)
+		return 0;
+	memcpy(&wcap, p + BPFC_FBLK_OFF_WCAP - 1, sizeof(wcap));
+	memcpy(&wlen, p + BPFC_FBLK_OFF_LEN - 1, sizeof(wlen));
+	area = (size_t)wcap + 16u * p[BPFC_FBLK_OFF_CAP - 1];
+	if (p[BPFC_FBLK_OFF_N - 1] > p[BPFC_FBLK_OFF_CAP - 1] ||
+	    wlen > (p[BPFC_FBLK_OFF_FLAGS - 1] & BPFC_FBLK_WIDE ? area : wcap))
+		return 0;
+	return BPFC_FBLK_HDR - 1 + area;
+}
+
+/*
+ * An FPCHAIN block (payload p, checked by fpchain_len) as M blocks: its
+ * window, then each record not already inside the window, at the address
+ * the one before it holds.
+ */
+static int fpchain_report(const unsigned char *p, bpfc_blk_cb cb, void *ctx, size_t *nblocks)
+{
+	unsigned char m[BPFC_MBLK_HDR - 1 + 16];
+	__u16 wcap, wlen, len16 = 16;
+	__u64 rsp, at;
+	const unsigned char *rec;
+	unsigned int k, n;
+	int err;
+
+	memcpy(&wcap, p + BPFC_FBLK_OFF_WCAP - 1, sizeof(wcap));
+	memcpy(&wlen, p + BPFC_FBLK_OFF_LEN - 1, sizeof(wlen));
+	rsp = le64(p + BPFC_FBLK_OFF_ADDR - 1);
+	if (wlen) {
+		(*nblocks)++;
+		err = cb ? cb(ctx, BPFC_BLK_MEM, p + BPFC_FBLK_OFF_ADDR - 1,
+			      BPFC_MBLK_HDR - 1 + (size_t)wlen)
+			 : 0;
+		if (err)
+			return err;
+	}
+	if (p[BPFC_FBLK_OFF_FLAGS - 1] & BPFC_FBLK_WIDE)
+		return 0;
+	n = p[BPFC_FBLK_OFF_N - 1];
+	at = le64(p + BPFC_FBLK_OFF_FP0 - 1);
+	for (k = 0; k < n; k++) {
+		rec = p + BPFC_FBLK_HDR - 1 + wcap + 16u * k;
+		if (!(at >= rsp && at - rsp <= wlen && wlen - (at - rsp) >= 16)) {
+			(*nblocks)++;
+			memcpy(m, &at, 8);
+			memcpy(m + 8, &len16, 2);
+			memcpy(m + 10, rec, 16);
+			err = cb ? cb(ctx, BPFC_BLK_MEM, m, sizeof(m)) : 0;
+			if (err)
+				return err;
+		}
+		at = le64(rec);
+	}
+	return 0;
+}
+
 /* The walker behind bpfc_rec__foreach_block() and bpfc_rec__stats(). */
 static int walk(const void *rec, size_t len, bpfc_blk_cb cb, void *ctx, struct bpfc_rec_stats *st)
 {
@@ -162,6 +232,13 @@ static int walk(const void *rec, size_t len, bpfc_blk_cb cb, void *ctx, struct b
 		case BPFC_BLK_TSV_SKIP:
 			blen = BPFC_TBLK_SIZE - 1;
 			break;
+		case BPFC_BLK_FPCHAIN:
+			blen = fpchain_len(p, left);
+			if (!blen) {
+				err = -EBADMSG;
+				goto cleanup;
+			}
+			break;
 		case BPFC_BLK_VMEM:
 		case BPFC_BLK_VMEM_SKIP:
 			blen = vmem_len(p, left);
@@ -195,6 +272,10 @@ static int walk(const void *rec, size_t len, bpfc_blk_cb cb, void *ctx, struct b
 			err = cb ? cb(ctx, BPFC_BLK_MEM, p + BPFC_VBLK_OFF_ADDR - 1,
 				      BPFC_MBLK_HDR - 1 + (size_t)n)
 				 : 0;
+			if (err)
+				goto cleanup;
+		} else if (type == BPFC_BLK_FPCHAIN) {
+			err = fpchain_report(p, cb, ctx, &st->blocks);
 			if (err)
 				goto cleanup;
 		} else if (type == BPFC_BLK_PTREGS) {

@@ -62,6 +62,7 @@ struct bpfc_rec {
 #define BPFC_BLK_VMEM	   'm'	/* memory of a run-time length (trace, tracenz) */
 #define BPFC_BLK_VMEM_SKIP '\1' /* a VMEM block not collected */
 #define BPFC_BLK_TSV_SKIP  '\2' /* a V block not collected */
+#define BPFC_BLK_FPCHAIN   'F'	/* a stack window and frame-pointer records (bpf/fpchain.h) */
 
 /* x86_64 struct pt_regs: r15 r14 r13 r12 bp bx r11 r10 r9 r8 ax cx dx si di orig_ax ip cs flags sp
  * ss */
@@ -103,6 +104,24 @@ struct bpfc_rec {
 #define BPFC_VBLK_HDR	    22
 #define BPFC_VBLK_CUT	    0x1 /* want > cap: collection cut at cap bytes */
 
+/*
+ * FPCHAIN block (bpf/fpchain.h): offsets from its type byte; after the
+ * header, wcap bytes of window then cap records of 16 bytes.  Record k
+ * was read at fp0 (k = 0) or at the first word of record k - 1.  With
+ * BPFC_FBLK_WIDE the whole area (wcap + 16 * cap bytes) is window and
+ * there are no records.  From OFF_ADDR on it has the M layout of the
+ * window (addr, len, bytes).
+ */
+#define BPFC_FBLK_OFF_FLAGS 1  /* u8 BPFC_FBLK_* */
+#define BPFC_FBLK_OFF_N	    2  /* u8 records read, <= cap */
+#define BPFC_FBLK_OFF_CAP   3  /* u8 records reserved */
+#define BPFC_FBLK_OFF_WCAP  4  /* u16 window bytes reserved */
+#define BPFC_FBLK_OFF_FP0   6  /* u64 rbp at the hit */
+#define BPFC_FBLK_OFF_ADDR  14 /* u64 rsp at the hit: the window's address */
+#define BPFC_FBLK_OFF_LEN   22 /* u16 window bytes read */
+#define BPFC_FBLK_HDR	    24
+#define BPFC_FBLK_WIDE	    0x1 /* no chain: the whole area is the window */
+
 /* Offset and size of GDB register regno inside the R block; -1 if out of range. */
 int bpfc_regs__offset(int regno, size_t *size);
 /*
@@ -121,7 +140,9 @@ void bpfc_regs__from_ptregs(const void *ptregs, void *gdb_regs);
  * type byte: the 560-byte register block, addr + len + bytes for M, num +
  * value for V); an 'r' block is expanded into an 'R' one (in a buffer
  * valid during the call), a VMEM block is reported as 'M' with its len
- * collected bytes, skipped blocks are stepped over.  A non-zero return
+ * collected bytes, an FPCHAIN block as one 'M' block for its window and
+ * one of 16 bytes per record (those not inside the window), skipped
+ * blocks are stepped over.  A non-zero return
  * from cb stops the walk and is returned.  -EBADMSG for a malformed record (nothing after the first
  * bad byte is reported).  *nskipped (if not NULL) counts skipped blocks.
  */

@@ -49,6 +49,7 @@ struct mon_cmd {
 
 enum mon_kind {
 	MK_BYTES,    /* off|BYTES (512, 4k, 0x200) */
+	MK_WINDOW,   /* off|fp|BYTES: fp is TR_STACK_WINDOW_FP */
 	MK_BUDGET,   /* off|N, N > 0: a budget of the overhead guard */
 	MK_PERCENT,  /* off|N[%], N > 0 */
 	MK_NS,	     /* auto (= 0: measured) | N > 0 */
@@ -66,7 +67,7 @@ static const struct mon_setting {
 } settings[] = {
 	{"deep-collect", offsetof(struct trace, deep_budget), MK_BYTES, TR_DEEP_BUDGET_MAX,
 	 TR_DEEP_BUDGET_DEFAULT, "bytes per hit of what the arguments point to (DWARF)"},
-	{"stack-window", offsetof(struct trace, stack_window), MK_BYTES, TR_STACK_WINDOW_MAX,
+	{"stack-window", offsetof(struct trace, stack_window), MK_WINDOW, TR_STACK_WINDOW_MAX,
 	 TR_STACK_WINDOW_DEFAULT, "bytes of stack above rsp per frame, for bt in tfind"},
 	{"always-regs", offsetof(struct trace, always_regs), MK_ONOFF, 1, TR_ALWAYS_REGS_DEFAULT,
 	 "registers in every frame of a GDB tracepoint, whatever its actions"},
@@ -119,6 +120,19 @@ int mon__parse_setting(const char *name, const char *word, const char *what, uin
 	switch (st->kind) {
 	case MK_BYTES:
 		err = rsp_mon_number(word, what, true, true, 0, st->max, &v, msg, mlen);
+		break;
+	case MK_WINDOW:
+		v = TR_STACK_WINDOW_FP;
+		if (strcmp(word, "fp")) {
+			err = rsp_mon_number(word, what, true, true, 0, st->max, &v, msg, mlen);
+			if (err == -EINVAL)
+				snprintf(msg, mlen,
+					 "%s: '%.60s' is not a size (off, fp or BYTES, e.g. 512 or "
+					 "4k)",
+					 what, word);
+		} else {
+			err = 0;
+		}
 		break;
 	case MK_DURATION:
 		v = st->dflt; /* on: the default */
@@ -224,6 +238,14 @@ static void show_setting(struct sess *s, const struct mon_setting *st)
 		sess__console(s, "%s: off\n", st->name);
 		return;
 	}
+	if (st->kind == MK_WINDOW && v == TR_STACK_WINDOW_FP) {
+		sess__console(s,
+			      "%s: fp: the frame-pointer chain (up to %u frames, walked in the "
+			      "kernel) and %u bytes above rsp (%u where there is no chain), for bt "
+			      "in tfind\n",
+			      st->name, TR_FP_FRAMES, TR_FP_WINDOW, TR_FP_WIDE);
+		return;
+	}
 	switch (st->kind) {
 	case MK_ONOFF:
 		sess__console(s, "%s: on: %s\n", st->name, st->what);
@@ -268,7 +290,8 @@ static int mon_set(struct sess *s, const struct rsp_mon_line *l, size_t arg, cha
 	*setting_ptr(s->tr, st) = v;
 	show_setting(s, st);
 	if (tr__running(s->tr))
-		sess__console(s, st->kind == MK_BYTES || st->kind == MK_ONOFF || st->kind == MK_BIAS
+		sess__console(s, st->kind == MK_BYTES || st->kind == MK_WINDOW ||
+						 st->kind == MK_ONOFF || st->kind == MK_BIAS
 					 ? "(tracepoints installed from now on; those running keep "
 					   "theirs)\n"
 					 : "(applies to the running trace at once)\n");
@@ -529,9 +552,10 @@ static const struct mon_cmd cmds[] = {
 	 "bytes per hit collected from what a traced function's arguments point to "
 	 "(0..16384, default 2048)",
 	 1, 1, mon_set},
-	{"set stack-window", "off|BYTES",
-	 "bytes of the hitting thread's stack above rsp each frame holds, so bt in tfind "
-	 "shows the callers (0..8192, default 2048)",
+	{"set stack-window", "off|fp|BYTES",
+	 "what of the hitting thread's stack each frame holds, so bt in tfind shows the "
+	 "callers: fp (default) the frame-pointer chain and 512 bytes above rsp, or BYTES "
+	 "above rsp (0..8192)",
 	 1, 1, mon_set},
 	{"set always-regs", "on|off",
 	 "registers in every frame of a GDB tracepoint, whatever its actions (default on; off: "

@@ -150,7 +150,7 @@ int audit_tr__tsave(struct trace *tr, const char *via, const char *file, int err
 void audit_tr__started(struct trace *tr)
 {
 	struct rsp_buf nums;
-	char locs[24], size[24], settings[240], bias[24];
+	char locs[24], size[24], settings[240], bias[24], win[16];
 	const struct tp *tp;
 	size_t n = 0;
 
@@ -175,11 +175,15 @@ void audit_tr__started(struct trace *tr)
 		snprintf(bias, sizeof(bias), "%s", tr->lat_bias ? "off" : "auto");
 	else
 		snprintf(bias, sizeof(bias), "%u", tr->lat_bias);
+	if (tr->stack_window == TR_STACK_WINDOW_FP)
+		snprintf(win, sizeof(win), "fp");
+	else
+		snprintf(win, sizeof(win), "%u", tr->stack_window);
 	snprintf(settings, sizeof(settings),
-		 "deep-collect=%u stack-window=%u always-regs=%s max-hit-rate=%u max-overhead=%u "
+		 "deep-collect=%u stack-window=%s always-regs=%s max-hit-rate=%u max-overhead=%u "
 		 "hit-cost=%u latency-bias=%s trace-timeout=%us",
-		 tr->deep_budget, tr->stack_window, tr->always_regs ? "on" : "off",
-		 tr->max_hit_rate, tr->max_overhead, tr->hit_cost_ns, bias, tr->trace_timeout);
+		 tr->deep_budget, win, tr->always_regs ? "on" : "off", tr->max_hit_rate,
+		 tr->max_overhead, tr->hit_cost_ns, bias, tr->trace_timeout);
 	audit__log(tr->audit, "tstart", "tracepoints", nums.data ? nums.data : "", "locations",
 		   U(locs, n), "buffer_size", tr->buf_size ? U(size, tr->buf_size) : "default",
 		   "circular", tr->circular ? "on" : "off", "disconnected_tracing",

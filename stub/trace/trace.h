@@ -111,7 +111,7 @@ struct tp {
  */
 struct tp_build {
 	bool regs;		/* collect the registers (R block) */
-	uint32_t stack_window;	/* bytes of stack above rsp */
+	uint32_t stack_window;	/* bytes of stack above rsp, or TR_STACK_WINDOW_FP */
 	struct bpfc_lat *lat;	/* the latency since the entry (bpf/latency.h), or NULL */
 	struct bpfc_mem mem[2]; /* ranges after GDB's (room allowing) */
 	size_t nmem;
@@ -167,10 +167,20 @@ struct tp_tsv {
  * tracepoints installed after it (the next tstart, or one added during a
  * run).  The defaults are chosen by measurement (docs/PERFORMANCE.md).
  */
-#define TR_DEEP_BUDGET_DEFAULT	2048u /* bytes per hit for deep collection */
-#define TR_DEEP_BUDGET_MAX	16384u
-#define TR_STACK_WINDOW_DEFAULT 2048u /* bytes of stack above rsp per hit */
-#define TR_STACK_WINDOW_MAX	8192u
+#define TR_DEEP_BUDGET_DEFAULT 2048u /* bytes per hit for deep collection */
+#define TR_DEEP_BUDGET_MAX     16384u
+/*
+ * stack-window fp: the frame-pointer chain (TR_FP_FRAMES records of 16
+ * bytes, walked in the kernel: bpf/fpchain.h) and TR_FP_WINDOW bytes above
+ * rsp; where the chain is broken, the records' room as a wider window
+ * (TR_FP_WIDE bytes).  The default: docs/PERFORMANCE.md, "Call stacks".
+ */
+#define TR_STACK_WINDOW_FP	0xffffffffu
+#define TR_FP_FRAMES		64u
+#define TR_FP_WINDOW		512u
+#define TR_FP_WIDE		(TR_FP_WINDOW + 16u * TR_FP_FRAMES)
+#define TR_STACK_WINDOW_DEFAULT TR_STACK_WINDOW_FP
+#define TR_STACK_WINDOW_MAX	8192u /* bytes of a plain window */
 /*
  * Registers in every frame of a GDB tracepoint, whatever its actions (1 on,
  * 0 off: gdbserver's strict behaviour).  GDB 13 sends no action for a
@@ -219,7 +229,7 @@ struct tp_tsv {
 #define TR_TSV_TIMESTAMP 1 /* wall-clock microseconds of the hit */
 #define TR_TSV_THREAD	 2 /* the hitting thread's id */
 #define TR_TSV_LATENCY                                                                             \
-	3 /* return tracepoints' frames: ns since the entry (stub/trace/retprobe.c) */
+	3	     /* return tracepoints' frames: ns since the entry (stub/trace/retprobe.c) */
 #define TR_TSV_PID 4 /* a multi-process target's frames: the hitting process's id */
 
 /*
@@ -258,7 +268,8 @@ struct trace {
 	} * ro;
 	size_t nro;
 	uint32_t deep_budget;  /* bytes per hit for deep collection; 0 = off */
-	uint32_t stack_window; /* bytes of stack above rsp collected per hit; 0 = off */
+	uint32_t stack_window; /* bytes of stack above rsp collected per hit; 0 = off;
+				  TR_STACK_WINDOW_FP: the frame-pointer chain */
 	uint32_t always_regs;  /* registers in every frame (TR_ALWAYS_REGS_DEFAULT); 0 = off */
 
 	/* The overhead guard and expiry (stub/trace/guard.h); 0 = off. */

@@ -84,14 +84,19 @@ static int add_range(struct tp *tp, struct bpfc_mem *mem, size_t cap, size_t *n,
  * A read that runs off the top of the stack mapping fails whole
  * (bpf_probe_read_user zeroes its buffer), so the window is clamped: it
  * keeps what lies below the first unmapped page (BPFC_MEM_CLAMP).
+ * `stack-window fp` (window TR_STACK_WINDOW_FP) asks for the frame-pointer
+ * chain and its small window instead (fp, one block: bpf/fpchain.h):
+ * *with_fp says whether it fits beside GDB's ranges.
  */
-static int build_spec(struct tp *tp, bool regs, uint32_t window, struct bpfc_mem *mem, size_t cap,
-		      size_t *n, char *msg, size_t mlen)
+static int build_spec(struct tp *tp, bool regs, uint32_t window, const struct bpfc_fp *fp,
+		      bool *with_fp, struct bpfc_mem *mem, size_t cap, size_t *n, char *msg,
+		      size_t mlen)
 {
 	size_t i, total = 0, room;
 	int err;
 
 	*n = 0;
+	*with_fp = false;
 	for (i = 0; i < tp->nact; i++) {
 		const struct tp_action *a = &tp->act[i];
 
@@ -103,10 +108,17 @@ static int build_spec(struct tp *tp, bool regs, uint32_t window, struct bpfc_mem
 			return err;
 	}
 	room = BPFC_REC_MAX - REGS_G_SIZE - 64 - total;
-	if (!regs || !window || *n == cap || room <= BPFC_VBLK_HDR * 4)
+	if (!regs || !window || room <= BPFC_VBLK_HDR * 4)
 		return 0;
 	/* Leave room for the blocks of a tracepoint's expressions. */
 	room = (room - BPFC_VBLK_HDR * 4) / 2;
+	if (window == TR_STACK_WINDOW_FP) {
+		/* The chain needs its whole block, or it gives way to GDB's ranges. */
+		*with_fp = room >= bpfc_fp__blk_size(fp);
+		return 0;
+	}
+	if (*n == cap)
+		return 0;
 	if (window > room)
 		window = (uint32_t)room;
 	return add_range(tp, mem, cap, n, &total, TR_REG_RSP, 0, window, BPFC_MEM_CLAMP, msg, mlen);
@@ -210,6 +222,8 @@ int tr_prog__load(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
 	struct bpfc_mem mem[64];
 	struct bpfc_spec spec = {0};
 	struct tp_build b = {.stack_window = tr->stack_window};
+	const struct bpfc_fp fp = {.frames = TR_FP_FRAMES, .window = TR_FP_WINDOW};
+	bool with_fp;
 	size_t nmem, i, nexpr = 0, ngdb;
 	int err;
 
@@ -237,8 +251,8 @@ int tr_prog__load(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
 			return err;
 	}
 	spec.lat = b.lat;
-	err = build_spec(tp, b.regs, b.stack_window, mem, sizeof(mem) / sizeof(mem[0]), &nmem, msg,
-			 mlen);
+	err = build_spec(tp, b.regs, b.stack_window, &fp, &with_fp, mem,
+			 sizeof(mem) / sizeof(mem[0]), &nmem, msg, mlen);
 	if (err)
 		return err;
 	for (i = 0; i < b.nmem && nmem < sizeof(mem) / sizeof(mem[0]); i++)
@@ -247,6 +261,7 @@ int tr_prog__load(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
 	spec.slot = tp->slot;
 	spec.mem = mem;
 	spec.nmem = nmem;
+	spec.fp = with_fp ? &fp : NULL;
 	spec.flags = b.regs ? 0 : BPFC_SPEC_NO_REGS;
 	if (tp->cond) {
 		cond.code = tp->cond;

@@ -5,8 +5,9 @@
  * Code built with frame pointers (Go on amd64 always; C and C++ at -O0 or
  * with -fno-omit-frame-pointer; Rust with -C force-frame-pointers) keeps a
  * chain on the stack: rbp points at the caller's saved rbp, the return
- * address just above it.  A frame with registers holds the stack above rsp
- * (`monitor set stack-window`), so the chain can be followed in the frame
+ * address just above it.  A frame with registers holds that chain as the
+ * kernel walked it (bpf/fpchain.h) or a window of the stack above rsp
+ * (`monitor set stack-window fp|BYTES`), so the chain can be followed in the frame
  * alone, without CFI, for any binary: what `monitor tdump` prints as
  * `stack:`, each return address named by the program layer
  * (dw_cache__name_at).

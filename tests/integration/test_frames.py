@@ -208,7 +208,7 @@ def test_monitor_help_set_errors():
         out = g.cmd("monitor help")
         listed = re.findall(r"^  (set [\w-]+|trace -return|\S+)", out, re.M)
         assert listed == MONITOR_COMMANDS, f"monitor help:\n{out}"
-        assert re.search(r"^  set stack-window off\|BYTES +\S", out, re.M), out
+        assert re.search(r"^  set stack-window off\|fp\|BYTES +\S", out, re.M), out
         out = g.cmd("monitor help set")
         assert re.findall(r"^  (set \S+)", out, re.M) == [c for c in MONITOR_COMMANDS if c.startswith("set ")], out
         assert "bpfstub monitor commands" not in out, out
@@ -216,11 +216,11 @@ def test_monitor_help_set_errors():
         errors = {
             "set stack-window 9000": "monitor: set stack-window: 9000 is out of bounds (0..8192)",
             "set stack-window 12x": "monitor: set stack-window: '12x' is not a size "
-                                    "(off or BYTES, e.g. 512 or 4k)",
+                                    "(off, fp or BYTES, e.g. 512 or 4k)",
             "set deep-collect 17k": "monitor: set deep-collect: 17408 is out of bounds "
                                     "(0..16384)",
-            "set stack-window": "monitor: usage: monitor set stack-window off|BYTES",
-            "set stack-window 1 2": "monitor: usage: monitor set stack-window off|BYTES",
+            "set stack-window": "monitor: usage: monitor set stack-window off|fp|BYTES",
+            "set stack-window 1 2": "monitor: usage: monitor set stack-window off|fp|BYTES",
             "set": "monitor: 'set' needs more words; try 'monitor help set'",
             "set nothing 1": "monitor: unknown: 'set nothing'; try 'monitor help set'",
             "frobnicate": "monitor: unknown monitor command 'frobnicate'; try 'monitor help'",
@@ -231,8 +231,8 @@ def test_monitor_help_set_errors():
             out = g.cmd(f"monitor {cmd}")
             assert out.strip() == want, f"monitor {cmd}:\n{out}"
         out = g.cmd("monitor show")
-        assert re.findall(r"^(deep-collect|stack-window): (\d+|off)", out, re.M) == \
-            [("deep-collect", "2048"), ("stack-window", "2048")], \
+        assert re.findall(r"^(deep-collect|stack-window): (\d+|off|fp)", out, re.M) == \
+            [("deep-collect", "2048"), ("stack-window", "fp")], \
             f"a refused set changed a setting:\n{out}"
 
         assert g.cmd("monitor set stack-window 0x100").strip().startswith(
