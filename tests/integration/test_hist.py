@@ -248,3 +248,34 @@ def test_hist_go_string_key():
         m = re.search(r"^tracepoint 2: histogram of n at main\.handle: (\d+) hits", out, re.M)
         assert m and int(m.group(1)) == sum(kc.values()), out
         assert re.search(r"min (\d+)", out) and int(re.search(r"min (\d+)", out).group(1)) >= 100
+
+
+@needs_bpf
+def test_hist_guard_no_hit_rate_limit():
+    """A histogram's hit makes no frame: max-hit-rate does not detach it (the
+    CPU-share budget alone applies: off here), while a frame tracepoint on the
+    same hot function is detached for its rate."""
+    with attached("hotloop") as (t, stub), gdb_pipe(file=t.path) as g:
+        connect(g, stub)
+        monitor(g, "set max-overhead off")
+        monitor(g, "set max-hit-rate 5000")
+        monitor(g, "trace -count hot")
+        monitor(g, "trace hot")
+        monitor(g, "tstart")
+        deadline = time.monotonic() + 15
+        while True:
+            st = monitor(g, "status")
+            if "detached by the overhead guard" in st or time.monotonic() > deadline:
+                break
+            time.sleep(0.3)
+        time.sleep(1.0)
+        st = monitor(g, "status")
+        assert re.search(r"tracepoint 2 at 0x[0-9a-f]+ detached by the overhead guard: \d+ "
+                         r"hits/s > max-hit-rate 5000/s", st), st
+        assert not re.search(r"tracepoint 1 at 0x[0-9a-f]+ detached", st), st
+        m = re.search(r"^  tracepoint 1 at 0x[0-9a-f]+: enabled, installed, (\d+) hits", st, re.M)
+        assert m and int(m.group(1)) > 10000, st
+        rate = re.search(r"(\d+) hits/s, ~\d+% of the target's CPU \(budget: no hit-rate limit",
+                         st)
+        assert rate and int(rate.group(1)) > 5000, st
+        monitor(g, "tstop")
