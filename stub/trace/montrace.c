@@ -1019,6 +1019,8 @@ int mt__status(struct trace *tr, struct rsp_buf *out)
 			(unsigned long long)tr__hits(tr, tp), (unsigned long long)tp->frames);
 		if (tp->mon)
 			rsp_buf__printf(out, ": monitor %s\n", tp->mon->line);
+		else if (tp->kind != &tp_kind_gdb)
+			rsp_buf__printf(out, ": a %s tracepoint (monitor)\n", tp->kind->name);
 		else
 			rsp_buf__puts(out, ": defined by GDB\n");
 	}
