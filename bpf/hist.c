@@ -116,8 +116,8 @@ int bpfc_hist__maps_create(struct bpfc_hist_maps *m, char *msg, size_t mlen)
 	int n = ncpus(), err;
 
 	m->arr_fd = m->hash_fd = m->stats_fd = m->ent_fd = -1;
-	if (n < 0 || m->k > BPFC_HIST_K_MAX || (ks && (!m->keys_max || m->keys_max >
-						       BPFC_HIST_KEYS_MAX))) {
+	if (n < 0 || m->k > BPFC_HIST_K_MAX ||
+	    (ks && (!m->keys_max || m->keys_max > BPFC_HIST_KEYS_MAX))) {
 		snprintf(msg, mlen, "bad histogram (k %u, %u keys)", m->k, m->keys_max);
 		return -EINVAL;
 	}
@@ -168,9 +168,8 @@ int bpfc_hist__maps_clear(struct bpfc_hist_maps *m)
 
 	if (n < 0)
 		return n;
-	zero = calloc((size_t)n, vs > sizeof(struct bpfc_hist_stats)
-					 ? vs
-					 : sizeof(struct bpfc_hist_stats));
+	zero = calloc((size_t)n,
+		      vs > sizeof(struct bpfc_hist_stats) ? vs : sizeof(struct bpfc_hist_stats));
 	if (!zero)
 		return -ENOMEM;
 	for (i = 0; i < 2 && !err; i++)
@@ -533,8 +532,9 @@ static int finish(struct bpfc_emit *e, struct bpfc_prog *out, int err)
 		err = bpfc_emit__finish(e);
 	if (err) {
 		if (!out->msg[0])
-			snprintf(out->msg, sizeof(out->msg), "cannot generate the histogram's "
-							     "BPF program: %s",
+			snprintf(out->msg, sizeof(out->msg),
+				 "cannot generate the histogram's "
+				 "BPF program: %s",
 				 strerror(-err));
 		return err;
 	}

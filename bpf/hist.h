@@ -43,11 +43,11 @@
 #include "bpf/latency.h"
 #include "bpf/prog.h"
 
-#define BPFC_HIST_K_MAX	    5u	  /* 2^5 buckets per power of two */
-#define BPFC_HIST_STR	    64u	  /* bytes of a string key */
-#define BPFC_HIST_KEYS_MAX  65536u /* keys a keyed histogram may hold */
-#define BPFC_HIST_KEYS_DEF  1024u
-#define BPFC_HIST_MEM_MAX   (256ull << 20) /* bytes of maps one histogram may take */
+#define BPFC_HIST_K_MAX	   5u	  /* 2^5 buckets per power of two */
+#define BPFC_HIST_STR	   64u	  /* bytes of a string key */
+#define BPFC_HIST_KEYS_MAX 65536u /* keys a keyed histogram may hold */
+#define BPFC_HIST_KEYS_DEF 1024u
+#define BPFC_HIST_MEM_MAX  (256ull << 20) /* bytes of maps one histogram may take */
 
 enum bpfc_hist_mode {
 	BPFC_HIST_VALUE,   /* the value of an expression */
@@ -121,7 +121,8 @@ struct bpfc_hist_spec {
 	const struct bpfc_stop *stop;
 	bool procs;
 	int procs_fd;
-	/* Agent bytecode; a condition: BPFC_AX_COND; value and key leave 1 (2: a Go string) words. */
+	/* Agent bytecode; a condition: BPFC_AX_COND; value and key leave 1 (2: a Go string) words.
+	 */
 	const struct bpfc_expr *cond;  /* value/count: at the site; latency: at the entry */
 	const struct bpfc_expr *value; /* BPFC_HIST_VALUE */
 	const struct bpfc_expr *keyx;  /* keyed: at the site; latency: at the entry */

@@ -103,8 +103,8 @@ static int load_prog(struct bpfc_prog *p, int err, uint32_t num, const char *wha
 	p->multi = bpfc_probe__multi_ok();
 	err = bpfc_prog__load(p);
 	if (err)
-		rsp_buf__msgf(msg, mlen, "tracepoint %u: the kernel refused its %s: %s%s%.200s", num,
-			      what, strerror(-err), p->log ? ": " : "", p->log ? p->log : "");
+		rsp_buf__msgf(msg, mlen, "tracepoint %u: the kernel refused its %s: %s%s%.200s",
+			      num, what, strerror(-err), p->log ? ": " : "", p->log ? p->log : "");
 	return err;
 }
 
@@ -323,8 +323,8 @@ static uint32_t next_num(const struct trace *tr)
 	return num + 1;
 }
 
-int histo__define(struct trace *tr, const char *const *w, size_t nw, struct rsp_buf *out,
-		  char *msg, size_t mlen)
+int histo__define(struct trace *tr, const char *const *w, size_t nw, struct rsp_buf *out, char *msg,
+		  size_t mlen)
 {
 	bool count = !strcmp(w[0], "-count"), have = false;
 	size_t i = 1, kat = 0, kif = 0, kby = 0, end;
@@ -350,8 +350,8 @@ int histo__define(struct trace *tr, const char *const *w, size_t nw, struct rsp_
 			err = rsp_mon_number(w[i + 1], "-k", false, false, 0, BPFC_HIST_K_MAX, &v,
 					     msg, mlen);
 		else if (!strcmp(w[i], "-keys"))
-			err = rsp_mon_number(w[i + 1], "-keys", false, false, 1,
-					     BPFC_HIST_KEYS_MAX, &v, msg, mlen);
+			err = rsp_mon_number(w[i + 1], "-keys", false, false, 1, BPFC_HIST_KEYS_MAX,
+					     &v, msg, mlen);
 		else
 			break;
 		if (err)
@@ -375,13 +375,15 @@ int histo__define(struct trace *tr, const char *const *w, size_t nw, struct rsp_
 		size_t loc_end = kif ? kif : kby ? kby : nw;
 
 		err = -EINVAL;
-		if (i >= head_end || (kat && kat + 2 != loc_end) || (kif && kif + 1 == (kby ? kby : nw)) ||
-		    (kby && kby + 1 == nw) || (!kat && head_end != i + 1)) {
-			rsp_buf__msgf(msg, mlen,
-				      count ? "usage: monitor trace -count [-keys N] LOCATION [if COND] "
-					      "[by EXPR]"
-					    : "usage: monitor trace -hist [-k K] [-keys N] FUNC|EXPR at "
-					      "LOCATION [if COND] [by EXPR]");
+		if (i >= head_end || (kat && kat + 2 != loc_end) ||
+		    (kif && kif + 1 == (kby ? kby : nw)) || (kby && kby + 1 == nw) ||
+		    (!kat && head_end != i + 1)) {
+			rsp_buf__msgf(
+				msg, mlen,
+				count ? "usage: monitor trace -count [-keys N] LOCATION [if COND] "
+					"[by EXPR]"
+				      : "usage: monitor trace -hist [-k K] [-keys N] FUNC|EXPR at "
+					"LOCATION [if COND] [by EXPR]");
 			goto cleanup;
 		}
 		if (kat) {
@@ -450,8 +452,9 @@ int histo__define(struct trace *tr, const char *const *w, size_t nw, struct rsp_
 				rsp_buf__printf(out, " 0x%llx", (unsigned long long)f->s.ret[i]);
 			rsp_buf__printf(out, "\n");
 			if (f->s.ntail)
-				rsp_buf__printf(out, "  %zu jmp%s may leave %s (tail calls): returns "
-						     "through them are not timed\n",
+				rsp_buf__printf(out,
+						"  %zu jmp%s may leave %s (tail calls): returns "
+						"through them are not timed\n",
 						f->s.ntail, f->s.ntail == 1 ? "" : "s", where);
 		} else {
 			rsp_buf__printf(out, "  at 0x%llx\n", (unsigned long long)pc);
@@ -460,7 +463,8 @@ int histo__define(struct trace *tr, const char *const *w, size_t nw, struct rsp_
 			rsp_buf__printf(out, "  only when: %s%s\n", h->cond,
 					h->maps.mode == BPFC_HIST_LATENCY ? " (at the entry)" : "");
 		if (h->by[0])
-			rsp_buf__printf(out, "  by: %s (%s; at most %u keys, the rest as \"other\")\n",
+			rsp_buf__printf(out,
+					"  by: %s (%s; at most %u keys, the rest as \"other\")\n",
 					h->by,
 					h->maps.key == BPFC_HK_INT    ? "an integer"
 					: h->maps.key == BPFC_HK_CSTR ? "a C string, 63 bytes"
@@ -576,8 +580,9 @@ int histo__snap(struct trace *tr, uint32_t num, struct histo_snap *s, char *msg,
 		s->installed |= tp->installed;
 	}
 	if (!first) {
-		rsp_buf__msgf(msg, mlen, "tracepoint %u is not a histogram (monitor trace -hist or "
-					 "-count)",
+		rsp_buf__msgf(msg, mlen,
+			      "tracepoint %u is not a histogram (monitor trace -hist or "
+			      "-count)",
 			      num);
 		return -ENOENT;
 	}

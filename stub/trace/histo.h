@@ -41,21 +41,21 @@ int histo__define(struct trace *tr, const char *const *words, size_t nwords, str
 		  char *msg, size_t mlen);
 
 struct histo_row {
-	bool other;			/* keys past the limit */
-	bool str;			/* a string key (key), else an integer (ival) */
-	char key[BPFC_HIST_STR + 1];	/* NUL-terminated */
+	bool other;		     /* keys past the limit */
+	bool str;		     /* a string key (key), else an integer (ival) */
+	char key[BPFC_HIST_STR + 1]; /* NUL-terminated */
 	uint64_t ival;
-	struct bpfc_hist_sum h;		/* h.b: nbuckets, owned by the snapshot */
+	struct bpfc_hist_sum h; /* h.b: nbuckets, owned by the snapshot */
 };
 
 struct histo_snap {
 	uint32_t num;
-	char line[256];	 /* the command as typed */
-	char what[200];	 /* "latency of work", "len at size_of", "hits at size_of" */
-	char by[128];	 /* the key's text, "" none */
+	char line[256]; /* the command as typed */
+	char what[200]; /* "latency of work", "len at size_of", "hits at size_of" */
+	char by[128];	/* the key's text, "" none */
 	enum bpfc_hist_mode mode;
 	enum bpfc_hist_keykind key;
-	bool sgn;	 /* an integer key (or value) is signed */
+	bool sgn; /* an integer key (or value) is signed */
 	uint32_t k, nb;
 	uint32_t keys_max;
 	uint64_t bias_ns; /* latency: subtracted in the kernel */

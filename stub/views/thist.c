@@ -74,7 +74,11 @@ void thist__fmt_ns(double ns, char *out, size_t n)
 
 		if (ns < u[i].div)
 			continue;
-		snprintf(out, n, v < 10 ? "%.2f %s" : v < 100 ? "%.1f %s" : "%.0f %s", v, u[i].unit);
+		snprintf(out, n,
+			 v < 10	   ? "%.2f %s"
+			 : v < 100 ? "%.1f %s"
+				   : "%.0f %s",
+			 v, u[i].unit);
 		return;
 	}
 	snprintf(out, n, "%.0f ns", ns);
@@ -158,8 +162,9 @@ static void stats_lines(const struct histo_snap *s, const struct histo_row *r, c
 	rsp_buf__printf(out, "%scount %llu  min %s  max %s  mean %s\n%s", indent,
 			(unsigned long long)r->h.count, a, b, c, indent);
 	for (i = 0; i < sizeof(qs) / sizeof(qs[0]); i++) {
-		fmt_val(s, thist__percentile(r->h.b, s->nb, s->k, r->h.count, r->h.min, r->h.max,
-					     qs[i].q),
+		fmt_val(s,
+			thist__percentile(r->h.b, s->nb, s->k, r->h.count, r->h.min, r->h.max,
+					  qs[i].q),
 			a, sizeof(a));
 		rsp_buf__printf(out, "%s %s  ", qs[i].name, a);
 	}
@@ -213,16 +218,18 @@ static void not_counted(const struct histo_snap *s, struct rsp_buf *out)
 		rsp_buf__printf(out, "  %llu returns not timed (their call began before the run)\n",
 				(unsigned long long)s->st.no_entry);
 	if (s->st.failed)
-		rsp_buf__printf(out, "  %llu hits not counted: a value, key or condition could not "
-				     "be read\n",
+		rsp_buf__printf(out,
+				"  %llu hits not counted: a value, key or condition could not "
+				"be read\n",
 				(unsigned long long)s->st.failed);
 	if (s->st.neg)
 		rsp_buf__printf(out, "  %llu negative values not in the histogram\n",
 				(unsigned long long)s->st.neg);
 	if (s->bias_ns) {
 		thist__fmt_ns((double)s->bias_ns, bias, sizeof(bias));
-		rsp_buf__printf(out, "  latencies less the probes' own cost, %s (%llu under it "
-				     "counted as 0)\n",
+		rsp_buf__printf(out,
+				"  latencies less the probes' own cost, %s (%llu under it "
+				"counted as 0)\n",
 				bias, (unsigned long long)s->st.clamped);
 	}
 }
@@ -276,7 +283,8 @@ static void one_text(const struct histo_snap *s, struct rsp_buf *out)
 		}
 	}
 	if (shown < s->nrows)
-		rsp_buf__printf(out, "  ... %zu more keys (monitor thist %u json FILE has them all)\n",
+		rsp_buf__printf(out,
+				"  ... %zu more keys (monitor thist %u json FILE has them all)\n",
 				s->nrows - shown, s->num);
 }
 
@@ -401,15 +409,15 @@ static void one_json(const struct histo_snap *s, struct rsp_buf *out)
 		json_str(out, s->by);
 	else
 		rsp_buf__puts(out, "null");
-	rsp_buf__printf(out,
-			", \"unit\": \"%s\", \"k\": %u, \"hits\": %llu, \"keys_max\": %u, "
-			"\"bias_ns\": %llu, \"not_counted\": {\"no_entry\": %llu, \"failed\": %llu, "
-			"\"negative\": %llu, \"clamped\": %llu, \"other_hits\": %llu}, \"keys\": [",
-			s->mode == BPFC_HIST_LATENCY ? "ns" : "", s->k, (unsigned long long)s->hits,
-			s->keys_max, (unsigned long long)s->bias_ns,
-			(unsigned long long)s->st.no_entry, (unsigned long long)s->st.failed,
-			(unsigned long long)s->st.neg, (unsigned long long)s->st.clamped,
-			(unsigned long long)s->st.other);
+	rsp_buf__printf(
+		out,
+		", \"unit\": \"%s\", \"k\": %u, \"hits\": %llu, \"keys_max\": %u, "
+		"\"bias_ns\": %llu, \"not_counted\": {\"no_entry\": %llu, \"failed\": %llu, "
+		"\"negative\": %llu, \"clamped\": %llu, \"other_hits\": %llu}, \"keys\": [",
+		s->mode == BPFC_HIST_LATENCY ? "ns" : "", s->k, (unsigned long long)s->hits,
+		s->keys_max, (unsigned long long)s->bias_ns, (unsigned long long)s->st.no_entry,
+		(unsigned long long)s->st.failed, (unsigned long long)s->st.neg,
+		(unsigned long long)s->st.clamped, (unsigned long long)s->st.other);
 	for (i = 0; i < s->nrows; i++) {
 		if (i)
 			rsp_buf__puts(out, ", ");

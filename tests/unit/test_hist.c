@@ -14,10 +14,29 @@
 /* Every bucket's bounds hold exactly the values index() puts there, for every k. */
 static void test_index_bounds(void)
 {
-	static const uint64_t vals[] = {0,	 1,	  2,	      3,	  4,	     5,
-					7,	 8,	  9,	      15,	  16,	     100,
-					1023,	 1024,	  1025,	      4096,	  5119,	     5120,
-					1000000, 1u << 31, (1ull << 32) + 7, 1ull << 62, UINT64_MAX - 1,
+	static const uint64_t vals[] = {0,
+					1,
+					2,
+					3,
+					4,
+					5,
+					7,
+					8,
+					9,
+					15,
+					16,
+					100,
+					1023,
+					1024,
+					1025,
+					4096,
+					5119,
+					5120,
+					1000000,
+					1u << 31,
+					(1ull << 32) + 7,
+					1ull << 62,
+					UINT64_MAX - 1,
 					UINT64_MAX};
 	uint32_t k, i, idx, prev;
 	uint64_t lo, hi, plo, phi;
@@ -39,8 +58,8 @@ static void test_index_bounds(void)
 		for (idx = 1, prev = 0; idx < nb; prev = idx++) {
 			bpfc_hist__bounds(prev, k, &plo, &phi);
 			bpfc_hist__bounds(idx, k, &lo, &hi);
-			CHECKF(lo == phi, "k %u: bucket %u ends at %llu, %u starts at %llu", k, prev,
-			       (unsigned long long)phi, idx, (unsigned long long)lo);
+			CHECKF(lo == phi, "k %u: bucket %u ends at %llu, %u starts at %llu", k,
+			       prev, (unsigned long long)phi, idx, (unsigned long long)lo);
 		}
 		CHECK(bpfc_hist__index(UINT64_MAX, k) == nb - 1);
 	}
