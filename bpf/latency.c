@@ -173,6 +173,11 @@ cleanup:
 	return err;
 }
 
+void bpfc_lat__emit_key(struct bpfc_emit *e, const struct bpfc_lat *lat)
+{
+	emit_key(e, lat);
+}
+
 void bpfc_lat__emit_return(struct bpfc_emit *e, const struct bpfc_lat *lat, int blk_off)
 {
 	int l_none = bpfc_emit__label(e), l_done = bpfc_emit__label(e);

@@ -86,4 +86,12 @@ int bpfc_lat__entry_prog(const struct bpfc_lat *lat, const struct bpfc_stop *sto
  */
 void bpfc_lat__emit_return(struct bpfc_emit *e, const struct bpfc_lat *lat, int blk_off);
 
+/*
+ * The key of the call open at this site (r6 = ctx), at r10 - 32 (16 bytes:
+ * { id, depth }), with r10 - 40 as scratch; clobbers r0-r5.  For another
+ * program keyed on the same calls (bpf/hist.c's latency histograms).
+ */
+#define BPFC_LAT_KEY_OFF (-32)
+void bpfc_lat__emit_key(struct bpfc_emit *e, const struct bpfc_lat *lat);
+
 #endif

@@ -30,6 +30,7 @@
 #include "stub/trace/trace.h"
 #include "stub/trace/tracefile.h"
 #include "stub/views/frame.h"
+#include "stub/views/thist.h"
 
 static int reply_msg(struct rsp_buf *r, int err, const char *msg)
 {
@@ -495,5 +496,12 @@ int hdl__qtsave(void *ctx, const char *a, size_t len, struct rsp_buf *r)
 	audit_tr__tsave(s->tr, "gdb", name, err, msg);
 	if (err)
 		return reply_msg(r, err, msg);
+	/* Histograms (no frames) beside it: NAME.hist.json (stub/views/thist.h). */
+	err = thist__save_beside(s->tr, s->opts->save_dirfd, s->opts->save_dir, name, msg,
+				 sizeof(msg));
+	if (err) {
+		audit_tr__tsave(s->tr, "gdb", name, err, msg);
+		return reply_msg(r, err, msg);
+	}
 	return rsp_buf__puts(r, "OK");
 }

@@ -27,14 +27,17 @@
 #include "stub/program/tgtns.h"
 #include "stub/serve/monitor.h"
 #include "stub/serve/privs.h"
+#include "stub/serve/server.h"
 #include "stub/serve/session.h"
 #include "stub/trace/audit_trace.h"
 #include "stub/trace/deep.h"
 #include "stub/trace/guard.h"
+#include "stub/trace/histo.h"
 #include "stub/trace/montrace.h"
 #include "stub/trace/retprobe.h"
 #include "stub/trace/trace.h"
 #include "stub/views/tdump.h"
+#include "stub/views/thist.h"
 
 struct mon_cmd {
 	const char *name;  /* words, single spaces */
@@ -385,6 +388,60 @@ static int mon_trace_return(struct sess *s, const struct rsp_mon_line *l, size_t
 	return err;
 }
 
+/* ---- histograms: trace -hist, trace -count, thist (stub/trace/histo.c) ---------- */
+
+static int mon_trace_hist(struct sess *s, const struct rsp_mon_line *l, size_t arg, char *msg,
+			  size_t mlen)
+{
+	struct rsp_buf out;
+	int err;
+
+	/* argv[arg - 1] is -hist or -count. */
+	rsp_buf__init(&out);
+	err = histo__define(s->tr, &l->argv[arg - 1], l->argc - arg + 1, &out, msg, mlen);
+	if (out.data)
+		sess__console(s, "%s", out.data);
+	rsp_buf__free(&out);
+	return err;
+}
+
+static void console_lines(struct sess *s, const char *text);
+
+static int mon_thist(struct sess *s, const struct rsp_mon_line *l, size_t arg, char *msg,
+		     size_t mlen)
+{
+	uint64_t num = 0;
+	struct rsp_buf b;
+	int err = 0;
+
+	if (arg < l->argc && strcmp(l->argv[arg], "json")) {
+		err = rsp_mon_number(l->argv[arg], "thist N", false, false, 1, 0xffff, &num, msg,
+				     mlen);
+		if (err)
+			return err;
+		arg++;
+	}
+	tr__poll(s->tr);
+	if (arg < l->argc) {
+		if (strcmp(l->argv[arg], "json") || arg + 2 != l->argc) {
+			snprintf(msg, mlen, "usage: monitor thist [N] [json FILE]");
+			return -EINVAL;
+		}
+		err = thist__save(s->tr, (uint32_t)num, s->opts->save_dirfd, s->opts->save_dir,
+				  l->argv[arg + 1], msg, mlen);
+		audit_tr__tsave(s->tr, "thist", l->argv[arg + 1], err, msg);
+		if (!err)
+			sess__console(s, "histograms written to %s\n", l->argv[arg + 1]);
+		return err;
+	}
+	rsp_buf__init(&b);
+	err = thist__text(s->tr, (uint32_t)num, &b, msg, mlen);
+	if (!err)
+		console_lines(s, b.data);
+	rsp_buf__free(&b);
+	return err;
+}
+
 /* ---- frames: tframes, tdump, tlive (stub/views/tdump.c, stub/serve/tlive.c) --- */
 
 /* Text to the console one line per O packet (a client's packet size bounds one). */
@@ -593,6 +650,19 @@ static const struct mon_cmd cmds[] = {
 	 "pkg.(*T).M): registers, return values and $latency_ns since the same thread's "
 	 "(Go: goroutine's) entry",
 	 1, RSP_MON_WORDS_MAX, mon_trace_return},
+	{"trace -hist", "[-k K] [-keys N] FUNC|EXPR at LOCATION [if COND] [by EXPR]",
+	 "FUNC's latency (entry to return), or EXPR's value at LOCATION, as a histogram "
+	 "in the kernel: no frames; 2^K buckets per power of two (0..5, default 2); by EXPR: one "
+	 "per key (an integer or a string; at most N keys, default 1024)",
+	 1, RSP_MON_WORDS_MAX, mon_trace_hist},
+	{"trace -count", "[-keys N] LOCATION [if COND] [by EXPR]",
+	 "the hits at LOCATION counted in the kernel (per key with by): no frames", 1,
+	 RSP_MON_WORDS_MAX, mon_trace_hist},
+	{"thist", "[N] [json FILE]",
+	 "histogram tracepoint N (default all) as bar charts with count, min, max, mean, p50, "
+	 "p90, p99, p99.9; json FILE: written beneath --save-dir (as tsave -r); tlive on: "
+	 "reprinted each second while continuing",
+	 0, 3, mon_thist},
 	{"tstart", "", "start the trace (GDB's and monitor tracepoints alike)", 0, 0, mon_tstart},
 	{"tstop", "", "stop the trace; its frames stay", 0, 0, mon_tstop},
 	{"tstatus", "", "the trace run, its frames and each tracepoint's hits", 0, 0, mon_tstatus},

@@ -51,6 +51,7 @@
 #include "stub/trace/audit_trace.h"
 #include "stub/trace/trace.h"
 #include "stub/trace/tracefile.h"
+#include "stub/views/thist.h"
 
 #define SRV_TICK_MS	   200
 #define SRV_TRACE_TICK_MS  50 /* ring buffer drain interval while tracing */
@@ -621,6 +622,10 @@ static void save_on_exit(const struct srv_opts *o, struct trace *tr)
 	else
 		fprintf(stderr, "bpfstub: saved %zu trace frames to %s\n",
 			tf_store__count(&tr->store), o->save_on_exit);
+	/* Histograms beside it (stub/views/thist.h). */
+	if (thist__save_beside(tr, THIST_OPERATOR, NULL, o->save_on_exit, msg, sizeof(msg)))
+		fprintf(stderr, "bpfstub: cannot save the histograms beside %s: %s\n",
+			o->save_on_exit, msg);
 }
 
 /* Listening, the target open, no client yet: keep only what serving needs (stub/serve/privs.c). */

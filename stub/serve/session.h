@@ -64,6 +64,7 @@ struct sess {
 	uint64_t live_win_ms;  /* start of the current one-second window, 0 none */
 	unsigned live_lines;   /* lines sent in it */
 	uint64_t live_skipped; /* hits left out in it */
+	uint64_t live_hist_ms; /* when the histograms were last reprinted, 0 never */
 
 	pid_t g_tid;	/* Hg selection, 0 = any */
 	pid_t stop_tid; /* thread the stop reply named */

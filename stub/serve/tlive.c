@@ -10,6 +10,7 @@
  * printed late or out of order.
  */
 #include <stdint.h>
+#include <string.h>
 #include <time.h>
 
 #include "bpf/clock.h"
@@ -17,7 +18,9 @@
 #include "stub/serve/session.h"
 #include "stub/serve/tlive.h"
 #include "stub/trace/trace.h"
+#include "stub/trace/histo.h"
 #include "stub/views/tdump.h"
+#include "stub/views/thist.h"
 
 void tlive__start(struct sess *s)
 {
@@ -26,6 +29,29 @@ void tlive__start(struct sess *s)
 	s->live_win_ms = 0;
 	s->live_lines = 0;
 	s->live_skipped = 0;
+	s->live_hist_ms = bpfc_clock__ms(CLOCK_MONOTONIC);
+}
+
+/* Histogram tracepoints (no frames): all of them reprinted once a second. */
+static void hist_tick(struct sess *s, uint64_t now)
+{
+	uint32_t num;
+	struct rsp_buf b;
+	char msg[256];
+	const char *p, *nl;
+
+	if (now - s->live_hist_ms < 1000 || !histo__list(s->tr, &num, 1))
+		return;
+	s->live_hist_ms = now;
+	rsp_buf__init(&b);
+	if (!thist__text(s->tr, 0, &b, msg, sizeof(msg)))
+		for (p = b.data; p && *p; p = nl + 1) {
+			nl = strchr(p, '\n');
+			if (!nl)
+				break;
+			sess__console(s, "%.*s\n", (int)(nl - p), p);
+		}
+	rsp_buf__free(&b);
 }
 
 void tlive__tick(struct sess *s)
@@ -36,6 +62,7 @@ void tlive__tick(struct sess *s)
 
 	if (!s->tlive || !s->running || s->nonstop)
 		return;
+	hist_tick(s, now);
 	if (s->live_win_ms && now - s->live_win_ms >= 1000) {
 		if (s->live_skipped)
 			sess__console(s, "... %llu hits not shown\n",

@@ -132,7 +132,7 @@ static void trip(struct trace *tr, struct tp *tp)
 	char over[128];
 
 	/* Which budget, with the figure compared against it. */
-	if (tr->max_hit_rate && g->rate > tr->max_hit_rate)
+	if (!tp->kind->no_frames && tr->max_hit_rate && g->rate > tr->max_hit_rate)
 		snprintf(over, sizeof(over),
 			 "%llu hits/s > max-hit-rate %u/s (~%u%% of the target's CPU)",
 			 (unsigned long long)g->rate, tr->max_hit_rate, g->share);
@@ -185,7 +185,9 @@ bool guard__tick(struct trace *tr, char *expired, size_t n)
 	tr__foreach(tr, tp) {
 		if (!tp->installed || !measure(tr, tp))
 			continue;
-		if ((tr->max_hit_rate && tp->guard.rate > tr->max_hit_rate) ||
+		/* A histogram's hit makes no frame: only its CPU share counts. */
+		if ((!tp->kind->no_frames && tr->max_hit_rate &&
+		     tp->guard.rate > tr->max_hit_rate) ||
 		    (tr->max_overhead && tp->guard.share > tr->max_overhead))
 			trip(tr, tp);
 	}
@@ -222,7 +224,9 @@ void guard__tp_status(const struct trace *tr, const struct tp *tp, struct rsp_bu
 	else if (tp->installed && g->measured) {
 		char rate[32] = "off", share[16] = "off";
 
-		if (tr->max_hit_rate)
+		if (tp->kind->no_frames)
+			snprintf(rate, sizeof(rate), "no hit-rate limit: no frames");
+		else if (tr->max_hit_rate)
 			snprintf(rate, sizeof(rate), "%u hits/s", tr->max_hit_rate);
 		if (tr->max_overhead)
 			snprintf(share, sizeof(share), "%u%%", tr->max_overhead);

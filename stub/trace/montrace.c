@@ -191,6 +191,20 @@ static int locate(struct mt_ctx *x)
 	return 0;
 }
 
+int mt__locate(struct trace *tr, const char *where, uint64_t *pc, char *msg, size_t mlen)
+{
+	struct tp_mon m = {.where = (char *)where};
+	struct mt_ctx x = {.tr = tr, .cache = tr->pgm->dwarf, .m = &m, .msg = msg, .mlen = mlen};
+	struct bpfc_probe probe;
+	int err;
+
+	err = locate(&x);
+	if (!err)
+		err = bpfc_probe__resolve(&probe, tr->tgt->pid, x.pc, msg, mlen);
+	*pc = x.pc;
+	return err;
+}
+
 /* ---- expressions -------------------------------------------------------- */
 
 static const struct dw_var *scope_var(const struct dw_scope *s, const char *name)
@@ -580,6 +594,131 @@ int mt__cond(struct trace *tr, const struct dw_scope *sc, const char *cond, uint
 	return err;
 }
 
+/* A word of a string (its pointer, its length): 8 bytes, unsigned. */
+static const struct dw_type mt_word = {.kind = DWT_BASE, .size = 8, .encoding = DW_ATE_unsigned};
+
+static bool is_char(const struct dw_type *t)
+{
+	t = dw_type__strip(t);
+	return t && t->kind == DWT_BASE && t->size == 1 &&
+	       (t->encoding == DW_ATE_signed_char || t->encoding == DW_ATE_unsigned_char ||
+		t->encoding == DW_ATE_signed || t->encoding == DW_ATE_unsigned);
+}
+
+/* Push the word at byte off of the value at p (a string's pointer or length). */
+static bool push_word_at(struct deep_bc *b, const struct deep_path *p, uint64_t off)
+{
+	struct deep_path w = *p;
+
+	w.type = &mt_word;
+	if (w.nderef)
+		w.off[w.nderef - 1] += (int64_t)off;
+	else
+		w.off0 += (uint32_t)off;
+	return deep__push_value(b, &w);
+}
+
+/* The value node of e (its root) pushed as v->kind says. */
+static int value_code(struct mt_ctx *x, struct deep_bc *b, const struct mx_expr *e, const char *src,
+		      bool key, enum mt_val_kind *kind, bool *sgn)
+{
+	const struct mx_node *n = &e->n[e->root];
+	const struct dw_type *t;
+	struct deep_path p;
+	char text[128], tn[96];
+	int err;
+
+	*kind = MT_VAL_INT;
+	if (n->kind == MX_CMP || n->kind == MX_AND || n->kind == MX_OR || n->kind == MX_NOT) {
+		rsp_buf__msgf(x->msg, x->mlen, "%.100s: a value, not a condition", src);
+		return -EINVAL;
+	}
+	if (n->kind != MX_NAME && n->kind != MX_MEMBER && n->kind != MX_DEREF &&
+	    n->kind != MX_INDEX)
+		return cond_value(x, b, e, e->root, src, sgn);
+	err = resolve(x, e, e->root, src, &p);
+	if (err)
+		return err;
+	mx_node_text(e, e->root, src, text, sizeof(text));
+	p.text = text;
+	t = dw_type__strip(p.type);
+	if (key && t && t->kind == DWT_PTR && is_char(t->target)) {
+		*kind = MT_VAL_CSTR;
+		*sgn = false;
+		if (!deep__push_value(b, &p))
+			goto cannot;
+		return 0;
+	}
+	if (key && t && (t->kind == DWT_GO_STRING || t->kind == DWT_RUST_STR)) {
+		uint64_t po = t->kind == DWT_GO_STRING ? 0 : t->ptr_off;
+		uint64_t lo = t->kind == DWT_GO_STRING ? 8 : t->len_off;
+
+		*kind = MT_VAL_GOSTR;
+		*sgn = false;
+		if (!push_word_at(b, &p, po) || !push_word_at(b, &p, lo))
+			goto cannot;
+		return 0;
+	}
+	if (!deep__push_value(b, &p))
+		goto cannot;
+	*sgn = is_signed(&p);
+	return 0;
+cannot:
+	rsp_buf__msgf(x->msg, x->mlen, "%.100s (%s) is not %s it can read", text,
+		      dw_type__name(p.type, tn, sizeof(tn)),
+		      key ? "a number or a string" : "a number");
+	return -EOPNOTSUPP;
+}
+
+int mt__value(struct trace *tr, const struct dw_scope *sc, const char *text, bool key,
+	      struct mt_value *out, char *msg, size_t mlen)
+{
+	struct mt_ctx *x = calloc(1, sizeof(*x));
+	struct mx_expr *e = malloc(sizeof(*e));
+	struct deep_bc *b = malloc(sizeof(*b));
+	char why[160];
+	int err = -ENOMEM;
+
+	memset(out, 0, sizeof(*out));
+	if (!x || !e || !b)
+		goto cleanup;
+	x->tr = tr;
+	x->cache = tr->pgm->dwarf;
+	x->scope = *sc; /* borrowed: never freed here */
+	x->have_scope = true;
+	x->pc = sc->pc;
+	x->msg = msg;
+	x->mlen = mlen;
+	b->n = 0;
+	b->bad = false;
+	err = mx_parse_cond(text, strlen(text), e, why, sizeof(why));
+	if (err) {
+		rsp_buf__msgf(msg, mlen, "%.100s: %s", text, why);
+		goto cleanup;
+	}
+	err = value_code(x, b, e, text, key, &out->kind, &out->sgn);
+	if (err)
+		goto cleanup;
+	deep__op(b, BPFC_AXOP_END);
+	err = b->bad ? -E2BIG : bpfc_ax__check(b->b, b->n, 0, why, sizeof(why));
+	if (err) {
+		rsp_buf__msgf(msg, mlen, "%.100s: %s", text,
+			      b->bad ? "too long for an agent expression" : why);
+		goto cleanup;
+	}
+	out->code = malloc(b->n);
+	err = out->code ? 0 : -ENOMEM;
+	if (!err) {
+		memcpy(out->code, b->b, b->n);
+		out->len = b->n;
+	}
+cleanup:
+	free(x);
+	free(e);
+	free(b);
+	return err;
+}
+
 /* ---- the tracepoint ----------------------------------------------------- */
 
 static int add_action(struct tp *tp, const struct tp_action *a)
@@ -880,6 +1019,8 @@ int mt__status(struct trace *tr, struct rsp_buf *out)
 			(unsigned long long)tr__hits(tr, tp), (unsigned long long)tp->frames);
 		if (tp->mon)
 			rsp_buf__printf(out, ": monitor %s\n", tp->mon->line);
+		else if (tp->kind != &tp_kind_gdb)
+			rsp_buf__printf(out, ": a %s tracepoint (monitor)\n", tp->kind->name);
 		else
 			rsp_buf__puts(out, ": defined by GDB\n");
 	}

@@ -63,4 +63,30 @@ int mt__status(struct trace *tr, struct rsp_buf *out);
 int mt__cond(struct trace *tr, const struct dw_scope *sc, const char *cond, uint8_t **code,
 	     size_t *len, char *msg, size_t mlen);
 
+/*
+ * LOCATION (FUNC after its prologue, FILE:LINE, *ADDR) as `monitor trace`
+ * resolves it, checked to be code the target maps: 0 and *pc, or -errno.
+ */
+int mt__locate(struct trace *tr, const char *where, uint64_t *pc, char *msg, size_t mlen);
+
+/*
+ * The value of EXPR (rsp/mexpr.h) in scope sc as agent bytecode that leaves
+ * it on the stack (`trace -hist EXPR`, `by EXPR`): a number (one word,
+ * sign-extended when signed), or with key, a string: a C char * (its
+ * address) or a Go string / Rust &str (its address, then its length).
+ */
+enum mt_val_kind {
+	MT_VAL_INT,
+	MT_VAL_CSTR,
+	MT_VAL_GOSTR,
+};
+struct mt_value {
+	uint8_t *code; /* malloc'd */
+	size_t len;
+	enum mt_val_kind kind;
+	bool sgn;
+};
+int mt__value(struct trace *tr, const struct dw_scope *sc, const char *text, bool key,
+	      struct mt_value *out, char *msg, size_t mlen);
+
 #endif

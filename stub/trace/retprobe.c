@@ -806,6 +806,62 @@ static void describe(struct dw_cache *c, const struct tp_ret *r, uint32_t num,
 				     "and the Go version's offset is not known)\n");
 }
 
+int retprobe__sites(struct trace *tr, const char *func, struct ret_func *f, struct rsp_buf *out,
+		    char *msg, size_t mlen)
+{
+	struct dw_cache *c = tr->pgm->dwarf;
+	struct tp_ret *r = calloc(1, sizeof(*r));
+	uint64_t pcs[MAX_FUNCS];
+	int n, err;
+
+	memset(f, 0, sizeof(*f));
+	if (!r)
+		return -ENOMEM;
+	n = dw_cache__func_pcs(c, tr->tgt, func, pcs, MAX_FUNCS);
+	if (n <= 0) {
+		char note[300];
+
+		dw_cache__split_note(c, note, sizeof(note));
+		rsp_buf__msgf(msg, mlen,
+			      "no function '%.80s' in the DWARF or ELF symbols of the files pid %d "
+			      "maps%s%s",
+			      func, (int)tr->tgt->pid, note[0] ? "; " : "", note);
+		err = n < 0 ? n : -ENOENT;
+		goto cleanup;
+	}
+	if (n > 1)
+		rsp_buf__printf(out, "%d functions named %s: tracing the one at 0x%llx\n", n, func,
+				(unsigned long long)pcs[0]);
+	err = dw_cache__func_results(c, tr->tgt, pcs[0], &r->df, msg, mlen);
+	if (err)
+		goto cleanup;
+	snprintf(r->func, sizeof(r->func), "%s", func);
+	if (!r->df.nranges) {
+		rsp_buf__msgf(msg, mlen, "%s: neither DWARF nor an ELF symbol gives its pc range",
+			      func);
+		err = -ENOENT;
+		goto cleanup;
+	}
+	err = decode_func(tr, r, &f->s, msg, mlen);
+	if (err)
+		goto cleanup;
+	if (!f->s.nret) {
+		rsp_buf__msgf(msg, mlen, "%s: no return instruction found in its code%s", func,
+			      f->s.ntail ? " (it leaves by tail calls only)" : "");
+		err = -ENOENT;
+		goto cleanup;
+	}
+	f->entry = pcs[0];
+	f->go = r->df.s.go;
+	f->stack_hi = r->df.stack_hi_off > 0 && r->df.stack_hi_off < 4096
+			      ? (int32_t)r->df.stack_hi_off
+			      : 0;
+cleanup:
+	dw_scope__free(&r->df.s);
+	free(r);
+	return err;
+}
+
 int retprobe__define(struct trace *tr, const char *const *words, size_t nwords, struct rsp_buf *out,
 		     char *msg, size_t mlen)
 {

@@ -113,4 +113,18 @@ struct ret_sites {
 int retprobe__decode(const uint8_t *code, size_t len, uint64_t lo, const uint64_t (*ranges)[2],
 		     size_t nranges, struct ret_sites *out);
 
+/*
+ * FUNC's entry and return instructions, as `trace -return` finds them, for
+ * another kind timed from the entry (stub/trace/histo.c): 0, or -errno
+ * with msg.  Notes (several functions of that name) are appended to out.
+ */
+struct ret_func {
+	uint64_t entry;
+	bool go;
+	int32_t stack_hi; /* offsetof(runtime.g, stack.hi) from DWARF, 0: unknown */
+	struct ret_sites s;
+};
+int retprobe__sites(struct trace *tr, const char *func, struct ret_func *f, struct rsp_buf *out,
+		    char *msg, size_t mlen);
+
 #endif

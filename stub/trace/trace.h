@@ -37,6 +37,7 @@ struct rsp_qtdv;
 struct rsp_qtro;
 struct tp_mon; /* stub/trace/montrace.h */
 struct tp_ret; /* stub/trace/retprobe.h */
+struct tp_hist; /* stub/trace/histo.c */
 struct tp_kind;
 struct bpfc_lat; /* bpf/latency.h */
 struct audit;	 /* stub/base/audit.h */
@@ -86,6 +87,7 @@ struct tp {
 	struct tp_mon *mon; /* defined by `monitor trace` (stub/trace/montrace.c); NULL: by GDB */
 	struct tp_ret
 		*ret; /* a `monitor trace -return` location (stub/trace/retprobe.c), or NULL */
+	struct tp_hist *hist; /* a histogram or count location (stub/trace/histo.c), or NULL */
 
 	/* during a run */
 	bool installed;
@@ -150,6 +152,14 @@ struct tp_kind {
 	void (*keep)(struct tp *from, struct tp *to);
 	/* Its own data (tr__tp_free). */
 	void (*free)(struct tp *tp);
+	/*
+	 * Its own program in place of a frame-collecting one (a histogram:
+	 * stub/trace/histo.c): built and loaded into tp->prog, with tp->stop
+	 * already taken.  NULL: trace_prog.c builds the frame program.
+	 */
+	int (*load)(struct trace *tr, struct tp *tp, char *msg, size_t mlen);
+	/* Its hits make no frame: the guard's max-hit-rate does not apply, only max-overhead. */
+	bool no_frames;
 };
 
 extern const struct tp_kind tp_kind_gdb;
@@ -292,6 +302,8 @@ struct trace {
 	char lat_bias_note[256];       /* what was subtracted, for qTStatus notes and tsave */
 	uint32_t trace_timeout;	   /* seconds a run may last */
 	uint32_t debuginfod;	   /* seconds per debug file from debuginfod; 0 = off */
+	/* ns the probes themselves add to a measured latency, for this run; 0 = none */
+	uint64_t lat_bias_ns;
 	struct guard guard;
 
 	struct tf_store store;

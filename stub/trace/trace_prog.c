@@ -227,6 +227,17 @@ int tr_prog__load(struct trace *tr, struct tp *tp, char *msg, size_t mlen)
 	size_t nmem, i, nexpr = 0, ngdb;
 	int err;
 
+	/* A kind with a program of its own (a histogram: no frame, stub/trace/histo.c). */
+	if (tp->kind->load) {
+		if (!tp->stop_held) {
+			err = tr__stop_take(tr, &tp->stop, msg, mlen);
+			if (err)
+				return err;
+			tp->stop_held = true;
+		}
+		return tp->kind->load(tr, tp, msg, mlen);
+	}
+
 	/*
 	 * Registers when an action asks for them (an R action, any mask), and
 	 * with always-regs on in every frame whatever the actions: one R block,

@@ -130,8 +130,14 @@ static int split(const char *path, char *parent, size_t plen, const char **base)
 	return 0;
 }
 
+static int write_tfile(void *ctx, int fd)
+{
+	return tfile__write(ctx, fd);
+}
+
 /* Write into an unnamed file in dirfd, then link it as base: never a partial file. */
-static int write_atomic(struct trace *tr, int dirfd, const char *base, char *msg, size_t mlen)
+static int write_atomic(int (*wr)(void *ctx, int fd), void *ctx, int dirfd, const char *base,
+			char *msg, size_t mlen)
 {
 	char proc[64];
 	int fd, err;
@@ -142,11 +148,11 @@ static int write_atomic(struct trace *tr, int dirfd, const char *base, char *msg
 		snprintf(msg, mlen, "cannot create a file there: %s", strerror(-err));
 		return err;
 	}
-	err = tfile__write(tr, fd);
+	err = wr(ctx, fd);
 	if (!err && fsync(fd))
 		err = -errno;
 	if (err) {
-		snprintf(msg, mlen, "cannot write the trace file: %s", strerror(-err));
+		snprintf(msg, mlen, "cannot write the file: %s", strerror(-err));
 		goto cleanup;
 	}
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
@@ -163,6 +169,12 @@ cleanup:
 
 int tfile__save_beneath(struct trace *tr, int save_dirfd, const char *save_dir, const char *name,
 			char *msg, size_t mlen)
+{
+	return tfile__save_beneath_with(write_tfile, tr, save_dirfd, save_dir, name, msg, mlen);
+}
+
+int tfile__save_beneath_with(int (*wr)(void *ctx, int fd), void *ctx, int save_dirfd,
+			     const char *save_dir, const char *name, char *msg, size_t mlen)
 {
 	size_t dlen;
 	char parent[4096];
@@ -202,12 +214,18 @@ int tfile__save_beneath(struct trace *tr, int save_dirfd, const char *save_dir, 
 		return err;
 	}
 	/* The last component must not be a symlink either (linkat would not follow it). */
-	err = write_atomic(tr, pfd, base, msg, mlen);
+	err = write_atomic(wr, ctx, pfd, base, msg, mlen);
 	close(pfd);
 	return err;
 }
 
 int tfile__save_path(struct trace *tr, const char *path, char *msg, size_t mlen)
+{
+	return tfile__save_path_with(write_tfile, tr, path, msg, mlen);
+}
+
+int tfile__save_path_with(int (*wr)(void *ctx, int fd), void *ctx, const char *path, char *msg,
+			  size_t mlen)
 {
 	char parent[4096];
 	const char *base;
@@ -224,7 +242,7 @@ int tfile__save_path(struct trace *tr, const char *path, char *msg, size_t mlen)
 		snprintf(msg, mlen, "cannot open directory %s: %s", parent, strerror(-err));
 		return err;
 	}
-	err = write_atomic(tr, pfd, base, msg, mlen);
+	err = write_atomic(wr, ctx, pfd, base, msg, mlen);
 	close(pfd);
 	return err;
 }

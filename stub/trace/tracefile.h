@@ -21,4 +21,13 @@ int tfile__save_beneath(struct trace *tr, int save_dirfd, const char *save_dir, 
 /* --save-on-exit: the operator's own path; atomic, never overwriting. */
 int tfile__save_path(struct trace *tr, const char *path, char *msg, size_t mlen);
 
+/*
+ * The same rules for another file (a histogram's JSON, stub/views/thist.h):
+ * its bytes from wr(ctx, fd), 0 or -errno.
+ */
+int tfile__save_beneath_with(int (*wr)(void *ctx, int fd), void *ctx, int save_dirfd,
+			     const char *save_dir, const char *name, char *msg, size_t mlen);
+int tfile__save_path_with(int (*wr)(void *ctx, int fd), void *ctx, const char *path, char *msg,
+			  size_t mlen);
+
 #endif
