@@ -50,6 +50,7 @@ struct tp_hist {
 	uint64_t run_start; /* tr->start_us of the run the maps count */
 	/* latency: the entry probe */
 	uint64_t entry;
+	unsigned entry_kind; /* enum bpfc_lat_site: which latency bias applies */
 	struct bpfc_lat lat;
 	struct bpfc_prog entry_prog;
 	struct bpfc_probe entry_probe;
@@ -89,7 +90,8 @@ static void fill_spec(struct trace *tr, struct tp *tp, struct bpfc_hist_spec *s,
 	if (h->maps.mode == BPFC_HIST_LATENCY) {
 		h->lat.map_fd = h->maps.ent_fd;
 		s->lat = &h->lat;
-		s->bias_ns = tr->lat_bias_ns;
+		/* The probes' own cost by the kind of its entry site (stub/trace/retprobe.h). */
+		s->bias_ns = h->lat.bias_ns = retprobe__bias(tr, h->entry_kind);
 	}
 }
 
@@ -404,6 +406,7 @@ int histo__define(struct trace *tr, const char *const *w, size_t nw, struct rsp_
 		if (err)
 			goto cleanup;
 		h->entry = f->entry;
+		h->entry_kind = f->entry_kind;
 		h->lat.go = f->go;
 		h->lat.go_stack_hi = f->stack_hi;
 		pc = f->entry;
@@ -597,7 +600,7 @@ int histo__snap(struct trace *tr, uint32_t num, struct histo_snap *s, char *msg,
 	s->k = h->maps.k;
 	s->nb = bpfc_hist__nbuckets(h->maps.mode, h->maps.k);
 	s->keys_max = h->maps.keys_max;
-	s->bias_ns = h->maps.mode == BPFC_HIST_LATENCY ? tr->lat_bias_ns : 0;
+	s->bias_ns = h->maps.mode == BPFC_HIST_LATENCY ? h->lat.bias_ns : 0;
 	err = bpfc_hist__stats(&h->maps, &s->st);
 	if (err)
 		goto fail;

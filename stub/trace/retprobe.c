@@ -526,6 +526,11 @@ static uint64_t bias_for(struct trace *tr, unsigned k)
 	return tr->lat_bias_measured[k < BPFC_LAT_NSITES ? k : BPFC_LAT_STEPPED];
 }
 
+uint64_t retprobe__bias(struct trace *tr, unsigned entry_kind)
+{
+	return bias_for(tr, entry_kind);
+}
+
 static const char *bias_how(const struct trace *tr)
 {
 	if (tr->lat_bias == TR_LAT_BIAS_OFF)
@@ -852,6 +857,7 @@ int retprobe__sites(struct trace *tr, const char *func, struct ret_func *f, stru
 		goto cleanup;
 	}
 	f->entry = pcs[0];
+	f->entry_kind = r->entry_kind;
 	f->go = r->df.s.go;
 	f->stack_hi = r->df.stack_hi_off > 0 && r->df.stack_hi_off < 4096
 			      ? (int32_t)r->df.stack_hi_off

@@ -120,11 +120,18 @@ int retprobe__decode(const uint8_t *code, size_t len, uint64_t lo, const uint64_
  */
 struct ret_func {
 	uint64_t entry;
+	unsigned entry_kind; /* how the kernel runs the entry instruction (enum bpfc_lat_site) */
 	bool go;
 	int32_t stack_hi; /* offsetof(runtime.g, stack.hi) from DWARF, 0: unknown */
 	struct ret_sites s;
 };
 int retprobe__sites(struct trace *tr, const char *func, struct ret_func *f, struct rsp_buf *out,
 		    char *msg, size_t mlen);
+/*
+ * What a latency measured from an entry probe of kind entry_kind (enum
+ * bpfc_lat_site) to a return probe has to lose: the probes' own cost, by
+ * `monitor set latency-bias` (auto: calibrated once, at the first use).
+ */
+uint64_t retprobe__bias(struct trace *tr, unsigned entry_kind);
 
 #endif

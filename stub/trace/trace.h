@@ -294,7 +294,8 @@ struct trace {
 	 * The latency bias of this run's return tracepoints, ns: the run's
 	 * default (a single-stepped entry, Go's and -O2 C's), set when the first
 	 * return location is installed (at tstart); each location's own, by the
-	 * kinds of its sites, is its struct bpfc_lat's bias_ns (retprobe.h).
+	 * kinds of its sites, is its struct bpfc_lat's bias_ns (retprobe.h; a
+	 * latency histogram's too, stub/trace/histo.c).
 	 */
 	uint64_t lat_bias_ns;
 	uint64_t lat_bias_measured[2]; /* auto: by entry kind (bpf/latency.h), 0 not yet */
@@ -302,8 +303,6 @@ struct trace {
 	char lat_bias_note[256];       /* what was subtracted, for qTStatus notes and tsave */
 	uint32_t trace_timeout;	   /* seconds a run may last */
 	uint32_t debuginfod;	   /* seconds per debug file from debuginfod; 0 = off */
-	/* ns the probes themselves add to a measured latency, for this run; 0 = none */
-	uint64_t lat_bias_ns;
 	struct guard guard;
 
 	struct tf_store store;

@@ -194,9 +194,10 @@ def test_string_literal_from_readonly_memory():
 
 
 MONITOR_COMMANDS = ["help", "status", "show", "set deep-collect", "set stack-window",
-                    "set always-regs", "set max-hit-rate", "set max-overhead", "set hit-cost", "set latency-bias",
-                    "set trace-timeout", "set debuginfod", "trace", "trace -return", "tstart",
-                    "tstop", "tstatus", "tdelete", "tframes", "tdump", "tlive"]
+                    "set always-regs", "set max-hit-rate", "set max-overhead", "set hit-cost",
+                    "set latency-bias", "set trace-timeout", "set debuginfod", "trace",
+                    "trace -return", "trace -hist", "trace -count", "thist", "tstart", "tstop",
+                    "tstatus", "tdelete", "tframes", "tdump", "tlive"]
 
 
 def test_monitor_help_set_errors():
