@@ -841,6 +841,7 @@ int retprobe__sites(struct trace *tr, const char *func, struct ret_func *f, stru
 	if (err)
 		goto cleanup;
 	snprintf(r->func, sizeof(r->func), "%s", func);
+	r->entry = pcs[0]; /* decode_func() classifies the instruction there */
 	if (!r->df.nranges) {
 		rsp_buf__msgf(msg, mlen, "%s: neither DWARF nor an ELF symbol gives its pc range",
 			      func);
