@@ -131,6 +131,11 @@ $(BUILD)/bench/empty_probe: bench/empty_probe.c $(filter $(O)/bpf/% $(O)/rsp/buf
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# A frame's user-space cost: record walk, store append, page faults.
+$(BUILD)/bench/store_cost: bench/store_cost.c $(O)/bpf/record.o $(O)/stub/trace/framestore.o
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^
+
 $(BUILD)/bench/httpload: bench/httpload.c bench/bench_clock.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< -lpthread

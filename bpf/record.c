@@ -145,7 +145,8 @@ static size_t fpchain_len(const unsigned char *p, size_t left)
  * window, then each record not already inside the window, at the address
  * the one before it holds.
  */
-static int fpchain_report(const unsigned char *p, bpfc_blk_cb cb, void *ctx, size_t *nblocks)
+static int fpchain_report(const unsigned char *p, bpfc_blk_cb cb, void *ctx, size_t *nblocks,
+			  size_t *out)
 {
 	unsigned char m[BPFC_MBLK_HDR - 1 + 16];
 	__u16 wcap, wlen, len16 = 16;
@@ -159,6 +160,7 @@ static int fpchain_report(const unsigned char *p, bpfc_blk_cb cb, void *ctx, siz
 	rsp = le64(p + BPFC_FBLK_OFF_ADDR - 1);
 	if (wlen) {
 		(*nblocks)++;
+		*out += BPFC_MBLK_HDR + (size_t)wlen;
 		err = cb ? cb(ctx, BPFC_BLK_MEM, p + BPFC_FBLK_OFF_ADDR - 1,
 			      BPFC_MBLK_HDR - 1 + (size_t)wlen)
 			 : 0;
@@ -173,6 +175,7 @@ static int fpchain_report(const unsigned char *p, bpfc_blk_cb cb, void *ctx, siz
 		rec = p + BPFC_FBLK_HDR - 1 + wcap + 16u * k;
 		if (!(at >= rsp && at - rsp <= wlen && wlen - (at - rsp) >= 16)) {
 			(*nblocks)++;
+			*out += sizeof(m) + 1;
 			memcpy(m, &at, 8);
 			memcpy(m + 8, &len16, 2);
 			memcpy(m + 10, rec, 16);
@@ -268,6 +271,7 @@ static int walk(const void *rec, size_t len, bpfc_blk_cb cb, void *ctx, struct b
 				st->cut_bytes += want > n ? want - n : 0;
 			}
 			st->blocks++;
+			st->out_bytes += BPFC_MBLK_HDR + (size_t)n;
 			/* The tail from addr on is an M block of n bytes. */
 			err = cb ? cb(ctx, BPFC_BLK_MEM, p + BPFC_VBLK_OFF_ADDR - 1,
 				      BPFC_MBLK_HDR - 1 + (size_t)n)
@@ -275,17 +279,22 @@ static int walk(const void *rec, size_t len, bpfc_blk_cb cb, void *ctx, struct b
 			if (err)
 				goto cleanup;
 		} else if (type == BPFC_BLK_FPCHAIN) {
-			err = fpchain_report(p, cb, ctx, &st->blocks);
+			err = fpchain_report(p, cb, ctx, &st->blocks, &st->out_bytes);
 			if (err)
 				goto cleanup;
 		} else if (type == BPFC_BLK_PTREGS) {
 			st->blocks++;
-			bpfc_regs__from_ptregs(p, regs);
-			err = cb ? cb(ctx, BPFC_BLK_REGS, regs, sizeof(regs)) : 0;
-			if (err)
-				goto cleanup;
+			st->out_bytes += 1 + sizeof(regs);
+			/* Counting needs no translation. */
+			if (cb) {
+				bpfc_regs__from_ptregs(p, regs);
+				err = cb(ctx, BPFC_BLK_REGS, regs, sizeof(regs));
+				if (err)
+					goto cleanup;
+			}
 		} else {
 			st->blocks++;
+			st->out_bytes += 1 + blen;
 			err = cb ? cb(ctx, type, p, blen) : 0;
 			if (err)
 				goto cleanup;

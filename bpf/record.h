@@ -156,6 +156,7 @@ struct bpfc_rec_stats {
 	size_t skipped;	 /* not collected: failed read, expression site not run */
 	size_t cut;	 /* VMEM blocks with BPFC_VBLK_CUT */
 	__u64 cut_bytes; /* sum over those of want - len */
+	size_t out_bytes; /* sum over the reported blocks of 1 + len: the frame's size */
 };
 
 /* Walk like bpfc_rec__foreach_block() and count.  0 or -EBADMSG. */

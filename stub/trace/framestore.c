@@ -58,11 +58,12 @@ int tf_store__reset(struct tf_store *s, size_t size, bool circular)
 			munmap(s->buf, s->size);
 		s->buf = buf;
 		s->size = size;
-	} else if (s->buf && s->used) {
+	} else if (s->buf && (s->used || s->faulted)) {
 		/* The frames go: so does the memory they took. */
-		madvise(s->buf, s->used, MADV_DONTNEED);
+		madvise(s->buf, s->used > s->faulted ? s->used : s->faulted, MADV_DONTNEED);
 	}
 	s->used = 0;
+	s->faulted = 0;
 	/* The index starts small and grows with the frames actually kept. */
 	if (s->idx_cap != TF_IDX_INITIAL) {
 		struct tf_ent *idx = malloc(TF_IDX_INITIAL * sizeof(*idx));
@@ -165,6 +166,29 @@ static bool fits(const struct tf_store *s, size_t n, size_t *at, bool *wrap)
 	return s->head >= n;
 }
 
+#define TF_POPULATE_CHUNK (1u << 20)
+
+/*
+ * Fault in the buffer up to at least end, TF_POPULATE_CHUNK at a time:
+ * one madvise() instead of a page fault every 4 KiB.  Without
+ * MADV_POPULATE_WRITE (before Linux 5.14) the frames fault pages in.
+ */
+static void populate(struct tf_store *s, size_t end)
+{
+	size_t to = end + TF_POPULATE_CHUNK - 1;
+
+	to -= to % TF_POPULATE_CHUNK;
+	if (to > s->size)
+		to = s->size;
+#ifdef MADV_POPULATE_WRITE
+	if (madvise(s->buf + s->faulted, to - s->faulted, MADV_POPULATE_WRITE) < 0) {
+		s->faulted = s->size; /* not here: leave it to the page faults */
+		return;
+	}
+#endif
+	s->faulted = to;
+}
+
 uint8_t *tf_store__reserve(struct tf_store *s, uint16_t tp, size_t len, int *err)
 {
 	size_t n = TF_FRAME_HDR + len, at;
@@ -185,6 +209,8 @@ uint8_t *tf_store__reserve(struct tf_store *s, uint16_t tp, size_t len, int *err
 		}
 		drop_oldest(s);
 	}
+	if (at + n > s->faulted)
+		populate(s, at + n);
 	p = s->buf + at;
 	p[0] = (uint8_t)tp;
 	p[1] = (uint8_t)(tp >> 8);

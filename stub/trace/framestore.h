@@ -10,7 +10,8 @@
  * The store is one fixed buffer of the size GDB asked for (QTBuffer:size;
  * by default TF_DEFAULT_SIZE, room for 100,000 frames of `collect $regs`
  * with bpfstub's defaults), mapped MAP_NORESERVE so that only the pages
- * frames have reached cost memory, and used as a ring of whole frames: a frame never
+ * frames have reached cost memory (faulted in 1 MiB ahead of them, see
+ * framestore.c's populate()), and used as a ring of whole frames: a frame never
  * wraps, so every frame is contiguous.  When full, a circular store drops
  * its oldest frames; a linear one refuses the frame (-ENOSPC), and the
  * caller stops the run with "tfull".  Memory is bounded by the buffer size
@@ -67,6 +68,7 @@ struct tf_store {
 	uint64_t created;  /* frames ever appended since reset (tcreated) */
 	uint64_t appended; /* their bytes, headers included (fill rate) */
 	size_t used;	   /* high-water mark in buf: the pages touched */
+	size_t faulted;	   /* buf[0, faulted) is populated (tf_store__reserve) */
 };
 
 /* A view of one stored frame. */

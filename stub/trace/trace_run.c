@@ -111,12 +111,6 @@ struct rec_ctx {
 	uint64_t rip;
 };
 
-static int count_block(void *ctx, char type, const void *blk, size_t len)
-{
-	((struct rec_ctx *)ctx)->need += 1 + len;
-	return 0;
-}
-
 static int copy_block(void *ctx, char type, const void *blk, size_t len)
 {
 	struct rec_ctx *c = ctx;
@@ -156,6 +150,7 @@ static int on_record(void *ctx, void *data, size_t len)
 	struct trace *tr = ctx;
 	const struct bpfc_rec *rec = data;
 	struct rec_ctx c = {.tr = tr};
+	struct bpfc_rec_stats st;
 	struct tp *tp;
 	size_t builtins, usage;
 	uint8_t *p;
@@ -174,8 +169,10 @@ static int on_record(void *ctx, void *data, size_t len)
 		tp->unread++;
 		return 0;
 	}
-	if (bpfc_rec__foreach_block(data, len, count_block, &c, NULL) < 0)
+	/* Sized without a callback: the registers are translated once, by the copy. */
+	if (bpfc_rec__stats(data, len, &st) < 0)
 		return 0;
+	c.need = st.out_bytes;
 	/* Usage (qTP) counts what the actions collected, as gdbserver: not
 	 * the frame header, nor the builtin variables added to every frame. */
 	usage = c.need;

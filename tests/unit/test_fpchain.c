@@ -174,6 +174,8 @@ static void test_reader(void)
 	CHECK(s.m[2].addr == 0x2100 && s.m[2].len == 16 &&
 	      !memcmp(s.m[2].data + 8, "\x33\x33\x40\0\0\0\0\0", 8));
 	CHECK(bpfc_rec__stats(buf, len, &st) == 0 && st.blocks == 3 && !st.skipped);
+	/* The size the store reserves: each reported M block with its type byte. */
+	CHECKF(st.out_bytes == 1 + 10 + 64 + 2 * (1 + 10 + 16), "out_bytes %zu", st.out_bytes);
 
 	/* A record straddling the window's end is reported whole. */
 	len = make(buf, 0, 1, 4, 64, 0x1038, 0x1000, 64);
@@ -194,6 +196,7 @@ static void test_reader(void)
 	memset(&s, 0, sizeof(s));
 	CHECK(bpfc_rec__foreach_block(buf, len, on_m, &s, NULL) == 0 && s.n == 1 &&
 	      s.m[0].len == 128);
+	CHECK(bpfc_rec__stats(buf, len, &st) == 0 && st.out_bytes == 1 + 10 + 128);
 	/* Malformed: n > cap, a window longer than reserved, a block past the record. */
 	len = make(buf, 0, 5, 4, 64, 0x1010, 0x1000, 64);
 	CHECK(bpfc_rec__foreach_block(buf, len, on_m, &s, NULL) == -EBADMSG);

@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bench/store_cost.c - what a frame costs the stub in user space once the
+ * ring hands it over: the record walk and its translation (bpf/record.c),
+ * the store's reserve and commit (stub/trace/framestore.c), the copy into
+ * the store, and the first touch of the store's pages.
+ *
+ *   store_cost KIND N [STORE_MB]
+ *     KIND: big   (collect $regs and a 2 KiB stack window with 8 frame-
+ *                  pointer records, ~2.4 KiB a record, as bpfstub's defaults)
+ *           small (collect iterations: one 8-byte M block, ~50 B a record)
+ *
+ * Pushes N synthetic records, as the BPF programs write them, through the
+ * steps stub/trace/trace_run.c's on_record() takes for each record (size
+ * the frame, reserve, copy the blocks, add the builtin timestamp and thread
+ * V blocks, commit) into a circular store of STORE_MB MiB (default 64), and
+ * prints ns a frame, the bytes stored a frame and the page faults (minor,
+ * getrusage) a frame.  Deterministic enough for callgrind:
+ *   valgrind --tool=callgrind build/rel/bench/store_cost big 20000
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "bpf/record.h"
+#include "stub/trace/framestore.h"
+
+/* The same steps as trace_run.c's on_record(): keep them in step. */
+struct rec_ctx {
+	uint8_t *dst;
+	size_t need;
+};
+
+static int copy_block(void *ctx, char type, const void *blk, size_t len)
+{
+	struct rec_ctx *c = ctx;
+
+	*c->dst++ = (uint8_t)type;
+	memcpy(c->dst, blk, len);
+	c->dst += len;
+	return 0;
+}
+
+static uint8_t *put_vblock(uint8_t *p, uint32_t num, int64_t v)
+{
+	uint64_t u = (uint64_t)v;
+	int i;
+
+	*p++ = 'V';
+	for (i = 0; i < 4; i++)
+		*p++ = (uint8_t)(num >> (8 * i));
+	for (i = 0; i < 8; i++)
+		*p++ = (uint8_t)(u >> (8 * i));
+	return p;
+}
+
+static int store_record(struct tf_store *s, const void *data, size_t len)
+{
+	const struct bpfc_rec *rec = data;
+	struct bpfc_rec_stats st;
+	struct rec_ctx c = {0};
+	uint8_t *p;
+	int err;
+
+	if (bpfc_rec__stats(data, len, &st) < 0)
+		return -1;
+	c.need = st.out_bytes + 2 * TF_VBLK_SIZE;
+	p = tf_store__reserve(s, 1, c.need, &err);
+	if (!p)
+		return err;
+	c.dst = p;
+	bpfc_rec__foreach_block(data, len, copy_block, &c, NULL);
+	c.dst = put_vblock(c.dst, 0x1000, (int64_t)(rec->ktime_ns / 1000));
+	c.dst = put_vblock(c.dst, 0x1001, rec->tid);
+	tf_store__commit(s);
+	return 0;
+}
+
+static size_t make_big(uint8_t *r)
+{
+	struct bpfc_rec h = {.tp = 0, .ktime_ns = 123456789, .pid = 42, .tid = 43};
+	uint8_t *p = r + sizeof(h);
+	uint16_t wcap = 2048, wlen = 2048;
+	uint64_t rsp = 0x7ffc0000, fp0 = rsp + 4096;
+	int k;
+
+	*p++ = BPFC_BLK_PTREGS;
+	for (k = 0; k < BPFC_PTREGS_SIZE; k++)
+		*p++ = (uint8_t)k;
+	*p++ = BPFC_BLK_FPCHAIN;
+	memset(p, 0, BPFC_FBLK_HDR - 1);
+	p[BPFC_FBLK_OFF_FLAGS - 1] = 0;
+	p[BPFC_FBLK_OFF_N - 1] = 8;
+	p[BPFC_FBLK_OFF_CAP - 1] = 8;
+	memcpy(p + BPFC_FBLK_OFF_WCAP - 1, &wcap, 2);
+	memcpy(p + BPFC_FBLK_OFF_FP0 - 1, &fp0, 8);
+	memcpy(p + BPFC_FBLK_OFF_ADDR - 1, &rsp, 8);
+	memcpy(p + BPFC_FBLK_OFF_LEN - 1, &wlen, 2);
+	p += BPFC_FBLK_HDR - 1;
+	memset(p, 0xab, wcap);
+	p += wcap;
+	for (k = 0; k < 8; k++) {
+		uint64_t next = fp0 + 64 * (k + 1), ret = 0x401000 + k;
+
+		memcpy(p, &next, 8);
+		memcpy(p + 8, &ret, 8);
+		p += 16;
+	}
+	h.size = (uint32_t)(p - r - sizeof(h));
+	memcpy(r, &h, sizeof(h));
+	return (size_t)(p - r);
+}
+
+static size_t make_small(uint8_t *r)
+{
+	struct bpfc_rec h = {.tp = 0, .ktime_ns = 123456789, .pid = 42, .tid = 43};
+	uint8_t *p = r + sizeof(h);
+	uint64_t addr = 0xc000123450, v = 100;
+	uint16_t n = 8;
+
+	*p++ = BPFC_BLK_MEM;
+	memcpy(p, &addr, 8);
+	memcpy(p + 8, &n, 2);
+	memcpy(p + 10, &v, 8);
+	p += 18;
+	h.size = (uint32_t)(p - r - sizeof(h));
+	memcpy(r, &h, sizeof(h));
+	return (size_t)(p - r);
+}
+
+static double now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+int main(int argc, char **argv)
+{
+	static uint8_t rec[8192];
+	struct tf_store s;
+	struct rusage r0, r1;
+	size_t len, n, i, mb = 64;
+	double t0, t1;
+
+	if (argc < 3)
+		return 2;
+	len = strcmp(argv[1], "big") == 0 ? make_big(rec) : make_small(rec);
+	n = strtoul(argv[2], NULL, 0);
+	if (argc > 3)
+		mb = strtoul(argv[3], NULL, 0);
+	if (tf_store__init(&s, mb << 20, true))
+		return 1;
+	getrusage(RUSAGE_SELF, &r0);
+	t0 = now_ns();
+	for (i = 0; i < n; i++) {
+		((struct bpfc_rec *)rec)->ktime_ns += 1000;
+		if (store_record(&s, rec, len))
+			return 1;
+	}
+	t1 = now_ns();
+	getrusage(RUSAGE_SELF, &r1);
+	printf("kind=%s records=%zu record_bytes=%zu frame_bytes=%zu ns_per_frame=%.1f "
+	       "minflt_per_frame=%.3f kept=%zu store_mb=%zu\n",
+	       argv[1], n, len, s.appended / (n ? n : 1), (t1 - t0) / (n ? n : 1),
+	       (double)(r1.ru_minflt - r0.ru_minflt) / (n ? n : 1), tf_store__count(&s), mb);
+	tf_store__fini(&s);
+	return 0;
+}
