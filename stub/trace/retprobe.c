@@ -811,17 +811,18 @@ static void describe(struct dw_cache *c, const struct tp_ret *r, uint32_t num,
 				     "and the Go version's offset is not known)\n");
 }
 
-int retprobe__sites(struct trace *tr, const char *func, struct ret_func *f, struct rsp_buf *out,
-		    char *msg, size_t mlen)
+/*
+ * The function called func (the first of several, said in out): its pc
+ * ranges and results into r->df, its name and entry into r (decode_func()
+ * classifies the instruction there).  0, or -errno with msg.
+ */
+static int find_func(struct trace *tr, const char *func, struct tp_ret *r, struct rsp_buf *out,
+		     char *msg, size_t mlen)
 {
 	struct dw_cache *c = tr->pgm->dwarf;
-	struct tp_ret *r = calloc(1, sizeof(*r));
 	uint64_t pcs[MAX_FUNCS];
 	int n, err;
 
-	memset(f, 0, sizeof(*f));
-	if (!r)
-		return -ENOMEM;
 	n = dw_cache__func_pcs(c, tr->tgt, func, pcs, MAX_FUNCS);
 	if (n <= 0) {
 		char note[300];
@@ -831,17 +832,31 @@ int retprobe__sites(struct trace *tr, const char *func, struct ret_func *f, stru
 			      "no function '%.80s' in the DWARF or ELF symbols of the files pid %d "
 			      "maps%s%s",
 			      func, (int)tr->tgt->pid, note[0] ? "; " : "", note);
-		err = n < 0 ? n : -ENOENT;
-		goto cleanup;
+		return n < 0 ? n : -ENOENT;
 	}
 	if (n > 1)
 		rsp_buf__printf(out, "%d functions named %s: tracing the one at 0x%llx\n", n, func,
 				(unsigned long long)pcs[0]);
 	err = dw_cache__func_results(c, tr->tgt, pcs[0], &r->df, msg, mlen);
 	if (err)
-		goto cleanup;
+		return err;
 	snprintf(r->func, sizeof(r->func), "%s", func);
-	r->entry = pcs[0]; /* decode_func() classifies the instruction there */
+	r->entry = pcs[0];
+	return 0;
+}
+
+int retprobe__sites(struct trace *tr, const char *func, struct ret_func *f, struct rsp_buf *out,
+		    char *msg, size_t mlen)
+{
+	struct tp_ret *r = calloc(1, sizeof(*r));
+	int err;
+
+	memset(f, 0, sizeof(*f));
+	if (!r)
+		return -ENOMEM;
+	err = find_func(tr, func, r, out, msg, mlen);
+	if (err)
+		goto cleanup;
 	if (!r->df.nranges) {
 		rsp_buf__msgf(msg, mlen, "%s: neither DWARF nor an ELF symbol gives its pc range",
 			      func);
@@ -857,7 +872,7 @@ int retprobe__sites(struct trace *tr, const char *func, struct ret_func *f, stru
 		err = -ENOENT;
 		goto cleanup;
 	}
-	f->entry = pcs[0];
+	f->entry = r->entry;
 	f->entry_kind = r->entry_kind;
 	f->go = r->df.s.go;
 	f->stack_hi = r->df.stack_hi_off > 0 && r->df.stack_hi_off < 4096
@@ -877,14 +892,13 @@ int retprobe__define(struct trace *tr, const char *const *words, size_t nwords, 
 	struct tp_ret *r = NULL;
 	struct dw_cache *c = tr->pgm->dwarf; /* the program's: files read once per target */
 	struct dw_scope *vals = NULL;
-	uint64_t pcs[MAX_FUNCS];
 	uint8_t *cond = NULL;
 	size_t condlen = 0;
 	char cond_text[RSP_MON_LINE_MAX] = "";
 	const struct tp *t;
 	uint32_t num = 0;
 	size_t i, added = 0;
-	int n, err;
+	int err;
 
 	if (nwords > 1 && (strcmp(words[1], "if") || nwords == 2)) {
 		rsp_buf__msgf(msg, mlen, "usage: monitor trace -return FUNC [if COND]");
@@ -903,26 +917,9 @@ int retprobe__define(struct trace *tr, const char *const *words, size_t nwords, 
 	r->lat.map_fd = -1;
 	r->lat.clamp_fd = -1;
 	r->entry_prog.fd = -1;
-	n = dw_cache__func_pcs(c, tr->tgt, func, pcs, MAX_FUNCS);
-	if (n <= 0) {
-		char note[300];
-
-		dw_cache__split_note(c, note, sizeof(note));
-		rsp_buf__msgf(msg, mlen,
-			      "no function '%.80s' in the DWARF or ELF symbols of the files pid %d "
-			      "maps%s%s",
-			      func, (int)tr->tgt->pid, note[0] ? "; " : "", note);
-		err = n < 0 ? n : -ENOENT;
-		goto cleanup;
-	}
-	if (n > 1)
-		rsp_buf__printf(out, "%d functions named %s: tracing the one at 0x%llx\n", n, func,
-				(unsigned long long)pcs[0]);
-	err = dw_cache__func_results(c, tr->tgt, pcs[0], &r->df, msg, mlen);
+	err = find_func(tr, func, r, out, msg, mlen);
 	if (err)
 		goto cleanup;
-	snprintf(r->func, sizeof(r->func), "%s", func);
-	r->entry = pcs[0];
 	r->go = r->df.s.go;
 	r->goid_off = r->df.goid_off;
 	r->lat.go = r->go;

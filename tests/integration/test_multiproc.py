@@ -11,7 +11,6 @@ Nothing may ever stop: every process of the set is sampled throughout.
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import threading
@@ -19,23 +18,9 @@ import time
 
 from harness import Stub, Target, gdb_pipe, lldb_batch, needs_bpf, require_stub, target_path
 from harness import gdb_connect as connect
+from prefork_req import request
 
 MON = "process plugin packet monitor"
-
-
-def request(port, n):
-    """One request on a new connection: (2n, pid of the worker that served it)."""
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
-        s.sendall(f"{n}\n".encode())
-        data = b""
-        while not data.endswith(b"\n"):
-            got = s.recv(64)
-            if not got:
-                break
-            data += got
-    v, pid = data.split()
-    assert int(v) == 2 * n, data
-    return int(pid)
 
 
 def children(pid):

@@ -56,4 +56,5 @@ def main():
         print(monitor(c, "status"))
 
 
-main()
+if __name__ == "__main__":
+    main()
