@@ -55,14 +55,14 @@ HIT_SECONDS = float(os.environ.get("SERVICE_HIT_SECONDS", "2"))
 # Total hits/s asked of bench/loop.c's two paced threads; 0: a tight loop.
 LADDER = {
     "GDB's actions alone": (100000, 200000, 400000, 800000, 0),
-    "defaults (2 KiB stack window)": (12500, 25000, 50000, 100000, 0),
+    "defaults (fp stack, deep collection)": (12500, 25000, 50000, 100000, 0),
 }
 CONFIGS = ("none", "uprobe", "bpfstub", "bpfstub+defaults", "gdbserver")
 LABELS = {
     "none": "no probe",
     "uprobe": "empty BPF uprobe (1)",
     "bpfstub": "bpfstub tracepoint (2)",
-    "bpfstub+defaults": "bpfstub tracepoint, stack window and deep collection on (4)",
+    "bpfstub+defaults": "bpfstub tracepoint, bpfstub's defaults: fp stack and deep collection (4)",
     "gdbserver": "gdbserver trap tracepoint (3)",
 }
 # As bench/run.py: (2) is GDB's action alone, (4) adds bpfstub's defaults.
@@ -70,7 +70,7 @@ MONITOR = {"bpfstub": run.MONITOR["bpfstub"], "bpfstub+defaults": run.MONITOR["b
 SECTION = "## Service overhead"
 HIT_CONFIGS = {
     "GDB's actions alone": run.MONITOR["bpfstub"],
-    "defaults (2 KiB stack window)": run.MONITOR["bpfstub+all"],
+    "defaults (fp stack, deep collection)": run.MONITOR["bpfstub+all"],
 }
 
 
@@ -264,7 +264,8 @@ def report(addr, res, frames, rates, ladder):
         f"single-steps); the tracepoint's action is `{ACTION}` (the handler's argument), "
         "circular buffer; (2) is GDB's action alone (`monitor set stack-window off`, "
         "`monitor set deep-collect off`, as in the hit cost tables), (4) bpfstub's "
-        "defaults (2 KiB stack window and deep collection on).", "",
+        "defaults (the frame-pointer stack, `monitor set stack-window fp`, and deep "
+        "collection on).", "",
         "| configuration | requests/s | p50 | p99 | throughput vs (1) | p99 vs (1) |",
         "|---|---:|---:|---:|---:|---:|",
     ]
