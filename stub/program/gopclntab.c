@@ -284,6 +284,11 @@ int gopcln__open(struct gopcln *t, const void *p, size_t len, uint64_t text)
 	}
 	functab(t, 0, &t->min_pc, &off);
 	functab(t, t->nfunc, &t->max_pc, &off);
+	if (t->max_pc - t->min_pc > GOPCLN_TEXT_MAX)
+		return fail(t, -EINVAL,
+			    "pclntab: functions span %#llx bytes of text, more than %#llx",
+			    (unsigned long long)(t->max_pc - t->min_pc),
+			    (unsigned long long)GOPCLN_TEXT_MAX);
 
 	t->by_name = malloc((size_t)t->nfunc * sizeof(*t->by_name));
 	if (!t->by_name)

@@ -68,6 +68,8 @@ enum gopcln_ver {
 #define GOPCLN_MAX_FILE_MATCH 256
 /* Most inlined frames followed at one pc. */
 #define GOPCLN_MAX_INLINE 64
+/* Bytes of text a table may span: Go addresses it by 32-bit offsets (1.18+). */
+#define GOPCLN_TEXT_MAX (1ull << 32)
 
 /*
  * Bytes of the program at link-time addresses [vaddr, vaddr + size): what

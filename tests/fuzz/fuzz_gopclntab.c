@@ -77,7 +77,7 @@ static void table(const unsigned char *b, size_t len)
 		check(f.entry <= f.end && (i == 0 || f.entry == prev_end));
 		prev_end = f.end;
 		check(!gopcln__func_by_name(&t, f.name, &g) && !strcmp(g.name, f.name));
-		for (pc = f.entry, k = 0; pc < f.end && k < 16;
+		for (pc = f.entry, k = 0; pc >= f.entry && pc < f.end && k < 16;
 		     pc += 1 + (f.end - f.entry) / 8, k++) {
 			check(!gopcln__func_at(&t, pc, &g) && g.entry <= pc && pc < g.end);
 			if (!gopcln__pos(&t, pc, &pos, NULL) && pos.file)
