@@ -162,6 +162,7 @@ def main():
 
     ci = harness.IN_CI
     counts = {"pass": 0, "fail": 0, "skip": 0}
+    failed = []
 
     def report(test, result, secs):
         name = f"{test[0]}.{test[1]}"
@@ -175,6 +176,7 @@ def main():
         elif status == "skip":
             print(f"SKIP {name}: {result['reason']}")
         else:
+            failed.append(name)
             print(f"FAIL {name}: {result['reason']}")
             detail = result.get("detail", "").strip()
             if detail:
@@ -190,6 +192,9 @@ def main():
             futures = [(t, pool.submit(run_one, *t, args.timeout)) for t in tests]
             for t, fut in futures:
                 report(t, *fut.result())
+    if failed:
+        # Repeated at the end: a long log is often read from its tail only.
+        print("failed: " + " ".join(failed))
     print(f"{counts['pass']} passed, {counts['fail']} failed, {counts['skip']} skipped")
     sys.stderr.write(f"(total {time.monotonic() - t0:.1f}s)\n")
     return 1 if counts["fail"] else 0

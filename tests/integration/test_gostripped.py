@@ -227,8 +227,10 @@ def test_lldb_govalues_stripped():
             assert re.search(r"  latency [\d.]+ (ns|us|ms)$", f[3]), f
             stripped[k] = (w["~r0"], w["~r2"])
     assert len(stripped) >= 20, fs
+    # Frame 0 is whichever probe fired first after tstart: an entry, or a
+    # return of pair whose entry probe was attached before tracepoint 2's.
     assert re.search(r"^frame 0: tracepoint \d, main\.(handle|pair) \(no DWARF: Go's function "
-                     r"table, arguments are Go's registers", dump, re.M), dump
+                     r"table, (arguments|results) are Go's registers", dump, re.M), dump
     # The unstripped build: DWARF's typed results for the same k.
     r, fs, _ = lldb_govalues("govalues", ["bpf trace main.pair", "bpf trace -return main.pair"])
     typed = {}
