@@ -20,7 +20,7 @@ import signal
 import tempfile
 import time
 
-from harness import (_readline_timeout, attached, gdb_pipe, lldb_batch, needs_bpf)
+from harness import (_readline_timeout, attached, gdb_pipe, lldb_batch, needs_bpf, wait_until)
 from harness import gdb_connect as connect
 from harness import gdb_monitor as monitor
 
@@ -207,6 +207,44 @@ def test_hist_disconnected():
             out = monitor(g2, "thist 1")
             assert text_counts(out, "name") == {"alpha": 500, "beta": 250, "gamma": 250}, out
             monitor(g2, "tstop")
+
+
+@needs_bpf
+def test_hist_tlive_reprints():
+    """tlive on and GDB's continue: the histograms are reprinted once a second
+    while the target runs, each print with the counts so far; Ctrl-C gives
+    the prompt back and the counting goes on."""
+    with attached("hotlat") as (t, stub), gdb_pipe(file=t.path) as g:
+        connect(g, stub)
+        monitor(g, "trace -count tag_of by name")
+        monitor(g, "tstart")
+        assert "tlive: on" in g.cmd("monitor tlive on")
+        start = len(g.all_output())
+        g.proc.stdin.write(b"continue\n")
+        g.proc.stdin.flush()
+        head = r"^tracepoint 1: count of hits at tag_of by name: (\d+) hits"
+
+        def printed():
+            return [int(n) for n in re.findall(head, g.all_output()[start:], re.M)]
+
+        wait_until(lambda: printed(), 5, what="a first reprint")
+        batch(t)
+        wait_until(lambda: 500 in printed(), 5, what="a reprint after one batch")
+        batch(t)
+        wait_until(lambda: 1000 in printed(), 5, what="a reprint after two batches")
+        g.proc.send_signal(signal.SIGINT)
+        wait_until(lambda: "received signal SIGINT" in g.all_output()[start:], 5,
+                   what="the stop after the interrupt")
+        text = g.all_output()[start:]
+        counts = printed()
+        # Never fewer than before; each count a whole batch's (500 hits each).
+        assert counts == sorted(counts) and set(counts) <= {0, 500, 1000}, counts
+        last = text[text.rindex("by name: 1000 hits"):]
+        assert text_counts(last, "name") == {"alpha": 500, "beta": 250, "gamma": 250}, last
+        assert "Trace is running" in g.cmd("tstatus")
+        assert "tlive: off" in g.cmd("monitor tlive off")
+        out = monitor(g, "thist 1")
+        assert re.search(head, out, re.M).group(1) == "1000", out
 
 
 @needs_bpf
