@@ -25,6 +25,12 @@
  *   min and max are a compare and a store, exact unless such an interleaving
  *   falls between the two)
  *
+ * The three programs (a value or count site, a latency's return site, its
+ * entry) are one builder and a struct hist_prog each: the body, whether
+ * the condition and the hit count are in it, and what its out path counts.
+ * Each map access (lookup, update, delete, an array's element, a counter's
+ * atomic add) is written once, as an emit_* helper.
+ *
  * Stack: the agent expressions use fp-5 .. fp-272 (bpf/ax.h), the latency
  * key fp-40 .. fp-17 (bpf/latency.h); this file's own slots lie below.
  */
@@ -301,27 +307,66 @@ static void exit0(struct bpfc_emit *e)
 	bpfc_emit__insn(e, BPF_EXIT_INSN());
 }
 
-/* r0 = &map[idx] (an array), exit when NULL; clobbers r1-r5. */
-static void emit_arr(struct bpfc_emit *e, int fd, __u32 idx)
+/* r1 = the map, r2 = fp + key_off: a map helper's first two arguments. */
+static void emit_map_key(struct bpfc_emit *e, int fd, int key_off)
+{
+	bpfc_emit__ld_map_fd(e, BPFC_R1, fd);
+	bpfc_emit__insn(e, BPF_MOV64_REG(BPFC_R2, BPFC_R10));
+	bpfc_emit__insn(e, BPF_ALU64_IMM(BPF_ADD, BPFC_R2, key_off));
+}
+
+/* r0 = helper(map, fp + key_off): a lookup or a delete (clobbers r1-r5). */
+static void emit_map_call(struct bpfc_emit *e, int helper, int fd, int key_off)
+{
+	emit_map_key(e, fd, key_off);
+	bpfc_emit__insn(e, BPF_EMIT_CALL(helper));
+}
+
+/*
+ * map[fp + key_off] = the value at fp + val_off (val_off 0: at r3, set
+ * before), with flags (clobbers r0-r5).
+ */
+static void emit_map_update(struct bpfc_emit *e, int fd, int key_off, int val_off, int flags)
+{
+	emit_map_key(e, fd, key_off);
+	if (val_off) {
+		bpfc_emit__insn(e, BPF_MOV64_REG(BPFC_R3, BPFC_R10));
+		bpfc_emit__insn(e, BPF_ALU64_IMM(BPF_ADD, BPFC_R3, val_off));
+	}
+	bpfc_emit__insn(e, BPF_MOV64_IMM(BPFC_R4, flags));
+	bpfc_emit__insn(e, BPF_EMIT_CALL(BPF_FUNC_map_update_elem));
+}
+
+/* Exit unless r0, a lookup's result, is an element. */
+static void emit_exit_if_null(struct bpfc_emit *e)
 {
 	int l_ok = bpfc_emit__label(e);
 
-	bpfc_emit__insn(e, BPF_ST_MEM(BPF_W, BPFC_R10, FP_IDX, (__s32)idx));
-	bpfc_emit__ld_map_fd(e, BPFC_R1, fd);
-	bpfc_emit__insn(e, BPF_MOV64_REG(BPFC_R2, BPFC_R10));
-	bpfc_emit__insn(e, BPF_ALU64_IMM(BPF_ADD, BPFC_R2, FP_IDX));
-	bpfc_emit__insn(e, BPF_EMIT_CALL(BPF_FUNC_map_lookup_elem));
 	bpfc_emit__jmp(e, BPF_JMP_IMM(BPF_JNE, BPFC_R0, 0, 0), l_ok);
 	exit0(e);
 	bpfc_emit__bind(e, l_ok);
+}
+
+/* [reg + off] += 1, atomically (clobbers r1). */
+static void emit_inc(struct bpfc_emit *e, int reg, int off)
+{
+	bpfc_emit__insn(e, BPF_MOV64_IMM(BPFC_R1, 1));
+	bpfc_emit__insn(e, BPF_ATOMIC_OP(BPF_DW, BPF_ADD, reg, BPFC_R1, (__s16)off));
+}
+
+/* r0 = &map[idx] (an array), exit when NULL; clobbers r1-r5. */
+static void emit_arr(struct bpfc_emit *e, int fd, __u32 idx)
+{
+	bpfc_emit__insn(e, BPF_ST_MEM(BPF_W, BPFC_R10, FP_IDX, (__s32)idx));
+	emit_map_call(e, BPF_FUNC_map_lookup_elem, fd, FP_IDX);
+	emit_exit_if_null(e);
 }
 
 /* stats.field++ (clobbers r0-r5). */
 static void emit_stat(struct bpfc_emit *e, const struct bpfc_hist_maps *m, int field)
 {
 	emit_arr(e, m->stats_fd, 0);
-	bpfc_emit__insn(e, BPF_MOV64_IMM(BPFC_R1, 1));
-	bpfc_emit__insn(e, BPF_ATOMIC_OP(BPF_DW, BPF_ADD, BPFC_R0, BPFC_R1, field));
+	emit_inc(e, BPFC_R0, field);
 }
 
 /* stats.field++, then exit: the code at label l. */
@@ -332,12 +377,11 @@ static void emit_stat_exit(struct bpfc_emit *e, const struct bpfc_hist_maps *m, 
 	exit0(e);
 }
 
+/* counters[slot].hits++: the overhead guard's rate. */
 static void emit_hits(struct bpfc_emit *e, const struct bpfc_hist_spec *s)
 {
 	emit_arr(e, s->counters_fd, s->slot);
-	bpfc_emit__insn(e, BPF_MOV64_IMM(BPFC_R1, 1));
-	bpfc_emit__insn(e, BPF_ATOMIC_OP(BPF_DW, BPF_ADD, BPFC_R0, BPFC_R1,
-					 offsetof(struct bpfc_counts, hits)));
+	emit_inc(e, BPFC_R0, offsetof(struct bpfc_counts, hits));
 }
 
 static void emit_prologue(struct bpfc_emit *e, const struct bpfc_hist_spec *s)
@@ -346,18 +390,11 @@ static void emit_prologue(struct bpfc_emit *e, const struct bpfc_hist_spec *s)
 		bpfc_stop__emit(e, s->stop);
 	bpfc_emit__insn(e, BPF_MOV64_REG(BPFC_R6, BPFC_R1));
 	if (s->procs) {
-		int l_in = bpfc_emit__label(e);
-
 		bpfc_emit__insn(e, BPF_EMIT_CALL(BPF_FUNC_get_current_pid_tgid));
 		bpfc_emit__insn(e, BPF_ALU64_IMM(BPF_RSH, BPFC_R0, 32));
 		bpfc_emit__insn(e, BPF_STX_MEM(BPF_W, BPFC_R10, BPFC_R0, FP_IDX));
-		bpfc_emit__ld_map_fd(e, BPFC_R1, s->procs_fd);
-		bpfc_emit__insn(e, BPF_MOV64_REG(BPFC_R2, BPFC_R10));
-		bpfc_emit__insn(e, BPF_ALU64_IMM(BPF_ADD, BPFC_R2, FP_IDX));
-		bpfc_emit__insn(e, BPF_EMIT_CALL(BPF_FUNC_map_lookup_elem));
-		bpfc_emit__jmp(e, BPF_JMP_IMM(BPF_JNE, BPFC_R0, 0, 0), l_in);
-		exit0(e);
-		bpfc_emit__bind(e, l_in);
+		emit_map_call(e, BPF_FUNC_map_lookup_elem, s->procs_fd, FP_IDX);
+		emit_exit_if_null(e);
 	}
 }
 
@@ -378,6 +415,25 @@ static int emit_expr(struct bpfc_emit *e, const struct bpfc_expr *x, unsigned fl
 		err = bpfc_ax__emit(&ax, e, &vars, 0, l_fail, msg, mlen);
 	bpfc_ax__free(&ax);
 	return err;
+}
+
+/* The condition, if any: false (or unreadable) exits. */
+static int emit_cond(struct bpfc_emit *e, const struct bpfc_hist_spec *s, char *msg, size_t mlen)
+{
+	int l_false, l_true, err;
+
+	if (!s->cond)
+		return 0;
+	l_false = bpfc_emit__label(e);
+	l_true = bpfc_emit__label(e);
+	err = emit_expr(e, s->cond, BPFC_AX_COND, l_false, msg, mlen);
+	if (err)
+		return err;
+	bpfc_emit__jmp(e, BPF_JMP_A(0), l_true);
+	bpfc_emit__bind(e, l_false);
+	exit0(e);
+	bpfc_emit__bind(e, l_true);
+	return 0;
 }
 
 /* The key expression into FP_KEY; l_fail when it cannot be read. */
@@ -426,44 +482,80 @@ static int emit_keyx(struct bpfc_emit *e, const struct bpfc_hist_spec *s, int l_
 	return 0;
 }
 
+/* The key read where the hit is taken (a site, or a latency's entry). */
+static int emit_key(struct bpfc_emit *e, const struct bpfc_hist_spec *s, int l_fail, char *msg,
+		    size_t mlen)
+{
+	int err = emit_keyx(e, s, l_fail, msg, mlen);
+
+	/* The fail path stays reachable for the verifier's CFG check (r6, ctx, is never 0). */
+	if (!err)
+		bpfc_emit__jmp(e, BPF_JMP_IMM(BPF_JEQ, BPFC_R6, 0, 0), l_fail);
+	return err;
+}
+
+/* r0 = the key's histogram in the hash; to l_have when it is there. */
+static void emit_key_lookup(struct bpfc_emit *e, const struct bpfc_hist_maps *m, int l_have)
+{
+	emit_map_call(e, BPF_FUNC_map_lookup_elem, m->hash_fd, FP_KEY);
+	bpfc_emit__jmp(e, BPF_JMP_IMM(BPF_JNE, BPFC_R0, 0, 0), l_have);
+}
+
+/* r1 = index(v), v in r9: v itself under 2^k, else from p = floor(log2 v); clobbers r2-r5. */
+static void emit_index(struct bpfc_emit *e, __u32 k, __u32 nb)
+{
+	int l_done = bpfc_emit__label(e), l_ok = bpfc_emit__label(e);
+	__u32 sh;
+
+	bpfc_emit__insn(e, BPF_MOV64_REG(BPFC_R1, BPFC_R9));
+	bpfc_emit__jmp(e, BPF_JMP_IMM(BPF_JLT, BPFC_R9, (__s32)(1u << k), 0), l_done);
+	bpfc_emit__insn(e, BPF_MOV64_IMM(BPFC_R2, 0));
+	bpfc_emit__insn(e, BPF_MOV64_REG(BPFC_R3, BPFC_R9));
+	for (sh = 32; sh; sh >>= 1) {
+		int l_next = bpfc_emit__label(e);
+
+		bpfc_emit__insn(e, BPF_MOV64_REG(BPFC_R4, BPFC_R3));
+		bpfc_emit__insn(e, BPF_ALU64_IMM(BPF_RSH, BPFC_R4, (__s32)sh));
+		bpfc_emit__jmp(e, BPF_JMP_IMM(BPF_JEQ, BPFC_R4, 0, 0), l_next);
+		bpfc_emit__insn(e, BPF_MOV64_REG(BPFC_R3, BPFC_R4));
+		bpfc_emit__insn(e, BPF_ALU64_IMM(BPF_ADD, BPFC_R2, (__s32)sh));
+		bpfc_emit__bind(e, l_next);
+	}
+	/* sub = (v >> (p - k)) - 2^k; index = (p - k + 1) << k + sub */
+	bpfc_emit__insn(e, BPF_ALU64_IMM(BPF_SUB, BPFC_R2, (__s32)k));
+	bpfc_emit__insn(e, BPF_MOV64_REG(BPFC_R5, BPFC_R9));
+	bpfc_emit__insn(e, BPF_ALU64_REG(BPF_RSH, BPFC_R5, BPFC_R2));
+	bpfc_emit__insn(e, BPF_ALU64_IMM(BPF_SUB, BPFC_R5, (__s32)(1u << k)));
+	bpfc_emit__insn(e, BPF_MOV64_REG(BPFC_R1, BPFC_R2));
+	bpfc_emit__insn(e, BPF_ALU64_IMM(BPF_ADD, BPFC_R1, 1));
+	bpfc_emit__insn(e, BPF_ALU64_IMM(BPF_LSH, BPFC_R1, (__s32)k));
+	bpfc_emit__insn(e, BPF_ALU64_REG(BPF_ADD, BPFC_R1, BPFC_R5));
+	bpfc_emit__bind(e, l_done);
+	bpfc_emit__jmp(e, BPF_JMP_IMM(BPF_JLT, BPFC_R1, (__s32)nb, 0), l_ok);
+	bpfc_emit__insn(e, BPF_MOV64_IMM(BPFC_R1, (__s32)(nb - 1)));
+	bpfc_emit__bind(e, l_ok);
+}
+
 /* The histogram of the key (or the only one) into r8; the hit added. */
 static void emit_add(struct bpfc_emit *e, const struct bpfc_hist_spec *s)
 {
 	const struct bpfc_hist_maps *m = s->maps;
-	__u32 nb = bpfc_hist__nbuckets(m->mode, m->k), k = m->k, sh;
 	int l_have = bpfc_emit__label(e);
 
 	if (m->hash_fd >= 0) {
-		int l_other = bpfc_emit__label(e);
-
-		bpfc_emit__ld_map_fd(e, BPFC_R1, m->hash_fd);
-		bpfc_emit__insn(e, BPF_MOV64_REG(BPFC_R2, BPFC_R10));
-		bpfc_emit__insn(e, BPF_ALU64_IMM(BPF_ADD, BPFC_R2, FP_KEY));
-		bpfc_emit__insn(e, BPF_EMIT_CALL(BPF_FUNC_map_lookup_elem));
-		bpfc_emit__jmp(e, BPF_JMP_IMM(BPF_JNE, BPFC_R0, 0, 0), l_have);
+		emit_key_lookup(e, m, l_have);
 		/* A new key: from the zero histogram, arr[1], if the map has room. */
 		emit_arr(e, m->arr_fd, 1);
 		bpfc_emit__insn(e, BPF_MOV64_REG(BPFC_R3, BPFC_R0));
-		bpfc_emit__ld_map_fd(e, BPFC_R1, m->hash_fd);
-		bpfc_emit__insn(e, BPF_MOV64_REG(BPFC_R2, BPFC_R10));
-		bpfc_emit__insn(e, BPF_ALU64_IMM(BPF_ADD, BPFC_R2, FP_KEY));
-		bpfc_emit__insn(e, BPF_MOV64_IMM(BPFC_R4, BPF_NOEXIST));
-		bpfc_emit__insn(e, BPF_EMIT_CALL(BPF_FUNC_map_update_elem));
-		bpfc_emit__ld_map_fd(e, BPFC_R1, m->hash_fd);
-		bpfc_emit__insn(e, BPF_MOV64_REG(BPFC_R2, BPFC_R10));
-		bpfc_emit__insn(e, BPF_ALU64_IMM(BPF_ADD, BPFC_R2, FP_KEY));
-		bpfc_emit__insn(e, BPF_EMIT_CALL(BPF_FUNC_map_lookup_elem));
-		bpfc_emit__jmp(e, BPF_JMP_IMM(BPF_JNE, BPFC_R0, 0, 0), l_have);
+		emit_map_update(e, m->hash_fd, FP_KEY, 0, BPF_NOEXIST);
+		emit_key_lookup(e, m, l_have);
 		/* Full: "other". */
-		bpfc_emit__bind(e, l_other);
 		emit_stat(e, m, offsetof(struct bpfc_hist_stats, other));
 	}
 	emit_arr(e, m->arr_fd, 0);
 	bpfc_emit__bind(e, l_have);
 	bpfc_emit__insn(e, BPF_MOV64_REG(BPFC_R8, BPFC_R0));
-	bpfc_emit__insn(e, BPF_MOV64_IMM(BPFC_R1, 1));
-	bpfc_emit__insn(e, BPF_ATOMIC_OP(BPF_DW, BPF_ADD, BPFC_R8, BPFC_R1,
-					 offsetof(struct bpfc_hist_val, count)));
+	emit_inc(e, BPFC_R8, offsetof(struct bpfc_hist_val, count));
 	if (m->mode == BPFC_HIST_COUNT)
 		return;
 	bpfc_emit__insn(e, BPF_LDX_MEM(BPF_DW, BPFC_R9, BPFC_R10, FP_V));
@@ -487,60 +579,109 @@ static void emit_add(struct bpfc_emit *e, const struct bpfc_hist_spec *s)
 					       offsetof(struct bpfc_hist_val, max)));
 		bpfc_emit__bind(e, l_max);
 	}
-	/* r1 = index(v): v itself under 2^k, else from p = floor(log2 v). */
-	{
-		int l_done = bpfc_emit__label(e), l_ok = bpfc_emit__label(e);
-
-		bpfc_emit__insn(e, BPF_MOV64_REG(BPFC_R1, BPFC_R9));
-		bpfc_emit__jmp(e, BPF_JMP_IMM(BPF_JLT, BPFC_R9, (__s32)(1u << k), 0), l_done);
-		bpfc_emit__insn(e, BPF_MOV64_IMM(BPFC_R2, 0));
-		bpfc_emit__insn(e, BPF_MOV64_REG(BPFC_R3, BPFC_R9));
-		for (sh = 32; sh; sh >>= 1) {
-			int l_next = bpfc_emit__label(e);
-
-			bpfc_emit__insn(e, BPF_MOV64_REG(BPFC_R4, BPFC_R3));
-			bpfc_emit__insn(e, BPF_ALU64_IMM(BPF_RSH, BPFC_R4, (__s32)sh));
-			bpfc_emit__jmp(e, BPF_JMP_IMM(BPF_JEQ, BPFC_R4, 0, 0), l_next);
-			bpfc_emit__insn(e, BPF_MOV64_REG(BPFC_R3, BPFC_R4));
-			bpfc_emit__insn(e, BPF_ALU64_IMM(BPF_ADD, BPFC_R2, (__s32)sh));
-			bpfc_emit__bind(e, l_next);
-		}
-		/* sub = (v >> (p - k)) - 2^k; index = (p - k + 1) << k + sub */
-		bpfc_emit__insn(e, BPF_ALU64_IMM(BPF_SUB, BPFC_R2, (__s32)k));
-		bpfc_emit__insn(e, BPF_MOV64_REG(BPFC_R5, BPFC_R9));
-		bpfc_emit__insn(e, BPF_ALU64_REG(BPF_RSH, BPFC_R5, BPFC_R2));
-		bpfc_emit__insn(e, BPF_ALU64_IMM(BPF_SUB, BPFC_R5, (__s32)(1u << k)));
-		bpfc_emit__insn(e, BPF_MOV64_REG(BPFC_R1, BPFC_R2));
-		bpfc_emit__insn(e, BPF_ALU64_IMM(BPF_ADD, BPFC_R1, 1));
-		bpfc_emit__insn(e, BPF_ALU64_IMM(BPF_LSH, BPFC_R1, (__s32)k));
-		bpfc_emit__insn(e, BPF_ALU64_REG(BPF_ADD, BPFC_R1, BPFC_R5));
-		bpfc_emit__bind(e, l_done);
-		bpfc_emit__jmp(e, BPF_JMP_IMM(BPF_JLT, BPFC_R1, (__s32)nb, 0), l_ok);
-		bpfc_emit__insn(e, BPF_MOV64_IMM(BPFC_R1, (__s32)(nb - 1)));
-		bpfc_emit__bind(e, l_ok);
-	}
+	emit_index(e, m->k, bpfc_hist__nbuckets(m->mode, m->k));
 	bpfc_emit__insn(e, BPF_ALU64_IMM(BPF_LSH, BPFC_R1, 3));
 	bpfc_emit__insn(e, BPF_ALU64_REG(BPF_ADD, BPFC_R8, BPFC_R1));
-	bpfc_emit__insn(e, BPF_MOV64_IMM(BPFC_R1, 1));
-	bpfc_emit__insn(e, BPF_ATOMIC_OP(BPF_DW, BPF_ADD, BPFC_R8, BPFC_R1,
-					 (__s16)sizeof(struct bpfc_hist_val)));
+	emit_inc(e, BPFC_R8, sizeof(struct bpfc_hist_val));
 }
 
-static int finish(struct bpfc_emit *e, struct bpfc_prog *out, int err)
+/* A value or count site: the value (value mode), the key, the hit added. */
+static int emit_site(struct bpfc_emit *e, const struct bpfc_hist_spec *s, int l_fail, char *msg,
+		     size_t mlen)
 {
-	if (!err)
-		err = bpfc_emit__finish(e);
-	if (err) {
-		if (!out->msg[0])
-			snprintf(out->msg, sizeof(out->msg),
-				 "cannot generate the histogram's "
-				 "BPF program: %s",
-				 strerror(-err));
-		return err;
+	const struct bpfc_hist_maps *m = s->maps;
+	int err;
+
+	if (m->mode == BPFC_HIST_VALUE) {
+		err = emit_expr(e, s->value, 0, l_fail, msg, mlen);
+		if (err)
+			return err;
+		bpfc_emit__insn(e, BPF_LDX_MEM(BPF_DW, BPFC_R1, BPFC_R10, FP_SLOT0));
+		bpfc_emit__insn(e, BPF_STX_MEM(BPF_DW, BPFC_R10, BPFC_R1, FP_V));
+		if (s->sgn) {
+			int l_pos = bpfc_emit__label(e);
+
+			bpfc_emit__jmp(e, BPF_JMP_IMM(BPF_JSGE, BPFC_R1, 0, 0), l_pos);
+			emit_stat(e, m, offsetof(struct bpfc_hist_stats, neg));
+			exit0(e);
+			bpfc_emit__bind(e, l_pos);
+		}
 	}
-	out->insns = bpfc_emit__take(e, &out->ninsns);
+	err = emit_key(e, s, l_fail, msg, mlen);
+	if (!err)
+		emit_add(e, s);
+	return err;
+}
+
+/* A latency's return site: the call's entry (l_none when not seen) gives v and the key. */
+static int emit_return(struct bpfc_emit *e, const struct bpfc_hist_spec *s, int l_none, char *msg,
+		       size_t mlen)
+{
+	const struct bpfc_hist_maps *m = s->maps;
+	int l_seen = bpfc_emit__label(e), i;
+
+	bpfc_lat__emit_key(e, s->lat);
+	emit_map_call(e, BPF_FUNC_map_lookup_elem, m->ent_fd, BPFC_LAT_KEY_OFF);
+	bpfc_emit__jmp(e, BPF_JMP_IMM(BPF_JNE, BPFC_R0, 0, 0), l_seen);
+	bpfc_emit__jmp(e, BPF_JMP_A(0), l_none);
+	bpfc_emit__bind(e, l_seen);
+	bpfc_emit__insn(e, BPF_MOV64_REG(BPFC_R7, BPFC_R0));
+	bpfc_emit__insn(e, BPF_EMIT_CALL(BPF_FUNC_ktime_get_ns));
+	bpfc_emit__insn(e, BPF_LDX_MEM(BPF_DW, BPFC_R1, BPFC_R7, 0));
+	bpfc_emit__insn(e, BPF_ALU64_REG(BPF_SUB, BPFC_R0, BPFC_R1));
+	bpfc_emit__insn(e, BPF_STX_MEM(BPF_DW, BPFC_R10, BPFC_R0, FP_V));
+	for (i = 0; i < (int)bpfc_hist__keysize(m->key) / 8; i++) {
+		bpfc_emit__insn(e, BPF_LDX_MEM(BPF_DW, BPFC_R1, BPFC_R7, 8 + 8 * i));
+		bpfc_emit__insn(e, BPF_STX_MEM(BPF_DW, BPFC_R10, BPFC_R1, FP_KEY + 8 * i));
+	}
+	emit_map_call(e, BPF_FUNC_map_delete_elem, m->ent_fd, BPFC_LAT_KEY_OFF);
+	if (s->bias_ns) {
+		int l_over = bpfc_emit__label(e), l_go = bpfc_emit__label(e);
+
+		bpfc_emit__insn(e, BPF_LDX_MEM(BPF_DW, BPFC_R1, BPFC_R10, FP_V));
+		bpfc_emit__ld_imm64(e, BPFC_R2, 0, s->bias_ns);
+		bpfc_emit__jmp(e, BPF_JMP_REG(BPF_JGE, BPFC_R1, BPFC_R2, 0), l_over);
+		emit_stat(e, m, offsetof(struct bpfc_hist_stats, clamped));
+		bpfc_emit__insn(e, BPF_ST_MEM(BPF_DW, BPFC_R10, FP_V, 0));
+		bpfc_emit__jmp(e, BPF_JMP_A(0), l_go);
+		bpfc_emit__bind(e, l_over);
+		bpfc_emit__insn(e, BPF_ALU64_REG(BPF_SUB, BPFC_R1, BPFC_R2));
+		bpfc_emit__insn(e, BPF_STX_MEM(BPF_DW, BPFC_R10, BPFC_R1, FP_V));
+		bpfc_emit__bind(e, l_go);
+	}
+	emit_add(e, s);
 	return 0;
 }
+
+/* A latency's entry: the key, then {now, key} under the call. */
+static int emit_entry(struct bpfc_emit *e, const struct bpfc_hist_spec *s, int l_fail, char *msg,
+		      size_t mlen)
+{
+	int err = emit_key(e, s, l_fail, msg, mlen);
+
+	if (err)
+		return err;
+	bpfc_lat__emit_key(e, s->lat);
+	bpfc_emit__insn(e, BPF_EMIT_CALL(BPF_FUNC_ktime_get_ns));
+	bpfc_emit__insn(e, BPF_STX_MEM(BPF_DW, BPFC_R10, BPFC_R0, FP_ENT));
+	emit_map_update(e, s->maps->ent_fd, BPFC_LAT_KEY_OFF, FP_ENT, BPF_ANY);
+	return 0;
+}
+
+/*
+ * The three programs: what each emits after the prologue, whether the
+ * condition is evaluated in it (at the site, or a latency's entry) and
+ * whether it counts the location's hits, and what is counted when its body
+ * jumps to l_out (a read that failed, a return whose entry was not seen).
+ */
+static const struct hist_prog {
+	int (*body)(struct bpfc_emit *e, const struct bpfc_hist_spec *s, int l_out, char *msg,
+		    size_t mlen);
+	bool cond, hits;
+	int out_stat;
+} hist_site = {emit_site, true, true, offsetof(struct bpfc_hist_stats, failed)},
+  hist_return = {emit_return, false, true, offsetof(struct bpfc_hist_stats, no_entry)},
+  hist_entry = {emit_entry, true, false, offsetof(struct bpfc_hist_stats, failed)};
 
 static int check_spec(const struct bpfc_hist_spec *s, struct bpfc_prog *out)
 {
@@ -556,156 +697,54 @@ static int check_spec(const struct bpfc_hist_spec *s, struct bpfc_prog *out)
 	return 0;
 }
 
-int bpfc_hist__build(const struct bpfc_hist_spec *s, struct bpfc_prog *out)
+/* Prologue, condition, hits, body, exit, then the out path; handed to out. */
+static int build(const struct hist_prog *p, const struct bpfc_hist_spec *s, struct bpfc_prog *out)
 {
-	const struct bpfc_hist_maps *m;
 	struct bpfc_emit e;
-	int err, l_fail, l_false, i;
+	int err, l_out;
 
-	err = check_spec(s, out);
-	if (err)
-		return err;
-	m = s->maps;
 	bpfc_emit__init(&e);
-	l_fail = bpfc_emit__label(&e);
-	l_false = bpfc_emit__label(&e);
+	l_out = bpfc_emit__label(&e);
 	emit_prologue(&e, s);
-	if (m->mode != BPFC_HIST_LATENCY && s->cond) {
-		int l_true = bpfc_emit__label(&e);
-
-		err = emit_expr(&e, s->cond, BPFC_AX_COND, l_false, out->msg, sizeof(out->msg));
-		if (err)
-			goto cleanup;
-		bpfc_emit__jmp(&e, BPF_JMP_A(0), l_true);
-		bpfc_emit__bind(&e, l_false);
+	err = p->cond ? emit_cond(&e, s, out->msg, sizeof(out->msg)) : 0;
+	if (!err && p->hits)
+		emit_hits(&e, s);
+	if (!err)
+		err = p->body(&e, s, l_out, out->msg, sizeof(out->msg));
+	if (!err) {
 		exit0(&e);
-		bpfc_emit__bind(&e, l_true);
+		emit_stat_exit(&e, s->maps, l_out, p->out_stat);
+		err = bpfc_emit__finish(&e);
+		if (err && !out->msg[0])
+			snprintf(out->msg, sizeof(out->msg),
+				 "cannot generate the histogram's BPF program: %s", strerror(-err));
 	}
-	emit_hits(&e, s);
-	if (m->mode == BPFC_HIST_LATENCY) {
-		int l_seen = bpfc_emit__label(&e), l_none = bpfc_emit__label(&e);
-
-		bpfc_lat__emit_key(&e, s->lat);
-		bpfc_emit__ld_map_fd(&e, BPFC_R1, m->ent_fd);
-		bpfc_emit__insn(&e, BPF_MOV64_REG(BPFC_R2, BPFC_R10));
-		bpfc_emit__insn(&e, BPF_ALU64_IMM(BPF_ADD, BPFC_R2, BPFC_LAT_KEY_OFF));
-		bpfc_emit__insn(&e, BPF_EMIT_CALL(BPF_FUNC_map_lookup_elem));
-		bpfc_emit__jmp(&e, BPF_JMP_IMM(BPF_JNE, BPFC_R0, 0, 0), l_seen);
-		bpfc_emit__jmp(&e, BPF_JMP_A(0), l_none);
-		bpfc_emit__bind(&e, l_seen);
-		bpfc_emit__insn(&e, BPF_MOV64_REG(BPFC_R7, BPFC_R0));
-		bpfc_emit__insn(&e, BPF_EMIT_CALL(BPF_FUNC_ktime_get_ns));
-		bpfc_emit__insn(&e, BPF_LDX_MEM(BPF_DW, BPFC_R1, BPFC_R7, 0));
-		bpfc_emit__insn(&e, BPF_ALU64_REG(BPF_SUB, BPFC_R0, BPFC_R1));
-		bpfc_emit__insn(&e, BPF_STX_MEM(BPF_DW, BPFC_R10, BPFC_R0, FP_V));
-		for (i = 0; i < (int)bpfc_hist__keysize(m->key) / 8; i++) {
-			bpfc_emit__insn(&e, BPF_LDX_MEM(BPF_DW, BPFC_R1, BPFC_R7, 8 + 8 * i));
-			bpfc_emit__insn(&e, BPF_STX_MEM(BPF_DW, BPFC_R10, BPFC_R1, FP_KEY + 8 * i));
-		}
-		bpfc_emit__ld_map_fd(&e, BPFC_R1, m->ent_fd);
-		bpfc_emit__insn(&e, BPF_MOV64_REG(BPFC_R2, BPFC_R10));
-		bpfc_emit__insn(&e, BPF_ALU64_IMM(BPF_ADD, BPFC_R2, BPFC_LAT_KEY_OFF));
-		bpfc_emit__insn(&e, BPF_EMIT_CALL(BPF_FUNC_map_delete_elem));
-		if (s->bias_ns) {
-			int l_over = bpfc_emit__label(&e), l_go = bpfc_emit__label(&e);
-
-			bpfc_emit__insn(&e, BPF_LDX_MEM(BPF_DW, BPFC_R1, BPFC_R10, FP_V));
-			bpfc_emit__ld_imm64(&e, BPFC_R2, 0, s->bias_ns);
-			bpfc_emit__jmp(&e, BPF_JMP_REG(BPF_JGE, BPFC_R1, BPFC_R2, 0), l_over);
-			emit_stat(&e, m, offsetof(struct bpfc_hist_stats, clamped));
-			bpfc_emit__insn(&e, BPF_ST_MEM(BPF_DW, BPFC_R10, FP_V, 0));
-			bpfc_emit__jmp(&e, BPF_JMP_A(0), l_go);
-			bpfc_emit__bind(&e, l_over);
-			bpfc_emit__insn(&e, BPF_ALU64_REG(BPF_SUB, BPFC_R1, BPFC_R2));
-			bpfc_emit__insn(&e, BPF_STX_MEM(BPF_DW, BPFC_R10, BPFC_R1, FP_V));
-			bpfc_emit__bind(&e, l_go);
-		}
-		emit_add(&e, s);
-		exit0(&e);
-		emit_stat_exit(&e, m, l_none, offsetof(struct bpfc_hist_stats, no_entry));
-		goto done;
-	}
-	if (m->mode == BPFC_HIST_VALUE) {
-		err = emit_expr(&e, s->value, 0, l_fail, out->msg, sizeof(out->msg));
-		if (err)
-			goto cleanup;
-		bpfc_emit__insn(&e, BPF_LDX_MEM(BPF_DW, BPFC_R1, BPFC_R10, FP_SLOT0));
-		bpfc_emit__insn(&e, BPF_STX_MEM(BPF_DW, BPFC_R10, BPFC_R1, FP_V));
-		if (s->sgn) {
-			int l_pos = bpfc_emit__label(&e);
-
-			bpfc_emit__jmp(&e, BPF_JMP_IMM(BPF_JSGE, BPFC_R1, 0, 0), l_pos);
-			emit_stat(&e, m, offsetof(struct bpfc_hist_stats, neg));
-			exit0(&e);
-			bpfc_emit__bind(&e, l_pos);
-		}
-	}
-	err = emit_keyx(&e, s, l_fail, out->msg, sizeof(out->msg));
-	if (err)
-		goto cleanup;
-	/* The fail path stays reachable for the verifier's CFG check (r6, ctx, is never 0). */
-	bpfc_emit__jmp(&e, BPF_JMP_IMM(BPF_JEQ, BPFC_R6, 0, 0), l_fail);
-	emit_add(&e, s);
-	exit0(&e);
-	emit_stat_exit(&e, m, l_fail, offsetof(struct bpfc_hist_stats, failed));
-done:
-	err = finish(&e, out, 0);
-cleanup:
-	if (err && !out->msg[0])
+	if (!err)
+		out->insns = bpfc_emit__take(&e, &out->ninsns);
+	else if (!out->msg[0])
 		snprintf(out->msg, sizeof(out->msg), "%s", strerror(-err));
 	bpfc_emit__free(&e);
 	return err;
 }
 
-int bpfc_hist__entry_build(const struct bpfc_hist_spec *s, struct bpfc_prog *out)
+int bpfc_hist__build(const struct bpfc_hist_spec *s, struct bpfc_prog *out)
 {
-	const struct bpfc_hist_maps *m;
-	struct bpfc_emit e;
-	int err, l_fail, l_false;
+	int err = check_spec(s, out);
 
-	err = check_spec(s, out);
 	if (err)
 		return err;
-	m = s->maps;
-	if (m->mode != BPFC_HIST_LATENCY) {
+	return build(s->maps->mode == BPFC_HIST_LATENCY ? &hist_return : &hist_site, s, out);
+}
+
+int bpfc_hist__entry_build(const struct bpfc_hist_spec *s, struct bpfc_prog *out)
+{
+	int err = check_spec(s, out);
+
+	if (err)
+		return err;
+	if (s->maps->mode != BPFC_HIST_LATENCY) {
 		snprintf(out->msg, sizeof(out->msg), "not a latency histogram");
 		return -EINVAL;
 	}
-	bpfc_emit__init(&e);
-	l_fail = bpfc_emit__label(&e);
-	l_false = bpfc_emit__label(&e);
-	emit_prologue(&e, s);
-	if (s->cond) {
-		int l_true = bpfc_emit__label(&e);
-
-		err = emit_expr(&e, s->cond, BPFC_AX_COND, l_false, out->msg, sizeof(out->msg));
-		if (err)
-			goto cleanup;
-		bpfc_emit__jmp(&e, BPF_JMP_A(0), l_true);
-		bpfc_emit__bind(&e, l_false);
-		exit0(&e);
-		bpfc_emit__bind(&e, l_true);
-	}
-	err = emit_keyx(&e, s, l_fail, out->msg, sizeof(out->msg));
-	if (err)
-		goto cleanup;
-	bpfc_emit__jmp(&e, BPF_JMP_IMM(BPF_JEQ, BPFC_R6, 0, 0), l_fail);
-	bpfc_lat__emit_key(&e, s->lat);
-	bpfc_emit__insn(&e, BPF_EMIT_CALL(BPF_FUNC_ktime_get_ns));
-	bpfc_emit__insn(&e, BPF_STX_MEM(BPF_DW, BPFC_R10, BPFC_R0, FP_ENT));
-	bpfc_emit__ld_map_fd(&e, BPFC_R1, m->ent_fd);
-	bpfc_emit__insn(&e, BPF_MOV64_REG(BPFC_R2, BPFC_R10));
-	bpfc_emit__insn(&e, BPF_ALU64_IMM(BPF_ADD, BPFC_R2, BPFC_LAT_KEY_OFF));
-	bpfc_emit__insn(&e, BPF_MOV64_REG(BPFC_R3, BPFC_R10));
-	bpfc_emit__insn(&e, BPF_ALU64_IMM(BPF_ADD, BPFC_R3, FP_ENT));
-	bpfc_emit__insn(&e, BPF_MOV64_IMM(BPFC_R4, BPF_ANY));
-	bpfc_emit__insn(&e, BPF_EMIT_CALL(BPF_FUNC_map_update_elem));
-	exit0(&e);
-	emit_stat_exit(&e, m, l_fail, offsetof(struct bpfc_hist_stats, failed));
-	err = finish(&e, out, 0);
-cleanup:
-	if (err && !out->msg[0])
-		snprintf(out->msg, sizeof(out->msg), "%s", strerror(-err));
-	bpfc_emit__free(&e);
-	return err;
+	return build(&hist_entry, s, out);
 }

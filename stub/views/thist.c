@@ -10,6 +10,12 @@
  * value), and say so.  Latencies are printed in the unit that reads best
  * (ns, us, ms, s); other values as numbers, bucket bounds as bpftrace
  * prints them (1K, 4M).
+ *
+ * What is printed is computed once: a histogram's view (its total, its
+ * largest key) and each printed key's (mean, percentiles, the span and
+ * top of its buckets).  Text and JSON are two tables of operations over
+ * them (struct thist_ops: the document's frame, then a histogram's head,
+ * how many keys it prints, each key, its tail), run by one renderer.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -99,6 +105,94 @@ void thist__fmt_num(uint64_t v, char *out, size_t n)
 		snprintf(out, n, "%llu%c", (unsigned long long)v, suffix[s]);
 }
 
+/* ---- the view: what both writers print, computed once --------------------- */
+
+/* The percentiles printed, text and JSON alike. */
+static const struct {
+	const char *name;
+	double q;
+} quantiles[] = {{"p50", 0.5}, {"p90", 0.9}, {"p99", 0.99}, {"p99.9", 0.999}};
+#define NQUANT (sizeof(quantiles) / sizeof(quantiles[0]))
+
+/* One histogram (tracepoint). */
+struct hist_view {
+	const struct histo_snap *s;
+	uint64_t total; /* every key's count */
+	uint64_t top;	/* the largest key's count */
+};
+
+/* One key's histogram. */
+struct row_view {
+	const struct histo_row *r;
+	double mean;	      /* 0 when empty */
+	double pct[NQUANT];   /* at quantiles[] */
+	uint32_t first, last; /* the non-empty buckets' span; first == nb: none */
+	uint64_t top;	      /* the largest bucket */
+};
+
+struct bucket {
+	uint64_t lo, hi, count; /* [lo, hi); hi UINT64_MAX: the last, to 2^64 */
+};
+
+static void hist_view__make(const struct histo_snap *s, struct hist_view *v)
+{
+	size_t i;
+
+	v->s = s;
+	v->total = v->top = 0;
+	for (i = 0; i < s->nrows; i++) {
+		v->total += s->rows[i].h.count;
+		v->top = s->rows[i].h.count > v->top ? s->rows[i].h.count : v->top;
+	}
+}
+
+static void row_view__make(const struct histo_snap *s, const struct histo_row *r,
+			   struct row_view *v)
+{
+	const struct bpfc_hist_sum *h = &r->h;
+	uint32_t i;
+
+	v->r = r;
+	v->mean = h->count ? (double)h->sum / (double)h->count : 0.0;
+	for (i = 0; i < NQUANT; i++)
+		v->pct[i] = thist__percentile(h->b, s->nb, s->k, h->count, h->min, h->max,
+					      quantiles[i].q);
+	v->first = s->nb;
+	v->last = 0;
+	v->top = 0;
+	for (i = 0; i < s->nb; i++) {
+		if (!h->b[i])
+			continue;
+		v->first = i < v->first ? i : v->first;
+		v->last = i;
+		v->top = h->b[i] > v->top ? h->b[i] : v->top;
+	}
+}
+
+static struct bucket row_view__bucket(const struct histo_snap *s, const struct row_view *v,
+				      uint32_t i)
+{
+	struct bucket b = {.count = v->r->h.b[i]};
+
+	bpfc_hist__bounds(i, s->k, &b.lo, &b.hi);
+	return b;
+}
+
+/*
+ * A writer: the document's open, between histograms and close (none: what
+ * is printed instead when there is no histogram; NULL: the empty document),
+ * then per histogram its head, how many of its rows it prints (from the
+ * first), each row, and its tail.
+ */
+struct thist_ops {
+	const char *open, *between, *close, *none;
+	void (*head)(const struct hist_view *v, struct rsp_buf *out);
+	size_t (*nrows)(const struct hist_view *v);
+	void (*row)(const struct hist_view *v, size_t i, const struct row_view *rv,
+		    struct rsp_buf *out);
+	void (*tail)(const struct hist_view *v, size_t shown, struct rsp_buf *out);
+};
+
 /* ---- text ------------------------------------------------------------------- */
 
 static void fmt_val(const struct histo_snap *s, double v, char *out, size_t n)
@@ -146,52 +240,39 @@ static void bar(struct rsp_buf *out, uint64_t c, uint64_t top)
 	rsp_buf__puts(out, line);
 }
 
-static void stats_lines(const struct histo_snap *s, const struct histo_row *r, const char *indent,
+static void stats_lines(const struct histo_snap *s, const struct row_view *v, const char *indent,
 			struct rsp_buf *out)
 {
-	static const struct {
-		const char *name;
-		double q;
-	} qs[] = {{"p50", 0.5}, {"p90", 0.9}, {"p99", 0.99}, {"p99.9", 0.999}};
+	const struct bpfc_hist_sum *h = &v->r->h;
 	char a[32], b[32], c[32];
 	size_t i;
 
-	fmt_val(s, (double)r->h.min, a, sizeof(a));
-	fmt_val(s, (double)r->h.max, b, sizeof(b));
-	fmt_val(s, r->h.count ? (double)r->h.sum / (double)r->h.count : 0, c, sizeof(c));
+	fmt_val(s, (double)h->min, a, sizeof(a));
+	fmt_val(s, (double)h->max, b, sizeof(b));
+	fmt_val(s, v->mean, c, sizeof(c));
 	rsp_buf__printf(out, "%scount %llu  min %s  max %s  mean %s\n%s", indent,
-			(unsigned long long)r->h.count, a, b, c, indent);
-	for (i = 0; i < sizeof(qs) / sizeof(qs[0]); i++) {
-		fmt_val(s,
-			thist__percentile(r->h.b, s->nb, s->k, r->h.count, r->h.min, r->h.max,
-					  qs[i].q),
-			a, sizeof(a));
-		rsp_buf__printf(out, "%s %s  ", qs[i].name, a);
+			(unsigned long long)h->count, a, b, c, indent);
+	for (i = 0; i < NQUANT; i++) {
+		fmt_val(s, v->pct[i], a, sizeof(a));
+		rsp_buf__printf(out, "%s %s  ", quantiles[i].name, a);
 	}
 	rsp_buf__printf(out, "(bucket-accurate: %s)\n",
 			s->k ? "interpolated within a bucket" : "a power of two");
 }
 
-static void chart(const struct histo_snap *s, const struct histo_row *r, const char *indent,
+static void chart(const struct histo_snap *s, const struct row_view *v, const char *indent,
 		  struct rsp_buf *out)
 {
-	uint32_t i, first = s->nb, last = 0;
-	uint64_t top = 0;
+	const uint64_t *b = v->r->h.b;
+	uint32_t i;
 
-	for (i = 0; i < s->nb; i++) {
-		if (!r->h.b[i])
-			continue;
-		first = i < first ? i : first;
-		last = i;
-		top = r->h.b[i] > top ? r->h.b[i] : top;
-	}
-	for (i = first; i <= last && first < s->nb; i++) {
-		uint64_t lo, hi;
+	for (i = v->first; i <= v->last && v->first < s->nb; i++) {
+		struct bucket bk;
 		char l[24], h[24], range[56];
 		uint32_t j;
 
 		/* A run of three or more empty buckets is one line. */
-		for (j = i; j <= last && !r->h.b[j]; j++)
+		for (j = i; j <= v->last && !b[j]; j++)
 			;
 		if (j - i >= 3) {
 			rsp_buf__printf(out, "%s%-22s %8s\n", indent, "...", "0");
@@ -199,13 +280,12 @@ static void chart(const struct histo_snap *s, const struct histo_row *r, const c
 			continue;
 		}
 
-		bpfc_hist__bounds(i, s->k, &lo, &hi);
-		fmt_bound(s, lo, false, l, sizeof(l));
-		fmt_bound(s, hi, hi == UINT64_MAX, h, sizeof(h));
+		bk = row_view__bucket(s, v, i);
+		fmt_bound(s, bk.lo, false, l, sizeof(l));
+		fmt_bound(s, bk.hi, bk.hi == UINT64_MAX, h, sizeof(h));
 		snprintf(range, sizeof(range), "[%s, %s)", l, h);
-		rsp_buf__printf(out, "%s%-22s %8llu ", indent, range,
-				(unsigned long long)r->h.b[i]);
-		bar(out, r->h.b[i], top);
+		rsp_buf__printf(out, "%s%-22s %8llu ", indent, range, (unsigned long long)bk.count);
+		bar(out, bk.count, v->top);
 		rsp_buf__putc(out, '\n');
 	}
 }
@@ -234,59 +314,188 @@ static void not_counted(const struct histo_snap *s, struct rsp_buf *out)
 	}
 }
 
-static void one_text(const struct histo_snap *s, struct rsp_buf *out)
+static void text_head(const struct hist_view *v, struct rsp_buf *out)
 {
-	uint64_t total = 0;
-	size_t i, shown;
-	char key[96];
+	const struct histo_snap *s = v->s;
 
-	for (i = 0; i < s->nrows; i++)
-		total += s->rows[i].h.count;
 	rsp_buf__printf(out, "tracepoint %u: %s %s%s%s: %llu %s%s\n", s->num,
 			s->mode == BPFC_HIST_COUNT ? "count of" : "histogram of", s->what,
-			s->by[0] ? " by " : "", s->by, (unsigned long long)total,
+			s->by[0] ? " by " : "", s->by, (unsigned long long)v->total,
 			s->mode == BPFC_HIST_LATENCY ? "calls" : "hits",
 			s->installed ? "" : " (not installed)");
 	not_counted(s, out);
-	if (!total) {
+	if (!v->total)
 		rsp_buf__puts(out, "  nothing counted yet\n");
-		return;
-	}
-	if (s->key == BPFC_HK_NONE) {
-		if (s->mode != BPFC_HIST_COUNT) {
-			stats_lines(s, &s->rows[0], "  ", out);
-			chart(s, &s->rows[0], "  ", out);
-		}
-		return;
-	}
-	shown = s->nrows;
-	if (shown > THIST_TOP_KEYS + (size_t)(s->nrows && s->rows[s->nrows - 1].other))
-		shown = THIST_TOP_KEYS;
-	if (s->mode == BPFC_HIST_COUNT) {
-		uint64_t top = s->rows[0].h.count;
+}
 
-		for (i = 0; i < s->nrows; i++)
-			top = s->rows[i].h.count > top ? s->rows[i].h.count : top;
-		for (i = 0; i < shown; i++) {
-			key_text(s, &s->rows[i], key, sizeof(key));
-			rsp_buf__printf(out, "  %s = %-24s %8llu ", s->by, key,
-					(unsigned long long)s->rows[i].h.count);
-			bar(out, s->rows[i].h.count, top);
-			rsp_buf__putc(out, '\n');
-		}
-	} else {
-		for (i = 0; i < shown; i++) {
-			key_text(s, &s->rows[i], key, sizeof(key));
-			rsp_buf__printf(out, "  %s = %s:\n", s->by, key);
-			stats_lines(s, &s->rows[i], "    ", out);
-			chart(s, &s->rows[i], "    ", out);
-		}
+/* Nothing when nothing was counted; an unkeyed count is its head; else the top keys. */
+static size_t text_nrows(const struct hist_view *v)
+{
+	const struct histo_snap *s = v->s;
+
+	if (!v->total)
+		return 0;
+	if (s->key == BPFC_HK_NONE)
+		return s->mode != BPFC_HIST_COUNT;
+	if (s->nrows > THIST_TOP_KEYS + (size_t)(s->nrows && s->rows[s->nrows - 1].other))
+		return THIST_TOP_KEYS;
+	return s->nrows;
+}
+
+static void text_row(const struct hist_view *v, size_t i, const struct row_view *rv,
+		     struct rsp_buf *out)
+{
+	const struct histo_snap *s = v->s;
+	char key[96];
+
+	if (s->key == BPFC_HK_NONE) {
+		stats_lines(s, rv, "  ", out);
+		chart(s, rv, "  ", out);
+		return;
 	}
-	if (shown < s->nrows)
+	key_text(s, rv->r, key, sizeof(key));
+	if (s->mode == BPFC_HIST_COUNT) {
+		rsp_buf__printf(out, "  %s = %-24s %8llu ", s->by, key,
+				(unsigned long long)rv->r->h.count);
+		bar(out, rv->r->h.count, v->top);
+		rsp_buf__putc(out, '\n');
+		return;
+	}
+	rsp_buf__printf(out, "  %s = %s:\n", s->by, key);
+	stats_lines(s, rv, "    ", out);
+	chart(s, rv, "    ", out);
+}
+
+static void text_tail(const struct hist_view *v, size_t shown, struct rsp_buf *out)
+{
+	const struct histo_snap *s = v->s;
+
+	if (v->total && s->key != BPFC_HK_NONE && shown < s->nrows)
 		rsp_buf__printf(out,
 				"  ... %zu more keys (monitor thist %u json FILE has them all)\n",
 				s->nrows - shown, s->num);
 }
+
+static const struct thist_ops text_ops = {
+	.open = "",
+	.between = "",
+	.close = "",
+	.none = "no histograms: define one with 'monitor trace -hist' or 'monitor trace -count'\n",
+	.head = text_head,
+	.nrows = text_nrows,
+	.row = text_row,
+	.tail = text_tail,
+};
+
+/* ---- JSON ------------------------------------------------------------------- */
+
+static void json_str(struct rsp_buf *out, const char *p)
+{
+	rsp_buf__putc(out, '"');
+	for (; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c == '"' || c == '\\')
+			rsp_buf__printf(out, "\\%c", c);
+		else if (c < 0x20 || c >= 0x7f)
+			rsp_buf__printf(out, "\\u%04x", c);
+		else
+			rsp_buf__putc(out, (char)c);
+	}
+	rsp_buf__putc(out, '"');
+}
+
+static void json_head(const struct hist_view *v, struct rsp_buf *out)
+{
+	static const char *const kind[] = {"value", "latency", "count"};
+	const struct histo_snap *s = v->s;
+
+	rsp_buf__printf(out, "{\"tracepoint\": %u, \"command\": ", s->num);
+	json_str(out, s->line);
+	rsp_buf__printf(out, ", \"kind\": \"%s\", \"what\": ", kind[s->mode]);
+	json_str(out, s->what);
+	rsp_buf__puts(out, ", \"by\": ");
+	if (s->by[0])
+		json_str(out, s->by);
+	else
+		rsp_buf__puts(out, "null");
+	rsp_buf__printf(
+		out,
+		", \"unit\": \"%s\", \"k\": %u, \"hits\": %llu, \"keys_max\": %u, "
+		"\"bias_ns\": %llu, \"not_counted\": {\"no_entry\": %llu, \"failed\": %llu, "
+		"\"negative\": %llu, \"clamped\": %llu, \"other_hits\": %llu}, \"keys\": [",
+		s->mode == BPFC_HIST_LATENCY ? "ns" : "", s->k, (unsigned long long)s->hits,
+		s->keys_max, (unsigned long long)s->bias_ns, (unsigned long long)s->st.no_entry,
+		(unsigned long long)s->st.failed, (unsigned long long)s->st.neg,
+		(unsigned long long)s->st.clamped, (unsigned long long)s->st.other);
+}
+
+/* Every key. */
+static size_t json_nrows(const struct hist_view *v)
+{
+	return v->s->nrows;
+}
+
+static void json_row(const struct hist_view *v, size_t i, const struct row_view *rv,
+		     struct rsp_buf *out)
+{
+	const struct histo_snap *s = v->s;
+	const struct histo_row *r = rv->r;
+	bool first = true;
+	uint32_t j;
+
+	rsp_buf__puts(out, i ? ", {\"key\": " : "{\"key\": ");
+	if (r->other || s->key == BPFC_HK_NONE)
+		rsp_buf__puts(out, "null");
+	else if (r->str)
+		json_str(out, r->key);
+	else if (s->sgn)
+		rsp_buf__printf(out, "%lld", (long long)r->ival);
+	else
+		rsp_buf__printf(out, "%llu", (unsigned long long)r->ival);
+	rsp_buf__printf(out, ", \"other\": %s, \"count\": %llu", r->other ? "true" : "false",
+			(unsigned long long)r->h.count);
+	if (s->mode == BPFC_HIST_COUNT) {
+		rsp_buf__putc(out, '}');
+		return;
+	}
+	rsp_buf__printf(out, ", \"sum\": %llu, \"min\": %llu, \"max\": %llu, \"mean\": %.3f",
+			(unsigned long long)r->h.sum, (unsigned long long)r->h.min,
+			(unsigned long long)r->h.max, rv->mean);
+	for (j = 0; j < NQUANT; j++)
+		rsp_buf__printf(out, ", \"%s\": %.3f", quantiles[j].name, rv->pct[j]);
+	rsp_buf__puts(out, ", \"buckets\": [");
+	for (j = rv->first; j <= rv->last && rv->first < s->nb; j++) {
+		struct bucket bk;
+
+		if (!r->h.b[j])
+			continue;
+		bk = row_view__bucket(s, rv, j);
+		rsp_buf__printf(out, "%s{\"lo\": %llu, \"hi\": %llu, \"count\": %llu}",
+				first ? "" : ", ", (unsigned long long)bk.lo,
+				(unsigned long long)bk.hi, (unsigned long long)bk.count);
+		first = false;
+	}
+	rsp_buf__puts(out, "]}");
+}
+
+static void json_tail(const struct hist_view *v, size_t shown, struct rsp_buf *out)
+{
+	rsp_buf__puts(out, "]}");
+}
+
+static const struct thist_ops json_ops = {
+	.open = "{\"histograms\": [",
+	.between = ",\n",
+	.close = "]}\n",
+	.none = NULL,
+	.head = json_head,
+	.nrows = json_nrows,
+	.row = json_row,
+	.tail = json_tail,
+};
+
+/* ---- the documents ------------------------------------------------------------ */
 
 /* The histogram tracepoints asked for: num, or all (0). */
 static int which(struct trace *tr, uint32_t num, uint32_t *nums, size_t *n, char *msg, size_t mlen)
@@ -307,7 +516,25 @@ static int which(struct trace *tr, uint32_t num, uint32_t *nums, size_t *n, char
 	return 0;
 }
 
-int thist__text(struct trace *tr, uint32_t num, struct rsp_buf *out, char *msg, size_t mlen)
+/* One histogram: its view and each printed row's, each computed once, through ops. */
+static void one(const struct thist_ops *ops, const struct histo_snap *s, struct rsp_buf *out)
+{
+	struct hist_view v;
+	struct row_view rv;
+	size_t i, shown;
+
+	hist_view__make(s, &v);
+	ops->head(&v, out);
+	shown = ops->nrows(&v);
+	for (i = 0; i < shown; i++) {
+		row_view__make(s, &s->rows[i], &rv);
+		ops->row(&v, i, &rv, out);
+	}
+	ops->tail(&v, shown, out);
+}
+
+static int render(const struct thist_ops *ops, struct trace *tr, uint32_t num, struct rsp_buf *out,
+		  char *msg, size_t mlen)
 {
 	uint32_t nums[MAX_HISTS];
 	struct histo_snap s;
@@ -317,137 +544,30 @@ int thist__text(struct trace *tr, uint32_t num, struct rsp_buf *out, char *msg, 
 	err = which(tr, num, nums, &n, msg, mlen);
 	if (err)
 		return err;
-	if (!n)
-		return rsp_buf__puts(out, "no histograms: define one with 'monitor trace -hist' or "
-					  "'monitor trace -count'\n");
+	if (!n && ops->none)
+		return rsp_buf__puts(out, ops->none);
+	rsp_buf__puts(out, ops->open);
 	for (i = 0; i < n; i++) {
 		err = histo__snap(tr, nums[i], &s, msg, mlen);
 		if (err)
 			return err;
-		one_text(&s, out);
+		if (i)
+			rsp_buf__puts(out, ops->between);
+		one(ops, &s, out);
 		histo__snap_free(&s);
 	}
+	rsp_buf__puts(out, ops->close);
 	return out->oom ? -ENOMEM : 0;
 }
 
-/* ---- JSON ------------------------------------------------------------------- */
-
-static void json_str(struct rsp_buf *out, const char *p)
+int thist__text(struct trace *tr, uint32_t num, struct rsp_buf *out, char *msg, size_t mlen)
 {
-	rsp_buf__putc(out, '"');
-	for (; *p; p++) {
-		unsigned char c = (unsigned char)*p;
-
-		if (c == '"' || c == '\\')
-			rsp_buf__printf(out, "\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
-			rsp_buf__printf(out, "\\u%04x", c);
-		else
-			rsp_buf__putc(out, (char)c);
-	}
-	rsp_buf__putc(out, '"');
-}
-
-static void json_row(const struct histo_snap *s, const struct histo_row *r, struct rsp_buf *out)
-{
-	static const struct {
-		const char *name;
-		double q;
-	} qs[] = {{"p50", 0.5}, {"p90", 0.9}, {"p99", 0.99}, {"p99.9", 0.999}};
-	uint32_t i;
-	bool first = true;
-
-	rsp_buf__puts(out, "{\"key\": ");
-	if (r->other || s->key == BPFC_HK_NONE)
-		rsp_buf__puts(out, "null");
-	else if (r->str)
-		json_str(out, r->key);
-	else if (s->sgn)
-		rsp_buf__printf(out, "%lld", (long long)r->ival);
-	else
-		rsp_buf__printf(out, "%llu", (unsigned long long)r->ival);
-	rsp_buf__printf(out, ", \"other\": %s, \"count\": %llu", r->other ? "true" : "false",
-			(unsigned long long)r->h.count);
-	if (s->mode == BPFC_HIST_COUNT) {
-		rsp_buf__putc(out, '}');
-		return;
-	}
-	rsp_buf__printf(out, ", \"sum\": %llu, \"min\": %llu, \"max\": %llu, \"mean\": %.3f",
-			(unsigned long long)r->h.sum, (unsigned long long)r->h.min,
-			(unsigned long long)r->h.max,
-			r->h.count ? (double)r->h.sum / (double)r->h.count : 0.0);
-	for (i = 0; i < sizeof(qs) / sizeof(qs[0]); i++)
-		rsp_buf__printf(out, ", \"%s\": %.3f", qs[i].name,
-				thist__percentile(r->h.b, s->nb, s->k, r->h.count, r->h.min,
-						  r->h.max, qs[i].q));
-	rsp_buf__puts(out, ", \"buckets\": [");
-	for (i = 0; i < s->nb; i++) {
-		uint64_t lo, hi;
-
-		if (!r->h.b[i])
-			continue;
-		bpfc_hist__bounds(i, s->k, &lo, &hi);
-		rsp_buf__printf(out, "%s{\"lo\": %llu, \"hi\": %llu, \"count\": %llu}",
-				first ? "" : ", ", (unsigned long long)lo, (unsigned long long)hi,
-				(unsigned long long)r->h.b[i]);
-		first = false;
-	}
-	rsp_buf__puts(out, "]}");
-}
-
-static void one_json(const struct histo_snap *s, struct rsp_buf *out)
-{
-	static const char *const kind[] = {"value", "latency", "count"};
-	size_t i;
-
-	rsp_buf__printf(out, "{\"tracepoint\": %u, \"command\": ", s->num);
-	json_str(out, s->line);
-	rsp_buf__printf(out, ", \"kind\": \"%s\", \"what\": ", kind[s->mode]);
-	json_str(out, s->what);
-	rsp_buf__puts(out, ", \"by\": ");
-	if (s->by[0])
-		json_str(out, s->by);
-	else
-		rsp_buf__puts(out, "null");
-	rsp_buf__printf(
-		out,
-		", \"unit\": \"%s\", \"k\": %u, \"hits\": %llu, \"keys_max\": %u, "
-		"\"bias_ns\": %llu, \"not_counted\": {\"no_entry\": %llu, \"failed\": %llu, "
-		"\"negative\": %llu, \"clamped\": %llu, \"other_hits\": %llu}, \"keys\": [",
-		s->mode == BPFC_HIST_LATENCY ? "ns" : "", s->k, (unsigned long long)s->hits,
-		s->keys_max, (unsigned long long)s->bias_ns, (unsigned long long)s->st.no_entry,
-		(unsigned long long)s->st.failed, (unsigned long long)s->st.neg,
-		(unsigned long long)s->st.clamped, (unsigned long long)s->st.other);
-	for (i = 0; i < s->nrows; i++) {
-		if (i)
-			rsp_buf__puts(out, ", ");
-		json_row(s, &s->rows[i], out);
-	}
-	rsp_buf__puts(out, "]}");
+	return render(&text_ops, tr, num, out, msg, mlen);
 }
 
 int thist__json(struct trace *tr, uint32_t num, struct rsp_buf *out, char *msg, size_t mlen)
 {
-	uint32_t nums[MAX_HISTS];
-	struct histo_snap s;
-	size_t n, i;
-	int err;
-
-	err = which(tr, num, nums, &n, msg, mlen);
-	if (err)
-		return err;
-	rsp_buf__puts(out, "{\"histograms\": [");
-	for (i = 0; i < n; i++) {
-		err = histo__snap(tr, nums[i], &s, msg, mlen);
-		if (err)
-			return err;
-		if (i)
-			rsp_buf__puts(out, ",\n");
-		one_json(&s, out);
-		histo__snap_free(&s);
-	}
-	rsp_buf__puts(out, "]}\n");
-	return out->oom ? -ENOMEM : 0;
+	return render(&json_ops, tr, num, out, msg, mlen);
 }
 
 /* ---- files -------------------------------------------------------------------- */
