@@ -57,6 +57,11 @@ $(O)/tests/test_%: tests/unit/test_%.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# The unit tests that attach BPF to a live victim share its launch and the
+# ring buffer's records (tests/unit/bpf_victim.c).
+VICTIM_TESTS := test_bpf test_ax_bpf test_fpchain
+$(VICTIM_TESTS:%=$(O)/tests/%): $(O)/tests/unit/bpf_victim.o
+
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
 

@@ -15,6 +15,7 @@ bytes + it->id.  cppvalues.cc calls shop::Cart::total(k) on a Cart
 libdifflib.so stripped to .dynsym every 2 ms (returns i * (i + 1)).
 """
 
+import contextlib
 import os
 import re
 import shutil
@@ -229,30 +230,45 @@ def test_debuglink_crc_checked():
         g.cmd("detach")
 
 
+@contextlib.contextmanager
+def symbol_only_session(target, fn, returns):
+    """A session on target, stripped of its DWARF, tracing fn by its ELF
+    symbol: `monitor trace FN` and `trace -return FN` (rax untyped), 0.3 s
+    of frames.  Each entry's argument registers untyped, the third (n) one
+    more than the last; each return's rax is returns(n) for an n about
+    those seen.  Yields (g, the reply to trace, to trace -return, the calls'
+    [rdi, rsi, rdx]) for the test's own checks, then detaches."""
+    with attached(target) as (t, stub), gdb_pipe(file=t.path) as g:
+        connect(g, stub)
+        entry = monitor(g, f"trace {fn}")
+        assert re.search(rf"^tracepoint 1 at 0x[0-9a-f]+ in {re.escape(fn)}: enabled", entry,
+                         re.M), entry
+        ret = monitor(g, f"trace -return {fn}")
+        assert "value rax (untyped): rax" in ret, ret
+        run(g)
+        frames = frame_lines(g)
+        calls = [untyped_args(x, fn) for x in frames[1]]
+        ns = [n for _, _, n in calls]
+        assert ns == list(range(ns[0], ns[0] + len(ns))), ns
+        for text in frames[2]:
+            m = re.match(rf"^{re.escape(fn)}\(\) -> rax=(\d+)  latency", text)
+            assert m and any(returns(n) == int(m.group(1))
+                             for n in range(ns[0] - 2, ns[-1] + 2)), text
+        yield g, entry, ret, calls
+        g.cmd("detach")
+
+
 @needs_bpf
 def test_symtab_only_c():
     """deep_c stripped of its DWARF, .symtab kept: the function by name, its
     argument registers untyped at the entry, its return value in rax."""
-    with attached("deep_c-symtab") as (t, stub), gdb_pipe(file=t.path) as g:
-        connect(g, stub)
-        out = monitor(g, "trace process")
-        assert re.search(r"^tracepoint 1 at 0x[0-9a-f]+ in process: enabled", out, re.M), out
+    with symbol_only_session("deep_c-symtab", "process", process_returns) as (g, entry, ret, _):
         assert re.search(r"no DWARF for process in .*deep_c-symtab: its ELF symbol; \$args are "
-                         r"the argument registers rdi, rsi, rdx, rcx, r8, r9, untyped", out), out
-        out = monitor(g, "trace -return process")
-        assert "value rax (untyped): rax" in out, out
-        assert "its range is its ELF symbol's" in out, out
-        run(g)
-        frames = frame_lines(g)
-        ns = [untyped_args(x, "process")[2] for x in frames[1]]
-        assert ns == list(range(ns[0], ns[0] + len(ns))), ns
-        for text in frames[2]:
-            m = re.match(r"^process\(\) -> rax=(\d+)  latency", text)
-            assert m and any(process_returns(k) == int(m.group(1))
-                             for k in range(ns[0] - 2, ns[-1] + 2)), text
+                         r"the argument registers rdi, rsi, rdx, rcx, r8, r9, untyped", entry), \
+            entry
+        assert "its range is its ELF symbol's" in ret, ret
         out = monitor(g, "tdump 0")
         assert "(no DWARF: ELF symbol, " in out.splitlines()[0], out
-        g.cmd("detach")
 
 
 @needs_bpf
@@ -285,27 +301,15 @@ def test_symtab_only_rust_legacy_names():
     (_ZN10rustvalues5greet17h<hash>E) by the source's path, without the
     hash; greet(name: &str, n) gets the &str as (pointer, length) in rdi and
     rsi and n in rdx, and returns name.len() + n in rax."""
-    with attached("rustvalues-symtab") as (t, stub), gdb_pipe(file=t.path) as g:
-        connect(g, stub)
-        out = monitor(g, "trace rustvalues::greet")
-        assert re.search(r"^tracepoint 1 at 0x[0-9a-f]+ in rustvalues::greet: enabled", out,
-                         re.M), out
-        assert "its ELF symbol; $args are the argument registers" in out, out
-        out = monitor(g, "trace -return rustvalues::greet")
-        assert "value rax (untyped): rax" in out, out
-        run(g)
-        frames = frame_lines(g)
-        calls = [untyped_args(x, "rustvalues::greet") for x in frames[1]]
-        assert len(calls) >= 2, frames
+    def name_len(n):
+        return 5 if n % 2 == 0 else 13  # "alpha", "bravo-charlie"
+
+    with symbol_only_session("rustvalues-symtab", "rustvalues::greet",
+                             lambda n: n + name_len(n)) as (_, entry, _, calls):
+        assert "its ELF symbol; $args are the argument registers" in entry, entry
+        assert len(calls) >= 2, calls
         for _, ln, n in calls:
-            assert ln == (5 if n % 2 == 0 else 13), calls  # "alpha", "bravo-charlie"
-        ns = [n for _, _, n in calls]
-        assert ns == list(range(ns[0], ns[0] + len(ns))), ns
-        for text in frames[2]:
-            m = re.match(r"^rustvalues::greet\(\) -> rax=(\d+)  latency", text)
-            assert m and any(int(m.group(1)) == n + (5 if n % 2 == 0 else 13)
-                             for n in range(ns[0] - 2, ns[-1] + 2)), text
-        g.cmd("detach")
+            assert ln == name_len(n), calls
 
 
 @needs_bpf

@@ -26,18 +26,16 @@
  */
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 
 #include "tests/unit/bpf_env.h"
+#include "tests/unit/bpf_victim.h"
 #include "tests/unit/check.h"
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -127,21 +125,10 @@ enum { G_RAX, G_RBX, G_RCX, G_RDX, G_RSI, G_RDI, G_RBP, G_RSP, G_R8, G_R9 };
 #define TS_NUM	0x7001
 #define THR_NUM 0x7002
 
-struct victim {
-	pid_t pid;
-	int in_fd, out_fd;
-};
-
-struct rec {
-	unsigned char *data;
-	size_t len;
-};
-
 struct env {
 	struct bpfc_ring *ring;
 	int counters, tsv;
-	struct rec *recs;
-	size_t nrecs, caprecs;
+	struct victim_recs recs;
 	struct victim v;
 	char path[128];
 	__u64 fn, vmem, vstr, vout, vin;
@@ -150,152 +137,6 @@ struct env {
 };
 
 /* ---- plumbing ---- */
-
-static int on_record(void *ctx, void *data, size_t len)
-{
-	struct env *env = ctx;
-	struct rec *r;
-
-	if (env->nrecs == env->caprecs) {
-		size_t ncap = env->caprecs ? 2 * env->caprecs : 256;
-
-		r = realloc(env->recs, ncap * sizeof(*r));
-		if (!r)
-			return -ENOMEM;
-		env->recs = r;
-		env->caprecs = ncap;
-	}
-	r = &env->recs[env->nrecs];
-	r->data = malloc(len);
-	if (!r->data)
-		return -ENOMEM;
-	memcpy(r->data, data, len);
-	r->len = len;
-	env->nrecs++;
-	return 0;
-}
-
-static void recs_clear(struct env *env)
-{
-	size_t i;
-
-	for (i = 0; i < env->nrecs; i++)
-		free(env->recs[i].data);
-	env->nrecs = 0;
-}
-
-static int compile_victim(struct tctx *t, char *path, size_t plen)
-{
-	char src[128], cmd[512];
-	FILE *f;
-
-	snprintf(src, sizeof(src), "%s/victim.c", t->dir);
-	snprintf(path, plen, "%s/victim", t->dir);
-	f = fopen(src, "w");
-	if (!f)
-		return -errno;
-	fputs(victim_src, f);
-	if (fclose(f))
-		return -EIO;
-	snprintf(cmd, sizeof(cmd), "cc -O0 -g -no-pie -pthread -o %s %s", path, src);
-	return system(cmd) == 0 ? 0 : -ECHILD;
-}
-
-/* Read from the victim until "want" arrives (5 s). */
-static int wait_for(struct victim *v, const char *want)
-{
-	char buf[256];
-	size_t n = 0;
-	struct pollfd pfd = {.fd = v->out_fd, .events = POLLIN};
-	ssize_t r;
-
-	while (n < sizeof(buf) - 1) {
-		if (poll(&pfd, 1, 5000) != 1)
-			return -ETIMEDOUT;
-		r = read(v->out_fd, buf + n, 1);
-		if (r != 1)
-			return -EIO;
-		n++;
-		buf[n] = '\0';
-		if (buf[n - 1] == '\n') {
-			if (strstr(buf, want))
-				return 0;
-			n = 0;
-		}
-	}
-	return -EPROTO;
-}
-
-static int launch(const char *path, struct victim *v)
-{
-	int in[2], out[2];
-
-	v->pid = -1;
-	v->in_fd = v->out_fd = -1;
-	if (pipe2(in, O_CLOEXEC))
-		return -errno;
-	if (pipe2(out, O_CLOEXEC)) {
-		close(in[0]);
-		close(in[1]);
-		return -errno;
-	}
-	v->pid = fork();
-	if (v->pid < 0)
-		return -errno;
-	if (!v->pid) {
-		dup2(in[0], 0);
-		dup2(out[1], 1);
-		execl(path, path, (char *)NULL);
-		_exit(127);
-	}
-	close(in[0]);
-	close(out[1]);
-	v->in_fd = in[1];
-	v->out_fd = out[0];
-	return wait_for(v, "ready");
-}
-
-static int victim_cmd(struct victim *v, const char *cmd)
-{
-	size_t n = strlen(cmd);
-
-	if (write(v->in_fd, cmd, n) != (ssize_t)n || write(v->in_fd, "\n", 1) != 1)
-		return -EIO;
-	return wait_for(v, "done");
-}
-
-static void reap(struct victim *v)
-{
-	if (v->pid > 0) {
-		kill(v->pid, SIGKILL);
-		waitpid(v->pid, NULL, 0);
-	}
-	if (v->in_fd >= 0)
-		close(v->in_fd);
-	if (v->out_fd >= 0)
-		close(v->out_fd);
-	v->pid = v->in_fd = v->out_fd = -1;
-}
-
-static int nm_addr(const char *path, const char *sym, __u64 *addr)
-{
-	char cmd[256], line[512], name[256], type;
-	unsigned long long a;
-	int err = -ENOENT;
-	FILE *f;
-
-	snprintf(cmd, sizeof(cmd), "nm %s", path);
-	f = popen(cmd, "r");
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "%llx %c %255s", &a, &type, name) == 3 && !strcmp(name, sym)) {
-			*addr = a;
-			err = 0;
-		}
-	pclose(f);
-	return err;
-}
 
 static __u64 now_us(clockid_t clk)
 {
@@ -359,9 +200,9 @@ static int tp_run(struct env *env, const struct bpfc_spec *spec, const char *cmd
 	char err[256];
 	int r;
 
-	recs_clear(env);
+	victim_recs__clear(&env->recs);
 	bpfc_ring__consume(env->ring);
-	recs_clear(env);
+	victim_recs__clear(&env->recs);
 	bpfc_counters__reset(env->counters, spec->slot);
 	r = bpfc_prog__build(spec, bpfc_ring__map_fd(env->ring), env->counters, &prog);
 	if (r) {
@@ -382,7 +223,7 @@ static int tp_run(struct env *env, const struct bpfc_spec *spec, const char *cmd
 		printf("attach: %s\n", err);
 		goto cleanup;
 	}
-	r = victim_cmd(&env->v, cmd);
+	r = victim__cmd(&env->v, cmd);
 	bpfc_probe__detach(&pr);
 	if (r) {
 		printf("victim '%s': %s\n", cmd, strerror(-r));
@@ -452,7 +293,7 @@ static int parse_block(void *ctx, char type, const void *blk, size_t len)
 	return -EPROTO;
 }
 
-static void parse_rec(const struct rec *r, struct parsed *p)
+static void parse_rec(const struct victim_rec *r, struct parsed *p)
 {
 	struct bpfc_rec h;
 
@@ -493,46 +334,46 @@ static void test_condition(struct tctx *t, struct env *env)
 	/* reg rdi; ext 32; const8 5; swap; less_signed */
 	s.cond = add_hex(x, "260005162022052b1427");
 	r = tp_run(env, &s, "seq 20", &cnt);
-	for (i = 0; i < env->nrecs; i++) {
+	for (i = 0; i < env->recs.n; i++) {
 		struct parsed p;
 
-		parse_rec(&env->recs[i], &p);
+		parse_rec(&env->recs.rec[i], &p);
 		if (p.err || p.nr != 1 || (__s64)p.regs[G_RDI] <= 5)
 			bad++;
 	}
-	CHECK(t, !r && env->nrecs == 14 && !bad && cnt.hits == 14 && cnt.frames == 14,
+	CHECK(t, !r && env->recs.n == 14 && !bad && cnt.hits == 14 && cnt.frames == 14,
 	      "condition a > 5 over a = 0..19: run %d, %zu records (want 14), %zu bad, hits %llu "
 	      "frames %llu",
-	      r, env->nrecs, bad, (unsigned long long)cnt.hits, (unsigned long long)cnt.frames);
+	      r, env->recs.n, bad, (unsigned long long)cnt.hits, (unsigned long long)cnt.frames);
 
 	/* A condition whose read fails is false. */
 	x->n = 0;
 	s.cond = add_hex(x, "2210 17 27"); /* *(char *)16 */
 	r = tp_run(env, &s, "seq 5", &cnt);
-	CHECK(t, !r && env->nrecs == 0 && cnt.hits == 0,
-	      "condition with a failed read: %d, %zu records, hits %llu (want none)", r, env->nrecs,
-	      (unsigned long long)cnt.hits);
+	CHECK(t, !r && env->recs.n == 0 && cnt.hits == 0,
+	      "condition with a failed read: %d, %zu records, hits %llu (want none)", r,
+	      env->recs.n, (unsigned long long)cnt.hits);
 
 	x->n = 0;
 	s.cond = add_hex(x, "2201 260005 05 27"); /* 1 / a: a = 0 ends it, others are 0 */
 	r = tp_run(env, &s, "call 0 0 0 0", &cnt);
-	CHECK(t, !r && env->nrecs == 0 && cnt.hits == 0,
-	      "condition dividing by zero: %d, %zu records (want 0)", r, env->nrecs);
+	CHECK(t, !r && env->recs.n == 0 && cnt.hits == 0,
+	      "condition dividing by zero: %d, %zu records (want 0)", r, env->recs.n);
 	r = tp_run(env, &s, "call 1 0 0 0", &cnt);
-	CHECK(t, !r && env->nrecs == 1 && cnt.hits == 1,
-	      "condition 1 / 1: %d, %zu records (want 1)", r, env->nrecs);
+	CHECK(t, !r && env->recs.n == 1 && cnt.hits == 1,
+	      "condition 1 / 1: %d, %zu records (want 1)", r, env->recs.n);
 
 	/* a ? (b == 3) : 0 with branches */
 	x->n = 0;
 	s.cond = add_hex(x, "260005 20000b 2200 210011 260004 2203 13 27");
 	r = tp_run(env, &s, "call 1 3 0 0", &cnt);
-	i = env->nrecs;
+	i = env->recs.n;
 	if (!r)
 		r = tp_run(env, &s, "call 0 3 0 0", &cnt);
-	i = i * 10 + env->nrecs;
+	i = i * 10 + env->recs.n;
 	if (!r)
 		r = tp_run(env, &s, "call 1 4 0 0", &cnt);
-	i = i * 10 + env->nrecs;
+	i = i * 10 + env->recs.n;
 	CHECK(t, !r && i == 100,
 	      "condition a ? b == 3 : 0 with branches: %d, records %03zu "
 	      "(want 100)",
@@ -558,12 +399,12 @@ static void test_collect(struct tctx *t, struct env *env)
 	s.actions = add_hex(x, "2600032a4022100c27");
 	s.nactions = 1;
 	r = tp_run(env, &s, "seq 3", &cnt);
-	parse_rec(&env->recs[0], &p);
+	parse_rec(&env->recs.rec[0], &p);
 	CHECK(t,
-	      !r && env->nrecs == 3 && !p.err && p.nr == 1 && p.nm == 1 &&
+	      !r && env->recs.n == 3 && !p.err && p.nr == 1 && p.nm == 1 &&
 		      p.maddr[0] == env->vmem && p.mlen[0] == 16 && vmem_is(p.mdata[0], 0, 16),
 	      "*ptr@16: run %d, %zu records, err %d, %d M (addr 0x%llx len %zu, want 0x%llx 16)", r,
-	      env->nrecs, p.err, p.nm, (unsigned long long)p.maddr[0], p.mlen[0],
+	      env->recs.n, p.err, p.nm, (unsigned long long)p.maddr[0], p.mlen[0],
 	      (unsigned long long)env->vmem);
 
 	/* A pointer chain two deep: *(*(chain))@16, and the -O0 shape with trace_quick. */
@@ -573,15 +414,15 @@ static void test_collect(struct tctx *t, struct env *env)
 	s.actions = x->e;
 	s.nactions = 2;
 	r = tp_run(env, &s, "call 1 2 3 4", &cnt);
-	if (env->nrecs)
-		parse_rec(&env->recs[0], &p);
+	if (env->recs.n)
+		parse_rec(&env->recs.rec[0], &p);
 	CHECK(t,
-	      !r && env->nrecs == 1 && !p.err && p.nm == 4 && p.maddr[0] == env->vstr &&
+	      !r && env->recs.n == 1 && !p.err && p.nm == 4 && p.maddr[0] == env->vstr &&
 		      p.mlen[0] == 16 && !memcmp(p.mdata[0], VSTR, 16) && p.maddr[1] == env->vout &&
 		      p.mlen[1] == 8 && p.maddr[2] == env->vin && p.mlen[2] == 8 &&
 		      !memcmp(p.mdata[1], &env->vin, 8) && !memcmp(p.mdata[2], &env->vstr, 8) &&
 		      p.maddr[3] == env->vstr && !memcmp(p.mdata[3], VSTR, 16),
-	      "pointer chain: run %d, %zu records, err %d, %d M blocks", r, env->nrecs, p.err,
+	      "pointer chain: run %d, %zu records, err %d, %d M blocks", r, env->recs.n, p.err,
 	      p.nm);
 
 	/* tracenz: the whole string with its NUL; a limit of 5; a run-time limit. */
@@ -592,22 +433,22 @@ static void test_collect(struct tctx *t, struct env *env)
 	s.nactions = 3;
 	snprintf(cmd, sizeof(cmd), "call 0 0 %d 0", 3);
 	r = tp_run(env, &s, cmd, &cnt);
-	if (env->nrecs)
-		parse_rec(&env->recs[0], &p);
+	if (env->recs.n)
+		parse_rec(&env->recs.rec[0], &p);
 	CHECK(t,
-	      !r && env->nrecs == 1 && !p.err && p.nm == 3 && p.maddr[0] == env->vstr &&
+	      !r && env->recs.n == 1 && !p.err && p.nm == 3 && p.maddr[0] == env->vstr &&
 		      p.mlen[0] == sizeof(VSTR) && !memcmp(p.mdata[0], VSTR, sizeof(VSTR)) &&
 		      p.mlen[1] == 5 && !memcmp(p.mdata[1], VSTR, 5) && p.mlen[2] == 3 &&
 		      !memcmp(p.mdata[2], VSTR, 3) && p.st.cut == 0,
 	      "tracenz: run %d, %zu records, err %d, %d M, lengths %zu %zu %zu (want %zu 5 3), "
 	      "cut %zu",
-	      r, env->nrecs, p.err, p.nm, p.mlen[0], p.mlen[1], p.mlen[2], sizeof(VSTR), p.st.cut);
+	      r, env->recs.n, p.err, p.nm, p.mlen[0], p.mlen[1], p.mlen[2], sizeof(VSTR), p.st.cut);
 	/* A run-time limit beyond the capacity: the string is shorter, nothing is cut. */
 	r = tp_run(env, &s, "call 0 0 100000 0", &cnt);
-	if (env->nrecs)
-		parse_rec(&env->recs[0], &p);
-	CHECK(t, !r && env->nrecs == 1 && p.nm == 3 && p.mlen[2] == sizeof(VSTR) && !p.st.cut,
-	      "tracenz, limit 100000: %d, %zu records, len %zu, cut %zu", r, env->nrecs, p.mlen[2],
+	if (env->recs.n)
+		parse_rec(&env->recs.rec[0], &p);
+	CHECK(t, !r && env->recs.n == 1 && p.nm == 3 && p.mlen[2] == sizeof(VSTR) && !p.st.cut,
+	      "tracenz, limit 100000: %d, %zu records, len %zu, cut %zu", r, env->recs.n, p.mlen[2],
 	      p.st.cut);
 
 	/* Run-time trace lengths: reg rdx; reg r8; trace -- cut at the capacity, visibly. */
@@ -630,10 +471,10 @@ static void test_collect(struct tctx *t, struct env *env)
 
 			snprintf(cmd, sizeof(cmd), "call 0 0 %lld 0", (long long)lens[i]);
 			r = tp_run(env, &s, cmd, &cnt);
-			if (env->nrecs)
-				parse_rec(&env->recs[0], &p);
+			if (env->recs.n)
+				parse_rec(&env->recs.rec[0], &p);
 			CHECK(t,
-			      !r && env->nrecs == 1 && !p.err &&
+			      !r && env->recs.n == 1 && !p.err &&
 				      (lens[i] ? p.nm == 1 && p.mlen[0] == want &&
 							 p.maddr[0] == env->vmem &&
 							 vmem_is(p.mdata[0], 0, want) &&
@@ -643,7 +484,7 @@ static void test_collect(struct tctx *t, struct env *env)
 					       : p.nm == 0 && p.nskip == 1),
 			      "trace of run-time length %llu: run %d, %zu records, %d M of %zu "
 			      "(want %llu), cut %zu (%llu bytes), skipped %zu",
-			      (unsigned long long)lens[i], r, env->nrecs, p.nm, p.mlen[0],
+			      (unsigned long long)lens[i], r, env->recs.n, p.nm, p.mlen[0],
 			      (unsigned long long)want, p.st.cut,
 			      (unsigned long long)p.st.cut_bytes, p.nskip);
 		}
@@ -664,14 +505,14 @@ static void test_collect(struct tctx *t, struct env *env)
 	s.actions = x->e;
 	s.nactions = 5;
 	r = tp_run(env, &s, "call 0 0 0 0", &cnt);
-	if (env->nrecs)
-		parse_rec(&env->recs[0], &p);
+	if (env->recs.n)
+		parse_rec(&env->recs.rec[0], &p);
 	CHECK(t,
-	      !r && env->nrecs == 1 && !p.err && p.nm == 3 && p.nskip == 4 && p.mlen[0] == 8 &&
+	      !r && env->recs.n == 1 && !p.err && p.nm == 3 && p.nskip == 4 && p.mlen[0] == 8 &&
 		      p.mlen[1] == 2 && p.mlen[2] == 3 && vmem_is(p.mdata[2], 0, 3),
 	      "failures: run %d, %zu records, %d M (want 3: 8, 2, 3 bytes), %zu skipped (want "
 	      "4)",
-	      r, env->nrecs, p.nm, p.nskip);
+	      r, env->recs.n, p.nm, p.nskip);
 	free(x);
 }
 
@@ -704,17 +545,17 @@ static void test_vars(struct tctx *t, struct env *env)
 	bpfc_tsv__get(env->tsv, 0, &v1);
 	bpfc_tsv__get(env->tsv, 1, &v2);
 	bpfc_tsv__get(env->tsv, 2, &v3);
-	for (i = 0; i < env->nrecs; i++) {
-		parse_rec(&env->recs[i], &p);
+	for (i = 0; i < env->recs.n; i++) {
+		parse_rec(&env->recs.rec[i], &p);
 		if (p.err || p.nv != 1 || p.vnum[0] != 1 || p.vval[0] < 100 || p.vval[0] >= 20100)
 			bad++;
 	}
 	CHECK(t,
-	      !r && v1 == 20100 && v2 == -20000 && v3 == 20000 && env->nrecs == 20000 && !bad &&
+	      !r && v1 == 20100 && v2 == -20000 && v3 == 20000 && env->recs.n == 20000 && !bad &&
 		      cnt.hits == 20000 && cnt.drops == 0,
 	      "4 threads x 5000 calls: run %d, $c = %lld (want 20100), $d = %lld (want -20000), "
 	      "$e = %lld (want 20000), %zu records (want 20000), %zu bad, hits %llu drops %llu",
-	      r, (long long)v1, (long long)v2, (long long)v3, env->nrecs, bad,
+	      r, (long long)v1, (long long)v2, (long long)v3, env->recs.n, bad,
 	      (unsigned long long)cnt.hits, (unsigned long long)cnt.drops);
 
 	/* setv / getv / tracev of plain values; trace_timestamp and trace_thread. */
@@ -728,10 +569,10 @@ static void test_vars(struct tctx *t, struct env *env)
 	r = tp_run(env, &s, "call 4242 0 0 0", &cnt);
 	t1 = now_us(CLOCK_REALTIME);
 	bpfc_tsv__get(env->tsv, 6, &v1);
-	if (env->nrecs)
-		parse_rec(&env->recs[0], &p);
+	if (env->recs.n)
+		parse_rec(&env->recs.rec[0], &p);
 	CHECK(t,
-	      !r && env->nrecs == 1 && p.nv == 4 && p.vnum[0] == 5 && p.vval[0] == 4242 &&
+	      !r && env->recs.n == 1 && p.nv == 4 && p.vnum[0] == 5 && p.vval[0] == 4242 &&
 		      p.vnum[1] == 6 && p.vval[1] == 4242 && p.vnum[2] == TS_NUM &&
 		      (__u64)p.vval[2] >= t0 - 2000 && (__u64)p.vval[2] <= t1 + 2000 &&
 		      p.vnum[3] == THR_NUM && (__u32)p.vval[3] == p.tid &&
@@ -739,9 +580,9 @@ static void test_vars(struct tctx *t, struct env *env)
 		      (__u64)v1 <= t1 + 2000,
 	      "variables: run %d, %zu records, %d V: %u=%lld %u=%lld %u=%lld (now %llu) %u=%lld "
 	      "(tid %u)",
-	      r, env->nrecs, p.nv, p.vnum[0], (long long)p.vval[0], p.vnum[1], (long long)p.vval[1],
-	      p.vnum[2], (long long)p.vval[2], (unsigned long long)t0, p.vnum[3],
-	      (long long)p.vval[3], p.tid);
+	      r, env->recs.n, p.nv, p.vnum[0], (long long)p.vval[0], p.vnum[1],
+	      (long long)p.vval[1], p.vnum[2], (long long)p.vval[2], (unsigned long long)t0,
+	      p.vnum[3], (long long)p.vval[3], p.tid);
 	free(x);
 }
 
@@ -1261,13 +1102,13 @@ static void test_differential(struct tctx *t, struct env *env)
 		s.nactions = x->n;
 		for (c = 0; c < sizeof(calls) / sizeof(calls[0]) && !r; c++) {
 			r = tp_run(env, &s, calls[c], &cnt);
-			if (r || env->nrecs != 1) {
+			if (r || env->recs.n != 1) {
 				CHECK(t, 0, "differential program %zu, %s: run %d, %zu records", i,
-				      calls[c], r, env->nrecs);
+				      calls[c], r, env->recs.n);
 				r = r ? r : -EIO;
 				break;
 			}
-			parse_rec(&env->recs[0], p);
+			parse_rec(&env->recs.rec[0], p);
 			for (j = 0; j < x->n; j++) {
 				bool ended;
 
@@ -1297,16 +1138,16 @@ static void test_differential(struct tctx *t, struct env *env)
 		r = tp_run(env, &s, calls[i % 2], &cnt);
 		if (r)
 			break;
-		rec = env->nrecs;
+		rec = env->recs.n;
 		if (rec) {
-			parse_rec(&env->recs[0], p);
+			parse_rec(&env->recs.rec[0], p);
 		} else {
 			/* no record: the registers come from a run without the condition */
 			s.cond = NULL;
 			r = tp_run(env, &s, calls[i % 2], &cnt);
-			if (r || env->nrecs != 1)
+			if (r || env->recs.n != 1)
 				break;
-			parse_rec(&env->recs[0], p);
+			parse_rec(&env->recs.rec[0], p);
 		}
 		memset(&m, 0, sizeof(m));
 		memcpy(m.regs, p->regs, sizeof(m.regs));
@@ -1685,7 +1526,7 @@ int main(void)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	memset(&env, 0, sizeof(env));
 	env.counters = env.tsv = -1;
-	env.v.pid = env.v.in_fd = env.v.out_fd = -1;
+	env.v = VICTIM_INIT;
 	signal(SIGPIPE, SIG_IGN);
 
 	r = bpf_available("ax-bpf");
@@ -1703,24 +1544,26 @@ int main(void)
 	for (k = 0; k < NVARS; k++)
 		env.map[k] = (struct bpfc_tsv_slot){(__u32)k + 1, (__u32)k};
 	env.mono_to_wall_us = (__s64)(now_us(CLOCK_REALTIME) - now_us(CLOCK_MONOTONIC));
-	r = bpfc_ring__new(&env.ring, 4u << 20, on_record, &env);
+	r = victim_recs__ring(&env.recs, &env.ring);
 	CHECK(&t, !r, "ring buffer: %s", strerror(-r));
 	env.counters = bpfc_counters__create(8);
 	env.tsv = bpfc_tsv__create(NVARS);
 	CHECK(&t, env.counters >= 0 && env.tsv >= 0, "maps: %d %d", env.counters, env.tsv);
-	r = r ? r : compile_victim(&t, env.path, sizeof(env.path));
+	r = r ? r
+	      : victim__build(t.dir, "victim", victim_src, "-no-pie -pthread", env.path,
+			      sizeof(env.path));
 	if (!r)
-		r = nm_addr(env.path, "victim", &env.fn);
+		r = victim__sym(env.path, "victim", &env.fn);
 	if (!r)
-		r = nm_addr(env.path, "vmem", &env.vmem);
+		r = victim__sym(env.path, "vmem", &env.vmem);
 	if (!r)
-		r = nm_addr(env.path, "vstr", &env.vstr);
+		r = victim__sym(env.path, "vstr", &env.vstr);
 	if (!r)
-		r = nm_addr(env.path, "vout", &env.vout);
+		r = victim__sym(env.path, "vout", &env.vout);
 	if (!r)
-		r = nm_addr(env.path, "vin", &env.vin);
+		r = victim__sym(env.path, "vin", &env.vin);
 	if (!r)
-		r = launch(env.path, &env.v);
+		r = victim__launch(&env.v, env.path, true);
 	CHECK(&t, !r, "victim: %s", strerror(-r));
 	if (!r && env.counters >= 0 && env.tsv >= 0) {
 		test_condition(&t, &env);
@@ -1730,9 +1573,8 @@ int main(void)
 		test_differential(&t, &env);
 		test_verifier(&t, &env);
 	}
-	reap(&env.v);
-	recs_clear(&env);
-	free(env.recs);
+	victim__reap(&env.v);
+	victim_recs__free(&env.recs);
 	bpfc_ring__free(env.ring);
 	if (env.counters >= 0)
 		close(env.counters);

@@ -22,6 +22,7 @@
 #include <stdio.h>
 
 #include "tests/unit/bpf_env.h"
+#include "tests/unit/bpf_victim.h"
 #include "tests/unit/check.h"
 #include <stdlib.h>
 #include <string.h>
@@ -276,97 +277,6 @@ static void test_pure(struct tctx *t)
 
 /* ---- the live victim ---- */
 
-struct victim {
-	pid_t pid;
-	int out_fd;
-};
-
-static int compile_victim(struct tctx *t, const char *name, const char *flags)
-{
-	char src[128], cmd[512];
-	FILE *f;
-	int rc;
-
-	snprintf(src, sizeof(src), "%s/victim.c", t->dir);
-	f = fopen(src, "w");
-	if (!f)
-		return -errno;
-	fputs(victim_src, f);
-	if (fclose(f))
-		return -EIO;
-	snprintf(cmd, sizeof(cmd), "cc -O0 -g %s -pthread -o %s/%s %s", flags, t->dir, name, src);
-	rc = system(cmd);
-	return rc == 0 ? 0 : -ECHILD;
-}
-
-static int launch(const char *path, struct victim *v)
-{
-	struct pollfd pfd;
-	char buf[16];
-	int p[2];
-	ssize_t n;
-
-	v->pid = -1;
-	v->out_fd = -1;
-	if (pipe2(p, O_CLOEXEC))
-		return -errno;
-	v->pid = fork();
-	if (v->pid < 0) {
-		close(p[0]);
-		close(p[1]);
-		return -errno;
-	}
-	if (!v->pid) {
-		dup2(p[1], 1);
-		execl(path, path, (char *)NULL);
-		_exit(127);
-	}
-	close(p[1]);
-	v->out_fd = p[0];
-	pfd.fd = p[0];
-	pfd.events = POLLIN;
-	if (poll(&pfd, 1, 5000) != 1)
-		return -ETIMEDOUT;
-	n = read(p[0], buf, sizeof(buf) - 1);
-	if (n < 5 || memcmp(buf, "ready", 5))
-		return -EIO;
-	return 0;
-}
-
-static void reap(struct victim *v)
-{
-	if (v->pid > 0) {
-		kill(v->pid, SIGKILL);
-		waitpid(v->pid, NULL, 0);
-	}
-	if (v->out_fd >= 0)
-		close(v->out_fd);
-	v->pid = -1;
-	v->out_fd = -1;
-}
-
-/* Symbol value from nm. */
-static int nm_addr(const char *path, const char *sym, __u64 *addr)
-{
-	char cmd[256], line[512], name[256], type;
-	unsigned long long a;
-	int err = -ENOENT;
-	FILE *f;
-
-	snprintf(cmd, sizeof(cmd), "nm %s", path);
-	f = popen(cmd, "r");
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%llx %c %255s", &a, &type, name) == 3 && !strcmp(name, sym)) {
-			*addr = a;
-			err = 0;
-		}
-	}
-	pclose(f);
-	return err;
-}
-
 /* Start of the mapping of path at file offset 0 in pid. */
 static int load_base(pid_t pid, const char *path, __u64 *base)
 {
@@ -472,25 +382,22 @@ struct rx {
 struct env {
 	struct bpfc_ring *ring;
 	int counters;
-	struct rx *rx; /* where on_record reports */
+	struct victim_recs recs; /* what the ring delivered since the last take() */
 };
 
-static int on_record(void *ctx, void *data, size_t len)
+/* Check one record against rx. */
+static void rx_add(struct rx *rx, const unsigned char *data, size_t len)
 {
-	struct env *env = ctx;
-	struct rx *rx = env->rx;
 	struct bpfc_rec h;
 	struct walk w;
 	size_t nskip = 0, i;
 	__u64 rip, rdi, rsi, rdx;
 	__u32 cs, ss;
 
-	if (!rx)
-		return 0; /* draining */
 	rx->n++;
 	if (len < sizeof(h)) {
 		rx->bad_hdr++;
-		return 0;
+		return;
 	}
 	memcpy(&h, data, sizeof(h));
 	if (h.tp != rx->tp || h.size != len - sizeof(h) || (pid_t)h.pid != rx->pid || !h.ktime_ns)
@@ -502,7 +409,7 @@ static int on_record(void *ctx, void *data, size_t len)
 	memset(&w, 0, sizeof(w));
 	if (bpfc_rec__foreach_block(data, len, on_block, &w, &nskip) || w.nregs != 1) {
 		rx->bad_walk++;
-		return 0;
+		return;
 	}
 	memcpy(&rip, w.regs + BPFC_REGS_OFF_RIP, 8);
 	memcpy(&rdi, w.regs + 5 * 8, 8);
@@ -520,14 +427,28 @@ static int on_record(void *ctx, void *data, size_t len)
 	if (cs != 0x33 || ss != 0x2b || i != BPFC_REGS_OFF_ORIG)
 		rx->bad_regs++;
 	if (!rx->full)
-		return 0;
+		return;
 	if (w.nmem != 2 || w.maddr[0] != rx->vtag || w.mlen[0] != 16 ||
 	    memcmp(w.mdata[0], VTAG, 16) || w.maddr[1] != rx->vbuf || w.mlen[1] != 16 ||
 	    memcmp(w.mdata[1], VBUF, 16))
 		rx->bad_mem++;
 	if (nskip != 1)
 		rx->bad_skip++;
-	return 0;
+}
+
+/*
+ * Consume the ring: each record checked against rx (NULL: dropped), with
+ * what earlier drains left; consume's count or -errno.
+ */
+static int take(struct env *env, struct rx *rx)
+{
+	int n = bpfc_ring__consume(env->ring);
+	size_t i;
+
+	for (i = 0; rx && i < env->recs.n; i++)
+		rx_add(rx, env->recs.rec[i].data, env->recs.rec[i].len);
+	victim_recs__clear(&env->recs);
+	return n;
 }
 
 static void rx_init(struct rx *rx, __u32 tp, pid_t pid, __u64 rip, __u64 vtag, __u64 vbuf,
@@ -577,7 +498,6 @@ static void test_drain_budget(struct tctx *t, struct env *env, pid_t pid, __u64 
 {
 	const struct bpfc_ring_budget by_records = {.records = 5}, by_time = {.ns = 1},
 				      by_bytes = {.bytes = 1}, all = {.bytes = 4u << 20};
-	struct rx *rx = env->rx;
 	struct bpfc_counts cnt;
 	struct bpfc_probe pr;
 	struct bpfc_prog prog;
@@ -587,8 +507,7 @@ static void test_drain_budget(struct tctx *t, struct env *env, pid_t pid, __u64 
 
 	memset(&prog, 0, sizeof(prog));
 	prog.fd = -1;
-	env->rx = NULL;
-	bpfc_ring__consume(env->ring);
+	take(env, NULL);
 	bpfc_counters__reset(env->counters, 6);
 	r = make_prog(env, 10, 6, NULL, 0, &prog);
 	if (!r)
@@ -617,7 +536,7 @@ static void test_drain_budget(struct tctx *t, struct env *env, pid_t pid, __u64 
 	CHECK(t, r == 0 && !more, "drain of an empty ring: %d, more %d", r, more);
 cleanup:
 	bpfc_prog__free(&prog);
-	env->rx = rx;
+	victim_recs__clear(&env->recs);
 }
 
 static void test_spec_limits(struct tctx *t, struct env *env)
@@ -811,7 +730,7 @@ cleanup:
 
 static void test_live(struct tctx *t, struct env *env)
 {
-	struct victim va = {-1, -1}, vb = {-1, -1}, vp = {-1, -1};
+	struct victim va = VICTIM_INIT, vb = VICTIM_INIT, vp = VICTIM_INIT;
 	char path[128], pie[128], err[256];
 	__u64 fn = 0, vtag = 0, vbuf = 0, base = 0;
 	__u8 code[16], now[16];
@@ -829,23 +748,22 @@ static void test_live(struct tctx *t, struct env *env)
 	memset(&prog3, 0, sizeof(prog3));
 	prog.fd = prog2.fd = prog3.fd = -1;
 
-	snprintf(path, sizeof(path), "%s/victim", t->dir);
-	snprintf(pie, sizeof(pie), "%s/victim-pie", t->dir);
-	r = compile_victim(t, "victim", "-no-pie");
+	r = victim__build(t->dir, "victim", victim_src, "-no-pie -pthread", path, sizeof(path));
 	if (!r)
-		r = compile_victim(t, "victim-pie", "-fPIE -pie");
+		r = victim__build(t->dir, "victim-pie", victim_src, "-fPIE -pie -pthread", pie,
+				  sizeof(pie));
 	CHECK(t, !r, "cannot compile the victim with cc");
 	if (r)
 		return;
-	r = nm_addr(path, "victim", &fn);
+	r = victim__sym(path, "victim", &fn);
 	if (!r)
-		r = nm_addr(path, "vtag", &vtag);
+		r = victim__sym(path, "vtag", &vtag);
 	if (!r)
-		r = nm_addr(path, "vbuf", &vbuf);
+		r = victim__sym(path, "vbuf", &vbuf);
 	if (!r)
-		r = launch(path, &va);
+		r = victim__launch(&va, path, false);
 	if (!r)
-		r = launch(path, &vb);
+		r = victim__launch(&vb, path, false);
 	CHECK(t, !r, "cannot start the victim: %s", strerror(-r));
 	if (r)
 		goto cleanup;
@@ -905,9 +823,8 @@ static void test_live(struct tctx *t, struct env *env)
 	r = read_mem(va.pid, fn, now, sizeof(now)) == sizeof(now) && !memcmp(now, orig, 16);
 	CHECK(t, r, "code bytes after detach are not the original (0x%02x)", now[0]);
 
-	env->rx = &rx;
 	rx_init(&rx, 7, va.pid, fn, vtag, vbuf, true);
-	cons = bpfc_ring__consume(env->ring);
+	cons = take(env, &rx);
 	rx_check(t, "map_files", &rx);
 	CHECK(t, rx.n > 0 && !rx.bad_mem && !rx.bad_skip,
 	      "%zu records with wrong M blocks, %zu without the skipped block", rx.bad_mem,
@@ -939,24 +856,22 @@ static void test_live(struct tctx *t, struct env *env)
 		bpfc_probe__detach(&pr);
 	}
 	rx_init(&rx, 8, va.pid, fn, vtag, vbuf, false);
-	bpfc_ring__consume(env->ring);
+	take(env, &rx);
 	rx_check(t, "real path", &rx);
 
 	test_killed_holder(t, va.pid, fn, code[0], prog.fd);
-	env->rx = NULL;
-	bpfc_ring__consume(env->ring);
+	take(env, NULL);
 	test_stop_reap(t, env, va.pid, fn, code);
-	bpfc_ring__consume(env->ring);
-	env->rx = &rx;
+	take(env, NULL);
 
 	/* PIE: runtime address = load base + symbol value. */
-	r = nm_addr(pie, "victim", &fn);
+	r = victim__sym(pie, "victim", &fn);
 	if (!r)
-		r = nm_addr(pie, "vtag", &vtag);
+		r = victim__sym(pie, "vtag", &vtag);
 	if (!r)
-		r = nm_addr(pie, "vbuf", &vbuf);
+		r = victim__sym(pie, "vbuf", &vbuf);
 	if (!r)
-		r = launch(pie, &vp);
+		r = victim__launch(&vp, pie, false);
 	if (!r)
 		r = load_base(vp.pid, pie, &base);
 	if (!r) {
@@ -973,7 +888,7 @@ static void test_live(struct tctx *t, struct env *env)
 		sleep_ms(50);
 		bpfc_probe__detach(&pr);
 		rx_init(&rx, 9, vp.pid, base + fn, base + vtag, base + vbuf, false);
-		bpfc_ring__consume(env->ring);
+		take(env, &rx);
 		rx_check(t, "PIE", &rx);
 	}
 
@@ -981,7 +896,7 @@ static void test_live(struct tctx *t, struct env *env)
 	{
 		pid_t gone = vb.pid;
 
-		reap(&vb);
+		victim__reap(&vb);
 		r = bpfc_probe__attach(&pr, gone, fn, prog.fd, BPFC_PROBE_PATH_AUTO, err,
 				       sizeof(err));
 		CHECK(t, r == -ESRCH, "attach to a dead pid: %d '%s' (want -ESRCH)", r, err);
@@ -990,19 +905,19 @@ static void test_live(struct tctx *t, struct env *env)
 		CHECK(t, r == -ESRCH, "attach to pid -1: %d '%s' (want -ESRCH)", r, err);
 	}
 cleanup:
-	env->rx = NULL;
+	take(env, NULL);
 	bpfc_prog__free(&prog);
 	bpfc_prog__free(&prog2);
 	bpfc_prog__free(&prog3);
-	reap(&va);
-	reap(&vb);
-	reap(&vp);
+	victim__reap(&va);
+	victim__reap(&vb);
+	victim__reap(&vp);
 }
 
 int main(void)
 {
 	struct tctx t = {0};
-	struct env env = {NULL, -1, NULL};
+	struct env env = {.ring = NULL, .counters = -1};
 	char cmd[128];
 	int r;
 
@@ -1025,7 +940,7 @@ int main(void)
 		CHECK(&t, 0, "mkdtemp: %s", strerror(errno));
 		goto out;
 	}
-	r = bpfc_ring__new(&env.ring, 4u << 20, on_record, &env);
+	r = victim_recs__ring(&env.recs, &env.ring);
 	CHECK(&t, !r, "ring buffer: %s", strerror(-r));
 	env.counters = bpfc_counters__create(16);
 	CHECK(&t, env.counters >= 0, "counters map: %s", strerror(-env.counters));
@@ -1034,6 +949,7 @@ int main(void)
 		test_live(&t, &env);
 	}
 	bpfc_ring__free(env.ring);
+	victim_recs__free(&env.recs);
 	if (env.counters >= 0)
 		close(env.counters);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", t.dir);

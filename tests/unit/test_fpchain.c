@@ -19,19 +19,15 @@
  * Needs root and BPF: without it exits 77 (skip), except under CI=true.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #define CHECK_COUNTERS
 #include "tests/unit/bpf_env.h"
+#include "tests/unit/bpf_victim.h"
 #include "tests/unit/check.h"
 
 #include "bpf/collect.h"
@@ -227,92 +223,6 @@ static void test_reader(void)
 
 /* ---- live ---- */
 
-#define MAXREC 64
-
-struct got {
-	int n;
-	size_t len[MAXREC];
-	unsigned char *rec[MAXREC];
-};
-
-static int on_record(void *ctx, void *data, size_t len)
-{
-	struct got *g = ctx;
-
-	if (g->n < MAXREC) {
-		g->rec[g->n] = malloc(len);
-		if (!g->rec[g->n])
-			return -ENOMEM;
-		memcpy(g->rec[g->n], data, len);
-		g->len[g->n++] = len;
-	}
-	return 0;
-}
-
-static void got_free(struct got *g)
-{
-	int i;
-
-	for (i = 0; i < g->n; i++)
-		free(g->rec[i]);
-	memset(g, 0, sizeof(*g));
-}
-
-static int sh(const char *cmd)
-{
-	return system(cmd) == 0 ? 0 : -ECHILD;
-}
-
-static int nm_addr(const char *path, const char *sym, __u64 *addr)
-{
-	char cmd[256], line[512], name[256], type;
-	unsigned long long a;
-	int err = -ENOENT;
-	FILE *f;
-
-	snprintf(cmd, sizeof(cmd), "nm %s", path);
-	f = popen(cmd, "r");
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "%llx %c %255s", &a, &type, name) == 3 && !strcmp(name, sym)) {
-			*addr = a;
-			err = 0;
-		}
-	pclose(f);
-	return err;
-}
-
-static pid_t launch(const char *path, int *out_fd)
-{
-	struct pollfd pfd;
-	char buf[16];
-	int p[2];
-	pid_t pid;
-
-	if (pipe2(p, O_CLOEXEC))
-		return -errno;
-	pid = fork();
-	if (pid < 0)
-		return -errno;
-	if (!pid) {
-		dup2(p[1], 1);
-		execl(path, path, (char *)NULL);
-		_exit(127);
-	}
-	close(p[1]);
-	*out_fd = p[0];
-	pfd.fd = p[0];
-	pfd.events = POLLIN;
-	if (poll(&pfd, 1, 5000) != 1 || read(p[0], buf, sizeof(buf)) < 5 ||
-	    memcmp(buf, "ready", 5)) {
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-		return -EIO;
-	}
-	return pid;
-}
-
 /* The FPCHAIN block of a record with an r block first: its payload. */
 static const unsigned char *fblock(const unsigned char *rec, size_t len)
 {
@@ -332,7 +242,7 @@ static __u64 get64(const unsigned char *p)
 }
 
 /* Attach a program with fp to addr in pid, collect a few hits into g. */
-static int run(pid_t pid, __u64 addr, const struct bpfc_fp *fp, struct got *g, int counters,
+static int run(pid_t pid, __u64 addr, const struct bpfc_fp *fp, struct victim_recs *g, int counters,
 	       struct bpfc_ring *ring)
 {
 	struct bpfc_spec spec = {.tp = 1, .slot = 0, .fp = fp};
@@ -361,7 +271,7 @@ static int run(pid_t pid, __u64 addr, const struct bpfc_fp *fp, struct got *g, i
 		}
 		bpfc_probe__detach(&pr);
 		bpfc_ring__drain(ring, &all, NULL);
-		CHECKF(g->n >= 4, "records: %d", g->n);
+		CHECKF(g->n >= 4, "records: %zu", g->n);
 	}
 	bpfc_prog__free(&prog);
 	return r;
@@ -369,36 +279,32 @@ static int run(pid_t pid, __u64 addr, const struct bpfc_fp *fp, struct got *g, i
 
 static void test_live(const char *dir)
 {
-	char path[160], cmd[512];
+	char path[160];
 	__u64 bottom = 0, descend = 0, main_ = 0, probe_me = 0;
 	struct bpfc_fp big = {BPFC_FP_FRAMES_MAX, 512}, small = {4, 64};
 	struct bpfc_ring *ring = NULL;
-	struct got g = {0};
-	int counters, fd = -1, i, k, r;
+	struct victim_recs g = {0};
+	struct victim v = VICTIM_INIT;
+	int counters, k, r;
+	size_t i;
 	pid_t pid;
 
-	snprintf(path, sizeof(path), "%s/fpvictim.c", dir);
-	{
-		FILE *f = fopen(path, "w");
-
-		CHECK(f && fputs(victim_src, f) >= 0 && !fclose(f));
-	}
-	snprintf(path, sizeof(path), "%s/fpvictim", dir);
-	snprintf(cmd, sizeof(cmd),
-		 "cc -O0 -g -fno-omit-frame-pointer -mno-red-zone -no-pie -o %s %s.c", path, path);
-	r = sh(cmd);
-	CHECK(!r);
+	r = victim__build(dir, "fpvictim", victim_src,
+			  "-fno-omit-frame-pointer -mno-red-zone -no-pie", path, sizeof(path));
+	CHECKF(!r, "fpvictim: %s", strerror(-r));
 	if (!r)
-		r = nm_addr(path, "bottom", &bottom) || nm_addr(path, "descend", &descend) ||
-		    nm_addr(path, "main", &main_) || nm_addr(path, "probe_me", &probe_me);
+		r = victim__sym(path, "bottom", &bottom) ||
+		    victim__sym(path, "descend", &descend) || victim__sym(path, "main", &main_) ||
+		    victim__sym(path, "probe_me", &probe_me);
 	CHECK(!r && bottom < descend && descend < main_);
 	if (r)
 		return;
-	pid = launch(path, &fd);
-	CHECKF(pid > 0, "launch: %s", strerror((int)-pid));
-	if (pid <= 0)
+	r = victim__launch(&v, path, false);
+	CHECKF(!r, "launch: %s", strerror(-r));
+	if (r)
 		return;
-	r = bpfc_ring__new(&ring, 4u << 20, on_record, &g);
+	pid = v.pid;
+	r = victim_recs__ring(&g, &ring);
 	counters = bpfc_counters__create(4);
 	CHECK(!r && counters >= 0);
 	if (r || counters < 0)
@@ -407,7 +313,7 @@ static void test_live(const char *dir)
 	/* The recursion: bottom's entry, rbp is descend(0)'s frame. */
 	if (!run(pid, bottom, &big, &g, counters, ring)) {
 		for (i = 0; i < g.n; i++) {
-			const unsigned char *b = fblock(g.rec[i], g.len[i]);
+			const unsigned char *b = fblock(g.rec[i].data, g.rec[i].len);
 			const unsigned char *area;
 			unsigned n;
 			__u64 at, rsp;
@@ -443,31 +349,31 @@ static void test_live(const char *dir)
 			{
 				struct seen s = {0};
 
-				CHECK(bpfc_rec__foreach_block(g.rec[i], g.len[i], on_m, &s, NULL) ==
-				      0);
+				CHECK(bpfc_rec__foreach_block(g.rec[i].data, g.rec[i].len, on_m, &s,
+							      NULL) == 0);
 				CHECKF(s.n >= DEPTH + 2 - 3, "M blocks %d", s.n);
 			}
 		}
 	}
-	got_free(&g);
+	victim_recs__clear(&g);
 
 	/* A small walk stops at its bound: 4 records, none past it. */
 	if (!run(pid, bottom, &small, &g, counters, ring))
 		for (i = 0; i < g.n; i++) {
-			const unsigned char *b = fblock(g.rec[i], g.len[i]);
+			const unsigned char *b = fblock(g.rec[i].data, g.rec[i].len);
 
 			CHECK(b && b[BPFC_FBLK_OFF_N] == 4 && !b[BPFC_FBLK_OFF_FLAGS] &&
-			      g.len[i] == sizeof(struct bpfc_rec) + 1 + BPFC_PTREGS_SIZE +
-						  BPFC_FBLK_HDR + 64 + 64);
+			      g.rec[i].len == sizeof(struct bpfc_rec) + 1 + BPFC_PTREGS_SIZE +
+						      BPFC_FBLK_HDR + 64 + 64);
 		}
-	got_free(&g);
+	victim_recs__clear(&g);
 
 	/* Garbage rbp: misaligned, 32 MiB above rsp, one record of zeros: the wide window. */
 	if (!run(pid, probe_me, &big, &g, counters, ring)) {
 		int odd = 0, far = 0, one = 0;
 
 		for (i = 0; i < g.n; i++) {
-			const unsigned char *b = fblock(g.rec[i], g.len[i]);
+			const unsigned char *b = fblock(g.rec[i].data, g.rec[i].len);
 			__u64 rbp, rsp;
 			__u16 wlen;
 
@@ -492,16 +398,14 @@ static void test_live(const char *dir)
 		CHECKF(odd && far && one, "hits: misaligned %d, far %d, one record %d", odd, far,
 		       one);
 	}
-	got_free(&g);
+	victim_recs__clear(&g);
 
 cleanup:
 	if (counters >= 0)
 		close(counters);
 	bpfc_ring__free(ring);
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
-	if (fd >= 0)
-		close(fd);
+	victim_recs__free(&g);
+	victim__reap(&v);
 }
 
 int main(void)
