@@ -12,7 +12,6 @@ ring keeps up; the overhead guard is off.
 """
 
 import os
-import socket
 import statistics
 import sys
 import time
@@ -23,20 +22,14 @@ sys.path.insert(0, HERE)
 
 from harness import RspClient, Stub, Target, target_path  # noqa: E402
 from perfdoc import write_section  # noqa: E402
+from prefork_req import exchange  # noqa: E402
 
 CALLS = 20000
 
 
 def spin(port, calls=CALLS):
-    with socket.create_connection(("127.0.0.1", port), timeout=120) as s:
-        s.sendall(f"s{calls}\n".encode())
-        data = b""
-        while not data.endswith(b"\n"):
-            got = s.recv(64)
-            if not got:
-                break
-            data += got
-    return int(data.split()[0])
+    """Request "sK": one worker calls handle() K times; ns a call."""
+    return int(exchange(port, f"s{calls}", timeout=120).split()[0])
 
 
 def monitor(c, line):
@@ -130,4 +123,5 @@ def main():
     write_section("## Several processes (`make bench`, bench/multiproc.py)", lines)
 
 
-main()
+if __name__ == "__main__":
+    main()

@@ -10,13 +10,14 @@
  *                  pointer records, ~2.4 KiB a record, as bpfstub's defaults)
  *           small (collect iterations: one 8-byte M block, ~50 B a record)
  *
- * Pushes N synthetic records, as the BPF programs write them, through the
- * steps stub/trace/trace_run.c's on_record() takes for each record (size
- * the frame, reserve, copy the blocks, add the builtin timestamp and thread
- * V blocks, commit) into a circular store of STORE_MB MiB (default 64), and
- * prints ns a frame, the bytes stored a frame and the page faults (minor,
- * getrusage) a frame.  Deterministic enough for callgrind:
- *   valgrind --tool=callgrind build/rel/bench/store_cost big 20000
+ * Pushes N synthetic records, as the BPF programs write them, through
+ * tf_store__add_record(), the step stub/trace/trace_run.c's on_record()
+ * takes for each record (size the frame, reserve, copy the blocks, add the
+ * builtin timestamp and thread V blocks, commit), into a circular store of
+ * STORE_MB MiB (default 64), and prints ns a frame, the bytes stored a
+ * frame and the page faults (minor, getrusage) a frame.  Deterministic
+ * enough for callgrind:
+ *   valgrind --tool=callgrind build/bench/store_cost big 20000
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,55 +28,20 @@
 #include "bpf/record.h"
 #include "stub/trace/framestore.h"
 
-/* The same steps as trace_run.c's on_record(): keep them in step. */
-struct rec_ctx {
-	uint8_t *dst;
-	size_t need;
-};
-
-static int copy_block(void *ctx, char type, const void *blk, size_t len)
-{
-	struct rec_ctx *c = ctx;
-
-	*c->dst++ = (uint8_t)type;
-	memcpy(c->dst, blk, len);
-	c->dst += len;
-	return 0;
-}
-
-static uint8_t *put_vblock(uint8_t *p, uint32_t num, int64_t v)
-{
-	uint64_t u = (uint64_t)v;
-	int i;
-
-	*p++ = 'V';
-	for (i = 0; i < 4; i++)
-		*p++ = (uint8_t)(num >> (8 * i));
-	for (i = 0; i < 8; i++)
-		*p++ = (uint8_t)(u >> (8 * i));
-	return p;
-}
-
+/*
+ * What on_record() does with a record: tf_store__add_record() with the
+ * timestamp and thread builtins (the multi-process pc and pid aside).
+ */
 static int store_record(struct tf_store *s, const void *data, size_t len)
 {
 	const struct bpfc_rec *rec = data;
-	struct bpfc_rec_stats st;
-	struct rec_ctx c = {0};
-	uint8_t *p;
-	int err;
+	struct tf_tsv tsvs[] = {
+		{.num = 0x1000, .value = (int64_t)(rec->ktime_ns / 1000)},
+		{.num = 0x1001, .value = rec->tid},
+	};
+	struct tf_rec_opts o = {.tsvs = tsvs, .ntsvs = 2};
 
-	if (bpfc_rec__stats(data, len, &st) < 0)
-		return -1;
-	c.need = st.out_bytes + 2 * TF_VBLK_SIZE;
-	p = tf_store__reserve(s, 1, c.need, &err);
-	if (!p)
-		return err;
-	c.dst = p;
-	bpfc_rec__foreach_block(data, len, copy_block, &c, NULL);
-	c.dst = put_vblock(c.dst, 0x1000, (int64_t)(rec->ktime_ns / 1000));
-	c.dst = put_vblock(c.dst, 0x1001, rec->tid);
-	tf_store__commit(s);
-	return 0;
+	return tf_store__add_record(s, 1, data, len, &o, NULL);
 }
 
 static size_t make_big(uint8_t *r)

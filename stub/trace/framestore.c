@@ -8,12 +8,19 @@
  * need no translation.  Never splitting a frame keeps every frame one
  * pointer and a length.  The cost is the unused tail when a frame does not
  * fit before the end and starts again at offset 0.
+ *
+ * A ring record becomes a frame here too (tf_store__add_record()): its
+ * blocks go from the ring straight into the reserved frame, one copy, and
+ * the run's drain and bench/store_cost.c share the one code path, so the
+ * benchmark measures what the drain does.
  */
+#include <endian.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
+#include "bpf/record.h"
 #include "stub/program/regs.h"
 #include "stub/trace/framestore.h"
 
@@ -248,6 +255,71 @@ void tf_store__commit(struct tf_store *s)
 	if (s->tail > s->used)
 		s->used = s->tail;
 	s->pending = false;
+}
+
+/* ---- a ring record into a frame ------------------------------------------ */
+
+struct rec_ctx {
+	uint8_t *dst;
+	bool set_rip;
+	uint64_t rip;
+};
+
+static int copy_block(void *ctx, char type, const void *blk, size_t len)
+{
+	struct rec_ctx *c = ctx;
+
+	*c->dst++ = (uint8_t)type;
+	memcpy(c->dst, blk, len);
+	/*
+	 * Several processes: a process started on its own has its own load
+	 * bias, so its pc becomes the address in the leader's layout, where
+	 * GDB defined the tracepoint: the location's own (tf_rec_opts.rip).
+	 */
+	if (c->set_rip && type == BPFC_BLK_REGS && len >= BPFC_REGS_OFF_RIP + 8) {
+		int i;
+
+		for (i = 0; i < 8; i++)
+			c->dst[BPFC_REGS_OFF_RIP + i] = (uint8_t)(c->rip >> (8 * i));
+	}
+	c->dst += len;
+	return 0;
+}
+
+/* A V block: 'V', the number and the value, little-endian (unaligned). */
+static uint8_t *put_vblock(uint8_t *p, uint32_t num, int64_t v)
+{
+	uint32_t n = htole32(num);
+	uint64_t u = htole64((uint64_t)v);
+
+	p[0] = 'V';
+	memcpy(p + 1, &n, sizeof(n));
+	memcpy(p + 5, &u, sizeof(u));
+	return p + TF_VBLK_SIZE;
+}
+
+int tf_store__add_record(struct tf_store *s, uint16_t tp, const void *rec, size_t len,
+			 const struct tf_rec_opts *o, size_t *collected)
+{
+	struct rec_ctx c = {.set_rip = o->set_rip, .rip = o->rip};
+	struct bpfc_rec_stats st;
+	size_t i;
+	int err;
+
+	/* Sized without a callback: the registers are translated once, by the copy. */
+	err = bpfc_rec__stats(rec, len, &st);
+	if (err)
+		return err;
+	c.dst = tf_store__reserve(s, tp, st.out_bytes + o->ntsvs * TF_VBLK_SIZE, &err);
+	if (!c.dst)
+		return err;
+	bpfc_rec__foreach_block(rec, len, copy_block, &c, NULL);
+	for (i = 0; i < o->ntsvs; i++)
+		c.dst = put_vblock(c.dst, o->tsvs[i].num, o->tsvs[i].value);
+	tf_store__commit(s);
+	if (collected)
+		*collected = st.out_bytes;
+	return 0;
 }
 
 int tf_store__get(const struct tf_store *s, size_t n, struct tf_frame *f)

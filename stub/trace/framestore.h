@@ -18,6 +18,11 @@
  * plus an index that grows with the frames kept (a frame is >= 6 bytes, so
  * at most size/6 entries; with real frames of >= 600 bytes, about 4% of
  * the buffer).
+ *
+ * Frames arrive as the BPF programs' ring records (bpf/record.h), and
+ * tf_store__add_record() is the one translation of a record into a frame:
+ * the run's drain (stub/trace/trace_run.c) and bench/store_cost.c, which
+ * measures it, both call it.
  */
 #ifndef STUB_FRAMESTORE_H
 #define STUB_FRAMESTORE_H
@@ -90,6 +95,32 @@ int tf_store__reset(struct tf_store *s, size_t size, bool circular);
  */
 uint8_t *tf_store__reserve(struct tf_store *s, uint16_t tp, size_t len, int *err);
 void tf_store__commit(struct tf_store *s);
+
+/* A trace state variable's value, added to a frame as a V block. */
+struct tf_tsv {
+	uint32_t num;
+	int64_t value;
+};
+
+/* What tf_store__add_record() adds to a record's own blocks. */
+struct tf_rec_opts {
+	const struct tf_tsv *tsvs; /* V blocks after the record's blocks, in order */
+	size_t ntsvs;
+	bool set_rip; /* the R block's pc becomes rip */
+	uint64_t rip;
+};
+
+/*
+ * Store one ring record (bpf/record.h, as the BPF programs write it) as a
+ * frame of tracepoint tp: size it, reserve it, copy the record's blocks
+ * into it (the registers translated into GDB's block), append o's V blocks
+ * and commit.  *collected (if not NULL) gets the size of the record's own
+ * blocks, what qTP's usage counts.  0, -EBADMSG for a malformed record
+ * (nothing stored), or tf_store__reserve()'s error.
+ */
+int tf_store__add_record(struct tf_store *s, uint16_t tp, const void *rec, size_t len,
+			 const struct tf_rec_opts *o, size_t *collected);
+
 size_t tf_store__count(const struct tf_store *s);
 size_t tf_store__free(const struct tf_store *s);
 /* Frame n (0 = oldest present); -ENOENT past the end. */

@@ -103,57 +103,14 @@ static const struct drain drain_all = {
 
 /* ---- the run ------------------------------------------------------------ */
 
-struct rec_ctx {
-	struct trace *tr;
-	uint8_t *dst;
-	size_t need;
-	bool set_rip; /* several processes: rip becomes the leader's address of the hit */
-	uint64_t rip;
-};
-
-static int copy_block(void *ctx, char type, const void *blk, size_t len)
-{
-	struct rec_ctx *c = ctx;
-
-	*c->dst++ = (uint8_t)type;
-	memcpy(c->dst, blk, len);
-	/*
-	 * Several processes: a process started on its own has its own load
-	 * bias, so its pc is translated into the leader's layout, where GDB
-	 * defined the tracepoint: the location's own address.
-	 */
-	if (c->set_rip && type == BPFC_BLK_REGS && len >= BPFC_REGS_OFF_RIP + 8) {
-		int i;
-
-		for (i = 0; i < 8; i++)
-			c->dst[BPFC_REGS_OFF_RIP + i] = (uint8_t)(c->rip >> (8 * i));
-	}
-	c->dst += len;
-	return 0;
-}
-
-static uint8_t *put_vblock(uint8_t *p, uint32_t num, int64_t v)
-{
-	uint64_t u = (uint64_t)v;
-	int i;
-
-	*p++ = 'V';
-	for (i = 0; i < 4; i++)
-		*p++ = (uint8_t)(num >> (8 * i));
-	for (i = 0; i < 8; i++)
-		*p++ = (uint8_t)(u >> (8 * i));
-	return p;
-}
-
 static int on_record(void *ctx, void *data, size_t len)
 {
 	struct trace *tr = ctx;
 	const struct bpfc_rec *rec = data;
-	struct rec_ctx c = {.tr = tr};
-	struct bpfc_rec_stats st;
+	struct tf_tsv tsvs[3];
+	struct tf_rec_opts o = {.tsvs = tsvs};
 	struct tp *tp;
-	size_t builtins, usage;
-	uint8_t *p;
+	size_t usage;
 	int err;
 
 	if (len < sizeof(*rec) || rec->tp >= tr->ntps)
@@ -169,37 +126,34 @@ static int on_record(void *ctx, void *data, size_t len)
 		tp->unread++;
 		return 0;
 	}
-	/* Sized without a callback: the registers are translated once, by the copy. */
-	if (bpfc_rec__stats(data, len, &st) < 0)
-		return 0;
-	c.need = st.out_bytes;
+	/*
+	 * The builtin variables, as V blocks after what was collected.  ktime
+	 * is CLOCK_MONOTONIC: shift it to wall-clock microseconds.
+	 */
+	if (tr_int__is_builtin(tr, TR_TSV_TIMESTAMP))
+		tsvs[o.ntsvs++] = (struct tf_tsv){
+			.num = TR_TSV_TIMESTAMP,
+			.value = (int64_t)(rec->ktime_ns / 1000 + tr->mono_to_wall_us),
+		};
+	if (tr_int__is_builtin(tr, TR_TSV_THREAD))
+		tsvs[o.ntsvs++] = (struct tf_tsv){.num = TR_TSV_THREAD, .value = rec->tid};
+	/* Several processes: which one (stub/trace/trace_procs.h). */
+	if (tr_int__is_builtin(tr, TR_TSV_PID))
+		tsvs[o.ntsvs++] = (struct tf_tsv){.num = TR_TSV_PID, .value = rec->pid};
+	/* Several processes: the pc in the leader's layout, where GDB defined tp. */
+	o.set_rip = tr_procs__multi(tr);
+	o.rip = tp->addr;
 	/* Usage (qTP) counts what the actions collected, as gdbserver: not
 	 * the frame header, nor the builtin variables added to every frame. */
-	usage = c.need;
-	builtins = tr_int__is_builtin(tr, TR_TSV_TIMESTAMP) + tr_int__is_builtin(tr, TR_TSV_THREAD) +
-		   tr_int__is_builtin(tr, TR_TSV_PID);
-	c.need += builtins * TF_VBLK_SIZE;
-	p = tf_store__reserve(&tr->store, (uint16_t)tp->num, c.need, &err);
-	if (!p) {
+	err = tf_store__add_record(&tr->store, (uint16_t)tp->num, data, len, &o, &usage);
+	if (err == -EBADMSG) /* malformed: neither a frame nor a lost one */
+		return 0;
+	if (err) {
 		tr->lost++;
 		if (err == -ENOSPC)
 			tr__stop(tr, TR_STOP_FULL, 0, NULL);
 		return 0;
 	}
-	c.dst = p;
-	c.set_rip = tr_procs__multi(tr);
-	c.rip = tp->addr;
-	bpfc_rec__foreach_block(data, len, copy_block, &c, NULL);
-	/* ktime is CLOCK_MONOTONIC: shift it to wall-clock microseconds. */
-	if (tr_int__is_builtin(tr, TR_TSV_TIMESTAMP))
-		c.dst = put_vblock(c.dst, TR_TSV_TIMESTAMP,
-				   (int64_t)(rec->ktime_ns / 1000 + tr->mono_to_wall_us));
-	if (tr_int__is_builtin(tr, TR_TSV_THREAD))
-		c.dst = put_vblock(c.dst, TR_TSV_THREAD, rec->tid);
-	/* Several processes: which one (stub/trace/trace_procs.h). */
-	if (tr_int__is_builtin(tr, TR_TSV_PID))
-		c.dst = put_vblock(c.dst, TR_TSV_PID, rec->pid);
-	tf_store__commit(&tr->store);
 	if (tr_procs__multi(tr))
 		tr_procs__count(tr, rec->pid);
 	tp->frames++;

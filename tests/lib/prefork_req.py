@@ -1,5 +1,5 @@
 """Requests to tests/targets/prefork (run by tests/integration/test_multiproc.py,
-also as another user).
+also as another user; exchange() is bench/multiproc.py's too).
 
   prefork_req.py PORT N...        one connection per N: prints "N->PID" (the worker)
   prefork_req.py --monitor LIBDIR ADDR MINE_PORT OTHER_PORT
@@ -11,15 +11,23 @@ import socket
 import sys
 
 
-def request(port, n):
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
-        s.sendall(f"{n}\n".encode())
+def exchange(port, line, timeout=10):
+    """One request: connect, send line and a newline, return the reply (bytes)
+    read until its newline or until prefork closes the connection."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(f"{line}\n".encode())
         data = b""
         while not data.endswith(b"\n"):
             got = s.recv(64)
             if not got:
                 break
             data += got
+    return data
+
+
+def request(port, n):
+    """Request "n": the worker doubles it; returns the worker's pid."""
+    data = exchange(port, n)
     v, pid = data.split()
     assert int(v) == 2 * n, data
     return int(pid)

@@ -12,6 +12,9 @@
  * stream (tf_store__read_raw, any offsets and chunk sizes) are compared
  * with the model.  Then the block readers: R/M/V blocks, memory spread over
  * several M blocks, the last V block of a variable, malformed blocks.
+ * Last, a ring record as the BPF programs write it, stored as a frame by
+ * tf_store__add_record(): its blocks, the V blocks added after them, the
+ * pc rewritten or not, what a malformed record and a full store return.
  *
  * Random sequences use a fixed seed (printed on failure), so a failure is
  * reproducible.  The last line is "framestore: N passed, M failed"; the
@@ -25,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bpf/record.h"
 #include "stub/program/regs.h"
 #include "stub/trace/framestore.h"
 
@@ -95,6 +99,16 @@ static void put64(uint8_t *p, uint64_t v)
 {
 	put32(p, (uint32_t)v);
 	put32(p + 4, (uint32_t)(v >> 32));
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t get64(const uint8_t *p)
+{
+	return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
 }
 
 /* ---- the model ---------------------------------------------------------- */
@@ -953,6 +967,90 @@ static void test_malformed(void)
 	CHECK(tf_frame__regs(&fr) == f.b + 1);
 }
 
+/* ---- ring records into frames ------------------------------------------- */
+
+/* A record: pt_regs (ip = 0x401000), then nmem bytes of memory at 0x1000. */
+static size_t make_record(uint8_t *r, uint16_t nmem)
+{
+	struct bpfc_rec h = {.tp = 0, .ktime_ns = 5000000, .pid = 42, .tid = 43};
+	uint8_t *p = r + sizeof(h);
+	size_t i;
+
+	*p++ = BPFC_BLK_PTREGS;
+	for (i = 0; i < BPFC_PTREGS_SIZE; i++)
+		p[i] = (uint8_t)i;
+	put64(p + 16 * 8, 0x401000); /* pt_regs' ip */
+	p += BPFC_PTREGS_SIZE;
+	*p++ = BPFC_BLK_MEM;
+	put64(p, 0x1000);
+	put16(p + 8, nmem);
+	for (i = 0; i < nmem; i++)
+		p[10 + i] = (uint8_t)(0xa0 + i);
+	p += 10 + nmem;
+	h.size = (uint32_t)(p - r - sizeof(h));
+	memcpy(r, &h, sizeof(h));
+	return (size_t)(p - r);
+}
+
+static void test_add_record(void)
+{
+	const size_t want = 1 + REGS_G_SIZE + 1 + 10 + 8;
+	const struct tf_tsv tsvs[] = {{.num = 1, .value = 5000}, {.num = 0x12345678, .value = -7}};
+	struct tf_rec_opts o = {.tsvs = tsvs, .ntsvs = 2};
+	static uint8_t r[8192];
+	uint8_t out[8];
+	struct tf_store s;
+	struct tf_frame fr;
+	const uint8_t *regs;
+	size_t len, got = 0, n;
+	int64_t v;
+
+	len = make_record(r, 8);
+	CHECK(tf_store__init(&s, 4096, false) == 0);
+	CHECK(tf_store__add_record(&s, 7, r, len, &o, &got) == 0);
+	CHECKF(got == want, "collected %zu, want %zu", got, want);
+	CHECK(tf_store__count(&s) == 1 && tf_store__get(&s, 0, &fr) == 0);
+	CHECK(fr.tp == 7 && fr.len == want + 2 * TF_VBLK_SIZE);
+	regs = tf_frame__regs(&fr);
+	CHECK(regs && get64(regs + BPFC_REGS_OFF_RIP) == 0x401000);
+	CHECK(tf_frame__read_mem(&fr, 0x1000, out, 8) == 8 && out[0] == 0xa0 && out[7] == 0xa7);
+	CHECK(tf_frame__tsv(&fr, 1, &v) == 0 && v == 5000);
+	CHECK(tf_frame__tsv(&fr, 0x12345678, &v) == 0 && v == -7);
+	/* the V blocks are the frame's last bytes, in order */
+	CHECK(fr.blocks[want] == 'V' && get32(fr.blocks + want + 1) == 1);
+	CHECK(fr.blocks[want + TF_VBLK_SIZE] == 'V');
+
+	/* several processes: the pc becomes the location's own address */
+	o.set_rip = true;
+	o.rip = 0x555555554321ull;
+	o.ntsvs = 0;
+	CHECK(tf_store__add_record(&s, 8, r, len, &o, NULL) == 0);
+	CHECK(tf_store__get(&s, 1, &fr) == 0 && fr.tp == 8 && fr.len == want);
+	regs = tf_frame__regs(&fr);
+	CHECK(regs && get64(regs + BPFC_REGS_OFF_RIP) == 0x555555554321ull);
+	CHECK(tf_frame__tsv(&fr, 1, &v) == -ENOENT);
+
+	/* a malformed record: -EBADMSG, nothing stored, *collected untouched */
+	got = 99;
+	CHECK(tf_store__add_record(&s, 9, r, len - 1, &o, &got) == -EBADMSG && got == 99);
+	CHECK(tf_store__add_record(&s, 9, r, 3, &o, NULL) == -EBADMSG);
+	r[sizeof(struct bpfc_rec)] = 'X';
+	CHECK(tf_store__add_record(&s, 9, r, len, &o, NULL) == -EBADMSG);
+	CHECK(tf_store__count(&s) == 2 && s.created == 2);
+
+	/* a full linear store refuses the frame */
+	len = make_record(r, 8);
+	for (n = 0; n < 100 && tf_store__add_record(&s, 10, r, len, &o, NULL) == 0; n++)
+		;
+	CHECK(n < 100 && tf_store__add_record(&s, 10, r, len, &o, NULL) == -ENOSPC);
+	/* a frame larger than the whole store: -E2BIG */
+	CHECK(tf_store__reset(&s, TF_MIN_SIZE, true) == 0);
+	len = make_record(r, 5000);
+	CHECK(tf_store__add_record(&s, 11, r, len, &o, NULL) == -E2BIG);
+	CHECK(tf_store__count(&s) == 0);
+	tf_store__fini(&s);
+}
+
 int main(void)
 {
 	test_init_reset();
@@ -964,6 +1062,7 @@ int main(void)
 	test_raw_interleaved();
 	test_blocks();
 	test_malformed();
+	test_add_record();
 	printf("framestore: %lu passed, %lu failed\n", n_pass, n_fail);
 	return n_fail ? 1 : 0;
 }
