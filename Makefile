@@ -159,7 +159,7 @@ bench: bpfstub targets $(BUILD)/bench/loop $(BUILD)/bench/empty_probe $(BUILD)/b
 	python3 bench/debuginfod.py
 	python3 bench/gopclntab.py
 	python3 bench/multiproc.py
-	python3 bench/latbias.py
+	python3 bench/latency_clock.py
 
 install: bpfstub
 	install -D -m 0755 bpfstub $(DESTDIR)$(PREFIX)/bin/bpfstub

@@ -10,7 +10,7 @@ calls.  This test asserts what the user relies on: the probes' cost is
 subtracted (without it a single-stepped site reads ~16 us more) and what is
 left is within 4 us (a quarter of that) or 10% of the target's own figure;
 how close it really is (the issue's goal: 10% or 1 us) is a figure of
-bench/latbias.py in docs/PERFORMANCE.md, since a microsecond on this noisy
+bench/latency_clock.py in docs/PERFORMANCE.md, since a microsecond on this noisy
 VM is a benchmark's to state, not a test's to assert.
 """
 

@@ -1,6 +1,6 @@
 """Latency against the target's own clock (issue 20), shared by
 tests/integration/test_latency_bias.py (is the probes' cost subtracted, and
-roughly right) and bench/latbias.py (how close: the issue's 10% or 1 us,
+roughly right) and bench/latency_clock.py (how close: the issue's 10% or 1 us,
 recorded in docs/PERFORMANCE.md; a figure that fine is a benchmark's on a
 noisy VM, never a test's assertion).
 
@@ -92,7 +92,7 @@ def run(g, t, syms, funcs, tps, seconds=1.2):
     return {k: v[0] for k, v in rep.items()}, tgt
 
 
-# The issue's accuracy goal, judged by bench/latbias.py.
+# The issue's accuracy goal, judged by bench/latency_clock.py.
 GOAL = (0.10, 1000)
 
 

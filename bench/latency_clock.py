@@ -2,7 +2,7 @@
 """How close a return tracepoint's latency is to the target's own clock
 (issue 20's goal: within 10% or 1 us of functions that spin a known 2, 20
 and 200 us, in C and Go, at both kinds of entry site), with the probes' own
-cost subtracted and without it (`make bench`, or `python3 bench/latbias.py`).
+cost subtracted and without it (`make bench`, or `python3 bench/latency_clock.py`).
 
 The measurement is tests/lib/latbias.py's (the test asserts only that the
 bias is subtracted and roughly right): each round traces every spin function
@@ -27,7 +27,7 @@ from latbias import (C_FUNCS, C_SYMS, GO_FUNCS, GO_SYMS, GOAL, close_enough,  # 
 from perfdoc import write_section  # noqa: E402
 
 ROUNDS = 5
-TITLE = "## Latency against the target's own clock (`make bench`, bench/latbias.py)"
+TITLE = "## Latency against the target's own clock (`make bench`, bench/latency_clock.py)"
 
 
 def measure(target, funcs, syms):
@@ -50,34 +50,43 @@ def measure(target, funcs, syms):
         gdb_monitor(g, "set latency-bias auto")
         g.cmd("detach")
     rows = [(n, kind, statistics.median(tgts[n]) / 1e3, statistics.median(reps[n]) / 1e3,
-             raw[n] / 1e3) for n, _, kind in funcs]
+             raw[n] / 1e3, [(r - g) / 1e3 for r, g in zip(reps[n], tgts[n])])
+            for n, _, kind in funcs]
     return rows, (stepped, emulated)
 
 
 def main():
     lines = [TITLE, "",
-             f"Measured by bench/latbias.py ({ROUNDS} rounds of 1.2 s per target, medians of "
+             f"Measured by bench/latency_clock.py ({ROUNDS} rounds of 1.2 s per target, medians of "
              "each round's ~400 calls per function, then the median of the rounds). "
              "Goal (issue 20): bpfstub's `$latency_ns` within 10% or 1 us (whichever is "
              "larger) of what the target measured itself. The test "
              "(tests/integration/test_latency_bias.py) asserts 10% or 4 us: the bias is "
              "subtracted and about right, whatever the machine's load.", ""]
-    met = True
+    met = total = 0
     for target, funcs, syms, lang in (("spin", C_FUNCS, C_SYMS, "C"),
                                       ("gospin", GO_FUNCS, GO_SYMS, "Go")):
         rows, (stepped, emulated) = measure(target, funcs, syms)
         lines += [f"{lang} (tests/targets/{target}): bias measured at tstart "
                   f"{stepped} us (single-stepped entry), {emulated} us (emulated entry)", "",
                   "| function | entry | target | bpfstub | difference | goal | "
-                  "without the subtraction |",
-                  "|---|---|---:|---:|---:|---|---:|"]
-        for n, kind, tgt, rep, raw in rows:
+                  "difference, each round | without the subtraction |",
+                  "|---|---|---:|---:|---:|---|---|---:|"]
+        for n, kind, tgt, rep, raw, diffs in rows:
             ok = close_enough(rep * 1e3, tgt * 1e3, GOAL)
-            met = met and ok
+            met += ok
+            total += 1
             lines.append(f"| {n} | {kind} | {tgt:.2f} us | {rep:.2f} us | {rep - tgt:+.2f} us | "
-                         f"{'met' if ok else 'NOT met'} | {raw:.2f} us |")
+                         f"{'met' if ok else 'NOT met'} | "
+                         f"{', '.join(f'{d:+.2f}' for d in diffs)} | {raw:.2f} us |")
         lines.append("")
-    lines.append(f"Goal {'met' if met else 'NOT met'} for every function in this run.")
+    lines += [f"Goal met for {met} of {total} functions in this run (medians of the rounds).",
+              "", "A single-stepped entry's trap costs ~17 us here and that cost itself wanders "
+              "by 1-2 us from one round to the next (the hypervisor's exit for the debug "
+              "exception): the bias is measured once, at the first return tracepoint, so "
+              "a round later in the session can read 1-1.5 us high or low at such a site "
+              "(see 'difference, each round'); an emulated entry (~0.6 us) holds within "
+              "0.4 us. docs/RETPROBE.md, 'How far to trust it'.", ""]
     write_section(TITLE, lines, after="## Tracepoint hit cost")
 
 
