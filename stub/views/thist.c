@@ -497,17 +497,27 @@ static const struct thist_ops json_ops = {
 
 /* ---- the documents ------------------------------------------------------------ */
 
-/* The histogram tracepoints asked for: num, or all (0). */
-static int which(struct trace *tr, uint32_t num, uint32_t *nums, size_t *n, char *msg, size_t mlen)
+/* 0 if num is a histogram tracepoint, else -errno with msg saying why. */
+static int exists(struct trace *tr, uint32_t num, char *msg, size_t mlen)
 {
 	struct histo_snap s;
 	int err;
 
+	err = histo__snap(tr, num, &s, msg, mlen);
+	if (!err)
+		histo__snap_free(&s);
+	return err;
+}
+
+/* The histogram tracepoints asked for: num, or all (0). */
+static int which(struct trace *tr, uint32_t num, uint32_t *nums, size_t *n, char *msg, size_t mlen)
+{
+	int err;
+
 	if (num) {
-		err = histo__snap(tr, num, &s, msg, mlen);
+		err = exists(tr, num, msg, mlen);
 		if (err)
 			return err;
-		histo__snap_free(&s);
 		nums[0] = num;
 		*n = 1;
 		return 0;
@@ -597,15 +607,13 @@ int thist__save(struct trace *tr, uint32_t num, int save_dirfd, const char *save
 		const char *name, char *msg, size_t mlen)
 {
 	struct json_ctx c = {tr, num, msg, mlen};
-	struct histo_snap s;
 	int err;
 
 	/* A histogram that does not exist is said before any file is made. */
 	if (num) {
-		err = histo__snap(tr, num, &s, msg, mlen);
+		err = exists(tr, num, msg, mlen);
 		if (err)
 			return err;
-		histo__snap_free(&s);
 	}
 	if (save_dirfd == THIST_OPERATOR)
 		return tfile__save_path_with(write_json, &c, name, msg, mlen);
