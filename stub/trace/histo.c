@@ -622,7 +622,8 @@ int histo__snap(struct trace *tr, uint32_t num, struct histo_snap *s, char *msg,
 	free(keys);
 	if (err)
 		goto fail;
-	qsort(s->rows, s->nrows, sizeof(*s->rows), cmp_rows);
+	if (s->nrows > 1) /* none yet: rows is NULL, which qsort may not be given */
+		qsort(s->rows, s->nrows, sizeof(*s->rows), cmp_rows);
 	return 0;
 fail:
 	rsp_buf__msgf(msg, mlen, "tracepoint %u: cannot read its histograms: %s", num,
