@@ -283,8 +283,8 @@ def report(addr, res, frames, rates, ladder):
         f"- (2)/(1) throughput: **{pair_t:.3f}x** (median of the per-round ratios; ratio of "
         f"the medians {t:.3f}x; goal: at least 0.97x): "
         + ("met" if pair_t >= 0.97 else "NOT met"),
-        f"- (2)/(1) p99: **{pair_p:.2f}x** (median of the per-round ratios; ratio of the "
-        f"medians {p:.2f}x; goal: at most 1.05x): " + ("met" if pair_p <= 1.05 else "NOT met"),
+        f"- (2)/(1) p99: **{pair_p:.3f}x** (median of the per-round ratios; ratio of the "
+        f"medians {p:.3f}x; goal: at most 1.05x): " + ("met" if pair_p <= 1.05 else "NOT met"),
         f"- (4)/(1): throughput {med['bpfstub+defaults'][0] / base[0]:.3f}x, p99 "
         f"{med['bpfstub+defaults'][2] / base[2]:.2f}x",
         f"- (3)/(1) throughput = {med['gdbserver'][0] / base[0]:.3f}x, p99 = "
