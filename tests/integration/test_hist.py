@@ -291,6 +291,37 @@ def test_hist_go_string_key():
 
 
 @needs_bpf
+def test_hist_go_handler_latency_by_url_path():
+    """The issue's own example: the latency of the Go server's request
+    dispatch, one histogram per r.URL.Path (a Go string two pointers deep,
+    read at the entry and kept with the entry time); every request counted
+    under its path, an unknown path (404) too."""
+    import urllib.error
+    import urllib.request
+    paths = {"/greet?name=h": "/greet", "/e?iterations=10": "/e", "/nothing": "/nothing"}
+    with attached("goserver", ["0"]) as (t, stub), gdb_pipe(file=t.path) as g:
+        connect(g, stub)
+        out = monitor(g, "trace -hist net/http.(*ServeMux).ServeHTTP by r.URL.Path")
+        assert "histogram of latency of net/http.(*ServeMux).ServeHTTP" in out, out
+        assert "by: r.URL.Path (a string, 64 bytes" in out, out
+        monitor(g, "tstart")
+        for _ in range(12):
+            for q in paths:
+                try:
+                    urllib.request.urlopen(f"http://127.0.0.1:{t.port}{q}", timeout=5).read()
+                except urllib.error.HTTPError as e:
+                    assert e.code == 404 and q == "/nothing", (q, e)
+        out = monitor(g, "thist 1")
+        m = re.search(r"^tracepoint 1: histogram of latency of net/http\.\(\*ServeMux\)"
+                      r"\.ServeHTTP by r\.URL\.Path: (\d+) calls", out, re.M)
+        assert m and int(m.group(1)) == 36, out
+        rows = dict(re.findall(r'^  r\.URL\.Path = "([^"]*)":\n    count (\d+)  min ', out, re.M))
+        assert rows == {p: "12" for p in paths.values()}, out
+        monitor(g, "tstop")
+        g.cmd("detach")
+
+
+@needs_bpf
 def test_hist_guard_no_hit_rate_limit():
     """A histogram's hit makes no frame: max-hit-rate does not detach it (the
     CPU-share budget alone applies: off here), while a frame tracepoint on the
