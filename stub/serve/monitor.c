@@ -36,6 +36,7 @@
 #include "stub/trace/montrace.h"
 #include "stub/trace/retprobe.h"
 #include "stub/trace/trace.h"
+#include "stub/views/ctf.h"
 #include "stub/views/tdump.h"
 #include "stub/views/thist.h"
 
@@ -501,6 +502,22 @@ static int mon_tdump(struct sess *s, const struct rsp_mon_line *l, size_t arg, c
 	return err;
 }
 
+static int mon_tsave_ctf(struct sess *s, const struct rsp_mon_line *l, size_t arg, char *msg,
+			 size_t mlen)
+{
+	const char *name = l->argv[arg];
+	size_t n;
+	int err;
+
+	tr__poll(s->tr);
+	err = ctf__save(s->tr, s->tgt, s->opts->save_dirfd, s->opts->save_dir, name, &n, msg, mlen);
+	audit_tr__tsave(s->tr, "ctf", name, err, msg);
+	if (!err)
+		sess__console(s, "CTF trace written to %s: %zu event%s (babeltrace2 %s)\n", name, n,
+			      n == 1 ? "" : "s", name);
+	return err;
+}
+
 static int mon_tlive(struct sess *s, const struct rsp_mon_line *l, size_t arg, char *msg,
 		     size_t mlen)
 {
@@ -675,6 +692,11 @@ static const struct mon_cmd cmds[] = {
 	{"tdump", "[N]",
 	 "every value of frame N, typed by DWARF (default: the tfind frame, else the last)", 0, 1,
 	 mon_tdump},
+	{"tsave-ctf", "NAME",
+	 "the stored frames as a CTF 1.8 trace, the new directory NAME beneath --save-dir "
+	 "(babeltrace2, Trace Compass): one event per frame with its tframes line, on a "
+	 "clock of $trace_timestamp, so several nodes' traces merge by time",
+	 1, 1, mon_tsave_ctf},
 	{"tlive", "on|off",
 	 "while the client continues (all-stop), print each hit as one line until interrupted "
 	 "(at most 20 a second; default off)",

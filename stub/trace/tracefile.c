@@ -16,13 +16,21 @@
  * escapes), the data goes into an unnamed O_TMPFILE and is linked into
  * place at the end, so a reader never sees half a file and an existing
  * file is never overwritten (linkat fails with EEXIST).
+ *
+ * A directory of files (a CTF trace, stub/views/ctf.c) follows the same
+ * rules: its name beneath --save-dir, built under a hidden name in a new
+ * 0700 directory, each file created O_EXCL | O_NOFOLLOW with mode 0600,
+ * and renamed into place with RENAME_NOREPLACE once whole: never an
+ * existing directory, never half a trace.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -173,18 +181,21 @@ int tfile__save_beneath(struct trace *tr, int save_dirfd, const char *save_dir, 
 	return tfile__save_beneath_with(write_tfile, tr, save_dirfd, save_dir, name, msg, mlen);
 }
 
-int tfile__save_beneath_with(int (*wr)(void *ctx, int fd), void *ctx, int save_dirfd,
-			     const char *save_dir, const char *name, char *msg, size_t mlen)
+/*
+ * The directory name's parent, resolved beneath the save directory (no
+ * '..', no symlink), as an O_PATH fd, and its last component in *base.
+ * -errno with msg; -EPERM without a save directory.
+ */
+static int open_parent(int save_dirfd, const char *save_dir, const char *name, const char **base,
+		       const char *refusal, char *msg, size_t mlen)
 {
-	size_t dlen;
 	char parent[4096];
-	const char *base, *rel = name;
+	const char *rel = name;
+	size_t dlen;
 	int pfd, err;
 
 	if (save_dirfd < 0) {
-		snprintf(msg, mlen,
-			 "bpfstub saves trace files only into a directory named with "
-			 "--save-dir; use tsave without -r to save on the GDB side");
+		snprintf(msg, mlen, "%s", refusal);
 		return -EPERM;
 	}
 	dlen = strlen(save_dir);
@@ -200,21 +211,119 @@ int tfile__save_beneath_with(int (*wr)(void *ctx, int fd), void *ctx, int save_d
 		while (*rel == '/')
 			rel++;
 	}
-	err = split(rel, parent, sizeof(parent), &base);
+	err = split(rel, parent, sizeof(parent), base);
 	if (err) {
 		snprintf(msg, mlen, "bad file name '%s'", name);
 		return err;
 	}
 	pfd = sys__openat2(save_dirfd, parent, O_PATH | O_DIRECTORY | O_CLOEXEC,
 			   RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
-	if (pfd < 0) {
-		err = pfd;
+	if (pfd < 0)
 		snprintf(msg, mlen, "'%s' is not a directory inside %s%s", parent, save_dir,
-			 err == -EXDEV || err == -ELOOP ? " (no '..' or symlinks)" : "");
-		return err;
-	}
+			 pfd == -EXDEV || pfd == -ELOOP ? " (no '..' or symlinks)" : "");
+	return pfd;
+}
+
+int tfile__save_beneath_with(int (*wr)(void *ctx, int fd), void *ctx, int save_dirfd,
+			     const char *save_dir, const char *name, char *msg, size_t mlen)
+{
+	const char *base;
+	int pfd, err;
+
+	pfd = open_parent(save_dirfd, save_dir, name, &base,
+			  "bpfstub saves trace files only into a directory named with "
+			  "--save-dir; use tsave without -r to save on the GDB side",
+			  msg, mlen);
+	if (pfd < 0)
+		return pfd;
 	/* The last component must not be a symlink either (linkat would not follow it). */
 	err = write_atomic(wr, ctx, pfd, base, msg, mlen);
+	close(pfd);
+	return err;
+}
+
+int tfile__create_in(int dirfd, const char *name)
+{
+	int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+
+	return fd < 0 ? -errno : fd;
+}
+
+/* A partial directory's files (only ours: it is new and 0700), then itself. */
+static void remove_partial(int pfd, int dfd, const char *tmp)
+{
+	struct dirent *e;
+	DIR *d;
+	int fd = dup(dfd);
+
+	d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d && fd >= 0)
+		close(fd);
+	while (d && (e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			unlinkat(dfd, e->d_name, 0);
+	if (d)
+		closedir(d);
+	unlinkat(pfd, tmp, AT_REMOVEDIR);
+}
+
+int tfile__save_dir_beneath_with(int (*wr)(void *ctx, int dirfd), void *ctx, int save_dirfd,
+				 const char *save_dir, const char *name, char *msg, size_t mlen)
+{
+	static unsigned int seq;
+	const char *base;
+	struct stat st;
+	char tmp[64];
+	int pfd, dfd = -1, err, i;
+
+	msg[0] = '\0';
+	pfd = open_parent(
+		save_dirfd, save_dir, name, &base,
+		"bpfstub writes files only beneath a directory named with --save-dir "
+		"(bpfstub --save-dir DIR); GDB's own tsave -ctf DIR writes on the GDB side",
+		msg, mlen);
+	if (pfd < 0)
+		return pfd;
+	/* Said before anything is written; renameat2 below settles a race. */
+	if (!fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW)) {
+		snprintf(msg, mlen, "'%s' exists; bpfstub never overwrites", name);
+		err = -EEXIST;
+		goto cleanup;
+	}
+	/* Built under a hidden name, renamed into place once whole. */
+	for (i = 0;; i++) {
+		snprintf(tmp, sizeof(tmp), ".bpfstub-%d-%u.partial", (int)getpid(), seq++);
+		if (!mkdirat(pfd, tmp, 0700))
+			break;
+		err = -errno;
+		if (err != -EEXIST || i == 9) {
+			snprintf(msg, mlen, "cannot create a directory there: %s", strerror(-err));
+			goto cleanup;
+		}
+	}
+	dfd = openat(pfd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0) {
+		err = -errno;
+		unlinkat(pfd, tmp, AT_REMOVEDIR);
+		snprintf(msg, mlen, "cannot open the new directory: %s", strerror(-err));
+		goto cleanup;
+	}
+	err = wr(ctx, dfd);
+	if (!err && fsync(dfd))
+		err = -errno;
+	if (err && !msg[0])
+		snprintf(msg, mlen, "cannot write the files: %s", strerror(-err));
+	if (!err && renameat2(pfd, tmp, pfd, base, RENAME_NOREPLACE)) {
+		err = -errno;
+		snprintf(msg, mlen, "%s",
+			 err == -EEXIST ? "the directory exists; bpfstub never overwrites"
+					: strerror(-err));
+	}
+	if (err)
+		remove_partial(pfd, dfd, tmp);
+cleanup:
+	if (dfd >= 0)
+		close(dfd);
 	close(pfd);
 	return err;
 }

@@ -30,4 +30,17 @@ int tfile__save_beneath_with(int (*wr)(void *ctx, int fd), void *ctx, int save_d
 int tfile__save_path_with(int (*wr)(void *ctx, int fd), void *ctx, const char *path, char *msg,
 			  size_t mlen);
 
+/*
+ * A new directory name (a CTF trace: stub/views/ctf.h) with the same
+ * rules: beneath --save-dir (refused without one), no '..' or symlink,
+ * never an existing name, created 0700 under a hidden name and renamed
+ * into place (RENAME_NOREPLACE) once wr(ctx, dirfd) returned 0; on an
+ * error nothing stays.  wr creates its files with tfile__create_in() and
+ * may set msg.  0 or -errno with msg.
+ */
+int tfile__save_dir_beneath_with(int (*wr)(void *ctx, int dirfd), void *ctx, int save_dirfd,
+				 const char *save_dir, const char *name, char *msg, size_t mlen);
+/* A new file name in dirfd: O_CREAT | O_EXCL | O_NOFOLLOW, mode 0600.  fd or -errno. */
+int tfile__create_in(int dirfd, const char *name);
+
 #endif

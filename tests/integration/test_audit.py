@@ -191,7 +191,8 @@ def syslog_check(catcher, stub_pid, events):
 def test_audit_gdb_and_monitor_session():
     """A GDB session defines a tracepoint collecting an argument, a string
     and a global, starts, waits for frames, stops and saves (tsave -r); it
-    also runs monitor trace, set and tdelete.  The audit file (created 0600)
+    also runs monitor trace, set and tdelete, and monitor tsave-ctf (one
+    written, one refused).  The audit file (created 0600)
     has one JSON object per line with those events in order, the location
     and the collect text; syslog got the same events; and none of the
     collected values is anywhere in either."""
@@ -229,6 +230,10 @@ def test_audit_gdb_and_monitor_session():
                 g.cmd("tfind none")
                 out = g.cmd("tsave -r out.tf")
                 assert "saved" in out.lower(), out
+                out = g.cmd("monitor tsave-ctf out.ctf")
+                assert "CTF trace written to out.ctf" in out, out
+                out = g.cmd("monitor tsave-ctf ../up")
+                assert out.startswith("monitor: '..' is not a directory"), out
             wait_until(lambda: any(e["event"] == "disconnect" for e in read_events(path)), 10,
                        what="the disconnect event")
         events = read_events(path)
@@ -252,6 +257,10 @@ def test_audit_gdb_and_monitor_session():
             ("tstop", {"by": "client", "reason": "stopped by tstop",
                        "frames": re.compile(r"^[1-9]\d*$")}),
             ("tsave", {"via": "gdb", "file": "out.tf", "result": "ok"}),
+            ("tsave", {"via": "ctf", "file": "out.ctf", "result": "ok",
+                       "frames": re.compile(r"^[1-9]\d*$")}),
+            ("tsave", {"via": "ctf", "file": "../up", "result": "error",
+                       "why": re.compile(r"no '\.\.' or symlinks")}),
             ("disconnect", {}),
             ("exit", {"status": "ok"}),
         ])

@@ -197,7 +197,7 @@ MONITOR_COMMANDS = ["help", "status", "show", "set deep-collect", "set stack-win
                     "set always-regs", "set max-hit-rate", "set max-overhead", "set hit-cost",
                     "set latency-bias", "set trace-timeout", "set debuginfod", "trace",
                     "trace -return", "trace -hist", "trace -count", "thist", "tstart", "tstop",
-                    "tstatus", "tdelete", "tframes", "tdump", "tlive"]
+                    "tstatus", "tdelete", "tframes", "tdump", "tsave-ctf", "tlive"]
 
 
 def test_monitor_help_set_errors():
