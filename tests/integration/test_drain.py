@@ -124,7 +124,9 @@ def test_flood_answers_tstatus_and_accounts_every_hit():
         assert created == sorted(created) and created[-1] > created[0], created
         h, c, d, lost = accounting(g, st)
         print(f"flood: {h} hits, {c} frames, {d} dropped, {lost} lost")
-        assert d > 0, f"no drops: not a flood?\n{st}"
+        # Drops are usual here (the ring overflows before the store fills), but
+        # a CPU-starved target can be drained as fast as it hits: the count,
+        # not their presence, is what is asserted.
         assert h == c + d + lost and lost <= 1, f"{h} hits != {c} frames + {d} dropped + " \
             f"{lost} lost:\n{st}"
 
