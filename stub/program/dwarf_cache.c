@@ -242,6 +242,18 @@ static int off_to_runtime(const struct tgt_map *maps, size_t n, const struct tgt
 	return -ENOENT;
 }
 
+/* pcs[0..found) with pc appended unless already there: the new count. */
+static size_t add_pc(uint64_t *pcs, size_t found, uint64_t pc)
+{
+	size_t k;
+
+	for (k = 0; k < found; k++)
+		if (pcs[k] == pc)
+			return found;
+	pcs[found] = pc;
+	return found + 1;
+}
+
 /* Symbol matches of name in m's file, as runtime pcs appended after pcs[0..found). */
 static size_t sym_pcs(struct tgt *t, struct dw_entry *e, const struct tgt_map *maps, size_t n,
 		      const struct tgt_map *m, const char *name, uint64_t *pcs, size_t found,
@@ -249,22 +261,15 @@ static size_t sym_pcs(struct tgt *t, struct dw_entry *e, const struct tgt_map *m
 {
 	const struct symtab *st = entry_syms(t, e, m);
 	uint64_t addrs[16], off, rt;
-	size_t j, k;
+	size_t j;
 	int nsym;
 
 	if (!st)
 		return found;
 	nsym = symtab__lookup(st, name, addrs, 16);
-	for (j = 0; j < (size_t)(nsym > 0 ? nsym : 0) && found < max; j++) {
-		bool seen = false;
-
-		if (symtab__offset(st, addrs[j], &off) || off_to_runtime(maps, n, m, off, &rt))
-			continue;
-		for (k = 0; k < found && !seen; k++)
-			seen = pcs[k] == rt;
-		if (!seen)
-			pcs[found++] = rt;
-	}
+	for (j = 0; j < (size_t)(nsym > 0 ? nsym : 0) && found < max; j++)
+		if (!symtab__offset(st, addrs[j], &off) && !off_to_runtime(maps, n, m, off, &rt))
+			found = add_pc(pcs, found, rt);
 	return found;
 }
 
@@ -275,22 +280,15 @@ static size_t go_pcs(struct tgt *t, struct dw_entry *e, const struct tgt_map *ma
 {
 	const struct gosym *g = entry_go(t, e, m);
 	uint64_t offs[16], rt;
-	size_t j, k;
+	size_t j;
 	int ng;
 
 	if (!g)
 		return found;
 	ng = name ? gosym__func_offs(g, name, offs, 16) : gosym__line_offs(g, file, line, offs, 16);
-	for (j = 0; j < (size_t)(ng > 0 ? ng : 0) && found < max; j++) {
-		bool seen = false;
-
-		if (off_to_runtime(maps, n, m, offs[j], &rt))
-			continue;
-		for (k = 0; k < found && !seen; k++)
-			seen = pcs[k] == rt;
-		if (!seen)
-			pcs[found++] = rt;
-	}
+	for (j = 0; j < (size_t)(ng > 0 ? ng : 0) && found < max; j++)
+		if (!off_to_runtime(maps, n, m, offs[j], &rt))
+			found = add_pc(pcs, found, rt);
 	return found;
 }
 
