@@ -574,6 +574,19 @@ static int compile_cond(struct mt_ctx *x, struct tp *tp)
 	return cond_code(x, x->m->cond, &tp->cond, &tp->condlen);
 }
 
+/* A context for one expression at a scope the caller found (borrowed: never freed here). */
+static void mt_ctx__at_scope(struct mt_ctx *x, struct trace *tr, const struct dw_scope *sc,
+			     char *msg, size_t mlen)
+{
+	x->tr = tr;
+	x->cache = tr->pgm->dwarf;
+	x->scope = *sc;
+	x->have_scope = true;
+	x->pc = sc->pc;
+	x->msg = msg;
+	x->mlen = mlen;
+}
+
 int mt__cond(struct trace *tr, const struct dw_scope *sc, const char *cond, uint8_t **code,
 	     size_t *len, char *msg, size_t mlen)
 {
@@ -582,13 +595,7 @@ int mt__cond(struct trace *tr, const struct dw_scope *sc, const char *cond, uint
 
 	if (!x)
 		return -ENOMEM;
-	x->tr = tr;
-	x->cache = tr->pgm->dwarf;
-	x->scope = *sc; /* borrowed: never freed here */
-	x->have_scope = true;
-	x->pc = sc->pc;
-	x->msg = msg;
-	x->mlen = mlen;
+	mt_ctx__at_scope(x, tr, sc, msg, mlen);
 	err = cond_code(x, cond, code, len);
 	free(x);
 	return err;
@@ -682,13 +689,7 @@ int mt__value(struct trace *tr, const struct dw_scope *sc, const char *text, boo
 	memset(out, 0, sizeof(*out));
 	if (!x || !e || !b)
 		goto cleanup;
-	x->tr = tr;
-	x->cache = tr->pgm->dwarf;
-	x->scope = *sc; /* borrowed: never freed here */
-	x->have_scope = true;
-	x->pc = sc->pc;
-	x->msg = msg;
-	x->mlen = mlen;
+	mt_ctx__at_scope(x, tr, sc, msg, mlen);
 	b->n = 0;
 	b->bad = false;
 	err = mx_parse_cond(text, strlen(text), e, why, sizeof(why));
@@ -807,16 +808,6 @@ static int set_src(struct tp *tp, const struct tp_mon *m)
 	return err;
 }
 
-static uint32_t next_num(const struct trace *tr)
-{
-	const struct tp *tp;
-	uint32_t n = 0;
-
-	tr__foreach(tr, tp)
-		n = tp->num > n ? tp->num : n;
-	return n + 1;
-}
-
 static int build(struct mt_ctx *x, struct tp *tp)
 {
 	struct tp_action a = {.kind = TPA_REGS, .regmask = {MT_REGS_MASK, 0}};
@@ -837,7 +828,7 @@ static int build(struct mt_ctx *x, struct tp *tp)
 		snprintf(x->m->func, sizeof(x->m->func), "%s", x->scope.func);
 		x->m->go = x->scope.go;
 	}
-	tp->num = next_num(x->tr);
+	tp->num = tr__next_num(x->tr);
 	tp->addr = x->pc;
 	tp->enabled = true;
 	tp->complete = true;
