@@ -315,16 +315,6 @@ static int scope_at(struct trace *tr, uint64_t pc, struct dw_scope *sc, bool *ha
 	return 0;
 }
 
-static uint32_t next_num(const struct trace *tr)
-{
-	const struct tp *t;
-	uint32_t num = 0;
-
-	tr__foreach(tr, t)
-		num = t->num > num ? t->num : num;
-	return num + 1;
-}
-
 int histo__define(struct trace *tr, const char *const *w, size_t nw, struct rsp_buf *out, char *msg,
 		  size_t mlen)
 {
@@ -430,7 +420,7 @@ int histo__define(struct trace *tr, const char *const *w, size_t nw, struct rsp_
 	err = bpfc_hist__maps_create(&h->maps, msg, mlen);
 	if (err)
 		goto cleanup;
-	num = next_num(tr);
+	num = tr__next_num(tr);
 	if (h->maps.mode == BPFC_HIST_LATENCY) {
 		err = tr__room(tr, f->s.nret, msg, mlen);
 		for (i = 0; !err && i < f->s.nret; i++)

@@ -895,7 +895,6 @@ int retprobe__define(struct trace *tr, const char *const *words, size_t nwords, 
 	uint8_t *cond = NULL;
 	size_t condlen = 0;
 	char cond_text[RSP_MON_LINE_MAX] = "";
-	const struct tp *t;
 	uint32_t num = 0;
 	size_t i, added = 0;
 	int err;
@@ -956,10 +955,7 @@ int retprobe__define(struct trace *tr, const char *const *words, size_t nwords, 
 			goto cleanup;
 		snprintf(r->cond, sizeof(r->cond), "%s", cond_text);
 	}
-	tr__foreach(tr, t)
-		if (t->num > num)
-			num = t->num;
-	num++;
+	num = tr__next_num(tr);
 	err = tr__room(tr, s->nret, msg, mlen);
 	if (err)
 		goto cleanup;

@@ -243,6 +243,17 @@ const struct tp *tr__first(const struct trace *tr, uint32_t num)
 	return NULL;
 }
 
+uint32_t tr__next_num(const struct trace *tr)
+{
+	uint32_t num = 0;
+	size_t i;
+
+	for (i = 0; i < tr->ntps; i++)
+		if (tr->tps[i].num > num)
+			num = tr->tps[i].num;
+	return num + 1;
+}
+
 static const char *const state_names[] = {
 	[TR_NOT_RUN] = "not run",
 	[TR_RUNNING] = "running",

@@ -372,6 +372,8 @@ struct tp *tr__find(struct trace *tr, uint32_t num, uint64_t addr);
 /* The first location of tracepoint num (what a frame of num was hit at, as gdbserver); NULL none.
  */
 const struct tp *tr__first(const struct trace *tr, uint32_t num);
+/* The number a tracepoint defined here takes: one above every number in use. */
+uint32_t tr__next_num(const struct trace *tr);
 /*
  * A whole definition made here (monitor trace): tr takes in's allocations
  * (in is zeroed), gives it a slot, and installs it at once during a run.
