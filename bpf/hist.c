@@ -536,6 +536,17 @@ static void emit_index(struct bpfc_emit *e, __u32 k, __u32 nb)
 	bpfc_emit__bind(e, l_ok);
 }
 
+/* [r8 + off] = reg where reg is above it (unsigned); r2 clobbered. */
+static void emit_raise(struct bpfc_emit *e, int reg, int16_t off)
+{
+	int l_done = bpfc_emit__label(e);
+
+	bpfc_emit__insn(e, BPF_LDX_MEM(BPF_DW, BPFC_R2, BPFC_R8, off));
+	bpfc_emit__jmp(e, BPF_JMP_REG(BPF_JLE, reg, BPFC_R2, 0), l_done);
+	bpfc_emit__insn(e, BPF_STX_MEM(BPF_DW, BPFC_R8, reg, off));
+	bpfc_emit__bind(e, l_done);
+}
+
 /* The histogram of the key (or the only one) into r8; the hit added. */
 static void emit_add(struct bpfc_emit *e, const struct bpfc_hist_spec *s)
 {
@@ -561,24 +572,11 @@ static void emit_add(struct bpfc_emit *e, const struct bpfc_hist_spec *s)
 	bpfc_emit__insn(e, BPF_LDX_MEM(BPF_DW, BPFC_R9, BPFC_R10, FP_V));
 	bpfc_emit__insn(e, BPF_ATOMIC_OP(BPF_DW, BPF_ADD, BPFC_R8, BPFC_R9,
 					 offsetof(struct bpfc_hist_val, sum)));
-	{
-		int l_min = bpfc_emit__label(e), l_max = bpfc_emit__label(e);
-
-		bpfc_emit__insn(e, BPF_MOV64_REG(BPFC_R1, BPFC_R9));
-		bpfc_emit__insn(e, BPF_ALU64_IMM(BPF_XOR, BPFC_R1, -1));
-		bpfc_emit__insn(e, BPF_LDX_MEM(BPF_DW, BPFC_R2, BPFC_R8,
-					       offsetof(struct bpfc_hist_val, min_inv)));
-		bpfc_emit__jmp(e, BPF_JMP_REG(BPF_JLE, BPFC_R1, BPFC_R2, 0), l_min);
-		bpfc_emit__insn(e, BPF_STX_MEM(BPF_DW, BPFC_R8, BPFC_R1,
-					       offsetof(struct bpfc_hist_val, min_inv)));
-		bpfc_emit__bind(e, l_min);
-		bpfc_emit__insn(e, BPF_LDX_MEM(BPF_DW, BPFC_R2, BPFC_R8,
-					       offsetof(struct bpfc_hist_val, max)));
-		bpfc_emit__jmp(e, BPF_JMP_REG(BPF_JLE, BPFC_R9, BPFC_R2, 0), l_max);
-		bpfc_emit__insn(e, BPF_STX_MEM(BPF_DW, BPFC_R8, BPFC_R9,
-					       offsetof(struct bpfc_hist_val, max)));
-		bpfc_emit__bind(e, l_max);
-	}
+	/* min as max of ~v (the zeroed value is "none yet"), then max. */
+	bpfc_emit__insn(e, BPF_MOV64_REG(BPFC_R1, BPFC_R9));
+	bpfc_emit__insn(e, BPF_ALU64_IMM(BPF_XOR, BPFC_R1, -1));
+	emit_raise(e, BPFC_R1, offsetof(struct bpfc_hist_val, min_inv));
+	emit_raise(e, BPFC_R9, offsetof(struct bpfc_hist_val, max));
 	emit_index(e, m->k, bpfc_hist__nbuckets(m->mode, m->k));
 	bpfc_emit__insn(e, BPF_ALU64_IMM(BPF_LSH, BPFC_R1, 3));
 	bpfc_emit__insn(e, BPF_ALU64_REG(BPF_ADD, BPFC_R8, BPFC_R1));
