@@ -16,7 +16,7 @@ import os
 import re
 import urllib.request
 
-from harness import actions, attached, elf_symbols, gdb_monitor, gdb_pipe, needs_bpf
+from harness import actions, attached, elf_symbols, gdb_monitor, gdb_pipe, needs_bpf, src_line
 from harness import gdb_connect as connect
 from harness import gdb_tstart as tstart
 from harness import gdb_wait_frames as wait_frames
@@ -25,14 +25,6 @@ STACK = re.compile(r"^#(\d+) 0x([0-9a-f]+) in (\S+?)(?:\+0x[0-9a-f]+)?(?: at (\S
                    r"(?: \(inlined into \S+\))?$")
 BT = re.compile(r"^#(\d+)\s+(?:0x([0-9a-f]+) in )?(\S+) \(.*\)(?: at (\S+):(\d+))?$")
 
-
-def src_line(rel, text):
-    path = os.path.join(os.path.dirname(__file__), "..", "targets", rel)
-    with open(path) as f:
-        for i, ln in enumerate(f, 1):
-            if text in ln:
-                return i
-    raise AssertionError(f"no {text!r} in {path}")
 
 
 CALL = {n: src_line("fpchain.c", f"/* call: {n} */") for n in ("leaf", "inner", "middle", "outer")}
@@ -96,6 +88,16 @@ def check_same_as_bt(g, n, want_lines=True):
     return frames, rest
 
 
+def trace_regs(g, wheres, n):
+    """GDB tracepoints at wheres collecting $regs, a run until n frames, tstop."""
+    for w in wheres:
+        assert re.search(r"Tracepoint \d+ at", g.cmd(f"trace {w}"))
+        g.cmd(actions("collect $regs"))
+    tstart(g)
+    wait_frames(g, n)
+    g.cmd("tstop")
+
+
 @needs_bpf
 def test_fpstack_c_after_prologue_equals_bt():
     """C -O0 -fno-omit-frame-pointer, GDB's `trace leaf` (after the
@@ -103,12 +105,7 @@ def test_fpstack_c_after_prologue_equals_bt():
     stack is GDB's bt, four callers of leaf up to main, nothing past it."""
     with attached("fpchain") as (t, stub), gdb_pipe(file=t.path) as g:
         connect(g, stub)
-        for w in ("leaf", "middle"):
-            assert re.search(r"Tracepoint \d+ at", g.cmd(f"trace {w}"))
-            g.cmd(actions("collect $regs"))
-        tstart(g)
-        wait_frames(g, 4)
-        g.cmd("tstop")
+        trace_regs(g, ("leaf", "middle"), 4)
         seen = set()
         for n in range(4):
             tp = int(re.search(r"tracepoint (\d+)", g.cmd(f"tfind {n}")).group(1))
@@ -169,12 +166,7 @@ def test_fpstack_c_o2_without_frame_pointers():
     register at -O2) is checked and cut, never printed as frames."""
     with attached("fpchain-O2") as (t, stub), gdb_pipe(file=t.path) as g:
         connect(g, stub)
-        for w in (f"fpchain.c:{MIDDLE_RET}", "middle"):
-            assert re.search(r"Tracepoint \d+ at", g.cmd(f"trace {w}"))
-            g.cmd(actions("collect $regs"))
-        tstart(g)
-        wait_frames(g, 4)
-        g.cmd("tstop")
+        trace_regs(g, (f"fpchain.c:{MIDDLE_RET}", "middle"), 4)
         seen = set()
         for n in range(4):
             tp = int(re.search(r"tracepoint (\d+)", g.cmd(f"tfind {n}")).group(1))

@@ -11,23 +11,12 @@ items[1] {2, "second", {30, 40}, "two"} with "beta", a heap item
 {3, "heap-third", {50, 60}, "three"} with "gamma".
 """
 
-import os
 import re
 import urllib.request
 
-from harness import attached, gdb_batch, gdb_pipe, go_runtime_gdb, lldb_batch, needs_bpf
+from harness import (attached, gdb_batch, gdb_pipe, go_runtime_gdb, lldb_batch, needs_bpf,
+                     src_line)
 from harness import gdb_connect as connect
-
-
-def src_line(rel, text):
-    """The 1-based number of the first line of tests/targets/REL holding text."""
-    path = os.path.join(os.path.dirname(__file__), "..", "targets", rel)
-    with open(path) as f:
-        for i, ln in enumerate(f, 1):
-            if text in ln:
-                return i
-    raise AssertionError(f"no {text!r} in {path}")
-
 
 GO_HANDLE = src_line("govalues/main.go", "func handle(")  # handle's opening line
 GO_BODY = src_line("govalues/main.go", "// BODY")  # sink = total

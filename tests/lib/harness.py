@@ -99,6 +99,16 @@ def wait_until(pred, timeout, interval=0.05, what="condition"):
         time.sleep(interval)
 
 
+def src_line(rel, text):
+    """The 1-based number of the first line of tests/targets/REL holding text."""
+    path = os.path.join(ROOT, "tests", "targets", rel)
+    with open(path) as f:
+        for i, ln in enumerate(f, 1):
+            if text in ln:
+                return i
+    raise AssertionError(f"no {text!r} in {path}")
+
+
 def tail(text, n=40):
     lines = text.splitlines()
     return "\n".join(lines[-n:])
