@@ -485,5 +485,13 @@ static inline struct tp_tsv *tr__find_tsv(struct trace *tr, uint32_t num)
 }
 /* A variable's current value: from the BPF map once a run has started. */
 int64_t tr__tsv_value(struct trace *tr, const struct tp_tsv *v);
+/* A builtin variable's ($trace_timestamp, $trace_thread...) value in frame f: false if none. */
+static inline bool tr__frame_builtin(struct trace *tr, const struct tf_frame *f, uint32_t num,
+				     int64_t *val)
+{
+	struct tp_tsv *v = tr__find_tsv(tr, num);
+
+	return v && v->builtin && !tf_frame__tsv(f, num, val);
+}
 
 #endif

@@ -87,13 +87,6 @@ static int class_of(struct ctf_w *w, const struct tp_kind *k, uint32_t *cls)
 	return 0;
 }
 
-static bool builtin(struct trace *tr, const struct tf_frame *f, uint32_t num, int64_t *v)
-{
-	struct tp_tsv *t = tr__find_tsv(tr, num);
-
-	return t && t->builtin && !tf_frame__tsv(f, num, v);
-}
-
 static int ev_cmp(const void *a, const void *b)
 {
 	const struct ctf_ev *x = a, *y = b;
@@ -134,7 +127,7 @@ static int collect(struct ctf_w *w)
 		err = class_of(w, tp ? tp->kind : NO_KIND, &e->cls);
 		if (err)
 			return err;
-		if (builtin(w->tr, &f, TR_TSV_TIMESTAMP, &us) && us >= 0)
+		if (tr__frame_builtin(w->tr, &f, TR_TSV_TIMESTAMP, &us) && us >= 0)
 			prev = (uint64_t)us * 1000;
 		e->ts = prev;
 		e->n = (uint32_t)i;
@@ -283,11 +276,11 @@ static int event(struct ctf_w *w, const struct ctf_ev *e, struct rsp_buf *line, 
 	err = tdump__line(w->tr, w->tgt, e->n, line);
 	if (err)
 		return err;
-	if (!builtin(w->tr, &f, TR_TSV_PID, &pid))
+	if (!tr__frame_builtin(w->tr, &f, TR_TSV_PID, &pid))
 		pid = w->tgt ? w->tgt->pid : -1;
-	if (!builtin(w->tr, &f, TR_TSV_THREAD, &tid))
+	if (!tr__frame_builtin(w->tr, &f, TR_TSV_THREAD, &tid))
 		tid = -1;
-	if (!builtin(w->tr, &f, TR_TSV_LATENCY, &lat) || lat < 0)
+	if (!tr__frame_builtin(w->tr, &f, TR_TSV_LATENCY, &lat) || lat < 0)
 		lat = CTF_NO_LATENCY;
 	put_le(b, e->cls, 4);
 	put_le(b, e->ts, 8);

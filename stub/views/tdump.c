@@ -71,9 +71,7 @@ static struct fview *view_get(struct trace *tr, struct tgt *t, size_t n, int *er
 
 static bool builtin_tsv(struct fview *fv, uint32_t num, int64_t *val)
 {
-	struct tp_tsv *v = tr__find_tsv(fv->tr, num);
-
-	return v && v->builtin && !fview__tsv(fv, num, val);
+	return tr__frame_builtin(fv->tr, &fv->f, num, val);
 }
 
 /* "13:01:02.123456" (local time) or "-". */
